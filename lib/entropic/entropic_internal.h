@@ -1,0 +1,57 @@
+/* Private to the entropic module: the workspace layout and the sweeps. */
+#ifndef OTK_ENTROPIC_INTERNAL_H
+#define OTK_ENTROPIC_INTERNAL_H
+
+#include <otkit/entropic.h>
+
+struct otk_sinkhorn_workspace {
+    size_t n, m;
+    double *wa, *wb;     /* weights in use (n, m) */
+    double *loga, *logb; /* their logs (-inf for zero weights) */
+    double *f, *g;       /* current potentials */
+    double *h;           /* m: log b_j + g_j / reg, or scaled v_j */
+    double *e;           /* m: one row of exponentials */
+    double *crow;        /* m: one row of point-cloud costs */
+    double *colsum;      /* m: column sums accumulated by a sweep */
+    double *hn, *en, *ccol; /* n: scratch for exact column updates */
+    double *yt;          /* d x m transposed targets (point clouds) */
+    size_t yt_cap;
+    double *K;           /* n x m kernel (scaling domain), lazily */
+    double K_reg, K_lo;  /* what K was built for */
+    const double *K_src; /* the cost matrix K was built from */
+    int K_valid;
+};
+
+/* One problem as the sweeps see it (weights already set in the ws). */
+typedef struct sweep_problem {
+    const otk_cost *cost;
+    double reg;
+    double lam_a, lam_b; /* tau / (tau + reg), 1 when balanced */
+    double tau_a, tau_b;
+    double cost_lo;      /* lower bound of the cost (kernel shift) */
+} sweep_problem;
+
+/* f from g in the log domain, accumulating the column sums of the plan
+ * (new f, old g) in ws->colsum. */
+void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
+/* The same in the scaling domain with the stored kernel. Returns 0, or -1
+ * if a scaling left the safe range (ws->f is then garbage and the caller
+ * must redo the sweep in the log domain). */
+int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
+/* Build the kernel exp(-(C - lo)/reg) for a dense cost. Returns 0 or
+ * OTK_ERR_NO_MEMORY. */
+int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
+/* g_j from f exactly (log-sum-exp down column j). */
+double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                          size_t j, int prepare);
+
+/* otk_sinkhorn_solve with a symmetric flag: the caller guarantees the
+ * cost is symmetric and a = b, and the averaged update is used. */
+otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
+                             const otk_cost *cost, const double *a,
+                             const double *b, double reg,
+                             const otk_sinkhorn_settings *settings,
+                             int symmetric, double *f, double *g, double *P,
+                             otk_sinkhorn_info *info);
+
+#endif

@@ -1,0 +1,475 @@
+/*
+ * Sinkhorn driver: settings, validation, epsilon-scaling stages, the
+ * iteration loop with its stopping rule, and the final pass that forms the
+ * plan and every reported number from the returned potentials.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "entropic/entropic_internal.h"
+#include "linalg/linalg.h"
+
+/* Auto rules (docs/entropic.md explains the numbers). */
+#define SCALING_MAX_RANGE 100.0 /* use the kernel when range/reg <= this */
+#define EPS_SCALING_MIN_RANGE 50.0 /* auto epsilon scaling above this */
+#define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
+#define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
+#define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
+
+void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
+{
+    s->tol = 1e-9;
+    s->max_iter = 10000;
+    s->check_every = 10;
+    s->tau_a = INFINITY;
+    s->tau_b = INFINITY;
+    s->domain = OTK_DOMAIN_AUTO;
+    s->eps_scaling = -1;
+    s->eps_scaling_factor = 0.5;
+    s->warm_start = 0;
+    s->progress = NULL;
+    s->progress_user = NULL;
+}
+
+otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
+{
+    if (n == 0 || m == 0 || n > SIZE_MAX / 16 / sizeof(double) ||
+        m > SIZE_MAX / 16 / sizeof(double))
+        return NULL;
+    otk_sinkhorn_workspace *ws = calloc(1, sizeof *ws);
+    if (ws == NULL)
+        return NULL;
+    ws->n = n;
+    ws->m = m;
+    /* One block for every O(n + m) vector. */
+    double *block = malloc((6 * n + 8 * m) * sizeof *block);
+    if (block == NULL) {
+        free(ws);
+        return NULL;
+    }
+    ws->wa = block;
+    ws->loga = ws->wa + n;
+    ws->f = ws->loga + n;
+    ws->hn = ws->f + n;
+    ws->en = ws->hn + n;
+    ws->ccol = ws->en + n;
+    ws->wb = ws->ccol + n;
+    ws->logb = ws->wb + m;
+    ws->g = ws->logb + m;
+    ws->h = ws->g + m;
+    ws->e = ws->h + m;
+    ws->crow = ws->e + m;
+    ws->colsum = ws->crow + m;
+    /* the last m doubles are spare scratch for the final pass */
+    return ws;
+}
+
+void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
+{
+    if (ws == NULL)
+        return;
+    free(ws->wa);
+    free(ws->yt);
+    free(ws->K);
+    free(ws);
+}
+
+static otk_status check_settings(const otk_sinkhorn_settings *s,
+                                 const char **what)
+{
+    if (!(isfinite(s->tol) && s->tol >= 0.0))
+        *what = "settings.tol";
+    else if (s->max_iter < 1)
+        *what = "settings.max_iter";
+    else if (s->check_every < 1)
+        *what = "settings.check_every";
+    else if (!(s->tau_a > 0.0))
+        *what = "settings.tau_a";
+    else if (!(s->tau_b > 0.0))
+        *what = "settings.tau_b";
+    else if (s->domain != OTK_DOMAIN_AUTO && s->domain != OTK_DOMAIN_LOG &&
+             s->domain != OTK_DOMAIN_SCALING)
+        *what = "settings.domain";
+    else if (s->eps_scaling < -1 || s->eps_scaling > 1)
+        *what = "settings.eps_scaling";
+    else if (!(s->eps_scaling_factor > 0.0 && s->eps_scaling_factor < 1.0))
+        *what = "settings.eps_scaling_factor";
+    else if (s->warm_start != 0 && s->warm_start != 1)
+        *what = "settings.warm_start";
+    else
+        return OTK_CONVERGED;
+    return OTK_ERR_INVALID_ARGUMENT;
+}
+
+static double lambda(double tau, double reg)
+{
+    return isinf(tau) ? 1.0 : tau / (tau + reg);
+}
+
+/* Residual of the plan (new f, old g): rows hold by construction, so it
+ * is the column part, sum_j |colsum_j - b_j exp(-g_j / tau_b)|. */
+static double column_residual(const otk_sinkhorn_workspace *ws, double tau_b)
+{
+    double r = 0.0;
+    for (size_t j = 0; j < ws->m; j++) {
+        double target =
+            isinf(tau_b) ? ws->wb[j] : ws->wb[j] * exp(-ws->g[j] / tau_b);
+        r += fabs(ws->colsum[j] - target);
+    }
+    return r;
+}
+
+static void update_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
+{
+    int prepared = 0;
+    for (size_t j = 0; j < ws->m; j++) {
+        if (ws->wb[j] == 0.0)
+            continue;
+        double c = ws->colsum[j];
+        if (c > UNDERFLOW_COLSUM && isfinite(c)) {
+            ws->g[j] = pb->lam_b * (ws->g[j] - pb->reg * log(c / ws->wb[j]));
+        } else {
+            ws->g[j] = otk__column_update(ws, pb, j, !prepared);
+            prepared = 1;
+        }
+    }
+}
+
+/* The g of the next iteration. For a symmetric problem (same points and
+ * weights on both sides, so f = g at the optimum) the averaged update
+ * g <- (g + f)/2 converges in a few iterations where the alternating one
+ * can crawl (Feydy et al. 2019). */
+static void next_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                   int symmetric)
+{
+    if (!symmetric) {
+        update_g(ws, pb);
+        return;
+    }
+    for (size_t j = 0; j < ws->m; j++)
+        ws->g[j] = 0.5 * (ws->g[j] + ws->f[j]);
+}
+
+static int want_scaling(const otk_sinkhorn_workspace *ws,
+                        const sweep_problem *pb, otk_sinkhorn_domain domain,
+                        double range)
+{
+    if (pb->cost->C == NULL || domain == OTK_DOMAIN_LOG)
+        return 0;
+    if (domain == OTK_DOMAIN_SCALING)
+        return 1;
+    double gmin = INFINITY, gmax = -INFINITY;
+    for (size_t j = 0; j < ws->m; j++)
+        if (ws->wb[j] > 0.0) {
+            gmin = fmin(gmin, ws->g[j]);
+            gmax = fmax(gmax, ws->g[j]);
+        }
+    return range / pb->reg <= SCALING_MAX_RANGE &&
+           (gmax - gmin) / pb->reg <= SCALING_MAX_RANGE;
+}
+
+typedef struct run_state {
+    const otk_sinkhorn_settings *s;
+    int symmetric;
+    size_t iterations;
+    double residual;
+    otk_sinkhorn_domain domain;
+} run_state;
+
+/* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
+ * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
+ * stop being finite. The potentials on return are those of the last
+ * measured plan (new f, old g). */
+static otk_status run_stage(otk_sinkhorn_workspace *ws,
+                            const sweep_problem *pb, int scaling, double tol,
+                            size_t budget, run_state *st)
+{
+    if (scaling && otk__build_kernel(ws, pb) != 0)
+        return OTK_ERR_NO_MEMORY;
+    for (size_t k = 1; k <= budget; k++) {
+        if (scaling && otk__sweep_scaling(ws, pb) != 0)
+            scaling = 0; /* left the safe range: this and later sweeps in
+                            the log domain, from the same g */
+        if (!scaling)
+            otk__sweep_log(ws, pb);
+        st->domain = scaling ? OTK_DOMAIN_SCALING : OTK_DOMAIN_LOG;
+        st->iterations++;
+        if (st->iterations % st->s->check_every == 0 || k == budget) {
+            st->residual = column_residual(ws, pb->tau_b);
+            if (!isfinite(st->residual))
+                return OTK_ERR_NUMERICAL;
+            if (st->s->progress != NULL) {
+                otk_progress p = {"sinkhorn", st->iterations, st->residual,
+                                  pb->reg, NAN};
+                if (st->s->progress(st->s->progress_user, &p) != 0)
+                    return OTK_CANCELLED;
+            }
+            if (st->residual <= tol)
+                return OTK_CONVERGED;
+        }
+        if (k == budget)
+            return OTK_MAX_ITER;
+        next_g(ws, pb, st->symmetric);
+    }
+    return OTK_MAX_ITER;
+}
+
+/* The final pass: the plan P_ij = a_i b_j exp((f_i + g_j - C_ij)/reg) of
+ * the returned potentials, written out if asked, and every number of the
+ * info measured on it. bscale maps the internal b back to the caller's. */
+static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     double bscale, double mass_a, double mass_b, double *P,
+                     otk_sinkhorn_info *info)
+{
+    const size_t n = ws->n, m = ws->m;
+    const double reg = pb->reg, inv = 1.0 / reg;
+    int prepared = 0;
+    for (size_t j = 0; j < m; j++)
+        if (ws->wb[j] == 0.0) { /* free dual variable: its c-transform */
+            ws->g[j] = otk__column_update(ws, pb, j, !prepared);
+            prepared = 1;
+        }
+    for (size_t j = 0; j < m; j++)
+        ws->h[j] = ws->logb[j] + ws->g[j] * inv;
+    memset(ws->colsum, 0, m * sizeof *ws->colsum);
+    double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
+    double kl_a = 0.0, dual = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double *c = otk__cost_row(pb->cost, ws->yt, i, ws->crow);
+        double mx, sum, ai = ws->wa[i], fi = ws->f[i];
+        otk__lse_affine(ws->h, inv, c, ws->e, m, &mx, &sum);
+        double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
+        double r = w * sum;
+        if (P != NULL)
+            for (size_t j = 0; j < m; j++)
+                P[i * m + j] = w * ws->e[j];
+        if (w > 0.0) {
+            transport += w * otk__dot(m, ws->e, c);
+            otk__axpy(m, w, ws->e, ws->colsum);
+        }
+        total += r;
+        fr += fi * r;
+        marg += fabs(r - ai);
+        if (isinf(pb->tau_a)) {
+            resid += fabs(r - ai);
+            dual += ai * fi;
+        } else {
+            resid += fabs(r - ai * exp(-fi / pb->tau_a));
+            kl_a += (r > 0.0 ? r * log(r / ai) : 0.0) - r + ai;
+            dual += -ai * pb->tau_a * expm1(-fi / pb->tau_a);
+        }
+    }
+    double gc = 0.0, kl_b = 0.0;
+    for (size_t j = 0; j < m; j++) {
+        double c = ws->colsum[j], bj = ws->wb[j], gj = ws->g[j];
+        gc += gj * c;
+        marg += fabs(c - bj * bscale);
+        if (isinf(pb->tau_b)) {
+            resid += fabs(c - bj);
+            dual += bj * gj;
+        } else {
+            resid += fabs(c - bj * exp(-gj / pb->tau_b));
+            kl_b += (c > 0.0 ? c * log(c / bj) : 0.0) - c + bj;
+            dual += -bj * pb->tau_b * expm1(-gj / pb->tau_b);
+        }
+    }
+    double mass_term = reg * (total - mass_a * mass_b);
+    info->transport_cost = transport;
+    info->marginal_error = marg;
+    info->residual = resid;
+    /* reg KL(P | ab^T) = sum P (f + g - C) - reg (sum P - sum a sum b) */
+    info->objective = fr + gc - mass_term;
+    if (!isinf(pb->tau_a))
+        info->objective += pb->tau_a * kl_a;
+    if (!isinf(pb->tau_b))
+        info->objective += pb->tau_b * kl_b;
+    info->dual_objective = dual - mass_term;
+}
+
+static void set_weights(otk_sinkhorn_workspace *ws, const double *a,
+                        const double *b, double bscale)
+{
+    for (size_t i = 0; i < ws->n; i++) {
+        ws->wa[i] = a != NULL ? a[i] : 1.0 / (double)ws->n;
+        ws->loga[i] = log(ws->wa[i]);
+    }
+    for (size_t j = 0; j < ws->m; j++) {
+        ws->wb[j] = (b != NULL ? b[j] : 1.0 / (double)ws->m) / bscale;
+        ws->logb[j] = log(ws->wb[j]);
+    }
+}
+
+static otk_status finish(otk_sinkhorn_info *info, otk_status st,
+                         const char *what, size_t bad, double t0)
+{
+    info->status = st;
+    info->bad_argument = what;
+    info->bad_index = bad;
+    info->time_s = otk__now() - t0;
+    return st;
+}
+
+otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
+                             const otk_cost *cost, const double *a,
+                             const double *b, double reg,
+                             const otk_sinkhorn_settings *settings,
+                             int symmetric, double *f, double *g, double *P,
+                             otk_sinkhorn_info *info)
+{
+    const double t0 = otk__now();
+    otk_sinkhorn_info local;
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    info->objective = info->dual_objective = info->transport_cost = NAN;
+    info->marginal_error = info->residual = NAN;
+    otk_sinkhorn_settings defaults;
+    if (settings == NULL) {
+        otk_sinkhorn_default_settings(&defaults);
+        settings = &defaults;
+    }
+    const char *what = NULL;
+    size_t bad = SIZE_MAX;
+    otk_status st;
+    if (ws == NULL)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, "workspace", bad, t0);
+    if ((st = check_settings(settings, &what)) != OTK_CONVERGED)
+        return finish(info, st, what, bad, t0);
+    if (!(isfinite(reg) && reg > 0.0))
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", bad, t0);
+    if ((st = otk__check_cost(cost, &what, &bad)) != OTK_CONVERGED)
+        return finish(info, st, what, bad, t0);
+    if (cost->n != ws->n || cost->m != ws->m)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT,
+                      cost->n != ws->n ? "cost.n" : "cost.m", bad, t0);
+    if (settings->domain == OTK_DOMAIN_SCALING && cost->C == NULL)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, "settings.domain", bad,
+                      t0);
+    double mass_a, mass_b;
+    if ((st = otk__check_weights(a, ws->n, &mass_a, &bad)) != OTK_CONVERGED)
+        return finish(info, st, "a", bad, t0);
+    if ((st = otk__check_weights(b, ws->m, &mass_b, &bad)) != OTK_CONVERGED)
+        return finish(info, st, "b", bad, t0);
+    const int balanced = isinf(settings->tau_a) && isinf(settings->tau_b);
+    if (balanced && !otk__masses_match(mass_a, mass_b))
+        return finish(info, OTK_ERR_MASS_MISMATCH, "b", SIZE_MAX, t0);
+    if (settings->warm_start) {
+        if (g == NULL)
+            return finish(info, OTK_ERR_INVALID_ARGUMENT, "g", bad, t0);
+        if ((bad = otk__first_nonfinite(g, ws->m)) != SIZE_MAX)
+            return finish(info, OTK_ERR_INVALID_INPUT, "g", bad, t0);
+    }
+
+    /* Set up: weights (b rescaled to a's mass when balanced), transposed
+     * targets for point clouds, starting potentials. */
+    const double bscale = balanced ? mass_b / mass_a : 1.0;
+    if (balanced)
+        mass_b = mass_a;
+    set_weights(ws, a, b, bscale);
+    size_t yt_len = otk__cost_scratch_len(cost);
+    if (yt_len > ws->yt_cap) {
+        free(ws->yt);
+        ws->yt = malloc(yt_len * sizeof *ws->yt);
+        ws->yt_cap = ws->yt == NULL ? 0 : yt_len;
+        if (ws->yt == NULL)
+            return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+    }
+    otk__cost_prepare(cost, ws->yt);
+    ws->K_valid = 0; /* the cost's contents may have changed in place */
+    if (settings->warm_start)
+        memcpy(ws->g, g, ws->m * sizeof *g);
+    else
+        memset(ws->g, 0, ws->m * sizeof *ws->g);
+
+    double lo, hi;
+    otk__cost_bounds(cost, &lo, &hi);
+    const double range = hi - lo;
+    int scaled = settings->eps_scaling == 1 ||
+                 (settings->eps_scaling == -1 &&
+                  range / reg > EPS_SCALING_MIN_RANGE);
+    double reg_s = scaled && range > reg ? range : reg;
+
+    run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
+    sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a,
+                        settings->tau_b, lo};
+    st = OTK_MAX_ITER;
+    for (;;) {
+        int last = reg_s <= reg;
+        if (last)
+            reg_s = reg;
+        pb.reg = reg_s;
+        pb.lam_a = lambda(settings->tau_a, reg_s);
+        pb.lam_b = lambda(settings->tau_b, reg_s);
+        size_t left = settings->max_iter - rs.iterations;
+        size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
+        double tol =
+            last ? settings->tol : fmax(settings->tol, STAGE_REL_TOL * mass_a);
+        int scaling = want_scaling(ws, &pb, settings->domain, range);
+        info->stages++;
+        st = run_stage(ws, &pb, scaling, tol, budget, &rs);
+        if (st < 0 || st == OTK_CANCELLED || last ||
+            rs.iterations >= settings->max_iter) {
+            if (!last && st == OTK_CONVERGED)
+                st = OTK_MAX_ITER;
+            break;
+        }
+        next_g(ws, &pb, symmetric);
+        reg_s *= settings->eps_scaling_factor;
+    }
+    pb.reg = reg;
+    pb.lam_a = lambda(settings->tau_a, reg);
+    pb.lam_b = lambda(settings->tau_b, reg);
+    info->iterations = rs.iterations;
+    info->domain = rs.domain;
+    if (st == OTK_ERR_NO_MEMORY)
+        return finish(info, st, NULL, SIZE_MAX, t0);
+    finalize(ws, &pb, bscale, mass_a, mass_b, P, info);
+    if (st >= 0 && !(isfinite(info->objective) && isfinite(info->residual)))
+        st = OTK_ERR_NUMERICAL;
+    if (f != NULL)
+        memcpy(f, ws->f, ws->n * sizeof *f);
+    if (g != NULL)
+        memcpy(g, ws->g, ws->m * sizeof *g);
+    return finish(info, st, NULL, SIZE_MAX, t0);
+}
+
+otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws,
+                              const otk_cost *cost, const double *a,
+                              const double *b, double reg,
+                              const otk_sinkhorn_settings *settings,
+                              double *f, double *g, double *P,
+                              otk_sinkhorn_info *info)
+{
+    return otk__sinkhorn_run(ws, cost, a, b, reg, settings, 0, f, g, P, info);
+}
+
+otk_status otk_sinkhorn(const otk_cost *cost, const double *a,
+                        const double *b, double reg,
+                        const otk_sinkhorn_settings *settings, double *f,
+                        double *g, double *P, otk_sinkhorn_info *info)
+{
+    otk_sinkhorn_info local;
+    if (info == NULL)
+        info = &local;
+    if (cost == NULL || cost->n == 0 || cost->m == 0) {
+        memset(info, 0, sizeof *info);
+        info->status = OTK_ERR_INVALID_ARGUMENT;
+        info->bad_argument = cost == NULL ? "cost" : "cost.n";
+        info->bad_index = SIZE_MAX;
+        return info->status;
+    }
+    otk_sinkhorn_workspace *ws = otk_sinkhorn_workspace_create(cost->n, cost->m);
+    if (ws == NULL) {
+        memset(info, 0, sizeof *info);
+        info->status = OTK_ERR_NO_MEMORY;
+        info->bad_index = SIZE_MAX;
+        return info->status;
+    }
+    otk_status st =
+        otk_sinkhorn_solve(ws, cost, a, b, reg, settings, f, g, P, info);
+    otk_sinkhorn_workspace_free(ws);
+    return st;
+}

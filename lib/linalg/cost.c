@@ -1,0 +1,141 @@
+/* Ground costs from point clouds: rows, columns, entries and bounds. The
+ * differences x_i - y_j are formed explicitly (never through
+ * ||x||^2 + ||y||^2 - 2 x.y, which cancels badly when reg is small). */
+#include <math.h>
+
+#include "linalg/linalg.h"
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&       \
+    !defined(__SANITIZE_ADDRESS__)
+#define OTK_KERNEL __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define OTK_KERNEL
+#endif
+
+/* |t|^p for the p-norm metric, with the common exponents done exactly. */
+static inline double abs_pow(double t, double p)
+{
+    t = fabs(t);
+    if (p == 1.0)
+        return t;
+    if (p == 2.0)
+        return t * t;
+    return pow(t, p);
+}
+
+/* Cost of one pair from its difference accumulation. */
+static double pair_cost(const otk_cost *cost, const double *x, const double *y)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < cost->d; k++) {
+        double t = x[k] - y[k];
+        s += cost->metric == OTK_METRIC_PNORM ? abs_pow(t, cost->p) : t * t;
+    }
+    if (cost->metric == OTK_METRIC_EUCLIDEAN)
+        s = sqrt(s);
+    return cost->scale * s;
+}
+
+size_t otk__cost_scratch_len(const otk_cost *cost)
+{
+    return cost->C != NULL ? 0 : cost->m * cost->d;
+}
+
+void otk__cost_prepare(const otk_cost *cost, double *yt)
+{
+    if (cost->C != NULL)
+        return;
+    for (size_t j = 0; j < cost->m; j++)
+        for (size_t k = 0; k < cost->d; k++)
+            yt[k * cost->m + j] = cost->y[j * cost->d + k];
+}
+
+OTK_KERNEL
+const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
+                            double *out)
+{
+    const size_t m = cost->m, d = cost->d;
+    if (cost->C != NULL)
+        return cost->C + i * m;
+    const double *xi = cost->x + i * d;
+    for (size_t j = 0; j < m; j++)
+        out[j] = 0.0;
+    if (cost->metric == OTK_METRIC_PNORM && cost->p != 2.0) {
+        for (size_t k = 0; k < d; k++) {
+            const double *row = yt + k * m, xk = xi[k];
+            for (size_t j = 0; j < m; j++)
+                out[j] += abs_pow(xk - row[j], cost->p);
+        }
+    } else {
+        for (size_t k = 0; k < d; k++) {
+            const double *row = yt + k * m, xk = xi[k];
+            for (size_t j = 0; j < m; j++) {
+                double t = xk - row[j];
+                out[j] += t * t;
+            }
+        }
+        if (cost->metric == OTK_METRIC_EUCLIDEAN)
+            for (size_t j = 0; j < m; j++)
+                out[j] = sqrt(out[j]);
+    }
+    if (cost->scale != 1.0)
+        for (size_t j = 0; j < m; j++)
+            out[j] *= cost->scale;
+    return out;
+}
+
+void otk__cost_col(const otk_cost *cost, size_t j, double *out)
+{
+    for (size_t i = 0; i < cost->n; i++)
+        out[i] = otk__cost_entry(cost, i, j);
+}
+
+double otk__cost_entry(const otk_cost *cost, size_t i, size_t j)
+{
+    if (cost->C != NULL)
+        return cost->C[i * cost->m + j];
+    return pair_cost(cost, cost->x + i * cost->d, cost->y + j * cost->d);
+}
+
+double otk_cost_entry(const otk_cost *cost, size_t i, size_t j)
+{
+    return otk__cost_entry(cost, i, j);
+}
+
+void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi)
+{
+    if (cost->C != NULL) {
+        const size_t len = cost->n * cost->m;
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t k = 0; k < len; k++) {
+            mn = cost->C[k] < mn ? cost->C[k] : mn;
+            mx = cost->C[k] > mx ? cost->C[k] : mx;
+        }
+        *lo = mn;
+        *hi = mx;
+        return;
+    }
+    /* The largest difference per coordinate over both clouds bounds every
+     * pair's difference; the metric is monotone in each |difference|. */
+    double span = 0.0, s = 0.0;
+    for (size_t k = 0; k < cost->d; k++) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t i = 0; i < cost->n; i++) {
+            double v = cost->x[i * cost->d + k];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        for (size_t j = 0; j < cost->m; j++) {
+            double v = cost->y[j * cost->d + k];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        span = mx - mn;
+        s += cost->metric == OTK_METRIC_PNORM ? abs_pow(span, cost->p)
+                                              : span * span;
+    }
+    if (cost->metric == OTK_METRIC_EUCLIDEAN)
+        s = sqrt(s);
+    *lo = 0.0;
+    *hi = cost->scale * s;
+}

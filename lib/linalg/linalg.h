@@ -1,0 +1,77 @@
+/*
+ * The shared linear-algebra layer (private): BLAS calls, vectorized
+ * exponentials and log-sum-exp, and cost rows/columns/entries from point
+ * clouds. Every solver module builds on these; none includes <cblas.h>
+ * or GSL matrix headers itself (the two clash in one translation unit).
+ */
+#ifndef OTK_LINALG_H
+#define OTK_LINALG_H
+
+#include <stddef.h>
+
+#include <otkit/otkit.h>
+
+/* ---- BLAS (OpenBLAS through CBLAS; blas.c) ---- */
+
+/* x . y over len entries. */
+double otk__dot(size_t len, const double *x, const double *y);
+/* y += alpha * x. */
+void otk__axpy(size_t len, double alpha, const double *x, double *y);
+/* Name of the shared object that provides cblas_ddot (for the link-order
+ * test and `--version`); "" when it cannot be told. */
+const char *otk__blas_library(void);
+
+/* ---- Exponentials and log-sum-exp (vexp.c) ---- */
+
+/*
+ * y_i = exp(x_i - shift) for i < len, and returns sum_i y_i. Accurate to a
+ * few ulp over the whole double range (gradual underflow included; -inf
+ * gives 0, NaN gives NaN); x and y may be the same array. Vectorized, with
+ * an AVX2+FMA variant picked at run time where the CPU has it.
+ */
+double otk__exp_shift_sum(const double *x, double shift, double *y,
+                          size_t len);
+
+/*
+ * Stable log-sum-exp of t_j = h_j - s * c_j, j < len (h_j may be -inf):
+ * writes e_j = exp(t_j - max_j t_j) and returns max_j t_j in *max and
+ * sum_j e_j in *sum (>= 1 when any t_j is finite). The log-sum-exp is
+ * *max + log(*sum). When every t_j is -inf, *max = -inf and *sum = 0.
+ */
+void otk__lse_affine(const double *h, double s, const double *c, double *e,
+                     size_t len, double *max, double *sum);
+
+/* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
+double otk__lse(const double *t, size_t len);
+
+/* ---- Costs (cost.c) ---- */
+
+/*
+ * Point-cloud costs are evaluated a row at a time against a transposed
+ * copy of y (d x m), so that the inner loop runs over targets and
+ * vectorizes for any d. The caller owns that copy: it needs
+ * otk__cost_scratch_len(cost) doubles (0 for dense costs) and is filled by
+ * otk__cost_prepare() once per cost.
+ */
+size_t otk__cost_scratch_len(const otk_cost *cost);
+void otk__cost_prepare(const otk_cost *cost, double *yt);
+
+/*
+ * Row i of the cost (m entries). For a dense cost returns a pointer into
+ * C; for point clouds computes the row into out (m entries) from the
+ * prepared yt and returns out.
+ */
+const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
+                            double *out);
+/* Column j of the cost into out (n entries). */
+void otk__cost_col(const otk_cost *cost, size_t j, double *out);
+/* One entry (the public otk_cost_entry is this). */
+double otk__cost_entry(const otk_cost *cost, size_t i, size_t j);
+/*
+ * Bounds lo <= C_ij <= hi. Exact min and max for a dense cost (one pass);
+ * for point clouds lo = 0 and hi bounds the cost over the bounding box of
+ * both clouds (O((n + m) d), no pass over pairs).
+ */
+void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi);
+
+#endif /* OTK_LINALG_H */

@@ -1,0 +1,107 @@
+/*
+ * Shared by every otk-* tool: CSV input, atomic file output, option
+ * parsing and the summary record. Conventions are in docs/cli.md.
+ *
+ * Errors are returned as a message in an otkcli_error, formatted
+ * "FILE:LINE:COL: what is wrong" where a position applies; the tool
+ * prefixes its own name and exits 1 (data) or 2 (usage).
+ */
+#ifndef OTKCLI_CLI_H
+#define OTKCLI_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <otkit/otkit.h>
+
+/* Exit codes shared by all tools (docs/cli.md). */
+enum {
+    OTKCLI_EXIT_OK = 0,       /* converged / optimal */
+    OTKCLI_EXIT_FAILURE = 1,  /* data, I/O or runtime error */
+    OTKCLI_EXIT_USAGE = 2,    /* bad or missing option */
+    OTKCLI_EXIT_NOT_CONVERGED = 3 /* finished without reaching tol */
+};
+
+typedef struct otkcli_error {
+    char msg[1024];
+} otkcli_error;
+
+/* A dense matrix read from CSV: rows x cols doubles, row-major. */
+typedef struct otkcli_matrix {
+    double *data;
+    size_t rows, cols;
+} otkcli_matrix;
+
+/*
+ * Read a numeric CSV file ("-" is stdin). Accepts a UTF-8 BOM, CRLF line
+ * ends, '#' comment lines, blank lines, spaces around fields, and one
+ * optional header row (a first row in which no field is a number). Every
+ * data row must have the same number of fields, every field a finite
+ * number. Returns 0, or -1 with err set (nothing allocated then).
+ */
+int otkcli_read_matrix(const char *path, otkcli_matrix *out,
+                       otkcli_error *err);
+/* A vector: a CSV with one column or one row. On success *len is its
+ * length and *data is malloc'd. */
+int otkcli_read_vector(const char *path, double **data, size_t *len,
+                       otkcli_error *err);
+void otkcli_matrix_free(otkcli_matrix *m);
+
+/*
+ * Output files are written under a temporary name in the same folder and
+ * renamed into place only by otkcli_commit_all(), so a failed run never
+ * leaves a partial file. Register at most OTKCLI_MAX_OUTPUTS files.
+ */
+#define OTKCLI_MAX_OUTPUTS 8
+typedef struct otkcli_output {
+    char *path;     /* final name */
+    char *tmp_path; /* temporary name */
+    FILE *fp;
+} otkcli_output;
+
+/* Open a temporary file for path; NULL with err set on failure. */
+FILE *otkcli_open_output(const char *path, otkcli_error *err);
+/* Close and rename every opened output; 0, or -1 with err set (then every
+ * output not yet renamed is removed). */
+int otkcli_commit_all(otkcli_error *err);
+/* Close and remove every opened output (also safe after commit). */
+void otkcli_abort_all(void);
+
+/* Write a matrix as CSV rows with %.17g. Returns 0 or -1 (I/O error). */
+int otkcli_write_rows(FILE *fp, const double *data, size_t rows, size_t cols);
+
+/* Option values: parse the whole string or fail with a message naming the
+ * option. Return 0 or -1. */
+int otkcli_parse_double(const char *opt, const char *s, double *v,
+                        otkcli_error *err);
+int otkcli_parse_size(const char *opt, const char *s, size_t *v,
+                      otkcli_error *err);
+
+/* The summary record: keys and values printed as one CSV header line
+ * plus one record, or as one JSON object. */
+typedef enum { OTKCLI_CSV, OTKCLI_JSON } otkcli_format;
+typedef struct otkcli_summary {
+    size_t count;
+    struct {
+        const char *key;
+        int kind; /* 0 string, 1 double, 2 unsigned */
+        const char *s;
+        double d;
+        size_t u;
+    } item[24];
+} otkcli_summary;
+void otkcli_summary_str(otkcli_summary *sm, const char *key, const char *v);
+void otkcli_summary_num(otkcli_summary *sm, const char *key, double v);
+void otkcli_summary_count(otkcli_summary *sm, const char *key, size_t v);
+/* Print to fp. Doubles use %.17g; in JSON non-finite values are null. */
+void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
+                          FILE *fp);
+
+/* Map a solver status to the tool's exit code. */
+int otkcli_exit_code(otk_status st);
+
+/* Close stdout, reporting write errors (a full disk, a closed pipe) as
+ * "prog: write error" and exit 1; call before returning from main. */
+int otkcli_close_stdout(const char *prog, int code);
+
+#endif

@@ -1,0 +1,241 @@
+/* Numeric CSV reading. The whole file is read into memory, then parsed
+ * line by line so that every error can name its line and column. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void set_error(otkcli_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+}
+
+static const char *display_name(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "<stdin>" : path;
+}
+
+/* Slurp a file; NUL-terminated; NULL with err set on failure. */
+static char *read_all(const char *path, size_t *len, otkcli_error *err)
+{
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (fp == NULL) {
+        set_error(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, used = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        size_t got = fread(buf + used, 1, cap - used - 1, fp);
+        used += got;
+        if (used + 1 < cap)
+            break;
+        char *bigger = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+        if (bigger == NULL) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    int failed = buf == NULL || ferror(fp);
+    int saved = errno;
+    if (fp != stdin)
+        fclose(fp);
+    if (failed) {
+        free(buf);
+        set_error(err, "%s: %s", display_name(path),
+                  buf == NULL ? "out of memory" : strerror(saved));
+        return NULL;
+    }
+    buf[used] = '\0';
+    if (memchr(buf, '\0', used) != NULL) {
+        free(buf);
+        set_error(err, "%s: binary data (NUL byte); expected CSV text",
+                  display_name(path));
+        return NULL;
+    }
+    *len = used;
+    return buf;
+}
+
+static int is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* Parse one field [s, end) as a finite double. 0 on success. */
+static int parse_number(const char *s, const char *end, double *v)
+{
+    while (s < end && is_blank(*s))
+        s++;
+    while (end > s && is_blank(end[-1]))
+        end--;
+    if (s == end)
+        return -1;
+    char tmp[128];
+    size_t len = (size_t)(end - s);
+    if (len >= sizeof tmp)
+        return -1;
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    char *stop;
+    errno = 0;
+    double x = strtod(tmp, &stop);
+    if (*stop != '\0')
+        return -1;
+    if (errno == ERANGE && fabs(x) > 1.0)
+        return -2; /* overflow; underflow to tiny values is fine */
+    if (!isfinite(x))
+        return -2;
+    *v = x;
+    return 0;
+}
+
+int otkcli_read_matrix(const char *path, otkcli_matrix *out,
+                       otkcli_error *err)
+{
+    const char *name = display_name(path);
+    size_t len;
+    char *buf = read_all(path, &len, err);
+    if (buf == NULL)
+        return -1;
+    char *p = buf;
+    if (len >= 3 && (unsigned char)p[0] == 0xEF &&
+        (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+        p += 3; /* UTF-8 byte-order mark */
+    size_t cap = 1024, count = 0, cols = 0, rows = 0;
+    double *data = malloc(cap * sizeof *data);
+    int header_possible = 1;
+    size_t line = 0;
+    while (data != NULL && *p != '\0') {
+        line++;
+        char *eol = strchr(p, '\n');
+        char *next = eol != NULL ? eol + 1 : p + strlen(p);
+        char *end = eol != NULL ? eol : next;
+        if (end > p && end[-1] == '\r')
+            end--;
+        const char *q = p;
+        while (q < end && is_blank(*q))
+            q++;
+        if (q == end || *q == '#') { /* blank or comment line */
+            p = next;
+            continue;
+        }
+        /* Split into fields and parse. */
+        size_t nf = 0, first_bad = 0;
+        int bad_kind = 0, any_number = 0;
+        const char *bad_at = NULL;
+        size_t row_start = count;
+        for (const char *f = p;; nf++) {
+            const char *comma = memchr(f, ',', (size_t)(end - f));
+            const char *fend = comma != NULL ? comma : end;
+            double v = 0.0;
+            int rc = parse_number(f, fend, &v);
+            if (rc == 0)
+                any_number = 1;
+            else if (bad_at == NULL) {
+                bad_at = f;
+                first_bad = nf;
+                bad_kind = rc;
+            }
+            if (count == cap) {
+                double *bigger = realloc(data, 2 * cap * sizeof *data);
+                if (bigger == NULL) {
+                    free(data);
+                    data = NULL;
+                    break;
+                }
+                data = bigger;
+                cap *= 2;
+            }
+            data[count++] = v;
+            if (comma == NULL)
+                break;
+            f = comma + 1;
+        }
+        if (data == NULL)
+            break;
+        nf++;
+        if (bad_at != NULL && header_possible && !any_number) {
+            count = row_start; /* a header row: every field is text */
+            header_possible = 0;
+            p = next;
+            continue;
+        }
+        header_possible = 0;
+        if (bad_at != NULL) {
+            const char *fe = bad_at;
+            while (fe < end && *fe != ',')
+                fe++;
+            int flen = (int)(fe - bad_at);
+            set_error(err, "%s:%zu:%zu: field %zu: %s '%.*s'", name, line,
+                      (size_t)(bad_at - p) + 1, first_bad + 1,
+                      bad_kind == -2 ? "not a finite number:"
+                                     : "not a number:",
+                      flen > 40 ? 40 : flen, bad_at);
+            if (flen == 0 || (fe == bad_at))
+                set_error(err, "%s:%zu:%zu: field %zu: empty field", name,
+                          line, (size_t)(bad_at - p) + 1, first_bad + 1);
+            free(data);
+            free(buf);
+            return -1;
+        }
+        if (rows == 0)
+            cols = nf;
+        else if (nf != cols) {
+            set_error(err, "%s:%zu:1: expected %zu fields, found %zu", name,
+                      line, cols, nf);
+            free(data);
+            free(buf);
+            return -1;
+        }
+        rows++;
+        p = next;
+    }
+    free(buf);
+    if (data == NULL) {
+        set_error(err, "%s: out of memory", name);
+        return -1;
+    }
+    if (rows == 0) {
+        free(data);
+        set_error(err, "%s: no data rows", name);
+        return -1;
+    }
+    out->data = data;
+    out->rows = rows;
+    out->cols = cols;
+    return 0;
+}
+
+int otkcli_read_vector(const char *path, double **data, size_t *len,
+                       otkcli_error *err)
+{
+    otkcli_matrix m;
+    if (otkcli_read_matrix(path, &m, err) != 0)
+        return -1;
+    if (m.rows != 1 && m.cols != 1) {
+        set_error(err,
+                  "%s: expected one column or one row of weights, found "
+                  "%zu x %zu",
+                  display_name(path), m.rows, m.cols);
+        otkcli_matrix_free(&m);
+        return -1;
+    }
+    *data = m.data;
+    *len = m.rows * m.cols;
+    return 0;
+}
+
+void otkcli_matrix_free(otkcli_matrix *m)
+{
+    free(m->data);
+    m->data = NULL;
+    m->rows = m->cols = 0;
+}
