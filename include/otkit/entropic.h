@@ -94,6 +94,10 @@ typedef struct otk_sinkhorn_settings {
      * iteration computes f from g, so f is not read); 0 (default): start
      * from g = 0. */
     int warm_start;
+    /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
+     * cores, or OMP_NUM_THREADS); 1 runs on the calling thread only.
+     * Results are reproducible for a given thread count. Valid: >= 0. */
+    int threads;
     /* Called every check; nonzero return cancels (OTK_CANCELLED).
      * Default NULL. */
     otk_progress_fn progress;

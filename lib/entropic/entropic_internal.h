@@ -9,16 +9,17 @@ struct otk_sinkhorn_workspace {
     double *wa, *wb;     /* weights in use (n, m) */
     double *loga, *logb; /* their logs (-inf for zero weights) */
     double *f, *g;       /* current potentials */
+    double *lse;         /* n: last log-sum-exp of each row (a shift guess) */
     double *h;           /* m: log b_j + g_j / reg, or scaled v_j */
-    double *e;           /* m: one row of exponentials */
-    double *crow;        /* m: one row of point-cloud costs */
     double *colsum;      /* m: column sums accumulated by a sweep */
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
+    int threads;         /* threads of the current solve */
+    double *tbuf;        /* per thread: e, crow, acc (3m each) */
+    int tbuf_threads;    /* threads tbuf has room for */
     double *yt;          /* d x m transposed targets (point clouds) */
     size_t yt_cap;
     double *K;           /* n x m kernel (scaling domain), lazily */
     double K_reg, K_lo;  /* what K was built for */
-    const double *K_src; /* the cost matrix K was built from */
     int K_valid;
 };
 
@@ -30,6 +31,13 @@ typedef struct sweep_problem {
     double tau_a, tau_b;
     double cost_lo;      /* lower bound of the cost (kernel shift) */
 } sweep_problem;
+
+/* Thread t's scratch rows (t < ws->threads): e and crow have m entries
+ * each; acc is where its column sums go (ws->colsum for thread 0). */
+void otk__thread_rows(otk_sinkhorn_workspace *ws, int t, double **e,
+                      double **crow, double **acc);
+/* ws->colsum += the other threads' accumulators. */
+void otk__reduce_colsums(otk_sinkhorn_workspace *ws);
 
 /* f from g in the log domain, accumulating the column sums of the plan
  * (new f, old g) in ws->colsum. */

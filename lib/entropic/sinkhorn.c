@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "core/core.h"
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
@@ -30,6 +34,7 @@ void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
     s->eps_scaling = -1;
     s->eps_scaling_factor = 0.5;
     s->warm_start = 0;
+    s->threads = 0;
     s->progress = NULL;
     s->progress_user = NULL;
 }
@@ -45,7 +50,7 @@ otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
     ws->n = n;
     ws->m = m;
     /* One block for every O(n + m) vector. */
-    double *block = malloc((6 * n + 8 * m) * sizeof *block);
+    double *block = malloc((7 * n + 5 * m) * sizeof *block);
     if (block == NULL) {
         free(ws);
         return NULL;
@@ -53,17 +58,15 @@ otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
     ws->wa = block;
     ws->loga = ws->wa + n;
     ws->f = ws->loga + n;
-    ws->hn = ws->f + n;
+    ws->lse = ws->f + n;
+    ws->hn = ws->lse + n;
     ws->en = ws->hn + n;
     ws->ccol = ws->en + n;
     ws->wb = ws->ccol + n;
     ws->logb = ws->wb + m;
     ws->g = ws->logb + m;
     ws->h = ws->g + m;
-    ws->e = ws->h + m;
-    ws->crow = ws->e + m;
-    ws->colsum = ws->crow + m;
-    /* the last m doubles are spare scratch for the final pass */
+    ws->colsum = ws->h + m;
     return ws;
 }
 
@@ -72,9 +75,27 @@ void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
     if (ws == NULL)
         return;
     free(ws->wa);
+    free(ws->tbuf);
     free(ws->yt);
     free(ws->K);
     free(ws);
+}
+
+/* Per-thread rows for t threads; 0 or OTK_ERR_NO_MEMORY. */
+static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
+{
+    ws->threads = t;
+    if (t <= ws->tbuf_threads)
+        return 0;
+    if ((size_t)t > SIZE_MAX / sizeof(double) / 3 / ws->m)
+        return OTK_ERR_NO_MEMORY;
+    double *buf = malloc((size_t)t * 3 * ws->m * sizeof *buf);
+    if (buf == NULL)
+        return OTK_ERR_NO_MEMORY;
+    free(ws->tbuf);
+    ws->tbuf = buf;
+    ws->tbuf_threads = t;
+    return 0;
 }
 
 static otk_status check_settings(const otk_sinkhorn_settings *s,
@@ -99,6 +120,8 @@ static otk_status check_settings(const otk_sinkhorn_settings *s,
         *what = "settings.eps_scaling_factor";
     else if (s->warm_start != 0 && s->warm_start != 1)
         *what = "settings.warm_start";
+    else if (s->threads < 0)
+        *what = "settings.threads";
     else
         return OTK_CONVERGED;
     return OTK_ERR_INVALID_ARGUMENT;
@@ -225,7 +248,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                      otk_sinkhorn_info *info)
 {
     const size_t n = ws->n, m = ws->m;
-    const double reg = pb->reg, inv = 1.0 / reg;
+    const double reg = pb->reg, inv = 1.0 / reg, tau_a = pb->tau_a;
     int prepared = 0;
     for (size_t j = 0; j < m; j++)
         if (ws->wb[j] == 0.0) { /* free dual variable: its c-transform */
@@ -234,34 +257,48 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         }
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    memset(ws->colsum, 0, m * sizeof *ws->colsum);
     double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
     double kl_a = 0.0, dual = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        const double *c = otk__cost_row(pb->cost, ws->yt, i, ws->crow);
-        double mx, sum, ai = ws->wa[i], fi = ws->f[i];
-        otk__lse_affine(ws->h, inv, c, ws->e, m, &mx, &sum);
-        double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
-        double r = w * sum;
-        if (P != NULL)
-            for (size_t j = 0; j < m; j++)
-                P[i * m + j] = w * ws->e[j];
-        if (w > 0.0) {
-            transport += w * otk__dot(m, ws->e, c);
-            otk__axpy(m, w, ws->e, ws->colsum);
-        }
-        total += r;
-        fr += fi * r;
-        marg += fabs(r - ai);
-        if (isinf(pb->tau_a)) {
-            resid += fabs(r - ai);
-            dual += ai * fi;
-        } else {
-            resid += fabs(r - ai * exp(-fi / pb->tau_a));
-            kl_a += (r > 0.0 ? r * log(r / ai) : 0.0) - r + ai;
-            dual += -ai * pb->tau_a * expm1(-fi / pb->tau_a);
+    const int nt = ws->threads;
+#pragma omp parallel num_threads(nt) if (nt > 1) \
+    reduction(+ : transport, total, fr, marg, resid, kl_a, dual)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        double *e, *crow, *acc;
+        otk__thread_rows(ws, t, &e, &crow, &acc);
+        memset(acc, 0, m * sizeof *acc);
+        const size_t i0 = n * (size_t)t / (size_t)nt;
+        const size_t i1 = n * (size_t)(t + 1) / (size_t)nt;
+        for (size_t i = i0; i < i1; i++) {
+            const double *c = otk__cost_row(pb->cost, ws->yt, i, crow);
+            double mx, sum, ai = ws->wa[i], fi = ws->f[i];
+            otk__lse_affine(ws->h, inv, c, e, m, &mx, &sum);
+            double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
+            double r = w * sum;
+            if (P != NULL)
+                for (size_t j = 0; j < m; j++)
+                    P[i * m + j] = w * e[j];
+            if (w > 0.0) {
+                transport += w * otk__vdot(m, e, c);
+                otk__vaxpy(m, w, e, acc);
+            }
+            total += r;
+            fr += fi * r;
+            marg += fabs(r - ai);
+            if (isinf(tau_a)) {
+                resid += fabs(r - ai);
+                dual += ai * fi;
+            } else {
+                resid += fabs(r - ai * exp(-fi / tau_a));
+                kl_a += (r > 0.0 ? r * log(r / ai) : 0.0) - r + ai;
+                dual += -ai * tau_a * expm1(-fi / tau_a);
+            }
         }
     }
+    otk__reduce_colsums(ws);
     double gc = 0.0, kl_b = 0.0;
     for (size_t j = 0; j < m; j++) {
         double c = ws->colsum[j], bj = ws->wb[j], gj = ws->g[j];
@@ -282,8 +319,8 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     info->residual = resid;
     /* reg KL(P | ab^T) = sum P (f + g - C) - reg (sum P - sum a sum b) */
     info->objective = fr + gc - mass_term;
-    if (!isinf(pb->tau_a))
-        info->objective += pb->tau_a * kl_a;
+    if (!isinf(tau_a))
+        info->objective += tau_a * kl_a;
     if (!isinf(pb->tau_b))
         info->objective += pb->tau_b * kl_b;
     info->dual_objective = dual - mass_term;
@@ -379,6 +416,10 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
     }
     otk__cost_prepare(cost, ws->yt);
     ws->K_valid = 0; /* the cost's contents may have changed in place */
+    if (reserve_threads(ws, otk__threads(settings->threads)) != 0)
+        return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+    for (size_t i = 0; i < ws->n; i++)
+        ws->lse[i] = NAN;
     if (settings->warm_start)
         memcpy(ws->g, g, ws->m * sizeof *g);
     else

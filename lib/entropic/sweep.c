@@ -4,13 +4,52 @@
  * in cache, adds row i of the plan (new f, old g) into the column sums.
  * Those column sums are both the residual of that plan and all the g
  * update needs, so the iteration costs one pass over the cost, not two.
+ *
+ * Rows are split into one contiguous block per thread; each thread sums
+ * its columns into its own accumulator and the accumulators are added in
+ * thread order, so a run is reproducible for a given thread count.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
+
+/* A one-pass row is trusted when its sum lies in this range (see
+ * otk__exp_affine_sum). */
+#define ONE_PASS_MIN 1e-200
+#define ONE_PASS_MAX 1e200
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+void otk__thread_rows(otk_sinkhorn_workspace *ws, int t, double **e,
+                      double **crow, double **acc)
+{
+    double *base = ws->tbuf + (size_t)t * 3 * ws->m;
+    *e = base;
+    *crow = base + ws->m;
+    *acc = t == 0 ? ws->colsum : base + 2 * ws->m;
+}
+
+void otk__reduce_colsums(otk_sinkhorn_workspace *ws)
+{
+    for (int t = 1; t < ws->threads; t++) {
+        const double *acc = ws->tbuf + (size_t)t * 3 * ws->m + 2 * ws->m;
+        otk__vaxpy(ws->m, 1.0, acc, ws->colsum);
+    }
+}
 
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 {
@@ -18,45 +57,60 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    memset(ws->colsum, 0, m * sizeof *ws->colsum);
-    for (size_t i = 0; i < n; i++) {
-        const double *c = otk__cost_row(pb->cost, ws->yt, i, ws->crow);
-        double mx, sum;
-        otk__lse_affine(ws->h, inv, c, ws->e, m, &mx, &sum);
-        double lse = mx + log(sum);
-        ws->f[i] = -lam * reg * lse;
-        if (ws->wa[i] == 0.0)
-            continue;
-        /* P_ij = a_i exp(t_j + f_i / reg) = a_i e_j exp(mx + f_i / reg);
-         * the exponent is written so that it is exact when lam = 1. */
-        double w = ws->wa[i] * exp((1.0 - lam) * mx - lam * log(sum));
-        otk__axpy(m, w, ws->e, ws->colsum);
+#pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
+    {
+        const int t = thread_id();
+        const size_t i0 = n * (size_t)t / (size_t)ws->threads;
+        const size_t i1 = n * (size_t)(t + 1) / (size_t)ws->threads;
+        double *e, *crow, *acc;
+        otk__thread_rows(ws, t, &e, &crow, &acc);
+        memset(acc, 0, m * sizeof *acc);
+        for (size_t i = i0; i < i1; i++) {
+            const double *c = otk__cost_row(pb->cost, ws->yt, i, crow);
+            /* Last sweep's log-sum-exp is nearly this one's: use it as the
+             * shift and read the row once; fall back to the two-pass
+             * max-then-sum when it was too far off. */
+            double shift = ws->lse[i], sum = 0.0;
+            if (isfinite(shift))
+                sum = otk__exp_affine_sum(ws->h, inv, c, shift, e, m);
+            if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
+                otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
+            double log_sum = log(sum);
+            ws->lse[i] = shift + log_sum;
+            ws->f[i] = -lam * reg * ws->lse[i];
+            if (ws->wa[i] == 0.0)
+                continue;
+            /* P_ij = a_i e_j exp(shift + f_i / reg), with the exponent
+             * written so that it is exact when lam = 1. */
+            double w = ws->wa[i] * exp((1.0 - lam) * shift - lam * log_sum);
+            otk__vaxpy(m, w, e, acc);
+        }
     }
+    otk__reduce_colsums(ws);
 }
 
 int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 {
     const size_t n = ws->n, m = ws->m;
-    if (ws->K_valid && ws->K_reg == pb->reg && ws->K_lo == pb->cost_lo &&
-        ws->K_src == pb->cost->C)
+    if (ws->K_valid && ws->K_reg == pb->reg && ws->K_lo == pb->cost_lo)
         return 0;
     if (ws->K == NULL) {
         ws->K = malloc(n * m * sizeof *ws->K);
         if (ws->K == NULL)
             return OTK_ERR_NO_MEMORY;
     }
-    const double inv = 1.0 / pb->reg;
+    const double inv = 1.0 / pb->reg, lo = pb->cost_lo;
+#pragma omp parallel for num_threads(ws->threads) if (ws->threads > 1)
     for (size_t i = 0; i < n; i++) {
         const double *c = pb->cost->C + i * m;
         double *k = ws->K + i * m;
         for (size_t j = 0; j < m; j++)
-            k[j] = (pb->cost_lo - c[j]) * inv;
+            k[j] = (lo - c[j]) * inv;
         otk__exp_shift_sum(k, 0.0, k, m);
     }
     ws->K_valid = 1;
     ws->K_reg = pb->reg;
     ws->K_lo = pb->cost_lo;
-    ws->K_src = pb->cost->C;
     return 0;
 }
 
@@ -79,20 +133,36 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     otk__exp_shift_sum(ws->h, 0.0, ws->h, m);
     for (size_t j = 0; j < m; j++)
         ws->h[j] *= ws->wb[j];
-    memset(ws->colsum, 0, m * sizeof *ws->colsum);
     const double shift = sigma - pb->cost_lo;
-    for (size_t i = 0; i < n; i++) {
-        const double *k = ws->K + i * m;
-        double kv = otk__dot(m, k, ws->h);
-        if (!(kv > 1e-280 && kv < 1e280))
-            return -1;
-        double lkv = log(kv);
-        ws->f[i] = -lam * (shift + reg * lkv);
-        if (ws->wa[i] == 0.0)
-            continue;
-        double u = ws->wa[i] * exp((1.0 - lam) * shift * inv - lam * lkv);
-        otk__axpy(m, u, k, ws->colsum);
+    int failed = 0;
+#pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
+    {
+        const int t = thread_id();
+        const size_t i0 = n * (size_t)t / (size_t)ws->threads;
+        const size_t i1 = n * (size_t)(t + 1) / (size_t)ws->threads;
+        double *e, *crow, *acc;
+        otk__thread_rows(ws, t, &e, &crow, &acc);
+        memset(acc, 0, m * sizeof *acc);
+        for (size_t i = i0; i < i1; i++) {
+            const double *k = ws->K + i * m;
+            double kv = otk__vdot(m, k, ws->h);
+            if (!(kv > 1e-280 && kv < 1e280)) {
+#pragma omp atomic write
+                failed = 1;
+                break;
+            }
+            double lkv = log(kv);
+            ws->f[i] = -lam * (shift + reg * lkv);
+            ws->lse[i] = NAN; /* no shift guess for the log domain */
+            if (ws->wa[i] == 0.0)
+                continue;
+            double u = ws->wa[i] * exp((1.0 - lam) * shift * inv - lam * lkv);
+            otk__vaxpy(m, u, k, acc);
+        }
     }
+    if (failed)
+        return -1;
+    otk__reduce_colsums(ws);
     for (size_t j = 0; j < m; j++)
         ws->colsum[j] *= ws->h[j];
     return 0;

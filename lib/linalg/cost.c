@@ -3,17 +3,11 @@
  * ||x||^2 + ||y||^2 - 2 x.y, which cancels badly when reg is small). */
 #include <math.h>
 
+#include "linalg/dispatch.h"
 #include "linalg/linalg.h"
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&       \
-    !defined(__SANITIZE_ADDRESS__)
-#define OTK_KERNEL __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define OTK_KERNEL
-#endif
-
 /* |t|^p for the p-norm metric, with the common exponents done exactly. */
-static inline double abs_pow(double t, double p)
+OTK_INLINE double abs_pow(double t, double p)
 {
     t = fabs(t);
     if (p == 1.0)
@@ -50,13 +44,10 @@ void otk__cost_prepare(const otk_cost *cost, double *yt)
             yt[k * cost->m + j] = cost->y[j * cost->d + k];
 }
 
-OTK_KERNEL
-const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
-                            double *out)
+OTK_INLINE void points_row_body(const otk_cost *cost, const double *yt,
+                                size_t i, double *out)
 {
     const size_t m = cost->m, d = cost->d;
-    if (cost->C != NULL)
-        return cost->C + i * m;
     const double *xi = cost->x + i * d;
     for (size_t j = 0; j < m; j++)
         out[j] = 0.0;
@@ -81,6 +72,29 @@ const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
     if (cost->scale != 1.0)
         for (size_t j = 0; j < m; j++)
             out[j] *= cost->scale;
+}
+
+#if OTK_HAVE_AVX2_VARIANT
+OTK_TARGET_AVX2 static void points_row_avx2(const otk_cost *cost,
+                                            const double *yt, size_t i,
+                                            double *out)
+{
+    points_row_body(cost, yt, i, out);
+}
+#endif
+
+const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
+                            double *out)
+{
+    if (cost->C != NULL)
+        return cost->C + i * cost->m;
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx2()) {
+        points_row_avx2(cost, yt, i, out);
+        return out;
+    }
+#endif
+    points_row_body(cost, yt, i, out);
     return out;
 }
 

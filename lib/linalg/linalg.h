@@ -21,6 +21,18 @@ void otk__axpy(size_t len, double alpha, const double *x, double *y);
  * test and `--version`); "" when it cannot be told. */
 const char *otk__blas_library(void);
 
+/*
+ * Vectorized x . y and y += alpha x for rows already in cache, for use
+ * inside the library's own threaded loops: BLAS level-1 calls there would
+ * start OpenBLAS's thread pool per call on long rows (vecops.c).
+ */
+double otk__vdot(size_t len, const double *x, const double *y);
+void otk__vaxpy(size_t len, double alpha, const double *x, double *y);
+
+/* Number of threads the library's loops use for a `threads` setting
+ * (0: the OpenMP default, honouring OMP_NUM_THREADS; 1 without OpenMP). */
+int otk__threads(int requested);
+
 /* ---- Exponentials and log-sum-exp (vexp.c) ---- */
 
 /*
@@ -40,6 +52,16 @@ double otk__exp_shift_sum(const double *x, double shift, double *y,
  */
 void otk__lse_affine(const double *h, double s, const double *c, double *e,
                      size_t len, double *max, double *sum);
+
+/*
+ * One-pass variant for when a good shift is known in advance (e.g. last
+ * iteration's log-sum-exp): e_j = exp(h_j - s c_j - shift), returns
+ * sum_j e_j. The caller must check the sum: in [1e-200, 1e200] the result
+ * is as accurate as the two-pass one; otherwise redo with
+ * otk__lse_affine().
+ */
+double otk__exp_affine_sum(const double *h, double s, const double *c,
+                           double shift, double *e, size_t len);
 
 /* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
 double otk__lse(const double *t, size_t len);

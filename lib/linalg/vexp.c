@@ -9,22 +9,18 @@
  * like libm's. Arguments are clamped to [-746, 710], outside of which the
  * result is 0 or inf anyway; NaN propagates.
  *
- * GCC vector extensions keep the code portable: each function is built
- * twice (target_clones) and the AVX2+FMA variant is chosen at load time
- * on CPUs that have it; elsewhere the generic SSE2 code runs.
+ * GCC vector extensions keep the code portable; each kernel is built for
+ * the baseline and for AVX2+FMA and picked at run time (dispatch.h).
  */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "linalg/linalg.h"
-
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) &&       \
-    !defined(__SANITIZE_ADDRESS__)
-#define OTK_KERNEL __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define OTK_KERNEL
+#include "linalg/dispatch.h"
+#if OTK_X86_64
+#include <immintrin.h>
 #endif
+#include "linalg/linalg.h"
 
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
@@ -50,7 +46,7 @@ typedef int64_t v4i __attribute__((vector_size(32)));
 #define C3 1.6666666666666666667e-01
 #define C2 0.5
 
-static inline double exp_scalar(double x)
+OTK_INLINE double exp_scalar(double x)
 {
     x = x < EXP_LO ? EXP_LO : x;
     x = x > EXP_HI ? EXP_HI : x;
@@ -84,52 +80,47 @@ static inline double exp_scalar(double x)
     return p * s1 * s2;
 }
 
-static inline v4d select4(v4i mask, v4d yes, v4d no)
+OTK_INLINE v4d select4(v4i mask, v4d yes, v4d no)
 {
     return (v4d)(((v4i)yes & mask) | ((v4i)no & ~mask));
 }
 
-static inline v4d exp4(v4d x)
+OTK_INLINE v4d exp4(v4d x)
 {
     const v4d lo = {EXP_LO, EXP_LO, EXP_LO, EXP_LO};
     const v4d hi = {EXP_HI, EXP_HI, EXP_HI, EXP_HI};
     const v4d shifter = {SHIFTER, SHIFTER, SHIFTER, SHIFTER};
     x = select4(x < lo, lo, x);
     x = select4(x > hi, hi, x);
-    v4d kd = x * LOG2E + shifter;
-    v4i k = (v4i)kd - (v4i)shifter;
-    kd -= shifter;
+    v4d kd = (x * LOG2E + shifter) - shifter; /* round(x / ln2) */
     v4d r = (x - kd * LN2_HI) - kd * LN2_LO;
-    v4d p = C13 * r + C12;
-    p = p * r + C11;
-    p = p * r + C10;
-    p = p * r + C9;
-    p = p * r + C8;
-    p = p * r + C7;
-    p = p * r + C6;
-    p = p * r + C5;
-    p = p * r + C4;
-    p = p * r + C3;
-    p = p * r + C2;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    v4i k1 = k >> 1, k2 = k - k1;
-    v4d s1 = (v4d)((k1 + 1023) << 52), s2 = (v4d)((k2 + 1023) << 52);
-    return p * s1 * s2;
+    /* Estrin's scheme: the same polynomial as exp_scalar's Horner loop,
+     * evaluated with a dependency depth of 5 instead of 13. */
+    v4d r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    v4d q01 = (1.0 + r) + r2 * (C2 + C3 * r);
+    v4d q23 = (C4 + C5 * r) + r2 * (C6 + C7 * r);
+    v4d q45 = (C8 + C9 * r) + r2 * (C10 + C11 * r);
+    v4d q6 = C12 + C13 * r;
+    v4d p = (q01 + r4 * q23) + r8 * (q45 + r4 * q6);
+    /* 2^k as 2^k1 * 2^k2, k1 = round(k/2), done in floating point because
+     * SSE2 and AVX2 have no 64-bit arithmetic right shift. */
+    v4d k1 = (kd * 0.5 + shifter) - shifter, k2 = kd - k1;
+    v4i e1 = ((v4i)(k1 + shifter) - (v4i)shifter + 1023) << 52;
+    v4i e2 = ((v4i)(k2 + shifter) - (v4i)shifter + 1023) << 52;
+    return p * (v4d)e1 * (v4d)e2;
 }
 
-static inline v4d load4(const double *p)
+OTK_INLINE v4d load4(const double *p)
 {
     v4d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline void store4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+OTK_INLINE void store4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
 
-OTK_KERNEL
-double otk__exp_shift_sum(const double *x, double shift, double *y,
-                          size_t len)
+OTK_INLINE double exp_shift_sum_body(const double *x, double shift, double *y,
+                                     size_t len)
 {
     v4d acc = {0, 0, 0, 0};
     size_t j = 0;
@@ -146,9 +137,8 @@ double otk__exp_shift_sum(const double *x, double shift, double *y,
     return sum;
 }
 
-OTK_KERNEL
-void otk__lse_affine(const double *h, double s, const double *c, double *e,
-                     size_t len, double *max, double *sum)
+OTK_INLINE double affine_max_body(const double *h, double s, const double *c,
+                                  double *e, size_t len)
 {
     const v4d ninf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     v4d mx = ninf;
@@ -163,6 +153,161 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
         e[j] = h[j] - s * c[j];
         m = e[j] > m ? e[j] : m;
     }
+    return m;
+}
+
+/* One pass: e_j = exp(h_j - s c_j - shift), returns sum_j e_j. */
+OTK_INLINE double exp_affine_sum_body(const double *h, double s,
+                                      const double *c, double shift,
+                                      double *e, size_t len)
+{
+    v4d acc = {0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 4 <= len; j += 4) {
+        v4d t = exp4((load4(h + j) - s * load4(c + j)) - shift);
+        store4(e + j, t);
+        acc += t;
+    }
+    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (; j < len; j++) {
+        e[j] = exp_scalar((h[j] - s * c[j]) - shift);
+        sum += e[j];
+    }
+    return sum;
+}
+
+#if OTK_HAVE_AVX2_VARIANT
+/*
+ * AVX-512 variant: 8 lanes, with the clamp as max/min (operands ordered so
+ * that NaN propagates), the rounding by vrndscalepd and 2^k applied by
+ * vscalefpd, which underflows gradually and overflows to inf by itself.
+ */
+OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
+{
+    x = _mm512_max_pd(_mm512_set1_pd(EXP_LO), x);
+    x = _mm512_min_pd(_mm512_set1_pd(EXP_HI), x);
+    __m512d kd = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LOG2E)),
+                                      _MM_FROUND_TO_NEAREST_INT |
+                                          _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_HI), x);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_LO), r);
+    __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
+    __m512d r8 = _mm512_mul_pd(r4, r4), one = _mm512_set1_pd(1.0);
+#define OTK_PAIR(a, b) _mm512_fmadd_pd(_mm512_set1_pd(b), r, _mm512_set1_pd(a))
+    __m512d q01 = _mm512_fmadd_pd(r2, OTK_PAIR(C2, C3), _mm512_add_pd(one, r));
+    __m512d q23 = _mm512_fmadd_pd(r2, OTK_PAIR(C6, C7), OTK_PAIR(C4, C5));
+    __m512d q45 = _mm512_fmadd_pd(r2, OTK_PAIR(C10, C11), OTK_PAIR(C8, C9));
+    __m512d q6 = OTK_PAIR(C12, C13);
+#undef OTK_PAIR
+    __m512d p = _mm512_fmadd_pd(r8, _mm512_fmadd_pd(r4, q6, q45),
+                                _mm512_fmadd_pd(r4, q23, q01));
+    return _mm512_scalef_pd(p, kd);
+}
+
+OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h,
+                                                      double s,
+                                                      const double *c,
+                                                      double shift, double *e,
+                                                      size_t len)
+{
+    __m512d acc = _mm512_setzero_pd(), vs = _mm512_set1_pd(s);
+    __m512d vshift = _mm512_set1_pd(shift);
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m512d t = _mm512_fnmadd_pd(vs, _mm512_loadu_pd(c + j),
+                                     _mm512_loadu_pd(h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_storeu_pd(e + j, t);
+        acc = _mm512_add_pd(acc, t);
+    }
+    if (j < len) {
+        __mmask8 k = (__mmask8)((1u << (len - j)) - 1u);
+        __m512d t = _mm512_fnmadd_pd(vs, _mm512_maskz_loadu_pd(k, c + j),
+                                     _mm512_maskz_loadu_pd(k, h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_mask_storeu_pd(e + j, k, t);
+        acc = _mm512_mask_add_pd(acc, k, acc, t);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+
+OTK_TARGET_AVX512 static double exp_shift_sum_avx512(const double *x,
+                                                     double shift, double *y,
+                                                     size_t len)
+{
+    __m512d acc = _mm512_setzero_pd(), vshift = _mm512_set1_pd(shift);
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m512d t = exp8(_mm512_sub_pd(_mm512_loadu_pd(x + j), vshift));
+        _mm512_storeu_pd(y + j, t);
+        acc = _mm512_add_pd(acc, t);
+    }
+    if (j < len) {
+        __mmask8 k = (__mmask8)((1u << (len - j)) - 1u);
+        __m512d t =
+            exp8(_mm512_sub_pd(_mm512_maskz_loadu_pd(k, x + j), vshift));
+        _mm512_mask_storeu_pd(y + j, k, t);
+        acc = _mm512_mask_add_pd(acc, k, acc, t);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+
+OTK_TARGET_AVX2 static double exp_affine_sum_avx2(const double *h, double s,
+                                                  const double *c,
+                                                  double shift, double *e,
+                                                  size_t len)
+{
+    return exp_affine_sum_body(h, s, c, shift, e, len);
+}
+
+OTK_TARGET_AVX2 static double exp_shift_sum_avx2(const double *x, double shift,
+                                                 double *y, size_t len)
+{
+    return exp_shift_sum_body(x, shift, y, len);
+}
+
+OTK_TARGET_AVX2 static double affine_max_avx2(const double *h, double s,
+                                              const double *c, double *e,
+                                              size_t len)
+{
+    return affine_max_body(h, s, c, e, len);
+}
+#endif
+
+double otk__exp_shift_sum(const double *x, double shift, double *y,
+                          size_t len)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx512())
+        return exp_shift_sum_avx512(x, shift, y, len);
+    if (otk__cpu_has_avx2())
+        return exp_shift_sum_avx2(x, shift, y, len);
+#endif
+    return exp_shift_sum_body(x, shift, y, len);
+}
+
+double otk__exp_affine_sum(const double *h, double s, const double *c,
+                           double shift, double *e, size_t len)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx512())
+        return exp_affine_sum_avx512(h, s, c, shift, e, len);
+    if (otk__cpu_has_avx2())
+        return exp_affine_sum_avx2(h, s, c, shift, e, len);
+#endif
+    return exp_affine_sum_body(h, s, c, shift, e, len);
+}
+
+void otk__lse_affine(const double *h, double s, const double *c, double *e,
+                     size_t len, double *max, double *sum)
+{
+    double m;
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx2())
+        m = affine_max_avx2(h, s, c, e, len);
+    else
+#endif
+        m = affine_max_body(h, s, c, e, len);
     *max = m;
     if (m == -INFINITY) {
         memset(e, 0, len * sizeof *e);
