@@ -94,8 +94,15 @@ typedef struct otk_sinkhorn_settings {
      * iteration computes f from g, so f is not read); 0 (default): start
      * from g = 0. */
     int warm_start;
+    /* Over-relaxation omega: f <- (1 - omega) f + omega T(g), the same
+     * for g. 1 is plain Sinkhorn; a value in (0, 2) is used as given;
+     * 0 (default) is adaptive: plain iterations until the residual's rate
+     * r is measured, then omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al.
+     * 2021), back to 1 if the residual grows. Valid: [0, 2). */
+    double relaxation;
     /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
-     * cores, or OMP_NUM_THREADS); 1 runs on the calling thread only.
+     * cores, or OMP_NUM_THREADS) but at most one per 131072 cost entries,
+     * so small problems run on the calling thread; k > 0 uses k threads.
      * Results are reproducible for a given thread count. Valid: >= 0. */
     int threads;
     /* Called every check; nonzero return cancels (OTK_CANCELLED).

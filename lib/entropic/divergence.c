@@ -94,7 +94,11 @@ otk_status otk_sinkhorn_divergence(const otk_cost *cost_xy,
     else
         cold = *settings;
     cold.warm_start = 0;
-    st = solve_value(cost_xy, a, b, reg, &cold, 0, f, g, P, &info[0]);
+    /* The same points and weights on both sides (S of a measure with
+     * itself, which must be 0): the symmetric update applies to xy too. */
+    int same = cost_xy->C == NULL && cost_xy->x == cost_xy->y &&
+               cost_xy->n == cost_xy->m && a == b;
+    st = solve_value(cost_xy, a, b, reg, &cold, same, f, g, P, &info[0]);
     if (st >= 0)
         st = worse(st, solve_value(&xx, a, a, reg, &cold, 1, NULL, NULL, NULL,
                                    &info[1]));

@@ -12,6 +12,7 @@ struct otk_sinkhorn_workspace {
     double *lse;         /* n: last log-sum-exp of each row (a shift guess) */
     double *h;           /* m: log b_j + g_j / reg, or scaled v_j */
     double *colsum;      /* m: column sums accumulated by a sweep */
+    double *rowsum;      /* n: row sums of the plan (new f, old g) */
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
     int threads;         /* threads of the current solve */
     double *tbuf;        /* per thread: e, crow, acc (3m each) */
@@ -30,6 +31,7 @@ typedef struct sweep_problem {
     double lam_a, lam_b; /* tau / (tau + reg), 1 when balanced */
     double tau_a, tau_b;
     double cost_lo;      /* lower bound of the cost (kernel shift) */
+    double omega;        /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
 /* Thread t's scratch rows (t < ws->threads): e and crow have m entries
@@ -39,12 +41,13 @@ void otk__thread_rows(otk_sinkhorn_workspace *ws, int t, double **e,
 /* ws->colsum += the other threads' accumulators. */
 void otk__reduce_colsums(otk_sinkhorn_workspace *ws);
 
-/* f from g in the log domain, accumulating the column sums of the plan
- * (new f, old g) in ws->colsum. */
+/* f from g in the log domain, accumulating the row and column sums of the
+ * plan (new f, old g) in ws->rowsum and ws->colsum. With omega != 1 the
+ * new f is (1 - omega) f + omega T(g) and ws->f must hold the old f. */
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
-/* The same in the scaling domain with the stored kernel. Returns 0, or -1
- * if a scaling left the safe range (ws->f is then garbage and the caller
- * must redo the sweep in the log domain). */
+/* The same in the scaling domain with the stored kernel (building the new
+ * f in ws->hn). Returns 0, or -1 if a scaling left the safe range; ws->f
+ * is then unchanged and the caller redoes the sweep in the log domain. */
 int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
 /* Build the kernel exp(-(C - lo)/reg) for a dense cost. Returns 0 or
  * OTK_ERR_NO_MEMORY. */

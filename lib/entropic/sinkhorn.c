@@ -22,6 +22,7 @@
 #define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
 #define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
+#define MIN_WORK_PER_THREAD 131072 /* cost entries per thread and sweep */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -35,6 +36,7 @@ void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
     s->eps_scaling_factor = 0.5;
     s->warm_start = 0;
     s->threads = 0;
+    s->relaxation = 0.0;
     s->progress = NULL;
     s->progress_user = NULL;
 }
@@ -50,7 +52,7 @@ otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
     ws->n = n;
     ws->m = m;
     /* One block for every O(n + m) vector. */
-    double *block = malloc((7 * n + 5 * m) * sizeof *block);
+    double *block = malloc((8 * n + 5 * m) * sizeof *block);
     if (block == NULL) {
         free(ws);
         return NULL;
@@ -62,7 +64,8 @@ otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
     ws->hn = ws->lse + n;
     ws->en = ws->hn + n;
     ws->ccol = ws->en + n;
-    ws->wb = ws->ccol + n;
+    ws->rowsum = ws->ccol + n;
+    ws->wb = ws->rowsum + n;
     ws->logb = ws->wb + m;
     ws->g = ws->logb + m;
     ws->h = ws->g + m;
@@ -122,6 +125,8 @@ static otk_status check_settings(const otk_sinkhorn_settings *s,
         *what = "settings.warm_start";
     else if (s->threads < 0)
         *what = "settings.threads";
+    else if (!(s->relaxation >= 0.0 && s->relaxation < 2.0))
+        *what = "settings.relaxation";
     else
         return OTK_CONVERGED;
     return OTK_ERR_INVALID_ARGUMENT;
@@ -132,48 +137,57 @@ static double lambda(double tau, double reg)
     return isinf(tau) ? 1.0 : tau / (tau + reg);
 }
 
-/* Residual of the plan (new f, old g): rows hold by construction, so it
- * is the column part, sum_j |colsum_j - b_j exp(-g_j / tau_b)|. */
-static double column_residual(const otk_sinkhorn_workspace *ws, double tau_b)
+/* Residual of the plan (new f, old g): the L1 violation of
+ * P 1 = a exp(-f / tau_a) and P^T 1 = b exp(-g / tau_b). Without
+ * over-relaxation the row part is zero up to rounding. */
+static double residual(const otk_sinkhorn_workspace *ws,
+                       const sweep_problem *pb)
 {
     double r = 0.0;
+    for (size_t i = 0; i < ws->n; i++) {
+        double target = isinf(pb->tau_a)
+                            ? ws->wa[i]
+                            : ws->wa[i] * exp(-ws->f[i] / pb->tau_a);
+        r += fabs(ws->rowsum[i] - target);
+    }
     for (size_t j = 0; j < ws->m; j++) {
-        double target =
-            isinf(tau_b) ? ws->wb[j] : ws->wb[j] * exp(-ws->g[j] / tau_b);
+        double target = isinf(pb->tau_b)
+                            ? ws->wb[j]
+                            : ws->wb[j] * exp(-ws->g[j] / pb->tau_b);
         r += fabs(ws->colsum[j] - target);
     }
     return r;
 }
 
-static void update_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
+/* The g of the next iteration: T(f) from the column sums (exactly, down
+ * the column, where they underflowed), over-relaxed like f. For a
+ * symmetric problem (same points and weights on both sides, so f = g at
+ * the optimum) the averaged update g <- (g + f)/2 is used instead: it
+ * converges in a few iterations where the alternating one can crawl
+ * (Feydy et al. 2019). */
+static void next_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                   int symmetric)
 {
+    if (symmetric) {
+        for (size_t j = 0; j < ws->m; j++)
+            ws->g[j] = 0.5 * (ws->g[j] + ws->f[j]);
+        return;
+    }
     int prepared = 0;
     for (size_t j = 0; j < ws->m; j++) {
         if (ws->wb[j] == 0.0)
             continue;
-        double c = ws->colsum[j];
+        double c = ws->colsum[j], T;
         if (c > UNDERFLOW_COLSUM && isfinite(c)) {
-            ws->g[j] = pb->lam_b * (ws->g[j] - pb->reg * log(c / ws->wb[j]));
+            T = pb->lam_b * (ws->g[j] - pb->reg * log(c / ws->wb[j]));
         } else {
-            ws->g[j] = otk__column_update(ws, pb, j, !prepared);
+            T = otk__column_update(ws, pb, j, !prepared);
             prepared = 1;
         }
+        ws->g[j] = pb->omega == 1.0 ? T
+                                    : (1.0 - pb->omega) * ws->g[j] +
+                                          pb->omega * T;
     }
-}
-
-/* The g of the next iteration. For a symmetric problem (same points and
- * weights on both sides, so f = g at the optimum) the averaged update
- * g <- (g + f)/2 converges in a few iterations where the alternating one
- * can crawl (Feydy et al. 2019). */
-static void next_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
-                   int symmetric)
-{
-    if (!symmetric) {
-        update_g(ws, pb);
-        return;
-    }
-    for (size_t j = 0; j < ws->m; j++)
-        ws->g[j] = 0.5 * (ws->g[j] + ws->f[j]);
 }
 
 static int want_scaling(const otk_sinkhorn_workspace *ws,
@@ -202,40 +216,70 @@ typedef struct run_state {
     otk_sinkhorn_domain domain;
 } run_state;
 
+/* Over-relaxation factor from the measured rate r of plain Sinkhorn
+ * (Lehmann et al. 2021; ott-jax's adaptive momentum). */
+static double omega_for_rate(double r)
+{
+    r = fmin(r, 0.99);
+    return 2.0 / (1.0 + sqrt(1.0 - r));
+}
+
 /* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
  * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
  * stop being finite. The potentials on return are those of the last
- * measured plan (new f, old g). */
+ * measured plan (new f, old g).
+ *
+ * Adaptive relaxation (settings.relaxation = 0): plain iterations until
+ * two checks show the residual shrinking, then omega from that rate; if
+ * the residual then grows tenfold, back to plain iterations. */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
-                            const sweep_problem *pb, int scaling, double tol,
-                            size_t budget, run_state *st)
+                            const sweep_problem *pb_in, int scaling,
+                            double tol, size_t budget, run_state *st)
 {
-    if (scaling && otk__build_kernel(ws, pb) != 0)
+    sweep_problem pb = *pb_in;
+    const double relax = st->symmetric ? 1.0 : st->s->relaxation;
+    const int adaptive = relax == 0.0;
+    pb.omega = adaptive ? 1.0 : relax;
+    double prev_res = NAN, switch_res = NAN;
+    size_t prev_k = 0;
+    if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
     for (size_t k = 1; k <= budget; k++) {
-        if (scaling && otk__sweep_scaling(ws, pb) != 0)
+        if (scaling && otk__sweep_scaling(ws, &pb) != 0)
             scaling = 0; /* left the safe range: this and later sweeps in
                             the log domain, from the same g */
         if (!scaling)
-            otk__sweep_log(ws, pb);
+            otk__sweep_log(ws, &pb);
         st->domain = scaling ? OTK_DOMAIN_SCALING : OTK_DOMAIN_LOG;
         st->iterations++;
         if (st->iterations % st->s->check_every == 0 || k == budget) {
-            st->residual = column_residual(ws, pb->tau_b);
+            st->residual = residual(ws, &pb);
             if (!isfinite(st->residual))
                 return OTK_ERR_NUMERICAL;
             if (st->s->progress != NULL) {
                 otk_progress p = {"sinkhorn", st->iterations, st->residual,
-                                  pb->reg, NAN};
+                                  pb.reg, NAN};
                 if (st->s->progress(st->s->progress_user, &p) != 0)
                     return OTK_CANCELLED;
             }
             if (st->residual <= tol)
                 return OTK_CONVERGED;
+            if (adaptive && isnan(switch_res) && st->residual < prev_res &&
+                prev_k > 0) {
+                double rate = pow(st->residual / prev_res,
+                                  1.0 / (double)(k - prev_k));
+                pb.omega = omega_for_rate(rate);
+                switch_res = st->residual;
+            } else if (adaptive && pb.omega != 1.0 &&
+                       st->residual > 10.0 * switch_res) {
+                pb.omega = 1.0;
+            }
+            prev_res = st->residual;
+            prev_k = k;
         }
         if (k == budget)
             return OTK_MAX_ITER;
-        next_g(ws, pb, st->symmetric);
+        next_g(ws, &pb, st->symmetric);
     }
     return OTK_MAX_ITER;
 }
@@ -416,7 +460,14 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
     }
     otk__cost_prepare(cost, ws->yt);
     ws->K_valid = 0; /* the cost's contents may have changed in place */
-    if (reserve_threads(ws, otk__threads(settings->threads)) != 0)
+    /* A parallel region per sweep only pays off on large problems; on
+     * small ones threads spend their time waiting for each other (and far
+     * more when another process holds a core). */
+    int threads = otk__threads(settings->threads);
+    size_t per_thread = ws->n * ws->m / MIN_WORK_PER_THREAD;
+    if (settings->threads == 0 && (size_t)threads > per_thread)
+        threads = per_thread > 1 ? (int)per_thread : 1;
+    if (reserve_threads(ws, threads) != 0)
         return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
     for (size_t i = 0; i < ws->n; i++)
         ws->lse[i] = NAN;
@@ -435,7 +486,7 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
 
     run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
     sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a,
-                        settings->tau_b, lo};
+                        settings->tau_b, lo, 1.0};
     st = OTK_MAX_ITER;
     for (;;) {
         int last = reg_s <= reg;
@@ -460,13 +511,24 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
         next_g(ws, &pb, symmetric);
         reg_s *= settings->eps_scaling_factor;
     }
-    pb.reg = reg;
-    pb.lam_a = lambda(settings->tau_a, reg);
-    pb.lam_b = lambda(settings->tau_b, reg);
-    info->iterations = rs.iterations;
-    info->domain = rs.domain;
     if (st == OTK_ERR_NO_MEMORY)
         return finish(info, st, NULL, SIZE_MAX, t0);
+    if (pb.reg != reg) {
+        /* Stopped in an earlier stage (max_iter or cancelled): its f is
+         * the c-transform at a larger reg, which would give a meaningless
+         * plan at this one. One log-domain row update at the requested reg
+         * makes the rows exact again; the info then measures that plan.
+         * It belongs to the final pass and is not counted in iterations,
+         * which never exceed max_iter. */
+        pb.reg = reg;
+        pb.lam_a = lambda(settings->tau_a, reg);
+        pb.lam_b = lambda(settings->tau_b, reg);
+        pb.omega = 1.0;
+        otk__sweep_log(ws, &pb);
+        rs.domain = OTK_DOMAIN_LOG;
+    }
+    info->iterations = rs.iterations;
+    info->domain = rs.domain;
     finalize(ws, &pb, bscale, mass_a, mass_b, P, info);
     if (st >= 0 && !(isfinite(info->objective) && isfinite(info->residual)))
         st = OTK_ERR_NUMERICAL;

@@ -77,13 +77,18 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
                 otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
             double log_sum = log(sum);
             ws->lse[i] = shift + log_sum;
-            ws->f[i] = -lam * reg * ws->lse[i];
-            if (ws->wa[i] == 0.0)
-                continue;
+            /* T = the plain update; delta = over-relaxation's step past it */
+            double T = -lam * reg * ws->lse[i];
+            double delta = pb->omega == 1.0 ? 0.0
+                                            : (1.0 - pb->omega) * (ws->f[i] - T);
+            ws->f[i] = T + delta;
             /* P_ij = a_i e_j exp(shift + f_i / reg), with the exponent
-             * written so that it is exact when lam = 1. */
-            double w = ws->wa[i] * exp((1.0 - lam) * shift - lam * log_sum);
-            otk__vaxpy(m, w, e, acc);
+             * written so that it is exact when lam = 1 and delta = 0. */
+            double w = ws->wa[i] *
+                       exp(delta * inv + (1.0 - lam) * shift - lam * log_sum);
+            ws->rowsum[i] = w * sum;
+            if (w > 0.0)
+                otk__vaxpy(m, w, e, acc);
         }
     }
     otk__reduce_colsums(ws);
@@ -152,16 +157,21 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
                 break;
             }
             double lkv = log(kv);
-            ws->f[i] = -lam * (shift + reg * lkv);
-            ws->lse[i] = NAN; /* no shift guess for the log domain */
-            if (ws->wa[i] == 0.0)
-                continue;
-            double u = ws->wa[i] * exp((1.0 - lam) * shift * inv - lam * lkv);
-            otk__vaxpy(m, u, k, acc);
+            double T = -lam * (shift + reg * lkv);
+            double delta = pb->omega == 1.0 ? 0.0
+                                            : (1.0 - pb->omega) * (ws->f[i] - T);
+            ws->hn[i] = T + delta; /* f is kept until the sweep succeeds */
+            ws->lse[i] = NAN;      /* no shift guess for the log domain */
+            double u = ws->wa[i] * exp(delta * inv +
+                                       (1.0 - lam) * shift * inv - lam * lkv);
+            ws->rowsum[i] = u * kv;
+            if (u > 0.0)
+                otk__vaxpy(m, u, k, acc);
         }
     }
     if (failed)
         return -1;
+    memcpy(ws->f, ws->hn, n * sizeof *ws->f);
     otk__reduce_colsums(ws);
     for (size_t j = 0; j < m; j++)
         ws->colsum[j] *= ws->h[j];

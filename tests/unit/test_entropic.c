@@ -1,0 +1,812 @@
+/* Entropic OT: POT oracles, optimality properties, limits, the
+ * divergence, the workspace and callback API, and every bad input. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+
+#include "testutil.h"
+
+/* ---- helpers ---- */
+
+static otk_sinkhorn_settings tight(void)
+{
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.tol = 1e-12;
+    s.max_iter = 200000;
+    return s;
+}
+
+/* Numbers recomputed from a dense plan, independently of the solver's
+ * final pass. */
+typedef struct plan_numbers {
+    double marginal_error, transport_cost, kl, mass;
+} plan_numbers;
+
+static plan_numbers from_plan(size_t n, size_t m, const double *a,
+                              const double *b, const double *C,
+                              const double *P)
+{
+    plan_numbers r = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        double row = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            double p = P[i * m + j], q = a[i] * b[j];
+            row += p;
+            r.transport_cost += p * C[i * m + j];
+            r.kl += (p > 0.0 ? p * log(p / q) : 0.0) - p + q;
+        }
+        r.marginal_error += fabs(row - a[i]);
+        r.mass += row;
+    }
+    for (size_t j = 0; j < m; j++) {
+        double col = 0.0;
+        for (size_t i = 0; i < n; i++)
+            col += P[i * m + j];
+        r.marginal_error += fabs(col - b[j]);
+    }
+    return r;
+}
+
+static double *random_weights(size_t len, unsigned long long *st)
+{
+    double *w = malloc(len * sizeof *w), s = 0.0;
+    ck_assert(w != NULL);
+    for (size_t i = 0; i < len; i++)
+        s += w[i] = 0.2 + test_uniform(st);
+    for (size_t i = 0; i < len; i++)
+        w[i] /= s;
+    return w;
+}
+
+/* Squared-Euclidean cost of 2-D Gaussian clouds, normalized to max 1. */
+static double *random_cost(size_t n, size_t m, unsigned long long *st)
+{
+    double *x = malloc(2 * n * sizeof *x), *y = malloc(2 * m * sizeof *y);
+    double *C = malloc(n * m * sizeof *C), mx = 0.0;
+    ck_assert(x && y && C);
+    test_gaussian_points(x, n, 2, 0.0, st);
+    test_gaussian_points(y, m, 2, 1.0, st);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double dx = x[2 * i] - y[2 * j], dy = x[2 * i + 1] - y[2 * j + 1];
+            C[i * m + j] = dx * dx + dy * dy;
+            mx = fmax(mx, C[i * m + j]);
+        }
+    for (size_t k = 0; k < n * m; k++)
+        C[k] /= mx;
+    free(x);
+    free(y);
+    return C;
+}
+
+/* ---- POT oracles ---- */
+
+static const char *const cases[] = {
+    "square5_reg1",           "rect7x4_reg0.1",
+    "rect30x20_reg0.05",      "rect20x25_reg0.01",
+    "square15_reg1e-3",       "points_sqeuclid_12x9",
+    "points_euclid_10x8",     "unbalanced_10x8_tau1",
+    "unbalanced_6x6_tau0.3",  "divergence_points_8x6"};
+
+static void check_against_oracle(const oracle_case *oc, const otk_cost *cost,
+                                 const char *label)
+{
+    const size_t n = oc->n, m = oc->m;
+    otk_sinkhorn_settings s = tight();
+    s.tau_a = oc->tau_a;
+    s.tau_b = oc->tau_b;
+    double *f = malloc(n * sizeof *f), *g = malloc(m * sizeof *g);
+    double *P = malloc(n * m * sizeof *P);
+    ck_assert(f && g && P);
+    otk_sinkhorn_info info;
+    otk_status st = otk_sinkhorn(cost, oc->a, oc->b, oc->reg, &s, f, g, P,
+                                 &info);
+    ck_assert_msg(st == OTK_CONVERGED, "%s: %s", label, otk_status_name(st));
+    ck_assert_int_eq(info.status, st);
+    assert_close_vec("plan", P, oc->P, n * m, 1e-9, 1e-15);
+    if (isinf(oc->tau_a) && isinf(oc->tau_b)) {
+        /* balanced potentials are defined up to f + t, g - t */
+        double shift = 0.0;
+        for (size_t i = 0; i < n; i++)
+            shift += (oc->f[i] - f[i]) / (double)n;
+        for (size_t i = 0; i < n; i++)
+            f[i] += shift;
+        for (size_t j = 0; j < m; j++)
+            g[j] -= shift;
+    }
+    double scale = 1e-9 * (1.0 + oc->transport_cost);
+    assert_close_vec("f", f, oc->f, n, 1e-8, scale);
+    assert_close_vec("g", g, oc->g, m, 1e-8, scale);
+    assert_close("transport_cost", info.transport_cost, oc->transport_cost,
+                 1e-9, 1e-14);
+    assert_close("objective", info.objective, oc->objective, 1e-9, 1e-14);
+    assert_close("dual_objective", info.dual_objective, oc->dual_objective,
+                 1e-9, 1e-14);
+    ck_assert_double_le(info.residual, 1e-12);
+    free(f);
+    free(g);
+    free(P);
+}
+
+START_TEST(matches_pot_dense)
+{
+    oracle_case oc;
+    oracle_load("entropic", cases[_i], &oc);
+    otk_cost cost = otk_cost_dense(oc.n, oc.m, oc.C);
+    check_against_oracle(&oc, &cost, cases[_i]);
+    oracle_free(&oc);
+}
+END_TEST
+
+START_TEST(matches_pot_points)
+{
+    oracle_case oc;
+    oracle_load("entropic", cases[_i], &oc);
+    if (oc.x != NULL) {
+        otk_metric metric = strstr(cases[_i], "sqeuclid") ||
+                                    strstr(cases[_i], "divergence")
+                                ? OTK_METRIC_SQEUCLIDEAN
+                                : OTK_METRIC_EUCLIDEAN;
+        otk_cost cost = otk_cost_points(oc.n, oc.m, oc.d, oc.x, oc.y, metric,
+                                        2.0);
+        check_against_oracle(&oc, &cost, cases[_i]);
+    }
+    oracle_free(&oc);
+}
+END_TEST
+
+START_TEST(divergence_matches_pot)
+{
+    oracle_case oc;
+    oracle_load("entropic", "divergence_points_8x6", &oc);
+    otk_cost cost = otk_cost_points(oc.n, oc.m, oc.d, oc.x, oc.y,
+                                    OTK_METRIC_SQEUCLIDEAN, 2.0);
+    otk_sinkhorn_settings s = tight();
+    double div;
+    otk_sinkhorn_info info[3];
+    ck_assert_int_eq(otk_sinkhorn_divergence(&cost, NULL, NULL, oc.a, oc.b,
+                                             oc.reg, &s, &div, NULL, NULL,
+                                             NULL, info),
+                     OTK_CONVERGED);
+    assert_close("divergence", div, oc.divergence, 1e-9, 1e-13);
+    /* the symmetric problems converge fast with the averaged update */
+    ck_assert_uint_lt(info[2].iterations, 2000);
+    /* the same through dense costs */
+    double *Cxx = malloc(oc.n * oc.n * sizeof *Cxx);
+    double *Cyy = malloc(oc.m * oc.m * sizeof *Cyy);
+    otk_cost xx = otk_cost_points(oc.n, oc.n, oc.d, oc.x, oc.x,
+                                  OTK_METRIC_SQEUCLIDEAN, 2.0);
+    otk_cost yy = otk_cost_points(oc.m, oc.m, oc.d, oc.y, oc.y,
+                                  OTK_METRIC_SQEUCLIDEAN, 2.0);
+    for (size_t i = 0; i < oc.n; i++)
+        for (size_t j = 0; j < oc.n; j++)
+            Cxx[i * oc.n + j] = otk_cost_entry(&xx, i, j);
+    for (size_t i = 0; i < oc.m; i++)
+        for (size_t j = 0; j < oc.m; j++)
+            Cyy[i * oc.m + j] = otk_cost_entry(&yy, i, j);
+    otk_cost dxy = otk_cost_dense(oc.n, oc.m, oc.C);
+    otk_cost dxx = otk_cost_dense(oc.n, oc.n, Cxx);
+    otk_cost dyy = otk_cost_dense(oc.m, oc.m, Cyy);
+    double div2;
+    double *P = malloc(oc.n * oc.m * sizeof *P);
+    ck_assert_int_eq(otk_sinkhorn_divergence(&dxy, &dxx, &dyy, oc.a, oc.b,
+                                             oc.reg, &s, &div2, NULL, NULL, P,
+                                             NULL),
+                     OTK_CONVERGED);
+    assert_close("dense divergence", div2, oc.divergence, 1e-9, 1e-13);
+    assert_close_vec("divergence plan", P, oc.P, oc.n * oc.m, 1e-9, 1e-15);
+    /* dense costs need the self costs */
+    ck_assert_int_eq(otk_sinkhorn_divergence(&dxy, NULL, &dyy, oc.a, oc.b,
+                                             oc.reg, &s, &div2, NULL, NULL,
+                                             NULL, info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info[0].bad_argument, "cost_xx");
+    ck_assert_int_eq(otk_sinkhorn_divergence(&dxy, &dyy, &dyy, oc.a, oc.b,
+                                             oc.reg, &s, &div2, NULL, NULL,
+                                             NULL, info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    free(P);
+    free(Cxx);
+    free(Cyy);
+    oracle_free(&oc);
+}
+END_TEST
+
+/* ---- properties ---- */
+
+START_TEST(divergence_properties)
+{
+    enum { N = 30, M = 25, D = 2 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 5;
+    test_gaussian_points(x, N, D, 0.0, &st);
+    test_gaussian_points(y, M, D, 0.5, &st);
+    otk_sinkhorn_settings s = tight();
+    const double regs[] = {0.05, 0.5, 5.0};
+    for (int k = 0; k < 3; k++) {
+        otk_cost cxy = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN,
+                                       2.0);
+        double div, same;
+        ck_assert_int_eq(otk_sinkhorn_divergence(&cxy, NULL, NULL, NULL, NULL,
+                                                 regs[k], &s, &div, NULL,
+                                                 NULL, NULL, NULL),
+                         OTK_CONVERGED);
+        ck_assert_double_gt(div, 0.0);
+        otk_cost cxx = otk_cost_points(N, N, D, x, x, OTK_METRIC_SQEUCLIDEAN,
+                                       2.0);
+        ck_assert_int_eq(otk_sinkhorn_divergence(&cxx, NULL, NULL, NULL, NULL,
+                                                 regs[k], &s, &same, NULL,
+                                                 NULL, NULL, NULL),
+                         OTK_CONVERGED);
+        ck_assert_double_le(fabs(same), 1e-12);
+    }
+}
+END_TEST
+
+START_TEST(optimality_and_duality_gap)
+{
+    enum { N = 60, M = 45 };
+    unsigned long long st = 21;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    double *P = malloc(N * M * sizeof *P), g[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    const double tols[] = {1e-3, 1e-6, 1e-12};
+    double prev_gap = INFINITY;
+    for (int k = 0; k < 3; k++) {
+        otk_sinkhorn_settings s = tight();
+        s.tol = tols[k];
+        s.check_every = 1;
+        otk_sinkhorn_info info;
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, g, P, &info),
+            OTK_CONVERGED);
+        plan_numbers pn = from_plan(N, M, a, b, C, P);
+        /* the info describes the plan actually returned */
+        assert_close("marginal_error", info.marginal_error, pn.marginal_error,
+                     1e-6, 1e-15);
+        ck_assert_double_le(info.marginal_error, tols[k] * (1 + 1e-9) + 1e-15);
+        assert_close("transport", info.transport_cost, pn.transport_cost,
+                     1e-12, 0.0);
+        assert_close("objective", info.objective,
+                     pn.transport_cost + 0.05 * pn.kl, 1e-10, 1e-14);
+        /* weak duality, up to what the marginal violation allows */
+        double gmax = 0.0;
+        for (int j = 0; j < M; j++)
+            gmax = fmax(gmax, fabs(g[j]));
+        double gap = info.objective - info.dual_objective;
+        ck_assert_double_ge(gap, -gmax * info.marginal_error - 1e-14);
+        ck_assert_double_le(fabs(gap), prev_gap + 1e-15);
+        prev_gap = fabs(gap);
+    }
+    ck_assert_double_le(prev_gap, 1e-12);
+    free(C);
+    free(a);
+    free(b);
+    free(P);
+}
+END_TEST
+
+START_TEST(domains_and_threads_agree)
+{
+    enum { N = 150, M = 120 };
+    unsigned long long st = 8;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    double *P0 = malloc(N * M * sizeof *P0), *P1 = malloc(N * M * sizeof *P1);
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s = tight();
+    s.domain = OTK_DOMAIN_LOG;
+    s.threads = 1;
+    otk_sinkhorn_info i0, i1;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, NULL, P0, &i0),
+                     OTK_CONVERGED);
+    ck_assert_int_eq(i0.domain, OTK_DOMAIN_LOG);
+    const otk_sinkhorn_domain domains[] = {OTK_DOMAIN_SCALING,
+                                           OTK_DOMAIN_AUTO, OTK_DOMAIN_LOG};
+    const int threads[] = {1, 2, 3};
+    for (int k = 0; k < 3; k++) {
+        s.domain = domains[k];
+        s.threads = threads[k];
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, NULL, P1, &i1),
+            OTK_CONVERGED);
+        assert_close_vec("plan", P1, P0, N * M, 1e-9, 1e-16);
+        assert_close("objective", i1.objective, i0.objective, 1e-11, 0.0);
+    }
+    /* auto picks the kernel when range/reg is small */
+    s.domain = OTK_DOMAIN_AUTO;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, NULL, NULL, &i1),
+                     OTK_CONVERGED);
+    ck_assert_int_eq(i1.domain, OTK_DOMAIN_SCALING);
+    free(C);
+    free(a);
+    free(b);
+    free(P0);
+    free(P1);
+}
+END_TEST
+
+START_TEST(points_equal_dense)
+{
+    enum { N = 40, M = 30, D = 3 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 99;
+    test_gaussian_points(x, N, D, 0.0, &st);
+    test_gaussian_points(y, M, D, 0.7, &st);
+    double *a = random_weights(N, &st), *b = random_weights(M, &st);
+    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN,
+                                  OTK_METRIC_EUCLIDEAN, OTK_METRIC_PNORM};
+    for (int k = 0; k < 3; k++) {
+        otk_cost pts = otk_cost_points(N, M, D, x, y, metrics[k], 1.5);
+        double C[N * M], Pd[N * M], Pp[N * M], fd[N], fp[N];
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < M; j++)
+                C[i * M + j] = otk_cost_entry(&pts, i, j);
+        otk_cost dense = otk_cost_dense(N, M, C);
+        otk_sinkhorn_settings s = tight();
+        otk_sinkhorn_info id, ip;
+        ck_assert_int_eq(otk_sinkhorn(&dense, a, b, 0.3, &s, fd, NULL, Pd, &id),
+                         OTK_CONVERGED);
+        ck_assert_int_eq(otk_sinkhorn(&pts, a, b, 0.3, &s, fp, NULL, Pp, &ip),
+                         OTK_CONVERGED);
+        assert_close_vec("plan", Pp, Pd, N * M, 1e-9, 1e-16);
+        /* point clouds bound the cost range from the bounding box, so the
+         * epsilon-scaling path (and the potentials' free constant) may
+         * differ from the dense one */
+        assert_close_shifted("f", fp, fd, N, 1e-9, 1e-12);
+        assert_close("cost", ip.transport_cost, id.transport_cost, 1e-10, 0);
+    }
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* 1-D points with uniform weights and n = m: for a convex cost the
+ * sorted matching is optimal, so the exact OT cost is known. */
+START_TEST(small_reg_approaches_exact)
+{
+    enum { N = 30 };
+    double x[N], y[N];
+    unsigned long long st = 4;
+    for (int i = 0; i < N; i++) {
+        x[i] = (double)i + 0.1 * test_uniform(&st);
+        y[i] = (double)i + 0.1 * test_uniform(&st);
+    }
+    /* already sorted, so the sorted matching pairs i with i */
+    double exact = 0.0, maxc = 0.0;
+    for (int i = 0; i < N; i++)
+        exact += (x[i] - y[i]) * (x[i] - y[i]) / N;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++)
+            maxc = fmax(maxc, (x[i] - y[j]) * (x[i] - y[j]));
+    otk_cost cost = otk_cost_points(N, N, 1, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double prev = INFINITY;
+    const double rel[] = {1e-1, 1e-2, 1e-3, 1e-4, 1e-5};
+    for (int k = 0; k < 5; k++) {
+        otk_sinkhorn_settings s;
+        otk_sinkhorn_default_settings(&s);
+        /* At 1e-4 the plan is nearly a permutation whose rows talk to
+         * their neighbours through kernel entries ~ e^-12: Sinkhorn's rate
+         * is then close to 1 and 1e-9 would take millions of iterations. */
+        s.tol = rel[k] == 1e-4 ? 1e-5 : 1e-9;        otk_sinkhorn_info info;
+        otk_status st2 =
+            otk_sinkhorn(&cost, NULL, NULL, rel[k] * maxc, &s, NULL, NULL,
+                         NULL, &info);
+        ck_assert_msg(st2 == OTK_CONVERGED, "reg %g: %s", rel[k],
+                      otk_status_name(st2));
+        ck_assert(isfinite(info.objective) && isfinite(info.dual_objective));
+        double err = info.transport_cost - exact;
+        ck_assert_double_ge(err, -1e-9); /* nothing beats the exact cost */
+        ck_assert_double_lt(err, prev);
+        prev = err;
+    }
+    ck_assert_double_le(prev, 1e-3 * exact);
+    ck_assert_double_ge(exact, 1e-4); /* the bound above is not vacuous */
+}
+END_TEST
+
+START_TEST(tiny_reg_stays_finite_without_scaling)
+{
+    enum { N = 50, M = 40 };
+    unsigned long long st = 13;
+    double *C = random_cost(N, M, &st);
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.eps_scaling = 0;
+    s.max_iter = 200;
+    double f[N], g[M], *P = malloc(N * M * sizeof *P);
+    otk_sinkhorn_info info;
+    otk_status r = otk_sinkhorn(&cost, NULL, NULL, 1e-4, &s, f, g, P, &info);
+    ck_assert_int_eq(r, OTK_MAX_ITER);
+    ck_assert_int_eq(info.domain, OTK_DOMAIN_LOG);
+    ck_assert_uint_eq(info.iterations, 200);
+    for (int i = 0; i < N; i++)
+        ck_assert(isfinite(f[i]));
+    for (int j = 0; j < M; j++)
+        ck_assert(isfinite(g[j]));
+    for (int k = 0; k < N * M; k++)
+        ck_assert(isfinite(P[k]) && P[k] >= 0.0);
+    ck_assert(isfinite(info.objective) && isfinite(info.marginal_error));
+    /* and with epsilon scaling (the default) it converges */
+    otk_sinkhorn_default_settings(&s);
+    s.max_iter = 100000;
+    s.tol = 1e-8;
+    r = otk_sinkhorn(&cost, NULL, NULL, 1e-4, &s, f, g, P, &info);
+    ck_assert_int_eq(r, OTK_CONVERGED);
+    ck_assert_uint_gt(info.stages, 5);
+    double transport = 0.0;
+    for (int k = 0; k < N * M; k++)
+        transport += P[k] * C[k];
+    assert_close("transport", info.transport_cost, transport, 1e-10, 0.0);
+    free(C);
+    free(P);
+}
+END_TEST
+
+START_TEST(unbalanced_limits)
+{
+    enum { N = 20, M = 15 };
+    unsigned long long st = 31;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    double Pb[N * M], Pu[N * M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s = tight();
+    otk_sinkhorn_info ib, iu;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.1, &s, NULL, NULL, Pb, &ib),
+                     OTK_CONVERGED);
+    /* the plan tends to the balanced one as tau grows, by O(reg / tau) */
+    double prev = INFINITY;
+    const double taus[] = {1.0, 10.0, 100.0};
+    for (int k = 0; k < 3; k++) {
+        s.tau_a = s.tau_b = taus[k];
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, a, b, 0.1, &s, NULL, NULL, Pu, &iu),
+            OTK_CONVERGED);
+        double diff = 0.0;
+        for (int q = 0; q < N * M; q++)
+            diff = fmax(diff, fabs(Pu[q] - Pb[q]));
+        ck_assert_double_lt(diff, prev);
+        prev = diff;
+    }
+    ck_assert_double_lt(prev, 1e-3);
+    /* one-sided: tau_a finite, columns still exact */
+    s.tau_a = 0.5;
+    s.tau_b = INFINITY;
+    for (int j = 0; j < M; j++)
+        b[j] *= 2.0; /* masses may differ when one side is penalized */
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.1, &s, NULL, NULL, Pu, &iu),
+                     OTK_CONVERGED);
+    for (int j = 0; j < M; j++) {
+        double col = 0.0;
+        for (int i = 0; i < N; i++)
+            col += Pu[i * M + j];
+        assert_close("column", col, b[j], 1e-9, 1e-14);
+    }
+    ck_assert_double_le(iu.dual_objective, iu.objective + 1e-10);
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(zero_weights)
+{
+    enum { N = 12, M = 10 };
+    unsigned long long st = 17;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    a[3] = 0.0;
+    b[0] = 0.0;
+    b[7] = 0.0;
+    double ma = 0.0, mb = 0.0;
+    for (int i = 0; i < N; i++)
+        ma += a[i];
+    for (int j = 0; j < M; j++)
+        mb += b[j];
+    for (int i = 0; i < N; i++)
+        a[i] /= ma;
+    for (int j = 0; j < M; j++)
+        b[j] /= mb;
+    double P[N * M], f[N], g[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s = tight();
+    otk_sinkhorn_info info;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.05, &s, f, g, P, &info),
+                     OTK_CONVERGED);
+    for (int j = 0; j < M; j++)
+        ck_assert_double_eq(P[3 * M + j], 0.0);
+    for (int i = 0; i < N; i++)
+        ck_assert(P[i * M] == 0.0 && P[i * M + 7] == 0.0);
+    for (int i = 0; i < N; i++)
+        ck_assert(isfinite(f[i]));
+    for (int j = 0; j < M; j++)
+        ck_assert(isfinite(g[j]));
+    /* a zero-weight target's potential is its c-transform */
+    double t[N];
+    for (int i = 0; i < N; i++)
+        t[i] = a[i] > 0 ? log(a[i]) + (f[i] - C[i * M + 7]) / 0.05 : -INFINITY;
+    double mx = -INFINITY, sum = 0.0;
+    for (int i = 0; i < N; i++)
+        mx = fmax(mx, t[i]);
+    for (int i = 0; i < N; i++)
+        sum += exp(t[i] - mx);
+    assert_close("c-transform", g[7], -0.05 * (mx + log(sum)), 1e-12, 1e-14);
+    plan_numbers pn = from_plan(N, M, a, b, C, P);
+    assert_close("objective", info.objective, pn.transport_cost + 0.05 * pn.kl,
+                 1e-10, 1e-14);
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* ---- API: workspace, warm start, callbacks, limits ---- */
+
+static int cancel_at_first(void *user, const otk_progress *p)
+{
+    int *calls = user;
+    (*calls)++;
+    ck_assert_str_eq(p->solver, "sinkhorn");
+    ck_assert(isfinite(p->error));
+    return 1;
+}
+
+static int count_calls(void *user, const otk_progress *p)
+{
+    (void)p;
+    (*(int *)user)++;
+    return 0;
+}
+
+START_TEST(workspace_warm_start_and_callbacks)
+{
+    enum { N = 50, M = 40 };
+    unsigned long long st = 23;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    double f[N], g[M], f2[N], g2[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s = tight();
+    s.tol = 1e-10;
+    otk_sinkhorn_info one, ws_info;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.02, &s, f, g, NULL, &one),
+                     OTK_CONVERGED);
+    otk_sinkhorn_workspace *w = otk_sinkhorn_workspace_create(N, M);
+    ck_assert_ptr_nonnull(w);
+    for (int rep = 0; rep < 2; rep++) { /* reuse gives the same result */
+        ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                            NULL, &ws_info),
+                         OTK_CONVERGED);
+        assert_close_vec("f", f2, f, N, 0.0, 0.0);
+        ck_assert_uint_eq(ws_info.iterations, one.iterations);
+    }
+    /* warm start from the solution: done at the first check */
+    s.warm_start = 1;
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                        NULL, &ws_info),
+                     OTK_CONVERGED);
+    ck_assert_uint_le(ws_info.iterations, s.check_every);
+    /* warm start across a slightly changed cost converges faster than
+     * cold */
+    for (int k = 0; k < N * M; k++)
+        C[k] *= 1.0 + 1e-4 * test_uniform(&st);
+    memcpy(g2, g, sizeof g);
+    otk_sinkhorn_info cold, warm;
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                        NULL, &warm),
+                     OTK_CONVERGED);
+    s.warm_start = 0;
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                        NULL, &cold),
+                     OTK_CONVERGED);
+    ck_assert_uint_lt(warm.iterations, cold.iterations);
+    /* cancel from the callback */
+    int calls = 0;
+    s.progress = cancel_at_first;
+    s.progress_user = &calls;
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                        NULL, &ws_info),
+                     OTK_CANCELLED);
+    ck_assert_int_eq(calls, 1);
+    ck_assert_uint_eq(ws_info.iterations, s.check_every);
+    ck_assert(isfinite(ws_info.marginal_error) && isfinite(f2[0]));
+    /* the callback runs once per check */
+    calls = 0;
+    s.progress = count_calls;
+    s.eps_scaling = 0;
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
+                                        NULL, &ws_info),
+                     OTK_CONVERGED);
+    ck_assert_uint_eq((size_t)calls,
+                      (ws_info.iterations + s.check_every - 1) / s.check_every);
+    /* wrong size for the workspace */
+    otk_cost small = otk_cost_dense(N - 1, M, C);
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &small, NULL, NULL, 0.02, NULL,
+                                        NULL, NULL, NULL, &ws_info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(ws_info.bad_argument, "cost.n");
+    otk_sinkhorn_workspace_free(w);
+    otk_sinkhorn_workspace_free(NULL);
+    ck_assert_ptr_null(otk_sinkhorn_workspace_create(0, 3));
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(max_iter_reports_the_returned_plan)
+{
+    enum { N = 30, M = 20 };
+    unsigned long long st = 41;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st);
+    double P[N * M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.max_iter = 7; /* not a multiple of check_every */
+    s.tol = 0.0;
+    otk_sinkhorn_info info;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.01, &s, NULL, NULL, P, &info),
+                     OTK_MAX_ITER);
+    ck_assert_uint_eq(info.iterations, 7);
+    plan_numbers pn = from_plan(N, M, a, b, C, P);
+    assert_close("marginal_error", info.marginal_error, pn.marginal_error,
+                 1e-9, 1e-16);
+    ck_assert_double_gt(info.marginal_error, 1e-6);
+    assert_close("residual", info.residual, info.marginal_error, 1e-9, 1e-16);
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* ---- bad input ---- */
+
+static void expect_error(const otk_cost *cost, const double *a,
+                         const double *b, double reg,
+                         const otk_sinkhorn_settings *s, otk_status want,
+                         const char *what, size_t index)
+{
+    double f[4] = {7, 7, 7, 7}, g[4] = {7, 7, 7, 7}, P[16];
+    for (int k = 0; k < 16; k++)
+        P[k] = 7;
+    otk_sinkhorn_info info;
+    otk_status st = otk_sinkhorn(cost, a, b, reg, s, f, g, P, &info);
+    ck_assert_msg(st == want, "%s: got %s, want %s", what,
+                  otk_status_name(st), otk_status_name(want));
+    ck_assert_int_eq(info.status, st);
+    ck_assert_msg(info.bad_argument != NULL &&
+                      strcmp(info.bad_argument, what) == 0,
+                  "bad_argument %s, want %s",
+                  info.bad_argument ? info.bad_argument : "(null)", what);
+    ck_assert_uint_eq(info.bad_index, index);
+    for (int k = 0; k < 4; k++) /* nothing was written */
+        ck_assert(f[k] == 7 && g[k] == 7);
+    for (int k = 0; k < 16; k++)
+        ck_assert(P[k] == 7);
+}
+
+START_TEST(bad_inputs_are_rejected)
+{
+    double C[16], a[4] = {0.25, 0.25, 0.25, 0.25}, b[4] = {0.1, 0.2, 0.3, 0.4};
+    for (int k = 0; k < 16; k++)
+        C[k] = (double)((k * 7) % 5);
+    otk_cost cost = otk_cost_dense(4, 4, C);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    const size_t none = SIZE_MAX;
+    C[6] = NAN;
+    expect_error(&cost, a, b, 1.0, &s, OTK_ERR_INVALID_INPUT, "cost.C", 6);
+    C[6] = INFINITY;
+    expect_error(&cost, a, b, 1.0, &s, OTK_ERR_INVALID_INPUT, "cost.C", 6);
+    C[6] = 1.0;
+    a[2] = NAN;
+    expect_error(&cost, a, b, 1.0, &s, OTK_ERR_INVALID_INPUT, "a", 2);
+    a[2] = 0.25;
+    b[1] = -0.2;
+    expect_error(&cost, a, b, 1.0, &s, OTK_ERR_INVALID_INPUT, "b", 1);
+    b[1] = 0.2;
+    double zero[4] = {0, 0, 0, 0};
+    expect_error(&cost, zero, b, 1.0, &s, OTK_ERR_MASS_MISMATCH, "a", none);
+    double heavy[4] = {0.5, 0.5, 0.5, 0.5};
+    expect_error(&cost, heavy, b, 1.0, &s, OTK_ERR_MASS_MISMATCH, "b", none);
+    expect_error(&cost, a, b, 0.0, &s, OTK_ERR_INVALID_ARGUMENT, "reg", none);
+    expect_error(&cost, a, b, -1.0, &s, OTK_ERR_INVALID_ARGUMENT, "reg", none);
+    expect_error(&cost, a, b, NAN, &s, OTK_ERR_INVALID_ARGUMENT, "reg", none);
+    expect_error(&cost, a, b, INFINITY, &s, OTK_ERR_INVALID_ARGUMENT, "reg",
+                 none);
+    expect_error(NULL, a, b, 1.0, &s, OTK_ERR_INVALID_ARGUMENT, "cost", none);
+    /* each settings field */
+    struct {
+        const char *field;
+        void (*spoil)(otk_sinkhorn_settings *);
+    } spoil[] = {
+        {"settings.tol", NULL},        {"settings.max_iter", NULL},
+        {"settings.check_every", NULL}, {"settings.tau_a", NULL},
+        {"settings.tau_b", NULL},      {"settings.domain", NULL},
+        {"settings.eps_scaling", NULL}, {"settings.eps_scaling_factor", NULL},
+        {"settings.warm_start", NULL}, {"settings.threads", NULL}};
+    for (size_t k = 0; k < sizeof spoil / sizeof spoil[0]; k++) {
+        otk_sinkhorn_default_settings(&s);
+        switch (k) {
+        case 0: s.tol = -1.0; break;
+        case 1: s.max_iter = 0; break;
+        case 2: s.check_every = 0; break;
+        case 3: s.tau_a = 0.0; break;
+        case 4: s.tau_b = NAN; break;
+        case 5: s.domain = (otk_sinkhorn_domain)9; break;
+        case 6: s.eps_scaling = 2; break;
+        case 7: s.eps_scaling_factor = 1.0; break;
+        case 8: s.warm_start = 3; break;
+        default: s.threads = -2; break;
+        }
+        expect_error(&cost, a, b, 1.0, &s, OTK_ERR_INVALID_ARGUMENT,
+                     spoil[k].field, none);
+    }
+    /* warm start needs a finite g */
+    otk_sinkhorn_default_settings(&s);
+    s.warm_start = 1;
+    otk_sinkhorn_info info;
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 1.0, &s, NULL, NULL, NULL,
+                                  &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.bad_argument, "g");
+    double g[4] = {0, NAN, 0, 0};
+    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 1.0, &s, NULL, g, NULL, &info),
+                     OTK_ERR_INVALID_INPUT);
+    ck_assert_uint_eq(info.bad_index, 1);
+    /* the scaling domain needs a dense cost */
+    double x[4] = {0, 1, 2, 3};
+    otk_cost pts = otk_cost_points(4, 4, 1, x, x, OTK_METRIC_SQEUCLIDEAN, 2);
+    otk_sinkhorn_default_settings(&s);
+    s.domain = OTK_DOMAIN_SCALING;
+    expect_error(&pts, a, b, 1.0, &s, OTK_ERR_INVALID_ARGUMENT,
+                 "settings.domain", none);
+    /* unequal masses are fine when unbalanced */
+    otk_sinkhorn_default_settings(&s);
+    s.tau_a = s.tau_b = 1.0;
+    ck_assert_int_eq(otk_sinkhorn(&cost, heavy, b, 1.0, &s, NULL, NULL, NULL,
+                                  NULL),
+                     OTK_CONVERGED);
+}
+END_TEST
+
+static Suite *entropic_suite(void)
+{
+    Suite *s = suite_create("entropic");
+    TCase *oracle = tcase_create("pot_oracles");
+    tcase_set_timeout(oracle, 120);
+    const int ncases = (int)(sizeof cases / sizeof cases[0]);
+    tcase_add_loop_test(oracle, matches_pot_dense, 0, ncases);
+    tcase_add_loop_test(oracle, matches_pot_points, 0, ncases);
+    tcase_add_test(oracle, divergence_matches_pot);
+    suite_add_tcase(s, oracle);
+    TCase *props = tcase_create("properties");
+    tcase_set_timeout(props, 120);
+    tcase_add_test(props, divergence_properties);
+    tcase_add_test(props, optimality_and_duality_gap);
+    tcase_add_test(props, domains_and_threads_agree);
+    tcase_add_test(props, points_equal_dense);
+    tcase_add_test(props, small_reg_approaches_exact);
+    tcase_add_test(props, tiny_reg_stays_finite_without_scaling);
+    tcase_add_test(props, unbalanced_limits);
+    tcase_add_test(props, zero_weights);
+    suite_add_tcase(s, props);
+    TCase *api = tcase_create("api");
+    tcase_set_timeout(api, 120);
+    tcase_add_test(api, workspace_warm_start_and_callbacks);
+    tcase_add_test(api, max_iter_reports_the_returned_plan);
+    tcase_add_test(api, bad_inputs_are_rejected);
+    suite_add_tcase(s, api);
+    return s;
+}
+
+int main(void) { return run_suite(entropic_suite()); }

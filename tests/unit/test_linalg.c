@@ -1,0 +1,214 @@
+/* The shared linear-algebra layer: BLAS binding, exp and log-sum-exp
+ * kernels against libm, and point-cloud cost rows against entries. */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+
+#include "linalg/linalg.h"
+#include "testutil.h"
+
+START_TEST(cblas_binds_to_openblas)
+{
+    /* libopenblas and GSL's libgslcblas both export cblas_*; the first on
+     * the link line wins. GSL's reference CBLAS is many times slower, so
+     * binding to it would be a silent performance bug. */
+    const char *lib = otk__blas_library();
+    ck_assert_msg(strstr(lib, "openblas") != NULL,
+                  "cblas_ddot resolves to '%s', not OpenBLAS", lib);
+    ck_assert_msg(strstr(lib, "gslcblas") == NULL,
+                  "cblas_ddot resolves to GSL's reference CBLAS (%s)", lib);
+    double x[3] = {1, 2, 3}, y[3] = {4, 5, 6};
+    ck_assert_double_eq(otk__dot(3, x, y), 32.0);
+    otk__axpy(3, 2.0, x, y);
+    ck_assert_double_eq(y[2], 12.0);
+}
+END_TEST
+
+/* Relative error of the kernel against libm over [lo, hi]. */
+static double exp_error(double lo, double hi, size_t len)
+{
+    double *x = malloc(len * sizeof *x), *y = malloc(len * sizeof *y);
+    ck_assert(x && y);
+    for (size_t i = 0; i < len; i++)
+        x[i] = lo + (hi - lo) * (double)i / (double)(len - 1);
+    double sum = otk__exp_shift_sum(x, 0.0, y, len), ref_sum = 0.0;
+    double worst = 0.0;
+    for (size_t i = 0; i < len; i++) {
+        double e = exp(x[i]);
+        ref_sum += e;
+        /* subnormal results carry fewer bits: compare absolutely there */
+        double err = e >= DBL_MIN ? fabs(y[i] - e) / e
+                                  : fabs(y[i] - e) / DBL_MIN;
+        worst = fmax(worst, err);
+    }
+    ck_assert_double_le(fabs(sum - ref_sum), 1e-13 * ref_sum + 1e-300);
+    free(x);
+    free(y);
+    return worst;
+}
+
+START_TEST(exp_kernel_accuracy)
+{
+    /* Lengths not multiples of 8 exercise the vector tails too. */
+    ck_assert_double_le(exp_error(-1.0, 1.0, 1001), 1e-15);
+    ck_assert_double_le(exp_error(-700.0, 700.0, 100003), 1e-15);
+    ck_assert_double_le(exp_error(-745.0, -700.0, 999), 1e-15);
+}
+END_TEST
+
+START_TEST(exp_kernel_special_values)
+{
+    double x[] = {-INFINITY, -1e300, -746.0, 0.0, 710.0, 1e300, INFINITY,
+                  NAN, -745.1, 709.7, 1.0};
+    const size_t n = sizeof x / sizeof x[0];
+    double y[sizeof x / sizeof x[0]];
+    otk__exp_shift_sum(x, 0.0, y, n);
+    ck_assert_double_eq(y[0], 0.0);
+    ck_assert_double_eq(y[1], 0.0);
+    ck_assert_double_eq(y[2], 0.0);
+    ck_assert_double_eq(y[3], 1.0);
+    ck_assert(isinf(y[4]) && y[4] > 0);
+    ck_assert(isinf(y[5]) && y[5] > 0);
+    ck_assert(isinf(y[6]) && y[6] > 0);
+    ck_assert(isnan(y[7]));
+    ck_assert_double_eq(y[8], exp(-745.1));
+    ck_assert_double_eq_tol(y[9] / exp(709.7), 1.0, 1e-15);
+    ck_assert_double_eq_tol(y[10], exp(1.0), 1e-15);
+}
+END_TEST
+
+START_TEST(lse_kernels)
+{
+    enum { N = 37 };
+    double h[N], c[N], e[N], e1[N], t[N];
+    unsigned long long st = 7;
+    for (int j = 0; j < N; j++) {
+        h[j] = 50.0 * test_uniform(&st) - 25.0;
+        c[j] = 10.0 * test_uniform(&st);
+        t[j] = h[j] - 3.0 * c[j];
+    }
+    h[5] = -INFINITY; /* a zero weight */
+    t[5] = -INFINITY;
+    double mx, sum;
+    otk__lse_affine(h, 3.0, c, e, N, &mx, &sum);
+    double ref = -INFINITY;
+    for (int j = 0; j < N; j++)
+        ref = fmax(ref, t[j]);
+    ck_assert_double_eq(mx, ref);
+    double direct = 0.0;
+    for (int j = 0; j < N; j++)
+        direct += exp(t[j] - ref);
+    assert_close("sum", sum, direct, 1e-14, 0.0);
+    assert_close("lse", otk__lse(t, N), ref + log(direct), 1e-15, 0.0);
+    /* the one-pass variant with a shift that is off by 30 */
+    double s1 = otk__exp_affine_sum(h, 3.0, c, mx + 30.0, e1, N);
+    assert_close("one-pass lse", mx + 30.0 + log(s1), mx + log(sum), 1e-15,
+                 0.0);
+    ck_assert_double_eq(e1[5], 0.0);
+    /* huge magnitudes: no overflow in the two-pass form */
+    for (int j = 0; j < N; j++)
+        h[j] = 1e6 + j;
+    otk__lse_affine(h, 0.0, c, e, N, &mx, &sum);
+    ck_assert(isfinite(mx + log(sum)));
+    assert_close("big lse", mx + log(sum), 1e6 + N - 1 + log(1.0 / (1.0 - exp(-1.0))), 1e-12, 0.0);
+    /* all -inf */
+    for (int j = 0; j < N; j++)
+        h[j] = -INFINITY;
+    otk__lse_affine(h, 1.0, c, e, N, &mx, &sum);
+    ck_assert(mx == -INFINITY && sum == 0.0);
+}
+END_TEST
+
+START_TEST(cost_rows_match_entries)
+{
+    enum { N = 7, M = 13, D = 3 };
+    double x[N * D], y[M * D], yt[M * D], row[M], col[N];
+    unsigned long long st = 11;
+    test_gaussian_points(x, N, D, 0.0, &st);
+    test_gaussian_points(y, M, D, 1.0, &st);
+    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN,
+                                  OTK_METRIC_EUCLIDEAN, OTK_METRIC_PNORM,
+                                  OTK_METRIC_PNORM};
+    const double ps[] = {2.0, 2.0, 1.0, 3.5};
+    for (int k = 0; k < 4; k++) {
+        otk_cost c = otk_cost_points(N, M, D, x, y, metrics[k], ps[k]);
+        c.scale = 0.7;
+        ck_assert_uint_eq(otk__cost_scratch_len(&c), M * D);
+        otk__cost_prepare(&c, yt);
+        double lo, hi;
+        otk__cost_bounds(&c, &lo, &hi);
+        for (size_t i = 0; i < N; i++) {
+            const double *r = otk__cost_row(&c, yt, i, row);
+            for (size_t j = 0; j < M; j++) {
+                double ref = 0.0;
+                for (int q = 0; q < D; q++) {
+                    double t = fabs(x[i * D + q] - y[j * D + q]);
+                    ref += metrics[k] == OTK_METRIC_PNORM ? pow(t, ps[k])
+                                                          : t * t;
+                }
+                if (metrics[k] == OTK_METRIC_EUCLIDEAN)
+                    ref = sqrt(ref);
+                ref *= 0.7;
+                assert_close("row entry", r[j], ref, 1e-13, 0.0);
+                assert_close("entry", otk__cost_entry(&c, i, j), ref, 1e-13,
+                             0.0);
+                ck_assert(r[j] >= lo && r[j] <= hi);
+            }
+        }
+        otk__cost_col(&c, 4, col);
+        for (size_t i = 0; i < N; i++)
+            ck_assert_double_eq(col[i], otk__cost_entry(&c, i, 4));
+    }
+    double C[6] = {3, -1, 4, 1, 5, 9};
+    otk_cost dense = otk_cost_dense(2, 3, C);
+    double lo, hi;
+    otk__cost_bounds(&dense, &lo, &hi);
+    ck_assert_double_eq(lo, -1.0);
+    ck_assert_double_eq(hi, 9.0);
+    ck_assert_ptr_eq(otk__cost_row(&dense, NULL, 1, row), C + 3);
+}
+END_TEST
+
+START_TEST(vector_ops)
+{
+    enum { N = 1003 };
+    double *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    double *z = malloc(N * sizeof *z);
+    ck_assert(x && y && z);
+    unsigned long long st = 3;
+    for (int i = 0; i < N; i++) {
+        x[i] = test_uniform(&st) - 0.5;
+        y[i] = test_uniform(&st) - 0.5;
+        z[i] = y[i];
+    }
+    assert_close("vdot", otk__vdot(N, x, y), otk__dot(N, x, y), 1e-13, 1e-15);
+    otk__vaxpy(N, -1.5, x, y);
+    otk__axpy(N, -1.5, x, z);
+    assert_close_vec("vaxpy", y, z, N, 1e-15, 0.0);
+    ck_assert_int_ge(otk__threads(0), 1);
+    ck_assert_int_eq(otk__threads(3) == 3 || otk__threads(3) == 1, 1);
+    free(x);
+    free(y);
+    free(z);
+}
+END_TEST
+
+static Suite *linalg_suite(void)
+{
+    Suite *s = suite_create("linalg");
+    TCase *tc = tcase_create("linalg");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, cblas_binds_to_openblas);
+    tcase_add_test(tc, exp_kernel_accuracy);
+    tcase_add_test(tc, exp_kernel_special_values);
+    tcase_add_test(tc, lse_kernels);
+    tcase_add_test(tc, cost_rows_match_entries);
+    tcase_add_test(tc, vector_ops);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(linalg_suite()); }

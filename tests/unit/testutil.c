@@ -1,0 +1,161 @@
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cli.h"
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("OTK_TEST_DATA");
+    return d != NULL ? d : "tests/data";
+}
+
+static double *load_matrix(const char *module, const char *name,
+                           const char *file, size_t *rows, size_t *cols,
+                           int required)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s/%s/%s", data_dir(), module, name,
+             file);
+    FILE *probe = fopen(path, "r");
+    if (probe == NULL) {
+        ck_assert_msg(!required, "missing oracle file %s", path);
+        return NULL;
+    }
+    fclose(probe);
+    otkcli_matrix mat;
+    otkcli_error err;
+    ck_assert_msg(otkcli_read_matrix(path, &mat, &err) == 0, "%s", err.msg);
+    *rows = mat.rows;
+    *cols = mat.cols;
+    return mat.data;
+}
+
+void oracle_load(const char *module, const char *name, oracle_case *oc)
+{
+    memset(oc, 0, sizeof *oc);
+    size_t r, c;
+    oc->C = load_matrix(module, name, "C.csv", &oc->n, &oc->m, 1);
+    oc->a = load_matrix(module, name, "a.csv", &r, &c, 1);
+    ck_assert_uint_eq(r * c, oc->n);
+    oc->b = load_matrix(module, name, "b.csv", &r, &c, 1);
+    ck_assert_uint_eq(r * c, oc->m);
+    oc->P = load_matrix(module, name, "P.csv", &r, &c, 1);
+    ck_assert_uint_eq(r * c, oc->n * oc->m);
+    oc->f = load_matrix(module, name, "f.csv", &r, &c, 1);
+    oc->g = load_matrix(module, name, "g.csv", &r, &c, 1);
+    oc->x = load_matrix(module, name, "x.csv", &r, &oc->d, 0);
+    oc->y = load_matrix(module, name, "y.csv", &r, &c, 0);
+    oc->divergence = NAN;
+    double *dv = load_matrix(module, name, "divergence.csv", &r, &c, 0);
+    if (dv != NULL) {
+        oc->divergence = dv[0];
+        free(dv);
+    }
+    /* params.csv holds "inf", which the tools' reader rightly rejects in
+     * data; read it by hand. */
+    char path[1024], line[4096];
+    snprintf(path, sizeof path, "%s/%s/%s/params.csv", data_dir(), module,
+             name);
+    FILE *fp = fopen(path, "r");
+    ck_assert_msg(fp != NULL, "missing %s", path);
+    ck_assert(fgets(line, sizeof line, fp) != NULL); /* header */
+    ck_assert(fgets(line, sizeof line, fp) != NULL);
+    fclose(fp);
+    double v[6];
+    char *p = line;
+    for (int k = 0; k < 6; k++) {
+        char *end;
+        v[k] = strtod(p, &end);
+        ck_assert_msg(end != p, "%s: bad field %d", path, k + 1);
+        p = *end == ',' ? end + 1 : end;
+    }
+    oc->reg = v[0];
+    oc->tau_a = v[1];
+    oc->tau_b = v[2];
+    oc->transport_cost = v[3];
+    oc->objective = v[4];
+    oc->dual_objective = v[5];
+}
+
+void oracle_free(oracle_case *oc)
+{
+    free(oc->a);
+    free(oc->b);
+    free(oc->C);
+    free(oc->P);
+    free(oc->f);
+    free(oc->g);
+    free(oc->x);
+    free(oc->y);
+    memset(oc, 0, sizeof *oc);
+}
+
+void assert_close_vec(const char *what, const double *x, const double *y,
+                      size_t len, double rtol, double atol)
+{
+    double scale = 0.0, worst = -1.0;
+    size_t at = 0;
+    for (size_t i = 0; i < len; i++)
+        scale = fmax(scale, fabs(y[i]));
+    for (size_t i = 0; i < len; i++) {
+        double d = fabs(x[i] - y[i]);
+        if (!(d <= worst)) { /* also catches NaN */
+            worst = d;
+            at = i;
+        }
+    }
+    ck_assert_msg(worst <= atol + rtol * scale,
+                  "%s: entry %zu is %.17g, expected %.17g (diff %.3g > "
+                  "%.3g)",
+                  what, at, x[at], y[at], worst, atol + rtol * scale);
+}
+
+void assert_close_shifted(const char *what, const double *x, const double *y,
+                          size_t len, double rtol, double atol)
+{
+    double shift = 0.0;
+    for (size_t i = 0; i < len; i++)
+        shift += (y[i] - x[i]) / (double)len;
+    double *moved = malloc(len * sizeof *moved);
+    ck_assert(moved != NULL);
+    for (size_t i = 0; i < len; i++)
+        moved[i] = x[i] + shift;
+    assert_close_vec(what, moved, y, len, rtol, atol);
+    free(moved);
+}
+
+void assert_close(const char *what, double x, double y, double rtol,
+                  double atol)
+{
+    ck_assert_msg(fabs(x - y) <= atol + rtol * fabs(y),
+                  "%s: %.17g, expected %.17g (diff %.3g)", what, x, y,
+                  fabs(x - y));
+}
+
+double test_uniform(unsigned long long *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*state >> 11) * 0x1.0p-53;
+}
+
+void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
+                          unsigned long long *state)
+{
+    for (size_t k = 0; k < rows * d; k++) {
+        double u1 = test_uniform(state), u2 = test_uniform(state);
+        x[k] = shift + sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
+    }
+}
+
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,42 @@
+/* Helpers shared by the unit tests: oracle loading and numeric asserts. */
+#ifndef OTK_TESTUTIL_H
+#define OTK_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+
+/* One POT oracle case from tests/data/entropic/<name>/. Arrays not in the
+ * case (x, y, divergence) are NULL / NaN. */
+typedef struct oracle_case {
+    size_t n, m, d;
+    double *a, *b, *C, *P, *f, *g, *x, *y;
+    double reg, tau_a, tau_b, transport_cost, objective, dual_objective;
+    double divergence;
+} oracle_case;
+
+/* Loads or fails the current test with the file's error. */
+void oracle_load(const char *module, const char *name, oracle_case *oc);
+void oracle_free(oracle_case *oc);
+
+/* max_i |x_i - y_i| <= atol + rtol * max_i |y_i|, else fail naming the
+ * worst index. */
+void assert_close_vec(const char *what, const double *x, const double *y,
+                      size_t len, double rtol, double atol);
+/* The same after removing the best constant shift (for potentials
+ * defined up to a constant). */
+void assert_close_shifted(const char *what, const double *x, const double *y,
+                          size_t len, double rtol, double atol);
+void assert_close(const char *what, double x, double y, double rtol,
+                  double atol);
+
+/* Deterministic pseudo-random numbers in [0, 1) (a small LCG, so test
+ * data does not depend on any library's generator). */
+double test_uniform(unsigned long long *state);
+/* Gaussian points (Box-Muller on test_uniform), rows x d, plus shift. */
+void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
+                          unsigned long long *state);
+
+/* Run a suite and return the process exit code. */
+int run_suite(Suite *s);
+
+#endif
