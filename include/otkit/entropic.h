@@ -113,15 +113,15 @@ typedef struct otk_sinkhorn_settings {
 
 typedef struct otk_sinkhorn_info {
     otk_status status;
-    size_t iterations;     /* iterations over all stages */
-    size_t stages;         /* epsilon-scaling stages run (1 without) */
+    size_t iterations;          /* iterations over all stages */
+    size_t stages;              /* epsilon-scaling stages run (1 without) */
     otk_sinkhorn_domain domain; /* domain of the last iteration */
-    double marginal_error; /* ||P1 - a||_1 + ||P^T 1 - b||_1 */
-    double residual;       /* stopping measure, see the header comment */
-    double transport_cost; /* <P, C> */
-    double objective;      /* regularized primal value at P */
-    double dual_objective; /* dual value at (f, g) */
-    double time_s;         /* wall-clock seconds of the call */
+    double marginal_error;      /* ||P1 - a||_1 + ||P^T 1 - b||_1 */
+    double residual;            /* stopping measure, see the header comment */
+    double transport_cost;      /* <P, C> */
+    double objective;           /* regularized primal value at P */
+    double dual_objective;      /* dual value at (f, g) */
+    double time_s;              /* wall-clock seconds of the call */
     /* When status is OTK_ERR_INVALID_ARGUMENT, OTK_ERR_INVALID_INPUT or
      * OTK_ERR_MASS_MISMATCH: the argument or settings field at fault
      * ("reg", "settings.tol", "a", ...), and for arrays the first bad

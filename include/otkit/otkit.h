@@ -104,12 +104,12 @@ typedef enum otk_metric {
 } otk_metric;
 
 typedef struct otk_cost {
-    size_t n;        /* number of sources (rows), >= 1 */
-    size_t m;        /* number of targets (columns), >= 1 */
-    const double *C; /* dense n x m row-major costs, or NULL for points */
-    const double *x; /* n x d row-major source points (when C is NULL) */
-    const double *y; /* m x d row-major target points (when C is NULL) */
-    size_t d;        /* point dimension, >= 1 (when C is NULL) */
+    size_t n;          /* number of sources (rows), >= 1 */
+    size_t m;          /* number of targets (columns), >= 1 */
+    const double *C;   /* dense n x m row-major costs, or NULL for points */
+    const double *x;   /* n x d row-major source points (when C is NULL) */
+    const double *y;   /* m x d row-major target points (when C is NULL) */
+    size_t d;          /* point dimension, >= 1 (when C is NULL) */
     otk_metric metric; /* how points give costs (when C is NULL) */
     double p;          /* exponent for OTK_METRIC_PNORM, finite, >= 1 */
     double scale;      /* positive factor applied to point costs; 1 */
@@ -131,11 +131,11 @@ OTK_API double otk_cost_entry(const otk_cost *cost, size_t i, size_t j);
 
 /* What a progress callback sees. */
 typedef struct otk_progress {
-    const char *solver;    /* "sinkhorn", ... */
-    size_t iteration;      /* iterations done so far (all stages) */
-    double error;          /* current stopping measure (e.g. marginal L1) */
-    double reg;            /* regularization of the current stage */
-    double objective;      /* current objective estimate, or NaN */
+    const char *solver; /* "sinkhorn", ... */
+    size_t iteration;   /* iterations done so far (all stages) */
+    double error;       /* current stopping measure (e.g. marginal L1) */
+    double reg;         /* regularization of the current stage */
+    double objective;   /* current objective estimate, or NaN */
 } otk_progress;
 
 /*

@@ -3,17 +3,14 @@
 const char *otk_status_string(otk_status status)
 {
     switch (status) {
-    case OTK_CONVERGED:
-        return "converged to the requested tolerance";
+    case OTK_CONVERGED: return "converged to the requested tolerance";
     case OTK_MAX_ITER:
         return "iteration limit reached before the tolerance; raise max_iter, "
                "loosen tol, or raise reg";
-    case OTK_CANCELLED:
-        return "cancelled by the progress callback";
+    case OTK_CANCELLED: return "cancelled by the progress callback";
     case OTK_ERR_INVALID_ARGUMENT:
         return "invalid argument or setting (the info names it)";
-    case OTK_ERR_NO_MEMORY:
-        return "out of memory";
+    case OTK_ERR_NO_MEMORY: return "out of memory";
     case OTK_ERR_INVALID_INPUT:
         return "input holds NaN, infinity or a negative weight";
     case OTK_ERR_MASS_MISMATCH:
@@ -28,22 +25,14 @@ const char *otk_status_string(otk_status status)
 const char *otk_status_name(otk_status status)
 {
     switch (status) {
-    case OTK_CONVERGED:
-        return "converged";
-    case OTK_MAX_ITER:
-        return "max_iter";
-    case OTK_CANCELLED:
-        return "cancelled";
-    case OTK_ERR_INVALID_ARGUMENT:
-        return "invalid_argument";
-    case OTK_ERR_NO_MEMORY:
-        return "no_memory";
-    case OTK_ERR_INVALID_INPUT:
-        return "invalid_input";
-    case OTK_ERR_MASS_MISMATCH:
-        return "mass_mismatch";
-    case OTK_ERR_NUMERICAL:
-        return "numerical_error";
+    case OTK_CONVERGED: return "converged";
+    case OTK_MAX_ITER: return "max_iter";
+    case OTK_CANCELLED: return "cancelled";
+    case OTK_ERR_INVALID_ARGUMENT: return "invalid_argument";
+    case OTK_ERR_NO_MEMORY: return "no_memory";
+    case OTK_ERR_INVALID_INPUT: return "invalid_input";
+    case OTK_ERR_MASS_MISMATCH: return "mass_mismatch";
+    case OTK_ERR_NUMERICAL: return "numerical_error";
     }
     return "unknown";
 }

@@ -52,8 +52,7 @@ otk_cost otk_cost_points(size_t n, size_t m, size_t d, const double *x,
     return c;
 }
 
-otk_status otk__check_cost(const otk_cost *cost, const char **what,
-                           size_t *bad)
+otk_status otk__check_cost(const otk_cost *cost, const char **what, size_t *bad)
 {
     *bad = SIZE_MAX;
     if (cost == NULL) {

@@ -5,8 +5,8 @@
 
 const char *otk_version(void)
 {
-    return OTK_STR(OTK_VERSION_MAJOR) "." OTK_STR(OTK_VERSION_MINOR) "." OTK_STR(
-        OTK_VERSION_PATCH);
+    return OTK_STR(OTK_VERSION_MAJOR) "." OTK_STR(
+        OTK_VERSION_MINOR) "." OTK_STR(OTK_VERSION_PATCH);
 }
 
 unsigned otk_version_number(void) { return OTK_VERSION_NUMBER; }

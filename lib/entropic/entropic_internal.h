@@ -14,13 +14,13 @@ struct otk_sinkhorn_workspace {
     double *colsum;      /* m: column sums accumulated by a sweep */
     double *rowsum;      /* n: row sums of the plan (new f, old g) */
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
-    int threads;         /* threads of the current solve */
-    double *tbuf;        /* per thread: e, crow, acc (3m each) */
-    int tbuf_threads;    /* threads tbuf has room for */
-    double *yt;          /* d x m transposed targets (point clouds) */
+    int threads;            /* threads of the current solve */
+    double *tbuf;           /* per thread: e, crow, acc (3m each) */
+    int tbuf_threads;       /* threads tbuf has room for */
+    double *yt;             /* d x m transposed targets (point clouds) */
     size_t yt_cap;
-    double *K;           /* n x m kernel (scaling domain), lazily */
-    double K_reg, K_lo;  /* what K was built for */
+    double *K;          /* n x m kernel (scaling domain), lazily */
+    double K_reg, K_lo; /* what K was built for */
     int K_valid;
 };
 
@@ -30,8 +30,8 @@ typedef struct sweep_problem {
     double reg;
     double lam_a, lam_b; /* tau / (tau + reg), 1 when balanced */
     double tau_a, tau_b;
-    double cost_lo;      /* lower bound of the cost (kernel shift) */
-    double omega;        /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
+    double cost_lo; /* lower bound of the cost (kernel shift) */
+    double omega;   /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
 /* Thread t's scratch rows (t < ws->threads): e and crow have m entries
@@ -58,9 +58,8 @@ double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
 
 /* otk_sinkhorn_solve with a symmetric flag: the caller guarantees the
  * cost is symmetric and a = b, and the averaged update is used. */
-otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
-                             const otk_cost *cost, const double *a,
-                             const double *b, double reg,
+otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
+                             const double *a, const double *b, double reg,
                              const otk_sinkhorn_settings *settings,
                              int symmetric, double *f, double *g, double *P,
                              otk_sinkhorn_info *info);

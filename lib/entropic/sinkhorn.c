@@ -17,7 +17,7 @@
 #include "linalg/linalg.h"
 
 /* Auto rules (docs/entropic.md explains the numbers). */
-#define SCALING_MAX_RANGE 100.0 /* use the kernel when range/reg <= this */
+#define SCALING_MAX_RANGE 100.0    /* use the kernel when range/reg <= this */
 #define EPS_SCALING_MIN_RANGE 50.0 /* auto epsilon scaling above this */
 #define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
 #define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
@@ -184,9 +184,8 @@ static void next_g(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
             T = otk__column_update(ws, pb, j, !prepared);
             prepared = 1;
         }
-        ws->g[j] = pb->omega == 1.0 ? T
-                                    : (1.0 - pb->omega) * ws->g[j] +
-                                          pb->omega * T;
+        ws->g[j] =
+            pb->omega == 1.0 ? T : (1.0 - pb->omega) * ws->g[j] + pb->omega * T;
     }
 }
 
@@ -233,8 +232,8 @@ static double omega_for_rate(double r)
  * two checks show the residual shrinking, then omega from that rate; if
  * the residual then grows tenfold, back to plain iterations. */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
-                            const sweep_problem *pb_in, int scaling,
-                            double tol, size_t budget, run_state *st)
+                            const sweep_problem *pb_in, int scaling, double tol,
+                            size_t budget, run_state *st)
 {
     sweep_problem pb = *pb_in;
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
@@ -266,8 +265,8 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
                 return OTK_CONVERGED;
             if (adaptive && isnan(switch_res) && st->residual < prev_res &&
                 prev_k > 0) {
-                double rate = pow(st->residual / prev_res,
-                                  1.0 / (double)(k - prev_k));
+                double rate =
+                    pow(st->residual / prev_res, 1.0 / (double)(k - prev_k));
                 pb.omega = omega_for_rate(rate);
                 switch_res = st->residual;
             } else if (adaptive && pb.omega != 1.0 &&
@@ -393,9 +392,8 @@ static otk_status finish(otk_sinkhorn_info *info, otk_status st,
     return st;
 }
 
-otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
-                             const otk_cost *cost, const double *a,
-                             const double *b, double reg,
+otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
+                             const double *a, const double *b, double reg,
                              const otk_sinkhorn_settings *settings,
                              int symmetric, double *f, double *g, double *P,
                              otk_sinkhorn_info *info)
@@ -479,14 +477,14 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
     double lo, hi;
     otk__cost_bounds(cost, &lo, &hi);
     const double range = hi - lo;
-    int scaled = settings->eps_scaling == 1 ||
-                 (settings->eps_scaling == -1 &&
-                  range / reg > EPS_SCALING_MIN_RANGE);
+    int scaled =
+        settings->eps_scaling == 1 ||
+        (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE);
     double reg_s = scaled && range > reg ? range : reg;
 
     run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
-    sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a,
-                        settings->tau_b, lo, 1.0};
+    sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a, settings->tau_b,
+                        lo,   1.0};
     st = OTK_MAX_ITER;
     for (;;) {
         int last = reg_s <= reg;
@@ -539,20 +537,18 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws,
     return finish(info, st, NULL, SIZE_MAX, t0);
 }
 
-otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws,
-                              const otk_cost *cost, const double *a,
-                              const double *b, double reg,
-                              const otk_sinkhorn_settings *settings,
-                              double *f, double *g, double *P,
-                              otk_sinkhorn_info *info)
+otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws, const otk_cost *cost,
+                              const double *a, const double *b, double reg,
+                              const otk_sinkhorn_settings *settings, double *f,
+                              double *g, double *P, otk_sinkhorn_info *info)
 {
     return otk__sinkhorn_run(ws, cost, a, b, reg, settings, 0, f, g, P, info);
 }
 
-otk_status otk_sinkhorn(const otk_cost *cost, const double *a,
-                        const double *b, double reg,
-                        const otk_sinkhorn_settings *settings, double *f,
-                        double *g, double *P, otk_sinkhorn_info *info)
+otk_status otk_sinkhorn(const otk_cost *cost, const double *a, const double *b,
+                        double reg, const otk_sinkhorn_settings *settings,
+                        double *f, double *g, double *P,
+                        otk_sinkhorn_info *info)
 {
     otk_sinkhorn_info local;
     if (info == NULL)
@@ -564,7 +560,8 @@ otk_status otk_sinkhorn(const otk_cost *cost, const double *a,
         info->bad_index = SIZE_MAX;
         return info->status;
     }
-    otk_sinkhorn_workspace *ws = otk_sinkhorn_workspace_create(cost->n, cost->m);
+    otk_sinkhorn_workspace *ws =
+        otk_sinkhorn_workspace_create(cost->n, cost->m);
     if (ws == NULL) {
         memset(info, 0, sizeof *info);
         info->status = OTK_ERR_NO_MEMORY;

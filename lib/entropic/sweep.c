@@ -79,8 +79,8 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             ws->lse[i] = shift + log_sum;
             /* T = the plain update; delta = over-relaxation's step past it */
             double T = -lam * reg * ws->lse[i];
-            double delta = pb->omega == 1.0 ? 0.0
-                                            : (1.0 - pb->omega) * (ws->f[i] - T);
+            double delta =
+                pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
             ws->f[i] = T + delta;
             /* P_ij = a_i e_j exp(shift + f_i / reg), with the exponent
              * written so that it is exact when lam = 1 and delta = 0. */
@@ -158,12 +158,12 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             }
             double lkv = log(kv);
             double T = -lam * (shift + reg * lkv);
-            double delta = pb->omega == 1.0 ? 0.0
-                                            : (1.0 - pb->omega) * (ws->f[i] - T);
+            double delta =
+                pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
             ws->hn[i] = T + delta; /* f is kept until the sweep succeeds */
             ws->lse[i] = NAN;      /* no shift guess for the log domain */
-            double u = ws->wa[i] * exp(delta * inv +
-                                       (1.0 - lam) * shift * inv - lam * lkv);
+            double u = ws->wa[i] *
+                       exp(delta * inv + (1.0 - lam) * shift * inv - lam * lkv);
             ws->rowsum[i] = u * kv;
             if (u > 0.0)
                 otk__vaxpy(m, u, k, acc);

@@ -75,9 +75,8 @@ OTK_INLINE void points_row_body(const otk_cost *cost, const double *yt,
 }
 
 #if OTK_HAVE_AVX2_VARIANT
-OTK_TARGET_AVX2 static void points_row_avx2(const otk_cost *cost,
-                                            const double *yt, size_t i,
-                                            double *out)
+OTK_TARGET_AVX2 static void
+points_row_avx2(const otk_cost *cost, const double *yt, size_t i, double *out)
 {
     points_row_body(cost, yt, i, out);
 }

@@ -41,8 +41,7 @@ int otk__threads(int requested);
  * gives 0, NaN gives NaN); x and y may be the same array. Vectorized, with
  * an AVX2+FMA variant picked at run time where the CPU has it.
  */
-double otk__exp_shift_sum(const double *x, double shift, double *y,
-                          size_t len);
+double otk__exp_shift_sum(const double *x, double shift, double *y, size_t len);
 
 /*
  * Stable log-sum-exp of t_j = h_j - s * c_j, j < len (h_j may be -inf):

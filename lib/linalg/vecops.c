@@ -32,8 +32,7 @@ OTK_INLINE double dot_body(size_t len, const double *x, const double *y)
     return s;
 }
 
-OTK_INLINE void axpy_body(size_t len, double alpha, const double *x,
-                          double *y)
+OTK_INLINE void axpy_body(size_t len, double alpha, const double *x, double *y)
 {
     size_t j = 0;
     for (; j + 4 <= len; j += 4) {
@@ -51,8 +50,8 @@ OTK_TARGET_AVX2 static double dot_avx2(size_t len, const double *x,
     return dot_body(len, x, y);
 }
 
-OTK_TARGET_AVX2 static void axpy_avx2(size_t len, double alpha,
-                                      const double *x, double *y)
+OTK_TARGET_AVX2 static void axpy_avx2(size_t len, double alpha, const double *x,
+                                      double *y)
 {
     axpy_body(len, alpha, x, y);
 }

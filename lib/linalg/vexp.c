@@ -158,8 +158,8 @@ OTK_INLINE double affine_max_body(const double *h, double s, const double *c,
 
 /* One pass: e_j = exp(h_j - s c_j - shift), returns sum_j e_j. */
 OTK_INLINE double exp_affine_sum_body(const double *h, double s,
-                                      const double *c, double shift,
-                                      double *e, size_t len)
+                                      const double *c, double shift, double *e,
+                                      size_t len)
 {
     v4d acc = {0, 0, 0, 0};
     size_t j = 0;
@@ -186,9 +186,9 @@ OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
 {
     x = _mm512_max_pd(_mm512_set1_pd(EXP_LO), x);
     x = _mm512_min_pd(_mm512_set1_pd(EXP_HI), x);
-    __m512d kd = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LOG2E)),
-                                      _MM_FROUND_TO_NEAREST_INT |
-                                          _MM_FROUND_NO_EXC);
+    __m512d kd =
+        _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LOG2E)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_HI), x);
     r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_LO), r);
     __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
@@ -204,8 +204,7 @@ OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
     return _mm512_scalef_pd(p, kd);
 }
 
-OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h,
-                                                      double s,
+OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h, double s,
                                                       const double *c,
                                                       double shift, double *e,
                                                       size_t len)
@@ -231,9 +230,8 @@ OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h,
     return _mm512_reduce_add_pd(acc);
 }
 
-OTK_TARGET_AVX512 static double exp_shift_sum_avx512(const double *x,
-                                                     double shift, double *y,
-                                                     size_t len)
+OTK_TARGET_AVX512 static double
+exp_shift_sum_avx512(const double *x, double shift, double *y, size_t len)
 {
     __m512d acc = _mm512_setzero_pd(), vshift = _mm512_set1_pd(shift);
     size_t j = 0;
@@ -253,9 +251,8 @@ OTK_TARGET_AVX512 static double exp_shift_sum_avx512(const double *x,
 }
 
 OTK_TARGET_AVX2 static double exp_affine_sum_avx2(const double *h, double s,
-                                                  const double *c,
-                                                  double shift, double *e,
-                                                  size_t len)
+                                                  const double *c, double shift,
+                                                  double *e, size_t len)
 {
     return exp_affine_sum_body(h, s, c, shift, e, len);
 }
@@ -274,8 +271,7 @@ OTK_TARGET_AVX2 static double affine_max_avx2(const double *h, double s,
 }
 #endif
 
-double otk__exp_shift_sum(const double *x, double shift, double *y,
-                          size_t len)
+double otk__exp_shift_sum(const double *x, double shift, double *y, size_t len)
 {
 #if OTK_HAVE_AVX2_VARIANT
     if (otk__cpu_has_avx512())

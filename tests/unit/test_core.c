@@ -35,10 +35,10 @@ END_TEST
 
 START_TEST(status_strings_are_distinct)
 {
-    const otk_status all[] = {OTK_CONVERGED,          OTK_MAX_ITER,
-                              OTK_CANCELLED,          OTK_ERR_INVALID_ARGUMENT,
-                              OTK_ERR_NO_MEMORY,      OTK_ERR_INVALID_INPUT,
-                              OTK_ERR_MASS_MISMATCH,  OTK_ERR_NUMERICAL};
+    const otk_status all[] = {OTK_CONVERGED,         OTK_MAX_ITER,
+                              OTK_CANCELLED,         OTK_ERR_INVALID_ARGUMENT,
+                              OTK_ERR_NO_MEMORY,     OTK_ERR_INVALID_INPUT,
+                              OTK_ERR_MASS_MISMATCH, OTK_ERR_NUMERICAL};
     const size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n; i++) {
         ck_assert_str_ne(otk_status_string(all[i]), "unknown status");

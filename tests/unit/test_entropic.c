@@ -27,8 +27,7 @@ typedef struct plan_numbers {
 } plan_numbers;
 
 static plan_numbers from_plan(size_t n, size_t m, const double *a,
-                              const double *b, const double *C,
-                              const double *P)
+                              const double *b, const double *C, const double *P)
 {
     plan_numbers r = {0, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
@@ -86,11 +85,10 @@ static double *random_cost(size_t n, size_t m, unsigned long long *st)
 /* ---- POT oracles ---- */
 
 static const char *const cases[] = {
-    "square5_reg1",           "rect7x4_reg0.1",
-    "rect30x20_reg0.05",      "rect20x25_reg0.01",
-    "square15_reg1e-3",       "points_sqeuclid_12x9",
-    "points_euclid_10x8",     "unbalanced_10x8_tau1",
-    "unbalanced_6x6_tau0.3",  "divergence_points_8x6"};
+    "square5_reg1",         "rect7x4_reg0.1",       "rect30x20_reg0.05",
+    "rect20x25_reg0.01",    "square15_reg1e-3",     "points_sqeuclid_12x9",
+    "points_euclid_10x8",   "unbalanced_10x8_tau1", "unbalanced_6x6_tau0.3",
+    "divergence_points_8x6"};
 
 static void check_against_oracle(const oracle_case *oc, const otk_cost *cost,
                                  const char *label)
@@ -103,8 +101,8 @@ static void check_against_oracle(const oracle_case *oc, const otk_cost *cost,
     double *P = malloc(n * m * sizeof *P);
     ck_assert(f && g && P);
     otk_sinkhorn_info info;
-    otk_status st = otk_sinkhorn(cost, oc->a, oc->b, oc->reg, &s, f, g, P,
-                                 &info);
+    otk_status st =
+        otk_sinkhorn(cost, oc->a, oc->b, oc->reg, &s, f, g, P, &info);
     ck_assert_msg(st == OTK_CONVERGED, "%s: %s", label, otk_status_name(st));
     ck_assert_int_eq(info.status, st);
     assert_close_vec("plan", P, oc->P, n * m, 1e-9, 1e-15);
@@ -147,12 +145,12 @@ START_TEST(matches_pot_points)
     oracle_case oc;
     oracle_load("entropic", cases[_i], &oc);
     if (oc.x != NULL) {
-        otk_metric metric = strstr(cases[_i], "sqeuclid") ||
-                                    strstr(cases[_i], "divergence")
-                                ? OTK_METRIC_SQEUCLIDEAN
-                                : OTK_METRIC_EUCLIDEAN;
-        otk_cost cost = otk_cost_points(oc.n, oc.m, oc.d, oc.x, oc.y, metric,
-                                        2.0);
+        otk_metric metric =
+            strstr(cases[_i], "sqeuclid") || strstr(cases[_i], "divergence")
+                ? OTK_METRIC_SQEUCLIDEAN
+                : OTK_METRIC_EUCLIDEAN;
+        otk_cost cost =
+            otk_cost_points(oc.n, oc.m, oc.d, oc.x, oc.y, metric, 2.0);
         check_against_oracle(&oc, &cost, cases[_i]);
     }
     oracle_free(&oc);
@@ -169,8 +167,8 @@ START_TEST(divergence_matches_pot)
     double div;
     otk_sinkhorn_info info[3];
     ck_assert_int_eq(otk_sinkhorn_divergence(&cost, NULL, NULL, oc.a, oc.b,
-                                             oc.reg, &s, &div, NULL, NULL,
-                                             NULL, info),
+                                             oc.reg, &s, &div, NULL, NULL, NULL,
+                                             info),
                      OTK_CONVERGED);
     assert_close("divergence", div, oc.divergence, 1e-9, 1e-13);
     /* the symmetric problems converge fast with the averaged update */
@@ -228,19 +226,19 @@ START_TEST(divergence_properties)
     otk_sinkhorn_settings s = tight();
     const double regs[] = {0.05, 0.5, 5.0};
     for (int k = 0; k < 3; k++) {
-        otk_cost cxy = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN,
-                                       2.0);
+        otk_cost cxy =
+            otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
         double div, same;
         ck_assert_int_eq(otk_sinkhorn_divergence(&cxy, NULL, NULL, NULL, NULL,
-                                                 regs[k], &s, &div, NULL,
-                                                 NULL, NULL, NULL),
+                                                 regs[k], &s, &div, NULL, NULL,
+                                                 NULL, NULL),
                          OTK_CONVERGED);
         ck_assert_double_gt(div, 0.0);
-        otk_cost cxx = otk_cost_points(N, N, D, x, x, OTK_METRIC_SQEUCLIDEAN,
-                                       2.0);
+        otk_cost cxx =
+            otk_cost_points(N, N, D, x, x, OTK_METRIC_SQEUCLIDEAN, 2.0);
         ck_assert_int_eq(otk_sinkhorn_divergence(&cxx, NULL, NULL, NULL, NULL,
-                                                 regs[k], &s, &same, NULL,
-                                                 NULL, NULL, NULL),
+                                                 regs[k], &s, &same, NULL, NULL,
+                                                 NULL, NULL),
                          OTK_CONVERGED);
         ck_assert_double_le(fabs(same), 1e-12);
     }
@@ -262,16 +260,15 @@ START_TEST(optimality_and_duality_gap)
         s.tol = tols[k];
         s.check_every = 1;
         otk_sinkhorn_info info;
-        ck_assert_int_eq(
-            otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, g, P, &info),
-            OTK_CONVERGED);
+        ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, g, P, &info),
+                         OTK_CONVERGED);
         plan_numbers pn = from_plan(N, M, a, b, C, P);
         /* the info describes the plan actually returned */
         assert_close("marginal_error", info.marginal_error, pn.marginal_error,
                      1e-6, 1e-15);
         ck_assert_double_le(info.marginal_error, tols[k] * (1 + 1e-9) + 1e-15);
-        assert_close("transport", info.transport_cost, pn.transport_cost,
-                     1e-12, 0.0);
+        assert_close("transport", info.transport_cost, pn.transport_cost, 1e-12,
+                     0.0);
         assert_close("objective", info.objective,
                      pn.transport_cost + 0.05 * pn.kl, 1e-10, 1e-14);
         /* weak duality, up to what the marginal violation allows */
@@ -306,8 +303,8 @@ START_TEST(domains_and_threads_agree)
     ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 0.05, &s, NULL, NULL, P0, &i0),
                      OTK_CONVERGED);
     ck_assert_int_eq(i0.domain, OTK_DOMAIN_LOG);
-    const otk_sinkhorn_domain domains[] = {OTK_DOMAIN_SCALING,
-                                           OTK_DOMAIN_AUTO, OTK_DOMAIN_LOG};
+    const otk_sinkhorn_domain domains[] = {OTK_DOMAIN_SCALING, OTK_DOMAIN_AUTO,
+                                           OTK_DOMAIN_LOG};
     const int threads[] = {1, 2, 3};
     for (int k = 0; k < 3; k++) {
         s.domain = domains[k];
@@ -339,8 +336,8 @@ START_TEST(points_equal_dense)
     test_gaussian_points(x, N, D, 0.0, &st);
     test_gaussian_points(y, M, D, 0.7, &st);
     double *a = random_weights(N, &st), *b = random_weights(M, &st);
-    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN,
-                                  OTK_METRIC_EUCLIDEAN, OTK_METRIC_PNORM};
+    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
+                                  OTK_METRIC_PNORM};
     for (int k = 0; k < 3; k++) {
         otk_cost pts = otk_cost_points(N, M, D, x, y, metrics[k], 1.5);
         double C[N * M], Pd[N * M], Pp[N * M], fd[N], fp[N];
@@ -393,10 +390,10 @@ START_TEST(small_reg_approaches_exact)
         /* At 1e-4 the plan is nearly a permutation whose rows talk to
          * their neighbours through kernel entries ~ e^-12: Sinkhorn's rate
          * is then close to 1 and 1e-9 would take millions of iterations. */
-        s.tol = rel[k] == 1e-4 ? 1e-5 : 1e-9;        otk_sinkhorn_info info;
-        otk_status st2 =
-            otk_sinkhorn(&cost, NULL, NULL, rel[k] * maxc, &s, NULL, NULL,
-                         NULL, &info);
+        s.tol = rel[k] == 1e-4 ? 1e-5 : 1e-9;
+        otk_sinkhorn_info info;
+        otk_status st2 = otk_sinkhorn(&cost, NULL, NULL, rel[k] * maxc, &s,
+                                      NULL, NULL, NULL, &info);
         ck_assert_msg(st2 == OTK_CONVERGED, "reg %g: %s", rel[k],
                       otk_status_name(st2));
         ck_assert(isfinite(info.objective) && isfinite(info.dual_objective));
@@ -589,9 +586,9 @@ START_TEST(workspace_warm_start_and_callbacks)
     }
     /* warm start from the solution: done at the first check */
     s.warm_start = 1;
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
-                                        NULL, &ws_info),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2, NULL, &ws_info),
+        OTK_CONVERGED);
     ck_assert_uint_le(ws_info.iterations, s.check_every);
     /* warm start across a slightly changed cost converges faster than
      * cold */
@@ -599,21 +596,21 @@ START_TEST(workspace_warm_start_and_callbacks)
         C[k] *= 1.0 + 1e-4 * test_uniform(&st);
     memcpy(g2, g, sizeof g);
     otk_sinkhorn_info cold, warm;
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
-                                        NULL, &warm),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2, NULL, &warm),
+        OTK_CONVERGED);
     s.warm_start = 0;
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
-                                        NULL, &cold),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2, NULL, &cold),
+        OTK_CONVERGED);
     ck_assert_uint_lt(warm.iterations, cold.iterations);
     /* cancel from the callback */
     int calls = 0;
     s.progress = cancel_at_first;
     s.progress_user = &calls;
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
-                                        NULL, &ws_info),
-                     OTK_CANCELLED);
+    ck_assert_int_eq(
+        otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2, NULL, &ws_info),
+        OTK_CANCELLED);
     ck_assert_int_eq(calls, 1);
     ck_assert_uint_eq(ws_info.iterations, s.check_every);
     ck_assert(isfinite(ws_info.marginal_error) && isfinite(f2[0]));
@@ -621,15 +618,15 @@ START_TEST(workspace_warm_start_and_callbacks)
     calls = 0;
     s.progress = count_calls;
     s.eps_scaling = 0;
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2,
-                                        NULL, &ws_info),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_sinkhorn_solve(w, &cost, a, b, 0.02, &s, f2, g2, NULL, &ws_info),
+        OTK_CONVERGED);
     ck_assert_uint_eq((size_t)calls,
                       (ws_info.iterations + s.check_every - 1) / s.check_every);
     /* wrong size for the workspace */
     otk_cost small = otk_cost_dense(N - 1, M, C);
-    ck_assert_int_eq(otk_sinkhorn_solve(w, &small, NULL, NULL, 0.02, NULL,
-                                        NULL, NULL, NULL, &ws_info),
+    ck_assert_int_eq(otk_sinkhorn_solve(w, &small, NULL, NULL, 0.02, NULL, NULL,
+                                        NULL, NULL, &ws_info),
                      OTK_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(ws_info.bad_argument, "cost.n");
     otk_sinkhorn_workspace_free(w);
@@ -658,8 +655,8 @@ START_TEST(max_iter_reports_the_returned_plan)
                      OTK_MAX_ITER);
     ck_assert_uint_eq(info.iterations, 7);
     plan_numbers pn = from_plan(N, M, a, b, C, P);
-    assert_close("marginal_error", info.marginal_error, pn.marginal_error,
-                 1e-9, 1e-16);
+    assert_close("marginal_error", info.marginal_error, pn.marginal_error, 1e-9,
+                 1e-16);
     ck_assert_double_gt(info.marginal_error, 1e-6);
     assert_close("residual", info.residual, info.marginal_error, 1e-9, 1e-16);
     free(C);
@@ -670,18 +667,17 @@ END_TEST
 
 /* ---- bad input ---- */
 
-static void expect_error(const otk_cost *cost, const double *a,
-                         const double *b, double reg,
-                         const otk_sinkhorn_settings *s, otk_status want,
-                         const char *what, size_t index)
+static void expect_error(const otk_cost *cost, const double *a, const double *b,
+                         double reg, const otk_sinkhorn_settings *s,
+                         otk_status want, const char *what, size_t index)
 {
     double f[4] = {7, 7, 7, 7}, g[4] = {7, 7, 7, 7}, P[16];
     for (int k = 0; k < 16; k++)
         P[k] = 7;
     otk_sinkhorn_info info;
     otk_status st = otk_sinkhorn(cost, a, b, reg, s, f, g, P, &info);
-    ck_assert_msg(st == want, "%s: got %s, want %s", what,
-                  otk_status_name(st), otk_status_name(want));
+    ck_assert_msg(st == want, "%s: got %s, want %s", what, otk_status_name(st),
+                  otk_status_name(want));
     ck_assert_int_eq(info.status, st);
     ck_assert_msg(info.bad_argument != NULL &&
                       strcmp(info.bad_argument, what) == 0,
@@ -729,11 +725,11 @@ START_TEST(bad_inputs_are_rejected)
         const char *field;
         void (*spoil)(otk_sinkhorn_settings *);
     } spoil[] = {
-        {"settings.tol", NULL},        {"settings.max_iter", NULL},
+        {"settings.tol", NULL},         {"settings.max_iter", NULL},
         {"settings.check_every", NULL}, {"settings.tau_a", NULL},
-        {"settings.tau_b", NULL},      {"settings.domain", NULL},
+        {"settings.tau_b", NULL},       {"settings.domain", NULL},
         {"settings.eps_scaling", NULL}, {"settings.eps_scaling_factor", NULL},
-        {"settings.warm_start", NULL}, {"settings.threads", NULL}};
+        {"settings.warm_start", NULL},  {"settings.threads", NULL}};
     for (size_t k = 0; k < sizeof spoil / sizeof spoil[0]; k++) {
         otk_sinkhorn_default_settings(&s);
         switch (k) {
@@ -755,9 +751,9 @@ START_TEST(bad_inputs_are_rejected)
     otk_sinkhorn_default_settings(&s);
     s.warm_start = 1;
     otk_sinkhorn_info info;
-    ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 1.0, &s, NULL, NULL, NULL,
-                                  &info),
-                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, a, b, 1.0, &s, NULL, NULL, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(info.bad_argument, "g");
     double g[4] = {0, NAN, 0, 0};
     ck_assert_int_eq(otk_sinkhorn(&cost, a, b, 1.0, &s, NULL, g, NULL, &info),
@@ -773,9 +769,9 @@ START_TEST(bad_inputs_are_rejected)
     /* unequal masses are fine when unbalanced */
     otk_sinkhorn_default_settings(&s);
     s.tau_a = s.tau_b = 1.0;
-    ck_assert_int_eq(otk_sinkhorn(&cost, heavy, b, 1.0, &s, NULL, NULL, NULL,
-                                  NULL),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, heavy, b, 1.0, &s, NULL, NULL, NULL, NULL),
+        OTK_CONVERGED);
 }
 END_TEST
 

@@ -40,8 +40,8 @@ static double exp_error(double lo, double hi, size_t len)
         double e = exp(x[i]);
         ref_sum += e;
         /* subnormal results carry fewer bits: compare absolutely there */
-        double err = e >= DBL_MIN ? fabs(y[i] - e) / e
-                                  : fabs(y[i] - e) / DBL_MIN;
+        double err =
+            e >= DBL_MIN ? fabs(y[i] - e) / e : fabs(y[i] - e) / DBL_MIN;
         worst = fmax(worst, err);
     }
     ck_assert_double_le(fabs(sum - ref_sum), 1e-13 * ref_sum + 1e-300);
@@ -61,8 +61,8 @@ END_TEST
 
 START_TEST(exp_kernel_special_values)
 {
-    double x[] = {-INFINITY, -1e300, -746.0, 0.0, 710.0, 1e300, INFINITY,
-                  NAN, -745.1, 709.7, 1.0};
+    double x[] = {-INFINITY, -1e300, -746.0, 0.0,   710.0, 1e300,
+                  INFINITY,  NAN,    -745.1, 709.7, 1.0};
     const size_t n = sizeof x / sizeof x[0];
     double y[sizeof x / sizeof x[0]];
     otk__exp_shift_sum(x, 0.0, y, n);
@@ -113,7 +113,8 @@ START_TEST(lse_kernels)
         h[j] = 1e6 + j;
     otk__lse_affine(h, 0.0, c, e, N, &mx, &sum);
     ck_assert(isfinite(mx + log(sum)));
-    assert_close("big lse", mx + log(sum), 1e6 + N - 1 + log(1.0 / (1.0 - exp(-1.0))), 1e-12, 0.0);
+    assert_close("big lse", mx + log(sum),
+                 1e6 + N - 1 + log(1.0 / (1.0 - exp(-1.0))), 1e-12, 0.0);
     /* all -inf */
     for (int j = 0; j < N; j++)
         h[j] = -INFINITY;
@@ -129,9 +130,8 @@ START_TEST(cost_rows_match_entries)
     unsigned long long st = 11;
     test_gaussian_points(x, N, D, 0.0, &st);
     test_gaussian_points(y, M, D, 1.0, &st);
-    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN,
-                                  OTK_METRIC_EUCLIDEAN, OTK_METRIC_PNORM,
-                                  OTK_METRIC_PNORM};
+    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
+                                  OTK_METRIC_PNORM, OTK_METRIC_PNORM};
     const double ps[] = {2.0, 2.0, 1.0, 3.5};
     for (int k = 0; k < 4; k++) {
         otk_cost c = otk_cost_points(N, M, D, x, y, metrics[k], ps[k]);
@@ -146,8 +146,8 @@ START_TEST(cost_rows_match_entries)
                 double ref = 0.0;
                 for (int q = 0; q < D; q++) {
                     double t = fabs(x[i * D + q] - y[j * D + q]);
-                    ref += metrics[k] == OTK_METRIC_PNORM ? pow(t, ps[k])
-                                                          : t * t;
+                    ref +=
+                        metrics[k] == OTK_METRIC_PNORM ? pow(t, ps[k]) : t * t;
                 }
                 if (metrics[k] == OTK_METRIC_EUCLIDEAN)
                     ref = sqrt(ref);

@@ -18,8 +18,7 @@ static double *load_matrix(const char *module, const char *name,
                            int required)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s/%s", data_dir(), module, name,
-             file);
+    snprintf(path, sizeof path, "%s/%s/%s/%s", data_dir(), module, name, file);
     FILE *probe = fopen(path, "r");
     if (probe == NULL) {
         ck_assert_msg(!required, "missing oracle file %s", path);

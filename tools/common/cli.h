@@ -16,9 +16,9 @@
 
 /* Exit codes shared by all tools (docs/cli.md). */
 enum {
-    OTKCLI_EXIT_OK = 0,       /* converged / optimal */
-    OTKCLI_EXIT_FAILURE = 1,  /* data, I/O or runtime error */
-    OTKCLI_EXIT_USAGE = 2,    /* bad or missing option */
+    OTKCLI_EXIT_OK = 0,           /* converged / optimal */
+    OTKCLI_EXIT_FAILURE = 1,      /* data, I/O or runtime error */
+    OTKCLI_EXIT_USAGE = 2,        /* bad or missing option */
     OTKCLI_EXIT_NOT_CONVERGED = 3 /* finished without reaching tol */
 };
 
@@ -39,8 +39,7 @@ typedef struct otkcli_matrix {
  * data row must have the same number of fields, every field a finite
  * number. Returns 0, or -1 with err set (nothing allocated then).
  */
-int otkcli_read_matrix(const char *path, otkcli_matrix *out,
-                       otkcli_error *err);
+int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err);
 /* A vector: a CSV with one column or one row. On success *len is its
  * length and *data is malloc'd. */
 int otkcli_read_vector(const char *path, double **data, size_t *len,

@@ -97,8 +97,7 @@ static int parse_number(const char *s, const char *end, double *v)
     return 0;
 }
 
-int otkcli_read_matrix(const char *path, otkcli_matrix *out,
-                       otkcli_error *err)
+int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
 {
     const char *name = display_name(path);
     size_t len;
@@ -176,12 +175,11 @@ int otkcli_read_matrix(const char *path, otkcli_matrix *out,
             int flen = (int)(fe - bad_at);
             set_error(err, "%s:%zu:%zu: field %zu: %s '%.*s'", name, line,
                       (size_t)(bad_at - p) + 1, first_bad + 1,
-                      bad_kind == -2 ? "not a finite number:"
-                                     : "not a number:",
+                      bad_kind == -2 ? "not a finite number:" : "not a number:",
                       flen > 40 ? 40 : flen, bad_at);
             if (flen == 0 || (fe == bad_at))
-                set_error(err, "%s:%zu:%zu: field %zu: empty field", name,
-                          line, (size_t)(bad_at - p) + 1, first_bad + 1);
+                set_error(err, "%s:%zu:%zu: field %zu: empty field", name, line,
+                          (size_t)(bad_at - p) + 1, first_bad + 1);
             free(data);
             free(buf);
             return -1;

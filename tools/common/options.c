@@ -14,8 +14,7 @@ int otkcli_parse_double(const char *opt, const char *s, double *v,
     errno = 0;
     double x = strtod(s, &end);
     if (end == s || *end != '\0' || errno == ERANGE || isnan(x)) {
-        snprintf(err->msg, sizeof err->msg, "%s: '%s' is not a number", opt,
-                 s);
+        snprintf(err->msg, sizeof err->msg, "%s: '%s' is not a number", opt, s);
         return -1;
     }
     *v = x;
@@ -66,8 +65,7 @@ void otkcli_summary_count(otkcli_summary *sm, const char *key, size_t v)
     add(sm, key, 2, NULL, 0.0, v);
 }
 
-void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
-                          FILE *fp)
+void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt, FILE *fp)
 {
     if (fmt == OTKCLI_CSV) {
         for (size_t k = 0; k < sm->count; k++)
@@ -77,8 +75,9 @@ void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
         fputc('{', fp);
     }
     for (size_t k = 0; k < sm->count; k++) {
-        const char *sep = k + 1 < sm->count ? (fmt == OTKCLI_CSV ? "," : ", ")
-                                            : (fmt == OTKCLI_CSV ? "\n" : "}\n");
+        const char *sep = k + 1 < sm->count
+                              ? (fmt == OTKCLI_CSV ? "," : ", ")
+                              : (fmt == OTKCLI_CSV ? "\n" : "}\n");
         if (fmt == OTKCLI_JSON)
             fprintf(fp, "\"%s\": ", sm->item[k].key);
         switch (sm->item[k].kind) {
@@ -91,8 +90,7 @@ void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
             else
                 fprintf(fp, "%.17g", sm->item[k].d);
             break;
-        default:
-            fprintf(fp, "%zu", sm->item[k].u);
+        default: fprintf(fp, "%zu", sm->item[k].u);
         }
         fputs(sep, fp);
     }

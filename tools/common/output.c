@@ -12,14 +12,13 @@ static size_t n_outputs;
 FILE *otkcli_open_output(const char *path, otkcli_error *err)
 {
     if (n_outputs == OTKCLI_MAX_OUTPUTS) {
-        snprintf(err->msg, sizeof err->msg, "%s: too many output files",
-                 path);
+        snprintf(err->msg, sizeof err->msg, "%s: too many output files", path);
         return NULL;
     }
     for (size_t k = 0; k < n_outputs; k++)
         if (strcmp(outputs[k].path, path) == 0) {
-            snprintf(err->msg, sizeof err->msg,
-                     "%s: named for two outputs", path);
+            snprintf(err->msg, sizeof err->msg, "%s: named for two outputs",
+                     path);
             return NULL;
         }
     size_t len = strlen(path);

@@ -103,11 +103,10 @@ int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
         }
         n = pb->x.rows;
         m = pb->y.rows;
-        otk_metric metric = strcmp(args->metric, "euclidean") == 0
-                                ? OTK_METRIC_EUCLIDEAN
-                            : strcmp(args->metric, "pnorm") == 0
-                                ? OTK_METRIC_PNORM
-                                : OTK_METRIC_SQEUCLIDEAN;
+        otk_metric metric =
+            strcmp(args->metric, "euclidean") == 0 ? OTK_METRIC_EUCLIDEAN
+            : strcmp(args->metric, "pnorm") == 0   ? OTK_METRIC_PNORM
+                                                   : OTK_METRIC_SQEUCLIDEAN;
         pb->cost = otk_cost_points(n, m, pb->x.cols, pb->x.data, pb->y.data,
                                    metric, args->p);
     }

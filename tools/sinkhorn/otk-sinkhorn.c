@@ -15,44 +15,59 @@ static const char *prog = "otk-sinkhorn";
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-"Usage: otk-sinkhorn --reg R (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
-"\n"
-"Entropic optimal transport: min <P,C> + R*KL(P | a b^T) subject to P1 = a,\n"
-"P^T 1 = b (or KL penalties of strength --tau-a/--tau-b on the marginals),\n"
-"solved by Sinkhorn iterations in the log domain.\n"
-"\n"
-"Input:\n"
-"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
-"      --x FILE --y FILE  point clouds (n x d and m x d); the cost is computed\n"
-"                         on the fly and no n x m matrix is stored\n"
-"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
-"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
-"  -a, --a FILE           n source weights (default uniform 1/n)\n"
-"  -b, --b FILE           m target weights (default uniform 1/m)\n"
-"Problem and solver:\n"
-"  -e, --reg R            regularization, > 0, in units of the cost (required)\n"
-"      --tau-a T, --tau-b T, --tau T\n"
-"                         KL marginal penalties (default inf: balanced)\n"
-"      --tol T            stop when the L1 marginal residual <= T (1e-9)\n"
-"      --max-iter N       iteration limit (10000)\n"
-"      --check-every K    measure the residual every K iterations (10)\n"
-"      --domain D         auto (default), log or scaling\n"
-"      --eps-scaling S    auto (default), on or off\n"
-"Output:\n"
-"      --plan FILE        write the n x m plan (dense CSV)\n"
-"      --potentials FILE  write f and g as rows 'potential,index,value'\n"
-"      --divergence       also compute the debiased Sinkhorn divergence\n"
-"      --cost-xx FILE --cost-yy FILE\n"
-"                         the n x n and m x m costs it needs with --cost\n"
-"  -f, --format F         summary as csv (default) or json\n"
-"  -v, --verbose          progress on stderr\n"
-"  -h, --help             this help;  -V, --version  the version\n"
-"\n"
-"The summary (stdout) has status, iterations, marginal_error, transport_cost,\n"
-"objective, dual_objective, [sinkhorn_divergence,] time_s.\n"
-"Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
-"3 not converged (outputs still written). See docs/cli.md.\n");
+    fprintf(
+        fp,
+        "Usage: otk-sinkhorn --reg R (--cost C.csv | --x X.csv --y Y.csv) "
+        "[OPTIONS]\n"
+        "\n"
+        "Entropic optimal transport: min <P,C> + R*KL(P | a b^T) subject to P1 "
+        "= a,\n"
+        "P^T 1 = b (or KL penalties of strength --tau-a/--tau-b on the "
+        "marginals),\n"
+        "solved by Sinkhorn iterations in the log domain.\n"
+        "\n"
+        "Input:\n"
+        "  -c, --cost FILE        n x m cost matrix (CSV, optional header "
+        "row)\n"
+        "      --x FILE --y FILE  point clouds (n x d and m x d); the cost is "
+        "computed\n"
+        "                         on the fly and no n x m matrix is stored\n"
+        "      --metric M         sqeuclidean (default), euclidean or pnorm\n"
+        "      --p P              exponent for --metric pnorm: cost "
+        "||x-y||_p^p (2)\n"
+        "  -a, --a FILE           n source weights (default uniform 1/n)\n"
+        "  -b, --b FILE           m target weights (default uniform 1/m)\n"
+        "Problem and solver:\n"
+        "  -e, --reg R            regularization, > 0, in units of the cost "
+        "(required)\n"
+        "      --tau-a T, --tau-b T, --tau T\n"
+        "                         KL marginal penalties (default inf: "
+        "balanced)\n"
+        "      --tol T            stop when the L1 marginal residual <= T "
+        "(1e-9)\n"
+        "      --max-iter N       iteration limit (10000)\n"
+        "      --check-every K    measure the residual every K iterations "
+        "(10)\n"
+        "      --domain D         auto (default), log or scaling\n"
+        "      --eps-scaling S    auto (default), on or off\n"
+        "Output:\n"
+        "      --plan FILE        write the n x m plan (dense CSV)\n"
+        "      --potentials FILE  write f and g as rows "
+        "'potential,index,value'\n"
+        "      --divergence       also compute the debiased Sinkhorn "
+        "divergence\n"
+        "      --cost-xx FILE --cost-yy FILE\n"
+        "                         the n x n and m x m costs it needs with "
+        "--cost\n"
+        "  -f, --format F         summary as csv (default) or json\n"
+        "  -v, --verbose          progress on stderr\n"
+        "  -h, --help             this help;  -V, --version  the version\n"
+        "\n"
+        "The summary (stdout) has status, iterations, marginal_error, "
+        "transport_cost,\n"
+        "objective, dual_objective, [sinkhorn_divergence,] time_s.\n"
+        "Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
+        "3 not converged (outputs still written). See docs/cli.md.\n");
 }
 
 static int usage_error(const char *msg)
@@ -99,9 +114,25 @@ static void report(const otk_sinkhorn_info *info, const otkcli_problem_args *in,
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();
-    enum { O_X = 256, O_Y, O_METRIC, O_P, O_TAU_A, O_TAU_B, O_TAU, O_TOL,
-           O_MAXIT, O_CHECK, O_DOMAIN, O_EPS, O_PLAN, O_POT, O_DIV, O_CXX,
-           O_CYY };
+    enum {
+        O_X = 256,
+        O_Y,
+        O_METRIC,
+        O_P,
+        O_TAU_A,
+        O_TAU_B,
+        O_TAU,
+        O_TOL,
+        O_MAXIT,
+        O_CHECK,
+        O_DOMAIN,
+        O_EPS,
+        O_PLAN,
+        O_POT,
+        O_DIV,
+        O_CXX,
+        O_CYY
+    };
     static const struct option longopts[] = {
         {"cost", required_argument, NULL, 'c'},
         {"x", required_argument, NULL, O_X},
@@ -163,7 +194,9 @@ int main(int argc, char **argv)
             bad = otkcli_parse_double("--tau", optarg, &s.tau_a, &err);
             s.tau_b = s.tau_a;
             break;
-        case O_TOL: bad = otkcli_parse_double("--tol", optarg, &s.tol, &err); break;
+        case O_TOL:
+            bad = otkcli_parse_double("--tol", optarg, &s.tol, &err);
+            break;
         case O_MAXIT:
             bad = otkcli_parse_size("--max-iter", optarg, &s.max_iter, &err);
             break;
@@ -172,16 +205,24 @@ int main(int argc, char **argv)
                                     &err);
             break;
         case O_DOMAIN:
-            if (strcmp(optarg, "auto") == 0) s.domain = OTK_DOMAIN_AUTO;
-            else if (strcmp(optarg, "log") == 0) s.domain = OTK_DOMAIN_LOG;
-            else if (strcmp(optarg, "scaling") == 0) s.domain = OTK_DOMAIN_SCALING;
-            else return usage_error("--domain: expected auto, log or scaling");
+            if (strcmp(optarg, "auto") == 0)
+                s.domain = OTK_DOMAIN_AUTO;
+            else if (strcmp(optarg, "log") == 0)
+                s.domain = OTK_DOMAIN_LOG;
+            else if (strcmp(optarg, "scaling") == 0)
+                s.domain = OTK_DOMAIN_SCALING;
+            else
+                return usage_error("--domain: expected auto, log or scaling");
             break;
         case O_EPS:
-            if (strcmp(optarg, "auto") == 0) s.eps_scaling = -1;
-            else if (strcmp(optarg, "on") == 0) s.eps_scaling = 1;
-            else if (strcmp(optarg, "off") == 0) s.eps_scaling = 0;
-            else return usage_error("--eps-scaling: expected auto, on or off");
+            if (strcmp(optarg, "auto") == 0)
+                s.eps_scaling = -1;
+            else if (strcmp(optarg, "on") == 0)
+                s.eps_scaling = 1;
+            else if (strcmp(optarg, "off") == 0)
+                s.eps_scaling = 0;
+            else
+                return usage_error("--eps-scaling: expected auto, on or off");
             break;
         case O_PLAN: plan_path = optarg; break;
         case O_POT: pot_path = optarg; break;
@@ -189,9 +230,12 @@ int main(int argc, char **argv)
         case O_CXX: cxx_path = optarg; break;
         case O_CYY: cyy_path = optarg; break;
         case 'f':
-            if (strcmp(optarg, "csv") == 0) fmt = OTKCLI_CSV;
-            else if (strcmp(optarg, "json") == 0) fmt = OTKCLI_JSON;
-            else return usage_error("--format: expected csv or json");
+            if (strcmp(optarg, "csv") == 0)
+                fmt = OTKCLI_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                fmt = OTKCLI_JSON;
+            else
+                return usage_error("--format: expected csv or json");
             break;
         case 'v': verbose = 1; break;
         case 'h': usage(stdout); return otkcli_close_stdout(prog, 0);
@@ -249,8 +293,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
     }
-    if (cxx_path && (cxx.rows != n || cxx.cols != n || cyy.rows != m ||
-                     cyy.cols != m)) {
+    if (cxx_path &&
+        (cxx.rows != n || cxx.cols != n || cyy.rows != m || cyy.cols != m)) {
         int x_bad = cxx.rows != n || cxx.cols != n;
         fprintf(stderr, "%s: %s is %zu x %zu, expected %zu x %zu\n", prog,
                 x_bad ? cxx_path : cyy_path, x_bad ? cxx.rows : cyy.rows,
@@ -275,8 +319,8 @@ int main(int argc, char **argv)
         otk_cost xx = otk_cost_dense(n, n, cxx.data);
         otk_cost yy = otk_cost_dense(m, m, cyy.data);
         st = otk_sinkhorn_divergence(&pb.cost, cxx_path ? &xx : NULL,
-                                     cyy_path ? &yy : NULL, pb.a, pb.b, reg,
-                                     &s, &div, f, g, P, info);
+                                     cyy_path ? &yy : NULL, pb.a, pb.b, reg, &s,
+                                     &div, f, g, P, info);
         for (int k = 1; k < 3 && st < 0; k++)
             if (info[k].status < 0)
                 info[0] = info[k];

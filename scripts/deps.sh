@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian 12 packages otkit needs to build, test, benchmark and
+# draw figures. The one list of the project's dependencies.
+set -eu
+PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
+  libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
+  python3-matplotlib clang-format"
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086 # the list is meant to split into words
+$SUDO apt-get install -y -q --no-install-recommends $missing

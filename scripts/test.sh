@@ -1,0 +1,12 @@
+#!/bin/sh
+# Quick start, part 2: install the dependencies, build otkit with warnings
+# as errors, and run every test (Check unit tests and CLI tests).
+# Usage: scripts/test.sh [BUILD_DIR [extra meson setup options...]]
+set -eu
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+dir=${1:-build}
+[ $# -gt 0 ] && shift
+[ -d "$dir" ] || meson setup "$dir" -Dwerror=true "$@"
+ninja -C "$dir"
+meson test -C "$dir" --print-errorlogs
