@@ -1,0 +1,646 @@
+#!/usr/bin/python3
+"""Benchmark otkit's Sinkhorn against POT on the same problems.
+
+    /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
+
+Each problem is generated here with numpy (seeded), written as raw
+little-endian float64 files into a temporary directory, and solved by
+(1) the C program DIR/bench/bench-sinkhorn (a child process, reading those
+files) and (2) POT in this process (or, for the point-cloud runs, in a child
+Python process so that its peak memory can be measured). Both therefore
+solve bit-identical inputs. The table goes to stdout; --markdown FILE also
+writes it as a markdown section, --json FILE dumps every raw record.
+
+Method, caveats and the meaning of every column: docs/benchmarks.md.
+
+Needs Debian's python3-pot (POT 0.8.2), python3-numpy and python3-scipy,
+which belong to /usr/bin/python3 (another python3 may come first on PATH).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+# Thread settings must be in the environment before numpy (OpenBLAS) is
+# imported, so the arguments are parsed first and numpy/ot imported in main().
+np = None
+ot = None
+
+SEED = 20230401
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(
+        description="Time otkit's Sinkhorn against POT on identical problems.")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny sizes only (a smoke test, about a minute)")
+    p.add_argument("--build", default="build", metavar="DIR",
+                   help="meson build directory holding bench/bench-sinkhorn "
+                        "(default: build)")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the results as a markdown section to FILE")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write every raw measurement as JSON to FILE")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="set OMP_NUM_THREADS and OPENBLAS_NUM_THREADS to N for "
+                        "otkit and POT alike (default: leave the environment "
+                        "as it is; the value in effect is recorded)")
+    p.add_argument("--pot-budget", type=float, metavar="S",
+                   help="cap each POT run to tolerance at about S seconds "
+                        "(iteration cap from a timed probe; default 600, "
+                        "30 with --quick)")
+    p.add_argument("--pot-points-budget", type=float, metavar="S",
+                   help="run POT's lazy empirical_sinkhorn to tolerance only "
+                        "if projected to take <= S seconds (default 300, "
+                        "30 with --quick); "
+                        "otherwise only its per-iteration time is measured")
+    p.add_argument("--points-max-iter", type=int, default=200, metavar="K",
+                   help="iteration budget of the point-cloud runs (200)")
+    p.add_argument("--pot-points-worker", nargs=8, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- helpers --
+
+def log(msg):
+    print("# " + msg, file=sys.stderr, flush=True)
+
+
+def write_raw(directory, name, array):
+    np.ascontiguousarray(array, dtype="<f8").tofile(os.path.join(directory,
+                                                                 name))
+
+
+def read_raw(directory, name, shape):
+    return np.fromfile(os.path.join(directory, name),
+                       dtype="<f8").reshape(shape)
+
+
+def dense_problem(root, n, seed):
+    """2-D clouds x ~ N(0,I), y ~ N(0,I) + 1, n points each; squared
+    Euclidean cost normalized to max 1. Written to a fresh directory."""
+    rng = np.random.default_rng([seed, n, 2])
+    x = rng.standard_normal((n, 2))
+    y = rng.standard_normal((n, 2)) + 1.0
+    M = ot.dist(x, y, metric="sqeuclidean")
+    M /= M.max()
+    d = os.path.join(root, "dense-%d" % n)
+    os.makedirs(d, exist_ok=True)
+    write_raw(d, "x.bin", x)
+    write_raw(d, "y.bin", y)
+    write_raw(d, "C.bin", M)
+    return d, M
+
+
+def points_problem(root, n, dim, seed):
+    """x, y ~ N(0, I_dim), independent samples of n points each."""
+    rng = np.random.default_rng([seed, n, dim])
+    x = rng.standard_normal((n, dim))
+    y = rng.standard_normal((n, dim))
+    d = os.path.join(root, "points-%d-%d" % (n, dim))
+    os.makedirs(d, exist_ok=True)
+    write_raw(d, "x.bin", x)
+    write_raw(d, "y.bin", y)
+    return d
+
+
+def run_otkit(exe, data_dir, mode, args, repeats=3):
+    cmd = [exe, "--repeats", str(repeats)]
+    if data_dir is not None:
+        cmd += ["--data", data_dir]
+    cmd += [mode] + [str(a) for a in args]
+    log("otkit: " + " ".join(shlex.quote(c) for c in cmd[0:1] + cmd[3:]))
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def marginal_errors(P, a, b):
+    """(L1 of both marginals as otkit reports it, L2 of the column marginal
+    as POT's stopping rule measures it)."""
+    r, c = P.sum(axis=1), P.sum(axis=0)
+    return (float(np.abs(r - a).sum() + np.abs(c - b).sum()),
+            float(np.linalg.norm(c - b)))
+
+
+def pot_call(fn, *args, **kw):
+    """Run a POT solver with its warnings silenced; returns (result, seconds,
+    warning messages)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        res = fn(*args, **kw)
+        t = time.perf_counter() - t0
+    return res, t, [str(w.message) for w in caught]
+
+
+def pot_sinkhorn_to_tol(M, reg, stop_thr, max_iter, budget, repeats):
+    """POT sinkhorn_log to stopThr, with numItermax capped so that one run
+    takes about `budget` seconds (the cap comes from a 10-iteration probe)."""
+    n, m = M.shape
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    probe_iters = 10
+    _, t_probe, _ = pot_call(ot.sinkhorn, a, b, M, reg, method="sinkhorn_log",
+                             numItermax=probe_iters, stopThr=0.0)
+    per_iter = t_probe / probe_iters
+    cap = max(probe_iters, int(budget / per_iter) // 10 * 10)
+    num_iter_max = min(max_iter, cap)
+    log("POT sinkhorn_log n=%d reg=%g stopThr=%g: %.3g s/iteration (probe), "
+        "numItermax=%d" % (n, reg, stop_thr, per_iter, num_iter_max))
+    best = None
+    for r in range(repeats):
+        (P, lg), t, warns = pot_call(ot.sinkhorn, a, b, M, reg,
+                                     method="sinkhorn_log",
+                                     numItermax=num_iter_max,
+                                     stopThr=stop_thr, log=True)
+        if best is None or t < best["time_s"]:
+            l1, l2 = marginal_errors(P, a, b)
+            iters = int(lg["niter"]) + 1
+            converged = len(lg["err"]) > 0 and lg["err"][-1] < stop_thr
+            best = {"time_s": t, "iterations": iters,
+                    "time_per_iter_s": t / iters,
+                    "converged": bool(converged),
+                    "capped": bool(not converged and iters >= num_iter_max
+                                   and num_iter_max < max_iter),
+                    "numItermax": num_iter_max,
+                    "last_err_l2": float(lg["err"][-1]) if lg["err"] else None,
+                    "marginal_error_l1": l1, "col_error_l2": l2,
+                    "transport_cost": float((P * M).sum()),
+                    "warnings": sorted(set(warns)), "repeats": r + 1}
+        if t > 20.0:  # long runs: one measurement is enough
+            break
+    return best
+
+
+def peak_rss_mib():
+    """Peak RSS of this process's own address space (VmHWM), in MiB.
+    resource.getrusage's ru_maxrss would include the parent's peak, which
+    Linux carries across fork and exec."""
+    try:
+        with open("/proc/self/status") as fp:
+            for line in fp:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# ----------------------------------------------------- POT point clouds --
+
+def pot_points_worker(args):
+    """Child process: POT's lazy empirical_sinkhorn on DIR's points.
+    Prints one JSON line. Args: DIR N D REG TOL MAXITER BATCH BUDGET."""
+    global np, ot
+    import numpy
+    import ot as pot
+    np, ot = numpy, pot
+    d, n, dim = args[0], int(args[1]), int(args[2])
+    reg, tol, max_iter = float(args[3]), float(args[4]), int(args[5])
+    batch, budget = int(args[6]), float(args[7])
+    x = read_raw(d, "x.bin", (n, dim))
+    y = read_raw(d, "y.bin", (n, dim))
+    rss_before = peak_rss_mib()
+    fn = ot.bregman.empirical_sinkhorn
+    probe_iters = 10  # one error check included, as in a real run
+    _, t_probe, _ = pot_call(fn, x, y, reg, metric="sqeuclidean",
+                             numIterMax=probe_iters, stopThr=0.0, isLazy=True,
+                             batchSize=batch)
+    per_iter = t_probe / probe_iters
+    out = {"n": n, "d": dim, "batchSize": batch, "probe_iterations":
+           probe_iters, "probe_time_s": t_probe, "time_per_iter_s": per_iter,
+           "projected_s": per_iter * max_iter, "budget_s": budget,
+           "ran_to_tol": False, "peak_rss_before_mib": rss_before}
+    if per_iter * max_iter <= budget:
+        (f, g, lg), t, warns = pot_call(fn, x, y, reg, metric="sqeuclidean",
+                                        numIterMax=max_iter, stopThr=tol,
+                                        isLazy=True, batchSize=batch,
+                                        log=True)
+        errs = [float(e) for e in lg["err"]]
+        iters = max_iter
+        if errs and errs[-1] <= tol:
+            iters = 10 * len(errs)  # it checks (and may stop) every 10
+        out.update({"ran_to_tol": True, "time_s": t, "iterations": iters,
+                    "time_per_iter_s": t / iters,
+                    "converged": bool(errs and errs[-1] <= tol),
+                    "last_err_l1_rows": errs[-1] if errs else None,
+                    "warnings": sorted(set(warns))})
+    out["peak_rss_mib"] = peak_rss_mib()
+    print(json.dumps(out), flush=True)
+
+
+def run_pot_points(data_dir, n, dim, reg, tol, max_iter, batch, budget):
+    cmd = [sys.executable, os.path.abspath(__file__), "--pot-points-worker",
+           data_dir, str(n), str(dim), repr(reg), repr(tol), str(max_iter),
+           str(batch), repr(budget)]
+    log("POT empirical_sinkhorn (lazy) n=%d in a child process" % n)
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------- machine --
+
+def loadavg():
+    """The 1-minute load average: other work on the machine skews timings
+    (badly so for multi-threaded runs, whose barriers wait for threads that
+    the scheduler has parked)."""
+    try:
+        with open("/proc/loadavg") as fp:
+            return float(fp.read().split()[0])
+    except (OSError, ValueError):
+        return None
+
+
+def machine_info(exe, build_dir):
+    info = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "host": platform.node(), "kernel": platform.release(),
+            "python": sys.version.split()[0], "python_exe": sys.executable,
+            "numpy": np.__version__, "pot": ot.__version__,
+            "logical_cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as fp:
+            lines = fp.read().splitlines()
+        for key, name in (("model name", "cpu_model"),
+                          ("cpu cores", "cores_per_socket"),
+                          ("cache size", "cache_size"),
+                          ("flags", "flags")):
+            for line in lines:
+                if line.startswith(key):
+                    info[name] = line.split(":", 1)[1].strip()
+                    break
+        fl = info.pop("flags", "").split()
+        info["simd"] = " ".join(f for f in ("sse4_2", "avx", "avx2", "fma",
+                                            "avx512f") if f in fl)
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as fp:
+            info["mem_total"] = fp.readline().split(":", 1)[1].strip()
+    except OSError:
+        pass
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        rev = subprocess.run(["git", "-C", repo, "describe", "--always",
+                              "--dirty"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL,
+                             universal_newlines=True).stdout.strip()
+        info["otkit_git"] = rev or "unknown"
+    except OSError:
+        info["otkit_git"] = "unknown"
+    info["loadavg_start"] = loadavg()
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        info[var] = os.environ.get(var, "unset")
+    try:
+        with open(os.path.join(build_dir, "meson-info",
+                               "intro-buildoptions.json")) as fp:
+            opts = {o["name"]: o["value"] for o in json.load(fp)}
+        info["build"] = "buildtype=%s optimization=%s b_ndebug=%s" % (
+            opts.get("buildtype"), opts.get("optimization"),
+            opts.get("b_ndebug"))
+    except (OSError, ValueError, KeyError):
+        info["build"] = "unknown"
+    return info
+
+
+# -------------------------------------------------------------- tables --
+
+class Table:
+    def __init__(self, title, columns, notes=()):
+        self.title, self.columns, self.rows = title, columns, []
+        self.notes = list(notes)
+
+    def add(self, *cells):
+        self.rows.append([fmt(c) for c in cells])
+
+    def text(self):
+        widths = [max(len(c), *(len(r[k]) for r in self.rows))
+                  if self.rows else len(c)
+                  for k, c in enumerate(self.columns)]
+        out = [self.title, "-" * len(self.title)]
+        out.append("  ".join(c.rjust(w) for c, w in zip(self.columns,
+                                                         widths)))
+        for r in self.rows:
+            out.append("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        out += ["  * " + n for n in self.notes]
+        return "\n".join(out) + "\n"
+
+    def markdown(self):
+        out = ["### " + self.title, "",
+               "| " + " | ".join(self.columns) + " |",
+               "|" + "|".join("---:" for _ in self.columns) + "|"]
+        out += ["| " + " | ".join(r) + " |" for r in self.rows]
+        if self.notes:
+            out.append("")
+            out += ["- " + n for n in self.notes]
+        return "\n".join(out) + "\n"
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if v != v:
+            return "nan"
+        if v == 0.0:
+            return "0"
+        if abs(v) >= 1e4 or abs(v) < 1e-3:
+            return "%.2e" % v
+        return "%.3g" % v
+    return str(v)
+
+
+def rel_diff(x, ref):
+    return abs(x - ref) / abs(ref) if ref else None
+
+
+def ms(s):
+    return None if s is None else 1e3 * s
+
+
+# ------------------------------------------------------------ sections --
+
+def bench_dense_fixed(exe, root, sizes, iters, reg, membw, raw):
+    t = Table("Dense cost, fixed %d iterations, reg=%g (per-iteration time)"
+              % (iters, reg),
+              ["n=m", "otkit domain", "otkit ms/it", "POT ms/it",
+               "otkit/POT (target <= 0.5)", "otkit GB/s", "% of membw",
+               "otkit log ms/it", "otkit log GB/s", "log/POT"],
+              ["otkit: otk_sinkhorn, tol=0, max_iter=%d, eps_scaling off, "
+               "domain AUTO (and OTK_DOMAIN_LOG); info.time_s / iterations, "
+               "best of 3." % iters,
+               "POT: ot.sinkhorn(method='sinkhorn') (sinkhorn_knopp), "
+               "numItermax=%d, stopThr=0, total wall time / iterations, "
+               "best of 3." % iters,
+               "Both timings include the set-up (kernel exp(-C/reg)) and the "
+               "final plan/report pass, amortized over the iterations.",
+               "GB/s = 8 n m bytes (one pass over an n x m double matrix) per "
+               "iteration; membw = %.1f GB/s (single-threaded sum of 256 MB); "
+               "small n fit in cache and can exceed it." % membw])
+    for n in sizes:
+        d, M = dense_problem(root, n, SEED)
+        recs = run_otkit(exe, d, "dense-fixed", [n, iters, reg], repeats=3)
+        auto = next(r for r in recs if r["domain_requested"] == "auto")
+        logd = next(r for r in recs if r["domain_requested"] == "log")
+        a = b = np.full(n, 1.0 / n)
+        best, warns, niter = None, [], None
+        for _ in range(3):
+            (P, lg), sec, w = pot_call(ot.sinkhorn, a, b, M, reg,
+                                       method="sinkhorn", numItermax=iters,
+                                       stopThr=0.0, log=True)
+            # After "numerical errors at iteration ii" POT reverts to the
+            # iterate before ii: ii iterations done, else niter + 1.
+            early = any("numerical" in m for m in w)
+            if best is None or sec < best:
+                best = sec
+                niter = int(lg["niter"]) + (0 if early else 1)
+            warns += w
+        numerical = [m for m in set(warns) if "numerical" in m]
+        pot_it = best / max(niter, 1)
+        l1, _ = marginal_errors(P, a, b)
+        raw.append({"section": "dense-fixed", "n": n, "otkit": recs,
+                    "pot": {"time_s": best, "iterations": niter,
+                            "time_per_iter_s": pot_it,
+                            "marginal_error_l1": l1,
+                            "warnings": sorted(set(warns))}})
+        t.add(n, auto["domain"], ms(auto["time_per_iter_s"]), ms(pot_it),
+              auto["time_per_iter_s"] / pot_it, auto["gbps"],
+              100.0 * auto["gbps"] / membw, ms(logd["time_per_iter_s"]),
+              logd["gbps"], logd["time_per_iter_s"] / pot_it)
+        if numerical:
+            t.notes.append("n=%d: POT stopped after %d iterations (%s)"
+                           % (n, niter, numerical[0]))
+        for r in recs:
+            if r["iterations"] != iters:
+                t.notes.append("n=%d: otkit %s ran %d iterations, not %d"
+                               % (n, r["domain_requested"], r["iterations"],
+                                  iters))
+        del M
+    return t
+
+
+def bench_log_tol(exe, root, sizes, reg, tol, budget, raw):
+    t = Table("Log domain to tolerance %g, reg=%g" % (tol, reg),
+              ["n=m", "otkit its", "otkit s", "otkit L1 err", "POT its",
+               "POT s", "POT L2 col err", "POT L1 err",
+               "POT/otkit time (target >= 20)", "POT/otkit per it",
+               "cost rel. diff"],
+              ["otkit: OTK_DOMAIN_LOG, eps_scaling off, tol=%g on the L1 error "
+               "of both marginals (checked every 10 its), best of 3." % tol,
+               "POT: ot.sinkhorn(method='sinkhorn_log'), stopThr=%g on the L2 "
+               "error of the column marginal (checked every 10 its). L2 <= L1, "
+               "so POT's rule stops no later than otkit's; 'L1 err' columns "
+               "are the same measure for both, computed on the returned plan."
+               % tol,
+               "cost rel. diff: |<P,C>_otkit - <P,C>_POT| / <P,C>_POT, a "
+               "cross-check that both solved the same problem."])
+    for n in sizes:
+        d, M = dense_problem(root, n, SEED)
+        rec = run_otkit(exe, d, "log-tol", [n, tol, reg, 1000000])[0]
+        pot = pot_sinkhorn_to_tol(M, reg, tol, 1000000, budget, repeats=3)
+        raw.append({"section": "log-tol", "n": n, "otkit": rec, "pot": pot})
+        t.add(n, rec["iterations"], rec["time_s"], rec["marginal_error"],
+              pot["iterations"], pot["time_s"], pot["col_error_l2"],
+              pot["marginal_error_l1"], pot["time_s"] / rec["time_s"],
+              pot["time_per_iter_s"] / rec["time_per_iter_s"],
+              rel_diff(rec["transport_cost"], pot["transport_cost"]))
+        if rec["status"] != "converged":
+            t.notes.append("n=%d: otkit status %s" % (n, rec["status"]))
+        if not pot["converged"]:
+            t.notes.append("n=%d: POT did not reach stopThr (%s after %d its)"
+                           % (n, "capped at ~%gs" % budget if pot["capped"]
+                              else "numItermax", pot["iterations"]))
+        del M
+    return t
+
+
+def bench_e2e(exe, root, n, reg, tol, budget, raw):
+    t = Table("End to end: n=m=%d, reg=%g, marginal error %g" % (n, reg, tol),
+              ["solver", "settings", "status", "its", "stages", "time s",
+               "s/it", "L1 err (both marginals)", "L2 col err",
+               "transport cost"],
+              ["otkit: default settings (domain AUTO, eps_scaling auto), "
+               "tol=%g (L1, both marginals), max_iter 1e6, best of 3." % tol,
+               "POT: sinkhorn_log, stopThr=%g (L2 of the column marginal), "
+               "numItermax capped so that a run takes about %g s." % (tol,
+                                                                    budget),
+               "POT's L2 rule is the weaker one (L2 <= L1 <= sqrt(n) L2), so "
+               "it stops with a larger L1 error than otkit: compare the "
+               "iteration counts with that in mind."])
+    d, M = dense_problem(root, n, SEED)
+    rec = run_otkit(exe, d, "e2e", [n, reg, tol, 1000000])[0]
+    pot = pot_sinkhorn_to_tol(M, reg, tol, 1000000, budget, repeats=1)
+    raw.append({"section": "e2e", "n": n, "otkit": rec, "pot": pot})
+    t.add("otkit", "default", rec["status"], rec["iterations"], rec["stages"],
+          rec["time_s"], rec["time_per_iter_s"], rec["marginal_error"], None,
+          rec["transport_cost"])
+    status = "converged" if pot["converged"] else (
+        "capped" if pot["capped"] else "max_iter")
+    t.add("POT", "sinkhorn_log", status, pot["iterations"], 1, pot["time_s"],
+          pot["time_per_iter_s"], pot["marginal_error_l1"],
+          pot["col_error_l2"], pot["transport_cost"])
+    t.notes.append("time ratio POT/otkit = %.3g" % (pot["time_s"] /
+                                                     rec["time_s"]))
+    if pot["capped"]:
+        t.notes.append("POT was capped at %d iterations (~%g s budget); its "
+                       "time is a lower bound" % (pot["numItermax"], budget))
+    return t
+
+
+def bench_points(exe, root, sizes, dim, reg, tol, max_iter, pot_n, budget,
+                 raw):
+    batch = 500
+    t = Table("Point clouds without a matrix: d=%d, reg=%g, tol=%g, "
+              "max_iter=%d" % (dim, reg, tol, max_iter),
+              ["n=m", "otkit status", "its", "stages", "time s", "s/it",
+               "L1 err", "peak RSS MiB", "n x m matrix MiB", "POT s/it",
+               "POT peak RSS MiB", "POT/otkit per it", "POT to tol"],
+              ["x, y: independent samples of N(0, I_%d); cost "
+               "||x - y||^2 unscaled (OTK_METRIC_SQEUCLIDEAN, scale 1; POT "
+               "metric='sqeuclidean')." % dim,
+               "otkit: otk_cost_points, default settings (log domain, "
+               "eps_scaling auto), one run; RSS = peak of the bench process "
+               "(VmHWM; the input points are %.2g MiB at the largest n)."
+               % (2 * 8 * dim * max(sizes) / 1048576.0),
+               "POT: ot.bregman.empirical_sinkhorn(isLazy=True, batchSize=%d) "
+               "in a child Python process; s/it from a 10-iteration probe "
+               "unless it ran to tol; RSS includes the Python interpreter and "
+               "numpy. Its error is the L1 of the row marginal." % batch])
+    pot_per_it = None
+    for n in sizes:
+        d = points_problem(root, n, dim, SEED)
+        rec = run_otkit(exe, d, "points", [n, dim, reg, tol, max_iter],
+                        repeats=1)[0]
+        pot, pot_note = None, None
+        if n == pot_n:
+            pot = run_pot_points(d, n, dim, reg, tol, max_iter, batch, budget)
+            pot_per_it = (pot["time_per_iter_s"], n)
+            if pot["ran_to_tol"]:
+                pot_note = "%d its, %.3g s%s" % (
+                    pot["iterations"], pot["time_s"],
+                    "" if pot["converged"] else " (not converged)")
+            else:
+                pot_note = ("not run (projected %.0f s for %d its > %g s "
+                            "budget)" % (pot["projected_s"], max_iter, budget))
+        elif pot_per_it is not None:
+            proj = pot_per_it[0] * (n / pot_per_it[1]) ** 2
+            pot_note = ("not run (projected %.3g s/it, %.0f s for %d its, "
+                        "from n=%d)" % (proj, proj * max_iter, max_iter,
+                                        pot_per_it[1]))
+        else:
+            pot_note = "not run"
+        raw.append({"section": "points", "n": n, "otkit": rec, "pot": pot,
+                    "pot_note": pot_note})
+        t.add(n, rec["status"], rec["iterations"], rec["stages"],
+              rec["time_s"], rec["time_per_iter_s"], rec["marginal_error"],
+              rec["peak_rss_mib"], rec["nxm_matrix_mib"],
+              pot["time_per_iter_s"] if pot else None,
+              pot["peak_rss_mib"] if pot else None,
+              pot["time_per_iter_s"] / rec["time_per_iter_s"] if pot
+              else None, pot_note)
+    return t
+
+
+# ---------------------------------------------------------------- main --
+
+def main():
+    args = parse_args()
+    if args.pot_points_worker:
+        pot_points_worker(args.pot_points_worker)
+        return 0
+    if args.threads is not None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
+    global np, ot
+    try:
+        import numpy
+        import ot as pot
+    except ImportError as e:
+        sys.exit("run_bench.py: %s; use /usr/bin/python3 with Debian's "
+                 "python3-pot and python3-numpy" % e)
+    np, ot = numpy, pot
+
+    exe = os.path.join(args.build, "bench", "bench-sinkhorn")
+    if not os.access(exe, os.X_OK):
+        sys.exit("run_bench.py: %s not found; build it with `ninja -C %s`"
+                 % (exe, args.build))
+    exe = os.path.abspath(exe)
+    machine = machine_info(exe, args.build)
+
+    if args.pot_budget is None:
+        args.pot_budget = 30.0 if args.quick else 600.0
+    if args.pot_points_budget is None:
+        args.pot_points_budget = 30.0 if args.quick else 300.0
+    if args.quick:
+        cfg = dict(fixed=[200, 400], log_sizes=[300], e2e_n=300,
+                   points=[1000, 2000], pot_points_n=1000)
+    else:
+        cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
+                   e2e_n=1000, points=[20000, 50000], pot_points_n=20000)
+
+    raw = {"machine": machine, "argv": sys.argv, "quick": args.quick,
+           "results": []}
+    t_start = time.perf_counter()
+    tables = []
+    with tempfile.TemporaryDirectory(prefix="otkit-bench-") as root:
+        membw = run_otkit(exe, None, "membw", [], repeats=1)[0]
+        raw["membw"] = membw
+        machine["membw_gbps"] = round(membw["gbps"], 2)
+        machine["otkit_version"] = membw.get("otkit_version", "unknown")
+        log("memory read bandwidth: %.1f GB/s" % membw["gbps"])
+        if (machine["loadavg_start"] or 0.0) > 0.5:
+            log("warning: load average %.2f: other work is running, timings "
+                "will be noisy" % machine["loadavg_start"])
+        tables.append(bench_dense_fixed(exe, root, cfg["fixed"], 200, 0.01,
+                                        membw["gbps"], raw["results"]))
+        print(tables[-1].text(), flush=True)
+        tables.append(bench_log_tol(exe, root, cfg["log_sizes"], 0.01, 1e-9,
+                                    args.pot_budget, raw["results"]))
+        print(tables[-1].text(), flush=True)
+        tables.append(bench_e2e(exe, root, cfg["e2e_n"], 1e-3, 1e-6,
+                                args.pot_budget, raw["results"]))
+        print(tables[-1].text(), flush=True)
+        tables.append(bench_points(exe, root, cfg["points"], 3, 0.1, 1e-6,
+                                   args.points_max_iter, cfg["pot_points_n"],
+                                   args.pot_points_budget, raw["results"]))
+        print(tables[-1].text(), flush=True)
+    elapsed = time.perf_counter() - t_start
+    machine["loadavg_end"] = loadavg()
+
+    cmd = "/usr/bin/python3 bench/run_bench.py " + " ".join(
+        shlex.quote(a) for a in sys.argv[1:])
+    mline = ", ".join("%s: %s" % kv for kv in machine.items())
+    print("Machine: " + mline)
+    print("Command: %s (%.0f s)" % (cmd, elapsed))
+    if args.json:
+        raw["elapsed_s"] = elapsed
+        with open(args.json, "w") as fp:
+            json.dump(raw, fp, indent=1)
+    if args.markdown:
+        md = ["## Results%s (%s)" % (" (--quick smoke test)" if args.quick
+                                     else "", machine["date"]), "",
+              "Command: `%s` (%.0f s in all)." % (cmd, elapsed), "",
+              "Machine:", ""]
+        md += ["- %s: %s" % kv for kv in machine.items()]
+        md.append("")
+        for t in tables:
+            md.append(t.markdown())
+        with open(args.markdown, "w") as fp:
+            fp.write("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
