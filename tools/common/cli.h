@@ -40,10 +40,15 @@ typedef struct otkcli_matrix {
  * number. Returns 0, or -1 with err set (nothing allocated then).
  */
 int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err);
-/* A vector: a CSV with one column or one row. On success *len is its
- * length and *data is malloc'd. */
-int otkcli_read_vector(const char *path, double **data, size_t *len,
-                       otkcli_error *err);
+/* The same with checks: OTKCLI_NONNEGATIVE rejects negative values at
+ * their line and column. */
+#define OTKCLI_NONNEGATIVE 1
+int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
+                             otkcli_error *err);
+/* Weights: a CSV with one column or one row of nonnegative numbers. On
+ * success *len is its length and *data is malloc'd. */
+int otkcli_read_weights(const char *path, double **data, size_t *len,
+                        otkcli_error *err);
 void otkcli_matrix_free(otkcli_matrix *m);
 
 /*
@@ -54,11 +59,16 @@ void otkcli_matrix_free(otkcli_matrix *m);
 #define OTKCLI_MAX_OUTPUTS 8
 typedef struct otkcli_output {
     char *path;     /* final name */
-    char *tmp_path; /* temporary name */
+    char *tmp_path; /* temporary name, NULL when written directly */
     FILE *fp;
 } otkcli_output;
 
-/* Open a temporary file for path; NULL with err set on failure. */
+/* Usage check before any work: no path (NULLs skipped) named twice. */
+int otkcli_check_outputs(const char *const *paths, size_t count,
+                         otkcli_error *err);
+/* Open a temporary file for path; NULL with err set on failure. An
+ * existing path that is not a regular file (FIFO, device) is written
+ * directly instead. */
 FILE *otkcli_open_output(const char *path, otkcli_error *err);
 /* Close and rename every opened output; 0, or -1 with err set (then every
  * output not yet renamed is removed). */

@@ -97,7 +97,41 @@ static int parse_number(const char *s, const char *end, double *v)
     return 0;
 }
 
+/* Report a bad field: the column is that of its first non-blank
+ * character and the quoted text is trimmed, since blanks around fields
+ * are allowed. */
+static void field_error(otkcli_error *err, const char *name, size_t line,
+                        const char *line_start, const char *f, const char *end,
+                        size_t index, int kind)
+{
+    const char *fe = memchr(f, ',', (size_t)(end - f));
+    if (fe == NULL)
+        fe = end;
+    while (f < fe && is_blank(*f))
+        f++;
+    while (fe > f && is_blank(fe[-1]))
+        fe--;
+    size_t col = (size_t)(f - line_start) + 1;
+    int len = (int)(fe - f);
+    if (len == 0) {
+        set_error(err, "%s:%zu:%zu: field %zu is empty", name, line, col,
+                  index + 1);
+        return;
+    }
+    const char *what = kind == -2   ? "not a finite number"
+                       : kind == -3 ? "a negative weight"
+                                    : "not a number";
+    set_error(err, "%s:%zu:%zu: field %zu is %s: '%.*s'", name, line, col,
+              index + 1, what, len > 40 ? 40 : len, f);
+}
+
 int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
+{
+    return otkcli_read_matrix_flags(path, out, 0, err);
+}
+
+int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
+                             otkcli_error *err)
 {
     const char *name = display_name(path);
     size_t len;
@@ -136,9 +170,12 @@ int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
             const char *fend = comma != NULL ? comma : end;
             double v = 0.0;
             int rc = parse_number(f, fend, &v);
-            if (rc == 0)
+            if (rc == 0) {
                 any_number = 1;
-            else if (bad_at == NULL) {
+                if ((flags & OTKCLI_NONNEGATIVE) && v < 0.0)
+                    rc = -3;
+            }
+            if (rc != 0 && bad_at == NULL) {
                 bad_at = f;
                 first_bad = nf;
                 bad_kind = rc;
@@ -169,17 +206,7 @@ int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
         }
         header_possible = 0;
         if (bad_at != NULL) {
-            const char *fe = bad_at;
-            while (fe < end && *fe != ',')
-                fe++;
-            int flen = (int)(fe - bad_at);
-            set_error(err, "%s:%zu:%zu: field %zu: %s '%.*s'", name, line,
-                      (size_t)(bad_at - p) + 1, first_bad + 1,
-                      bad_kind == -2 ? "not a finite number:" : "not a number:",
-                      flen > 40 ? 40 : flen, bad_at);
-            if (flen == 0 || (fe == bad_at))
-                set_error(err, "%s:%zu:%zu: field %zu: empty field", name, line,
-                          (size_t)(bad_at - p) + 1, first_bad + 1);
+            field_error(err, name, line, p, bad_at, end, first_bad, bad_kind);
             free(data);
             free(buf);
             return -1;
@@ -212,11 +239,11 @@ int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
     return 0;
 }
 
-int otkcli_read_vector(const char *path, double **data, size_t *len,
-                       otkcli_error *err)
+int otkcli_read_weights(const char *path, double **data, size_t *len,
+                        otkcli_error *err)
 {
     otkcli_matrix m;
-    if (otkcli_read_matrix(path, &m, err) != 0)
+    if (otkcli_read_matrix_flags(path, &m, OTKCLI_NONNEGATIVE, err) != 0)
         return -1;
     if (m.rows != 1 && m.cols != 1) {
         set_error(err,

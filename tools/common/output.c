@@ -2,12 +2,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 static otkcli_output outputs[OTKCLI_MAX_OUTPUTS];
 static size_t n_outputs;
+
+int otkcli_check_outputs(const char *const *paths, size_t count,
+                         otkcli_error *err)
+{
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (paths[i] != NULL && paths[j] != NULL &&
+                strcmp(paths[i], paths[j]) == 0) {
+                snprintf(err->msg, sizeof err->msg,
+                         "'%s' is named for two outputs", paths[i]);
+                return -1;
+            }
+    return 0;
+}
 
 FILE *otkcli_open_output(const char *path, otkcli_error *err)
 {
@@ -31,6 +46,24 @@ FILE *otkcli_open_output(const char *path, otkcli_error *err)
         return NULL;
     }
     memcpy(copy, path, len + 1);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        /* A FIFO, a device or /dev/stdout: renaming over it would replace
+         * it, so write to it directly (tmp_path NULL). */
+        free(tmp);
+        FILE *fp = fopen(path, "w");
+        if (fp == NULL) {
+            snprintf(err->msg, sizeof err->msg, "%s: %s", path,
+                     strerror(errno));
+            free(copy);
+            return NULL;
+        }
+        outputs[n_outputs].path = copy;
+        outputs[n_outputs].tmp_path = NULL;
+        outputs[n_outputs].fp = fp;
+        n_outputs++;
+        return fp;
+    }
     snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     FILE *fp = fd < 0 ? NULL : fdopen(fd, "w");
@@ -76,12 +109,13 @@ int otkcli_commit_all(otkcli_error *err)
     }
     for (size_t k = 0; k < n_outputs; k++) {
         otkcli_output *o = &outputs[k];
-        if (!failed && rename(o->tmp_path, o->path) != 0) {
+        if (o->tmp_path != NULL && !failed &&
+            rename(o->tmp_path, o->path) != 0) {
             snprintf(err->msg, sizeof err->msg, "%s: %s", o->path,
                      strerror(errno));
             failed = 1;
         }
-        if (failed)
+        if (o->tmp_path != NULL && failed)
             unlink(o->tmp_path);
         release(o);
     }
@@ -95,7 +129,8 @@ void otkcli_abort_all(void)
         otkcli_output *o = &outputs[k];
         if (o->fp != NULL)
             fclose(o->fp);
-        unlink(o->tmp_path);
+        if (o->tmp_path != NULL)
+            unlink(o->tmp_path);
         release(o);
     }
     n_outputs = 0;

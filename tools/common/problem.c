@@ -55,7 +55,7 @@ static int load_weights(const char *path, size_t expect, const char *side,
     if (path == NULL)
         return 0;
     size_t len;
-    if (otkcli_read_vector(path, w, &len, err) != 0)
+    if (otkcli_read_weights(path, w, &len, err) != 0)
         return -1;
     if (len != expect) {
         snprintf(err->msg, sizeof err->msg,
@@ -65,14 +65,6 @@ static int load_weights(const char *path, size_t expect, const char *side,
         *w = NULL;
         return -1;
     }
-    for (size_t k = 0; k < len; k++)
-        if (!((*w)[k] >= 0.0)) {
-            snprintf(err->msg, sizeof err->msg,
-                     "%s: weight %zu is negative (%g)", path, k + 1, (*w)[k]);
-            free(*w);
-            *w = NULL;
-            return -1;
-        }
     return 0;
 }
 

@@ -50,6 +50,11 @@ static void usage(FILE *fp)
         "(10)\n"
         "      --domain D         auto (default), log or scaling\n"
         "      --eps-scaling S    auto (default), on or off\n"
+        "      --relaxation W     over-relaxation: 0 adaptive (default), 1 "
+        "plain\n"
+        "                         Sinkhorn, or a fixed value in (0, 2)\n"
+        "      --threads N        threads (0: all cores on large problems; "
+        "default)\n"
         "Output:\n"
         "      --plan FILE        write the n x m plan (dense CSV)\n"
         "      --potentials FILE  write f and g as rows "
@@ -127,6 +132,8 @@ int main(int argc, char **argv)
         O_CHECK,
         O_DOMAIN,
         O_EPS,
+        O_RELAX,
+        O_THREADS,
         O_PLAN,
         O_POT,
         O_DIV,
@@ -150,6 +157,8 @@ int main(int argc, char **argv)
         {"check-every", required_argument, NULL, O_CHECK},
         {"domain", required_argument, NULL, O_DOMAIN},
         {"eps-scaling", required_argument, NULL, O_EPS},
+        {"relaxation", required_argument, NULL, O_RELAX},
+        {"threads", required_argument, NULL, O_THREADS},
         {"plan", required_argument, NULL, O_PLAN},
         {"potentials", required_argument, NULL, O_POT},
         {"divergence", no_argument, NULL, O_DIV},
@@ -224,6 +233,18 @@ int main(int argc, char **argv)
             else
                 return usage_error("--eps-scaling: expected auto, on or off");
             break;
+        case O_RELAX:
+            bad = otkcli_parse_double("--relaxation", optarg, &s.relaxation,
+                                      &err);
+            break;
+        case O_THREADS: {
+            size_t t = 0;
+            bad = otkcli_parse_size("--threads", optarg, &t, &err);
+            if (!bad && t > 1024)
+                return usage_error("--threads: at most 1024");
+            s.threads = (int)t;
+            break;
+        }
         case O_PLAN: plan_path = optarg; break;
         case O_POT: pot_path = optarg; break;
         case O_DIV: divergence = 1; break;
@@ -265,9 +286,14 @@ int main(int argc, char **argv)
         return usage_error("--tau-a/--tau-b: must be positive (inf: balanced)");
     if (!(s.tol >= 0.0) || isinf(s.tol))
         return usage_error("--tol: must be a finite number >= 0");
+    if (!(s.relaxation >= 0.0 && s.relaxation < 2.0))
+        return usage_error("--relaxation: must be in [0, 2)");
     if (s.max_iter < 1 || s.check_every < 1)
         return usage_error("--max-iter and --check-every must be >= 1");
     if (otkcli_problem_check_args(&in, &err) != 0)
+        return usage_error(err.msg);
+    const char *outs[] = {plan_path, pot_path};
+    if (otkcli_check_outputs(outs, 2, &err) != 0)
         return usage_error(err.msg);
     if (!divergence && (cxx_path || cyy_path))
         return usage_error("--cost-xx/--cost-yy only go with --divergence");
@@ -333,12 +359,12 @@ int main(int argc, char **argv)
         report(&info[0], &in, &pb);
         goto done;
     }
-    if (st > 0)
+    if (st == OTK_MAX_ITER)
         fprintf(stderr,
-                "%s: warning: %s (residual %.3g > tol %.3g after %zu "
-                "iterations)\n",
-                prog, otk_status_string(st), info[0].residual, s.tol,
-                info[0].iterations);
+                "%s: warning: not converged: residual %.3g > --tol %.3g after "
+                "%zu iterations; raise --max-iter, loosen --tol, or raise "
+                "--reg\n",
+                prog, info[0].residual, s.tol, info[0].iterations);
     if (plan_path) {
         FILE *fp = otkcli_open_output(plan_path, &err);
         if (fp == NULL || otkcli_write_rows(fp, P, n, m) != 0) {
@@ -358,10 +384,6 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < m; j++)
             fprintf(fp, "g,%zu,%.17g\n", j, g[j]);
     }
-    if (otkcli_commit_all(&err) != 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        goto done;
-    }
     otkcli_summary sm = {0};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "iterations", info[0].iterations);
@@ -373,6 +395,16 @@ int main(int argc, char **argv)
         otkcli_summary_num(&sm, "sinkhorn_divergence", div);
     otkcli_summary_num(&sm, "time_s", info[0].time_s);
     otkcli_summary_print(&sm, fmt, stdout);
+    /* The summary first: if stdout cannot take it, no output file is
+     * put in place either. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: write error on standard output\n", prog);
+        goto done;
+    }
+    if (otkcli_commit_all(&err) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        goto done;
+    }
     code = otkcli_exit_code(st);
 done:
     otkcli_abort_all();
