@@ -34,10 +34,14 @@ typedef struct sweep_problem {
     double omega;   /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
-/* Thread t's scratch rows (t < ws->threads): e and crow have m entries
- * each; acc is where its column sums go (ws->colsum for thread 0). */
-void otk__thread_rows(otk_sinkhorn_workspace *ws, int t, double **e,
-                      double **crow, double **acc);
+/* Inside a parallel region of ws->threads threads: the calling thread's
+ * block of rows [i0, i1) and its scratch rows e and crow (m entries each),
+ * and acc, where its column sums go (ws->colsum for thread 0), zeroed. */
+typedef struct thread_block {
+    size_t i0, i1;
+    double *e, *crow, *acc;
+} thread_block;
+thread_block otk__thread_block(otk_sinkhorn_workspace *ws);
 /* ws->colsum += the other threads' accumulators. */
 void otk__reduce_colsums(otk_sinkhorn_workspace *ws);
 

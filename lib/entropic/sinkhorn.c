@@ -8,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "core/core.h"
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
@@ -290,7 +286,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                      double bscale, double mass_a, double mass_b, double *P,
                      otk_sinkhorn_info *info)
 {
-    const size_t n = ws->n, m = ws->m;
+    const size_t m = ws->m;
     const double reg = pb->reg, inv = 1.0 / reg, tau_a = pb->tau_a;
     int prepared = 0;
     for (size_t j = 0; j < m; j++)
@@ -306,27 +302,19 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
 #pragma omp parallel num_threads(nt) if (nt > 1) \
     reduction(+ : transport, total, fr, marg, resid, kl_a, dual)
     {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        double *e, *crow, *acc;
-        otk__thread_rows(ws, t, &e, &crow, &acc);
-        memset(acc, 0, m * sizeof *acc);
-        const size_t i0 = n * (size_t)t / (size_t)nt;
-        const size_t i1 = n * (size_t)(t + 1) / (size_t)nt;
-        for (size_t i = i0; i < i1; i++) {
-            const double *c = otk__cost_row(pb->cost, ws->yt, i, crow);
+        thread_block tb = otk__thread_block(ws);
+        for (size_t i = tb.i0; i < tb.i1; i++) {
+            const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
             double mx, sum, ai = ws->wa[i], fi = ws->f[i];
-            otk__lse_affine(ws->h, inv, c, e, m, &mx, &sum);
+            otk__lse_affine(ws->h, inv, c, tb.e, m, &mx, &sum);
             double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
             double r = w * sum;
             if (P != NULL)
                 for (size_t j = 0; j < m; j++)
-                    P[i * m + j] = w * e[j];
+                    P[i * m + j] = w * tb.e[j];
             if (w > 0.0) {
-                transport += w * otk__vdot(m, e, c);
-                otk__vaxpy(m, w, e, acc);
+                transport += w * otk__vdot(m, tb.e, c);
+                otk__vaxpy(m, w, tb.e, tb.acc);
             }
             total += r;
             fr += fi * r;

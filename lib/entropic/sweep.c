@@ -25,22 +25,17 @@
 #define ONE_PASS_MIN 1e-200
 #define ONE_PASS_MAX 1e200
 
-static int thread_id(void)
+thread_block otk__thread_block(otk_sinkhorn_workspace *ws)
 {
+    size_t t = 0, nt = (size_t)ws->threads;
 #ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
+    t = (size_t)omp_get_thread_num();
 #endif
-}
-
-void otk__thread_rows(otk_sinkhorn_workspace *ws, int t, double **e,
-                      double **crow, double **acc)
-{
-    double *base = ws->tbuf + (size_t)t * 3 * ws->m;
-    *e = base;
-    *crow = base + ws->m;
-    *acc = t == 0 ? ws->colsum : base + 2 * ws->m;
+    double *base = ws->tbuf + t * 3 * ws->m;
+    thread_block b = {ws->n * t / nt, ws->n * (t + 1) / nt, base, base + ws->m,
+                      t == 0 ? ws->colsum : base + 2 * ws->m};
+    memset(b.acc, 0, ws->m * sizeof *b.acc);
+    return b;
 }
 
 void otk__reduce_colsums(otk_sinkhorn_workspace *ws)
@@ -53,28 +48,23 @@ void otk__reduce_colsums(otk_sinkhorn_workspace *ws)
 
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 {
-    const size_t n = ws->n, m = ws->m;
+    const size_t m = ws->m;
     const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
-        const int t = thread_id();
-        const size_t i0 = n * (size_t)t / (size_t)ws->threads;
-        const size_t i1 = n * (size_t)(t + 1) / (size_t)ws->threads;
-        double *e, *crow, *acc;
-        otk__thread_rows(ws, t, &e, &crow, &acc);
-        memset(acc, 0, m * sizeof *acc);
-        for (size_t i = i0; i < i1; i++) {
-            const double *c = otk__cost_row(pb->cost, ws->yt, i, crow);
+        thread_block tb = otk__thread_block(ws);
+        for (size_t i = tb.i0; i < tb.i1; i++) {
+            const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
             /* Last sweep's log-sum-exp is nearly this one's: use it as the
              * shift and read the row once; fall back to the two-pass
              * max-then-sum when it was too far off. */
             double shift = ws->lse[i], sum = 0.0;
             if (isfinite(shift))
-                sum = otk__exp_affine_sum(ws->h, inv, c, shift, e, m);
+                sum = otk__exp_affine_sum(ws->h, inv, c, shift, tb.e, m);
             if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
-                otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
+                otk__lse_affine(ws->h, inv, c, tb.e, m, &shift, &sum);
             double log_sum = log(sum);
             ws->lse[i] = shift + log_sum;
             /* T = the plain update; delta = over-relaxation's step past it */
@@ -88,7 +78,7 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
                        exp(delta * inv + (1.0 - lam) * shift - lam * log_sum);
             ws->rowsum[i] = w * sum;
             if (w > 0.0)
-                otk__vaxpy(m, w, e, acc);
+                otk__vaxpy(m, w, tb.e, tb.acc);
         }
     }
     otk__reduce_colsums(ws);
@@ -142,13 +132,8 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     int failed = 0;
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
-        const int t = thread_id();
-        const size_t i0 = n * (size_t)t / (size_t)ws->threads;
-        const size_t i1 = n * (size_t)(t + 1) / (size_t)ws->threads;
-        double *e, *crow, *acc;
-        otk__thread_rows(ws, t, &e, &crow, &acc);
-        memset(acc, 0, m * sizeof *acc);
-        for (size_t i = i0; i < i1; i++) {
+        thread_block tb = otk__thread_block(ws);
+        for (size_t i = tb.i0; i < tb.i1; i++) {
             const double *k = ws->K + i * m;
             double kv = otk__vdot(m, k, ws->h);
             if (!(kv > 1e-280 && kv < 1e280)) {
@@ -166,7 +151,7 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
                        exp(delta * inv + (1.0 - lam) * shift * inv - lam * lkv);
             ws->rowsum[i] = u * kv;
             if (u > 0.0)
-                otk__vaxpy(m, u, k, acc);
+                otk__vaxpy(m, u, k, tb.acc);
         }
     }
     if (failed)

@@ -37,42 +37,32 @@ FILE *otkcli_open_output(const char *path, otkcli_error *err)
             return NULL;
         }
     size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    char *copy = malloc(len + 1);
-    if (tmp == NULL || copy == NULL) {
-        free(tmp);
-        free(copy);
-        snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
-        return NULL;
-    }
-    memcpy(copy, path, len + 1);
+    char *copy = malloc(len + 1), *tmp = NULL;
+    FILE *fp = NULL;
     struct stat sb;
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    if (copy != NULL)
+        memcpy(copy, path, len + 1);
+    if (copy == NULL) {
+        errno = ENOMEM;
+    } else if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
         /* A FIFO, a device or /dev/stdout: renaming over it would replace
-         * it, so write to it directly (tmp_path NULL). */
-        free(tmp);
-        FILE *fp = fopen(path, "w");
-        if (fp == NULL) {
-            snprintf(err->msg, sizeof err->msg, "%s: %s", path,
-                     strerror(errno));
-            free(copy);
-            return NULL;
-        }
-        outputs[n_outputs].path = copy;
-        outputs[n_outputs].tmp_path = NULL;
-        outputs[n_outputs].fp = fp;
-        n_outputs++;
-        return fp;
-    }
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *fp = fd < 0 ? NULL : fdopen(fd, "w");
-    if (fp == NULL) {
-        snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(errno));
-        if (fd >= 0) {
+         * it, so write to it directly (tmp_path stays NULL). */
+        fp = fopen(path, "w");
+    } else if ((tmp = malloc(len + 16)) == NULL) {
+        errno = ENOMEM;
+    } else {
+        snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
+        int fd = mkstemp(tmp);
+        fp = fd < 0 ? NULL : fdopen(fd, "w");
+        if (fp == NULL && fd >= 0) {
+            int saved = errno;
             close(fd);
             unlink(tmp);
+            errno = saved;
         }
+    }
+    if (fp == NULL) {
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path, strerror(errno));
         free(tmp);
         free(copy);
         return NULL;
