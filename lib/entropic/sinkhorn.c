@@ -19,6 +19,7 @@
 #define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
 #define MIN_WORK_PER_THREAD 131072 /* cost entries per thread and sweep */
+#define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -465,6 +466,10 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     double lo, hi;
     otk__cost_bounds(cost, &lo, &hi);
     const double range = hi - lo;
+    /* The iterations work with potentials / reg, of magnitude range / reg;
+     * beyond 1e10 double precision cannot represent the plan. */
+    if (reg < MIN_REL_REG * range)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX, t0);
     int scaled =
         settings->eps_scaling == 1 ||
         (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE);
@@ -517,6 +522,11 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     info->domain = rs.domain;
     finalize(ws, &pb, bscale, mass_a, mass_b, P, info);
     if (st >= 0 && !(isfinite(info->objective) && isfinite(info->residual)))
+        st = OTK_ERR_NUMERICAL;
+    /* The final pass re-measures the returned plan; a converged status
+     * must hold there too, up to the rounding of a different summation. */
+    if (st == OTK_CONVERGED &&
+        !(info->residual <= 2.0 * settings->tol + 1e-12 * mass_a))
         st = OTK_ERR_NUMERICAL;
     if (f != NULL)
         memcpy(f, ws->f, ws->n * sizeof *f);

@@ -133,9 +133,13 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
         thread_block tb = otk__thread_block(ws);
+        /* Row-pipelined: row i's column update and row i+1's K v share
+         * one loop (otk__vaxpy_dot), so each kernel row is read from
+         * memory once while the previous one is still being used. */
+        double kv =
+            tb.i0 < tb.i1 ? otk__vdot(m, ws->K + tb.i0 * m, ws->h) : 0.0;
         for (size_t i = tb.i0; i < tb.i1; i++) {
             const double *k = ws->K + i * m;
-            double kv = otk__vdot(m, k, ws->h);
             if (!(kv > 1e-280 && kv < 1e280)) {
 #pragma omp atomic write
                 failed = 1;
@@ -150,7 +154,9 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             double u = ws->wa[i] *
                        exp(delta * inv + (1.0 - lam) * shift * inv - lam * lkv);
             ws->rowsum[i] = u * kv;
-            if (u > 0.0)
+            if (i + 1 < tb.i1)
+                kv = otk__vaxpy_dot(m, u, k, tb.acc, k + m, ws->h);
+            else
                 otk__vaxpy(m, u, k, tb.acc);
         }
     }

@@ -28,6 +28,10 @@ const char *otk__blas_library(void);
  */
 double otk__vdot(size_t len, const double *x, const double *y);
 void otk__vaxpy(size_t len, double alpha, const double *x, double *y);
+/* y += alpha x and returns xn . v, in one loop (a row-pipelined
+ * matrix-vector pass: x is the row just used, xn the next one). */
+double otk__vaxpy_dot(size_t len, double alpha, const double *x, double *y,
+                      const double *xn, const double *v);
 
 /* Number of threads the library's loops use for a `threads` setting
  * (0: the OpenMP default, honouring OMP_NUM_THREADS; 1 without OpenMP). */

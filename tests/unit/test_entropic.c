@@ -720,6 +720,8 @@ START_TEST(bad_inputs_are_rejected)
     expect_error(&cost, a, b, INFINITY, &s, OTK_ERR_INVALID_ARGUMENT, "reg",
                  none);
     expect_error(NULL, a, b, 1.0, &s, OTK_ERR_INVALID_ARGUMENT, "cost", none);
+    /* below 1e-10 x the cost range (4 here) */
+    expect_error(&cost, a, b, 3e-10, &s, OTK_ERR_INVALID_ARGUMENT, "reg", none);
     /* each settings field */
     struct {
         const char *field;

@@ -109,8 +109,14 @@ void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
 /* Map a solver status to the tool's exit code. */
 int otkcli_exit_code(otk_status st);
 
-/* Close stdout, reporting write errors (a full disk, a closed pipe) as
- * "prog: write error" and exit 1; call before returning from main. */
+/* First thing in every tool's main: ignore SIGPIPE (a closed pipe shows
+ * as EPIPE and counts as success) and turn GSL's abort-on-error off. */
+void otkcli_init(void);
+/* Flush stdout: 0 when fine or when the reader went away (EPIPE); -1
+ * after reporting "prog: write error on standard output" once. */
+int otkcli_flush_stdout(const char *prog);
+/* Close stdout at exit: returns code, or 1 if a write error (other than
+ * EPIPE) happened; reports it once. */
 int otkcli_close_stdout(const char *prog, int code);
 
 #endif

@@ -1,6 +1,8 @@
 /* Option values, summary records and exit codes shared by the tools. */
 #include <errno.h>
+#include <gsl/gsl_errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +87,16 @@ void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt, FILE *fp)
             fprintf(fp, fmt == OTKCLI_JSON ? "\"%s\"" : "%s", sm->item[k].s);
             break;
         case 1:
-            if (fmt == OTKCLI_JSON && !isfinite(sm->item[k].d))
+            if (fmt == OTKCLI_JSON && !isfinite(sm->item[k].d)) {
                 fputs("null", fp);
-            else
-                fprintf(fp, "%.17g", sm->item[k].d);
+            } else {
+                char num[40];
+                snprintf(num, sizeof num, "%.17g", sm->item[k].d);
+                /* keep doubles doubles for JSON readers: 0 -> 0.0 */
+                int plain = strpbrk(num, ".eEn") == NULL;
+                fprintf(fp, "%s%s", num,
+                        fmt == OTKCLI_JSON && plain ? ".0" : "");
+            }
             break;
         default: fprintf(fp, "%zu", sm->item[k].u);
         }
@@ -105,14 +113,44 @@ int otkcli_exit_code(otk_status st)
     return OTKCLI_EXIT_FAILURE;
 }
 
+void otkcli_init(void)
+{
+    /* A reader that closed the pipe early (`| head`) is not an error: see
+     * EPIPE instead of dying from SIGPIPE, and treat it as success. */
+    signal(SIGPIPE, SIG_IGN);
+    /* GSL aborts the process on error by default; the library checks
+     * every precondition itself and the tools want return codes. */
+    gsl_set_error_handler_off();
+}
+
+/* 0: nothing wrong; 1: the reader went away (EPIPE); -1: reported. */
+static int stdout_state;
+
+static int stdout_failed(const char *prog)
+{
+    if (errno == EPIPE) {
+        stdout_state = 1;
+        return 0;
+    }
+    if (stdout_state != -1)
+        fprintf(stderr, "%s: write error on standard output: %s\n", prog,
+                strerror(errno));
+    stdout_state = -1;
+    return -1;
+}
+
+int otkcli_flush_stdout(const char *prog)
+{
+    if (stdout_state == 0 && fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    return stdout_state == 1 ? 0 : stdout_failed(prog);
+}
+
 int otkcli_close_stdout(const char *prog, int code)
 {
-    int bad = ferror(stdout);
-    if (fclose(stdout) != 0 && errno != EPIPE)
-        bad = 1;
-    if (bad) {
-        fprintf(stderr, "%s: write error on standard output\n", prog);
-        return OTKCLI_EXIT_FAILURE;
-    }
-    return code;
+    errno = 0;
+    int bad = otkcli_flush_stdout(prog) != 0;
+    if (fclose(stdout) != 0 && !bad && stdout_state != 1)
+        bad = stdout_failed(prog) != 0;
+    return bad ? OTKCLI_EXIT_FAILURE : code;
 }

@@ -53,6 +53,12 @@ FILE *otkcli_open_output(const char *path, otkcli_error *err)
     } else {
         snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
         int fd = mkstemp(tmp);
+        /* mkstemp creates mode 0600; give the file the mode a plain
+         * fopen would (0666 less the umask). */
+        mode_t mask = umask(0);
+        umask(mask);
+        if (fd >= 0)
+            fchmod(fd, 0666 & ~mask);
         fp = fd < 0 ? NULL : fdopen(fd, "w");
         if (fp == NULL && fd >= 0) {
             int saved = errno;

@@ -1,7 +1,6 @@
 /* otk-sinkhorn: entropic optimal transport from CSV files. */
 #include <getopt.h>
 #include <stdint.h>
-#include <gsl/gsl_errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,67 +12,52 @@
 
 static const char *prog = "otk-sinkhorn";
 
-static void usage(FILE *fp)
-{
-    fprintf(
-        fp,
-        "Usage: otk-sinkhorn --reg R (--cost C.csv | --x X.csv --y Y.csv) "
-        "[OPTIONS]\n"
-        "\n"
-        "Entropic optimal transport: min <P,C> + R*KL(P | a b^T) subject to P1 "
-        "= a,\n"
-        "P^T 1 = b (or KL penalties of strength --tau-a/--tau-b on the "
-        "marginals),\n"
-        "solved by Sinkhorn iterations in the log domain.\n"
-        "\n"
-        "Input:\n"
-        "  -c, --cost FILE        n x m cost matrix (CSV, optional header "
-        "row)\n"
-        "      --x FILE --y FILE  point clouds (n x d and m x d); the cost is "
-        "computed\n"
-        "                         on the fly and no n x m matrix is stored\n"
-        "      --metric M         sqeuclidean (default), euclidean or pnorm\n"
-        "      --p P              exponent for --metric pnorm: cost "
-        "||x-y||_p^p (2)\n"
-        "  -a, --a FILE           n source weights (default uniform 1/n)\n"
-        "  -b, --b FILE           m target weights (default uniform 1/m)\n"
-        "Problem and solver:\n"
-        "  -e, --reg R            regularization, > 0, in units of the cost "
-        "(required)\n"
-        "      --tau-a T, --tau-b T, --tau T\n"
-        "                         KL marginal penalties (default inf: "
-        "balanced)\n"
-        "      --tol T            stop when the L1 marginal residual <= T "
-        "(1e-9)\n"
-        "      --max-iter N       iteration limit (10000)\n"
-        "      --check-every K    measure the residual every K iterations "
-        "(10)\n"
-        "      --domain D         auto (default), log or scaling\n"
-        "      --eps-scaling S    auto (default), on or off\n"
-        "      --relaxation W     over-relaxation: 0 adaptive (default), 1 "
-        "plain\n"
-        "                         Sinkhorn, or a fixed value in (0, 2)\n"
-        "      --threads N        threads (0: all cores on large problems; "
-        "default)\n"
-        "Output:\n"
-        "      --plan FILE        write the n x m plan (dense CSV)\n"
-        "      --potentials FILE  write f and g as rows "
-        "'potential,index,value'\n"
-        "      --divergence       also compute the debiased Sinkhorn "
-        "divergence\n"
-        "      --cost-xx FILE --cost-yy FILE\n"
-        "                         the n x n and m x m costs it needs with "
-        "--cost\n"
-        "  -f, --format F         summary as csv (default) or json\n"
-        "  -v, --verbose          progress on stderr\n"
-        "  -h, --help             this help;  -V, --version  the version\n"
-        "\n"
-        "The summary (stdout) has status, iterations, marginal_error, "
-        "transport_cost,\n"
-        "objective, dual_objective, [sinkhorn_divergence,] time_s.\n"
-        "Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
-        "3 not converged (outputs still written). See docs/cli.md.\n");
-}
+/* clang-format off */
+static const char help_text[] =
+"Usage: otk-sinkhorn --reg R (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
+"\n"
+"Entropic optimal transport: min <P,C> + R*KL(P | a b^T) subject to P1 = a,\n"
+"P^T 1 = b (or KL penalties of strength --tau-a/--tau-b on the marginals),\n"
+"solved by Sinkhorn iterations in the log domain, with a kernel fast path\n"
+"where it is safe, epsilon scaling and over-relaxation (docs/entropic.md).\n"
+"\n"
+"Input:\n"
+"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
+"      --x FILE --y FILE  point clouds (n x d and m x d); the cost is computed\n"
+"                         on the fly and no n x m matrix is stored\n"
+"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
+"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
+"  -a, --a FILE           n source weights (default uniform 1/n)\n"
+"  -b, --b FILE           m target weights (default uniform 1/m)\n"
+"Problem and solver:\n"
+"  -e, --reg R            regularization, > 0, in units of the cost (required)\n"
+"      --tau-a T, --tau-b T, --tau T\n"
+"                         KL marginal penalties (default inf: balanced)\n"
+"      --tol T            stop when the L1 marginal residual <= T (1e-9)\n"
+"      --max-iter N       iteration limit (10000)\n"
+"      --check-every K    measure the residual every K iterations (10)\n"
+"      --domain D         auto (default), log or scaling\n"
+"      --eps-scaling S    auto (default), on or off\n"
+"      --relaxation W     over-relaxation: 0 adaptive (default), 1 plain\n"
+"                         Sinkhorn, or a fixed value in (0, 2)\n"
+"      --threads N        threads (0: all cores on large problems; default)\n"
+"Output:\n"
+"      --plan FILE        write the n x m plan (dense CSV)\n"
+"      --potentials FILE  write f and g as rows 'potential,index,value'\n"
+"      --divergence       also compute the debiased Sinkhorn divergence\n"
+"      --cost-xx FILE --cost-yy FILE\n"
+"                         the n x n and m x m costs it needs with --cost\n"
+"  -f, --format F         summary as csv (default) or json\n"
+"  -v, --verbose          progress on stderr\n"
+"  -h, --help             this help;  -V, --version  the version\n"
+"\n"
+"The summary (stdout) has status, iterations, marginal_error, transport_cost,\n"
+"objective, dual_objective, [sinkhorn_divergence,] time_s.\n"
+"Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
+"3 not converged (outputs still written). See docs/cli.md.\n";
+/* clang-format on */
+
+static void usage(FILE *fp) { fputs(help_text, fp); }
 
 static int usage_error(const char *msg)
 {
@@ -112,13 +96,21 @@ static void report(const otk_sinkhorn_info *info, const otkcli_problem_args *in,
                     prog, ma, mb);
         return;
     }
+    if (info->status == OTK_ERR_INVALID_ARGUMENT && strcmp(what, "reg") == 0) {
+        fprintf(stderr,
+                "%s: --reg is too small for this cost: it must be at least "
+                "1e-10 times the cost's range (max - min), or the potentials "
+                "divided by reg exceed double precision\n",
+                prog);
+        return;
+    }
     fprintf(stderr, "%s: %s%s%s\n", prog, otk_status_string(info->status),
             *what ? ": " : "", what);
 }
 
 int main(int argc, char **argv)
 {
-    gsl_set_error_handler_off();
+    otkcli_init();
     enum {
         O_X = 256,
         O_Y,
@@ -267,7 +259,12 @@ int main(int argc, char **argv)
             snprintf(err.msg, sizeof err.msg, "option '%s' needs a value", opt);
             return usage_error(err.msg);
         default:
-            snprintf(err.msg, sizeof err.msg, "unknown option '%s'", opt);
+            if (optopt != 0 && optopt < 256)
+                snprintf(err.msg, sizeof err.msg, "unknown option '-%c'",
+                         optopt);
+            else
+                snprintf(err.msg, sizeof err.msg,
+                         "unknown or ambiguous option '%s'", opt);
             return usage_error(err.msg);
         }
         if (bad)
@@ -397,10 +394,8 @@ int main(int argc, char **argv)
     otkcli_summary_print(&sm, fmt, stdout);
     /* The summary first: if stdout cannot take it, no output file is
      * put in place either. */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: write error on standard output\n", prog);
+    if (otkcli_flush_stdout(prog) != 0)
         goto done;
-    }
     if (otkcli_commit_all(&err) != 0) {
         fprintf(stderr, "%s: %s\n", prog, err.msg);
         goto done;
