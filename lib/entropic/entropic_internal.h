@@ -15,7 +15,7 @@ struct otk_sinkhorn_workspace {
     double *rowsum;      /* n: row sums of the plan (new f, old g) */
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
     int threads;            /* threads of the current solve */
-    double *tbuf;           /* per thread: e, crow, acc (3m each) */
+    double *tbuf;           /* per thread: e (4 rows), crow, acc: 6m */
     int tbuf_threads;       /* threads tbuf has room for */
     double *yt;             /* d x m transposed targets (point clouds) */
     size_t yt_cap;
@@ -34,9 +34,13 @@ typedef struct sweep_problem {
     double omega;   /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
+/* Rows are processed in blocks of this many (one pass over the column
+ * accumulator per block instead of per row). */
+#define SWEEP_BLOCK 4 /* otk__vdot4 and otk__vaxpy4 take four rows */
 /* Inside a parallel region of ws->threads threads: the calling thread's
- * block of rows [i0, i1) and its scratch rows e and crow (m entries each),
- * and acc, where its column sums go (ws->colsum for thread 0), zeroed. */
+ * block of rows [i0, i1), its scratch rows e (SWEEP_BLOCK rows of m) and
+ * crow (m), and acc, where its column sums go (ws->colsum for thread 0),
+ * zeroed. */
 typedef struct thread_block {
     size_t i0, i1;
     double *e, *crow, *acc;

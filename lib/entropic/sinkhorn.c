@@ -87,9 +87,10 @@ static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
     ws->threads = t;
     if (t <= ws->tbuf_threads)
         return 0;
-    if ((size_t)t > SIZE_MAX / sizeof(double) / 3 / ws->m)
+    const size_t per = (SWEEP_BLOCK + 2) * ws->m;
+    if ((size_t)t > SIZE_MAX / sizeof(double) / per)
         return OTK_ERR_NO_MEMORY;
-    double *buf = malloc((size_t)t * 3 * ws->m * sizeof *buf);
+    double *buf = malloc((size_t)t * per * sizeof *buf);
     if (buf == NULL)
         return OTK_ERR_NO_MEMORY;
     free(ws->tbuf);

@@ -31,19 +31,35 @@ thread_block otk__thread_block(otk_sinkhorn_workspace *ws)
 #ifdef _OPENMP
     t = (size_t)omp_get_thread_num();
 #endif
-    double *base = ws->tbuf + t * 3 * ws->m;
-    thread_block b = {ws->n * t / nt, ws->n * (t + 1) / nt, base, base + ws->m,
-                      t == 0 ? ws->colsum : base + 2 * ws->m};
-    memset(b.acc, 0, ws->m * sizeof *b.acc);
+    const size_t m = ws->m;
+    double *base = ws->tbuf + t * (SWEEP_BLOCK + 2) * m;
+    thread_block b = {ws->n * t / nt, ws->n * (t + 1) / nt, base,
+                      base + SWEEP_BLOCK * m,
+                      t == 0 ? ws->colsum : base + (SWEEP_BLOCK + 1) * m};
+    memset(b.acc, 0, m * sizeof *b.acc);
     return b;
 }
 
 void otk__reduce_colsums(otk_sinkhorn_workspace *ws)
 {
     for (int t = 1; t < ws->threads; t++) {
-        const double *acc = ws->tbuf + (size_t)t * 3 * ws->m + 2 * ws->m;
+        const double *acc = ws->tbuf + (size_t)t * (SWEEP_BLOCK + 2) * ws->m +
+                            (SWEEP_BLOCK + 1) * ws->m;
         otk__vaxpy(ws->m, 1.0, acc, ws->colsum);
     }
+}
+
+/* acc += sum_r w_r row_r over `rows` consecutive rows of length m. */
+static void add_rows(size_t m, size_t rows, const double *w, const double *x,
+                     double *acc)
+{
+    if (rows == SWEEP_BLOCK) {
+        otk__vaxpy4(m, w, x, acc);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        if (w[r] != 0.0)
+            otk__vaxpy(m, w[r], x + r * m, acc);
 }
 
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
@@ -55,30 +71,35 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
         thread_block tb = otk__thread_block(ws);
-        for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
-            /* Last sweep's log-sum-exp is nearly this one's: use it as the
-             * shift and read the row once; fall back to the two-pass
-             * max-then-sum when it was too far off. */
-            double shift = ws->lse[i], sum = 0.0;
-            if (isfinite(shift))
-                sum = otk__exp_affine_sum(ws->h, inv, c, shift, tb.e, m);
-            if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
-                otk__lse_affine(ws->h, inv, c, tb.e, m, &shift, &sum);
-            double log_sum = log(sum);
-            ws->lse[i] = shift + log_sum;
-            /* T = the plain update; delta = over-relaxation's step past it */
-            double T = -lam * reg * ws->lse[i];
-            double delta =
-                pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
-            ws->f[i] = T + delta;
-            /* P_ij = a_i e_j exp(shift + f_i / reg), with the exponent
-             * written so that it is exact when lam = 1 and delta = 0. */
-            double w = ws->wa[i] *
+        for (size_t i0 = tb.i0; i0 < tb.i1; i0 += SWEEP_BLOCK) {
+            size_t rows = tb.i1 - i0 < SWEEP_BLOCK ? tb.i1 - i0 : SWEEP_BLOCK;
+            double w[SWEEP_BLOCK] = {0};
+            for (size_t r = 0; r < rows; r++) {
+                size_t i = i0 + r;
+                double *e = tb.e + r * m;
+                const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
+                /* Last sweep's log-sum-exp is nearly this one's: use it as
+                 * the shift and read the row once; fall back to the
+                 * two-pass max-then-sum when it was too far off. */
+                double shift = ws->lse[i], sum = 0.0;
+                if (isfinite(shift))
+                    sum = otk__exp_affine_sum(ws->h, inv, c, shift, e, m);
+                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
+                    otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
+                double log_sum = log(sum);
+                ws->lse[i] = shift + log_sum;
+                /* T = the plain update; delta = over-relaxation's step */
+                double T = -lam * reg * ws->lse[i];
+                double delta =
+                    pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
+                ws->f[i] = T + delta;
+                /* P_ij = a_i e_j exp(shift + f_i / reg), with the exponent
+                 * written so that it is exact when lam = 1, delta = 0. */
+                w[r] = ws->wa[i] *
                        exp(delta * inv + (1.0 - lam) * shift - lam * log_sum);
-            ws->rowsum[i] = w * sum;
-            if (w > 0.0)
-                otk__vaxpy(m, w, tb.e, tb.acc);
+                ws->rowsum[i] = w[r] * sum;
+            }
+            add_rows(m, rows, w, tb.e, tb.acc);
         }
     }
     otk__reduce_colsums(ws);
@@ -133,31 +154,36 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
         thread_block tb = otk__thread_block(ws);
-        /* Row-pipelined: row i's column update and row i+1's K v share
-         * one loop (otk__vaxpy_dot), so each kernel row is read from
-         * memory once while the previous one is still being used. */
-        double kv =
-            tb.i0 < tb.i1 ? otk__vdot(m, ws->K + tb.i0 * m, ws->h) : 0.0;
-        for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *k = ws->K + i * m;
-            if (!(kv > 1e-280 && kv < 1e280)) {
-#pragma omp atomic write
-                failed = 1;
-                break;
-            }
-            double lkv = log(kv);
-            double T = -lam * (shift + reg * lkv);
-            double delta =
-                pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
-            ws->hn[i] = T + delta; /* f is kept until the sweep succeeds */
-            ws->lse[i] = NAN;      /* no shift guess for the log domain */
-            double u = ws->wa[i] *
-                       exp(delta * inv + (1.0 - lam) * shift * inv - lam * lkv);
-            ws->rowsum[i] = u * kv;
-            if (i + 1 < tb.i1)
-                kv = otk__vaxpy_dot(m, u, k, tb.acc, k + m, ws->h);
+        int bad = 0;
+        /* Blocks of rows: their K v in one pass over v, their column
+         * updates in one pass over the accumulator. */
+        for (size_t i0 = tb.i0; i0 < tb.i1 && !bad; i0 += SWEEP_BLOCK) {
+            const double *k = ws->K + i0 * m;
+            size_t rows = tb.i1 - i0 < SWEEP_BLOCK ? tb.i1 - i0 : SWEEP_BLOCK;
+            double kv[SWEEP_BLOCK], u[SWEEP_BLOCK] = {0};
+            if (rows == SWEEP_BLOCK)
+                otk__vdot4(m, k, ws->h, kv);
             else
-                otk__vaxpy(m, u, k, tb.acc);
+                for (size_t r = 0; r < rows; r++)
+                    kv[r] = otk__vdot(m, k + r * m, ws->h);
+            for (size_t r = 0; r < rows && !bad; r++) {
+                size_t i = i0 + r;
+                bad = !(kv[r] > 1e-280 && kv[r] < 1e280);
+                double lkv = log(kv[r]);
+                double T = -lam * (shift + reg * lkv);
+                double delta =
+                    pb->omega == 1.0 ? 0.0 : (1.0 - pb->omega) * (ws->f[i] - T);
+                ws->hn[i] = T + delta; /* f is kept until the sweep succeeds */
+                ws->lse[i] = NAN;      /* no shift guess for the log domain */
+                u[r] = ws->wa[i] *
+                       exp(delta * inv + (1.0 - lam) * shift * inv - lam * lkv);
+                ws->rowsum[i] = u[r] * kv[r];
+            }
+            add_rows(m, rows, u, k, tb.acc);
+        }
+        if (bad) {
+#pragma omp atomic write
+            failed = 1;
         }
     }
     if (failed)

@@ -28,10 +28,10 @@ const char *otk__blas_library(void);
  */
 double otk__vdot(size_t len, const double *x, const double *y);
 void otk__vaxpy(size_t len, double alpha, const double *x, double *y);
-/* y += alpha x and returns xn . v, in one loop (a row-pipelined
- * matrix-vector pass: x is the row just used, xn the next one). */
-double otk__vaxpy_dot(size_t len, double alpha, const double *x, double *y,
-                      const double *xn, const double *v);
+/* The same for four consecutive rows x, x + len, x + 2 len, x + 3 len:
+ * out[k] = row_k . v, and y += sum_k alpha[k] row_k, in one pass each. */
+void otk__vdot4(size_t len, const double *x, const double *v, double out[4]);
+void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y);
 
 /* Number of threads the library's loops use for a `threads` setting
  * (0: the OpenMP default, honouring OMP_NUM_THREADS; 1 without OpenMP). */

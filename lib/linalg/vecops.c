@@ -19,13 +19,16 @@ OTK_INLINE v4d load4(const double *p)
 
 OTK_INLINE double dot_body(size_t len, const double *x, const double *y)
 {
-    v4d a0 = {0, 0, 0, 0}, a1 = a0;
+    /* four independent sums keep several loads in flight */
+    v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
     size_t j = 0;
-    for (; j + 8 <= len; j += 8) {
+    for (; j + 16 <= len; j += 16) {
         a0 += load4(x + j) * load4(y + j);
         a1 += load4(x + j + 4) * load4(y + j + 4);
+        a2 += load4(x + j + 8) * load4(y + j + 8);
+        a3 += load4(x + j + 12) * load4(y + j + 12);
     }
-    a0 += a1;
+    a0 = (a0 + a1) + (a2 + a3);
     double s = (a0[0] + a0[1]) + (a0[2] + a0[3]);
     for (; j < len; j++)
         s += x[j] * y[j];
@@ -43,56 +46,60 @@ OTK_INLINE void axpy_body(size_t len, double alpha, const double *x, double *y)
         y[j] += alpha * x[j];
 }
 
-/* y += alpha x while computing xn . v: the row just used (in cache) and
- * the next row (from memory) go through one loop, so the next row's load
- * overlaps this row's arithmetic. Eight lanes per step: one zmm register
- * with AVX-512, two ymm with AVX2, four xmm on the baseline. */
-typedef double v8d __attribute__((vector_size(64)));
-
-OTK_INLINE v8d load8(const double *p)
+/* Four consecutive rows (x, x + len, ...) at once: their dot products
+ * with v, and y += sum_k alpha_k row_k. Four row streams in flight and one
+ * pass over v or y instead of four. */
+OTK_INLINE void dot4_body(size_t len, const double *x, const double *v,
+                          double out[4])
 {
-    v8d v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    const double *x1 = x + len, *x2 = x1 + len, *x3 = x2 + len;
+    v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+    size_t j = 0;
+    for (; j + 4 <= len; j += 4) {
+        v4d vv = load4(v + j);
+        a0 += load4(x + j) * vv;
+        a1 += load4(x1 + j) * vv;
+        a2 += load4(x2 + j) * vv;
+        a3 += load4(x3 + j) * vv;
+    }
+    out[0] = (a0[0] + a0[1]) + (a0[2] + a0[3]);
+    out[1] = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+    out[2] = (a2[0] + a2[1]) + (a2[2] + a2[3]);
+    out[3] = (a3[0] + a3[1]) + (a3[2] + a3[3]);
+    for (; j < len; j++) {
+        out[0] += x[j] * v[j];
+        out[1] += x1[j] * v[j];
+        out[2] += x2[j] * v[j];
+        out[3] += x3[j] * v[j];
+    }
 }
 
-OTK_INLINE double axpy_dot_body(size_t len, double alpha, const double *x,
-                                double *y, const double *xn, const double *v)
+OTK_INLINE void axpy4_body(size_t len, const double alpha[4], const double *x,
+                           double *y)
 {
-    v8d a0 = {0, 0, 0, 0, 0, 0, 0, 0}, a1 = a0;
+    const double *x1 = x + len, *x2 = x1 + len, *x3 = x2 + len;
+    const double c0 = alpha[0], c1 = alpha[1], c2 = alpha[2], c3 = alpha[3];
     size_t j = 0;
-    for (; j + 16 <= len; j += 16) {
-        v8d y0 = load8(y + j) + alpha * load8(x + j);
-        v8d y1 = load8(y + j + 8) + alpha * load8(x + j + 8);
-        memcpy(y + j, &y0, sizeof y0);
-        memcpy(y + j + 8, &y1, sizeof y1);
-        a0 += load8(xn + j) * load8(v + j);
-        a1 += load8(xn + j + 8) * load8(v + j + 8);
+    for (; j + 4 <= len; j += 4) {
+        v4d t = load4(y + j) + c0 * load4(x + j) + c1 * load4(x1 + j) +
+                c2 * load4(x2 + j) + c3 * load4(x3 + j);
+        memcpy(y + j, &t, sizeof t);
     }
-    a0 += a1;
-    double s = ((a0[0] + a0[1]) + (a0[2] + a0[3])) +
-               ((a0[4] + a0[5]) + (a0[6] + a0[7]));
-    for (; j < len; j++) {
-        y[j] += alpha * x[j];
-        s += xn[j] * v[j];
-    }
-    return s;
+    for (; j < len; j++)
+        y[j] += c0 * x[j] + c1 * x1[j] + c2 * x2[j] + c3 * x3[j];
 }
 
 #if OTK_HAVE_AVX2_VARIANT
-OTK_TARGET_AVX512 static double axpy_dot_avx512(size_t len, double alpha,
-                                                const double *x, double *y,
-                                                const double *xn,
-                                                const double *v)
+OTK_TARGET_AVX2 static void dot4_avx2(size_t len, const double *x,
+                                      const double *v, double out[4])
 {
-    return axpy_dot_body(len, alpha, x, y, xn, v);
+    dot4_body(len, x, v, out);
 }
 
-OTK_TARGET_AVX2 static double axpy_dot_avx2(size_t len, double alpha,
-                                            const double *x, double *y,
-                                            const double *xn, const double *v)
+OTK_TARGET_AVX2 static void axpy4_avx2(size_t len, const double alpha[4],
+                                       const double *x, double *y)
 {
-    return axpy_dot_body(len, alpha, x, y, xn, v);
+    axpy4_body(len, alpha, x, y);
 }
 
 OTK_TARGET_AVX2 static double dot_avx2(size_t len, const double *x,
@@ -128,16 +135,26 @@ void otk__vaxpy(size_t len, double alpha, const double *x, double *y)
     axpy_body(len, alpha, x, y);
 }
 
-double otk__vaxpy_dot(size_t len, double alpha, const double *x, double *y,
-                      const double *xn, const double *v)
+void otk__vdot4(size_t len, const double *x, const double *v, double out[4])
 {
 #if OTK_HAVE_AVX2_VARIANT
-    if (otk__cpu_has_avx512())
-        return axpy_dot_avx512(len, alpha, x, y, xn, v);
-    if (otk__cpu_has_avx2())
-        return axpy_dot_avx2(len, alpha, x, y, xn, v);
+    if (otk__cpu_has_avx2()) {
+        dot4_avx2(len, x, v, out);
+        return;
+    }
 #endif
-    return axpy_dot_body(len, alpha, x, y, xn, v);
+    dot4_body(len, x, v, out);
+}
+
+void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx2()) {
+        axpy4_avx2(len, alpha, x, y);
+        return;
+    }
+#endif
+    axpy4_body(len, alpha, x, y);
 }
 
 int otk__threads(int requested)
