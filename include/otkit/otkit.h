@@ -57,6 +57,8 @@ OTK_API unsigned otk_version_number(void);
 typedef enum otk_status {
     /* Converged to the requested tolerance (iterative solvers). */
     OTK_CONVERGED = 0,
+    /* The same value under the name the exact solver uses: proven optimal. */
+    OTK_OPTIMAL = 0,
     /* Stopped at max_iter before reaching tol. Outputs hold the last
      * iterate and the info describes it exactly; usable, not converged. */
     OTK_MAX_ITER = 1,
@@ -129,6 +131,12 @@ OTK_API otk_cost otk_cost_points(size_t n, size_t m, size_t d, const double *x,
  */
 OTK_API double otk_cost_entry(const otk_cost *cost, size_t i, size_t j);
 
+/* One entry of a sparse plan: P[i][j] = value. */
+typedef struct otk_plan_entry {
+    size_t i, j;
+    double value;
+} otk_plan_entry;
+
 /* What a progress callback sees. */
 typedef struct otk_progress {
     const char *solver; /* "sinkhorn", ... */
@@ -150,5 +158,6 @@ typedef int (*otk_progress_fn)(void *user, const otk_progress *progress);
 #endif
 
 #include <otkit/entropic.h>
+#include <otkit/exact.h>
 
 #endif /* OTKIT_OTKIT_H */

@@ -183,30 +183,58 @@ OTK_INLINE double exp_affine_sum_body(const double *h, double s,
 
 #if OTK_HAVE_AVX2_VARIANT
 /*
- * AVX-512 variant: 8 lanes, with the clamp as max/min (operands ordered so
- * that NaN propagates), the rounding by vrndscalepd and 2^k applied by
- * vscalefpd, which underflows gradually and overflows to inf by itself.
+ * AVX-512 variant: 8 lanes and a table. x = (16 k + j) ln2/16 + r with
+ * |r| <= ln2/32; exp(x) = 2^k * 2^(j/16) * exp(r), the 16 values 2^(j/16)
+ * (correctly rounded) held in two registers and picked by vpermt2pd,
+ * exp(r) by a degree-7 polynomial (truncation below 2e-18), and 2^k
+ * applied by vscalefpd, which underflows gradually and overflows to inf by
+ * itself. The clamp is max/min with operands ordered so NaN propagates.
  */
+#define LN2_HI_16 (LN2_HI / 16.0) /* exact: a power-of-two division */
+#define LN2_LO_16 (LN2_LO / 16.0)
+static const double exp2_sixteenths[16] = {
+    1.0,
+    1.0442737824274138,
+    1.0905077326652577,
+    1.1387886347566916,
+    1.189207115002721,
+    1.241857812073484,
+    1.2968395546510096,
+    1.3542555469368927,
+    1.4142135623730951,
+    1.4768261459394993,
+    1.5422108254079407,
+    1.6104903319492543,
+    1.681792830507429,
+    1.7562521603732995,
+    1.8340080864093424,
+    1.9152065613971474,
+};
+
 OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
 {
     x = _mm512_max_pd(_mm512_set1_pd(EXP_LO), x);
     x = _mm512_min_pd(_mm512_set1_pd(EXP_HI), x);
     __m512d kd =
-        _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(LOG2E)),
+        _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(16.0 * LOG2E)),
                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_HI), x);
-    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_LO), r);
+    __m512d r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_HI_16), x);
+    r = _mm512_fnmadd_pd(kd, _mm512_set1_pd(LN2_LO_16), r);
+    /* j = kd mod 16 sits in the low mantissa bits of kd + 1.5 * 2^52 */
+    __m512i j = _mm512_castpd_si512(_mm512_add_pd(kd, _mm512_set1_pd(SHIFTER)));
+    __m512d t = _mm512_permutex2var_pd(_mm512_loadu_pd(exp2_sixteenths), j,
+                                       _mm512_loadu_pd(exp2_sixteenths + 8));
+    __m512d k =
+        _mm512_roundscale_pd(_mm512_mul_pd(kd, _mm512_set1_pd(1.0 / 16)),
+                             _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
-    __m512d r8 = _mm512_mul_pd(r4, r4), one = _mm512_set1_pd(1.0);
 #define OTK_PAIR(a, b) _mm512_fmadd_pd(_mm512_set1_pd(b), r, _mm512_set1_pd(a))
-    __m512d q01 = _mm512_fmadd_pd(r2, OTK_PAIR(C2, C3), _mm512_add_pd(one, r));
-    __m512d q23 = _mm512_fmadd_pd(r2, OTK_PAIR(C6, C7), OTK_PAIR(C4, C5));
-    __m512d q45 = _mm512_fmadd_pd(r2, OTK_PAIR(C10, C11), OTK_PAIR(C8, C9));
-    __m512d q6 = OTK_PAIR(C12, C13);
+    __m512d q01 = OTK_PAIR(1.0, 1.0), q23 = OTK_PAIR(C2, C3);
+    __m512d q45 = OTK_PAIR(C4, C5), q67 = OTK_PAIR(C6, C7);
 #undef OTK_PAIR
-    __m512d p = _mm512_fmadd_pd(r8, _mm512_fmadd_pd(r4, q6, q45),
-                                _mm512_fmadd_pd(r4, q23, q01));
-    return _mm512_scalef_pd(p, kd);
+    __m512d p = _mm512_fmadd_pd(r4, _mm512_fmadd_pd(r2, q67, q45),
+                                _mm512_fmadd_pd(r2, q23, q01));
+    return _mm512_scalef_pd(_mm512_mul_pd(t, p), k);
 }
 
 OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h, double s,

@@ -54,30 +54,45 @@ void oracle_load(const char *module, const char *name, oracle_case *oc)
         oc->divergence = dv[0];
         free(dv);
     }
-    /* params.csv holds "inf", which the tools' reader rightly rejects in
-     * data; read it by hand. */
-    char path[1024], line[4096];
+    /* params.csv: a header of names and one line of values (it may hold
+     * "inf", which the tools' reader rightly rejects in data). */
+    char path[1024], names[4096], line[4096];
     snprintf(path, sizeof path, "%s/%s/%s/params.csv", data_dir(), module,
              name);
     FILE *fp = fopen(path, "r");
     ck_assert_msg(fp != NULL, "missing %s", path);
-    ck_assert(fgets(line, sizeof line, fp) != NULL); /* header */
+    ck_assert(fgets(names, sizeof names, fp) != NULL);
     ck_assert(fgets(line, sizeof line, fp) != NULL);
     fclose(fp);
-    double v[6];
-    char *p = line;
-    for (int k = 0; k < 6; k++) {
+    struct {
+        const char *key;
+        double *slot;
+    } known[] = {{"reg", &oc->reg},
+                 {"tau_a", &oc->tau_a},
+                 {"tau_b", &oc->tau_b},
+                 {"transport_cost", &oc->transport_cost},
+                 {"objective", &oc->objective},
+                 {"dual_objective", &oc->dual_objective},
+                 {"unique", &oc->unique}};
+    const size_t nknown = sizeof known / sizeof known[0];
+    for (size_t k = 0; k < nknown; k++)
+        *known[k].slot = NAN;
+    char *np = names, *vp = line;
+    while (*np != '\0' && *np != '\n' && *np != '\r') {
+        size_t len = strcspn(np, ",\r\n");
         char *end;
-        v[k] = strtod(p, &end);
-        ck_assert_msg(end != p, "%s: bad field %d", path, k + 1);
-        p = *end == ',' ? end + 1 : end;
+        double v = strtod(vp, &end);
+        ck_assert_msg(end != vp, "%s: missing value for column %.*s", path,
+                      (int)len, np);
+        for (size_t k = 0; k < nknown; k++)
+            if (strlen(known[k].key) == len &&
+                strncmp(known[k].key, np, len) == 0)
+                *known[k].slot = v;
+        np += len;
+        if (*np == ',')
+            np++;
+        vp = *end == ',' ? end + 1 : end;
     }
-    oc->reg = v[0];
-    oc->tau_a = v[1];
-    oc->tau_b = v[2];
-    oc->transport_cost = v[3];
-    oc->objective = v[4];
-    oc->dual_objective = v[5];
 }
 
 void oracle_free(oracle_case *oc)

@@ -10,7 +10,9 @@
 typedef struct oracle_case {
     size_t n, m, d;
     double *a, *b, *C, *P, *f, *g, *x, *y;
+    /* from params.csv by column name; NaN when the case has no such column */
     double reg, tau_a, tau_b, transport_cost, objective, dual_objective;
+    double unique; /* exact cases: 1 if the optimal plan is unique */
     double divergence;
 } oracle_case;
 
