@@ -1,0 +1,152 @@
+#include <math.h>
+#include <string.h>
+
+#include "tool.h"
+
+void otkcli_tool_init(otkcli_tool *t, const char *prog, const char *help)
+{
+    memset(t, 0, sizeof *t);
+    t->prog = prog;
+    t->help = help;
+    t->in.metric = "sqeuclidean";
+    t->in.p = 2.0;
+    t->fmt = OTKCLI_CSV;
+    otkcli_init();
+    opterr = 0; /* getopt's own messages lack the --help hint */
+}
+
+int otkcli_usage_error(const otkcli_tool *t, const char *msg)
+{
+    fprintf(stderr, "%s: %s\nTry '%s --help'.\n", t->prog, msg, t->prog);
+    return OTKCLI_EXIT_USAGE;
+}
+
+int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
+{
+    otkcli_error err;
+    const char *opt = optind > 1 ? argv[optind - 1] : "";
+    switch (c) {
+    case 'c': t->in.cost_path = optarg; return 0;
+    case OTKCLI_OPT_X: t->in.x_path = optarg; return 0;
+    case OTKCLI_OPT_Y: t->in.y_path = optarg; return 0;
+    case OTKCLI_OPT_METRIC: t->in.metric = optarg; return 0;
+    case 'a': t->in.a_path = optarg; return 0;
+    case 'b': t->in.b_path = optarg; return 0;
+    case OTKCLI_OPT_PLAN: t->plan_path = optarg; return 0;
+    case OTKCLI_OPT_POTENTIALS: t->pot_path = optarg; return 0;
+    case 'v': t->verbose = 1; return 0;
+    case OTKCLI_OPT_P:
+        if (otkcli_parse_double("--p", optarg, &t->in.p, &err) == 0)
+            return 0;
+        break;
+    case 'f':
+        if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "json") == 0) {
+            t->fmt = optarg[0] == 'c' ? OTKCLI_CSV : OTKCLI_JSON;
+            return 0;
+        }
+        snprintf(err.msg, sizeof err.msg, "--format: expected csv or json");
+        break;
+    case 'h':
+        fputs(t->help, stdout);
+        *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
+        return 1;
+    case 'V':
+        printf("%s (otkit) %s\n", t->prog, otk_version());
+        *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
+        return 1;
+    case ':':
+        snprintf(err.msg, sizeof err.msg, "option '%s' needs a value", opt);
+        break;
+    default:
+        if (optopt != 0 && optopt < 256)
+            snprintf(err.msg, sizeof err.msg, "unknown option '-%c'", optopt);
+        else
+            snprintf(err.msg, sizeof err.msg,
+                     "unknown or ambiguous option '%s'", opt);
+    }
+    *code = otkcli_usage_error(t, err.msg);
+    return -1;
+}
+
+int otkcli_tool_check(otkcli_tool *t, int argc, char **argv, int optind_)
+{
+    otkcli_error err;
+    if (optind_ < argc) {
+        snprintf(err.msg, sizeof err.msg, "unexpected argument '%s'",
+                 argv[optind_]);
+        return otkcli_usage_error(t, err.msg);
+    }
+    const char *outs[] = {t->plan_path, t->pot_path};
+    if (otkcli_problem_check_args(&t->in, &err) != 0 ||
+        otkcli_check_outputs(outs, 2, &err) != 0)
+        return otkcli_usage_error(t, err.msg);
+    return 0;
+}
+
+void otkcli_report(const otkcli_tool *t, const otkcli_problem *pb,
+                   otk_status st, const char *what)
+{
+    if (what == NULL)
+        what = "";
+    if (st == OTK_ERR_MASS_MISMATCH) {
+        double ma = 0, mb = 0;
+        for (size_t i = 0; i < pb->cost.n; i++)
+            ma += pb->a ? pb->a[i] : 1.0 / (double)pb->cost.n;
+        for (size_t j = 0; j < pb->cost.m; j++)
+            mb += pb->b ? pb->b[j] : 1.0 / (double)pb->cost.m;
+        if (!(ma > 0) || !(mb > 0))
+            fprintf(stderr, "%s: %s: the weights sum to zero\n", t->prog,
+                    !(ma > 0) ? (t->in.a_path ? t->in.a_path : "a")
+                              : (t->in.b_path ? t->in.b_path : "b"));
+        else
+            fprintf(stderr,
+                    "%s: unequal masses: sum(a) = %.17g, sum(b) = %.17g; "
+                    "normalize the weights%s\n",
+                    t->prog, ma, mb,
+                    strcmp(t->prog, "otk-sinkhorn") == 0
+                        ? ", or give --tau-a/--tau-b for unbalanced transport"
+                        : "");
+        return;
+    }
+    fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
+            *what ? ": " : "", what);
+}
+
+void otkcli_warn_not_converged(const otkcli_tool *t, const char *detail)
+{
+    fprintf(stderr, "%s: warning: not converged: %s\n", t->prog, detail);
+}
+
+int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
+                            const double *g, size_t m)
+{
+    if (t->pot_path == NULL)
+        return 0;
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(t->pot_path, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    fprintf(fp, "potential,index,value\n");
+    for (size_t i = 0; i < n; i++)
+        fprintf(fp, "f,%zu,%.17g\n", i, f[i]);
+    for (size_t j = 0; j < m; j++)
+        fprintf(fp, "g,%zu,%.17g\n", j, g[j]);
+    return 0;
+}
+
+int otkcli_finish(const otkcli_tool *t, const otkcli_summary *sm)
+{
+    /* The summary first: if stdout cannot take it, no output file is put
+     * in place either. */
+    otkcli_summary_print(sm, t->fmt, stdout);
+    if (otkcli_flush_stdout(t->prog) != 0)
+        return -1;
+    otkcli_error err;
+    if (otkcli_commit_all(&err) != 0) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    return 0;
+}

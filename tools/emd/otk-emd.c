@@ -1,0 +1,199 @@
+/* otk-emd: exact optimal transport (network simplex) from CSV files. */
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+
+#include "common/tool.h"
+
+/* clang-format off */
+static const char help_text[] =
+"Usage: otk-emd (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
+"\n"
+"Exact optimal transport: min <P,C> subject to P1 = a, P^T 1 = b, P >= 0,\n"
+"solved by a network simplex. The plan has at most n + m - 1 nonzeros; the\n"
+"potentials f, g certify optimality (f_i + g_j <= C_ij, equality on the\n"
+"plan's support, <a,f> + <b,g> = <P,C>).\n"
+"\n"
+"Input:\n"
+"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
+"      --x FILE --y FILE  point clouds (n x d and m x d); costs are computed\n"
+"                         as the solver needs them, no n x m matrix is stored\n"
+"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
+"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
+"  -a, --a FILE           n source weights (default uniform 1/n)\n"
+"  -b, --b FILE           m target weights (default uniform 1/m)\n"
+"Solver:\n"
+"      --max-iter N       pivot limit (default: none)\n"
+"      --mass-tol T       relative mass difference tolerated, b then being\n"
+"                         rescaled to a's mass (1e-9)\n"
+"Output:\n"
+"      --plan FILE        write the optimal plan\n"
+"      --plan-format F    coo (default: rows 'i,j,value', 0-based, nonzeros\n"
+"                         only) or dense (n rows of m values)\n"
+"      --potentials FILE  write f and g as rows 'potential,index,value'\n"
+"  -f, --format F         summary as csv (default) or json\n"
+"  -v, --verbose          progress on stderr\n"
+"  -h, --help             this help;  -V, --version  the version\n"
+"\n"
+"The summary (stdout) has status (optimal, max_iter), iterations (pivots),\n"
+"marginal_error, transport_cost, objective (= transport_cost),\n"
+"dual_objective, nnz and time_s.\n"
+"Exit status: 0 optimal, 1 data or runtime error, 2 usage error,\n"
+"3 pivot limit reached (outputs still written). See docs/cli.md.\n";
+/* clang-format on */
+
+enum { O_MAXIT = OTKCLI_OPT_TOOL, O_MASS_TOL, O_PLAN_FORMAT };
+
+static int progress(void *user, const otk_progress *p)
+{
+    const otkcli_tool *t = user;
+    fprintf(stderr, "%s: pivot %zu  transport cost %.17g\n", t->prog,
+            p->iteration, p->objective);
+    return 0;
+}
+
+/* This tool's own options: 0 handled, 1 not ours, -1 bad value (err). */
+static int own_option(otk_exact_settings *s, int *dense, int c,
+                      otkcli_error *err)
+{
+    switch (c) {
+    case O_MAXIT:
+        if (otkcli_parse_size("--max-iter", optarg, &s->max_iter, err) != 0)
+            return -1;
+        if (s->max_iter < 1) {
+            snprintf(err->msg, sizeof err->msg, "--max-iter: must be >= 1");
+            return -1;
+        }
+        return 0;
+    case O_MASS_TOL:
+        if (otkcli_parse_double("--mass-tol", optarg, &s->mass_tol, err) != 0)
+            return -1;
+        if (!(s->mass_tol >= 0.0 && s->mass_tol < 1.0)) {
+            snprintf(err->msg, sizeof err->msg,
+                     "--mass-tol: must be in [0, 1)");
+            return -1;
+        }
+        return 0;
+    case O_PLAN_FORMAT:
+        if (strcmp(optarg, "coo") != 0 && strcmp(optarg, "dense") != 0) {
+            snprintf(err->msg, sizeof err->msg,
+                     "--plan-format: expected coo or dense");
+            return -1;
+        }
+        *dense = optarg[0] == 'd';
+        return 0;
+    }
+    return 1;
+}
+
+static int write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
+                      const otk_plan_entry *plan, size_t nnz)
+{
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(t->plan_path, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    if (!dense) {
+        fprintf(fp, "i,j,value\n");
+        for (size_t k = 0; k < nnz; k++)
+            fprintf(fp, "%zu,%zu,%.17g\n", plan[k].i, plan[k].j, plan[k].value);
+        return 0;
+    }
+    /* dense, a row at a time: the entries are sorted by row */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double v = 0.0;
+            if (k < nnz && plan[k].i == i && plan[k].j == j)
+                v = plan[k++].value;
+            fprintf(fp, "%.17g%c", v, j + 1 < m ? ',' : '\n');
+        }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    otkcli_tool t;
+    otkcli_tool_init(&t, "otk-emd", help_text);
+    static const struct option longopts[] = {
+        OTKCLI_COMMON_LONG,
+        {"max-iter", required_argument, NULL, O_MAXIT},
+        {"mass-tol", required_argument, NULL, O_MASS_TOL},
+        {"plan-format", required_argument, NULL, O_PLAN_FORMAT},
+        {NULL, 0, NULL, 0}};
+    otk_exact_settings s;
+    otk_exact_default_settings(&s);
+    int dense = 0, c, code;
+    otkcli_error err;
+    while ((c = getopt_long(argc, argv, OTKCLI_COMMON_SHORT, longopts, NULL)) !=
+           -1) {
+        int r = own_option(&s, &dense, c, &err);
+        if (r < 0)
+            return otkcli_usage_error(&t, err.msg);
+        if (r > 0 && otkcli_tool_option(&t, c, argv, &code) != 0)
+            return code;
+    }
+    if ((code = otkcli_tool_check(&t, argc, argv, optind)) != 0)
+        return code;
+    if (t.verbose) {
+        s.progress = progress;
+        s.progress_user = &t;
+    }
+
+    otkcli_problem pb;
+    if (otkcli_problem_load(&t.in, &pb, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", t.prog, err.msg);
+        return otkcli_close_stdout(t.prog, OTKCLI_EXIT_FAILURE);
+    }
+    const size_t n = pb.cost.n, m = pb.cost.m;
+    code = OTKCLI_EXIT_FAILURE;
+    double *f = malloc(n * sizeof *f), *g = malloc(m * sizeof *g);
+    otk_plan_entry *plan = malloc((n + m) * sizeof *plan);
+    otk_exact_info info;
+    if (!f || !g || !plan) {
+        fprintf(stderr, "%s: out of memory\n", t.prog);
+        goto done;
+    }
+    otk_status st =
+        otk_exact(&pb.cost, pb.a, pb.b, &s, plan, NULL, f, g, &info);
+    if (st < 0) {
+        otkcli_report(&t, &pb, st, info.bad_argument);
+        goto done;
+    }
+    if (st != OTK_OPTIMAL) {
+        snprintf(err.msg, sizeof err.msg,
+                 "stopped after %zu pivots with a feasible but not optimal "
+                 "plan; raise --max-iter",
+                 info.iterations);
+        otkcli_warn_not_converged(&t, err.msg);
+    }
+    if (t.plan_path && write_plan(&t, dense, n, m, plan, info.nnz) != 0)
+        goto done;
+    if (otkcli_write_potentials(&t, f, n, g, m) != 0)
+        goto done;
+    otkcli_summary sm = {0};
+    otkcli_summary_str(&sm, "status",
+                       st == OTK_OPTIMAL ? "optimal" : otk_status_name(st));
+    otkcli_summary_count(&sm, "iterations", info.iterations);
+    otkcli_summary_num(&sm, "marginal_error", info.marginal_error);
+    otkcli_summary_num(&sm, "transport_cost", info.transport_cost);
+    otkcli_summary_num(&sm, "objective", info.transport_cost);
+    otkcli_summary_num(&sm, "dual_objective", info.dual_objective);
+    otkcli_summary_count(&sm, "nnz", info.nnz);
+    otkcli_summary_num(&sm, "time_s", info.time_s);
+    if (otkcli_finish(&t, &sm) == 0)
+        code = otkcli_exit_code(st);
+done:
+    otkcli_abort_all();
+    free(f);
+    free(g);
+    free(plan);
+    otkcli_problem_free(&pb);
+    return otkcli_close_stdout(t.prog, code);
+}
