@@ -49,8 +49,13 @@ first-order conditions.
 import os
 import warnings
 
+import sys
+
 import numpy as np
 import ot
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from oracle_common import Worst, point_cost, uniform, weights  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FMT = '%.17g'
@@ -62,23 +67,16 @@ TOL_FOC = 1e-10        # unbalanced: relative first-order condition error
 TOL_PLAN = 1e-10       # P vs a_i b_j exp((f_i + g_j - C_ij)/reg), relative
 
 # Largest residuals seen, printed at the end.
-worst = {'gap': 0.0, 'marginal': 0.0, 'foc': 0.0, 'plan': 0.0}
+worst = Worst('gap', 'marginal', 'foc', 'plan')
+note = worst.note
 
 
-def note(key, value):
-    worst[key] = max(worst[key], value)
 
 
 # ---------------------------------------------------------------- data --
 
-def weights(rng, n, mass=1.0):
-    """Positive non-uniform weights summing to `mass` (ratios <= 5)."""
-    w = rng.uniform(0.2, 1.0, size=n)
-    return mass * w / w.sum()
 
 
-def uniform(n):
-    return np.full(n, 1.0 / n)
 
 
 def random_cost(rng, n, m):
@@ -87,18 +85,6 @@ def random_cost(rng, n, m):
     return C / C.max()
 
 
-def point_cost(x, y, metric):
-    """||x_i - y_j||^2 or ||x_i - y_j|| by direct differences.
-
-    Cross-checked against ot.dist, which uses |x|^2 + |y|^2 - 2 x.y and so
-    carries a little cancellation error; the direct form is what otkit's
-    point-cloud cost evaluates, so it is the one written to C.csv.
-    """
-    d2 = ((x[:, None, :] - y[None, :, :]) ** 2).sum(axis=2)
-    C = d2 if metric == 'sqeuclidean' else np.sqrt(d2)
-    C_pot = ot.dist(x, y, metric=metric)
-    assert np.allclose(C, C_pot, rtol=1e-12, atol=1e-12), metric
-    return C
 
 
 # ------------------------------------------------------------- solvers --
@@ -294,7 +280,7 @@ def main():
     with open(os.path.join(HERE, 'cases.txt'), 'w') as fh:
         fh.write(''.join(name + '\n' for name, _ in CASES))
     print('max residuals: ' + ', '.join(
-        '%s %.2e' % kv for kv in worst.items()))
+        '%s %.2e' % kv for kv in worst.values.items()))
 
 
 if __name__ == '__main__':

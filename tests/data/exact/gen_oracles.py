@@ -83,8 +83,13 @@ import collections
 import os
 import warnings
 
+import sys
+
 import numpy as np
 import ot
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from oracle_common import Worst, point_cost, uniform, weights  # noqa: E402
 import scipy
 from scipy.optimize import linprog
 
@@ -100,40 +105,18 @@ TOL_COST = 1e-12       # |emd2 - sum(P C)| / |cost|
 TOL_RC = 1e-9          # reduced cost <= TOL_RC counts as tight
 TOL_LP = 1e-8          # LP cross-check: extra mass above this = not unique
 
-worst = {'marginal': 0.0, 'dual_viol': 0.0, 'slack_on_support': 0.0,
-         'gap': 0.0, 'cost': 0.0}
+worst = Worst('marginal', 'dual_viol', 'slack_on_support', 'gap', 'cost')
+note = worst.note
 
 
-def note(key, value):
-    worst[key] = max(worst[key], value)
 
 
 # ---------------------------------------------------------------- data --
 
-def weights(rng, n, mass=1.0):
-    """Positive non-uniform weights summing to `mass` (ratios <= 5)."""
-    w = rng.uniform(0.2, 1.0, size=n)
-    return mass * w / w.sum()
 
 
-def uniform(n):
-    return np.full(n, 1.0 / n)
 
 
-def point_cost(x, y, metric='sqeuclidean'):
-    """||x_i - y_j||^2 by direct differences, checked against ot.dist.
-
-    ot.dist uses |x|^2 + |y|^2 - 2 x.y (a little cancellation error); the
-    direct form is what gets written to C.csv.
-    """
-    x2 = x.reshape(len(x), -1)
-    y2 = y.reshape(len(y), -1)
-    d2 = ((x2[:, None, :] - y2[None, :, :]) ** 2).sum(axis=2)
-    C = d2 if metric == 'sqeuclidean' else np.sqrt(d2)
-    C_pot = ot.dist(x2, y2, metric=metric)
-    err = np.max(np.abs(C - C_pot))
-    assert err <= 1e-12, ('ot.dist', metric, err)
-    return C
 
 
 # ------------------------------------------------------------ checks --
@@ -442,7 +425,7 @@ def main():
     with open(os.path.join(HERE, 'cases.txt'), 'w') as fh:
         fh.write(''.join(name + '\n' for name, _ in CASES))
     print('max residuals: ' + ', '.join(
-        '%s %.2e' % kv for kv in worst.items()))
+        '%s %.2e' % kv for kv in worst.values.items()))
 
 
 if __name__ == '__main__':
