@@ -16,7 +16,7 @@
  *   points N D REG TOL MAXITER  point clouds via otk_cost_points (squared
  *                               Euclidean, scale 1, no n x m matrix);
  *                               default settings; reports peak RSS
- *                               (VmHWM, see peak_rss_mib())
+ *                               (VmHWM, see bench_peak_rss_mib())
  *   membw [MB]                  single-threaded read bandwidth: sum of a
  *                               MB-megabyte double array (256), best of 5
  *
@@ -44,7 +44,7 @@
 
 #include <otkit/otkit.h>
 
-static const char *prog = "bench-sinkhorn";
+#include "bench_util.h"
 
 typedef struct options {
     const char *data_dir; /* NULL: generate */
@@ -52,160 +52,37 @@ typedef struct options {
     int repeats;
 } options;
 
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "%s: ", prog);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void *xmalloc(size_t count, size_t size)
-{
-    if (count != 0 && size > SIZE_MAX / count)
-        die("allocation too large%s", "");
-    void *p = malloc(count * size != 0 ? count * size : 1);
-    if (p == NULL)
-        die("out of memory%s", "");
-    return p;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Peak resident set size of this program, in MiB: VmHWM from
- * /proc/self/status, the high-water mark of the current address space.
- * getrusage()'s ru_maxrss is not used for the reported number because
- * Linux carries it across fork and execve: a program started by a large
- * parent (the Python driver) would report the parent's peak. */
-static double peak_rss_mib(void)
-{
-    FILE *fp = fopen("/proc/self/status", "r");
-    if (fp != NULL) {
-        char line[256];
-        while (fgets(line, sizeof line, fp) != NULL) {
-            unsigned long kib;
-            if (sscanf(line, "VmHWM: %lu kB", &kib) == 1) {
-                fclose(fp);
-                return (double)kib / 1024.0;
-            }
-        }
-        fclose(fp);
-    }
-    return NAN;
-}
-
-/* getrusage's ru_maxrss (KiB on Linux) in MiB; see peak_rss_mib(). */
-static double ru_maxrss_mib(void)
-{
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return NAN;
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
 /* ---- parsing ---------------------------------------------------------- */
 
-static size_t parse_size(const char *s, const char *what)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v == 0 || s[0] == '-')
-        die("%s must be a positive integer", what);
-    return (size_t)v;
-}
-
-static double parse_double(const char *s, const char *what)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0.0)
-        die("%s must be a finite number >= 0", what);
-    return v;
-}
-
 /* ---- data --------------------------------------------------------------- */
-
-/* splitmix64 and Box-Muller: a small self-contained normal generator. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double rng_uniform(uint64_t *s) /* in (0, 1) */
-{
-    return ((double)(rng_next(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static double rng_normal(uint64_t *s)
-{
-    const double two_pi = 6.283185307179586476925;
-    double u = rng_uniform(s), v = rng_uniform(s);
-    return sqrt(-2.0 * log(u)) * cos(two_pi * v);
-}
-
-/* Read exactly count doubles from path; returns 0 if the file does not
- * exist (and optional), dies on any other problem. */
-static int read_raw(const char *dir, const char *name, double *out,
-                    size_t count, int optional)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        die("path too long: %s", dir);
-    struct stat stbuf;
-    if (stat(path, &stbuf) != 0) {
-        if (optional && errno == ENOENT)
-            return 0;
-        die("cannot open %s", path);
-    }
-    if ((uint64_t)stbuf.st_size != (uint64_t)count * sizeof(double)) {
-        fprintf(stderr, "%s: %s has %lld bytes, expected %zu doubles\n", prog,
-                path, (long long)stbuf.st_size, count);
-        exit(1);
-    }
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        die("cannot open %s", path);
-    if (fread(out, sizeof(double), count, fp) != count)
-        die("short read from %s", path);
-    fclose(fp);
-    return 1;
-}
 
 /* Points x (n x d) and y (n x d): from files or generated. */
 static void load_points(const options *o, size_t n, size_t d, double *x,
                         double *y)
 {
     if (o->data_dir != NULL) {
-        read_raw(o->data_dir, "x.bin", x, n * d, 0);
-        read_raw(o->data_dir, "y.bin", y, n * d, 0);
+        bench_read_raw(o->data_dir, "x.bin", x, n * d, 0);
+        bench_read_raw(o->data_dir, "y.bin", y, n * d, 0);
         return;
     }
     uint64_t s = o->seed;
     for (size_t k = 0; k < n * d; k++)
-        x[k] = rng_normal(&s);
+        x[k] = bench_rng_normal(&s);
     for (size_t k = 0; k < n * d; k++)
-        y[k] = rng_normal(&s) + 1.0;
+        y[k] = bench_rng_normal(&s) + 1.0;
 }
 
 /* The dense n x n cost: DIR/C.bin if given, else squared Euclidean between
  * 2-D clouds normalized to max 1. */
 static double *load_dense(const options *o, size_t n)
 {
-    double *C = xmalloc(n * n, sizeof *C);
-    if (o->data_dir != NULL && read_raw(o->data_dir, "C.bin", C, n * n, 1))
+    double *C = bench_xmalloc(n * n, sizeof *C);
+    if (o->data_dir != NULL &&
+        bench_read_raw(o->data_dir, "C.bin", C, n * n, 1))
         return C;
     const size_t d = 2;
-    double *x = xmalloc(n * d, sizeof *x), *y = xmalloc(n * d, sizeof *y);
+    double *x = bench_xmalloc(n * d, sizeof *x),
+           *y = bench_xmalloc(n * d, sizeof *y);
     load_points(o, n, d, x, y);
     double mx = 0.0;
     for (size_t i = 0; i < n; i++)
@@ -237,32 +114,23 @@ static const char *domain_name(otk_sinkhorn_domain d)
     return "unknown";
 }
 
-/* A JSON number; non-finite values become null. */
-static void jnum(const char *key, double v, int last)
-{
-    if (isfinite(v))
-        printf("\"%s\": %.17g%s", key, v, last ? "" : ", ");
-    else
-        printf("\"%s\": null%s", key, last ? "" : ", ");
-}
-
 static void print_info_fields(const otk_sinkhorn_info *info)
 {
     printf("\"status\": \"%s\", \"status_code\": %d, ",
            otk_status_name(info->status), (int)info->status);
     printf("\"domain\": \"%s\", \"iterations\": %zu, \"stages\": %zu, ",
            domain_name(info->domain), info->iterations, info->stages);
-    jnum("marginal_error", info->marginal_error, 0);
-    jnum("residual", info->residual, 0);
-    jnum("transport_cost", info->transport_cost, 0);
-    jnum("objective", info->objective, 0);
-    jnum("dual_objective", info->dual_objective, 0);
+    bench_jnum("marginal_error", info->marginal_error, 0);
+    bench_jnum("residual", info->residual, 0);
+    bench_jnum("transport_cost", info->transport_cost, 0);
+    bench_jnum("objective", info->objective, 0);
+    bench_jnum("dual_objective", info->dual_objective, 0);
 }
 
 static void check_status(const otk_sinkhorn_info *info)
 {
     if (info->status < 0) {
-        fprintf(stderr, "%s: otk_sinkhorn failed: %s (%s)\n", prog,
+        fprintf(stderr, "%s: otk_sinkhorn failed: %s (%s)\n", bench_prog,
                 otk_status_string(info->status),
                 info->bad_argument ? info->bad_argument : "-");
         exit(1);
@@ -281,9 +149,9 @@ static otk_sinkhorn_info best_of(const options *o, const otk_cost *cost,
     *wall = INFINITY;
     for (int r = 0; r < o->repeats; r++) {
         otk_sinkhorn_info info;
-        double t0 = now();
+        double t0 = bench_now();
         otk_sinkhorn(cost, NULL, NULL, reg, s, NULL, NULL, NULL, &info);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         check_status(&info);
         if (info.time_s < best.time_s) {
             best = info;
@@ -298,10 +166,10 @@ static otk_sinkhorn_info best_of(const options *o, const otk_cost *cost,
 static int mode_dense_fixed(const options *o, int argc, char **argv)
 {
     if (argc != 3)
-        die("usage: dense-fixed N ITERS REG%s", "");
-    size_t n = parse_size(argv[0], "N");
-    size_t iters = parse_size(argv[1], "ITERS");
-    double reg = parse_double(argv[2], "REG");
+        bench_die("usage: dense-fixed N ITERS REG%s", "");
+    size_t n = bench_parse_size(argv[0], "N");
+    size_t iters = bench_parse_size(argv[1], "ITERS");
+    double reg = bench_parse_double(argv[2], "REG");
     double *C = load_dense(o, n);
     otk_cost cost = otk_cost_dense(n, n, C);
     const otk_sinkhorn_domain domains[2] = {OTK_DOMAIN_AUTO, OTK_DOMAIN_LOG};
@@ -317,15 +185,15 @@ static int mode_dense_fixed(const options *o, int argc, char **argv)
         double per_iter = info.time_s / (double)info.iterations;
         double bytes = 8.0 * (double)n * (double)n;
         printf("{\"mode\": \"dense-fixed\", \"n\": %zu, \"m\": %zu, ", n, n);
-        jnum("reg", reg, 0);
+        bench_jnum("reg", reg, 0);
         printf("\"max_iter\": %zu, \"domain_requested\": \"%s\", "
                "\"repeats\": %d, ",
                iters, domain_name(domains[k]), o->repeats);
         print_info_fields(&info);
-        jnum("time_s", info.time_s, 0);
-        jnum("wall_s", wall, 0);
-        jnum("time_per_iter_s", per_iter, 0);
-        jnum("gbps", bytes / per_iter / 1e9, 1);
+        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("wall_s", wall, 0);
+        bench_jnum("time_per_iter_s", per_iter, 0);
+        bench_jnum("gbps", bytes / per_iter / 1e9, 1);
         printf("}\n");
         fflush(stdout);
     }
@@ -337,17 +205,17 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
 {
     const char *mode = e2e ? "e2e" : "log-tol";
     if (argc != 3 && argc != 4)
-        die(e2e ? "usage: e2e N REG TOL [MAXITER]%s"
-                : "usage: log-tol N TOL REG [MAXITER]%s",
-            "");
-    size_t n = parse_size(argv[0], "N");
-    double reg = parse_double(argv[e2e ? 1 : 2], "REG");
-    double tol = parse_double(argv[e2e ? 2 : 1], "TOL");
+        bench_die(e2e ? "usage: e2e N REG TOL [MAXITER]%s"
+                      : "usage: log-tol N TOL REG [MAXITER]%s",
+                  "");
+    size_t n = bench_parse_size(argv[0], "N");
+    double reg = bench_parse_double(argv[e2e ? 1 : 2], "REG");
+    double tol = bench_parse_double(argv[e2e ? 2 : 1], "TOL");
     otk_sinkhorn_settings s;
     otk_sinkhorn_default_settings(&s);
     s.tol = tol;
     if (argc == 4)
-        s.max_iter = parse_size(argv[3], "MAXITER");
+        s.max_iter = bench_parse_size(argv[3], "MAXITER");
     if (!e2e) {
         s.domain = OTK_DOMAIN_LOG;
         s.eps_scaling = 0;
@@ -357,15 +225,15 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
     double wall;
     otk_sinkhorn_info info = best_of(o, &cost, reg, &s, &wall);
     printf("{\"mode\": \"%s\", \"n\": %zu, \"m\": %zu, ", mode, n, n);
-    jnum("reg", reg, 0);
-    jnum("tol", tol, 0);
+    bench_jnum("reg", reg, 0);
+    bench_jnum("tol", tol, 0);
     printf("\"max_iter\": %zu, \"domain_requested\": \"%s\", "
            "\"eps_scaling_requested\": %d, \"repeats\": %d, ",
            s.max_iter, domain_name(s.domain), s.eps_scaling, o->repeats);
     print_info_fields(&info);
-    jnum("time_s", info.time_s, 0);
-    jnum("wall_s", wall, 0);
-    jnum("time_per_iter_s", info.time_s / (double)info.iterations, 1);
+    bench_jnum("time_s", info.time_s, 0);
+    bench_jnum("wall_s", wall, 0);
+    bench_jnum("time_per_iter_s", info.time_s / (double)info.iterations, 1);
     printf("}\n");
     free(C);
     return 0;
@@ -374,15 +242,16 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
 static int mode_points(const options *o, int argc, char **argv)
 {
     if (argc != 5)
-        die("usage: points N D REG TOL MAXITER%s", "");
-    size_t n = parse_size(argv[0], "N");
-    size_t d = parse_size(argv[1], "D");
-    double reg = parse_double(argv[2], "REG");
-    double tol = parse_double(argv[3], "TOL");
-    size_t max_iter = parse_size(argv[4], "MAXITER");
-    double *x = xmalloc(n * d, sizeof *x), *y = xmalloc(n * d, sizeof *y);
+        bench_die("usage: points N D REG TOL MAXITER%s", "");
+    size_t n = bench_parse_size(argv[0], "N");
+    size_t d = bench_parse_size(argv[1], "D");
+    double reg = bench_parse_double(argv[2], "REG");
+    double tol = bench_parse_double(argv[3], "TOL");
+    size_t max_iter = bench_parse_size(argv[4], "MAXITER");
+    double *x = bench_xmalloc(n * d, sizeof *x),
+           *y = bench_xmalloc(n * d, sizeof *y);
     load_points(o, n, d, x, y);
-    double rss_before = peak_rss_mib();
+    double rss_before = bench_peak_rss_mib();
     otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     otk_sinkhorn_settings s;
     otk_sinkhorn_default_settings(&s);
@@ -390,21 +259,21 @@ static int mode_points(const options *o, int argc, char **argv)
     s.max_iter = max_iter;
     double wall;
     otk_sinkhorn_info info = best_of(o, &cost, reg, &s, &wall);
-    double rss_after = peak_rss_mib();
+    double rss_after = bench_peak_rss_mib();
     printf("{\"mode\": \"points\", \"n\": %zu, \"m\": %zu, \"d\": %zu, "
            "\"metric\": \"sqeuclidean\", ",
            n, n, d);
-    jnum("reg", reg, 0);
-    jnum("tol", tol, 0);
+    bench_jnum("reg", reg, 0);
+    bench_jnum("tol", tol, 0);
     printf("\"max_iter\": %zu, \"repeats\": %d, ", max_iter, o->repeats);
     print_info_fields(&info);
-    jnum("time_s", info.time_s, 0);
-    jnum("wall_s", wall, 0);
-    jnum("time_per_iter_s", info.time_s / (double)info.iterations, 0);
-    jnum("peak_rss_before_mib", rss_before, 0);
-    jnum("peak_rss_mib", rss_after, 0);
-    jnum("ru_maxrss_mib", ru_maxrss_mib(), 0);
-    jnum("nxm_matrix_mib", 8.0 * (double)n * (double)n / 1048576.0, 1);
+    bench_jnum("time_s", info.time_s, 0);
+    bench_jnum("wall_s", wall, 0);
+    bench_jnum("time_per_iter_s", info.time_s / (double)info.iterations, 0);
+    bench_jnum("peak_rss_before_mib", rss_before, 0);
+    bench_jnum("peak_rss_mib", rss_after, 0);
+    bench_jnum("ru_maxrss_mib", bench_ru_maxrss_mib(), 0);
+    bench_jnum("nxm_matrix_mib", 8.0 * (double)n * (double)n / 1048576.0, 1);
     printf("}\n");
     free(x);
     free(y);
@@ -428,26 +297,26 @@ static double sum_array(const double *v, size_t len)
 static int mode_membw(int argc, char **argv)
 {
     if (argc > 1)
-        die("usage: membw [MB]%s", "");
-    size_t mb = argc == 1 ? parse_size(argv[0], "MB") : 256;
+        bench_die("usage: membw [MB]%s", "");
+    size_t mb = argc == 1 ? bench_parse_size(argv[0], "MB") : 256;
     size_t len = mb * 1024 * 1024 / sizeof(double);
-    double *v = xmalloc(len, sizeof *v);
+    double *v = bench_xmalloc(len, sizeof *v);
     for (size_t k = 0; k < len; k++)
         v[k] = (double)(k & 1023) * 0.5; /* touch every page */
     double best = INFINITY, check = 0.0;
     for (int r = 0; r < 5; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         check += sum_array(v, len);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         best = t < best ? t : best;
     }
     double bytes = (double)len * sizeof(double);
     printf("{\"mode\": \"membw\", \"otkit_version\": \"%s\", "
            "\"bytes\": %.0f, ",
            otk_version(), bytes);
-    jnum("best_s", best, 0);
-    jnum("gbps", bytes / best / 1e9, 0);
-    jnum("checksum", check, 1);
+    bench_jnum("best_s", best, 0);
+    bench_jnum("gbps", bytes / best / 1e9, 0);
+    bench_jnum("checksum", check, 1);
     printf("}\n");
     free(v);
     return 0;
@@ -465,11 +334,12 @@ static void usage(FILE *fp)
             "  membw [MB]\n"
             "One JSON object per line on stdout. See the comment at the top "
             "of bench/bench_sinkhorn.c.\n",
-            prog);
+            bench_prog);
 }
 
 int main(int argc, char **argv)
 {
+    bench_prog = "bench-sinkhorn";
     options o = {NULL, 42, 3};
     int k = 1;
     while (k < argc && strncmp(argv[k], "--", 2) == 0) {
@@ -484,9 +354,9 @@ int main(int argc, char **argv)
         if (strcmp(argv[k], "--data") == 0)
             o.data_dir = argv[k + 1];
         else if (strcmp(argv[k], "--seed") == 0)
-            o.seed = (uint64_t)parse_size(argv[k + 1], "--seed");
+            o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
         else if (strcmp(argv[k], "--repeats") == 0)
-            o.repeats = (int)parse_size(argv[k + 1], "--repeats");
+            o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
         else {
             usage(stderr);
             return 2;

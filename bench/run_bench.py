@@ -1,14 +1,17 @@
 #!/usr/bin/python3
-"""Benchmark otkit's Sinkhorn against POT on the same problems.
+"""Benchmark otkit's Sinkhorn and exact solvers against POT on the same
+problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
+                                        [--sections dense,log,e2e,points,exact]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
-(1) the C program DIR/bench/bench-sinkhorn (a child process, reading those
-files) and (2) POT in this process (or, for the point-cloud runs, in a child
-Python process so that its peak memory can be measured). Both therefore
-solve bit-identical inputs. The table goes to stdout; --markdown FILE also
+(1) the C program DIR/bench/bench-sinkhorn or, for the exact section,
+DIR/bench/bench-exact (a child process, reading those files) and (2) POT in
+this process (or, for the point-cloud runs, in a child Python process so
+that its peak memory can be measured). Both therefore solve bit-identical
+inputs. The table goes to stdout; --markdown FILE also
 writes it as a markdown section, --json FILE dumps every raw record.
 
 Method, caveats and the meaning of every column: docs/benchmarks.md.
@@ -35,16 +38,33 @@ np = None
 ot = None
 
 SEED = 20230401
+SECTIONS = ("dense", "log", "e2e", "points", "exact")
+
+
+def sections_arg(text):
+    """--sections: a comma list of SECTIONS (order and repeats ignored)."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in names if s not in SECTIONS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            "unknown section(s) %s; choose among %s" % (
+                ",".join(bad) or "(none)", ",".join(SECTIONS)))
+    return set(names)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description="Time otkit's Sinkhorn against POT on identical problems.")
+        description="Time otkit's Sinkhorn and exact solvers against POT on "
+                    "identical problems.")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes only (a smoke test, about a minute)")
     p.add_argument("--build", default="build", metavar="DIR",
                    help="meson build directory holding bench/bench-sinkhorn "
-                        "(default: build)")
+                        "and bench/bench-exact (default: build)")
+    p.add_argument("--sections", type=sections_arg,
+                   default=set(SECTIONS), metavar="LIST",
+                   help="comma list of the sections to run, among %s "
+                        "(default: all)" % ",".join(SECTIONS))
     p.add_argument("--markdown", metavar="FILE",
                    help="also write the results as a markdown section to FILE")
     p.add_argument("--json", metavar="FILE",
@@ -110,6 +130,24 @@ def points_problem(root, n, dim, seed):
     write_raw(d, "x.bin", x)
     write_raw(d, "y.bin", y)
     return d
+
+
+def exact_problem(root, n, seed):
+    """The clouds of dense_problem (x ~ N(0,I), y ~ N(0,I) + 1 in 2-D, n
+    points each) with the unscaled squared Euclidean cost, computed from
+    explicit differences so that it is bit-identical to what
+    otk_cost_points(..., OTK_METRIC_SQEUCLIDEAN, ...) evaluates."""
+    rng = np.random.default_rng([seed, n, 2])
+    x = rng.standard_normal((n, 2))
+    y = rng.standard_normal((n, 2)) + 1.0
+    M = np.square(x[:, None, 0] - y[None, :, 0])
+    M += np.square(x[:, None, 1] - y[None, :, 1])
+    d = os.path.join(root, "exact-%d" % n)
+    os.makedirs(d, exist_ok=True)
+    write_raw(d, "x.bin", x)
+    write_raw(d, "y.bin", y)
+    write_raw(d, "C.bin", M)
+    return d, M
 
 
 def run_otkit(exe, data_dir, mode, args, repeats=3):
@@ -552,6 +590,116 @@ def bench_points(exe, root, sizes, dim, reg, tol, max_iter, pot_n, budget,
     return t
 
 
+def exact_repeats(n):
+    """Runs per solver at size n: best of 3 up to 1000, of 2 up to 2000."""
+    return 3 if n <= 1000 else 2 if n <= 2000 else 1
+
+
+def pot_emd(M, repeats):
+    """POT's network simplex, ot.emd, best of `repeats` timed calls (the
+    call alone: M is built beforehand)."""
+    n, m = M.shape
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    best, warns = None, []
+    for r in range(repeats):
+        (G, lg), t, w = pot_call(ot.emd, a, b, M, numItermax=10 ** 8,
+                                 log=True)
+        warns += w
+        if lg.get("warning"):
+            warns.append(str(lg["warning"]))
+        if best is None or t < best["time_s"]:
+            best = {"time_s": t, "transport_cost": float(lg["cost"]),
+                    "result_code": int(lg["result_code"]),
+                    "nnz": int(np.count_nonzero(G)),
+                    "marginal_error_l1": marginal_errors(G, a, b)[0]}
+        del G, lg
+    best.update({"repeats": repeats, "warnings": sorted(set(warns))})
+    return best
+
+
+def best_run(recs):
+    """The fastest of bench-exact's per-run records (by info.time_s)."""
+    return min(recs, key=lambda r: r["time_s"])
+
+
+def bench_exact(exe, root, sizes, points_n, raw):
+    t = Table("Exact OT (network simplex): otk_exact vs POT ot.emd",
+              ["n=m", "otkit cost input", "otkit s", "otkit pivots", "POT s",
+               "otkit/POT (target <= 1.0)",
+               "cost rel. diff (target <= 1e-12)", "otkit nnz",
+               "otkit peak RSS MiB", "otkit status"],
+              ["Problems: x ~ N(0, I_2), y ~ N(0, I_2) + 1 (the clouds of the "
+               "dense sections), uniform weights, cost ||x_i - y_j||^2 "
+               "unscaled; the dense matrix is computed and written by the "
+               "driver and is bit-identical to the point-cloud costs.",
+               "otkit: otk_exact, default settings, asking for the sparse "
+               "plan and both potentials (not the dense plan); info.time_s "
+               "(validation, set-up, pivots, outputs). POT: ot.emd(a, b, M, "
+               "numItermax=1e8) (LEMON network simplex in C++), "
+               "time.perf_counter() around the call alone (M is built "
+               "beforehand); its time includes building its own graph copy "
+               "of M and returning a dense n x m plan.",
+               "Runs: best of 3 for n <= 1000, best of 2 for n = 2000, one "
+               "run for larger n, for both solvers; the point-cloud row is "
+               "one run.",
+               "cost rel. diff: |c_otkit - c_POT| / c_POT of the optimal "
+               "costs. nnz: entries of otkit's sparse plan (at most "
+               "2n - 1; uniform weights with n = m make the optimum a "
+               "permutation, so n is expected).",
+               "peak RSS: VmHWM of the bench-exact process (the dense runs "
+               "hold their own copy of the n x n matrix, 8 n^2 bytes)."])
+    pot_by_n = {}
+    for n in sizes:
+        d, M = exact_problem(root, n, SEED)
+        reps = exact_repeats(n)
+        recs = run_otkit(exe, d, "dense", [n], repeats=reps)
+        log("POT ot.emd n=%d (%d run%s)" % (n, reps, "s" if reps > 1 else ""))
+        pot = pot_emd(M, reps)
+        pot_by_n[n] = pot
+        del M
+        os.remove(os.path.join(d, "C.bin"))
+        rows = [("dense", recs)]
+        if n == points_n:
+            rows.append(("points", run_otkit(exe, d, "points", [n, 2],
+                                             repeats=1)))
+        for kind, rs in rows:
+            rec = best_run(rs)
+            raw.append({"section": "exact", "n": n, "cost_input": kind,
+                        "otkit": rs, "pot": pot})
+            t.add(n, kind, rec["time_s"], rec["iterations"], pot["time_s"],
+                  rec["time_s"] / pot["time_s"],
+                  rel_diff(rec["transport_cost"], pot["transport_cost"]),
+                  rec["nnz"], rec["peak_rss_mib"], rec["status"])
+            tag = "n=%d %s" % (n, kind)
+            if rec["status"] != "optimal":
+                t.notes.append("%s: otkit status %s" % (tag, rec["status"]))
+            if len({(r["iterations"], r["nnz"], r["transport_cost"])
+                    for r in rs}) > 1:
+                t.notes.append("%s: otkit runs differ (pivots/nnz/cost)" % tag)
+            gap = rel_diff(rec["dual_objective"], rec["transport_cost"])
+            if gap is not None and gap > 1e-12:
+                t.notes.append("%s: otkit primal-dual gap %.2e" % (tag, gap))
+            if max(rec["dual_violation"], rec["slackness_residual"]) > \
+                    1e-9 * max(1.0, abs(rec["transport_cost"])):
+                t.notes.append("%s: otkit potentials off: dual violation "
+                               "%.2e, slackness residual %.2e" % (
+                                   tag, rec["dual_violation"],
+                                   rec["slackness_residual"]))
+            if rec.get("points_cost_maxdiff"):
+                t.notes.append("%s: driver matrix differs from the point "
+                               "costs by up to %.2e" % (
+                                   tag, rec["points_cost_maxdiff"]))
+        if pot["result_code"] != 1 or pot["warnings"]:
+            t.notes.append("n=%d: POT result_code %d, warnings: %s" % (
+                n, pot["result_code"], "; ".join(pot["warnings"]) or "none"))
+    if points_n in pot_by_n:
+        t.notes.append("The 'points' row (otk_cost_points, no n x m matrix, "
+                       "costs evaluated on the fly by the pricing) solves the "
+                       "same problem as the dense row above it; its POT "
+                       "columns repeat POT's dense run.")
+    return t
+
+
 # ---------------------------------------------------------------- main --
 
 def main():
@@ -572,11 +720,19 @@ def main():
                  "python3-pot and python3-numpy" % e)
     np, ot = numpy, pot
 
-    exe = os.path.join(args.build, "bench", "bench-sinkhorn")
-    if not os.access(exe, os.X_OK):
-        sys.exit("run_bench.py: %s not found; build it with `ninja -C %s`"
-                 % (exe, args.build))
-    exe = os.path.abspath(exe)
+    sections = args.sections
+    sinkhorn_sections = sections & {"dense", "log", "e2e", "points"}
+    exes = {}
+    for name, needed in (("bench-sinkhorn", sinkhorn_sections),
+                         ("bench-exact", "exact" in sections)):
+        if not needed:
+            continue
+        path = os.path.join(args.build, "bench", name)
+        if not os.access(path, os.X_OK):
+            sys.exit("run_bench.py: %s not found; build it with `ninja -C %s`"
+                     % (path, args.build))
+        exes[name] = os.path.abspath(path)
+    exe = exes.get("bench-sinkhorn")
     machine = machine_info(exe, args.build)
 
     if args.pot_budget is None:
@@ -585,37 +741,55 @@ def main():
         args.pot_points_budget = 30.0 if args.quick else 300.0
     if args.quick:
         cfg = dict(fixed=[200, 400], log_sizes=[300], e2e_n=300,
-                   points=[1000, 2000], pot_points_n=1000)
+                   points=[1000, 2000], pot_points_n=1000,
+                   exact=[100, 200], exact_points_n=200)
     else:
         cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
-                   e2e_n=1000, points=[20000, 50000], pot_points_n=20000)
+                   e2e_n=1000, points=[20000, 50000], pot_points_n=20000,
+                   exact=[500, 1000, 2000, 4000], exact_points_n=4000)
 
     raw = {"machine": machine, "argv": sys.argv, "quick": args.quick,
-           "results": []}
+           "sections": [s for s in SECTIONS if s in sections], "results": []}
     t_start = time.perf_counter()
     tables = []
     with tempfile.TemporaryDirectory(prefix="otkit-bench-") as root:
-        membw = run_otkit(exe, None, "membw", [], repeats=1)[0]
-        raw["membw"] = membw
-        machine["membw_gbps"] = round(membw["gbps"], 2)
-        machine["otkit_version"] = membw.get("otkit_version", "unknown")
-        log("memory read bandwidth: %.1f GB/s" % membw["gbps"])
+        if exe is not None:  # the bandwidth only serves section "dense"
+            membw = run_otkit(exe, None, "membw", [], repeats=1)[0]
+            raw["membw"] = membw
+            machine["membw_gbps"] = round(membw["gbps"], 2)
+            machine["otkit_version"] = membw.get("otkit_version", "unknown")
+            log("memory read bandwidth: %.1f GB/s" % membw["gbps"])
         if (machine["loadavg_start"] or 0.0) > 0.5:
             log("warning: load average %.2f: other work is running, timings "
                 "will be noisy" % machine["loadavg_start"])
-        tables.append(bench_dense_fixed(exe, root, cfg["fixed"], 200, 0.01,
-                                        membw["gbps"], raw["results"]))
-        print(tables[-1].text(), flush=True)
-        tables.append(bench_log_tol(exe, root, cfg["log_sizes"], 0.01, 1e-9,
+        if "dense" in sections:
+            tables.append(bench_dense_fixed(exe, root, cfg["fixed"], 200,
+                                            0.01, membw["gbps"],
+                                            raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "log" in sections:
+            tables.append(bench_log_tol(exe, root, cfg["log_sizes"], 0.01,
+                                        1e-9, args.pot_budget,
+                                        raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "e2e" in sections:
+            tables.append(bench_e2e(exe, root, cfg["e2e_n"], 1e-3, 1e-6,
                                     args.pot_budget, raw["results"]))
-        print(tables[-1].text(), flush=True)
-        tables.append(bench_e2e(exe, root, cfg["e2e_n"], 1e-3, 1e-6,
-                                args.pot_budget, raw["results"]))
-        print(tables[-1].text(), flush=True)
-        tables.append(bench_points(exe, root, cfg["points"], 3, 0.1, 1e-6,
-                                   args.points_max_iter, cfg["pot_points_n"],
-                                   args.pot_points_budget, raw["results"]))
-        print(tables[-1].text(), flush=True)
+            print(tables[-1].text(), flush=True)
+        if "points" in sections:
+            tables.append(bench_points(exe, root, cfg["points"], 3, 0.1, 1e-6,
+                                       args.points_max_iter,
+                                       cfg["pot_points_n"],
+                                       args.pot_points_budget,
+                                       raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "exact" in sections:
+            tables.append(bench_exact(exes["bench-exact"], root, cfg["exact"],
+                                      cfg["exact_points_n"], raw["results"]))
+            print(tables[-1].text(), flush=True)
+            if "otkit_version" not in machine:
+                rec = raw["results"][-1]["otkit"][0]
+                machine["otkit_version"] = rec.get("otkit_version", "unknown")
     elapsed = time.perf_counter() - t_start
     machine["loadavg_end"] = loadavg()
 

@@ -16,9 +16,9 @@
  * and <a, f> + <b, g> = <P, C>. They are shifted so that <a, f> = <b, g>.
  *
  * Costs: a dense matrix, or point clouds whose costs are computed on the
- * fly (memory O((n + m)(d + 1)) besides the outputs; no n x m array).
- * Only the arcs the pricing scans are evaluated, so point clouds cost
- * about d flops per scanned arc.
+ * fly (memory O((n + m)(d + 1)) besides the outputs; no n x m array). The
+ * pricing computes each row it scans in full (about d flops per entry,
+ * vectorized), so a pivot costs a few rows of cost evaluation.
  */
 #ifndef OTKIT_EXACT_H
 #define OTKIT_EXACT_H

@@ -46,6 +46,8 @@ struct ns_state {
     signed char *dir; /* DIR_UP or DIR_DOWN */
     double *pi;       /* node potentials */
     double *flow;     /* flow on the arc to the parent */
+    /* point clouds: the pricing reads costs a row at a time */
+    double *yt, *crow; /* transposed targets (m x d), one cost row (m) */
     /* the current pivot */
     size_t in_arc;
     ptrdiff_t join, u_in, v_in, u_out;
@@ -88,6 +90,7 @@ void otk__ns_free(ns_state *s)
     free(s->dir);
     free(s->pi);
     free(s->flow);
+    free(s->yt);
     free(s);
 }
 
@@ -108,7 +111,15 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
     s->dir = malloc(nodes * sizeof *s->dir);
     s->pi = malloc(nodes * sizeof *s->pi);
     s->flow = malloc(nodes * sizeof *s->flow);
-    if (!s->parent || !s->pred || !s->dir || !s->pi || !s->flow) {
+    if (cost->C == NULL) {
+        s->yt = malloc((otk__cost_scratch_len(cost) + m) * sizeof *s->yt);
+        if (s->yt != NULL) {
+            s->crow = s->yt + otk__cost_scratch_len(cost);
+            otk__cost_prepare(cost, s->yt);
+        }
+    }
+    if (!s->parent || !s->pred || !s->dir || !s->pi || !s->flow ||
+        (cost->C == NULL && s->yt == NULL)) {
         otk__ns_free(s);
         return NULL;
     }
@@ -177,10 +188,10 @@ static int find_entering(ns_state *s, int full)
     size_t best_arc = NO_ARC, k = s->next_arc, count = s->block;
     size_t i = k / m, j = k % m;
     double pi_i = s->pi[i];
-    const double *crow = s->cost->C != NULL ? s->cost->C + i * m : NULL;
+    /* the row being scanned: the matrix's, or computed once for points */
+    const double *crow = otk__cost_row(s->cost, s->yt, i, s->crow);
     for (size_t scanned = 0; scanned < narcs; scanned++) {
-        double c = crow != NULL ? crow[j] : otk__cost_entry(s->cost, i, j);
-        double rc = c + pi_i - pi_t[j];
+        double rc = crow[j] + pi_i - pi_t[j];
         if (rc < best) {
             best = rc;
             best_arc = k;
@@ -191,8 +202,7 @@ static int find_entering(ns_state *s, int full)
             j = 0;
             i = k / m;
             pi_i = s->pi[i];
-            if (crow != NULL)
-                crow = s->cost->C + i * m;
+            crow = otk__cost_row(s->cost, s->yt, i, s->crow);
         }
         if (--count == 0) {
             if (best_arc != NO_ARC && !full)

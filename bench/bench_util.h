@@ -1,0 +1,32 @@
+/* Helpers shared by the benchmark programs (bench_util.c). */
+#ifndef OTK_BENCH_UTIL_H
+#define OTK_BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The program's name in messages; each main sets it. */
+extern const char *bench_prog;
+
+/* Print "prog: " fmt (with one string argument) and exit 1. */
+void bench_die(const char *fmt, const char *arg);
+void *bench_xmalloc(size_t count, size_t size);
+/* Monotonic seconds. */
+double bench_now(void);
+/* Peak resident memory in MiB: VmHWM, and getrusage's ru_maxrss (which
+ * Linux carries across fork and exec, so it may be the parent's). */
+double bench_peak_rss_mib(void);
+double bench_ru_maxrss_mib(void);
+size_t bench_parse_size(const char *s, const char *what);
+double bench_parse_double(const char *s, const char *what);
+/* splitmix64 with Box-Muller normals. */
+uint64_t bench_rng_next(uint64_t *s);
+double bench_rng_uniform(uint64_t *s);
+double bench_rng_normal(uint64_t *s);
+/* Read exactly count doubles from dir/name; 0 if absent and optional. */
+int bench_read_raw(const char *dir, const char *name, double *out, size_t count,
+                   int optional);
+/* One JSON "key": value pair (null for non-finite), a comma unless last. */
+void bench_jnum(const char *key, double v, int last);
+
+#endif
