@@ -35,8 +35,8 @@
 struct ns_state {
     const otk_cost *cost;
     size_t n, m, nodes, root, narcs;
-    double art_cost; /* cost of the artificial arcs */
-    double eps;      /* reduced costs above -eps count as nonnegative */
+    double art_cost;  /* cost of the artificial arcs */
+    double eps;       /* reduced costs above -eps count as nonnegative */
     double eps_clean; /* the same once ART is gone */
     double mass;
     size_t block, next_arc;
@@ -138,8 +138,8 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
     /* Potentials reach ART in magnitude, so reduced costs carry rounding
      * of a few ulp of ART. */
     s->eps = 16.0 * DBL_EPSILON * s->art_cost;
-    s->eps_clean = 16.0 * DBL_EPSILON * fmax(scale, DBL_MIN) *
-                   sqrt((double)nodes);
+    s->eps_clean =
+        16.0 * DBL_EPSILON * fmax(scale, DBL_MIN) * sqrt((double)nodes);
     double root_block = ceil(sqrt((double)s->narcs));
     s->block = root_block < 10.0 ? 10 : (size_t)root_block;
     if (s->block > s->narcs)
