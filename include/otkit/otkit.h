@@ -64,6 +64,9 @@ typedef enum otk_status {
     OTK_MAX_ITER = 1,
     /* The progress callback asked to stop. Outputs hold the last iterate. */
     OTK_CANCELLED = 2,
+    /* The optimizer could make no further progress (a line search failed)
+     * before reaching tol; outputs hold the last iterate. */
+    OTK_STALLED = 3,
 
     /* A size, pointer or setting is invalid; nothing was computed. The
      * solver's info names the offending argument or field. */
@@ -159,5 +162,6 @@ typedef int (*otk_progress_fn)(void *user, const otk_progress *progress);
 
 #include <otkit/entropic.h>
 #include <otkit/exact.h>
+#include <otkit/quadratic.h> /* and otkit/sparse.h */
 
 #endif /* OTKIT_OTKIT_H */

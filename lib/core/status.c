@@ -8,6 +8,9 @@ const char *otk_status_string(otk_status status)
         return "iteration limit reached before the tolerance; raise max_iter, "
                "loosen tol, or raise reg";
     case OTK_CANCELLED: return "cancelled by the progress callback";
+    case OTK_STALLED:
+        return "the optimizer stalled before the tolerance (line search "
+               "failed); loosen tol, or raise gamma or k";
     case OTK_ERR_INVALID_ARGUMENT:
         return "invalid argument or setting (the info names it)";
     case OTK_ERR_NO_MEMORY: return "out of memory";
@@ -29,6 +32,7 @@ const char *otk_status_name(otk_status status)
     case OTK_CONVERGED: return "converged";
     case OTK_MAX_ITER: return "max_iter";
     case OTK_CANCELLED: return "cancelled";
+    case OTK_STALLED: return "stalled";
     case OTK_ERR_INVALID_ARGUMENT: return "invalid_argument";
     case OTK_ERR_NO_MEMORY: return "no_memory";
     case OTK_ERR_INVALID_INPUT: return "invalid_input";

@@ -99,4 +99,23 @@ double otk__cost_entry(const otk_cost *cost, size_t i, size_t j);
  */
 void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi);
 
+/* ---- Simplex projections and top-k selection (simplex.c) ---- */
+
+/*
+ * Put the indices of the k largest entries of v (len entries; ties to the
+ * lower index) first in idx (len entries, overwritten): idx[0..k) holds
+ * them, in no particular order. Expected O(len).
+ */
+void otk__top_k(const double *v, size_t len, size_t k, size_t *idx);
+/*
+ * The threshold theta of the Euclidean projection of v onto the scaled
+ * simplex {y >= 0, sum y = z} (z > 0): y_i = max(v_i - theta, 0).
+ * Expected O(len); idx is len entries of scratch.
+ */
+double otk__simplex_threshold(const double *v, size_t len, double z,
+                              size_t *idx);
+/* The projection itself into y; returns theta. */
+double otk__project_simplex(const double *v, size_t len, double z, double *y,
+                            size_t *idx);
+
 #endif /* OTK_LINALG_H */

@@ -25,6 +25,7 @@ START_TEST(status_values_are_pinned)
     ck_assert_int_eq(OTK_CONVERGED, 0);
     ck_assert_int_eq(OTK_MAX_ITER, 1);
     ck_assert_int_eq(OTK_CANCELLED, 2);
+    ck_assert_int_eq(OTK_STALLED, 3);
     ck_assert_int_eq(OTK_ERR_INVALID_ARGUMENT, -1);
     ck_assert_int_eq(OTK_ERR_NO_MEMORY, -2);
     ck_assert_int_eq(OTK_ERR_INVALID_INPUT, -3);
@@ -35,10 +36,15 @@ END_TEST
 
 START_TEST(status_strings_are_distinct)
 {
-    const otk_status all[] = {OTK_CONVERGED,         OTK_MAX_ITER,
-                              OTK_CANCELLED,         OTK_ERR_INVALID_ARGUMENT,
-                              OTK_ERR_NO_MEMORY,     OTK_ERR_INVALID_INPUT,
-                              OTK_ERR_MASS_MISMATCH, OTK_ERR_NUMERICAL};
+    const otk_status all[] = {OTK_CONVERGED,
+                              OTK_MAX_ITER,
+                              OTK_CANCELLED,
+                              OTK_STALLED,
+                              OTK_ERR_INVALID_ARGUMENT,
+                              OTK_ERR_NO_MEMORY,
+                              OTK_ERR_INVALID_INPUT,
+                              OTK_ERR_MASS_MISMATCH,
+                              OTK_ERR_NUMERICAL};
     const size_t n = sizeof all / sizeof all[0];
     for (size_t i = 0; i < n; i++) {
         ck_assert_str_ne(otk_status_string(all[i]), "unknown status");

@@ -1,0 +1,25 @@
+/*
+ * Private: the smooth-dual engine shared by quadratically-regularized OT
+ * and sparsity-constrained OT. Both regularize each column of the plan by
+ * (gamma/2) ||t||^2, the second with at most k nonzeros; the engine
+ * evaluates the dual or semi-dual objective and gradient column by column,
+ * runs L-BFGS on it, and recovers the plan. The only difference between
+ * the two modules is k (k >= n: no sparsity constraint).
+ */
+#ifndef OTK_SMOOTH_H
+#define OTK_SMOOTH_H
+
+#include <otkit/quadratic.h>
+
+/* Validate and solve; the public otk_quadratic and otk_sparse are this
+ * with k = n and with the caller's k (1 <= k <= n, else "k" is named). */
+otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
+                             const double *b, double gamma, size_t k,
+                             const otk_quadratic_settings *settings,
+                             double *alpha, double *beta, otk_plan_entry *plan,
+                             size_t capacity, double *P,
+                             otk_quadratic_info *info);
+
+void otk__smooth_default_settings(otk_quadratic_settings *s);
+
+#endif
