@@ -553,3 +553,34 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
     free_engine(&e);
     return finish(info, st, NULL, SIZE_MAX, t0);
 }
+
+double otk__smooth_eval(const otk_cost *cost, const double *a,
+                        const double *b, double gamma, size_t k, int dual,
+                        const double *vars, double *grad)
+{
+    const size_t n = cost->n, m = cost->m;
+    engine e = {0};
+    e.cost = cost;
+    e.n = n;
+    e.m = m;
+    e.k = k;
+    e.gamma = gamma;
+    e.dual = dual;
+    e.threads = 1;
+    double *w = malloc((n + m) * sizeof *w);
+    if (w == NULL || alloc_engine(&e) != 0) {
+        free(w);
+        free_engine(&e);
+        return NAN;
+    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = a != NULL ? a[i] : 1.0 / (double)n;
+    for (size_t j = 0; j < m; j++)
+        w[n + j] = b != NULL ? b[j] : 1.0 / (double)m;
+    e.a = w;
+    e.b = w + n;
+    double f = objective(&e, vars, grad);
+    free(w);
+    free_engine(&e);
+    return f;
+}

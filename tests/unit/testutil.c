@@ -13,9 +13,9 @@ static const char *data_dir(void)
     return d != NULL ? d : "tests/data";
 }
 
-static double *load_matrix(const char *module, const char *name,
-                           const char *file, size_t *rows, size_t *cols,
-                           int required)
+double *oracle_matrix(const char *module, const char *name,
+                      const char *file, size_t *rows, size_t *cols,
+                      int required)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/%s/%s", data_dir(), module, name, file);
@@ -37,19 +37,19 @@ void oracle_load(const char *module, const char *name, oracle_case *oc)
 {
     memset(oc, 0, sizeof *oc);
     size_t r, c;
-    oc->C = load_matrix(module, name, "C.csv", &oc->n, &oc->m, 1);
-    oc->a = load_matrix(module, name, "a.csv", &r, &c, 1);
+    oc->C = oracle_matrix(module, name, "C.csv", &oc->n, &oc->m, 1);
+    oc->a = oracle_matrix(module, name, "a.csv", &r, &c, 1);
     ck_assert_uint_eq(r * c, oc->n);
-    oc->b = load_matrix(module, name, "b.csv", &r, &c, 1);
+    oc->b = oracle_matrix(module, name, "b.csv", &r, &c, 1);
     ck_assert_uint_eq(r * c, oc->m);
-    oc->P = load_matrix(module, name, "P.csv", &r, &c, 1);
+    oc->P = oracle_matrix(module, name, "P.csv", &r, &c, 1);
     ck_assert_uint_eq(r * c, oc->n * oc->m);
-    oc->f = load_matrix(module, name, "f.csv", &r, &c, 1);
-    oc->g = load_matrix(module, name, "g.csv", &r, &c, 1);
-    oc->x = load_matrix(module, name, "x.csv", &r, &oc->d, 0);
-    oc->y = load_matrix(module, name, "y.csv", &r, &c, 0);
+    oc->f = oracle_matrix(module, name, "f.csv", &r, &c, 1);
+    oc->g = oracle_matrix(module, name, "g.csv", &r, &c, 1);
+    oc->x = oracle_matrix(module, name, "x.csv", &r, &oc->d, 0);
+    oc->y = oracle_matrix(module, name, "y.csv", &r, &c, 0);
     oc->divergence = NAN;
-    double *dv = load_matrix(module, name, "divergence.csv", &r, &c, 0);
+    double *dv = oracle_matrix(module, name, "divergence.csv", &r, &c, 0);
     if (dv != NULL) {
         oc->divergence = dv[0];
         free(dv);

@@ -19,6 +19,10 @@ typedef struct oracle_case {
 /* Loads or fails the current test with the file's error. */
 void oracle_load(const char *module, const char *name, oracle_case *oc);
 void oracle_free(oracle_case *oc);
+/* One CSV of a case folder (malloc'd), or NULL when absent and not
+ * required; fails the test otherwise. */
+double *oracle_matrix(const char *module, const char *name, const char *file,
+                      size_t *rows, size_t *cols, int required);
 
 /* max_i |x_i - y_i| <= atol + rtol * max_i |y_i|, else fail naming the
  * worst index. */

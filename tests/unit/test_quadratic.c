@@ -1,0 +1,346 @@
+/* Quadratically-regularized OT: POT oracles (polished to 1e-13), the two
+ * formulations against each other, duality, the gamma -> 0 limit,
+ * gradients against finite differences, outputs and bad input. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+
+#include "smooth/smooth.h"
+#include "testutil.h"
+
+static const char *const cases[] = {
+    "square6_g1",       "rect8x5_g0.1", "rect30x20_g0.05", "rect20x25_g0.01",
+    "points_12x9_g0.5", "square10_g10", "square10_g100"};
+
+typedef struct qcase {
+    size_t n, m, d;
+    double *a, *b, *C, *P, *x, *y;
+    double gamma, primal, dual_value;
+} qcase;
+
+static double param(const char *name, int column)
+{
+    char path[1024], line[1024];
+    const char *dir = getenv("OTK_TEST_DATA");
+    snprintf(path, sizeof path, "%s/quadratic/%s/params.csv",
+             dir ? dir : "tests/data", name);
+    FILE *fp = fopen(path, "r");
+    ck_assert_msg(fp != NULL, "missing %s", path);
+    ck_assert(fgets(line, sizeof line, fp) && fgets(line, sizeof line, fp));
+    fclose(fp);
+    char *p = line;
+    for (int k = 0; k < column; k++)
+        p = strchr(p, ',') + 1;
+    return strtod(p, NULL);
+}
+
+static qcase load(const char *name)
+{
+    qcase q;
+    size_t r, c;
+    q.C = oracle_matrix("quadratic", name, "C.csv", &q.n, &q.m, 1);
+    q.a = oracle_matrix("quadratic", name, "a.csv", &r, &c, 1);
+    q.b = oracle_matrix("quadratic", name, "b.csv", &r, &c, 1);
+    q.P = oracle_matrix("quadratic", name, "P_dual.csv", &r, &c, 1);
+    q.x = oracle_matrix("quadratic", name, "x.csv", &r, &q.d, 0);
+    q.y = oracle_matrix("quadratic", name, "y.csv", &r, &c, 0);
+    q.gamma = param(name, 0);
+    q.primal = param(name, 1);
+    q.dual_value = param(name, 3);
+    return q;
+}
+
+static void unload(qcase *q)
+{
+    free(q->a);
+    free(q->b);
+    free(q->C);
+    free(q->P);
+    free(q->x);
+    free(q->y);
+}
+
+static otk_quadratic_settings tight(otk_formulation form)
+{
+    otk_quadratic_settings s;
+    otk_quadratic_default_settings(&s);
+    s.formulation = form;
+    s.tol = 1e-10;
+    return s;
+}
+
+START_TEST(matches_pot)
+{
+    qcase q = load(cases[_i]);
+    for (int pass = 0; pass < 4; pass++) {
+        if (pass >= 2 && q.x == NULL)
+            break;
+        otk_cost cost = pass < 2 ? otk_cost_dense(q.n, q.m, q.C)
+                                 : otk_cost_points(q.n, q.m, q.d, q.x, q.y,
+                                                   OTK_METRIC_SQEUCLIDEAN, 2);
+        otk_quadratic_settings s = tight(
+            pass % 2 == 0 ? OTK_FORMULATION_SEMI_DUAL : OTK_FORMULATION_DUAL);
+        double *P = malloc(q.n * q.m * sizeof *P);
+        otk_quadratic_info info;
+        otk_status st = otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
+                                      NULL, 0, P, &info);
+        ck_assert_msg(st == OTK_CONVERGED, "%s pass %d: %s", cases[_i], pass,
+                      otk_status_name(st));
+        ck_assert_double_le(info.marginal_error, 1e-10);
+        assert_close_vec("plan", P, q.P, q.n * q.m, 1e-7, 1e-12);
+        assert_close("primal objective", info.objective, q.primal, 1e-9, 0);
+        assert_close("dual objective", info.dual_objective, q.dual_value, 1e-9,
+                     0);
+        free(P);
+    }
+    unload(&q);
+}
+END_TEST
+
+/* The semi-dual plan meets the column marginals exactly, both plans
+ * agree, and alpha, beta reproduce the dual plan. */
+START_TEST(formulations_agree)
+{
+    qcase q = load("rect30x20_g0.05");
+    otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
+    double *P[2], alpha[30], beta[20];
+    for (int f = 0; f < 2; f++) {
+        otk_quadratic_settings s = tight((otk_formulation)f);
+        P[f] = malloc(q.n * q.m * sizeof *P[f]);
+        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, alpha,
+                                       beta, NULL, 0, P[f], NULL),
+                         OTK_CONVERGED);
+        for (size_t i = 0; i < q.n; i++)
+            for (size_t j = 0; j < q.m; j++) {
+                double x = alpha[i] + beta[j] - q.C[i * q.m + j];
+                assert_close("plan from potentials", P[f][i * q.m + j],
+                             x > 0 ? x / q.gamma : 0.0, 1e-6, 1e-11);
+            }
+        if (f == OTK_FORMULATION_SEMI_DUAL)
+            for (size_t j = 0; j < q.m; j++) {
+                double col = 0.0;
+                for (size_t i = 0; i < q.n; i++)
+                    col += P[f][i * q.m + j];
+                assert_close("exact column", col, q.b[j], 1e-13, 0.0);
+            }
+    }
+    assert_close_vec("dual = semi-dual plan", P[0], P[1], q.n * q.m, 1e-7,
+                     1e-12);
+    free(P[0]);
+    free(P[1]);
+    unload(&q);
+}
+END_TEST
+
+/* Weak duality along the iterations, and the gap closing. */
+static int check_duality(void *user, const otk_progress *p)
+{
+    double *best_dual = user;
+    ck_assert(isfinite(p->objective) && isfinite(p->error));
+    *best_dual = fmax(*best_dual, p->objective);
+    return 0;
+}
+
+START_TEST(duality_gap_closes)
+{
+    qcase q = load("rect20x25_g0.01");
+    otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
+    for (int f = 0; f < 2; f++) {
+        otk_quadratic_settings s = tight((otk_formulation)f);
+        double best = -INFINITY;
+        s.progress = check_duality;
+        s.progress_user = &best;
+        otk_quadratic_info info;
+        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
+                                       NULL, 0, NULL, &info),
+                         OTK_CONVERGED);
+        /* every dual value is below the optimum (the oracle's primal) */
+        ck_assert_double_le(best, q.primal * (1 + 1e-12));
+        assert_close("gap", info.objective - info.dual_objective, 0.0, 0.0,
+                     1e-9 * q.primal);
+    }
+    unload(&q);
+}
+END_TEST
+
+/* gamma -> 0: the transport cost tends to exact OT's. */
+START_TEST(small_gamma_approaches_exact)
+{
+    qcase q = load("rect30x20_g0.05");
+    otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
+    otk_exact_info ex;
+    ck_assert_int_eq(
+        otk_exact(&cost, q.a, q.b, NULL, NULL, NULL, NULL, NULL, &ex),
+        OTK_OPTIMAL);
+    double prev = INFINITY;
+    const double gammas[] = {1.0, 0.1, 0.01, 0.001};
+    for (int k = 0; k < 4; k++) {
+        otk_quadratic_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
+        s.tol = 1e-9;
+        otk_quadratic_info info;
+        otk_status st = otk_quadratic(&cost, q.a, q.b, gammas[k], &s, NULL,
+                                      NULL, NULL, 0, NULL, &info);
+        ck_assert_msg(st == OTK_CONVERGED, "gamma %g: %s", gammas[k],
+                      otk_status_name(st));
+        double gap = info.transport_cost - ex.transport_cost;
+        ck_assert_double_ge(gap, -1e-8);
+        ck_assert_double_lt(gap, prev);
+        prev = gap;
+    }
+    ck_assert_double_le(prev, 1e-3 * ex.transport_cost);
+    unload(&q);
+}
+END_TEST
+
+/* Gradients of both objectives (and their top-k versions) against
+ * central finite differences, away from kinks. */
+START_TEST(gradients_match_finite_differences)
+{
+    qcase q = load("rect8x5_g0.1");
+    otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
+    const size_t n = q.n, m = q.m;
+    unsigned long long st = 9;
+    double vars[13], g[13], gp[13], gm[13];
+    for (size_t i = 0; i < n + m; i++)
+        vars[i] = 0.3 * (test_uniform(&st) - 0.5);
+    const size_t ks[] = {n, 3, 1};
+    for (int dual = 0; dual < 2; dual++)
+        for (int t = 0; t < 3; t++) {
+            size_t nv = n + (dual ? m : 0);
+            otk__smooth_eval(&cost, q.a, q.b, q.gamma, ks[t], dual, vars, g);
+            for (size_t v = 0; v < nv; v++) {
+                const double h = 1e-6, keep = vars[v];
+                vars[v] = keep + h;
+                double fp = otk__smooth_eval(&cost, q.a, q.b, q.gamma, ks[t],
+                                             dual, vars, gp);
+                vars[v] = keep - h;
+                double fm = otk__smooth_eval(&cost, q.a, q.b, q.gamma, ks[t],
+                                             dual, vars, gm);
+                vars[v] = keep;
+                char what[64];
+                snprintf(what, sizeof what, "d/dvar %zu (dual %d, k %zu)", v,
+                         dual, ks[t]);
+                assert_close(what, (fp - fm) / (2 * h), g[v], 1e-5, 1e-7);
+            }
+        }
+    unload(&q);
+}
+END_TEST
+
+START_TEST(sparse_plan_output_and_capacity)
+{
+    qcase q = load("rect30x20_g0.05");
+    otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
+    otk_quadratic_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
+    otk_plan_entry plan[600];
+    double *P = malloc(q.n * q.m * sizeof *P);
+    otk_quadratic_info info;
+    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
+                                   plan, 600, P, &info),
+                     OTK_CONVERGED);
+    size_t dense_nnz = 0, max_col = 0;
+    for (size_t j = 0; j < q.m; j++) {
+        size_t col = 0;
+        for (size_t i = 0; i < q.n; i++)
+            col += P[i * q.m + j] > 0.0;
+        dense_nnz += col;
+        max_col = col > max_col ? col : max_col;
+    }
+    ck_assert_uint_eq(info.nnz, dense_nnz);
+    ck_assert_uint_eq(info.max_col_nnz, max_col);
+    for (size_t e = 0; e < info.nnz; e++)
+        ck_assert_double_eq(P[plan[e].i * q.m + plan[e].j], plan[e].value);
+    /* too little room: the first entries, and the true count */
+    otk_plan_entry few[5];
+    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
+                                   few, 5, NULL, &info),
+                     OTK_CONVERGED);
+    ck_assert_uint_eq(info.nnz, dense_nnz);
+    for (int e = 0; e < 5; e++)
+        ck_assert(few[e].i == plan[e].i && few[e].j == plan[e].j);
+    free(P);
+    unload(&q);
+}
+END_TEST
+
+START_TEST(bad_inputs_are_rejected)
+{
+    double C[6] = {0, 1, 2, 3, 4, 5}, a[2] = {0.5, 0.5}, b[3] = {0.2, 0.3, 0.5};
+    otk_cost cost = otk_cost_dense(2, 3, C);
+    otk_quadratic_settings s;
+    otk_quadratic_default_settings(&s);
+    otk_quadratic_info info;
+    double alpha[2] = {7, 7};
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, 0.0, &s, alpha, NULL, NULL, 0, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.bad_argument, "gamma");
+    ck_assert(alpha[0] == 7 && alpha[1] == 7);
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, NAN, &s, NULL, NULL, NULL, 0, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    C[2] = INFINITY;
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        OTK_ERR_INVALID_INPUT);
+    ck_assert_str_eq(info.bad_argument, "cost.C");
+    C[2] = 2;
+    b[2] = 0.6;
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        OTK_ERR_MASS_MISMATCH);
+    b[2] = -0.5;
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        OTK_ERR_INVALID_INPUT);
+    b[2] = 0.5;
+    const char *fields[] = {"settings.formulation", "settings.tol",
+                            "settings.max_iter", "settings.history",
+                            "settings.threads"};
+    for (int f = 0; f < 5; f++) {
+        otk_quadratic_default_settings(&s);
+        switch (f) {
+        case 0: s.formulation = (otk_formulation)5; break;
+        case 1: s.tol = -1; break;
+        case 2: s.max_iter = 0; break;
+        case 3: s.history = 0; break;
+        default: s.threads = -1;
+        }
+        ck_assert_int_eq(otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL,
+                                       0, NULL, &info),
+                         OTK_ERR_INVALID_ARGUMENT);
+        ck_assert_str_eq(info.bad_argument, fields[f]);
+    }
+    /* a pivot-style budget: max_iter gives a usable plan and says so */
+    otk_quadratic_default_settings(&s);
+    s.max_iter = 1;
+    s.tol = 0.0;
+    ck_assert_int_eq(
+        otk_quadratic(&cost, a, b, 0.01, &s, NULL, NULL, NULL, 0, NULL, &info),
+        OTK_MAX_ITER);
+    ck_assert(isfinite(info.marginal_error));
+}
+END_TEST
+
+static Suite *quadratic_suite(void)
+{
+    Suite *s = suite_create("quadratic");
+    TCase *tc = tcase_create("quadratic");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, matches_pot, 0,
+                        (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, formulations_agree);
+    tcase_add_test(tc, duality_gap_closes);
+    tcase_add_test(tc, small_gamma_approaches_exact);
+    tcase_add_test(tc, gradients_match_finite_differences);
+    tcase_add_test(tc, sparse_plan_output_and_capacity);
+    tcase_add_test(tc, bad_inputs_are_rejected);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(quadratic_suite()); }
