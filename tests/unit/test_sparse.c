@@ -1,0 +1,257 @@
+/* Sparsity-constrained OT: the limits (k = n is quadratic OT, large k
+ * changes nothing, k = 1 semi-dual is the linear program), at most k
+ * nonzeros per column, honest marginal errors, deterministic ties, the
+ * selection and projection kernels, and bad input. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+
+#include "linalg/linalg.h"
+#include "testutil.h"
+
+static otk_sparse_settings tight(otk_formulation form)
+{
+    otk_sparse_settings s;
+    otk_sparse_default_settings(&s);
+    s.formulation = form;
+    s.tol = 1e-10;
+    return s;
+}
+
+/* A 30 x 20 problem from the exact oracles (weights non-uniform). */
+static oracle_case problem(void)
+{
+    oracle_case oc;
+    oracle_load("exact", "rect30x20", &oc);
+    return oc;
+}
+
+START_TEST(k_equal_n_is_quadratic)
+{
+    oracle_case oc = problem();
+    otk_cost cost = otk_cost_dense(oc.n, oc.m, oc.C);
+    double *Pq = malloc(oc.n * oc.m * sizeof *Pq);
+    double *Ps = malloc(oc.n * oc.m * sizeof *Ps);
+    for (int f = 0; f < 2; f++) {
+        otk_sparse_settings s = tight((otk_formulation)f);
+        otk_quadratic_info iq, is;
+        ck_assert_int_eq(otk_quadratic(&cost, oc.a, oc.b, 0.05, &s, NULL, NULL,
+                                       NULL, 0, Pq, &iq),
+                         OTK_CONVERGED);
+        /* k = n, and any k at least the quadratic plan's column supports */
+        const size_t ks[] = {oc.n, iq.max_col_nnz};
+        for (int t = 0; t < 2; t++) {
+            ck_assert_int_eq(otk_sparse(&cost, oc.a, oc.b, 0.05, ks[t], &s,
+                                        NULL, NULL, NULL, 0, Ps, &is),
+                             OTK_CONVERGED);
+            assert_close_vec("plan", Ps, Pq, oc.n * oc.m, 1e-7, 1e-12);
+            assert_close("objective", is.objective, iq.objective, 1e-9, 0);
+        }
+    }
+    free(Pq);
+    free(Ps);
+    oracle_free(&oc);
+}
+END_TEST
+
+/* At most k nonzeros per column, and the reported numbers are those of
+ * the returned plan (its marginals are met only approximately). */
+START_TEST(columns_have_at_most_k_nonzeros)
+{
+    oracle_case oc = problem();
+    otk_cost cost = otk_cost_dense(oc.n, oc.m, oc.C);
+    double *P = malloc(oc.n * oc.m * sizeof *P);
+    for (int f = 0; f < 2; f++)
+        for (size_t k = 1; k <= 3; k++) {
+            otk_sparse_settings s = tight((otk_formulation)f);
+            s.tol = 1e-8;
+            s.max_iter = 3000;
+            otk_sparse_info info;
+            otk_status st = otk_sparse(&cost, oc.a, oc.b, 0.05, k, &s, NULL,
+                                       NULL, NULL, 0, P, &info);
+            ck_assert_msg(st >= 0, "k %zu: %s", k, otk_status_name(st));
+            ck_assert_uint_le(info.max_col_nnz, k);
+            double err = 0.0, transport = 0.0;
+            for (size_t i = 0; i < oc.n; i++) {
+                double row = 0.0;
+                for (size_t j = 0; j < oc.m; j++) {
+                    row += P[i * oc.m + j];
+                    transport += P[i * oc.m + j] * oc.C[i * oc.m + j];
+                }
+                err += fabs(row - oc.a[i]);
+            }
+            for (size_t j = 0; j < oc.m; j++) {
+                double col = 0.0;
+                size_t nz = 0;
+                for (size_t i = 0; i < oc.n; i++) {
+                    col += P[i * oc.m + j];
+                    nz += P[i * oc.m + j] > 0.0;
+                }
+                ck_assert_uint_le(nz, k);
+                err += fabs(col - oc.b[j]);
+            }
+            assert_close("marginal_error", info.marginal_error, err, 1e-9,
+                         1e-15);
+            assert_close("transport", info.transport_cost, transport, 1e-12, 0);
+        }
+    free(P);
+    oracle_free(&oc);
+}
+END_TEST
+
+/* k = 1, semi-dual: the linear program's semi-dual. On a permutation
+ * problem its plan is the exact plan and its potentials certify it. */
+START_TEST(k_one_semi_dual_is_exact_ot)
+{
+    oracle_case oc;
+    oracle_load("exact", "permutation10", &oc);
+    otk_cost cost = otk_cost_dense(oc.n, oc.m, oc.C);
+    otk_sparse_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
+    s.tol = 1e-12;
+    double P[100], alpha[10], beta[10];
+    otk_sparse_info info;
+    otk_status st = otk_sparse(&cost, NULL, NULL, 1.0, 1, &s, alpha, beta, NULL,
+                               0, P, &info);
+    ck_assert_msg(st == OTK_CONVERGED || st == OTK_STALLED, "%s",
+                  otk_status_name(st));
+    assert_close_vec("plan", P, oc.P, 100, 0.0, 1e-12);
+    assert_close("cost", info.transport_cost, oc.transport_cost, 1e-12, 0);
+    /* alpha with the LP's c-transform is dual feasible and tight on the
+     * plan: optimal exact-OT potentials */
+    for (size_t j = 0; j < 10; j++) {
+        double g = INFINITY;
+        for (size_t i = 0; i < 10; i++)
+            g = fmin(g, oc.C[i * 10 + j] - alpha[i]);
+        for (size_t i = 0; i < 10; i++)
+            if (P[i * 10 + j] > 0.0)
+                assert_close("tight", alpha[i] + g, oc.C[i * 10 + j], 0, 1e-12);
+    }
+    oracle_free(&oc);
+}
+END_TEST
+
+/* Ties (a cost with three values) are broken the same way every time: two
+ * runs with the same thread count give the same plan bit for bit. (Other
+ * thread counts sum in another order, and on such a degenerate problem
+ * rounding may then pick other tied entries.) */
+START_TEST(ties_are_deterministic)
+{
+    enum { N = 40, M = 30 };
+    double *C = malloc(N * M * sizeof *C), *P0 = malloc(N * M * sizeof *P0);
+    double *P1 = malloc(N * M * sizeof *P1);
+    for (int k = 0; k < N * M; k++)
+        C[k] = (double)((k * 7) % 3);
+    otk_cost cost = otk_cost_dense(N, M, C);
+    for (int f = 0; f < 2; f++) {
+        otk_sparse_settings s = tight((otk_formulation)f);
+        for (int threads = 1; threads <= 2; threads++) {
+            s.threads = threads;
+            otk_sparse(&cost, NULL, NULL, 0.5, 2, &s, NULL, NULL, NULL, 0, P0,
+                       NULL);
+            otk_sparse(&cost, NULL, NULL, 0.5, 2, &s, NULL, NULL, NULL, 0, P1,
+                       NULL);
+            assert_close_vec("same plan", P1, P0, N * M, 0.0, 0.0);
+        }
+    }
+    free(C);
+    free(P0);
+    free(P1);
+}
+END_TEST
+
+static int rank_cmp(const void *x, const void *y)
+{
+    const double *p = x, *q = y;
+    return (p[0] < q[0]) - (p[0] > q[0]); /* descending value */
+}
+
+/* The kernels against sorting: top-k sets, the simplex threshold, and the
+ * sparse projection (brute force over supports is in gen_oracles-style
+ * reasoning: greedy top-k then projection). */
+START_TEST(selection_and_projection_kernels)
+{
+    enum { L = 57 };
+    unsigned long long st = 5;
+    double v[L], pairs[2 * L], y[L];
+    size_t idx[2 * L];
+    for (int rep = 0; rep < 50; rep++) {
+        for (int i = 0; i < L; i++) {
+            v[i] = rep % 5 == 0 ? (double)(int)(4 * test_uniform(&st))
+                                : test_uniform(&st) - 0.3;
+            pairs[2 * i] = v[i];
+            pairs[2 * i + 1] = i;
+        }
+        qsort(pairs, L, 2 * sizeof(double), rank_cmp);
+        size_t k = 1 + (size_t)rep % L;
+        otk__top_k(v, L, k, idx);
+        /* the selected set has the k largest values; ties go to the lower
+         * index */
+        double kth = pairs[2 * (k - 1)];
+        size_t above = 0;
+        for (size_t r = 0; r < k; r++) {
+            ck_assert_double_ge(v[idx[r]], kth);
+            above += v[idx[r]] > kth;
+            for (size_t q = k; q < L; q++)
+                ck_assert(v[idx[q]] < v[idx[r]] ||
+                          (v[idx[q]] == v[idx[r]] && idx[q] > idx[r]));
+        }
+        (void)above;
+        /* simplex projection: nonnegative, sums to z, matches the sorting
+         * formula */
+        double z = 0.5 + test_uniform(&st);
+        double theta = otk__project_simplex(v, L, z, y, idx);
+        double sum = 0.0, cs = 0.0, ref = 0.0;
+        for (int i = 0; i < L; i++) {
+            ck_assert_double_ge(y[i], 0.0);
+            sum += y[i];
+        }
+        assert_close("sum", sum, z, 1e-14, 0);
+        for (int r = 0; r < L; r++) {
+            cs += pairs[2 * r];
+            if (pairs[2 * r] - (cs - z) / (r + 1) > 0)
+                ref = (cs - z) / (r + 1);
+        }
+        assert_close("theta", theta, ref, 1e-13, 1e-15);
+    }
+}
+END_TEST
+
+START_TEST(bad_k_is_rejected)
+{
+    double C[6] = {0, 1, 2, 3, 4, 5};
+    otk_cost cost = otk_cost_dense(2, 3, C);
+    otk_sparse_info info;
+    ck_assert_int_eq(otk_sparse(&cost, NULL, NULL, 1.0, 0, NULL, NULL, NULL,
+                                NULL, 0, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.bad_argument, "k");
+    /* a column has n = 2 entries */
+    ck_assert_int_eq(otk_sparse(&cost, NULL, NULL, 1.0, 3, NULL, NULL, NULL,
+                                NULL, 0, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.bad_argument, "k");
+    ck_assert_int_eq(otk_sparse(&cost, NULL, NULL, 1.0, 2, NULL, NULL, NULL,
+                                NULL, 0, NULL, &info),
+                     OTK_CONVERGED);
+}
+END_TEST
+
+static Suite *sparse_suite(void)
+{
+    Suite *s = suite_create("sparse");
+    TCase *tc = tcase_create("sparse");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, k_equal_n_is_quadratic);
+    tcase_add_test(tc, columns_have_at_most_k_nonzeros);
+    tcase_add_test(tc, k_one_semi_dual_is_exact_ot);
+    tcase_add_test(tc, ties_are_deterministic);
+    tcase_add_test(tc, selection_and_projection_kernels);
+    tcase_add_test(tc, bad_k_is_rejected);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(sparse_suite()); }
