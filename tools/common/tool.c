@@ -136,6 +136,42 @@ int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
     return 0;
 }
 
+int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
+                      const double *P, const otk_plan_entry *entries,
+                      size_t nnz)
+{
+    if (t->plan_path == NULL)
+        return 0;
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(t->plan_path, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    if (!dense)
+        fprintf(fp, "i,j,value\n");
+    if (!dense && P == NULL) {
+        for (size_t e = 0; e < nnz; e++)
+            fprintf(fp, "%zu,%zu,%.17g\n", entries[e].i, entries[e].j,
+                    entries[e].value);
+        return 0;
+    }
+    size_t k = 0; /* next entry */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double v = 0.0;
+            if (P != NULL)
+                v = P[i * m + j];
+            else if (k < nnz && entries[k].i == i && entries[k].j == j)
+                v = entries[k++].value;
+            if (dense)
+                fprintf(fp, "%.17g%c", v, j + 1 < m ? ',' : '\n');
+            else if (v != 0.0)
+                fprintf(fp, "%zu,%zu,%.17g\n", i, j, v);
+        }
+    return 0;
+}
+
 int otkcli_finish(const otkcli_tool *t, const otkcli_summary *sm)
 {
     /* The summary first: if stdout cannot take it, no output file is put

@@ -83,6 +83,15 @@ void otkcli_warn_not_converged(const otkcli_tool *t, const char *detail);
 int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
                             const double *g, size_t m);
 
+/* Write the plan to t->plan_path (nothing without --plan): dense = n rows
+ * of m values, else COO rows "i,j,value" (0-based, nonzeros, after a
+ * header line). The plan is the dense P when P is not NULL, else the
+ * entries, sorted by row then column. 0, or -1 with the message printed.
+ */
+int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
+                      const double *P, const otk_plan_entry *entries,
+                      size_t nnz);
+
 /* Print the summary, then put the output files in place (see cli.h).
  * 0, or -1 with the message printed. */
 int otkcli_finish(const otkcli_tool *t, const otkcli_summary *sm);

@@ -90,33 +90,6 @@ static int own_option(otk_exact_settings *s, int *dense, int c,
     return 1;
 }
 
-static int write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
-                      const otk_plan_entry *plan, size_t nnz)
-{
-    otkcli_error err;
-    FILE *fp = otkcli_open_output(t->plan_path, &err);
-    if (fp == NULL) {
-        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
-        return -1;
-    }
-    if (!dense) {
-        fprintf(fp, "i,j,value\n");
-        for (size_t k = 0; k < nnz; k++)
-            fprintf(fp, "%zu,%zu,%.17g\n", plan[k].i, plan[k].j, plan[k].value);
-        return 0;
-    }
-    /* dense, a row at a time: the entries are sorted by row */
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++) {
-            double v = 0.0;
-            if (k < nnz && plan[k].i == i && plan[k].j == j)
-                v = plan[k++].value;
-            fprintf(fp, "%.17g%c", v, j + 1 < m ? ',' : '\n');
-        }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     otkcli_tool t;
@@ -173,7 +146,7 @@ int main(int argc, char **argv)
                  info.iterations);
         otkcli_warn_not_converged(&t, err.msg);
     }
-    if (t.plan_path && write_plan(&t, dense, n, m, plan, info.nnz) != 0)
+    if (otkcli_write_plan(&t, dense, n, m, NULL, plan, info.nnz) != 0)
         goto done;
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
         goto done;

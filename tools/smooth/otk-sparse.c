@@ -1,0 +1,4 @@
+/* otk-sparse: sparsity-constrained OT from CSV files. */
+#include "smooth/smooth_tool.h"
+
+int main(int argc, char **argv) { return otkcli_smooth_main(argc, argv, 1); }
