@@ -554,9 +554,9 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
     return finish(info, st, NULL, SIZE_MAX, t0);
 }
 
-double otk__smooth_eval(const otk_cost *cost, const double *a,
-                        const double *b, double gamma, size_t k, int dual,
-                        const double *vars, double *grad)
+double otk__smooth_eval(const otk_cost *cost, const double *a, const double *b,
+                        double gamma, size_t k, int dual, const double *vars,
+                        double *grad)
 {
     const size_t n = cost->n, m = cost->m;
     engine e = {0};

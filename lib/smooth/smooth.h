@@ -25,8 +25,8 @@ void otk__smooth_default_settings(otk_quadratic_settings *s);
 /* For tests: the minimized function (the negated dual, dual = 1, or
  * semi-dual) at vars (n, or n + m for the dual) and its gradient. Inputs
  * are assumed valid (a, b may be NULL). Returns NaN if memory is short. */
-double otk__smooth_eval(const otk_cost *cost, const double *a,
-                        const double *b, double gamma, size_t k, int dual,
-                        const double *vars, double *grad);
+double otk__smooth_eval(const otk_cost *cost, const double *a, const double *b,
+                        double gamma, size_t k, int dual, const double *vars,
+                        double *grad);
 
 #endif

@@ -13,9 +13,8 @@ static const char *data_dir(void)
     return d != NULL ? d : "tests/data";
 }
 
-double *oracle_matrix(const char *module, const char *name,
-                      const char *file, size_t *rows, size_t *cols,
-                      int required)
+double *oracle_matrix(const char *module, const char *name, const char *file,
+                      size_t *rows, size_t *cols, int required)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s/%s/%s", data_dir(), module, name, file);
