@@ -47,7 +47,7 @@
 #ifndef OTKIT_ENTROPIC_H
 #define OTKIT_ENTROPIC_H
 
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,7 +23,7 @@
 #ifndef OTKIT_EXACT_H
 #define OTKIT_EXACT_H
 
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 #ifdef __cplusplus
 extern "C" {

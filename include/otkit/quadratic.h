@@ -27,7 +27,7 @@
 #ifndef OTKIT_QUADRATIC_H
 #define OTKIT_QUADRATIC_H
 
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,8 +99,5 @@ OTK_API otk_status otk_quadratic(const otk_cost *cost, const double *a,
 #ifdef __cplusplus
 }
 #endif
-
-/* The sparsity-constrained solver shares these types. */
-#include <otkit/sparse.h>
 
 #endif /* OTKIT_QUADRATIC_H */

@@ -1,0 +1,104 @@
+/*
+ * otkit Monge gap (Uscidda and Cuturi, ICML 2023): how far a map T is from
+ * being an optimal transport map between a measure rho and its image.
+ *
+ *     M(T) = (1/n) sum_i c(x_i, T(x_i)) - W_c(rho_n, T#rho_n)
+ *
+ * from paired samples x_i and y_i = T(x_i), i < n, in R^d, with uniform
+ * weights 1/n. W_c is either exact (the network simplex of otkit/exact.h;
+ * M >= 0, and M = 0 exactly when the pairs are c-cyclically monotone) or
+ * entropic (otkit/entropic.h), as in ott-jax's monge_gap_from_samples:
+ *
+ *     W_eps = <P, C> - eps H(P),   H(P) = -sum_ij P_ij log P_ij,
+ *
+ * which lies between W_0 + eps log n and W_0 + 2 eps log n, so the
+ * entropic gap never reaches 0 (for T = Id it is about eps log n).
+ *
+ * Costs: c(x, y) = ||x - y||^2 (sqeuclidean, the default), ||x - y||
+ * (euclidean), or h(x - y) = ||x - y||_p^p / p (pnorm, p >= 1).
+ *
+ * The gradient with respect to the mapped points follows from the envelope
+ * theorem at the converged plan P (the potentials frozen):
+ *
+ *     dM/dy_j = (1/n) grad_y c(x_j, y_j) - sum_i P_ij grad_y c(x_i, y_j).
+ *
+ * Costs are computed from the points on the fly; no n x n array is formed.
+ * This header also declares the debiased Sinkhorn divergence's gradient
+ * with respect to the points it moves, and map fitting by a residual MLP
+ * (otk_mg_fit), which use the same costs.
+ */
+#ifndef OTKIT_MONGEGAP_H
+#define OTKIT_MONGEGAP_H
+
+#include <otkit/base.h>
+#include <otkit/entropic.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum otk_mg_cost {
+    OTK_MG_SQEUCLIDEAN = 0, /* ||x - y||^2 */
+    OTK_MG_EUCLIDEAN = 1,   /* ||x - y|| */
+    OTK_MG_PNORM = 2        /* ||x - y||_p^p / p */
+} otk_mg_cost;
+
+typedef struct otk_mg_settings {
+    otk_mg_cost cost; /* default OTK_MG_SQEUCLIDEAN */
+    double p;         /* for OTK_MG_PNORM; default 2; valid: >= 1 */
+    /* 1: exact W (network simplex); 0 (default): entropic. */
+    int exact;
+    /* Entropic regularization. If reg > 0 it is used as given; else
+     * relative_reg times the mean cost between the x_i and the y_j is used
+     * (ott-jax's relative_epsilon="mean"). Defaults reg = 0,
+     * relative_reg = 0.01 (the Monge-gap tutorial's choice). */
+    double reg, relative_reg;
+    /* The Sinkhorn solves (tol default 1e-9 here, for accurate gradients;
+     * warm_start is handled by the fitting workspace). */
+    otk_sinkhorn_settings sinkhorn;
+} otk_mg_settings;
+
+typedef struct otk_mg_info {
+    otk_status status;        /* of the inner OT solve, or an error */
+    double monge_gap;         /* M */
+    double displacement_cost; /* (1/n) sum c(x_i, y_i) */
+    double ot_cost;           /* W (exact) or W_eps (entropic) */
+    double reg;               /* the entropic reg used (0 if exact) */
+    size_t iterations;        /* of the inner solve */
+    double time_s;
+    const char *bad_argument; /* as in the other infos */
+    size_t bad_index;
+} otk_mg_info;
+
+OTK_API void otk_mg_default_settings(otk_mg_settings *s);
+
+/*
+ * The Monge gap of the pairs (x_i, y_i): x and y are n x d row-major, n >=
+ * 1. grad (n x d) receives dM/dy, or is NULL. Returns info->status.
+ */
+OTK_API otk_status otk_monge_gap(const double *x, const double *y, size_t n,
+                                 size_t d, const otk_mg_settings *settings,
+                                 double *grad, otk_mg_info *info);
+
+/*
+ * The debiased Sinkhorn divergence S(mu_y, nu_z) = OT(y, z) - (OT(y, y) +
+ * OT(z, z)) / 2 between uniform point clouds y (n x d) and z (m x d), with
+ * the settings' cost and reg (absolute reg > 0 required here), and its
+ * gradient with respect to the y_i (grad n x d, or NULL):
+ *
+ *     dS/dy_i = sum_j P_ij grad_1 c(y_i, z_j) - sum_j Q_ij grad_1 c(y_i, y_j)
+ *
+ * with P, Q the plans of OT(y, z) and OT(y, y). *value receives S; info
+ * (optional) the status and iterations of the worst of the three solves.
+ */
+OTK_API otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
+                                     size_t m, size_t d,
+                                     const otk_mg_settings *settings,
+                                     double *value, double *grad,
+                                     otk_mg_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OTKIT_MONGEGAP_H */

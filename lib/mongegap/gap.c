@@ -1,0 +1,209 @@
+/*
+ * The Monge gap and the debiased Sinkhorn divergence with their gradients
+ * with respect to the moved points (envelope theorem at the converged
+ * plans; see otkit/mongegap.h). Plans are never stored: their entries are
+ * recomputed row by row from the potentials while the gradients are
+ * accumulated.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "entropic/entropic_internal.h"
+#include "linalg/linalg.h"
+#include "mongegap/mongegap_internal.h"
+
+void otk_mg_default_settings(otk_mg_settings *s)
+{
+    s->cost = OTK_MG_SQEUCLIDEAN;
+    s->p = 2.0;
+    s->exact = 0;
+    s->reg = 0.0;
+    s->relative_reg = 0.01;
+    otk_sinkhorn_default_settings(&s->sinkhorn);
+    s->sinkhorn.tol = 1e-9;
+}
+
+const char *otk__mg_check(const otk_mg_settings *s)
+{
+    if (s->cost != OTK_MG_SQEUCLIDEAN && s->cost != OTK_MG_EUCLIDEAN &&
+        s->cost != OTK_MG_PNORM)
+        return "settings.cost";
+    if (s->cost == OTK_MG_PNORM && !(isfinite(s->p) && s->p >= 1.0))
+        return "settings.p";
+    if (s->exact != 0 && s->exact != 1)
+        return "settings.exact";
+    if (!(isfinite(s->reg) && s->reg >= 0.0))
+        return "settings.reg";
+    if (s->reg == 0.0 && !s->exact &&
+        !(isfinite(s->relative_reg) && s->relative_reg > 0.0))
+        return "settings.relative_reg";
+    return NULL;
+}
+
+otk_cost otk__mg_cost(const otk_mg_settings *s, size_t n, size_t m, size_t d,
+                      const double *x, const double *y)
+{
+    otk_metric metric = s->cost == OTK_MG_SQEUCLIDEAN ? OTK_METRIC_SQEUCLIDEAN
+                        : s->cost == OTK_MG_EUCLIDEAN ? OTK_METRIC_EUCLIDEAN
+                                                      : OTK_METRIC_PNORM;
+    otk_cost c = otk_cost_points(n, m, d, x, y, metric, s->p);
+    if (s->cost == OTK_MG_PNORM)
+        c.scale = 1.0 / s->p; /* h(z) = ||z||_p^p / p */
+    return c;
+}
+
+void otk__mg_grad_first(const otk_mg_settings *s, const double *u,
+                        const double *v, size_t d, double weight, double *out)
+{
+    switch (s->cost) {
+    case OTK_MG_SQEUCLIDEAN:
+        for (size_t k = 0; k < d; k++)
+            out[k] += weight * 2.0 * (u[k] - v[k]);
+        return;
+    case OTK_MG_EUCLIDEAN: {
+        double norm = 0.0;
+        for (size_t k = 0; k < d; k++)
+            norm += (u[k] - v[k]) * (u[k] - v[k]);
+        norm = sqrt(norm);
+        if (norm == 0.0) /* the subgradient 0, as ott-jax's custom JVP */
+            return;
+        for (size_t k = 0; k < d; k++)
+            out[k] += weight * (u[k] - v[k]) / norm;
+        return;
+    }
+    case OTK_MG_PNORM:
+        for (size_t k = 0; k < d; k++) {
+            double t = u[k] - v[k];
+            double mag = s->p == 1.0 ? 1.0 : pow(fabs(t), s->p - 1.0);
+            out[k] += weight * (t > 0.0 ? mag : t < 0.0 ? -mag : 0.0);
+        }
+        return;
+    }
+}
+
+double otk__mg_mean_cost(const otk_cost *c)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t j = 0; j < c->m; j++)
+            total += otk_cost_entry(c, i, j);
+    return total / ((double)c->n * (double)c->m);
+}
+
+void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
+                           double reg, const double *f, const double *g,
+                           double sign, double *grad_rows, double *grad_cols)
+{
+    /* P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), uniform a and b */
+    const size_t n = c->n, m = c->m, d = c->d;
+    const double log_ab = -log((double)n) - log((double)m);
+    for (size_t i = 0; i < n; i++) {
+        const double *u = c->x + i * d;
+        for (size_t j = 0; j < m; j++) {
+            double pij =
+                exp(log_ab + (f[i] + g[j] - otk_cost_entry(c, i, j)) / reg);
+            if (pij < 1e-300)
+                continue;
+            const double *v = c->y + j * d;
+            if (grad_rows != NULL)
+                otk__mg_grad_first(s, u, v, d, sign * pij, grad_rows + i * d);
+            if (grad_cols != NULL) /* grad_2 c(u, v) = -grad_1 c(u, v) */
+                otk__mg_grad_first(s, u, v, d, -sign * pij, grad_cols + j * d);
+        }
+    }
+}
+
+static otk_status finish(otk_mg_info *info, otk_status st, const char *what,
+                         size_t bad, double t0)
+{
+    info->status = st;
+    info->bad_argument = what;
+    info->bad_index = bad;
+    info->time_s = otk__now() - t0;
+    return st;
+}
+
+otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
+                         const otk_mg_settings *settings, double *grad,
+                         otk_mg_info *info)
+{
+    const double t0 = otk__now();
+    otk_mg_info local;
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
+    otk_mg_settings defaults;
+    if (settings == NULL) {
+        otk_mg_default_settings(&defaults);
+        settings = &defaults;
+    }
+    const char *what = otk__mg_check(settings);
+    size_t bad = SIZE_MAX;
+    if (what != NULL)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, what, bad, t0);
+    if (x == NULL || y == NULL)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, x ? "y" : "x", bad, t0);
+    otk_cost c = otk__mg_cost(settings, n, n, d, x, y);
+    otk_status st = otk__check_cost(&c, &what, &bad);
+    if (st != OTK_CONVERGED) /* name the caller's arrays, not the cost's */
+        return finish(info, st,
+                      strcmp(what, "cost.x") == 0   ? "x"
+                      : strcmp(what, "cost.y") == 0 ? "y"
+                      : strcmp(what, "cost.d") == 0 ? "d"
+                                                    : "n",
+                      bad, t0);
+    double disp = 0.0;
+    for (size_t i = 0; i < n; i++)
+        disp += otk_cost_entry(&c, i, i) / (double)n;
+    info->displacement_cost = disp;
+
+    double *f = malloc(2 * n * sizeof *f), *g = f ? f + n : NULL;
+    otk_plan_entry *plan = malloc(2 * n * sizeof *plan);
+    if (f == NULL || plan == NULL) {
+        free(f);
+        free(plan);
+        return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+    }
+    /* grad_j = sum_i P_ij grad_1 c(x_i, y_j) - (1/n) grad_1 c(x_j, y_j),
+     * which is dM/dy_j since grad_2 c = -grad_1 c for these costs. */
+    if (grad != NULL)
+        memset(grad, 0, n * d * sizeof *grad);
+    if (settings->exact) {
+        otk_exact_info ex;
+        st = otk_exact(&c, NULL, NULL, NULL, plan, NULL, NULL, NULL, &ex);
+        info->iterations = ex.iterations;
+        info->ot_cost = ex.transport_cost;
+        if (st >= 0 && grad != NULL)
+            for (size_t k = 0; k < ex.nnz; k++)
+                otk__mg_grad_first(settings, x + plan[k].i * d,
+                                   y + plan[k].j * d, d, plan[k].value,
+                                   grad + plan[k].j * d);
+    } else {
+        double reg = settings->reg > 0.0
+                         ? settings->reg
+                         : settings->relative_reg * otk__mg_mean_cost(&c);
+        info->reg = reg;
+        otk_sinkhorn_info si;
+        st = otk_sinkhorn(&c, NULL, NULL, reg, &settings->sinkhorn, f, g, NULL,
+                          &si);
+        info->iterations = si.iterations;
+        /* <P,C> - reg H(P) = the KL objective - reg (H(a) + H(b)) */
+        info->ot_cost = si.objective - 2.0 * reg * log((double)n);
+        if (st >= 0 && grad != NULL) /* columns get -sign P grad_1 c */
+            otk__mg_add_plan_grad(settings, &c, reg, f, g, -1.0, NULL, grad);
+    }
+    if (st >= 0) {
+        info->monge_gap = disp - info->ot_cost;
+        if (grad != NULL)
+            for (size_t j = 0; j < n; j++)
+                otk__mg_grad_first(settings, x + j * d, y + j * d, d,
+                                   -1.0 / (double)n, grad + j * d);
+    }
+    free(f);
+    free(plan);
+    return finish(info, st, NULL, SIZE_MAX, t0);
+}

@@ -1,0 +1,27 @@
+/* Private to the Monge-gap module: costs and plan gradients. */
+#ifndef OTK_MONGEGAP_INTERNAL_H
+#define OTK_MONGEGAP_INTERNAL_H
+
+#include <otkit/mongegap.h>
+
+/* The first invalid settings field, or NULL. */
+const char *otk__mg_check(const otk_mg_settings *s);
+/* The settings' cost between point clouds x (n x d) and y (m x d). */
+otk_cost otk__mg_cost(const otk_mg_settings *s, size_t n, size_t m, size_t d,
+                      const double *x, const double *y);
+/* out += weight * grad_u c(u, v) (d entries); grad_v c = -grad_u c. */
+void otk__mg_grad_first(const otk_mg_settings *s, const double *u,
+                        const double *v, size_t d, double weight, double *out);
+/* Mean of the cost over all pairs. */
+double otk__mg_mean_cost(const otk_cost *c);
+/*
+ * For the entropic plan P of cost c (uniform weights, potentials f, g at
+ * reg), add sign * sum_j P_ij grad_u c(x_i, y_j) to grad_rows[i] and
+ * -sign * sum_i P_ij grad_u c(x_i, y_j) to grad_cols[j] (either may be
+ * NULL, or both the same array).
+ */
+void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
+                           double reg, const double *f, const double *g,
+                           double sign, double *grad_rows, double *grad_cols);
+
+#endif
