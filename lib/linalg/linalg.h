@@ -110,10 +110,20 @@ void otk__top_k(const double *v, size_t len, size_t k, size_t *idx);
 /*
  * The threshold theta of the Euclidean projection of v onto the scaled
  * simplex {y >= 0, sum y = z} (z > 0): y_i = max(v_i - theta, 0).
- * Expected O(len); idx is len entries of scratch.
+ * Two passes over v plus a few over the entries near the top; idx is len
+ * entries of scratch, which ends with the support's indices first
+ * (*support of them, when support is not NULL).
  */
 double otk__simplex_threshold(const double *v, size_t len, double z,
-                              size_t *idx);
+                              size_t *idx, size_t *support);
+/* The entries that can be in the support (those above max v - z) into
+ * set; returns their number. */
+size_t otk__simplex_candidates(const double *v, size_t len, double z,
+                               size_t *set);
+/* The threshold from a superset of the support (count indices into v in
+ * set, which ends with the support first, *support of them). */
+double otk__simplex_threshold_on(const double *v, size_t *set, size_t count,
+                                 double z, size_t *support);
 /* The projection itself into y; returns theta. */
 double otk__project_simplex(const double *v, size_t len, double z, double *y,
                             size_t *idx);

@@ -2,12 +2,10 @@
  * Projections onto the simplex and top-k selection: the per-column kernels
  * of the quadratically-regularized and sparsity-constrained solvers.
  *
- * Both work in expected linear time by partitioning around pivots, as a
- * quickselect does, instead of sorting: the simplex threshold is found by
- * Duchi et al.'s pivot method (ICML 2008, "Efficient projections onto the
- * l1-ball"), and the k largest entries by a quickselect whose ordering is
- * (value descending, index ascending), so ties are broken the same way on
- * every run and platform.
+ * Neither sorts: the simplex threshold comes from Michelot's iteration on
+ * the entries that can be in the support (a few passes), and the k largest
+ * entries from a quickselect whose ordering is (value descending, index
+ * ascending), so ties are broken the same way on every run and platform.
  */
 #include <math.h>
 #include <stddef.h>
@@ -68,47 +66,61 @@ void otk__top_k(const double *v, size_t len, size_t k, size_t *idx)
     }
 }
 
-double otk__simplex_threshold(const double *v, size_t len, double z,
-                              size_t *idx)
+double otk__simplex_threshold_on(const double *v, size_t *set, size_t count,
+                                 double z, size_t *support)
 {
-    /* theta with sum_i max(v_i - theta, 0) = z. Candidates for the support
-     * live in idx[lo, hi); s and rho are the sum and count of the entries
-     * already known to be in it. */
-    for (size_t i = 0; i < len; i++)
-        idx[i] = i;
-    size_t lo = 0, hi = len, rho = 0;
-    double s = 0.0;
-    while (lo < hi) {
-        size_t p = pick_pivot(v, idx, lo, hi);
-        swap(&idx[p], &idx[lo]);
-        const double pv = v[idx[lo]];
-        /* move the entries >= the pivot to the front, after the pivot */
-        size_t store = lo + 1;
-        double gs = pv;
-        for (size_t i = lo + 1; i < hi; i++)
-            if (v[idx[i]] >= pv) {
-                gs += v[idx[i]];
-                swap(&idx[i], &idx[store++]);
+    /* Michelot's iteration: theta = (sum over the set - z) / |set|, drop
+     * the entries <= theta, repeat. From a superset of the support theta
+     * rises monotonically to the threshold and stops when nothing is
+     * dropped (Condat 2016, section 2). */
+    double sum = 0.0;
+    for (size_t r = 0; r < count; r++)
+        sum += v[set[r]];
+    double theta = (sum - z) / (double)count;
+    for (;;) {
+        size_t kept = 0;
+        double kept_sum = 0.0;
+        for (size_t r = 0; r < count; r++)
+            if (v[set[r]] > theta) {
+                set[kept++] = set[r];
+                kept_sum += v[set[r]];
             }
-        size_t g = store - lo; /* pivot and the entries above it */
-        if ((s + gs) - (double)(rho + g) * pv < z) {
-            /* all of them are in the support: look below */
-            s += gs;
-            rho += g;
-            lo = store;
-        } else {
-            /* the pivot is not (or is exactly at the edge): look above */
-            lo++;
-            hi = store;
+        if (kept == count || kept == 0) {
+            if (support != NULL)
+                *support = kept;
+            return theta;
         }
+        count = kept;
+        theta = (kept_sum - z) / (double)count;
     }
-    return rho > 0 ? (s - z) / (double)rho : -INFINITY;
+}
+
+size_t otk__simplex_candidates(const double *v, size_t len, double z,
+                               size_t *set)
+{
+    /* theta >= max v - z, so nothing at or below that is in the support */
+    double mx = -INFINITY;
+    for (size_t i = 0; i < len; i++)
+        mx = v[i] > mx ? v[i] : mx;
+    const double floor_ = mx - z;
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        if (v[i] > floor_)
+            set[count++] = i;
+    return count;
+}
+
+double otk__simplex_threshold(const double *v, size_t len, double z,
+                              size_t *idx, size_t *support)
+{
+    size_t count = otk__simplex_candidates(v, len, z, idx);
+    return otk__simplex_threshold_on(v, idx, count, z, support);
 }
 
 double otk__project_simplex(const double *v, size_t len, double z, double *y,
                             size_t *idx)
 {
-    double theta = otk__simplex_threshold(v, len, z, idx);
+    double theta = otk__simplex_threshold(v, len, z, idx, NULL);
     for (size_t i = 0; i < len; i++) {
         double t = v[i] - theta;
         y[i] = t > 0.0 ? t : 0.0;

@@ -128,7 +128,7 @@ static double semi_column(const engine *e, column_scratch *w, size_t len,
         /* project s * scale; t = bj [s scale - theta]_+ */
         for (size_t i = 0; i < len; i++)
             t[i] = s[i] * scale;
-        theta = otk__simplex_threshold(t, len, 1.0, w->idx);
+        theta = otk__simplex_threshold(t, len, 1.0, w->idx, NULL);
         for (size_t i = 0; i < len; i++) {
             double y = t[i] - theta;
             t[i] = y > 0.0 ? bj * y : 0.0;
@@ -141,7 +141,7 @@ static double semi_column(const engine *e, column_scratch *w, size_t len,
         for (size_t r = 0; r < e->k; r++)
             sel[r] = s[w->idx[r]] * scale;
         size_t *idx2 = w->idx + e->k;
-        theta = otk__simplex_threshold(sel, e->k, 1.0, idx2);
+        theta = otk__simplex_threshold(sel, e->k, 1.0, idx2, NULL);
         for (size_t r = 0; r < e->k; r++) {
             double y = sel[r] - theta;
             t[w->idx[r]] = y > 0.0 ? bj * y : 0.0;
@@ -181,6 +181,98 @@ static double column_pass(const engine *e, column_scratch *w,
     return val;
 }
 
+/* The k largest of the count entries v[set[r]] (ties to the lower index),
+ * returned as row indices in scratch after set (set has room for 2n). */
+static size_t *select_top_k(column_scratch *w, const double *v, size_t *set,
+                            size_t count, size_t k)
+{
+    double *vals = w->t;
+    size_t *pick = set + count;
+    for (size_t r = 0; r < count; r++)
+        vals[r] = v[set[r]];
+    otk__top_k(vals, count, k, pick);
+    for (size_t r = 0; r < k; r++)
+        pick[r] = set[pick[r]];
+    return pick;
+}
+
+/*
+ * One column of an evaluation, fused: the plan column is never written
+ * out; its entries go straight into the thread's gradient. Returns the
+ * objective contribution; *colsum receives the column's plan mass.
+ *
+ *   dual       one pass builds x and lists its positive entries; only when
+ *              there are more than k is a selection run, among them.
+ *   semi-dual  one pass builds s, another lists the entries that can be in
+ *              the projection's support (those above max s - gamma b_j);
+ *              only when there are more than k is a selection run, among
+ *              them; the threshold then comes from those few entries.
+ *
+ * This gives the same plan as dual_column/semi_column (which the final
+ * plan recovery uses): the top k of all entries restricted to the
+ * candidates are the top k of the candidates, with the same tie rule.
+ */
+static double fused_column(const engine *e, column_scratch *w, const double *x,
+                           size_t j, const double *c, double *colsum)
+{
+    const size_t n = e->n, k = e->k;
+    const double gamma = e->gamma, inv = 1.0 / gamma;
+    double *grad = w->grad, *v = w->v;
+    size_t *set = w->idx, count = 0;
+    if (e->dual) {
+        const double bj = x[n + j];
+        double cs = 0.0, sq = 0.0;
+        if (k >= n) { /* quadratic: one vectorizable pass */
+            for (size_t i = 0; i < n; i++) {
+                double xi = x[i] + bj - c[i];
+                double t = xi > 0.0 ? xi * inv : 0.0;
+                grad[i] += t;
+                cs += t;
+                sq += t * t;
+            }
+            *colsum = cs;
+            return 0.5 * gamma * sq;
+        }
+        for (size_t i = 0; i < n; i++) {
+            v[i] = x[i] + bj - c[i];
+            if (v[i] > 0.0)
+                set[count++] = i;
+        }
+        if (count > k)
+            set = select_top_k(w, v, set, count, k), count = k;
+        for (size_t r = 0; r < count; r++) {
+            double t = v[set[r]] * inv;
+            grad[set[r]] += t;
+            cs += t;
+            sq += t * t;
+        }
+        *colsum = cs;
+        return 0.5 * gamma * sq;
+    }
+    const double bj = e->b[j];
+    *colsum = bj;
+    if (bj == 0.0)
+        return 0.0;
+    for (size_t i = 0; i < n; i++)
+        v[i] = x[i] - c[i];
+    /* t = [s - theta]_+ / gamma with sum t = b_j: the simplex threshold of
+     * s for the mass gamma b_j */
+    count = otk__simplex_candidates(v, n, gamma * bj, set);
+    if (count > k)
+        set = select_top_k(w, v, set, count, k), count = k;
+    size_t support;
+    double theta =
+        otk__simplex_threshold_on(v, set, count, gamma * bj, &support);
+    double val = 0.0;
+    for (size_t r = 0; r < support; r++) {
+        size_t i = set[r];
+        double t = (v[i] - theta) * inv;
+        grad[i] += t;
+        val += v[i] * t - 0.5 * gamma * t * t;
+    }
+    return val;
+}
+
 static int thread_index(void)
 {
 #ifdef _OPENMP
@@ -202,12 +294,9 @@ static double objective(engine *e, const double *x, double *g)
         memset(w->grad, 0, n * sizeof *w->grad);
         w->f = 0.0;
         for (size_t j = m * t / nt; j < m * (t + 1) / nt; j++) {
-            w->f += column_pass(e, w, x, j);
             double colsum = 0.0;
-            for (size_t i = 0; i < n; i++) {
-                w->grad[i] += w->t[i];
-                colsum += w->t[i];
-            }
+            load_column(e, j, w->c);
+            w->f += fused_column(e, w, x, j, w->c, &colsum);
             if (e->dual)
                 g[n + j] = colsum - e->b[j];
         }
