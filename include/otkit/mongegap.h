@@ -97,6 +97,100 @@ OTK_API otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
                                      double *value, double *grad,
                                      otk_mg_info *info);
 
+/* ---- Maps T(x) = x + MLP(x) and their fitting ---- */
+
+typedef enum otk_activation {
+    OTK_ACT_GELU = 0, /* tanh approximation; the default */
+    OTK_ACT_RELU = 1,
+    OTK_ACT_LEAKY_RELU = 2, /* slope 0.01 below 0 */
+    OTK_ACT_TANH = 3
+} otk_activation;
+
+/* A residual map T(x) = x + W_L a(... a(W_1 x + b_1) ...) + b_L on R^d,
+ * with `layers` hidden layers. Opaque. */
+typedef struct otk_mg_map otk_mg_map;
+
+/* A new map with weights drawn from a truncated normal of variance
+ * 1 / fan_in (LeCun, as Flax's default) with the given seed, zero biases.
+ * NULL if d == 0, a hidden size is 0, layers > 64, or memory is short. */
+OTK_API otk_mg_map *otk_mg_map_create(size_t d, const size_t *hidden,
+                                      size_t layers, otk_activation act,
+                                      unsigned long seed);
+OTK_API void otk_mg_map_free(otk_mg_map *map); /* accepts NULL */
+OTK_API size_t otk_mg_map_dim(const otk_mg_map *map);
+/* y = T(x) for n points (n x d, row-major); y may not alias x. */
+OTK_API otk_status otk_mg_map_apply(const otk_mg_map *map, const double *x,
+                                    size_t n, double *y);
+
+/*
+ * Text file format (docs/mongegap.md): a line "otkit-map 1", then
+ * "d D", "activation NAME", "hidden L H1 ... HL", then for each of the L + 1
+ * layers a line "layer OUT IN", OUT lines of IN weights and one line of OUT
+ * biases, numbers written with %.17g. Save writes to a temporary name and
+ * renames it; returns 0 or OTK_ERR_INVALID_ARGUMENT (unwritable path).
+ * Load returns NULL on any problem, with *status (OTK_ERR_INVALID_INPUT for
+ * a malformed file, OTK_ERR_INVALID_ARGUMENT for an unreadable one) and
+ * *line (the 1-based line at fault, 0 if none) when those are not NULL.
+ */
+OTK_API otk_status otk_mg_map_save(const otk_mg_map *map, const char *path);
+OTK_API otk_mg_map *otk_mg_map_load(const char *path, otk_status *status,
+                                    size_t *line);
+
+typedef struct otk_mg_fit_progress {
+    size_t step;      /* 1-based */
+    double loss;      /* fitting + lambda * monge_gap on this step's batch */
+    double fitting;   /* S(T#source batch, target batch) */
+    double monge_gap; /* M(T; source batch) */
+} otk_mg_fit_progress;
+
+typedef struct otk_mg_fit_settings {
+    /* The Monge gap's cost and estimator (gap.exact must be 0: training
+     * needs the entropic gradient) and its reg: gap.reg if > 0, else
+     * gap.relative_reg times the mean cost between the first batches,
+     * then fixed for the whole run (the tutorial's choice). */
+    otk_mg_settings gap;
+    /* Weight of the Monge gap, >= 0; 0 fits without it. Default 1. */
+    double lambda;
+    /* Reg of the fitting loss, the debiased Sinkhorn divergence with the
+     * squared Euclidean cost: fit_reg if > 0, else relative_fit_reg (0.1)
+     * times the mean cost within the first target batch. */
+    double fit_reg, relative_fit_reg;
+    size_t steps; /* default 1000 */
+    size_t batch; /* points per batch, default 256 (capped at the data) */
+    double lr;    /* Adam step, default 1e-3 */
+    double beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
+    unsigned long seed;            /* batch sampling (GSL mt19937); default 0 */
+    /* Called after every step; nonzero return cancels (OTK_CANCELLED). */
+    int (*progress)(void *user, const otk_mg_fit_progress *p);
+    void *progress_user;
+} otk_mg_fit_settings;
+
+typedef struct otk_mg_fit_info {
+    otk_status status;          /* OTK_CONVERGED after all steps, or an error */
+    size_t steps;               /* steps done */
+    otk_mg_fit_progress last;   /* the last step's loss terms */
+    double fit_reg, gap_reg;    /* the regs used */
+    size_t sinkhorn_iterations; /* over all steps */
+    double time_s;
+    const char *bad_argument;
+    size_t bad_index;
+} otk_mg_fit_info;
+
+OTK_API void otk_mg_fit_default_settings(otk_mg_fit_settings *s);
+
+/*
+ * Fit map (in place) by minimizing S(T#mu, nu) + lambda M(T; mu) over
+ * mini-batches with Adam, mu and nu the empirical measures of source
+ * (ns x d) and target (nt x d). Each step draws a batch of each (without
+ * replacement within the batch), and back-propagates the envelope
+ * gradients of S and M through the network. Reproducible for a given
+ * seed and thread count.
+ */
+OTK_API otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
+                              const double *target, size_t nt,
+                              const otk_mg_fit_settings *settings,
+                              otk_mg_fit_info *info);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,17 @@ void otk__axpy(size_t len, double alpha, const double *x, double *y)
     }
 }
 
+void otk__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+               double alpha, const double *a, const double *b, double beta,
+               double *c)
+{
+    /* row-major: op(A) is m x k, op(B) is k x n, C is m x n */
+    const int lda = trans_a ? (int)m : (int)k, ldb = trans_b ? (int)k : (int)n;
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+                alpha, a, lda, b, ldb, beta, c, (int)n);
+}
+
 const char *otk__blas_library(void)
 {
     Dl_info info;

@@ -17,6 +17,12 @@
 double otk__dot(size_t len, const double *x, const double *y);
 /* y += alpha * x. */
 void otk__axpy(size_t len, double alpha, const double *x, double *y);
+/* C = alpha op(A) op(B) + beta C, row-major, op(A) m x k, op(B) k x n,
+ * C m x n; trans_a/trans_b select the transposes. Sizes must fit in an
+ * int (the callers' are network layers and batches). */
+void otk__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+               double alpha, const double *a, const double *b, double beta,
+               double *c);
 /* Name of the shared object that provides cblas_ddot (for the link-order
  * test and `--version`); "" when it cannot be told. */
 const char *otk__blas_library(void);

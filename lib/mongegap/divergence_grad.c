@@ -9,17 +9,41 @@
 #include "entropic/entropic_internal.h"
 #include "mongegap/mongegap_internal.h"
 
-/* One solve: dual value, potentials in f, g (n and m) when non-NULL. */
-static otk_status solve(const otk_cost *c, double reg,
-                        const otk_sinkhorn_settings *s, int symmetric,
-                        double *f, double *g, otk_sinkhorn_info *info)
+otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
+                                   size_t n, const double *z, size_t m,
+                                   size_t d, double reg, mg_scratch *sc,
+                                   double *value, double *grad,
+                                   size_t *iterations)
 {
-    otk_sinkhorn_workspace *ws = otk_sinkhorn_workspace_create(c->n, c->m);
-    if (ws == NULL)
-        return info->status = OTK_ERR_NO_MEMORY;
-    otk_status st = otk__sinkhorn_run(ws, c, NULL, NULL, reg, s, symmetric, f,
-                                      g, NULL, info);
-    otk_sinkhorn_workspace_free(ws);
+    otk_cost cyz = otk__mg_cost(s, n, m, d, y, z);
+    otk_cost cyy = otk__mg_cost(s, n, n, d, y, y);
+    otk_cost czz = otk__mg_cost(s, m, m, d, z, z);
+    double *f_yz = sc->pot, *g_yz = f_yz + n, *f_yy = g_yz + m;
+    double *g_yy = f_yy + n;
+    otk_sinkhorn_info info[3];
+    otk_status sts[3];
+    /* the self terms use the symmetric (averaged) update */
+    sts[0] = otk__sinkhorn_run(sc->nm, &cyz, NULL, NULL, reg, &s->sinkhorn, 0,
+                               f_yz, g_yz, NULL, &info[0]);
+    sts[1] = otk__sinkhorn_run(sc->nn, &cyy, NULL, NULL, reg, &s->sinkhorn, 1,
+                               f_yy, g_yy, NULL, &info[1]);
+    sts[2] = otk__sinkhorn_run(sc->mm, &czz, NULL, NULL, reg, &s->sinkhorn, 1,
+                               NULL, NULL, NULL, &info[2]);
+    /* errors first, then the least converged */
+    otk_status st = OTK_CONVERGED;
+    for (int k = 0; k < 3; k++)
+        if (sts[k] < 0 ? (st >= 0 || sts[k] < st) : (st >= 0 && sts[k] > st))
+            st = sts[k];
+    *iterations = info[0].iterations + info[1].iterations + info[2].iterations;
+    if (st < 0)
+        return st;
+    *value = info[0].dual_objective -
+             0.5 * (info[1].dual_objective + info[2].dual_objective);
+    if (grad != NULL) {
+        memset(grad, 0, n * d * sizeof *grad);
+        otk__mg_add_plan_grad(s, &cyz, reg, f_yz, g_yz, 1.0, grad, NULL);
+        otk__mg_add_plan_grad(s, &cyy, reg, f_yy, g_yy, -0.5, grad, grad);
+    }
     return st;
 }
 
@@ -58,39 +82,15 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
         info->time_s = otk__now() - t0;
         return info->status;
     }
-    otk_cost cyy = otk__mg_cost(settings, n, n, d, y, y);
-    otk_cost czz = otk__mg_cost(settings, m, m, d, z, z);
-    const double reg = settings->reg;
-    double *pot = malloc((3 * n + m) * sizeof *pot);
-    if (pot == NULL) {
+    mg_scratch sc;
+    if (otk__mg_scratch_init(&sc, n, m) != 0) {
         info->status = OTK_ERR_NO_MEMORY;
         return info->status;
     }
-    double *f_yz = pot, *g_yz = f_yz + n, *f_yy = g_yz + m, *g_yy = f_yy + n;
-    otk_sinkhorn_info s_yz, s_yy, s_zz;
-    otk_status sts[3];
-    sts[0] = solve(&cyz, reg, &settings->sinkhorn, 0, f_yz, g_yz, &s_yz);
-    sts[1] = solve(&cyy, reg, &settings->sinkhorn, 1, f_yy, g_yy, &s_yy);
-    sts[2] = solve(&czz, reg, &settings->sinkhorn, 1, NULL, NULL, &s_zz);
-    st = OTK_CONVERGED;
-    for (int k = 0; k < 3; k++)
-        if (sts[k] < 0 ? sts[k] < st || st >= 0 : st >= 0 && sts[k] > st)
-            st = sts[k];
-    info->iterations = s_yz.iterations + s_yy.iterations + s_zz.iterations;
-    info->reg = reg;
-    if (st >= 0) {
-        *value = s_yz.dual_objective -
-                 0.5 * (s_yy.dual_objective + s_zz.dual_objective);
-        info->ot_cost = s_yz.dual_objective;
-        if (grad != NULL) {
-            memset(grad, 0, n * d * sizeof *grad);
-            otk__mg_add_plan_grad(settings, &cyz, reg, f_yz, g_yz, 1.0, grad,
-                                  NULL);
-            otk__mg_add_plan_grad(settings, &cyy, reg, f_yy, g_yy, -0.5, grad,
-                                  grad);
-        }
-    }
-    free(pot);
+    info->reg = settings->reg;
+    st = otk__mg_divergence_core(settings, y, n, z, m, d, settings->reg, &sc,
+                                 value, grad, &info->iterations);
+    otk__mg_scratch_free(&sc);
     info->status = st;
     info->time_s = otk__now() - t0;
     return st;

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 #include "mongegap/mongegap_internal.h"
 
@@ -116,6 +115,61 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
     }
 }
 
+int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m)
+{
+    sc->n = n;
+    sc->m = m;
+    sc->nn = otk_sinkhorn_workspace_create(n, n);
+    sc->nm = otk_sinkhorn_workspace_create(n, m);
+    sc->mm = otk_sinkhorn_workspace_create(m, m);
+    sc->pot = malloc(3 * (n + m) * sizeof *sc->pot);
+    if (sc->nn && sc->nm && sc->mm && sc->pot)
+        return 0;
+    otk__mg_scratch_free(sc);
+    return -1;
+}
+
+void otk__mg_scratch_free(mg_scratch *sc)
+{
+    otk_sinkhorn_workspace_free(sc->nn);
+    otk_sinkhorn_workspace_free(sc->nm);
+    otk_sinkhorn_workspace_free(sc->mm);
+    free(sc->pot);
+    memset(sc, 0, sizeof *sc);
+}
+
+otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
+                                const double *y, size_t n, size_t d, double reg,
+                                mg_scratch *sc, double *grad, otk_mg_info *info)
+{
+    otk_cost c = otk__mg_cost(s, n, n, d, x, y);
+    double *f = sc->pot, *g = f + n, disp = 0.0;
+    for (size_t i = 0; i < n; i++)
+        disp += otk_cost_entry(&c, i, i) / (double)n;
+    info->displacement_cost = disp;
+    info->reg = reg;
+    otk_sinkhorn_info si;
+    otk_status st = otk__sinkhorn_run(sc->nn, &c, NULL, NULL, reg, &s->sinkhorn,
+                                      0, f, g, NULL, &si);
+    info->iterations = si.iterations;
+    if (st < 0)
+        return st;
+    /* <P,C> - reg H(P) = the KL objective - reg (H(a) + H(b)) */
+    info->ot_cost = si.objective - 2.0 * reg * log((double)n);
+    info->monge_gap = disp - info->ot_cost;
+    if (grad != NULL) {
+        /* dM/dy_j = sum_i P_ij grad_1 c(x_i, y_j) - (1/n) grad_1
+         * c(x_j, y_j), since grad_2 c = -grad_1 c for these costs; the
+         * columns of add_plan_grad get -sign P grad_1 c */
+        memset(grad, 0, n * d * sizeof *grad);
+        otk__mg_add_plan_grad(s, &c, reg, f, g, -1.0, NULL, grad);
+        for (size_t j = 0; j < n; j++)
+            otk__mg_grad_first(s, x + j * d, y + j * d, d, -1.0 / (double)n,
+                               grad + j * d);
+    }
+    return st;
+}
+
 static otk_status finish(otk_mg_info *info, otk_status st, const char *what,
                          size_t bad, double t0)
 {
@@ -156,54 +210,41 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
                       : strcmp(what, "cost.d") == 0 ? "d"
                                                     : "n",
                       bad, t0);
+    if (!settings->exact) {
+        double reg = settings->reg > 0.0
+                         ? settings->reg
+                         : settings->relative_reg * otk__mg_mean_cost(&c);
+        mg_scratch sc;
+        if (otk__mg_scratch_init(&sc, n, n) != 0)
+            return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+        st = otk__mg_entropic_gap(settings, x, y, n, d, reg, &sc, grad, info);
+        otk__mg_scratch_free(&sc);
+        return finish(info, st, NULL, SIZE_MAX, t0);
+    }
+    /* exact: the same formula with the network simplex's sparse plan */
     double disp = 0.0;
     for (size_t i = 0; i < n; i++)
         disp += otk_cost_entry(&c, i, i) / (double)n;
     info->displacement_cost = disp;
-
-    double *f = malloc(2 * n * sizeof *f), *g = f ? f + n : NULL;
     otk_plan_entry *plan = malloc(2 * n * sizeof *plan);
-    if (f == NULL || plan == NULL) {
-        free(f);
-        free(plan);
+    if (plan == NULL)
         return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
-    }
-    /* grad_j = sum_i P_ij grad_1 c(x_i, y_j) - (1/n) grad_1 c(x_j, y_j),
-     * which is dM/dy_j since grad_2 c = -grad_1 c for these costs. */
-    if (grad != NULL)
-        memset(grad, 0, n * d * sizeof *grad);
-    if (settings->exact) {
-        otk_exact_info ex;
-        st = otk_exact(&c, NULL, NULL, NULL, plan, NULL, NULL, NULL, &ex);
-        info->iterations = ex.iterations;
-        info->ot_cost = ex.transport_cost;
-        if (st >= 0 && grad != NULL)
-            for (size_t k = 0; k < ex.nnz; k++)
-                otk__mg_grad_first(settings, x + plan[k].i * d,
-                                   y + plan[k].j * d, d, plan[k].value,
-                                   grad + plan[k].j * d);
-    } else {
-        double reg = settings->reg > 0.0
-                         ? settings->reg
-                         : settings->relative_reg * otk__mg_mean_cost(&c);
-        info->reg = reg;
-        otk_sinkhorn_info si;
-        st = otk_sinkhorn(&c, NULL, NULL, reg, &settings->sinkhorn, f, g, NULL,
-                          &si);
-        info->iterations = si.iterations;
-        /* <P,C> - reg H(P) = the KL objective - reg (H(a) + H(b)) */
-        info->ot_cost = si.objective - 2.0 * reg * log((double)n);
-        if (st >= 0 && grad != NULL) /* columns get -sign P grad_1 c */
-            otk__mg_add_plan_grad(settings, &c, reg, f, g, -1.0, NULL, grad);
-    }
+    otk_exact_info ex;
+    st = otk_exact(&c, NULL, NULL, NULL, plan, NULL, NULL, NULL, &ex);
+    info->iterations = ex.iterations;
     if (st >= 0) {
+        info->ot_cost = ex.transport_cost;
         info->monge_gap = disp - info->ot_cost;
-        if (grad != NULL)
-            for (size_t j = 0; j < n; j++)
-                otk__mg_grad_first(settings, x + j * d, y + j * d, d,
-                                   -1.0 / (double)n, grad + j * d);
     }
-    free(f);
+    if (st >= 0 && grad != NULL) {
+        memset(grad, 0, n * d * sizeof *grad);
+        for (size_t k = 0; k < ex.nnz; k++)
+            otk__mg_grad_first(settings, x + plan[k].i * d, y + plan[k].j * d,
+                               d, plan[k].value, grad + plan[k].j * d);
+        for (size_t j = 0; j < n; j++)
+            otk__mg_grad_first(settings, x + j * d, y + j * d, d,
+                               -1.0 / (double)n, grad + j * d);
+    }
     free(plan);
     return finish(info, st, NULL, SIZE_MAX, t0);
 }

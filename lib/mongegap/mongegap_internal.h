@@ -4,6 +4,8 @@
 
 #include <otkit/mongegap.h>
 
+#include "entropic/entropic_internal.h"
+
 /* The first invalid settings field, or NULL. */
 const char *otk__mg_check(const otk_mg_settings *s);
 /* The settings' cost between point clouds x (n x d) and y (m x d). */
@@ -23,5 +25,31 @@ double otk__mg_mean_cost(const otk_cost *c);
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
                            double sign, double *grad_rows, double *grad_cols);
+
+/* Workspaces for repeated entropic solves between clouds of n and m
+ * points (a training loop allocates them once). */
+typedef struct mg_scratch {
+    otk_sinkhorn_workspace *nn, *nm, *mm;
+    double *pot; /* 3 (n + m) potentials */
+    size_t n, m;
+} mg_scratch;
+
+/* 0, or -1 when memory is short (then nothing is held). */
+int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
+void otk__mg_scratch_free(mg_scratch *sc);
+
+/* The entropic gap of valid inputs at a given reg, with its gradient
+ * (grad may be NULL); fills info's numbers. */
+otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
+                                const double *y, size_t n, size_t d, double reg,
+                                mg_scratch *sc, double *grad,
+                                otk_mg_info *info);
+/* The divergence of valid inputs at a given reg and its gradient with
+ * respect to y (grad may be NULL); *iterations counts the three solves. */
+otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
+                                   size_t n, const double *z, size_t m,
+                                   size_t d, double reg, mg_scratch *sc,
+                                   double *value, double *grad,
+                                   size_t *iterations);
 
 #endif

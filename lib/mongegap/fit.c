@@ -1,0 +1,267 @@
+/*
+ * Map fitting: minimize S(T#mu, nu) + lambda M(T; mu) over mini-batches
+ * with Adam. Every step draws a source and a target batch, maps the
+ * source batch, computes the envelope gradients of both terms with respect
+ * to the mapped points, back-propagates them through the network and
+ * updates its parameters. Everything is allocated once before the loop.
+ *
+ * Sinkhorn is not warm-started across steps: each step draws new points,
+ * so the previous potentials belong to other points (a warm start from
+ * them was no better than from zero).
+ */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "mongegap/mlp.h"
+#include "mongegap/mongegap_internal.h"
+
+void otk_mg_fit_default_settings(otk_mg_fit_settings *s)
+{
+    otk_mg_default_settings(&s->gap);
+    /* training gradients need no 1e-9 solves: ott's threshold */
+    s->gap.sinkhorn.tol = 1e-6;
+    s->lambda = 1.0;
+    s->fit_reg = 0.0;
+    s->relative_fit_reg = 0.1;
+    s->steps = 1000;
+    s->batch = 256;
+    s->lr = 1e-3;
+    s->beta1 = 0.9;
+    s->beta2 = 0.999;
+    s->adam_eps = 1e-8;
+    s->seed = 0;
+    s->progress = NULL;
+    s->progress_user = NULL;
+}
+
+static const char *check_fit(const otk_mg_fit_settings *s)
+{
+    const char *what = otk__mg_check(&s->gap);
+    if (what != NULL)
+        return what;
+    if (s->gap.exact)
+        return "settings.gap.exact";
+    if (!(isfinite(s->lambda) && s->lambda >= 0.0))
+        return "settings.lambda";
+    if (!(isfinite(s->fit_reg) && s->fit_reg >= 0.0))
+        return "settings.fit_reg";
+    if (s->fit_reg == 0.0 &&
+        !(isfinite(s->relative_fit_reg) && s->relative_fit_reg > 0.0))
+        return "settings.relative_fit_reg";
+    if (s->steps < 1)
+        return "settings.steps";
+    if (s->batch < 2)
+        return "settings.batch";
+    if (!(isfinite(s->lr) && s->lr > 0.0))
+        return "settings.lr";
+    if (!(s->beta1 >= 0.0 && s->beta1 < 1.0))
+        return "settings.beta1";
+    if (!(s->beta2 >= 0.0 && s->beta2 < 1.0))
+        return "settings.beta2";
+    if (!(isfinite(s->adam_eps) && s->adam_eps > 0.0))
+        return "settings.adam_eps";
+    return NULL;
+}
+
+/* Everything the loop needs, allocated once. */
+typedef struct fit_state {
+    size_t b, d;
+    double *xb, *zb, *yb;   /* batches: source, target, mapped (b x d) */
+    double *g_fit, *g_gap;  /* gradients with respect to yb */
+    double *cache, *work;   /* network passes */
+    double *grad, *m1, *m2; /* parameter gradient and Adam moments */
+    size_t *perm_s, *perm_t;
+    mg_scratch sc;
+} fit_state;
+
+static void free_state(fit_state *st)
+{
+    free(st->xb);
+    free(st->cache);
+    free(st->grad);
+    free(st->perm_s);
+    otk__mg_scratch_free(&st->sc);
+}
+
+static int alloc_state(fit_state *st, const otk_mg_map *map, size_t ns,
+                       size_t nt)
+{
+    const size_t b = st->b, d = st->d;
+    size_t widest = 0;
+    for (size_t l = 0; l <= map->layers; l++)
+        widest = map->size[l] > widest ? map->size[l] : widest;
+    st->xb = malloc(5 * b * d * sizeof *st->xb);
+    st->cache = malloc((otk__mlp_cache_len(map, b) + 2 * b * widest) *
+                       sizeof *st->cache);
+    st->grad = calloc(3 * map->nparams, sizeof *st->grad);
+    st->perm_s = malloc((ns + nt) * sizeof *st->perm_s);
+    if (!st->xb || !st->cache || !st->grad || !st->perm_s ||
+        otk__mg_scratch_init(&st->sc, b, b) != 0)
+        return -1;
+    st->zb = st->xb + b * d;
+    st->yb = st->zb + b * d;
+    st->g_fit = st->yb + b * d;
+    st->g_gap = st->g_fit + b * d;
+    st->work = st->cache + otk__mlp_cache_len(map, b);
+    st->m1 = st->grad + map->nparams;
+    st->m2 = st->m1 + map->nparams;
+    st->perm_t = st->perm_s + ns;
+    for (size_t i = 0; i < ns; i++)
+        st->perm_s[i] = i;
+    for (size_t j = 0; j < nt; j++)
+        st->perm_t[j] = j;
+    return 0;
+}
+
+/* A batch of b distinct rows of data (a partial Fisher-Yates shuffle). */
+static void draw(gsl_rng *rng, size_t *perm, size_t count, const double *data,
+                 size_t b, size_t d, double *out)
+{
+    for (size_t r = 0; r < b; r++) {
+        size_t k = r + gsl_rng_uniform_int(rng, count - r);
+        size_t t = perm[r];
+        perm[r] = perm[k];
+        perm[k] = t;
+        memcpy(out + r * d, data + perm[r] * d, d * sizeof *out);
+    }
+}
+
+static double mean_sq_cost(const double *u, size_t n, const double *v, size_t m,
+                           size_t d)
+{
+    otk_mg_settings sq;
+    otk_mg_default_settings(&sq);
+    otk_cost c = otk__mg_cost(&sq, n, m, d, u, v);
+    return otk__mg_mean_cost(&c);
+}
+
+static otk_status finish(otk_mg_fit_info *info, otk_status st, const char *what,
+                         size_t bad, double t0)
+{
+    info->status = st;
+    info->bad_argument = what;
+    info->bad_index = bad;
+    info->time_s = otk__now() - t0;
+    return st;
+}
+
+otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
+                      const double *target, size_t nt,
+                      const otk_mg_fit_settings *settings,
+                      otk_mg_fit_info *info)
+{
+    const double t0 = otk__now();
+    otk_mg_fit_info local;
+    if (info == NULL)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    otk_mg_fit_settings defaults;
+    if (settings == NULL) {
+        otk_mg_fit_default_settings(&defaults);
+        settings = &defaults;
+    }
+    const char *what = check_fit(settings);
+    size_t bad = SIZE_MAX;
+    if (what != NULL)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, what, bad, t0);
+    if (map == NULL || source == NULL || target == NULL || ns < 2 || nt < 2)
+        return finish(info, OTK_ERR_INVALID_ARGUMENT,
+                      map == NULL                ? "map"
+                      : source == NULL || ns < 2 ? "source"
+                                                 : "target",
+                      bad, t0);
+    const size_t d = map->d;
+    if ((bad = otk__first_nonfinite(source, ns * d)) != SIZE_MAX)
+        return finish(info, OTK_ERR_INVALID_INPUT, "source", bad, t0);
+    if ((bad = otk__first_nonfinite(target, nt * d)) != SIZE_MAX)
+        return finish(info, OTK_ERR_INVALID_INPUT, "target", bad, t0);
+
+    fit_state st = {0};
+    st.d = d;
+    st.b = settings->batch;
+    st.b = st.b > ns ? ns : st.b;
+    st.b = st.b > nt ? nt : st.b;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (rng == NULL || alloc_state(&st, map, ns, nt) != 0) {
+        gsl_rng_free(rng);
+        free_state(&st);
+        return finish(info, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX, t0);
+    }
+    gsl_rng_set(rng, settings->seed);
+    const size_t b = st.b, np = map->nparams;
+    otk_mg_settings fit_cost;
+    otk_mg_default_settings(&fit_cost); /* squared Euclidean */
+    fit_cost.sinkhorn = settings->gap.sinkhorn;
+    otk_status status = OTK_CONVERGED;
+    double b1t = 1.0, b2t = 1.0;
+    for (size_t step = 1; step <= settings->steps; step++) {
+        draw(rng, st.perm_s, ns, source, b, d, st.xb);
+        draw(rng, st.perm_t, nt, target, b, d, st.zb);
+        otk__mlp_forward(map, st.xb, b, st.yb, st.cache);
+        if (step == 1) { /* the regs, fixed from the first batches */
+            info->fit_reg = settings->fit_reg > 0.0
+                                ? settings->fit_reg
+                                : settings->relative_fit_reg *
+                                      mean_sq_cost(st.zb, b, st.zb, b, d);
+            otk_cost c = otk__mg_cost(&settings->gap, b, b, d, st.xb, st.yb);
+            info->gap_reg =
+                settings->gap.reg > 0.0
+                    ? settings->gap.reg
+                    : settings->gap.relative_reg * otk__mg_mean_cost(&c);
+        }
+        otk_mg_fit_progress p = {step, 0.0, 0.0, 0.0};
+        size_t its = 0;
+        otk_status s1 = otk__mg_divergence_core(&fit_cost, st.yb, b, st.zb, b,
+                                                d, info->fit_reg, &st.sc,
+                                                &p.fitting, st.g_fit, &its);
+        info->sinkhorn_iterations += its;
+        if (s1 < 0) {
+            status = s1;
+            break;
+        }
+        if (settings->lambda > 0.0) {
+            otk_mg_info gi;
+            otk_status s2 =
+                otk__mg_entropic_gap(&settings->gap, st.xb, st.yb, b, d,
+                                     info->gap_reg, &st.sc, st.g_gap, &gi);
+            info->sinkhorn_iterations += gi.iterations;
+            if (s2 < 0) {
+                status = s2;
+                break;
+            }
+            p.monge_gap = gi.monge_gap;
+            for (size_t k = 0; k < b * d; k++)
+                st.g_fit[k] += settings->lambda * st.g_gap[k];
+        }
+        p.loss = p.fitting + settings->lambda * p.monge_gap;
+        /* back-propagate and take an Adam step */
+        otk__mlp_backward(map, st.xb, b, st.g_fit, st.cache, st.grad, st.work);
+        b1t *= settings->beta1;
+        b2t *= settings->beta2;
+        const double lr = settings->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
+        for (size_t k = 0; k < np; k++) {
+            double gk = st.grad[k];
+            st.m1[k] = settings->beta1 * st.m1[k] + (1 - settings->beta1) * gk;
+            st.m2[k] =
+                settings->beta2 * st.m2[k] + (1 - settings->beta2) * gk * gk;
+            map->params[k] -=
+                lr * st.m1[k] /
+                (sqrt(st.m2[k]) + settings->adam_eps * sqrt(1.0 - b2t));
+        }
+        info->steps = step;
+        info->last = p;
+        if (settings->progress != NULL &&
+            settings->progress(settings->progress_user, &p) != 0) {
+            status = OTK_CANCELLED;
+            break;
+        }
+    }
+    gsl_rng_free(rng);
+    free_state(&st);
+    return finish(info, status, NULL, SIZE_MAX, t0);
+}
