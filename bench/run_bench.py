@@ -1,14 +1,15 @@
 #!/usr/bin/python3
-"""Benchmark otkit's Sinkhorn and exact solvers against POT on the same
-problems.
+"""Benchmark otkit's Sinkhorn, exact and quadratically-regularized solvers
+against POT on the same problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
-                                        [--sections dense,log,e2e,points,exact]
+                                  [--sections dense,log,e2e,points,exact,smooth]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
 (1) the C program DIR/bench/bench-sinkhorn or, for the exact section,
-DIR/bench/bench-exact (a child process, reading those files) and (2) POT in
+DIR/bench/bench-exact, or, for the smooth section, DIR/bench/bench-smooth
+(a child process, reading those files) and (2) POT in
 this process (or, for the point-cloud runs, in a child Python process so
 that its peak memory can be measured). Both therefore solve bit-identical
 inputs. The table goes to stdout; --markdown FILE also
@@ -38,7 +39,7 @@ np = None
 ot = None
 
 SEED = 20230401
-SECTIONS = ("dense", "log", "e2e", "points", "exact")
+SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth")
 
 
 def sections_arg(text):
@@ -54,13 +55,14 @@ def sections_arg(text):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
-        description="Time otkit's Sinkhorn and exact solvers against POT on "
-                    "identical problems.")
+        description="Time otkit's Sinkhorn, exact and quadratically-"
+                    "regularized solvers against POT on identical problems.")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes only (a smoke test, about a minute)")
     p.add_argument("--build", default="build", metavar="DIR",
-                   help="meson build directory holding bench/bench-sinkhorn "
-                        "and bench/bench-exact (default: build)")
+                   help="meson build directory holding bench/bench-sinkhorn, "
+                        "bench/bench-exact and bench/bench-smooth "
+                        "(default: build)")
     p.add_argument("--sections", type=sections_arg,
                    default=set(SECTIONS), metavar="LIST",
                    help="comma list of the sections to run, among %s "
@@ -82,6 +84,12 @@ def parse_args(argv=None):
                         "if projected to take <= S seconds (default 300, "
                         "30 with --quick); "
                         "otherwise only its per-iteration time is measured")
+    p.add_argument("--pot-smooth-budget", type=float, metavar="S",
+                   help="section smooth: run POT's smooth_ot_dual / "
+                        "smooth_ot_semi_dual at a size only if projected (from "
+                        "a timed probe and the previous size) to take <= S "
+                        "seconds, and cap its numItermax to about S seconds "
+                        "(default 300, 30 with --quick)")
     p.add_argument("--points-max-iter", type=int, default=200, metavar="K",
                    help="iteration budget of the point-cloud runs (200)")
     p.add_argument("--pot-points-worker", nargs=8, help=argparse.SUPPRESS)
@@ -150,10 +158,11 @@ def exact_problem(root, n, seed):
     return d, M
 
 
-def run_otkit(exe, data_dir, mode, args, repeats=3):
+def run_otkit(exe, data_dir, mode, args, repeats=3, options=()):
     cmd = [exe, "--repeats", str(repeats)]
     if data_dir is not None:
         cmd += ["--data", data_dir]
+    cmd += [str(o) for o in options]
     cmd += [mode] + [str(a) for a in args]
     log("otkit: " + " ".join(shlex.quote(c) for c in cmd[0:1] + cmd[3:]))
     out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
@@ -700,6 +709,269 @@ def bench_exact(exe, root, sizes, points_n, raw):
     return t
 
 
+# --------------------------------------------- quadratically-regularized --
+
+SMOOTH_GAMMA = 0.1        # gamma of section smooth, in units of the cost
+SMOOTH_STOP_THR = 1e-9    # POT's stopThr (scipy's tol: ftol and gtol)
+SMOOTH_MAX_ITER = 10000   # POT's numItermax (L-BFGS-B iterations)
+SMOOTH_K = 5              # otk_sparse's k in the fixed-budget comparison
+SMOOTH_FIXED_ITERS = 50   # L-BFGS iterations of the fixed-budget runs
+SMOOTH_TARGETS = {"dual": 20.0, "semi-dual": 100.0}
+
+
+def otkit_threads(n, m):
+    """The threads otk_quadratic uses with settings.threads = 0: the OpenMP
+    default (OMP_NUM_THREADS, else the logical CPUs), at most one per
+    131072 cost entries, at least one."""
+    try:
+        t = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        t = os.cpu_count() or 1
+    return max(1, min(t, n * m // 131072, m))
+
+
+def pot_smooth_to_tol(M, form, reg, stop_thr, max_iter, budget, prev):
+    """POT's smooth_ot_dual or smooth_ot_semi_dual (reg_type='l2', L-BFGS-B,
+    stopThr, numItermax), best of 3 runs (one if a run takes > 20 s).
+
+    A probe times 3 objective/gradient evaluations at zero (the function
+    scipy's L-BFGS-B calls). prev = (n, evaluations) of the previous size,
+    or None: the projected time is per-evaluation time * evaluations scaled
+    linearly in n from prev; if over `budget` POT is not run. numItermax is
+    also capped so that one run takes about `budget` seconds.
+
+    The L1 marginal error is measured on the plan rebuilt from the returned
+    potentials by get_plan_from_dual / get_plan_from_semi_dual (the plan POT
+    returns), outside the timing."""
+    sm = ot.smooth
+    n, m = M.shape
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    regul = sm.SquaredL2(gamma=reg)
+    if form == "dual":
+        fn = sm.smooth_ot_dual
+        probe = lambda: sm.dual_obj_grad(np.zeros(n), np.zeros(m), a, b, M,
+                                         regul)
+    else:
+        fn = sm.smooth_ot_semi_dual
+        probe = lambda: sm.semi_dual_obj_grad(np.zeros(n), a, b, M, regul)
+    probe_evals = 3
+    t0 = time.perf_counter()
+    for _ in range(probe_evals):
+        probe()
+    per_eval = (time.perf_counter() - t0) / probe_evals
+    out = {"formulation": form, "probe_time_per_eval_s": per_eval,
+           "budget_s": budget, "ran": False}
+    if prev is not None:
+        est = prev[1] * n / prev[0]
+        out.update({"projected_evaluations": est,
+                    "projected_s": per_eval * est, "projected_from_n":
+                    prev[0]})
+        if per_eval * est > budget:
+            log("POT smooth %s n=%d: not run (projected %.3g s > %g s)"
+                % (form, n, per_eval * est, budget))
+            return out
+    num_iter_max = min(max_iter, max(10, int(budget / per_eval)))
+    log("POT smooth_ot_%s n=%d: %.3g s/evaluation (probe), numItermax=%d"
+        % (form.replace("-", "_"), n, per_eval, num_iter_max))
+    best = None
+    for r in range(3):
+        (G, lg), t, warns = pot_call(fn, a, b, M, reg, reg_type="l2",
+                                     stopThr=stop_thr,
+                                     numItermax=num_iter_max, log=True)
+        if best is None or t < best["time_s"]:
+            res = lg["res"]
+            if form == "dual":
+                P = sm.get_plan_from_dual(lg["alpha"], lg["beta"], M, regul)
+            else:
+                P = sm.get_plan_from_semi_dual(lg["alpha"], b, M, regul)
+            l1, _ = marginal_errors(P, a, b)
+            nit, nfev = int(res.nit), int(res.nfev)
+            best = {"time_s": t, "iterations": nit, "evaluations": nfev,
+                    "time_per_eval_s": t / max(nfev, 1),
+                    "success": bool(res.success),
+                    "message": str(res.message),
+                    "capped": bool(nit >= num_iter_max
+                                   and num_iter_max < max_iter),
+                    "numItermax": num_iter_max,
+                    "marginal_error_l1": l1,
+                    "transport_cost": float((P * M).sum()),
+                    "dual_objective": float(-res.fun),
+                    "nnz": int(np.count_nonzero(P)),
+                    "plan_equal": bool(np.array_equal(P, G)),
+                    "warnings": sorted(set(warns)), "repeats": r + 1}
+            del P
+        del G, lg
+        if t > 20.0:
+            break
+    out.update(best)
+    out["ran"] = True
+    return out
+
+
+def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
+                 machine):
+    k, iters = SMOOTH_K, SMOOTH_FIXED_ITERS
+    t1 = Table("Quadratically-regularized OT to POT's marginal error: "
+               "gamma=%g" % gamma,
+               ["n=m", "formulation", "POT s", "POT its/evals",
+                "POT L1 err", "otkit s", "otkit its", "otkit evals",
+                "otkit L1 err", "otkit status", "POT/otkit time", "target",
+                "POT/otkit per eval", "cost rel. diff", "nnz otkit/POT"],
+               ["Problems: x ~ N(0, I_2), y ~ N(0, I_2) + 1 (the clouds of "
+                "the dense sections), uniform weights, cost ||x - y||^2 "
+                "divided by its maximum (in [0, 1]); gamma = %g in the units "
+                "of the cost, the problem min <P,C> + (gamma/2) ||P||^2 of "
+                "both libraries." % gamma,
+                "Protocol 'reaching the same marginal error': POT runs "
+                "first, ot.smooth.smooth_ot_dual / smooth_ot_semi_dual("
+                "reg_type='l2', stopThr=%g, numItermax=%d), otherwise its "
+                "defaults (scipy L-BFGS-B from zero; stopThr is scipy's tol, "
+                "i.e. its relative-decrease and projected-gradient tests, "
+                "which stop well before such an error). Its L1 marginal "
+                "error (both marginals) is measured on the plan "
+                "get_plan_from_dual / get_plan_from_semi_dual rebuilt from "
+                "its potentials; then otkit (otk_quadratic, the same "
+                "formulation, default settings otherwise) runs with tol = "
+                "that error." % (stop_thr, max_iter),
+                "Times: POT time.perf_counter() around the call (its dense "
+                "plan included), best of 3 (one run if over 20 s); otkit "
+                "info.time_s, best of 3 (both potentials and the sparse "
+                "plan requested). Per eval = time / objective-and-gradient "
+                "evaluations (POT: scipy's nfev).",
+                "cost rel. diff: |<P,C>_otkit - <P,C>_POT| / <P,C>_POT; the "
+                "two plans meet the marginals to about the same error, not "
+                "exactly, so expect differences of that order."])
+    t2 = Table("Cost of an evaluation, fixed %d L-BFGS iterations (tol=0): "
+               "otk_quadratic and otk_sparse (k=%d), gamma=%g"
+               % (iters, k, gamma),
+               ["n=m", "formulation", "otkit threads", "pass over C ms",
+                "quadratic ms/eval", "quadratic evals", "eval/pass",
+                "sparse ms/eval", "sparse evals", "sparse/quadratic",
+                "target", "quadratic status", "sparse status",
+                "quadratic L1 err", "sparse L1 err"],
+               ["The problems of the table above. otkit: tol = 0, "
+                "max_iter = %d, so both solvers run the same budget "
+                "(an evaluation is one objective-and-gradient pass over the "
+                "n x m cost, column by column); otk_sparse with k = %d, "
+                "otk_quadratic is k = n. ms/eval = info.time_s / "
+                "info.evaluations (set-up, the final objective and the plan "
+                "recovery amortized), best of 3." % (iters, k),
+                "pass over C: one single-threaded sum of the n x n matrix in "
+                "storage order (best of 5, bench-smooth pass); eval/pass = "
+                "quadratic ms/eval / pass time, the cost of an evaluation in "
+                "passes over the matrix (the evaluation reads C by columns "
+                "of a row-major matrix, and the semi-dual's projection onto "
+                "the simplex also selects a threshold per column).",
+                "otkit threads: what otk_quadratic uses by default (the "
+                "OpenMP default, at most one per 131072 cost entries)."])
+    prev = {"dual": None, "semi-dual": None}
+    last_err = {}
+    opts = ("--gamma", repr(gamma))
+    for n in sizes:
+        d, M = dense_problem(root, n, SEED)
+        passrec = run_otkit(exe, d, "pass", [n], repeats=1, options=opts)[0]
+        if "otkit_version" not in machine:
+            machine["otkit_version"] = passrec.get("otkit_version", "unknown")
+        for form in ("dual", "semi-dual"):
+            pot = pot_smooth_to_tol(M, form, gamma, stop_thr, max_iter,
+                                    budget, prev[form])
+            tag = "n=%d %s" % (n, form)
+            if pot["ran"]:
+                tol = pot["marginal_error_l1"]
+                prev[form] = (n, pot["evaluations"])
+                last_err[form] = (n, tol)
+            elif form in last_err:
+                tol = last_err[form][1]
+            else:
+                tol = None
+            recs = []
+            if tol is not None:
+                recs = run_otkit(exe, d, "solve", [n, form, repr(tol)],
+                                 repeats=3, options=opts)
+            fixed = run_otkit(exe, d, "fixed", [n, form, k, iters],
+                              repeats=3, options=opts)
+            raw.append({"section": "smooth", "n": n, "formulation": form,
+                        "gamma": gamma, "pass": passrec, "pot": pot,
+                        "otkit": recs, "otkit_fixed": fixed})
+            rec = min(recs, key=lambda r: r["time_s"]) if recs else None
+            if pot["ran"]:
+                pot_cells = [pot["time_s"], "%d/%d" % (pot["iterations"],
+                                                       pot["evaluations"]),
+                             pot["marginal_error_l1"]]
+            else:
+                pot_cells = ["not run (projected %.3g s)"
+                             % pot["projected_s"], None, None]
+            if rec is not None:
+                both = pot["ran"]
+                t1.add(n, form, *pot_cells, rec["time_s"], rec["iterations"],
+                       rec["evaluations"], rec["marginal_error"],
+                       rec["status"],
+                       pot["time_s"] / rec["time_s"] if both else None,
+                       ">= %g" % SMOOTH_TARGETS[form],
+                       pot["time_per_eval_s"] / rec["time_per_eval_s"]
+                       if both else None,
+                       rel_diff(rec["transport_cost"], pot["transport_cost"])
+                       if both else None,
+                       "%d/%s" % (rec["nnz"], pot["nnz"] if both else "-"))
+            else:
+                t1.add(n, form, *pot_cells, *([None] * 10))
+            if not pot["ran"]:
+                t1.notes.append(
+                    "%s: POT not run: projected %.3g s (%.3g s/evaluation "
+                    "probed, %.0f evaluations extrapolated linearly in n "
+                    "from n=%d) > %g s budget%s" % (
+                        tag, pot["projected_s"],
+                        pot["probe_time_per_eval_s"],
+                        pot["projected_evaluations"],
+                        pot["projected_from_n"], budget,
+                        "; otkit ran to POT's error at n=%d" % last_err[form][0]
+                        if rec is not None else ""))
+            else:
+                if pot["capped"]:
+                    t1.notes.append("%s: POT capped at numItermax=%d (~%g s "
+                                    "budget); its time is a lower bound"
+                                    % (tag, pot["numItermax"], budget))
+                elif not pot["success"]:
+                    t1.notes.append("%s: POT: %s" % (tag, pot["message"]))
+                if not pot["plan_equal"]:
+                    t1.notes.append("%s: POT's returned plan differs from "
+                                    "the one rebuilt from its potentials"
+                                    % tag)
+            if rec is not None:
+                if rec["status"] != "converged":
+                    t1.notes.append("%s: otkit status %s" % (tag,
+                                                             rec["status"]))
+                if len({(r["iterations"], r["evaluations"],
+                         r["transport_cost"]) for r in recs}) > 1:
+                    t1.notes.append("%s: otkit runs differ (iterations/"
+                                    "cost)" % tag)
+                chk = rec.get("check_marginal_error")
+                if chk is None or abs(chk - rec["marginal_error"]) > \
+                        1e-12 + 1e-9 * rec["marginal_error"]:
+                    t1.notes.append("%s: otkit's plan entries give marginal "
+                                    "error %s, info says %.3g" % (
+                                        tag, chk, rec["marginal_error"]))
+            q = min((r for r in fixed if r["solver"] == "quadratic"),
+                    key=lambda r: r["time_per_eval_s"])
+            s = min((r for r in fixed if r["solver"] == "sparse"),
+                    key=lambda r: r["time_per_eval_s"])
+            t2.add(n, form, otkit_threads(n, n), ms(passrec["pass_s"]),
+                   ms(q["time_per_eval_s"]), q["evaluations"],
+                   q["time_per_eval_s"] / passrec["pass_s"],
+                   ms(s["time_per_eval_s"]), s["evaluations"],
+                   s["time_per_eval_s"] / q["time_per_eval_s"], "<= 1.5",
+                   q["status"], s["status"], q["marginal_error"],
+                   s["marginal_error"])
+            for r in (q, s):
+                if r["iterations"] != iters:
+                    t2.notes.append("%s: otk_%s ran %d iterations, not %d "
+                                    "(status %s)" % (tag, r["solver"],
+                                                     r["iterations"], iters,
+                                                     r["status"]))
+        del M
+    return [t1, t2]
+
+
 # ---------------------------------------------------------------- main --
 
 def main():
@@ -724,7 +996,8 @@ def main():
     sinkhorn_sections = sections & {"dense", "log", "e2e", "points"}
     exes = {}
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
-                         ("bench-exact", "exact" in sections)):
+                         ("bench-exact", "exact" in sections),
+                         ("bench-smooth", "smooth" in sections)):
         if not needed:
             continue
         path = os.path.join(args.build, "bench", name)
@@ -739,14 +1012,17 @@ def main():
         args.pot_budget = 30.0 if args.quick else 600.0
     if args.pot_points_budget is None:
         args.pot_points_budget = 30.0 if args.quick else 300.0
+    if args.pot_smooth_budget is None:
+        args.pot_smooth_budget = 30.0 if args.quick else 300.0
     if args.quick:
         cfg = dict(fixed=[200, 400], log_sizes=[300], e2e_n=300,
                    points=[1000, 2000], pot_points_n=1000,
-                   exact=[100, 200], exact_points_n=200)
+                   exact=[100, 200], exact_points_n=200, smooth=[100, 200])
     else:
         cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
                    e2e_n=1000, points=[20000, 50000], pot_points_n=20000,
-                   exact=[500, 1000, 2000, 4000], exact_points_n=4000)
+                   exact=[500, 1000, 2000, 4000], exact_points_n=4000,
+                   smooth=[500, 1000, 2000])
 
     raw = {"machine": machine, "argv": sys.argv, "quick": args.quick,
            "sections": [s for s in SECTIONS if s in sections], "results": []}
@@ -790,6 +1066,13 @@ def main():
             if "otkit_version" not in machine:
                 rec = raw["results"][-1]["otkit"][0]
                 machine["otkit_version"] = rec.get("otkit_version", "unknown")
+        if "smooth" in sections:
+            tables += bench_smooth(exes["bench-smooth"], root, cfg["smooth"],
+                                   SMOOTH_GAMMA, SMOOTH_STOP_THR,
+                                   SMOOTH_MAX_ITER, args.pot_smooth_budget,
+                                   raw["results"], machine)
+            for t in tables[-2:]:
+                print(t.text(), flush=True)
     elapsed = time.perf_counter() - t_start
     machine["loadavg_end"] = loadavg()
 

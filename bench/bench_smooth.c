@@ -1,0 +1,337 @@
+/*
+ * bench-smooth: timing driver for otk_quadratic and otk_sparse, run by
+ * bench/run_bench.py (section "smooth"), which solves the same problems with
+ * POT's ot.smooth.smooth_ot_dual / smooth_ot_semi_dual and prints the
+ * ratios.
+ *
+ *   bench-smooth [--data DIR] [--seed S] [--repeats R] [--gamma G]
+ *                MODE ARGS...
+ *
+ * Modes (one JSON object per line on stdout):
+ *   pass N                  the time of one pass over the n x n cost: the
+ *                           sum of its entries in storage order, best of 5
+ *   solve N FORM TOL        otk_quadratic to the L1 marginal error TOL,
+ *                           default max_iter (10000); R runs
+ *   fixed N FORM K ITERS    a fixed budget: tol = 0, max_iter = ITERS; R runs
+ *                           of otk_quadratic, then R runs of otk_sparse with
+ *                           k = K (time per evaluation of both)
+ *
+ * FORM is "dual" or "semi-dual". gamma (--gamma) defaults to 0.1, in the
+ * units of the cost.
+ *
+ * Problem data. With --data DIR the program reads raw little-endian float64
+ * files written by run_bench.py: DIR/C.bin (N x N, row-major). Without
+ * --data it generates x ~ N(0, I_2), y ~ N(0, I_2) + 1 from --seed and
+ * C_ij = ||x_i - y_j||^2 / max_kl ||x_k - y_l||^2. Weights are uniform
+ * (NULL). Every run asks for both potentials and the sparse plan (capacity
+ * n * m for otk_quadratic, which is address space only: pages are touched
+ * for the nonzeros alone; k * m for otk_sparse), not for the dense plan.
+ *
+ * Per run: the solver's info (status, iterations, evaluations, marginal
+ * error, costs, nnz), its own wall clock info.time_s, time_per_eval_s =
+ * info.time_s / info.evaluations (set-up, the final objective and the plan
+ * recovery amortized over the evaluations), the wall clock of the call
+ * (wall_s) and the peak resident memory so far (VmHWM). After each run,
+ * outside the timings, the returned sparse plan is checked: its L1 marginal
+ * error and transport cost recomputed from the entries (check_*; they
+ * should equal info's up to rounding).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/otkit.h>
+#include <otkit/quadratic.h>
+#include <otkit/sparse.h>
+
+#include "bench_util.h"
+
+typedef struct options {
+    const char *data_dir; /* NULL: generate */
+    uint64_t seed;
+    int repeats;
+    double gamma;
+} options;
+
+/* ---- data --------------------------------------------------------------- */
+
+/* The dense n x n cost: DIR/C.bin, or generated 2-D clouds normalized to
+ * max 1. */
+static double *load_dense(const options *o, size_t n)
+{
+    double *C = bench_xmalloc(n * n, sizeof *C);
+    if (o->data_dir != NULL) {
+        bench_read_raw(o->data_dir, "C.bin", C, n * n, 0);
+        return C;
+    }
+    const size_t d = 2;
+    double *x = bench_xmalloc(n * d, sizeof *x),
+           *y = bench_xmalloc(n * d, sizeof *y);
+    uint64_t s = o->seed;
+    for (size_t k = 0; k < n * d; k++)
+        x[k] = bench_rng_normal(&s);
+    for (size_t k = 0; k < n * d; k++)
+        y[k] = bench_rng_normal(&s) + 1.0;
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double c = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                double t = x[i * d + k] - y[j * d + k];
+                c += t * t;
+            }
+            C[i * n + j] = c;
+            mx = c > mx ? c : mx;
+        }
+    for (size_t k = 0; k < n * n; k++)
+        C[k] /= mx;
+    free(x);
+    free(y);
+    return C;
+}
+
+static otk_formulation parse_formulation(const char *s)
+{
+    if (strcmp(s, "dual") == 0)
+        return OTK_FORMULATION_DUAL;
+    if (strcmp(s, "semi-dual") == 0)
+        return OTK_FORMULATION_SEMI_DUAL;
+    bench_die("FORM must be dual or semi-dual, not %s", s);
+    return OTK_FORMULATION_SEMI_DUAL;
+}
+
+static const char *formulation_name(otk_formulation f)
+{
+    return f == OTK_FORMULATION_DUAL ? "dual" : "semi-dual";
+}
+
+/* ---- one pass over C ------------------------------------------------------
+ */
+
+static double sum_array(const double *v, size_t len)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 8 <= len; k += 8)
+        for (int l = 0; l < 8; l++)
+            s[l] += v[k + (size_t)l];
+    for (; k < len; k++)
+        s[0] += v[k];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static int mode_pass(const options *o, int argc, char **argv)
+{
+    if (argc != 1)
+        bench_die("usage: pass N%s", "");
+    const size_t n = bench_parse_size(argv[0], "N");
+    double *C = load_dense(o, n);
+    double best = INFINITY, check = 0.0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = bench_now();
+        check += sum_array(C, n * n);
+        double t = bench_now() - t0;
+        best = t < best ? t : best;
+    }
+    printf("{\"mode\": \"pass\", \"n\": %zu, \"m\": %zu, "
+           "\"otkit_version\": \"%s\", ",
+           n, n, otk_version());
+    bench_jnum("pass_s", best, 0);
+    bench_jnum("gbps", 8.0 * (double)n * (double)n / best / 1e9, 0);
+    bench_jnum("checksum", check, 1);
+    printf("}\n");
+    free(C);
+    return 0;
+}
+
+/* ---- solves ---------------------------------------------------------------
+ */
+
+/* L1 marginal error and transport cost of a sparse plan (uniform weights),
+ * recomputed from its entries. */
+static void check_plan(const otk_cost *cost, const otk_plan_entry *plan,
+                       size_t nnz, double *err, double *transport)
+{
+    const size_t n = cost->n, m = cost->m;
+    double *rows = calloc(n + m, sizeof *rows);
+    if (rows == NULL)
+        bench_die("out of memory%s", "");
+    double *cols = rows + n, tc = 0.0;
+    for (size_t k = 0; k < nnz; k++) {
+        rows[plan[k].i] += plan[k].value;
+        cols[plan[k].j] += plan[k].value;
+        tc += plan[k].value * otk_cost_entry(cost, plan[k].i, plan[k].j);
+    }
+    double e = 0.0;
+    for (size_t i = 0; i < n; i++)
+        e += fabs(rows[i] - 1.0 / (double)n);
+    for (size_t j = 0; j < m; j++)
+        e += fabs(cols[j] - 1.0 / (double)m);
+    free(rows);
+    *err = e;
+    *transport = tc;
+}
+
+/* o->repeats fresh calls of otk_quadratic (k == 0) or otk_sparse (k >= 1);
+ * one JSON line each. */
+static void run(const options *o, const char *mode, const otk_cost *cost,
+                otk_formulation form, size_t k, double tol, size_t max_iter)
+{
+    const size_t n = cost->n, m = cost->m;
+    const size_t capacity = k == 0 ? n * m : k * m;
+    otk_plan_entry *plan = bench_xmalloc(capacity, sizeof *plan);
+    double *alpha = bench_xmalloc(n, sizeof *alpha),
+           *beta = bench_xmalloc(m, sizeof *beta);
+    otk_quadratic_settings s;
+    otk_quadratic_default_settings(&s);
+    s.formulation = form;
+    s.tol = tol;
+    if (max_iter > 0)
+        s.max_iter = max_iter;
+    for (int r = 0; r < o->repeats; r++) {
+        otk_quadratic_info info;
+        double t0 = bench_now();
+        if (k == 0)
+            otk_quadratic(cost, NULL, NULL, o->gamma, &s, alpha, beta, plan,
+                          capacity, NULL, &info);
+        else
+            otk_sparse(cost, NULL, NULL, o->gamma, k, &s, alpha, beta, plan,
+                       capacity, NULL, &info);
+        double wall = bench_now() - t0;
+        if (info.status < 0) {
+            fprintf(stderr, "%s: %s failed: %s (%s)\n", bench_prog,
+                    k == 0 ? "otk_quadratic" : "otk_sparse",
+                    otk_status_string(info.status),
+                    info.bad_argument ? info.bad_argument : "-");
+            exit(1);
+        }
+        double chk_err = NAN, chk_cost = NAN;
+        if (info.nnz <= capacity)
+            check_plan(cost, plan, info.nnz, &chk_err, &chk_cost);
+        printf("{\"mode\": \"%s\", \"solver\": \"%s\", \"n\": %zu, "
+               "\"m\": %zu, \"formulation\": \"%s\", \"k\": %zu, ",
+               mode, k == 0 ? "quadratic" : "sparse", n, m,
+               formulation_name(form), k == 0 ? n : k);
+        bench_jnum("gamma", o->gamma, 0);
+        bench_jnum("tol", s.tol, 0);
+        printf("\"max_iter\": %zu, \"run\": %d, \"repeats\": %d, "
+               "\"otkit_version\": \"%s\", ",
+               s.max_iter, r + 1, o->repeats, otk_version());
+        printf("\"status\": \"%s\", \"status_code\": %d, ",
+               otk_status_name(info.status), (int)info.status);
+        printf("\"iterations\": %zu, \"evaluations\": %zu, \"nnz\": %zu, "
+               "\"max_col_nnz\": %zu, ",
+               info.iterations, info.evaluations, info.nnz, info.max_col_nnz);
+        bench_jnum("marginal_error", info.marginal_error, 0);
+        bench_jnum("transport_cost", info.transport_cost, 0);
+        bench_jnum("objective", info.objective, 0);
+        bench_jnum("dual_objective", info.dual_objective, 0);
+        bench_jnum("check_marginal_error", chk_err, 0);
+        bench_jnum("check_transport_cost", chk_cost, 0);
+        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("time_per_eval_s",
+                   info.evaluations > 0 ? info.time_s / (double)info.evaluations
+                                        : NAN,
+                   0);
+        bench_jnum("wall_s", wall, 0);
+        bench_jnum("peak_rss_mib", bench_peak_rss_mib(), 1);
+        printf("}\n");
+        fflush(stdout);
+    }
+    free(plan);
+    free(alpha);
+    free(beta);
+}
+
+static int mode_solve(const options *o, int argc, char **argv)
+{
+    if (argc != 3)
+        bench_die("usage: solve N FORM TOL%s", "");
+    const size_t n = bench_parse_size(argv[0], "N");
+    otk_formulation form = parse_formulation(argv[1]);
+    double tol = bench_parse_double(argv[2], "TOL");
+    double *C = load_dense(o, n);
+    otk_cost cost = otk_cost_dense(n, n, C);
+    run(o, "solve", &cost, form, 0, tol, 0);
+    free(C);
+    return 0;
+}
+
+static int mode_fixed(const options *o, int argc, char **argv)
+{
+    if (argc != 4)
+        bench_die("usage: fixed N FORM K ITERS%s", "");
+    const size_t n = bench_parse_size(argv[0], "N");
+    otk_formulation form = parse_formulation(argv[1]);
+    const size_t k = bench_parse_size(argv[2], "K");
+    const size_t iters = bench_parse_size(argv[3], "ITERS");
+    if (k < 1 || iters < 1)
+        bench_die("K and ITERS must be >= 1%s", "");
+    double *C = load_dense(o, n);
+    otk_cost cost = otk_cost_dense(n, n, C);
+    run(o, "fixed", &cost, form, 0, 0.0, iters);
+    run(o, "fixed", &cost, form, k, 0.0, iters);
+    free(C);
+    return 0;
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: %s [--data DIR] [--seed S] [--repeats R] [--gamma G] "
+            "MODE ARGS...\n"
+            "Modes:\n"
+            "  pass N\n"
+            "  solve N FORM TOL        (FORM: dual or semi-dual)\n"
+            "  fixed N FORM K ITERS\n"
+            "One JSON object per run on stdout. See the comment at the top "
+            "of bench/bench_smooth.c.\n",
+            bench_prog);
+}
+
+int main(int argc, char **argv)
+{
+    bench_prog = "bench-smooth";
+    options o = {NULL, 42, 3, 0.1};
+    int k = 1;
+    while (k < argc && strncmp(argv[k], "--", 2) == 0) {
+        if (strcmp(argv[k], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (k + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (strcmp(argv[k], "--data") == 0)
+            o.data_dir = argv[k + 1];
+        else if (strcmp(argv[k], "--seed") == 0)
+            o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
+        else if (strcmp(argv[k], "--repeats") == 0)
+            o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
+        else if (strcmp(argv[k], "--gamma") == 0)
+            o.gamma = bench_parse_double(argv[k + 1], "--gamma");
+        else {
+            usage(stderr);
+            return 2;
+        }
+        k += 2;
+    }
+    if (k >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *mode = argv[k];
+    int rest = argc - k - 1;
+    char **args = argv + k + 1;
+    if (strcmp(mode, "pass") == 0)
+        return mode_pass(&o, rest, args);
+    if (strcmp(mode, "solve") == 0)
+        return mode_solve(&o, rest, args);
+    if (strcmp(mode, "fixed") == 0)
+        return mode_fixed(&o, rest, args);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,679 @@
+/*
+ * sparse_figures: the computations behind the figures of
+ * Liu, Puigcerver, Blondel, "Sparsity-Constrained Optimal Transport"
+ * (ICLR 2023), done with otkit (exact, entropic, quadratic and
+ * sparsity-constrained solvers). It writes CSV files and PPM images into
+ * OUT_DIR; plot_figures.py turns them into PNGs. Nothing here plots.
+ *
+ *   sparse_figures OUT_DIR PHOTO_DIR
+ *
+ * PHOTO_DIR holds chelsea.ppm and coffee.ppm (examples/data). Settings
+ * follow the paper's notebooks as recorded in the project notes
+ * (notes/sparse_quadratic_ot.md, section 6); docs/figures.md lists them.
+ *
+ * Files written (all CSV have a header line):
+ *   summary.csv          one row per solve: figure, case, method, k, gamma,
+ *                        status, iterations, marginal_error (L1),
+ *                        transport_cost, objective, nnz (exact nonzeros),
+ *                        nnz_thr (entries > 1e-10), max_col_nnz, time_s
+ *   fig1_<case>_ab.csv   the 1-D histograms a, b
+ *   fig1_<case>_<method>.csv, fig2_<method>.csv
+ *                        dense plans, one row of the plan per line
+ *   fig2_points.csv      the 2-D source and target points
+ *   fig3_metrics.csv     colour transfer: per method/k, density, squared L2
+ *                        marginal errors, <T,C>, <T_EMD,C>, empty rows
+ *   fig3_<img>_<method>.ppm
+ *                        downscaled photos recoloured by the barycentric map
+ *                        (<img> = chelsea or coffee; method orig, emd,
+ *                        quadratic, k<K>)
+ *   fig4_trace.csv       L-BFGS progress of every k of the colour problem:
+ *                        k, iteration, marginal_error, objective, time_s
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+
+#include <otkit/otkit.h>
+
+static const char *out_dir;
+static FILE *summary;
+
+static void die(const char *what)
+{
+    fprintf(stderr, "sparse_figures: %s\n", what);
+    exit(1);
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes > 0 ? bytes : 1);
+    if (p == NULL)
+        die("out of memory");
+    return p;
+}
+
+static FILE *open_out(const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        fprintf(stderr, "sparse_figures: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    return fp;
+}
+
+static void close_out(FILE *fp)
+{
+    if (fclose(fp) != 0)
+        die("write error");
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void write_matrix(const char *name, size_t n, size_t m, const double *P)
+{
+    FILE *fp = open_out(name);
+    for (size_t j = 0; j < m; j++)
+        fprintf(fp, "%sc%zu", j ? "," : "", j);
+    fputc('\n', fp);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < m; j++)
+            fprintf(fp, "%s%.17g", j ? "," : "", P[i * m + j]);
+        fputc('\n', fp);
+    }
+    close_out(fp);
+}
+
+/* Plan statistics the solvers' infos do not all give: exact nonzeros,
+ * entries above the notebooks' 1e-10 threshold, largest column count. */
+typedef struct plan_stats {
+    size_t nnz, nnz_thr, max_col_nnz;
+} plan_stats;
+
+static plan_stats stats_of(size_t n, size_t m, const double *P)
+{
+    plan_stats s = {0, 0, 0};
+    for (size_t j = 0; j < m; j++) {
+        size_t col = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = P[i * m + j];
+            if (v != 0.0) {
+                s.nnz++;
+                col++;
+            }
+            if (v > 1e-10)
+                s.nnz_thr++;
+        }
+        if (col > s.max_col_nnz)
+            s.max_col_nnz = col;
+    }
+    return s;
+}
+
+static void summary_row(const char *fig, const char *tag, const char *method,
+                        size_t k, double gamma, otk_status st, size_t iters,
+                        double merr, double cost, double obj, size_t n,
+                        size_t m, const double *P, double time_s)
+{
+    plan_stats ps = stats_of(n, m, P);
+    fprintf(summary,
+            "%s,%s,%s,%zu,%.6g,%s,%zu,%.6e,%.10g,%.10g,%zu,%zu,%zu,%.4f\n", fig,
+            tag, method, k, gamma, otk_status_name(st), iters, merr, cost, obj,
+            ps.nnz, ps.nnz_thr, ps.max_col_nnz, time_s);
+    fflush(summary);
+    fprintf(stderr,
+            "  %-5s %-12s %-10s k=%-4zu %-9s it=%-6zu merr=%.3e "
+            "<P,C>=%.6g nnz=%zu maxcol=%zu %.2fs\n",
+            fig, tag, method, k, otk_status_name(st), iters, merr, cost, ps.nnz,
+            ps.max_col_nnz, time_s);
+}
+
+/* ---- the solvers, each returning a dense plan and a summary row ---- */
+
+static void run_exact(const char *fig, const char *tag, const otk_cost *c,
+                      const double *a, const double *b, double *P)
+{
+    otk_exact_info info;
+    otk_status st = otk_exact(c, a, b, NULL, NULL, P, NULL, NULL, &info);
+    if (st < 0)
+        die(otk_status_string(st));
+    summary_row(fig, tag, "exact", 0, 0.0, st, info.iterations,
+                info.marginal_error, info.transport_cost, info.transport_cost,
+                c->n, c->m, P, info.time_s);
+}
+
+static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
+                         const double *a, const double *b, double reg,
+                         double *P)
+{
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.threads = 1;
+    s.max_iter = 100000;
+    otk_sinkhorn_info info;
+    otk_status st = otk_sinkhorn(c, a, b, reg, &s, NULL, NULL, P, &info);
+    if (st < 0)
+        die(otk_status_string(st));
+    summary_row(fig, tag, "entropic", 0, reg, st, info.iterations,
+                info.marginal_error, info.transport_cost, info.objective, c->n,
+                c->m, P, info.time_s);
+}
+
+/* Progress recorder for figure 4 (and the colour sweep). */
+typedef struct trace {
+    FILE *fp;
+    size_t k;
+    double t0;
+} trace;
+
+static int record(void *user, const otk_progress *p)
+{
+    trace *t = user;
+    fprintf(t->fp, "%zu,%zu,%.6e,%.12g,%.5f\n", t->k, p->iteration, p->error,
+            p->objective, now() - t->t0);
+    return 0;
+}
+
+/* k = 0: otk_quadratic; else otk_sparse with k. */
+static otk_status run_smooth(const char *fig, const char *tag,
+                             const otk_cost *c, const double *a,
+                             const double *b, double gamma, size_t k,
+                             otk_formulation form, double tol, size_t max_iter,
+                             trace *tr, double *P, otk_quadratic_info *info)
+{
+    otk_quadratic_settings s;
+    otk_quadratic_default_settings(&s);
+    s.formulation = form;
+    s.tol = tol;
+    s.max_iter = max_iter;
+    s.threads = 1;
+    if (tr != NULL) {
+        s.progress = record;
+        s.progress_user = tr;
+        tr->t0 = now();
+    }
+    otk_status st =
+        k == 0
+            ? otk_quadratic(c, a, b, gamma, &s, NULL, NULL, NULL, 0, P, info)
+            : otk_sparse(c, a, b, gamma, k, &s, NULL, NULL, NULL, 0, P, info);
+    if (st < 0)
+        die(otk_status_string(st));
+    char method[32];
+    if (k == 0)
+        snprintf(method, sizeof method, "quadratic%s",
+                 form == OTK_FORMULATION_DUAL ? "-dual" : "");
+    else
+        snprintf(method, sizeof method, "sparse%s",
+                 form == OTK_FORMULATION_DUAL ? "-dual" : "");
+    summary_row(fig, tag, method, k, gamma, st, info->iterations,
+                info->marginal_error, info->transport_cost, info->objective,
+                c->n, c->m, P, info->time_s);
+    return st;
+}
+
+/* ---- figure 1: 1-D plans ---- */
+
+static void bump(size_t n, double mean, double sd, double *h)
+{
+    for (size_t i = 0; i < n; i++)
+        h[i] = exp(-((double)i - mean) * ((double)i - mean) / (2 * sd * sd));
+}
+
+static void normalise(size_t n, double *h)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += h[i];
+    for (size_t i = 0; i < n; i++)
+        h[i] /= s;
+}
+
+static void figure1(void)
+{
+    enum { N = 32 };
+    static double a[N], b[N], t[N], C[N * N], P[N * N];
+    double cmax = 0.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            C[i * N + j] = ((double)i - (double)j) * ((double)i - (double)j);
+            if (C[i * N + j] > cmax)
+                cmax = C[i * N + j];
+        }
+    for (size_t i = 0; i < N * N; i++)
+        C[i] /= cmax;
+    otk_cost cost = otk_cost_dense(N, N, C);
+    const char *cases[2] = {"gaussian", "bigaussian"};
+    for (int c = 0; c < 2; c++) {
+        if (c == 0) {
+            bump(N, 10, 4, a);
+            normalise(N, a);
+            bump(N, 16, 5, b);
+            normalise(N, b);
+        } else {
+            bump(N, 16, 5, a);
+            normalise(N, a);
+            bump(N, 8, 5, b);
+            bump(N, 24, 5, t);
+            for (size_t i = 0; i < N; i++)
+                b[i] = 0.5 * b[i] + 0.5 * t[i];
+            normalise(N, b);
+        }
+        char name[128];
+        snprintf(name, sizeof name, "fig1_%s_ab.csv", cases[c]);
+        FILE *fp = open_out(name);
+        fprintf(fp, "a,b\n");
+        for (size_t i = 0; i < N; i++)
+            fprintf(fp, "%.17g,%.17g\n", a[i], b[i]);
+        close_out(fp);
+
+        otk_quadratic_info qi;
+        run_exact("fig1", cases[c], &cost, a, b, P);
+        snprintf(name, sizeof name, "fig1_%s_exact.csv", cases[c]);
+        write_matrix(name, N, N, P);
+        /* KL: POT's smooth dual with gamma 2e-3; the entropic problem has
+         * the same plan, solved here by Sinkhorn */
+        run_sinkhorn("fig1", cases[c], &cost, a, b, 2e-3, P);
+        snprintf(name, sizeof name, "fig1_%s_entropic.csv", cases[c]);
+        write_matrix(name, N, N, P);
+        /* L2: POT's smooth dual, gamma 0.1 */
+        run_smooth("fig1", cases[c], &cost, a, b, 0.1, 0, OTK_FORMULATION_DUAL,
+                   1e-9, 10000, NULL, P, &qi);
+        snprintf(name, sizeof name, "fig1_%s_quadratic.csv", cases[c]);
+        write_matrix(name, N, N, P);
+        /* column-2-sparse semi-dual, gamma 1, notebook's maxiter 500 */
+        run_smooth("fig1", cases[c], &cost, a, b, 1.0, 2,
+                   OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+        snprintf(name, sizeof name, "fig1_%s_k2.csv", cases[c]);
+        write_matrix(name, N, N, P);
+    }
+}
+
+/* ---- figure 2: 2-D point clouds, five methods ---- */
+
+static void figure2(void)
+{
+    enum { N = 20 };
+    static double x[N * 2], y[N * 2], P[N * N];
+    /* P = sqrtm([[1, -0.8], [-0.6, 1]]) (principal root, as in the notes) */
+    const double S[2][2] = {{0.92766, -0.43119}, {-0.32339, 0.92766}};
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 0);
+    for (size_t i = 0; i < N; i++) {
+        x[2 * i] = gsl_ran_gaussian(rng, 1.0);
+        x[2 * i + 1] = gsl_ran_gaussian(rng, 1.0);
+    }
+    for (size_t i = 0; i < N; i++) {
+        double z0 = gsl_ran_gaussian(rng, 1.0), z1 = gsl_ran_gaussian(rng, 1.0);
+        y[2 * i] = z0 * S[0][0] + z1 * S[1][0] + 4.0;
+        y[2 * i + 1] = z0 * S[0][1] + z1 * S[1][1] + 4.0;
+    }
+    gsl_rng_free(rng);
+    FILE *fp = open_out("fig2_points.csv");
+    fprintf(fp, "set,x0,x1\n");
+    for (size_t i = 0; i < N; i++)
+        fprintf(fp, "source,%.17g,%.17g\n", x[2 * i], x[2 * i + 1]);
+    for (size_t i = 0; i < N; i++)
+        fprintf(fp, "target,%.17g,%.17g\n", y[2 * i], y[2 * i + 1]);
+    close_out(fp);
+
+    /* squared Euclidean, not normalised; uniform weights (NULL) */
+    otk_cost cost = otk_cost_points(N, N, 2, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    otk_quadratic_info qi;
+    run_exact("fig2", "2d", &cost, NULL, NULL, P);
+    write_matrix("fig2_exact.csv", N, N, P);
+    run_sinkhorn("fig2", "2d", &cost, NULL, NULL, 0.1, P);
+    write_matrix("fig2_entropic.csv", N, N, P);
+    run_smooth("fig2", "2d", &cost, NULL, NULL, 10.0, 0, OTK_FORMULATION_DUAL,
+               1e-9, 500, NULL, P, &qi);
+    write_matrix("fig2_quadratic.csv", N, N, P);
+    run_smooth("fig2", "2d", &cost, NULL, NULL, 1.0, 2,
+               OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+    write_matrix("fig2_k2.csv", N, N, P);
+    run_smooth("fig2", "2d", &cost, NULL, NULL, 1.0, 1,
+               OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+    write_matrix("fig2_k1.csv", N, N, P);
+}
+
+/* ---- figures 3 and 4: colour transfer between the two photos ---- */
+
+typedef struct image {
+    size_t w, h;
+    double *rgb; /* w*h*3 in [0, 1] */
+} image;
+
+static int header_int(FILE *fp, long *v)
+{
+    int c;
+    while ((c = fgetc(fp)) != EOF) {
+        if (c == '#') {
+            while ((c = fgetc(fp)) != EOF && c != '\n')
+                ;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            ungetc(c, fp);
+            return fscanf(fp, "%ld", v) == 1 ? 0 : -1;
+        }
+    }
+    return -1;
+}
+
+/* Read an 8-bit P6 photo and box-average it down by an integer factor so
+ * that it is at most `width` pixels wide. */
+static image read_ppm_small(const char *path, size_t width)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "sparse_figures: %s: %s\n", path, strerror(errno));
+        exit(1);
+    }
+    char magic[3] = {0};
+    long w, h, maxval;
+    if (fread(magic, 1, 2, fp) != 2 || strcmp(magic, "P6") != 0 ||
+        header_int(fp, &w) || header_int(fp, &h) || header_int(fp, &maxval) ||
+        w < 1 || h < 1 || maxval != 255 || fgetc(fp) == EOF)
+        die("not an 8-bit binary PPM (P6)");
+    size_t npix = (size_t)w * (size_t)h;
+    unsigned char *raw = xmalloc(3 * npix);
+    if (fread(raw, 3, npix, fp) != npix)
+        die("truncated PPM");
+    fclose(fp);
+    size_t f = ((size_t)w + width - 1) / width;
+    image im = {(size_t)w / f, (size_t)h / f, NULL};
+    im.rgb = xmalloc(im.w * im.h * 3 * sizeof *im.rgb);
+    for (size_t r = 0; r < im.h; r++)
+        for (size_t c = 0; c < im.w; c++)
+            for (size_t ch = 0; ch < 3; ch++) {
+                double s = 0.0;
+                for (size_t dr = 0; dr < f; dr++)
+                    for (size_t dc = 0; dc < f; dc++)
+                        s += raw[3 * ((r * f + dr) * (size_t)w + c * f + dc) +
+                                 ch];
+                im.rgb[3 * (r * im.w + c) + ch] = s / (double)(f * f) / 255.0;
+            }
+    free(raw);
+    return im;
+}
+
+static void write_ppm(const char *name, size_t w, size_t h, const double *rgb)
+{
+    FILE *fp = open_out(name);
+    fprintf(fp, "P6\n%zu %zu\n255\n", w, h);
+    for (size_t i = 0; i < 3 * w * h; i++) {
+        double v = rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i];
+        fputc((int)lround(255.0 * v), fp);
+    }
+    close_out(fp);
+}
+
+/* A palette: `n` colours sampled from the image's pixels (the notebook's
+ * "rand" quantisation), every pixel labelled with its nearest palette
+ * colour, weights = label frequencies + 1e-9 renormalised, colours sorted
+ * by decreasing weight. */
+typedef struct palette {
+    size_t n;
+    double *col;   /* n x 3 */
+    double *w;     /* n */
+    size_t *label; /* one per pixel */
+} palette;
+
+static const double *sort_w; /* qsort has no user pointer in C11 */
+static int cmp_desc(const void *pa, const void *pb)
+{
+    size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+    if (sort_w[ia] != sort_w[ib])
+        return sort_w[ia] > sort_w[ib] ? -1 : 1;
+    return ia < ib ? -1 : ia > ib;
+}
+
+static palette make_palette(const image *im, size_t n, unsigned long seed)
+{
+    size_t npix = im->w * im->h;
+    size_t *all = xmalloc(npix * sizeof *all),
+           *pick = xmalloc(n * sizeof *pick);
+    for (size_t i = 0; i < npix; i++)
+        all[i] = i;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, seed);
+    gsl_ran_choose(rng, pick, n, all, npix, sizeof *all);
+    gsl_rng_free(rng);
+    double *col = xmalloc(3 * n * sizeof *col);
+    for (size_t i = 0; i < n; i++)
+        memcpy(col + 3 * i, im->rgb + 3 * pick[i], 3 * sizeof *col);
+    size_t *label = xmalloc(npix * sizeof *label);
+    double *w = xmalloc(n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = 0.0;
+    for (size_t p = 0; p < npix; p++) {
+        const double *px = im->rgb + 3 * p;
+        size_t best = 0;
+        double bd = INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            double d0 = px[0] - col[3 * i], d1 = px[1] - col[3 * i + 1],
+                   d2 = px[2] - col[3 * i + 2];
+            double d = d0 * d0 + d1 * d1 + d2 * d2;
+            if (d < bd) {
+                bd = d;
+                best = i;
+            }
+        }
+        label[p] = best;
+        w[best] += 1.0;
+    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = w[i] / (double)npix + 1e-9;
+    normalise(n, w);
+    /* sort by decreasing weight and relabel */
+    size_t *order = xmalloc(n * sizeof *order),
+           *rank = xmalloc(n * sizeof *rank);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    sort_w = w;
+    qsort(order, n, sizeof *order, cmp_desc);
+    palette pal = {n, xmalloc(3 * n * sizeof(double)),
+                   xmalloc(n * sizeof(double)), label};
+    for (size_t r = 0; r < n; r++) {
+        rank[order[r]] = r;
+        memcpy(pal.col + 3 * r, col + 3 * order[r], 3 * sizeof(double));
+        pal.w[r] = w[order[r]];
+    }
+    for (size_t p = 0; p < npix; p++)
+        label[p] = rank[label[p]];
+    free(all);
+    free(pick);
+    free(col);
+    free(w);
+    free(order);
+    free(rank);
+    return pal;
+}
+
+/* Recolour both photos with the barycentric maps of plan P (n x m):
+ * source colour i -> sum_j P_ij y_j / sum_j P_ij (kept as is when row i
+ * carries no mass, counted in *empty_rows), target colour j -> sum_i P_ij
+ * x_i / sum_i P_ij; write fig3_<img>_<tag>.ppm for both; return the
+ * squared L2 marginal errors. */
+static void recolour(const char *tag, const image *ia, const palette *pa,
+                     const image *ib, const palette *pb, const double *P,
+                     double *sq_a, double *sq_b, size_t *empty_rows)
+{
+    size_t n = pa->n, m = pb->n;
+    double *ma = xmalloc(3 * n * sizeof *ma), *mb = xmalloc(3 * m * sizeof *mb);
+    double *rs = xmalloc(n * sizeof *rs), *cs = xmalloc(m * sizeof *cs);
+    memset(ma, 0, 3 * n * sizeof *ma);
+    memset(mb, 0, 3 * m * sizeof *mb);
+    memset(rs, 0, n * sizeof *rs);
+    memset(cs, 0, m * sizeof *cs);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            double v = P[i * m + j];
+            if (v == 0.0)
+                continue;
+            rs[i] += v;
+            cs[j] += v;
+            for (int ch = 0; ch < 3; ch++) {
+                ma[3 * i + ch] += v * pb->col[3 * j + ch];
+                mb[3 * j + ch] += v * pa->col[3 * i + ch];
+            }
+        }
+    *sq_a = *sq_b = 0.0;
+    *empty_rows = 0;
+    for (size_t i = 0; i < n; i++) {
+        *sq_a += (pa->w[i] - rs[i]) * (pa->w[i] - rs[i]);
+        for (int ch = 0; ch < 3; ch++)
+            ma[3 * i + ch] =
+                rs[i] > 0 ? ma[3 * i + ch] / rs[i] : pa->col[3 * i + ch];
+        if (!(rs[i] > 0))
+            (*empty_rows)++;
+    }
+    for (size_t j = 0; j < m; j++) {
+        *sq_b += (pb->w[j] - cs[j]) * (pb->w[j] - cs[j]);
+        for (int ch = 0; ch < 3; ch++)
+            mb[3 * j + ch] =
+                cs[j] > 0 ? mb[3 * j + ch] / cs[j] : pb->col[3 * j + ch];
+    }
+    const image *ims[2] = {ia, ib};
+    const palette *pals[2] = {pa, pb};
+    const double *maps[2] = {ma, mb};
+    const char *names[2] = {"chelsea", "coffee"};
+    for (int t = 0; t < 2; t++) {
+        size_t npix = ims[t]->w * ims[t]->h;
+        double *out = xmalloc(3 * npix * sizeof *out);
+        for (size_t p = 0; p < npix; p++)
+            memcpy(out + 3 * p, maps[t] + 3 * pals[t]->label[p],
+                   3 * sizeof *out);
+        char name[128];
+        snprintf(name, sizeof name, "fig3_%s_%s.ppm", names[t], tag);
+        write_ppm(name, ims[t]->w, ims[t]->h, out);
+        free(out);
+    }
+    free(ma);
+    free(mb);
+    free(rs);
+    free(cs);
+}
+
+static void figure34(const char *photo_dir, size_t ncolors)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/chelsea.ppm", photo_dir);
+    image ia = read_ppm_small(path, 150);
+    snprintf(path, sizeof path, "%s/coffee.ppm", photo_dir);
+    image ib = read_ppm_small(path, 150);
+    write_ppm("fig3_chelsea_orig.ppm", ia.w, ia.h, ia.rgb);
+    write_ppm("fig3_coffee_orig.ppm", ib.w, ib.h, ib.rgb);
+    palette pa = make_palette(&ia, ncolors, 1),
+            pb = make_palette(&ib, ncolors, 2);
+    const size_t n = pa.n, m = pb.n;
+    otk_cost cost =
+        otk_cost_points(n, m, 3, pa.col, pb.col, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    double *P = xmalloc(n * m * sizeof *P);
+    FILE *met = open_out("fig3_metrics.csv");
+    fprintf(met, "method,k,status,iterations,density,sq_err_a,sq_err_b,"
+                 "l1_err,transport_cost,emd_cost,empty_rows,time_s\n");
+    FILE *tr = open_out("fig4_trace.csv");
+    fprintf(tr, "k,iteration,marginal_error,objective,time_s\n");
+
+    double sa, sb;
+    size_t empty;
+    otk_exact_info ei;
+    otk_status st =
+        otk_exact(&cost, pa.w, pb.w, NULL, NULL, P, NULL, NULL, &ei);
+    if (st < 0)
+        die(otk_status_string(st));
+    summary_row("fig3", "colour", "exact", 0, 0.0, st, ei.iterations,
+                ei.marginal_error, ei.transport_cost, ei.transport_cost, n, m,
+                P, ei.time_s);
+    const double emd = ei.transport_cost;
+    recolour("emd", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
+    plan_stats ps = stats_of(n, m, P);
+    fprintf(met, "exact,0,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+            otk_status_name(st), ei.iterations,
+            (double)ps.nnz_thr / (double)(n * m), sa, sb, ei.marginal_error,
+            ei.transport_cost, emd, empty, ei.time_s);
+
+    /* gamma = 1 semi-dual, as the notebook's k sweep; the tolerance is
+     * tight so that the marginal error shows what each k can reach */
+    const double gamma = 1.0;
+    size_t ks[] = {1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 0};
+    ks[sizeof ks / sizeof *ks - 1] = n;
+    for (size_t q = 0; q < sizeof ks / sizeof *ks; q++) {
+        size_t k = ks[q];
+        if (k > n || (k == n && q + 1 < sizeof ks / sizeof *ks))
+            continue; /* beyond n, or n itself before its turn */
+        trace t = {tr, k, 0.0};
+        otk_quadratic_info qi;
+        st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, gamma, k,
+                        OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, &t, P, &qi);
+        char tag[32];
+        snprintf(tag, sizeof tag, "k%zu", k);
+        recolour(tag, &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
+        ps = stats_of(n, m, P);
+        fprintf(met,
+                "sparse,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+                k, otk_status_name(st), qi.iterations,
+                (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
+                qi.transport_cost, emd, empty, qi.time_s);
+        fflush(met);
+    }
+    /* the quadratic solver itself, as a check of k = n */
+    otk_quadratic_info qi;
+    st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, gamma, 0,
+                    OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, NULL, P, &qi);
+    recolour("quadratic", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
+    ps = stats_of(n, m, P);
+    fprintf(met,
+            "quadratic,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+            n, otk_status_name(st), qi.iterations,
+            (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
+            qi.transport_cost, emd, empty, qi.time_s);
+    close_out(met);
+    close_out(tr);
+    free(P);
+    free(ia.rgb);
+    free(ib.rgb);
+    free(pa.col);
+    free(pa.w);
+    free(pa.label);
+    free(pb.col);
+    free(pb.w);
+    free(pb.label);
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: sparse_figures OUT_DIR PHOTO_DIR [N_COLORS]\n");
+        return 2;
+    }
+    out_dir = argv[1];
+    size_t ncolors = argc == 4 ? strtoul(argv[3], NULL, 10) : 512;
+    if (ncolors < 2)
+        die("N_COLORS must be at least 2");
+    summary = open_out("summary.csv");
+    fprintf(summary, "figure,case,method,k,gamma,status,iterations,"
+                     "marginal_error,transport_cost,objective,nnz,nnz_thr,"
+                     "max_col_nnz,time_s\n");
+    double t0 = now();
+    fprintf(stderr, "sparse_figures: otkit %s\n", otk_version());
+    figure1();
+    figure2();
+    figure34(argv[2], ncolors);
+    close_out(summary);
+    fprintf(stderr, "sparse_figures: done in %.1f s\n", now() - t0);
+    return 0;
+}
