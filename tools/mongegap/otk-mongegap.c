@@ -1,0 +1,488 @@
+/* otk-mongegap: the Monge gap of a map given by samples, and fitting and
+ * applying residual-MLP maps regularized by it. */
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <otkit/otkit.h>
+
+#include "common/tool.h"
+
+/* clang-format off */
+static const char help_text[] =
+"Usage: otk-mongegap estimate --x X.csv --y TX.csv [OPTIONS]\n"
+"       otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
+"       otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
+"\n"
+"estimate: the Monge gap M = (1/n) sum c(x_i, y_i) - W_c(x, y) of the pairs\n"
+"  (x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
+"  --cost C             sqeuclidean (default), euclidean or pnorm\n"
+"  --p P                exponent of pnorm: c = ||x - y||_p^p / p (2)\n"
+"  --reg R              entropic regularization, absolute\n"
+"  --relative-reg R     R times the mean cost (default 0.01)\n"
+"  --exact              exact W (network simplex) instead\n"
+"  --gradient FILE      write dM/dy (n rows of d values)\n"
+"  Summary: status, monge_gap, displacement_cost, ot_cost, time_s.\n"
+"fit: fit T(x) = x + MLP(x) minimizing S(T#source, target) + L * M(T)\n"
+"  over mini-batches with Adam; --cost, --p, --reg, --relative-reg as above\n"
+"  for the Monge gap (S uses the squared Euclidean cost).\n"
+"  --lambda L           weight of the Monge gap (1)\n"
+"  --hidden H1,H2,...   hidden layer sizes (64,64)\n"
+"  --activation A       gelu (default), relu, leaky_relu or tanh\n"
+"  --steps N (1000)  --batch B (256)  --lr R (1e-3)  --seed S (0)\n"
+"  --fit-reg R          reg of S (default 0.1 x mean cost of a target batch)\n"
+"  --save MAP           where to write the fitted map (required)\n"
+"  Summary: status, steps, loss, fitting, monge_gap, time_s. A progress bar\n"
+"  on stderr when it is a terminal, or a line per 100 steps with -v.\n"
+"apply: write T(x) for the rows of --x to --output (default stdout).\n"
+"\n"
+"  -f, --format F  summary as csv (default) or json;  -v, --verbose\n"
+"  -h, --help;  -V, --version\n"
+"Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 the\n"
+"entropic solve did not converge (outputs still written). See docs/cli.md.\n";
+/* clang-format on */
+
+enum {
+    O_X = OTKCLI_OPT_TOOL,
+    O_Y,
+    O_COST,
+    O_P,
+    O_REG,
+    O_RELREG,
+    O_EXACT,
+    O_GRADIENT,
+    O_SOURCE,
+    O_TARGET,
+    O_LAMBDA,
+    O_HIDDEN,
+    O_ACT,
+    O_STEPS,
+    O_BATCH,
+    O_LR,
+    O_SEED,
+    O_FITREG,
+    O_SAVE,
+    O_MAP,
+    O_OUTPUT
+};
+
+typedef struct options {
+    const char *x, *y, *source, *target, *gradient, *save, *map, *output;
+    const char *cost, *hidden, *act;
+    int exact;
+    double p, reg, relreg, lambda, lr, fitreg;
+    size_t steps, batch, seed;
+} options;
+
+static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
+{
+    static const struct option longopts[] = {
+        {"x", required_argument, NULL, O_X},
+        {"y", required_argument, NULL, O_Y},
+        {"cost", required_argument, NULL, O_COST},
+        {"p", required_argument, NULL, O_P},
+        {"reg", required_argument, NULL, O_REG},
+        {"relative-reg", required_argument, NULL, O_RELREG},
+        {"exact", no_argument, NULL, O_EXACT},
+        {"gradient", required_argument, NULL, O_GRADIENT},
+        {"source", required_argument, NULL, O_SOURCE},
+        {"target", required_argument, NULL, O_TARGET},
+        {"lambda", required_argument, NULL, O_LAMBDA},
+        {"hidden", required_argument, NULL, O_HIDDEN},
+        {"activation", required_argument, NULL, O_ACT},
+        {"steps", required_argument, NULL, O_STEPS},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"lr", required_argument, NULL, O_LR},
+        {"seed", required_argument, NULL, O_SEED},
+        {"fit-reg", required_argument, NULL, O_FITREG},
+        {"save", required_argument, NULL, O_SAVE},
+        {"map", required_argument, NULL, O_MAP},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"format", required_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    otkcli_error err;
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:vhV", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case O_X: o->x = optarg; break;
+        case O_Y: o->y = optarg; break;
+        case O_COST: o->cost = optarg; break;
+        case O_P: bad = otkcli_parse_double("--p", optarg, &o->p, &err); break;
+        case O_REG:
+            bad = otkcli_parse_double("--reg", optarg, &o->reg, &err);
+            break;
+        case O_RELREG:
+            bad =
+                otkcli_parse_double("--relative-reg", optarg, &o->relreg, &err);
+            break;
+        case O_EXACT: o->exact = 1; break;
+        case O_GRADIENT: o->gradient = optarg; break;
+        case O_SOURCE: o->source = optarg; break;
+        case O_TARGET: o->target = optarg; break;
+        case O_LAMBDA:
+            bad = otkcli_parse_double("--lambda", optarg, &o->lambda, &err);
+            break;
+        case O_HIDDEN: o->hidden = optarg; break;
+        case O_ACT: o->act = optarg; break;
+        case O_STEPS:
+            bad = otkcli_parse_size("--steps", optarg, &o->steps, &err);
+            break;
+        case O_BATCH:
+            bad = otkcli_parse_size("--batch", optarg, &o->batch, &err);
+            break;
+        case O_LR:
+            bad = otkcli_parse_double("--lr", optarg, &o->lr, &err);
+            break;
+        case O_SEED:
+            bad = otkcli_parse_size("--seed", optarg, &o->seed, &err);
+            break;
+        case O_FITREG:
+            bad = otkcli_parse_double("--fit-reg", optarg, &o->fitreg, &err);
+            break;
+        case O_SAVE: o->save = optarg; break;
+        case O_MAP: o->map = optarg; break;
+        case O_OUTPUT: o->output = optarg; break;
+        default:
+            if (otkcli_tool_option(t, c, argv, code) != 0)
+                return -1;
+        }
+        if (bad) {
+            *code = otkcli_usage_error(t, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The Monge-gap settings from the options; NULL or a usage message. */
+static const char *gap_settings(const options *o, otk_mg_settings *s)
+{
+    otk_mg_default_settings(s);
+    if (o->cost == NULL || strcmp(o->cost, "sqeuclidean") == 0)
+        s->cost = OTK_MG_SQEUCLIDEAN;
+    else if (strcmp(o->cost, "euclidean") == 0)
+        s->cost = OTK_MG_EUCLIDEAN;
+    else if (strcmp(o->cost, "pnorm") == 0)
+        s->cost = OTK_MG_PNORM;
+    else
+        return "--cost: expected sqeuclidean, euclidean or pnorm";
+    s->p = o->p;
+    if (!(o->p >= 1.0) || isinf(o->p))
+        return "--p: must be a finite number >= 1";
+    if (!isnan(o->reg)) {
+        if (!(o->reg > 0.0) || isinf(o->reg))
+            return "--reg: must be a positive finite number";
+        s->reg = o->reg;
+    }
+    if (!isnan(o->relreg)) {
+        if (!(o->relreg > 0.0) || isinf(o->relreg))
+            return "--relative-reg: must be a positive finite number";
+        s->relative_reg = o->relreg;
+    }
+    if (!isnan(o->reg) && !isnan(o->relreg))
+        return "give --reg or --relative-reg, not both";
+    if (o->exact && (!isnan(o->reg) || !isnan(o->relreg)))
+        return "--exact takes no --reg or --relative-reg";
+    s->exact = o->exact;
+    return NULL;
+}
+
+/* Read a point file; data errors are printed. */
+static int read_points(const otkcli_tool *t, const char *path, otkcli_matrix *m)
+{
+    otkcli_error err;
+    if (otkcli_read_matrix(path, m, &err) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+    return -1;
+}
+
+static int run_estimate(otkcli_tool *t, const options *o)
+{
+    otk_mg_settings s;
+    const char *problem = gap_settings(o, &s);
+    if (problem == NULL && (o->x == NULL || o->y == NULL))
+        problem = "estimate needs --x X.csv and --y TX.csv";
+    if (problem != NULL)
+        return otkcli_usage_error(t, problem);
+    otkcli_matrix x = {0}, y = {0};
+    int code = OTKCLI_EXIT_FAILURE;
+    double *grad = NULL;
+    if (read_points(t, o->x, &x) != 0 || read_points(t, o->y, &y) != 0)
+        goto done;
+    if (x.rows != y.rows || x.cols != y.cols) {
+        fprintf(stderr,
+                "%s: %s is %zu x %zu but %s is %zu x %zu: the rows are pairs "
+                "(x_i, T(x_i)) and need the same count and dimension\n",
+                t->prog, o->x, x.rows, x.cols, o->y, y.rows, y.cols);
+        goto done;
+    }
+    grad = o->gradient ? malloc(x.rows * x.cols * sizeof *grad) : NULL;
+    otk_mg_info info;
+    otk_status st =
+        otk_monge_gap(x.data, y.data, x.rows, x.cols, &s, grad, &info);
+    if (st < 0) {
+        fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
+                info.bad_argument ? ": " : "",
+                info.bad_argument ? info.bad_argument : "");
+        goto done;
+    }
+    if (st != OTK_CONVERGED)
+        otkcli_warn_not_converged(
+            t, "the entropic solve stopped before its tolerance; raise "
+               "--reg or --relative-reg");
+    if (o->gradient != NULL) {
+        otkcli_error err;
+        FILE *fp = otkcli_open_output(o->gradient, &err);
+        if (fp == NULL || otkcli_write_rows(fp, grad, x.rows, x.cols) != 0) {
+            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->gradient : err.msg);
+            goto done;
+        }
+    }
+    otkcli_summary sm = {0};
+    otkcli_summary_str(&sm, "status", otk_status_name(st));
+    otkcli_summary_num(&sm, "monge_gap", info.monge_gap);
+    otkcli_summary_num(&sm, "displacement_cost", info.displacement_cost);
+    otkcli_summary_num(&sm, "ot_cost", info.ot_cost);
+    otkcli_summary_num(&sm, "reg", info.reg);
+    otkcli_summary_count(&sm, "iterations", info.iterations);
+    otkcli_summary_num(&sm, "time_s", info.time_s);
+    if (otkcli_finish(t, &sm) == 0)
+        code = otkcli_exit_code(st);
+done:
+    free(grad);
+    otkcli_matrix_free(&x);
+    otkcli_matrix_free(&y);
+    return code;
+}
+
+typedef struct fit_view {
+    const otkcli_tool *t;
+    size_t steps;
+    int bar;
+} fit_view;
+
+static int fit_progress(void *user, const otk_mg_fit_progress *p)
+{
+    const fit_view *v = user;
+    if (v->bar) {
+        int filled = (int)(30 * p->step / v->steps);
+        fprintf(stderr, "\r%s: [%-30.*s] %zu/%zu  loss %.4g  gap %.4g",
+                v->t->prog, filled, "##############################", p->step,
+                v->steps, p->loss, p->monge_gap);
+        if (p->step == v->steps)
+            fputc('\n', stderr);
+    } else if (v->t->verbose && (p->step % 100 == 0 || p->step == v->steps)) {
+        fprintf(stderr, "%s: step %zu  loss %.6g  fitting %.6g  gap %.6g\n",
+                v->t->prog, p->step, p->loss, p->fitting, p->monge_gap);
+    }
+    return 0;
+}
+
+/* "64,32" into sizes; returns the count or 0 when malformed. */
+static size_t parse_hidden(const char *s, size_t *out, size_t cap)
+{
+    size_t count = 0;
+    while (*s != '\0' && count < cap) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s || v == 0 || v > 100000 || (*end != ',' && *end != '\0'))
+            return 0;
+        out[count++] = v;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return *s == '\0' ? count : 0;
+}
+
+static int run_fit(otkcli_tool *t, const options *o)
+{
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    const char *problem = gap_settings(o, &s.gap);
+    size_t hidden[64], layers = 0;
+    otk_activation act = OTK_ACT_GELU;
+    if (problem == NULL && o->exact)
+        problem = "fit needs the entropic gap: --exact is for estimate";
+    if (problem == NULL && (!o->source || !o->target || !o->save))
+        problem = "fit needs --source X.csv, --target Y.csv and --save MAP";
+    if (problem == NULL &&
+        (layers = parse_hidden(o->hidden ? o->hidden : "64,64", hidden, 64)) ==
+            0)
+        problem = "--hidden: expected sizes like 64,64";
+    if (problem == NULL && o->act != NULL) {
+        const char *names[] = {"gelu", "relu", "leaky_relu", "tanh"};
+        act = (otk_activation)4;
+        for (int a = 0; a < 4; a++)
+            if (strcmp(o->act, names[a]) == 0)
+                act = (otk_activation)a;
+        if ((unsigned)act > OTK_ACT_TANH)
+            problem = "--activation: expected gelu, relu, leaky_relu or tanh";
+    }
+    if (problem == NULL && !(o->lambda >= 0.0 && isfinite(o->lambda)))
+        problem = "--lambda: must be a finite number >= 0";
+    if (problem == NULL && (o->steps < 1 || o->batch < 2))
+        problem = "--steps must be >= 1 and --batch >= 2";
+    if (problem == NULL && !(o->lr > 0.0 && isfinite(o->lr)))
+        problem = "--lr: must be a positive finite number";
+    if (problem == NULL && !isnan(o->fitreg) && !(o->fitreg > 0.0))
+        problem = "--fit-reg: must be positive";
+    if (problem != NULL)
+        return otkcli_usage_error(t, problem);
+    s.lambda = o->lambda;
+    s.steps = o->steps;
+    s.batch = o->batch;
+    s.lr = o->lr;
+    s.seed = o->seed;
+    if (!isnan(o->fitreg))
+        s.fit_reg = o->fitreg;
+    otkcli_matrix x = {0}, y = {0};
+    otk_mg_map *map = NULL;
+    int code = OTKCLI_EXIT_FAILURE;
+    if (read_points(t, o->source, &x) != 0 ||
+        read_points(t, o->target, &y) != 0)
+        goto done;
+    if (x.cols != y.cols || x.rows < 2 || y.rows < 2) {
+        fprintf(stderr,
+                "%s: %s is %zu x %zu and %s is %zu x %zu: both need the same "
+                "dimension and at least 2 points\n",
+                t->prog, o->source, x.rows, x.cols, o->target, y.rows, y.cols);
+        goto done;
+    }
+    map = otk_mg_map_create(x.cols, hidden, layers, act, o->seed);
+    if (map == NULL) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        goto done;
+    }
+    fit_view view = {t, s.steps, isatty(STDERR_FILENO)};
+    s.progress = fit_progress;
+    s.progress_user = &view;
+    otk_mg_fit_info info;
+    otk_status st = otk_mg_fit(map, x.data, x.rows, y.data, y.rows, &s, &info);
+    if (st < 0) {
+        fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
+                info.bad_argument ? ": " : "",
+                info.bad_argument ? info.bad_argument : "");
+        goto done;
+    }
+    if (otk_mg_map_save(map, o->save) != OTK_CONVERGED) {
+        fprintf(stderr, "%s: %s: cannot write the map\n", t->prog, o->save);
+        goto done;
+    }
+    otkcli_summary sm = {0};
+    otkcli_summary_str(&sm, "status", otk_status_name(st));
+    otkcli_summary_count(&sm, "steps", info.steps);
+    otkcli_summary_num(&sm, "loss", info.last.loss);
+    otkcli_summary_num(&sm, "fitting", info.last.fitting);
+    otkcli_summary_num(&sm, "monge_gap", info.last.monge_gap);
+    otkcli_summary_num(&sm, "fit_reg", info.fit_reg);
+    otkcli_summary_num(&sm, "gap_reg", info.gap_reg);
+    otkcli_summary_num(&sm, "time_s", info.time_s);
+    if (otkcli_finish(t, &sm) == 0)
+        code = otkcli_exit_code(st);
+done:
+    otk_mg_map_free(map);
+    otkcli_matrix_free(&x);
+    otkcli_matrix_free(&y);
+    return code;
+}
+
+static int run_apply(otkcli_tool *t, const options *o)
+{
+    if (o->map == NULL || o->x == NULL)
+        return otkcli_usage_error(t, "apply needs --map MAP and --x X.csv");
+    otk_status st;
+    size_t line;
+    otk_mg_map *map = otk_mg_map_load(o->map, &st, &line);
+    if (map == NULL) {
+        if (st == OTK_ERR_INVALID_INPUT)
+            fprintf(stderr, "%s: %s:%zu: not a valid otkit map file\n", t->prog,
+                    o->map, line);
+        else
+            fprintf(stderr, "%s: %s: cannot read the map\n", t->prog, o->map);
+        return OTKCLI_EXIT_FAILURE;
+    }
+    otkcli_matrix x = {0};
+    double *y = NULL;
+    int code = OTKCLI_EXIT_FAILURE;
+    if (read_points(t, o->x, &x) != 0)
+        goto done;
+    if (x.cols != otk_mg_map_dim(map)) {
+        fprintf(stderr, "%s: %s has %zu columns but the map works in %zu\n",
+                t->prog, o->x, x.cols, otk_mg_map_dim(map));
+        goto done;
+    }
+    y = malloc(x.rows * x.cols * sizeof *y);
+    if (y == NULL || otk_mg_map_apply(map, x.data, x.rows, y) != 0) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        goto done;
+    }
+    otkcli_error err;
+    if (o->output != NULL) {
+        FILE *fp = otkcli_open_output(o->output, &err);
+        if (fp == NULL || otkcli_write_rows(fp, y, x.rows, x.cols) != 0 ||
+            otkcli_commit_all(&err) != 0) {
+            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+            goto done;
+        }
+    } else if (otkcli_write_rows(stdout, y, x.rows, x.cols) != 0 ||
+               otkcli_flush_stdout(t->prog) != 0) {
+        goto done;
+    }
+    code = OTKCLI_EXIT_OK;
+done:
+    free(y);
+    otkcli_matrix_free(&x);
+    otk_mg_map_free(map);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    otkcli_tool t;
+    otkcli_tool_init(&t, "otk-mongegap", help_text);
+    options o = {.p = 2.0,
+                 .reg = NAN,
+                 .relreg = NAN,
+                 .lambda = 1.0,
+                 .lr = 1e-3,
+                 .fitreg = NAN,
+                 .steps = 1000,
+                 .batch = 256};
+    int code = OTKCLI_EXIT_USAGE;
+    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    if (parse(&t, &o, argc - (cmd != NULL), argv + (cmd != NULL), &code) != 0)
+        return code;
+    if (cmd == NULL)
+        return otkcli_usage_error(&t,
+                                  "missing command: estimate, fit or apply");
+    if (optind < argc - 1) {
+        otkcli_error err;
+        snprintf(err.msg, sizeof err.msg, "unexpected argument '%s'",
+                 argv[optind + 1]);
+        return otkcli_usage_error(&t, err.msg);
+    }
+    const char *outs[] = {o.gradient, o.save, o.output};
+    otkcli_error err;
+    if (otkcli_check_outputs(outs, 3, &err) != 0)
+        return otkcli_usage_error(&t, err.msg);
+    if (strcmp(cmd, "estimate") == 0)
+        code = run_estimate(&t, &o);
+    else if (strcmp(cmd, "fit") == 0)
+        code = run_fit(&t, &o);
+    else if (strcmp(cmd, "apply") == 0)
+        code = run_apply(&t, &o);
+    else {
+        snprintf(err.msg, sizeof err.msg,
+                 "unknown command '%s': expected estimate, fit or apply", cmd);
+        return otkcli_usage_error(&t, err.msg);
+    }
+    otkcli_abort_all();
+    return otkcli_close_stdout(t.prog, code);
+}
