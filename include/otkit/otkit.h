@@ -20,5 +20,6 @@
 #include <otkit/quadratic.h>
 #include <otkit/sparse.h>
 #include <otkit/mongegap.h>
+#include <otkit/bilevel.h>
 
 #endif /* OTKIT_OTKIT_H */

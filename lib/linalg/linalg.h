@@ -75,6 +75,63 @@ double otk__exp_affine_sum(const double *h, double s, const double *c,
 /* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
 double otk__lse(const double *t, size_t len);
 
+/* ---- LAPACK (the one in OpenBLAS; lapack.c) ---- */
+
+/* Smallest and largest eigenvalue of the symmetric n x n matrix A
+ * (row-major; only symmetric input is meaningful). Returns 0, or nonzero
+ * when LAPACK fails or memory runs out. */
+int otk__sym_eig_range(size_t n, const double *A, double *lo, double *hi);
+
+/* Least squares: x (cols) minimizing ||A x - b|| for a row-major rows x
+ * cols matrix of full column rank, rows >= cols. Returns 0 or nonzero. */
+int otk__least_squares(size_t rows, size_t cols, const double *A,
+                       const double *b, double *x);
+
+/* Solves the symmetric positive definite system A X = B in place (A:
+ * n x n, B: n x nrhs, row-major; B becomes X). Returns 0 or nonzero. */
+int otk__spd_solve(size_t n, size_t nrhs, const double *A, double *B);
+
+/* ---- Iterative solvers for the bilevel module (cg.c, scfista.c) ---- */
+
+/* y = A v for a symmetric positive definite A; nonzero return is an
+ * error that the solver passes on. */
+typedef int (*otk__matvec_fn)(void *user, const double *v, double *y);
+/* grad = gradient of a smooth function at x; nonzero return: error. */
+typedef int (*otk__gradient_fn)(void *user, const double *x, double *grad);
+
+typedef struct otk__solve_result {
+    size_t iterations; /* iterations done (0 when certified on entry) */
+    double residual;   /* CG: the true ||A q - b|| recomputed at exit;
+                        * FISTA: ||grad|| at the certified point */
+    int reached;       /* 1 when the requested accuracy was met */
+    int error;         /* a callback's nonzero return, else 0 */
+} otk__solve_result;
+
+/*
+ * Conjugate gradient for A q = b to the ABSOLUTE residual ||A q - b|| <=
+ * tol (the bilevel certificates need absolute accuracy; scipy-style
+ * relative tolerances would scale with ||b||). q holds the initial guess.
+ * The true residual is recomputed at exit, so `reached` never rests on
+ * the recurrence alone. scratch: 4 len doubles.
+ */
+otk__solve_result otk__cg(otk__matvec_fn matvec, void *user, size_t len,
+                          const double *b, double *q, double tol,
+                          size_t max_iter, double *scratch);
+
+/*
+ * Strongly convex FISTA (Chambolle and Pock 2016, Algorithm 5) with step
+ * 1/L, for a mu-strongly convex, L-smooth function: stops as soon as the
+ * gradient at the extrapolated point z satisfies ||grad|| <= mu * eps and
+ * returns x = z - grad / L, whose distance to the minimizer is then at
+ * most ||z - xhat|| <= ||grad|| / mu <= eps (a gradient step with step
+ * <= 2 / (L + mu) is a contraction). The test is made before the first
+ * iteration, so a warm start that is already accurate costs no
+ * iteration. x: warm start in, solution out. scratch: 3 len doubles.
+ */
+otk__solve_result otk__scfista(otk__gradient_fn gradient, void *user,
+                               size_t len, double mu, double L, double eps,
+                               size_t max_iter, double *x, double *scratch);
+
 /* ---- Costs (cost.c) ---- */
 
 /*

@@ -1,0 +1,326 @@
+/*
+ * otkit inexact bilevel optimization: MAID (Salehi, Mukherjee, Roberts,
+ * Ehrhardt 2023), an adaptively inexact first-order method, and the
+ * baselines it is compared against.
+ *
+ *     min_theta  f(theta) = g(xhat(theta))
+ *     s.t.       xhat(theta) = argmin_x h(x, theta),
+ *
+ * h smooth and mu-strongly convex in x (n variables), theta the p
+ * hyperparameters, g the upper-level loss. With A = d2h/dx2 and
+ * B = d2h/dx dtheta (n x p), the hypergradient is
+ *
+ *     grad f(theta) = -B^T A^{-1} grad g(xhat).
+ *
+ * MAID never computes it exactly. It solves the lower level only until
+ * ||grad_x h|| <= mu * eps (which certifies ||x - xhat|| <= eps), solves
+ * A q = grad g by conjugate gradient to the absolute residual delta, and
+ * forms z = -B^T q. A certified bound omega >= ||z - grad f|| decides
+ * whether z is trusted (omega <= (1 - eta) ||z||: -z is then a descent
+ * direction); otherwise eps and delta shrink by nu_under and z is
+ * recomputed. A backtracking line search accepts theta - alpha z only
+ * when an upper bound of the new loss lies below a lower bound of the
+ * old one by c alpha ||z||^2, so every accepted step provably decreases
+ * the true f. After a success eps, delta grow by nu_over and the step by
+ * rho_over; after a failed round of backtracking eps and delta shrink.
+ * Nothing like a summable accuracy schedule or a step size must be
+ * chosen in advance.
+ *
+ * Baselines (otk_bilevel_method): the same line search with eps and delta
+ * held fixed, and HOAG (Pedregosa 2016) with geometric, quadratic or
+ * cubic tolerance decrease and its own step-size rule.
+ *
+ * A problem is a set of callbacks (otk_bilevel_problem). Built-in
+ * families with exact derivatives (the quadratic problem with an analytic
+ * optimum, TV denoising, multinomial logistic regression) are created by
+ * the otk_bilevel_*_create functions below.
+ *
+ * Cost is counted as in the paper: lower-level (FISTA) iterations plus CG
+ * iterations. A solve that is certified on entry costs 0 iterations.
+ */
+#ifndef OTKIT_BILEVEL_H
+#define OTKIT_BILEVEL_H
+
+#include <otkit/base.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * A bilevel problem. Every callback returns 0 on success; any other value
+ * stops the solve with OTK_ERR_NUMERICAL and the callback's name in
+ * info.bad_argument. Arrays: x, v, q, grad have n entries; theta and the
+ * output of cross_t have p. Callbacks must not keep the pointers.
+ */
+typedef struct otk_bilevel_problem {
+    size_t n; /* lower-level variables, >= 1 */
+    size_t p; /* hyperparameters, >= 1 */
+    void *user;
+
+    /* grad = grad_x h(x, theta). Required. */
+    int (*ll_grad)(void *user, const double *theta, const double *x,
+                   double *grad);
+    /* out = A(x, theta) v, the Hessian of h in x times v. Required. */
+    int (*ll_hvp)(void *user, const double *theta, const double *x,
+                  const double *v, double *out);
+    /* out (p entries) = B(x, theta)^T q. Required. */
+    int (*cross_t)(void *user, const double *theta, const double *x,
+                   const double *q, double *out);
+    /* *g = g(x); grad = grad g(x) (n entries) unless grad is NULL.
+     * Required. */
+    int (*upper)(void *user, const double *x, double *g, double *grad);
+    /* The strong-convexity modulus mu > 0 and the gradient Lipschitz
+     * constant L >= mu of h(., theta). Required; mu must be a true lower
+     * bound, or the certificates are void. */
+    int (*ll_constants)(void *user, const double *theta, double *mu, double *L);
+    /* ||B(x, theta)||_2 or an upper bound of it. Needed for the descent
+     * test (settings.check_descent); may be NULL when it is off. */
+    int (*cross_norm)(void *user, const double *theta, const double *x,
+                      double *norm);
+    /* Optional: *h = h(x, theta). otkit's solvers never call it; it is
+     * there so that ll_grad can be checked against finite differences. */
+    int (*ll_value)(void *user, const double *theta, const double *x,
+                    double *h);
+    /* Optional: a lower-level solver of the user's own. It must return
+     * x with ||x - xhat(theta)|| <= eps (x holds the warm start on entry)
+     * and the iterations it used, or nonzero when it cannot. NULL: otkit's
+     * strongly convex FISTA on ll_grad with ll_constants. */
+    int (*ll_solve)(void *user, const double *theta, double eps, double *x,
+                    size_t *iterations);
+
+    /* Constants of the omega bound (otk_bilevel_omega). L_g: Lipschitz
+     * constant of grad g (>= 0); L_B: of B(., theta) in x; L_Ainv: of
+     * A(., theta)^{-1} in x (<= L_A / mu^2). 0 when constant (quadratic
+     * problems). */
+    double L_g, L_B, L_Ainv;
+    /* Nonzero when g is convex: the lower bound of f then drops its
+     * L_g eps^2 / 2 term (the paper's Remark 3.6). */
+    int g_convex;
+} otk_bilevel_problem;
+
+typedef enum otk_bilevel_method {
+    OTK_BILEVEL_MAID = 0,           /* adaptive eps, delta and step */
+    OTK_BILEVEL_FIXED = 1,          /* MAID's line search, eps0, delta0 fixed */
+    OTK_BILEVEL_HOAG_GEOMETRIC = 2, /* HOAG, eps <- hoag_decrease * eps */
+    OTK_BILEVEL_HOAG_QUADRATIC = 3, /* HOAG, eps = eps0 / (k + 1)^2 */
+    OTK_BILEVEL_HOAG_CUBIC = 4      /* HOAG, eps = eps0 / (k + 1)^3 */
+} otk_bilevel_method;
+
+/* One row of the trace, reported after every outer iteration. */
+typedef struct otk_bilevel_trace_row {
+    size_t iteration;     /* outer iterations done (0: the start) */
+    double upper_loss;    /* g(x) at the current theta's lower solution */
+    double upper_bound;   /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
+    double lower_bound;   /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
+    double eps;           /* lower-level accuracy of that solution */
+    double delta;         /* CG residual accuracy in use */
+    double step;          /* step size alpha of the last accepted step */
+    double omega;         /* hypergradient error bound (NaN: not computed) */
+    double grad_norm;     /* ||z||, the inexact hypergradient's norm */
+    size_t ll_iterations; /* cumulative lower-level iterations */
+    size_t cg_iterations; /* cumulative CG iterations */
+    size_t backtracks;    /* line-search trials in this iteration */
+    int accepted;         /* 1 when this iteration moved theta */
+    double time_s;        /* wall time since the start */
+} otk_bilevel_trace_row;
+
+/* Called with every trace row and the current theta (p entries); nonzero
+ * return cancels the solve with OTK_CANCELLED. */
+typedef int (*otk_bilevel_trace_fn)(void *user,
+                                    const otk_bilevel_trace_row *row,
+                                    const double *theta);
+
+typedef struct otk_bilevel_settings {
+    otk_bilevel_method method; /* default OTK_BILEVEL_MAID */
+    /* Initial lower-level accuracy and CG residual. Defaults 1e-1, 1e-1;
+     * valid: > 0. The HOAG baselines use eps for both. */
+    double eps0, delta0;
+    /* Initial step size. Default 1e-2; valid: > 0. HOAG ignores it and
+     * starts from 1 / L_lambda with L_lambda = ||z_0|| / sqrt(p). */
+    double alpha0;
+    /* Step shrink per backtrack (rho_under in (0,1), default 0.5) and
+     * growth after an accepted step (rho_over >= 1, default 10/9). */
+    double rho_under, rho_over;
+    /* Accuracy tightening (nu_under in (0,1), default 0.5) and relaxing
+     * after an accepted step (nu_over >= 1, default 1.05). */
+    double nu_under, nu_over;
+    /* Descent test omega <= (1 - eta) ||z||, eta in (0,1), default 1e-4;
+     * check_descent (default 1) turns it on; FIXED never applies it. */
+    double eta;
+    int check_descent;
+    /* Sufficient-decrease fraction c in (0, eta). Default 1e-8 (= eta^2). */
+    double armijo_c;
+    /* Backtracking trials in round j: max_backtrack + j (default 10; the
+     * fixed baseline uses 5 + j as in the reference), at most
+     * max_rounds rounds per outer iteration (default 3). */
+    size_t max_backtrack, max_rounds;
+    /* Refinements of eps and delta while computing one hypergradient
+     * (default 60), and their floors (default 1e-14 each). */
+    size_t max_refinements;
+    double eps_min, delta_min;
+    /* Outer iterations (default 1000) and the budget of lower-level + CG
+     * iterations (default 1e6; 0: none). */
+    size_t max_iter;
+    double budget;
+    /* Stop when ||z|| <= grad_tol (default 0: never). */
+    double grad_tol;
+    /* Caps for one FISTA solve and one CG solve (default 2000 each). */
+    size_t ll_max_iter, cg_max_iter;
+    /* HOAG's geometric decrease factor (default 0.9). */
+    double hoag_decrease;
+    /* Each theta_i is clipped to [-theta_bound, theta_bound] after a
+     * step (default 1000, as in the reference's HOAG port). */
+    double theta_bound;
+    otk_bilevel_trace_fn trace;
+    void *trace_user;
+} otk_bilevel_settings;
+
+typedef struct otk_bilevel_info {
+    /* OTK_CONVERGED (grad_tol met), OTK_MAX_ITER (max_iter or budget
+     * reached: the normal end), OTK_STALLED (a lower-level or CG solve
+     * could not reach the requested accuracy within its cap, or eps hit
+     * eps_min without an acceptable step), OTK_CANCELLED, or an error.
+     * theta and x always hold the last accepted point. */
+    otk_status status;
+    size_t iterations;    /* outer iterations */
+    size_t accepted;      /* accepted steps */
+    double upper_loss;    /* g at the returned x */
+    size_t ll_iterations; /* total lower-level iterations */
+    size_t cg_iterations; /* total CG iterations */
+    double eps, delta;    /* accuracies at the end */
+    double grad_norm;     /* ||z|| of the last hypergradient */
+    double time_s;
+    const char *bad_argument; /* the failing setting or callback */
+} otk_bilevel_info;
+
+OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
+
+/*
+ * Run the chosen method from theta (p entries, updated in place) and the
+ * lower-level warm start x (n entries, in place: on return the lower-level
+ * solution at theta to accuracy info->eps). Allocates O(n + p) scratch.
+ */
+OTK_API otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,
+                                     const otk_bilevel_settings *settings,
+                                     double *theta, double *x,
+                                     otk_bilevel_info *info);
+
+/*
+ * The building blocks, for checking and for callers who drive their own
+ * loop. otk_bilevel_hypergradient solves the lower level at theta to
+ * accuracy eps from the warm start x (in place), solves A q = grad g to
+ * residual delta (q: n entries, out) and writes z = -B^T q (p entries).
+ * Iterations are added to *ll_iterations and *cg_iterations (may be NULL).
+ * With ll_max_iter = cg_max_iter = 0 the defaults (2000) apply.
+ */
+OTK_API otk_status otk_bilevel_hypergradient(
+    const otk_bilevel_problem *problem, const double *theta, double eps,
+    double delta, size_t ll_max_iter, size_t cg_max_iter, double *x, double *q,
+    double *z, size_t *ll_iterations, size_t *cg_iterations);
+
+/* The certified bound omega >= ||z - grad f(theta)|| of the paper's
+ * Theorem 2.1 for a lower solution x with accuracy eps and a CG residual
+ * delta: c eps + (||B|| / mu) delta + (L_B L_g / mu) eps^2 with
+ * c = L_g ||B|| / mu + L_Ainv ||grad g|| ||B|| + L_B ||grad g|| / mu.
+ * Needs problem->cross_norm. NaN on a callback error. */
+OTK_API double otk_bilevel_omega(const otk_bilevel_problem *problem,
+                                 const double *theta, const double *x,
+                                 double eps, double delta);
+
+/* ---------------------------------------------------------------------
+ * Built-in problem families. Each create function fills an instance that
+ * owns its data; free it with otk_bilevel_instance_free.
+ */
+typedef struct otk_bilevel_instance {
+    otk_bilevel_problem problem; /* problem.user points into the instance */
+    double *theta0;              /* suggested start (p entries) */
+    double *x0;                  /* suggested lower-level start (n) */
+    /* The analytic optimum and its value when known (quadratic family),
+     * else NULL and NaN. */
+    double *theta_star;
+    double f_star;
+    /* Denoising families: the clean and the noisy images (n entries,
+     * values in [0,1], images stacked), their count and size; else NULL
+     * and 0. */
+    const double *clean, *noisy;
+    size_t images, rows, cols;
+    void *data; /* private */
+} otk_bilevel_instance;
+
+OTK_API void otk_bilevel_instance_free(otk_bilevel_instance *instance);
+
+/* Peak signal-to-noise ratio, 20 log10(1 / RMSE), after clipping both
+ * to [0, 1], over len entries. */
+OTK_API double otk_bilevel_psnr(const double *image, const double *clean,
+                                size_t len);
+
+/*
+ * The quadratic problem with an analytic solution (paper section 4.1):
+ * A1, A2, A3 (rows x dim) with U[0,1) entries, x1, x2, theta_e in
+ * U[0,1)^dim, b1 = A1 x1 + 0.01 y1, b2 = A2 x2 + A3 theta_e + 0.01 y2
+ * (y standard normal), drawn from GSL's mt19937 with the seed;
+ *     g(x) = 1/2 ||A1 x - b1||^2,  h(x, theta) = 1/2 ||A2 x + A3 theta -
+ * b2||^2. theta* solves the least-squares problem min ||M theta - d|| with M =
+ * A1 (A2^T A2)^{-1} A2^T A3 (computed with LAPACK). Start theta0 = 1, x0 = x2.
+ * rows >= dim >= 1 (the reference uses 1000 x 10).
+ */
+OTK_API otk_status otk_bilevel_quadratic_create(size_t rows, size_t dim,
+                                                unsigned long seed,
+                                                otk_bilevel_instance *out);
+
+/*
+ * TV denoising of 1-D signals (the authors' prototype): `signals` signals
+ * of `length` samples, each zero with one box of height 1 (centre uniform
+ * in [length/4, length], half-width uniform in [length/8, 3 length/8],
+ * clipped to the signal), plus N(0, noise^2) noise, from GSL's mt19937
+ * with the seed. Three hyperparameters, N = signals:
+ *     h(x, theta) = (1/N) [1/2 ||x - y||^2 + e^theta0 TV_nu(x)
+ *                          + 1/2 e^theta2 ||x||^2],  nu = e^theta1,
+ *     TV_nu(x) = sum_i sqrt((x_{i+1} - x_i)^2 + nu^2) within each signal,
+ *     g(x) = (1/N) 1/2 ||x - x_true||^2.
+ * Start theta0 = (-5, -5, -5), x0 = 0. length >= 2, signals >= 1,
+ * noise >= 0.
+ */
+OTK_API otk_status otk_bilevel_tv1d_create(size_t signals, size_t length,
+                                           double noise, unsigned long seed,
+                                           otk_bilevel_instance *out);
+
+/*
+ * TV denoising of 2-D images with smoothed anisotropic TV and two
+ * hyperparameters (paper's TV experiment): the caller gives `count` clean
+ * images of rows x cols (row-major, stacked, values in [0,1]); N(0,
+ * noise^2) noise is added from GSL's mt19937 with the seed. N = count,
+ * lambda = e^theta0, nu = e^theta1:
+ *     h(x, theta) = (1/N) [1/2 ||x - y||^2 + (lambda/2) TV_nu(x)],
+ *     TV_nu(x) = sum phi_nu(D_v x) + sum phi_nu(D_h x),
+ *     phi_nu(t) = sqrt(t^2 + nu^2), forward differences, no wrap-around,
+ *     g(x) = (1/N) 1/2 ||x - x_true||^2.
+ * Start theta0 = (-5, -5), x0 = 0. rows, cols >= 2.
+ */
+OTK_API otk_status otk_bilevel_tv2d_create(const double *images, size_t count,
+                                           size_t rows, size_t cols,
+                                           double noise, unsigned long seed,
+                                           otk_bilevel_instance *out);
+
+/*
+ * Multinomial logistic regression with one l2 weight per parameter
+ * (HOAG's and the paper's MNIST experiment). W is features x classes,
+ * row-major, no bias; theta has features * classes entries:
+ *     h(W, theta) = mean_i CE(softmax(x_i W), y_i) + 1/2 sum_j e^theta_j W_j^2,
+ *     g(W) = mean over the validation set of CE.
+ * Labels are integers in [0, classes). Start theta0 = -3, W0 = 0.
+ * classes >= 2, n_train, n_val, features >= 1.
+ */
+OTK_API otk_status otk_bilevel_logreg_create(const double *x_train,
+                                             const int *y_train, size_t n_train,
+                                             const double *x_val,
+                                             const int *y_val, size_t n_val,
+                                             size_t features, size_t classes,
+                                             otk_bilevel_instance *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OTKIT_BILEVEL_H */
