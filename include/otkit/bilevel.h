@@ -240,9 +240,9 @@ typedef struct otk_bilevel_instance {
      * else NULL and NaN. */
     double *theta_star;
     double f_star;
-    /* Denoising families: the clean and the noisy images (n entries,
-     * values in [0,1], images stacked), their count and size; else NULL
-     * and 0. */
+    /* Denoising families: the clean images (values in [0,1]) and the
+     * noisy ones (not clipped), n entries each, images stacked; their
+     * count and size. Other families: NULL and 0. */
     const double *clean, *noisy;
     size_t images, rows, cols;
     void *data; /* private */

@@ -1,0 +1,464 @@
+/*
+ * TV denoising problem families (otk_bilevel_tv1d_create,
+ * otk_bilevel_tv2d_create). Both share one model, with N = images,
+ * s = 1/N, lambda = e^theta0, nu = e^theta1:
+ *
+ *     h(x, theta) = s [1/2 ||x - y||^2 + w sum_e phi_nu((Dx)_e)
+ *                      + 1/2 l2 ||x||^2],
+ *     g(x)        = s 1/2 ||x - x_true||^2,
+ *
+ * where 1-D has w = lambda and l2 = e^theta2, 2-D has w = lambda / 2 and
+ * l2 = 0 (no third hyperparameter). A 1-D problem is a 2-D one with
+ * rows = 1: D holds the forward differences x_j - x_i along each row of
+ * each image (horizontal) and, when rows >= 2, down each column
+ * (vertical), never across the border of an image (no wrap-around).
+ * D and D^T are never stored: every operator below is a loop over these
+ * differences, O(n).
+ *
+ * phi_nu(t) = sqrt(t^2 + nu^2), r = sqrt(t^2 + nu^2):
+ *     phi'  = t / r              |phi'|   <= 1,
+ *     phi'' = nu^2 / r^3         0 < phi'' <= 1/nu,
+ *     phi''' = -3 nu^2 t / r^5   |phi'''| <= c / nu^2,
+ * with c = max_u 3u / (1 + u^2)^(5/2) (t = nu u), reached at u = 1/2:
+ * c = (3/2) (4/5)^(5/2) = 48 / (25 sqrt 5) ~ 0.8587.
+ * d(phi')/d theta1 = nu d(phi')/d nu = -nu^2 t / r^3 = -t phi''(t) =: psi(t),
+ * psi'(t) = -nu^2 (nu^2 - 2 t^2) / r^5, so |psi'| <= 1/nu (at t = 0; on
+ * 2t^2 > nu^2 it stays below 0.21/nu).
+ *
+ * Derivatives, with t = Dx:
+ *     grad_x h = s [(1 + l2) x - y + w D^T phi'(t)],
+ *     A v      = s [(1 + l2) v + w D^T (phi''(t) .* Dv)],
+ *     B        = s [w D^T phi'(t), w D^T psi(t), l2 x]  (last column 1-D
+ *                only; d lambda / d theta0 = lambda, d l2 / d theta2 = l2).
+ *
+ * Constants (||D||^2 <= 4 for the 1-D path differences, the largest
+ * Laplacian eigenvalue of a path being < 4; <= 8 for the grid, the sum
+ * of the two directions; ||D||_{2->inf} <= sqrt 2 since
+ * |x_j - x_i| <= sqrt(2 (x_i^2 + x_j^2))):
+ *     mu  = s (1 + l2)                      (the TV Hessian is PSD),
+ *     L   = s (1 + w ||D||^2 / nu + l2)     (phi'' <= 1/nu),
+ *     L_g = s, g convex,
+ *     L_B = s sqrt(2 (w ||D||^2 / nu)^2 + l2^2): each column of B is
+ *           Lipschitz in x, the first with s w ||D||^2 sup|phi''|, the
+ *           second with s w ||D||^2 sup|psi'|, the third with s l2, and
+ *           ||.||_2 <= ||.||_F combines them;
+ *     L_A = s w ||D||^2 (c / nu^2) sqrt 2: ||A(x) - A(x')|| <=
+ *           s w ||D||^2 max_e |phi''(t_e) - phi''(t'_e)| and
+ *           ||D(x - x')||_inf <= sqrt 2 ||x - x'||;
+ *     L_Ainv = L_A / mu^2, from A^-1 - A'^-1 = A^-1 (A' - A) A'^-1.
+ * These depend on theta, but otk_bilevel_problem holds numbers: L_B and
+ * L_Ainv are computed once, at the suggested start theta0, and are NOT
+ * updated when theta moves (they grow like lambda / nu and lambda / nu^2;
+ * MAID uses them only inside the omega bound). ll_constants and
+ * cross_norm, in contrast, are exact for the theta they are given.
+ *
+ * The callbacks keep no scratch and allocate nothing, so one problem may
+ * be used from several threads at once. They return -1 when theta makes
+ * the model unrepresentable: non-finite theta, e^theta overflowing, or
+ * nu^2 below DBL_MIN (theta1 < about -354), where phi_nu loses its
+ * smoothness in double precision.
+ */
+#include <float.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bilevel_internal.h"
+
+typedef struct tv_data {
+    otkb_owner owner; /* first: otk_bilevel_instance_free calls destroy */
+    size_t images, rows, cols, n;
+    int one_d;         /* 1-D: p = 3, w = lambda, l2 = e^theta2 */
+    double s;          /* 1/N */
+    double dsq;        /* the bound of ||D||^2: 4 (1-D) or 8 (2-D) */
+    double *clean, *y; /* n entries each, one block */
+} tv_data;
+
+/* The theta-dependent scalars of the model. */
+typedef struct tv_par {
+    double lambda, nu, nu2, w, l2;
+} tv_par;
+
+static int tv_params(const tv_data *d, const double *theta, tv_par *par)
+{
+    par->lambda = exp(theta[0]);
+    par->nu = exp(theta[1]);
+    par->nu2 = par->nu * par->nu;
+    par->l2 = d->one_d ? exp(theta[2]) : 0.0;
+    par->w = d->one_d ? par->lambda : 0.5 * par->lambda;
+    /* !(a <= b) is also true for NaN */
+    if (!(par->lambda <= DBL_MAX) || !(par->nu2 >= DBL_MIN) ||
+        !(par->nu2 <= DBL_MAX) || !(par->l2 <= DBL_MAX))
+        return -1;
+    return 0;
+}
+
+static inline double dphi(double t, double nu2)
+{
+    return t / sqrt(t * t + nu2);
+}
+
+static inline double d2phi(double t, double nu2)
+{
+    double q = t * t + nu2;
+    return nu2 / (q * sqrt(q));
+}
+
+/*
+ * Runs the statement list (...) once for every forward difference
+ * x[J] - x[I]: first the vertical ones of each image (none when
+ * rows = 1), then the horizontal ones of every row (rows of all images
+ * are stacked contiguously). A macro so that each operator is one fused,
+ * allocation-free loop.
+ */
+#define TV_FOR_EACH_DIFF(d, I, J, ...)                                         \
+    do {                                                                       \
+        const size_t tv_area_ = (d)->rows * (d)->cols;                         \
+        for (size_t tv_b_ = 0; tv_b_ < (d)->n; tv_b_ += tv_area_)              \
+            for (size_t I = tv_b_, J = tv_b_ + (d)->cols;                      \
+                 J < tv_b_ + tv_area_; I++, J++) {                             \
+                __VA_ARGS__                                                    \
+            }                                                                  \
+        for (size_t tv_r_ = 0; tv_r_ < (d)->n; tv_r_ += (d)->cols)             \
+            for (size_t I = tv_r_, J = tv_r_ + 1; J < tv_r_ + (d)->cols;       \
+                 I++, J++) {                                                   \
+                __VA_ARGS__                                                    \
+            }                                                                  \
+    } while (0)
+
+static int tv_ll_value(void *user, const double *theta, const double *x,
+                       double *h)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    double fit = 0, ridge = 0, tv = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        double e = x[i] - d->y[i];
+        fit += e * e;
+        ridge += x[i] * x[i];
+    }
+    TV_FOR_EACH_DIFF(d, i, j, {
+        double t = x[j] - x[i];
+        tv += sqrt(t * t + par.nu2);
+    });
+    *h = d->s * (0.5 * fit + par.w * tv + 0.5 * par.l2 * ridge);
+    return 0;
+}
+
+static int tv_ll_grad(void *user, const double *theta, const double *x,
+                      double *grad)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    const double s = d->s, sw = s * par.w, diag = 1.0 + par.l2;
+    for (size_t i = 0; i < d->n; i++)
+        grad[i] = s * (diag * x[i] - d->y[i]);
+    /* D^T u: difference e = x_j - x_i adds u_e to entry j, -u_e to i */
+    TV_FOR_EACH_DIFF(d, i, j, {
+        double u = sw * dphi(x[j] - x[i], par.nu2);
+        grad[j] += u;
+        grad[i] -= u;
+    });
+    return 0;
+}
+
+static int tv_ll_hvp(void *user, const double *theta, const double *x,
+                     const double *v, double *out)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    const double s = d->s, sw = s * par.w, diag = s * (1.0 + par.l2);
+    for (size_t i = 0; i < d->n; i++)
+        out[i] = diag * v[i];
+    TV_FOR_EACH_DIFF(d, i, j, {
+        double u = sw * d2phi(x[j] - x[i], par.nu2) * (v[j] - v[i]);
+        out[j] += u;
+        out[i] -= u;
+    });
+    return 0;
+}
+
+static int tv_cross_t(void *user, const double *theta, const double *x,
+                      const double *q, double *out)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    /* <D^T u, q> = <u, Dq>: no adjoint needed */
+    double a0 = 0, a1 = 0;
+    TV_FOR_EACH_DIFF(d, i, j, {
+        double t = x[j] - x[i], dq = q[j] - q[i];
+        a0 += dphi(t, par.nu2) * dq;
+        a1 -= t * d2phi(t, par.nu2) * dq;
+    });
+    const double sw = d->s * par.w;
+    out[0] = sw * a0;
+    out[1] = sw * a1;
+    if (d->one_d) {
+        double xq = 0;
+        for (size_t i = 0; i < d->n; i++)
+            xq += x[i] * q[i];
+        out[2] = d->s * par.l2 * xq;
+    }
+    return 0;
+}
+
+static int tv_upper(void *user, const double *x, double *g, double *grad)
+{
+    const tv_data *d = user;
+    double sum = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        double e = x[i] - d->clean[i];
+        sum += e * e;
+        if (grad)
+            grad[i] = d->s * e;
+    }
+    *g = 0.5 * d->s * sum;
+    return 0;
+}
+
+static int tv_ll_constants(void *user, const double *theta, double *mu,
+                           double *L)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    *mu = d->s * (1.0 + par.l2);
+    *L = d->s * (1.0 + par.w * d->dsq / par.nu + par.l2);
+    return isfinite(*L) ? 0 : -1;
+}
+
+/* Adds the difference t, signed +1 when it ends at the pixel (x_k minus
+ * a neighbour) and -1 when it starts there, to the pixel's entries of
+ * D^T phi'(t) and D^T psi(t). */
+static inline void tv_adjoint_add(double t, double sign, double nu2, double *a0,
+                                  double *a1)
+{
+    double q = t * t + nu2, r = sqrt(q);
+    *a0 += sign * t / r;
+    *a1 -= sign * t * nu2 / (q * r);
+}
+
+/*
+ * An upper bound of ||B||_2: B^T B is the p x p Gram matrix G of B's
+ * columns, and ||B||_2^2 = lambda_max(G) <= min(trace G, max row sum of
+ * |G|) (G is PSD; the spectral radius is below every induced norm). The
+ * columns' entries are formed pixel by pixel from the (up to four)
+ * differences touching the pixel, which evaluates each difference twice
+ * but needs no scratch vector.
+ */
+static int tv_cross_norm(void *user, const double *theta, const double *x,
+                         double *norm)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par))
+        return -1;
+    const size_t rows = d->rows, cols = d->cols;
+    double g00 = 0, g01 = 0, g11 = 0, g02 = 0, g12 = 0, g22 = 0;
+    size_t k = 0;
+    for (size_t img = 0; img < d->images; img++)
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < cols; c++, k++) {
+                double a0 = 0, a1 = 0;
+                if (c > 0)
+                    tv_adjoint_add(x[k] - x[k - 1], 1.0, par.nu2, &a0, &a1);
+                if (c + 1 < cols)
+                    tv_adjoint_add(x[k + 1] - x[k], -1.0, par.nu2, &a0, &a1);
+                if (r > 0)
+                    tv_adjoint_add(x[k] - x[k - cols], 1.0, par.nu2, &a0, &a1);
+                if (r + 1 < rows)
+                    tv_adjoint_add(x[k + cols] - x[k], -1.0, par.nu2, &a0, &a1);
+                g00 += a0 * a0;
+                g01 += a0 * a1;
+                g11 += a1 * a1;
+                g02 += a0 * x[k];
+                g12 += a1 * x[k];
+                g22 += x[k] * x[k];
+            }
+    const double sw = d->s * par.w, sl = d->s * par.l2;
+    g00 *= sw * sw;
+    g01 *= sw * sw;
+    g11 *= sw * sw;
+    double bound;
+    if (d->one_d) {
+        g02 *= sw * sl;
+        g12 *= sw * sl;
+        g22 *= sl * sl;
+        double r0 = g00 + fabs(g01) + fabs(g02);
+        double r1 = fabs(g01) + g11 + fabs(g12);
+        double r2 = fabs(g02) + fabs(g12) + g22;
+        bound = fmin(g00 + g11 + g22, fmax(r0, fmax(r1, r2)));
+    } else {
+        bound = fmin(g00 + g11, fabs(g01) + fmax(g00, g11));
+    }
+    *norm = sqrt(bound);
+    return isfinite(*norm) ? 0 : -1;
+}
+
+/* The certified Lipschitz constants of B and A^-1 in x at theta (see
+ * the derivation at the top). */
+static void tv_lipschitz(const tv_data *d, const tv_par *par, double *L_B,
+                         double *L_Ainv)
+{
+    const double c3 = 48.0 / (25.0 * sqrt(5.0)); /* sup |phi'''| nu^2 */
+    double col = par->w * d->dsq / par->nu;
+    *L_B = d->s * sqrt(2.0 * col * col + par->l2 * par->l2);
+    double mu = d->s * (1.0 + par->l2);
+    double L_A = d->s * par->w * d->dsq * c3 * sqrt(2.0) / par->nu2;
+    *L_Ainv = L_A / (mu * mu);
+}
+
+static void tv_destroy(void *self)
+{
+    tv_data *d = self;
+    free(d->clean); /* also holds y */
+    free(d);
+}
+
+/* An empty instance that otk_bilevel_instance_free accepts, for the
+ * error returns that precede otkb_instance_init. */
+static void tv_clear(otk_bilevel_instance *out)
+{
+    memset(out, 0, sizeof *out);
+    out->f_star = NAN;
+}
+
+/*
+ * Allocates the instance for images x rows x cols (n = the product,
+ * already checked against overflow) and fills the clean data: a copy of
+ * `images_in` (2-D) or random boxes (1-D, images_in NULL); then adds the
+ * noise. One generator serves both, boxes first.
+ */
+static otk_status tv_build(const double *images_in, size_t images, size_t rows,
+                           size_t cols, int one_d, double noise,
+                           unsigned long seed, otk_bilevel_instance *out)
+{
+    const size_t n = images * rows * cols, p = one_d ? 3 : 2;
+    otk_status st = otkb_instance_init(out, n, p);
+    if (st != OTK_CONVERGED)
+        return st;
+    tv_data *d = calloc(1, sizeof *d);
+    double *block = d ? malloc(2 * n * sizeof *block) : NULL;
+    gsl_rng *rng = block ? gsl_rng_alloc(gsl_rng_mt19937) : NULL;
+    if (!rng) {
+        free(block);
+        free(d);
+        otk_bilevel_instance_free(out);
+        return OTK_ERR_NO_MEMORY;
+    }
+    gsl_rng_set(rng, seed);
+    d->owner.destroy = tv_destroy;
+    d->images = images;
+    d->rows = rows;
+    d->cols = cols;
+    d->n = n;
+    d->one_d = one_d;
+    d->s = 1.0 / (double)images;
+    d->dsq = one_d ? 4.0 : 8.0;
+    d->clean = block;
+    d->y = block + n;
+
+    if (images_in) {
+        memcpy(d->clean, images_in, n * sizeof *d->clean);
+    } else {
+        /* centre U[len/4, len], half-width U[len/8, 3 len/8]; the box is
+         * the samples within the half-width of the centre, clipped (never
+         * empty for len >= 8; a very short signal may stay all zero) */
+        const double len = (double)cols;
+        memset(d->clean, 0, n * sizeof *d->clean);
+        for (size_t k = 0; k < images; k++) {
+            double centre = 0.25 * len + 0.75 * len * gsl_rng_uniform(rng);
+            double half = 0.125 * len + 0.25 * len * gsl_rng_uniform(rng);
+            double lo = fmax(ceil(centre - half), 0.0);
+            double hi = fmin(floor(centre + half), len - 1.0);
+            for (size_t i = (size_t)lo; hi >= lo && i <= (size_t)hi; i++)
+                d->clean[k * cols + i] = 1.0;
+        }
+    }
+    /* unit draws scaled by noise: one seed gives the same pattern at
+     * every noise level (and noise 0 gives y = clean exactly) */
+    for (size_t i = 0; i < n; i++)
+        d->y[i] = d->clean[i] + gsl_ran_gaussian(rng, 1.0) * noise;
+    gsl_rng_free(rng);
+
+    for (size_t j = 0; j < p; j++)
+        out->theta0[j] = -5.0;
+    tv_par par;
+    tv_params(d, out->theta0, &par); /* finite at theta0 = -5 */
+
+    otk_bilevel_problem *pb = &out->problem;
+    pb->n = n;
+    pb->p = p;
+    pb->user = d;
+    pb->ll_grad = tv_ll_grad;
+    pb->ll_hvp = tv_ll_hvp;
+    pb->cross_t = tv_cross_t;
+    pb->upper = tv_upper;
+    pb->ll_constants = tv_ll_constants;
+    pb->cross_norm = tv_cross_norm;
+    pb->ll_value = tv_ll_value;
+    pb->ll_solve = NULL;
+    pb->L_g = d->s;
+    tv_lipschitz(d, &par, &pb->L_B, &pb->L_Ainv);
+    pb->g_convex = 1;
+
+    out->clean = d->clean;
+    out->noisy = d->y;
+    out->images = images;
+    out->rows = rows;
+    out->cols = cols;
+    out->data = d;
+    return OTK_CONVERGED;
+}
+
+static int tv_bad_noise(double noise)
+{
+    return !(noise >= 0 && noise <= DBL_MAX);
+}
+
+otk_status otk_bilevel_tv1d_create(size_t signals, size_t length, double noise,
+                                   unsigned long seed,
+                                   otk_bilevel_instance *out)
+{
+    if (!out)
+        return OTK_ERR_INVALID_ARGUMENT;
+    tv_clear(out);
+    /* 2n doubles must be addressable */
+    if (signals < 1 || length < 2 ||
+        signals > SIZE_MAX / (2 * sizeof(double)) / length ||
+        tv_bad_noise(noise))
+        return OTK_ERR_INVALID_ARGUMENT;
+    return tv_build(NULL, signals, 1, length, 1, noise, seed, out);
+}
+
+otk_status otk_bilevel_tv2d_create(const double *images, size_t count,
+                                   size_t rows, size_t cols, double noise,
+                                   unsigned long seed,
+                                   otk_bilevel_instance *out)
+{
+    if (!out)
+        return OTK_ERR_INVALID_ARGUMENT;
+    tv_clear(out);
+    if (!images || count < 1 || rows < 2 || cols < 2 ||
+        rows > SIZE_MAX / (2 * sizeof(double)) / cols ||
+        count > SIZE_MAX / (2 * sizeof(double)) / (rows * cols) ||
+        tv_bad_noise(noise))
+        return OTK_ERR_INVALID_ARGUMENT;
+    const size_t n = count * rows * cols;
+    for (size_t i = 0; i < n; i++)
+        if (!(images[i] >= 0.0 && images[i] <= 1.0)) /* also NaN */
+            return OTK_ERR_INVALID_INPUT;
+    return tv_build(images, count, rows, cols, 0, noise, seed, out);
+}
