@@ -79,6 +79,14 @@ void otkcli_abort_all(void);
 /* Write a matrix as CSV rows with %.17g. Returns 0 or -1 (I/O error). */
 int otkcli_write_rows(FILE *fp, const double *data, size_t rows, size_t cols);
 
+/* A binary PGM (P5) or PPM (P6, converted to BT.601 luma) image as
+ * row-major grayscale values in [0, 1]; 0, or -1 with err set. */
+int otkcli_read_netpbm(const char *path, double **gray, size_t *rows,
+                       size_t *cols, otkcli_error *err);
+/* Write a grayscale image (values clipped to [0, 1]) as a binary PGM.
+ * 0 or -1 (I/O error). */
+int otkcli_write_pgm(FILE *fp, const double *image, size_t rows, size_t cols);
+
 /* Option values: parse the whole string or fail with a message naming the
  * option. Return 0 or -1. */
 int otkcli_parse_double(const char *opt, const char *s, double *v,

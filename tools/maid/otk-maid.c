@@ -1,0 +1,674 @@
+/* otk-maid: hyperparameter learning by inexact bilevel optimization (MAID
+ * and its baselines) on the built-in problem families. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <otkit/otkit.h>
+
+#include "common/tool.h"
+
+/* clang-format off */
+static const char help_text[] =
+"Usage: otk-maid --problem P [PROBLEM OPTIONS] [--method M] [OPTIONS]\n"
+"\n"
+"Learns the hyperparameters theta of a lower-level problem min_x h(x, theta)\n"
+"so that its solution minimizes an upper-level loss g (docs/bilevel.md).\n"
+"\n"
+"Problems (--problem):\n"
+"  quadratic  least-squares pair with an analytic optimum\n"
+"             --rows R (1000)  --dim D (10)\n"
+"  tv1d       TV denoising of 1-D box signals, 3 hyperparameters\n"
+"             --signals N (5)  --length L (256)  --noise S (0.1)\n"
+"  tv2d       smoothed-TV denoising of images, 2 hyperparameters\n"
+"             --image FILE (PGM or PPM, repeatable; required)\n"
+"             --size S (64: centre square, averaged down to S x S)\n"
+"             --noise S (0.1)\n"
+"  logreg     multinomial logistic regression, one l2 weight per weight\n"
+"             --data FILE (CSV: features..., integer label last; required)\n"
+"             --train N (half the rows; the rest is the validation set)\n"
+"  --seed S   data and noise generator seed (0)\n"
+"\n"
+"Method: --method maid (default), fixed, hoag-geometric, hoag-quadratic,\n"
+"  hoag-cubic. Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
+"  --alpha0 --max-iter --budget (lower-level + CG iterations, 0: none)\n"
+"  --rho-under --rho-over --nu-under --nu-over --eta --armijo-c\n"
+"  --max-backtrack --no-descent-test --grad-tol --ll-max-iter --cg-max-iter\n"
+"\n"
+"Outputs:\n"
+"  --trace FILE    CSV, one row per outer iteration\n"
+"  --theta FILE    the learned hyperparameters, one per line\n"
+"  --output FILE   the reconstruction: PGM (tv2d, images stacked) or CSV\n"
+"                  (tv1d, one signal per row)\n"
+"  Summary: status, iterations, accepted, upper_loss, lower_iterations,\n"
+"  cg_iterations, eps, grad_norm, time_s; optimality_gap (quadratic:\n"
+"  (f - f*) / f*), psnr and psnr_noisy (denoising).\n"
+"  -f, --format F  summary as csv (default) or json\n"
+"  -v, --verbose   a progress line on stderr every 10 outer iterations\n"
+"  -h, --help;  -V, --version\n"
+"Exit status: 0 done (max-iter or budget reached, or --grad-tol met), 1\n"
+"data or runtime error, 2 usage error, 3 stalled (a lower-level or CG\n"
+"solve could not reach the accuracy; outputs still written), or\n"
+"--grad-tol given and not met. See docs/cli.md.\n";
+/* clang-format on */
+
+#define MAX_IMAGES 32
+
+enum {
+    O_PROBLEM = OTKCLI_OPT_TOOL,
+    O_ROWS,
+    O_DIM,
+    O_SIGNALS,
+    O_LENGTH,
+    O_NOISE,
+    O_IMAGE,
+    O_SIZE,
+    O_DATA,
+    O_TRAIN,
+    O_SEED,
+    O_METHOD,
+    O_EPS0,
+    O_DELTA0,
+    O_ALPHA0,
+    O_MAXITER,
+    O_BUDGET,
+    O_RHO_UNDER,
+    O_RHO_OVER,
+    O_NU_UNDER,
+    O_NU_OVER,
+    O_ETA,
+    O_ARMIJO,
+    O_MAXBT,
+    O_NODESCENT,
+    O_GRADTOL,
+    O_LLMAX,
+    O_CGMAX,
+    O_TRACE,
+    O_THETA,
+    O_OUTPUT
+};
+
+typedef struct options {
+    const char *problem, *method, *data, *trace, *theta, *output;
+    const char *images[MAX_IMAGES];
+    size_t image_count;
+    size_t rows, dim, signals, length, size, train, seed;
+    double noise;
+    otk_bilevel_settings s;
+} options;
+
+/* A double option into a settings field. */
+typedef struct double_opt {
+    int code;
+    const char *name;
+    size_t offset;
+} double_opt;
+
+static const double_opt double_opts[] = {
+    {O_EPS0, "--eps0", offsetof(otk_bilevel_settings, eps0)},
+    {O_DELTA0, "--delta0", offsetof(otk_bilevel_settings, delta0)},
+    {O_ALPHA0, "--alpha0", offsetof(otk_bilevel_settings, alpha0)},
+    {O_BUDGET, "--budget", offsetof(otk_bilevel_settings, budget)},
+    {O_RHO_UNDER, "--rho-under", offsetof(otk_bilevel_settings, rho_under)},
+    {O_RHO_OVER, "--rho-over", offsetof(otk_bilevel_settings, rho_over)},
+    {O_NU_UNDER, "--nu-under", offsetof(otk_bilevel_settings, nu_under)},
+    {O_NU_OVER, "--nu-over", offsetof(otk_bilevel_settings, nu_over)},
+    {O_ETA, "--eta", offsetof(otk_bilevel_settings, eta)},
+    {O_ARMIJO, "--armijo-c", offsetof(otk_bilevel_settings, armijo_c)},
+    {O_GRADTOL, "--grad-tol", offsetof(otk_bilevel_settings, grad_tol)},
+};
+
+static const double_opt size_opts[] = {
+    {O_MAXITER, "--max-iter", offsetof(otk_bilevel_settings, max_iter)},
+    {O_MAXBT, "--max-backtrack", offsetof(otk_bilevel_settings, max_backtrack)},
+    {O_LLMAX, "--ll-max-iter", offsetof(otk_bilevel_settings, ll_max_iter)},
+    {O_CGMAX, "--cg-max-iter", offsetof(otk_bilevel_settings, cg_max_iter)},
+};
+
+static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
+{
+    static const struct option longopts[] = {
+        {"problem", required_argument, NULL, O_PROBLEM},
+        {"rows", required_argument, NULL, O_ROWS},
+        {"dim", required_argument, NULL, O_DIM},
+        {"signals", required_argument, NULL, O_SIGNALS},
+        {"length", required_argument, NULL, O_LENGTH},
+        {"noise", required_argument, NULL, O_NOISE},
+        {"image", required_argument, NULL, O_IMAGE},
+        {"size", required_argument, NULL, O_SIZE},
+        {"data", required_argument, NULL, O_DATA},
+        {"train", required_argument, NULL, O_TRAIN},
+        {"seed", required_argument, NULL, O_SEED},
+        {"method", required_argument, NULL, O_METHOD},
+        {"eps0", required_argument, NULL, O_EPS0},
+        {"delta0", required_argument, NULL, O_DELTA0},
+        {"alpha0", required_argument, NULL, O_ALPHA0},
+        {"max-iter", required_argument, NULL, O_MAXITER},
+        {"budget", required_argument, NULL, O_BUDGET},
+        {"rho-under", required_argument, NULL, O_RHO_UNDER},
+        {"rho-over", required_argument, NULL, O_RHO_OVER},
+        {"nu-under", required_argument, NULL, O_NU_UNDER},
+        {"nu-over", required_argument, NULL, O_NU_OVER},
+        {"eta", required_argument, NULL, O_ETA},
+        {"armijo-c", required_argument, NULL, O_ARMIJO},
+        {"max-backtrack", required_argument, NULL, O_MAXBT},
+        {"no-descent-test", no_argument, NULL, O_NODESCENT},
+        {"grad-tol", required_argument, NULL, O_GRADTOL},
+        {"ll-max-iter", required_argument, NULL, O_LLMAX},
+        {"cg-max-iter", required_argument, NULL, O_CGMAX},
+        {"trace", required_argument, NULL, O_TRACE},
+        {"theta", required_argument, NULL, O_THETA},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"format", required_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    otkcli_error err;
+    int c;
+    while ((c = getopt_long(argc, argv, ":f:vhV", longopts, NULL)) != -1) {
+        int bad = 0, handled = 0;
+        for (size_t k = 0; k < sizeof double_opts / sizeof *double_opts; k++)
+            if (c == double_opts[k].code) {
+                bad = otkcli_parse_double(
+                    double_opts[k].name, optarg,
+                    (double *)((char *)&o->s + double_opts[k].offset), &err);
+                handled = 1;
+            }
+        for (size_t k = 0; k < sizeof size_opts / sizeof *size_opts; k++)
+            if (c == size_opts[k].code) {
+                bad = otkcli_parse_size(
+                    size_opts[k].name, optarg,
+                    (size_t *)((char *)&o->s + size_opts[k].offset), &err);
+                handled = 1;
+            }
+        if (handled) {
+            if (bad) {
+                *code = otkcli_usage_error(t, err.msg);
+                return -1;
+            }
+            continue;
+        }
+        switch (c) {
+        case O_PROBLEM: o->problem = optarg; break;
+        case O_ROWS:
+            bad = otkcli_parse_size("--rows", optarg, &o->rows, &err);
+            break;
+        case O_DIM:
+            bad = otkcli_parse_size("--dim", optarg, &o->dim, &err);
+            break;
+        case O_SIGNALS:
+            bad = otkcli_parse_size("--signals", optarg, &o->signals, &err);
+            break;
+        case O_LENGTH:
+            bad = otkcli_parse_size("--length", optarg, &o->length, &err);
+            break;
+        case O_NOISE:
+            bad = otkcli_parse_double("--noise", optarg, &o->noise, &err);
+            break;
+        case O_IMAGE:
+            if (o->image_count == MAX_IMAGES) {
+                *code = otkcli_usage_error(t, "--image: at most 32 images");
+                return -1;
+            }
+            o->images[o->image_count++] = optarg;
+            break;
+        case O_SIZE:
+            bad = otkcli_parse_size("--size", optarg, &o->size, &err);
+            break;
+        case O_DATA: o->data = optarg; break;
+        case O_TRAIN:
+            bad = otkcli_parse_size("--train", optarg, &o->train, &err);
+            break;
+        case O_SEED:
+            bad = otkcli_parse_size("--seed", optarg, &o->seed, &err);
+            break;
+        case O_METHOD: o->method = optarg; break;
+        case O_NODESCENT: o->s.check_descent = 0; break;
+        case O_TRACE: o->trace = optarg; break;
+        case O_THETA: o->theta = optarg; break;
+        case O_OUTPUT: o->output = optarg; break;
+        default:
+            if (otkcli_tool_option(t, c, argv, code) != 0)
+                return -1;
+        }
+        if (bad) {
+            *code = otkcli_usage_error(t, err.msg);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        *code = otkcli_usage_error(t, "unexpected argument");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_method(const char *name, otk_bilevel_method *m)
+{
+    static const char *names[] = {"maid", "fixed", "hoag-geometric",
+                                  "hoag-quadratic", "hoag-cubic"};
+    for (int k = 0; k < 5; k++)
+        if (strcmp(name, names[k]) == 0) {
+            *m = (otk_bilevel_method)k;
+            return 0;
+        }
+    return -1;
+}
+
+/* ---- problem data ---- */
+
+/* The centre square of an image, averaged down to size x size. */
+static void square_down(const double *img, size_t rows, size_t cols,
+                        size_t size, double *out)
+{
+    size_t side = rows < cols ? rows : cols;
+    size_t r0 = (rows - side) / 2, c0 = (cols - side) / 2;
+    for (size_t i = 0; i < size; i++)
+        for (size_t j = 0; j < size; j++) {
+            size_t ra = r0 + i * side / size, rb = r0 + (i + 1) * side / size;
+            size_t ca = c0 + j * side / size, cb = c0 + (j + 1) * side / size;
+            double s = 0;
+            for (size_t r = ra; r < rb; r++)
+                for (size_t c = ca; c < cb; c++)
+                    s += img[r * cols + c];
+            out[i * size + j] = s / (double)((rb - ra) * (cb - ca));
+        }
+}
+
+static int make_tv2d(const otkcli_tool *t, const options *o,
+                     otk_bilevel_instance *in)
+{
+    size_t size = o->size, px = size * size;
+    double *stack = malloc(o->image_count * px * sizeof *stack);
+    if (!stack) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        return -1;
+    }
+    for (size_t k = 0; k < o->image_count; k++) {
+        otkcli_error err;
+        double *img;
+        size_t rows, cols;
+        if (otkcli_read_netpbm(o->images[k], &img, &rows, &cols, &err) != 0) {
+            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+            free(stack);
+            return -1;
+        }
+        if (rows < size || cols < size) {
+            fprintf(stderr, "%s: %s is %zu x %zu, smaller than --size %zu\n",
+                    t->prog, o->images[k], rows, cols, size);
+            free(img);
+            free(stack);
+            return -1;
+        }
+        square_down(img, rows, cols, size, stack + k * px);
+        free(img);
+    }
+    otk_status st = otk_bilevel_tv2d_create(stack, o->image_count, size, size,
+                                            o->noise, o->seed, in);
+    free(stack);
+    if (st != OTK_CONVERGED) {
+        fprintf(stderr, "%s: tv2d: %s\n", t->prog, otk_status_string(st));
+        return -1;
+    }
+    return 0;
+}
+
+static int make_logreg(const otkcli_tool *t, const options *o,
+                       otk_bilevel_instance *in)
+{
+    otkcli_matrix m = {0};
+    otkcli_error err;
+    if (otkcli_read_matrix(o->data, &m, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    int rc = -1;
+    size_t n = m.rows, f = m.cols - 1, train = o->train ? o->train : n / 2;
+    double *x = NULL;
+    int *y = NULL;
+    size_t *order = NULL;
+    gsl_rng *rng = NULL;
+    if (m.cols < 2 || n < 4) {
+        fprintf(stderr,
+                "%s: %s: need at least 4 rows of features and a label (got "
+                "%zu x %zu)\n",
+                t->prog, o->data, m.rows, m.cols);
+        goto done;
+    }
+    if (train < 2 || train > n - 2) {
+        fprintf(stderr, "%s: --train %zu: must be in 2..%zu for %zu rows\n",
+                t->prog, train, n - 2, n);
+        goto done;
+    }
+    int classes = 0;
+    double scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double label = m.data[i * m.cols + f];
+        if (!(label >= 0 && label < 1e6) || label != floor(label)) {
+            fprintf(stderr,
+                    "%s: %s:%zu:%zu: the label must be an integer >= 0 (got "
+                    "%g)\n",
+                    t->prog, o->data, i + 1, m.cols, label);
+            goto done;
+        }
+        if ((int)label + 1 > classes)
+            classes = (int)label + 1;
+        for (size_t j = 0; j < f; j++)
+            scale = fmax(scale, fabs(m.data[i * m.cols + j]));
+    }
+    if (classes < 2) {
+        fprintf(stderr, "%s: %s: the labels name only one class\n", t->prog,
+                o->data);
+        goto done;
+    }
+    x = malloc(n * f * sizeof *x);
+    y = malloc(n * sizeof *y);
+    order = malloc(n * sizeof *order);
+    rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!x || !y || !order || !rng) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        goto done;
+    }
+    /* a seeded shuffle, then the first `train` rows train; features are
+     * scaled to [-1, 1] by the largest magnitude */
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    gsl_rng_set(rng, o->seed);
+    gsl_ran_shuffle(rng, order, n, sizeof *order);
+    if (scale == 0)
+        scale = 1;
+    for (size_t i = 0; i < n; i++) {
+        const double *row = m.data + order[i] * m.cols;
+        for (size_t j = 0; j < f; j++)
+            x[i * f + j] = row[j] / scale;
+        y[i] = (int)row[f];
+    }
+    otk_status st =
+        otk_bilevel_logreg_create(x, y, train, x + train * f, y + train,
+                                  n - train, f, (size_t)classes, in);
+    if (st != OTK_CONVERGED) {
+        fprintf(stderr, "%s: logreg: %s\n", t->prog, otk_status_string(st));
+        goto done;
+    }
+    rc = 0;
+done:
+    if (rng)
+        gsl_rng_free(rng);
+    free(order);
+    free(x);
+    free(y);
+    otkcli_matrix_free(&m);
+    return rc;
+}
+
+/* Builds the instance; -1 after printing the error (*usage set when it
+ * is a usage error). */
+static int make_problem(const otkcli_tool *t, const options *o,
+                        otk_bilevel_instance *in, int *usage)
+{
+    const char *p = o->problem;
+    otk_status st;
+    *usage = 0;
+    if (strcmp(p, "quadratic") == 0) {
+        if (o->dim == 0 || o->rows < o->dim) {
+            *usage = 1;
+            return otkcli_usage_error(t,
+                                      "--dim must be >= 1 and --rows >= --dim");
+        }
+        st = otk_bilevel_quadratic_create(o->rows, o->dim, o->seed, in);
+    } else if (strcmp(p, "tv1d") == 0) {
+        if (o->signals == 0 || o->length < 2 || !(o->noise >= 0)) {
+            *usage = 1;
+            return otkcli_usage_error(
+                t, "--signals must be >= 1, --length >= 2, --noise >= 0");
+        }
+        st = otk_bilevel_tv1d_create(o->signals, o->length, o->noise, o->seed,
+                                     in);
+    } else if (strcmp(p, "tv2d") == 0) {
+        if (o->image_count == 0 || o->size < 2 || !(o->noise >= 0)) {
+            *usage = 1;
+            return otkcli_usage_error(
+                t, "tv2d needs --image FILE, --size >= 2 and --noise >= 0");
+        }
+        return make_tv2d(t, o, in);
+    } else if (strcmp(p, "logreg") == 0) {
+        if (!o->data) {
+            *usage = 1;
+            return otkcli_usage_error(t, "logreg needs --data FILE");
+        }
+        return make_logreg(t, o, in);
+    } else {
+        *usage = 1;
+        return otkcli_usage_error(
+            t, "--problem: expected quadratic, tv1d, tv2d or logreg");
+    }
+    if (st != OTK_CONVERGED) {
+        fprintf(stderr, "%s: %s: %s\n", t->prog, p, otk_status_string(st));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- trace and progress ---- */
+
+typedef struct run_view {
+    const otkcli_tool *t;
+    FILE *trace;
+    int io_error;
+} run_view;
+
+static int on_row(void *user, const otk_bilevel_trace_row *r,
+                  const double *theta)
+{
+    run_view *v = user;
+    (void)theta;
+    if (v->trace &&
+        fprintf(v->trace,
+                "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%zu,%zu,"
+                "%zu,%d,%.9g\n",
+                r->iteration, r->upper_loss, r->upper_bound, r->lower_bound,
+                r->eps, r->delta, r->step, r->omega, r->grad_norm,
+                r->ll_iterations, r->cg_iterations, r->backtracks, r->accepted,
+                r->time_s) < 0)
+        v->io_error = 1;
+    if (v->t->verbose && r->iteration % 10 == 0)
+        fprintf(stderr,
+                "%s: iteration %zu  loss %.6g  eps %.3g  step %.3g  "
+                "lower+cg %zu\n",
+                v->t->prog, r->iteration, r->upper_loss, r->eps, r->step,
+                r->ll_iterations + r->cg_iterations);
+    return v->io_error; /* stop early rather than write a broken trace */
+}
+
+/* A settings field the options set (as opposed to a problem callback). */
+static int is_setting(const char *name)
+{
+    static const char *fields[] = {
+        "eps0",     "delta0",   "alpha0",   "rho_under",   "rho_over",
+        "nu_under", "nu_over",  "eta",      "armijo_c",    "max_backtrack",
+        "budget",   "grad_tol", "max_iter", "ll_max_iter", "cg_max_iter"};
+    for (size_t k = 0; name && k < sizeof fields / sizeof *fields; k++)
+        if (strcmp(name, fields[k]) == 0)
+            return 1;
+    return 0;
+}
+
+/* f at theta by a tight solve (for the optimality gap). */
+static double tight_loss(const otk_bilevel_instance *in, const double *theta)
+{
+    const otk_bilevel_problem *pb = &in->problem;
+    double *x = malloc(pb->n * sizeof *x), *z = malloc(pb->p * sizeof *z);
+    double g = NAN;
+    if (x && z) {
+        memcpy(x, in->x0, pb->n * sizeof *x);
+        if (otk_bilevel_hypergradient(pb, theta, 1e-12, 1e-12, 1000000, 1000000,
+                                      x, NULL, z, NULL, NULL) == OTK_CONVERGED)
+            pb->upper(pb->user, x, &g, NULL);
+    }
+    free(x);
+    free(z);
+    return g;
+}
+
+static int write_outputs(const otkcli_tool *t, const options *o,
+                         const otk_bilevel_instance *in, const double *theta,
+                         const double *x)
+{
+    otkcli_error err;
+    if (o->theta) {
+        FILE *fp = otkcli_open_output(o->theta, &err);
+        if (!fp || otkcli_write_rows(fp, theta, in->problem.p, 1) != 0) {
+            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->theta : err.msg);
+            return -1;
+        }
+    }
+    if (o->output) {
+        int pgm = strcmp(o->problem, "tv2d") == 0;
+        if (!in->clean) {
+            fprintf(stderr,
+                    "%s: --output: only the denoising problems have a "
+                    "reconstruction\n",
+                    t->prog);
+            return -1;
+        }
+        FILE *fp = otkcli_open_output(o->output, &err);
+        int rc = !fp ? -1
+                 : pgm
+                     ? otkcli_write_pgm(fp, x, in->images * in->rows, in->cols)
+                     : otkcli_write_rows(fp, x, in->images, in->cols);
+        if (rc != 0) {
+            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->output : err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    otkcli_init();
+    otkcli_tool t;
+    otkcli_tool_init(&t, "otk-maid", help_text);
+    options o = {0};
+    o.rows = 1000;
+    o.dim = 10;
+    o.signals = 5;
+    o.length = 256;
+    o.size = 64;
+    o.noise = 0.1;
+    otk_bilevel_default_settings(&o.s);
+    int code = 0;
+    if (parse(&t, &o, argc, argv, &code) != 0)
+        return code;
+    if (!o.problem)
+        return otkcli_usage_error(&t, "--problem is required");
+    if (o.method && parse_method(o.method, &o.s.method) != 0)
+        return otkcli_usage_error(
+            &t, "--method: expected maid, fixed, hoag-geometric, "
+                "hoag-quadratic or hoag-cubic");
+    const char *outs[] = {o.trace, o.theta, o.output};
+    otkcli_error err;
+    if (otkcli_check_outputs(outs, 3, &err) != 0)
+        return otkcli_usage_error(&t, err.msg);
+
+    otk_bilevel_instance in;
+    memset(&in, 0, sizeof in);
+    int usage;
+    if (make_problem(&t, &o, &in, &usage) != 0)
+        return usage ? OTKCLI_EXIT_USAGE : OTKCLI_EXIT_FAILURE;
+
+    code = OTKCLI_EXIT_FAILURE;
+    double *theta = malloc(in.problem.p * sizeof *theta);
+    double *x = malloc(in.problem.n * sizeof *x);
+    run_view view = {&t, NULL, 0};
+    if (!theta || !x) {
+        fprintf(stderr, "%s: out of memory\n", t.prog);
+        goto done;
+    }
+    memcpy(theta, in.theta0, in.problem.p * sizeof *theta);
+    memcpy(x, in.x0, in.problem.n * sizeof *x);
+    if (o.trace) {
+        view.trace = otkcli_open_output(o.trace, &err);
+        if (!view.trace) {
+            fprintf(stderr, "%s: %s\n", t.prog, err.msg);
+            goto done;
+        }
+        fputs("iteration,upper_loss,upper_bound,lower_bound,eps,delta,step,"
+              "omega,grad_norm,lower_iterations,cg_iterations,backtracks,"
+              "accepted,time_s\n",
+              view.trace);
+    }
+    o.s.trace = on_row;
+    o.s.trace_user = &view;
+    otk_bilevel_info info;
+    otk_status st = otk_bilevel_solve(&in.problem, &o.s, theta, x, &info);
+    if (view.io_error) {
+        fprintf(stderr, "%s: %s: write error\n", t.prog, o.trace);
+        goto done;
+    }
+    if (st == OTK_ERR_INVALID_ARGUMENT && is_setting(info.bad_argument)) {
+        /* a setting out of range: name the option that set it */
+        char msg[128] = "--";
+        for (size_t k = 0; info.bad_argument[k] && k < 100; k++)
+            msg[k + 2] =
+                info.bad_argument[k] == '_' ? '-' : info.bad_argument[k];
+        strcat(msg, ": value out of range (see --help and docs/bilevel.md)");
+        code = otkcli_usage_error(&t, msg);
+        goto done_usage;
+    }
+    if (st < 0) {
+        fprintf(stderr, "%s: %s%s%s\n", t.prog, otk_status_string(st),
+                info.bad_argument ? ": " : "",
+                info.bad_argument ? info.bad_argument : "");
+        goto done;
+    }
+    if (st == OTK_STALLED)
+        fprintf(stderr,
+                "%s: warning: stalled (%s): a solve could not reach the "
+                "requested accuracy; raise --ll-max-iter or --cg-max-iter, "
+                "or loosen --eps0\n",
+                t.prog, info.bad_argument ? info.bad_argument : "");
+    if (write_outputs(&t, &o, &in, theta, x) != 0)
+        goto done;
+
+    otkcli_summary sm = {0};
+    otkcli_summary_str(&sm, "status", otk_status_name(st));
+    otkcli_summary_count(&sm, "iterations", info.iterations);
+    otkcli_summary_count(&sm, "accepted", info.accepted);
+    otkcli_summary_num(&sm, "upper_loss", info.upper_loss);
+    otkcli_summary_count(&sm, "lower_iterations", info.ll_iterations);
+    otkcli_summary_count(&sm, "cg_iterations", info.cg_iterations);
+    otkcli_summary_num(&sm, "eps", info.eps);
+    otkcli_summary_num(&sm, "grad_norm", info.grad_norm);
+    otkcli_summary_num(&sm, "time_s", info.time_s);
+    if (in.theta_star)
+        otkcli_summary_num(&sm, "optimality_gap",
+                           (tight_loss(&in, theta) - in.f_star) / in.f_star);
+    if (in.clean) {
+        size_t len = in.problem.n;
+        otkcli_summary_num(&sm, "psnr", otk_bilevel_psnr(x, in.clean, len));
+        otkcli_summary_num(&sm, "psnr_noisy",
+                           otk_bilevel_psnr(in.noisy, in.clean, len));
+    }
+    if (otkcli_finish(&t, &sm) != 0)
+        goto done;
+    /* the normal end of a run is max-iter or the budget; only a stall or
+     * an unmet --grad-tol is "not converged" */
+    code = st == OTK_STALLED || (st == OTK_MAX_ITER && o.s.grad_tol > 0)
+               ? OTKCLI_EXIT_NOT_CONVERGED
+               : OTKCLI_EXIT_OK;
+done:
+    if (code == OTKCLI_EXIT_FAILURE)
+        otkcli_abort_all();
+done_usage:
+    if (code == OTKCLI_EXIT_USAGE)
+        otkcli_abort_all();
+    free(theta);
+    free(x);
+    otk_bilevel_instance_free(&in);
+    return otkcli_close_stdout(t.prog, code);
+}
