@@ -94,6 +94,10 @@ typedef struct otk_bilevel_problem {
      * A(., theta)^{-1} in x (<= L_A / mu^2). 0 when constant (quadratic
      * problems). */
     double L_g, L_B, L_Ainv;
+    /* Optional: L_B and L_Ainv valid at theta, for problems where they
+     * depend on it (they usually do); overrides the two fields above. */
+    int (*lipschitz)(void *user, const double *theta, double *L_B,
+                     double *L_Ainv);
     /* Nonzero when g is convex: the lower bound of f then drops its
      * L_g eps^2 / 2 term (the paper's Remark 3.6). */
     int g_convex;

@@ -168,13 +168,15 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
 double otkb_omega(const otk_bilevel_problem *pb, const double *theta,
                   const double *x, double eps, double delta, double grad_g_norm)
 {
-    double mu, L, nb;
+    double mu, L, nb, L_B = pb->L_B, L_Ainv = pb->L_Ainv;
     if (!pb->cross_norm || pb->ll_constants(pb->user, theta, &mu, &L) != 0 ||
         pb->cross_norm(pb->user, theta, x, &nb) != 0 || !(mu > 0))
         return NAN;
-    double c = pb->L_g * nb / mu + pb->L_Ainv * grad_g_norm * nb +
-               pb->L_B * grad_g_norm / mu;
-    return c * eps + nb / mu * delta + pb->L_B * pb->L_g / mu * eps * eps;
+    if (pb->lipschitz && pb->lipschitz(pb->user, theta, &L_B, &L_Ainv) != 0)
+        return NAN;
+    double c =
+        pb->L_g * nb / mu + L_Ainv * grad_g_norm * nb + L_B * grad_g_norm / mu;
+    return c * eps + nb / mu * delta + L_B * pb->L_g / mu * eps * eps;
 }
 
 /* The certified bounds of f(theta) from a lower solution of accuracy eps

@@ -46,11 +46,9 @@
  *           s w ||D||^2 max_e |phi''(t_e) - phi''(t'_e)| and
  *           ||D(x - x')||_inf <= sqrt 2 ||x - x'||;
  *     L_Ainv = L_A / mu^2, from A^-1 - A'^-1 = A^-1 (A' - A) A'^-1.
- * These depend on theta, but otk_bilevel_problem holds numbers: L_B and
- * L_Ainv are computed once, at the suggested start theta0, and are NOT
- * updated when theta moves (they grow like lambda / nu and lambda / nu^2;
- * MAID uses them only inside the omega bound). ll_constants and
- * cross_norm, in contrast, are exact for the theta they are given.
+ * These depend on theta (they grow like lambda / nu and lambda / nu^2):
+ * the lipschitz callback gives them for the theta at hand, and the
+ * problem's L_B and L_Ainv fields hold their values at theta0.
  *
  * The callbacks keep no scratch and allocate nothing, so one problem may
  * be used from several threads at once. They return -1 when theta makes
@@ -320,6 +318,17 @@ static void tv_lipschitz(const tv_data *d, const tv_par *par, double *L_B,
     *L_Ainv = L_A / (mu * mu);
 }
 
+static int tv_lipschitz_at(void *user, const double *theta, double *L_B,
+                           double *L_Ainv)
+{
+    const tv_data *d = user;
+    tv_par par;
+    if (tv_params(d, theta, &par) != 0)
+        return -1;
+    tv_lipschitz(d, &par, L_B, L_Ainv);
+    return 0;
+}
+
 static void tv_destroy(void *self)
 {
     tv_data *d = self;
@@ -410,6 +419,7 @@ static otk_status tv_build(const double *images_in, size_t images, size_t rows,
     pb->cross_norm = tv_cross_norm;
     pb->ll_value = tv_ll_value;
     pb->ll_solve = NULL;
+    pb->lipschitz = tv_lipschitz_at;
     pb->L_g = d->s;
     tv_lipschitz(d, &par, &pb->L_B, &pb->L_Ainv);
     pb->g_convex = 1;

@@ -43,6 +43,11 @@ void bilevel_fd_check(const otk_bilevel_problem *pb, const double *theta,
     double *av = malloc(n * sizeof *av), *btq = malloc(p * sizeof *btq);
     double *grad = malloc(n * sizeof *grad);
     ck_assert(v && w && xs && ts && g1 && g2 && av && btq && grad);
+    if (pb->lipschitz) {
+        double lb, la;
+        ck_assert_int_eq(pb->lipschitz(pb->user, theta, &lb, &la), 0);
+        ck_assert(lb >= 0 && isfinite(lb) && la >= 0 && isfinite(la));
+    }
     unsigned long long state = 12345;
     for (int k = 0; k < directions; k++) {
         random_unit(v, n, &state);
