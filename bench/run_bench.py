@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Benchmark otkit's Sinkhorn, exact and quadratically-regularized solvers
-against POT on the same problems.
+and its Monge gap against POT on the same problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
-                                  [--sections dense,log,e2e,points,exact,smooth]
+                        [--sections dense,log,e2e,points,exact,smooth,mongegap]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
 (1) the C program DIR/bench/bench-sinkhorn or, for the exact section,
-DIR/bench/bench-exact, or, for the smooth section, DIR/bench/bench-smooth
+DIR/bench/bench-exact, or, for the smooth section, DIR/bench/bench-smooth,
+or, for the mongegap section, DIR/bench/bench-mongegap
 (a child process, reading those files) and (2) POT in
 this process (or, for the point-cloud runs, in a child Python process so
 that its peak memory can be measured). Both therefore solve bit-identical
@@ -39,7 +40,7 @@ np = None
 ot = None
 
 SEED = 20230401
-SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth")
+SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap")
 
 
 def sections_arg(text):
@@ -56,13 +57,14 @@ def sections_arg(text):
 def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description="Time otkit's Sinkhorn, exact and quadratically-"
-                    "regularized solvers against POT on identical problems.")
+                    "regularized solvers and its Monge gap against POT on "
+                    "identical problems.")
     p.add_argument("--quick", action="store_true",
                    help="tiny sizes only (a smoke test, about a minute)")
     p.add_argument("--build", default="build", metavar="DIR",
                    help="meson build directory holding bench/bench-sinkhorn, "
-                        "bench/bench-exact and bench/bench-smooth "
-                        "(default: build)")
+                        "bench/bench-exact, bench/bench-smooth and "
+                        "bench/bench-mongegap (default: build)")
     p.add_argument("--sections", type=sections_arg,
                    default=set(SECTIONS), metavar="LIST",
                    help="comma list of the sections to run, among %s "
@@ -90,6 +92,13 @@ def parse_args(argv=None):
                         "a timed probe and the previous size) to take <= S "
                         "seconds, and cap its numItermax to about S seconds "
                         "(default 300, 30 with --quick)")
+    p.add_argument("--pot-mongegap-budget", type=float, metavar="S",
+                   help="section mongegap: run POT's Monge-gap estimate at a "
+                        "size only if projected (ot.dist and a timed "
+                        "10-iteration probe, times the previous size's "
+                        "iterations) to take <= S seconds, and cap its "
+                        "numItermax to about S seconds (default 300, 30 with "
+                        "--quick)")
     p.add_argument("--points-max-iter", type=int, default=200, metavar="K",
                    help="iteration budget of the point-cloud runs (200)")
     p.add_argument("--pot-points-worker", nargs=8, help=argparse.SUPPRESS)
@@ -972,6 +981,283 @@ def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
     return [t1, t2]
 
 
+# ------------------------------------------------------------ Monge gap --
+
+MG_DIM = 16               # dimension of the gap-estimation problems
+MG_REL_REG = 0.1          # reg = MG_REL_REG * mean_ij ||x_i - y_j||^2
+MG_STOP_THR = 1e-6        # POT's stopThr (L2 of the column marginal)
+MG_MAX_ITER = 100000      # iteration budget of both (POT's also capped)
+MG_TARGET = 10.0          # POT/otkit time
+MG_FIT_DIMS = (2, 64)     # dimensions of the training-speed runs
+MG_FIT_BATCH = 256
+
+
+def mongegap_problem(root, n, dim, seed):
+    """x ~ N(0, I_dim) (n points) and y = T(x) = x + 0.5 tanh(x W) for one
+    fixed W (W_kl ~ N(0, 1/dim), seeded by dim alone, so the map is the
+    same at every n). Returns the directory, x, y and the absolute reg:
+    MG_REL_REG times the mean of ||x_i - y_j||^2 over all n^2 pairs, in
+    closed form (mean ||x||^2 + mean ||y||^2 - 2 <mean x, mean y>), so no
+    n x n matrix is needed for it."""
+    W = np.random.default_rng([seed, dim, 1]).standard_normal(
+        (dim, dim)) / np.sqrt(dim)
+    x = np.random.default_rng([seed, n, dim, 2]).standard_normal((n, dim))
+    y = x + 0.5 * np.tanh(x @ W)
+    mean_cost = (np.mean(np.sum(x * x, axis=1)) +
+                 np.mean(np.sum(y * y, axis=1)) -
+                 2.0 * float(x.mean(axis=0) @ y.mean(axis=0)))
+    d = os.path.join(root, "mongegap-%d-%d" % (n, dim))
+    os.makedirs(d, exist_ok=True)
+    write_raw(d, "x.bin", x)
+    write_raw(d, "y.bin", y)
+    return d, x, y, MG_REL_REG * float(mean_cost)
+
+
+def pot_monge_gap(x, y, reg, stop_thr, max_iter, budget, prev):
+    """The entropic Monge gap with POT, as a user would write it:
+
+        M = ot.dist(x, y)                          # sqeuclidean
+        P = ot.sinkhorn(a, a, M, reg, method='sinkhorn_log', stopThr, ...)
+        W = sum(P * M) + reg * sum(P log P)
+        gap = mean_i ||x_i - y_i||^2 - W
+
+    timed as a whole (best of 3, one run if it takes over 20 s; the three
+    parts are also recorded). A probe first times ot.dist and 10
+    sinkhorn_log iterations; prev = (n, iterations) of the previous size or
+    None. With prev, the projection dist + per-iteration time * prev's
+    iterations decides whether POT runs at all (not if over `budget`);
+    numItermax is capped so that the iterations take about `budget`
+    seconds. The L1 error of both marginals of P (and POT's own L2 measure
+    of the column marginal) are computed outside the timings."""
+    from scipy.special import xlogy
+    n = x.shape[0]
+    a = np.full(n, 1.0 / n)
+    t0 = time.perf_counter()
+    M = ot.dist(x, y)
+    t_dist = time.perf_counter() - t0
+    probe_iters = 10
+    _, t_probe, _ = pot_call(ot.sinkhorn, a, a, M, reg, method="sinkhorn_log",
+                             numItermax=probe_iters, stopThr=0.0)
+    per_iter = t_probe / probe_iters
+    out = {"n": n, "reg": reg, "stopThr": stop_thr, "probe_dist_s": t_dist,
+           "probe_time_per_iter_s": per_iter, "budget_s": budget,
+           "ran": False}
+    if prev is not None:
+        proj = t_dist + per_iter * prev[1]
+        out.update({"projected_s": proj, "projected_iterations": prev[1],
+                    "projected_from_n": prev[0]})
+        if proj > budget:
+            log("POT Monge gap n=%d: not run (projected %.3g s > %g s)"
+                % (n, proj, budget))
+            return out
+    del M
+    num_iter_max = min(max_iter, max(10, int(budget / per_iter) // 10 * 10))
+    log("POT Monge gap n=%d reg=%g stopThr=%g: ot.dist %.3g s, %.3g "
+        "s/iteration (probe), numItermax=%d" % (n, reg, stop_thr, t_dist,
+                                                 per_iter, num_iter_max))
+    disp = float(np.mean(np.sum((x - y) ** 2, axis=1)))
+    best = None
+    for r in range(3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t0 = time.perf_counter()
+            M = ot.dist(x, y)
+            t1 = time.perf_counter()
+            P, lg = ot.sinkhorn(a, a, M, reg, method="sinkhorn_log",
+                                numItermax=num_iter_max, stopThr=stop_thr,
+                                log=True)
+            t2 = time.perf_counter()
+            W = float(np.sum(P * M) + reg * np.sum(xlogy(P, P)))
+            gap = float(np.mean(np.sum((x - y) ** 2, axis=1))) - W
+            t3 = time.perf_counter()
+        total = t3 - t0
+        if best is None or total < best["time_s"]:
+            l1, l2 = marginal_errors(P, a, a)
+            iters = int(lg["niter"]) + 1
+            converged = len(lg["err"]) > 0 and lg["err"][-1] < stop_thr
+            best = {"time_s": total, "dist_s": t1 - t0,
+                    "sinkhorn_s": t2 - t1, "w_s": t3 - t2,
+                    "iterations": iters, "converged": bool(converged),
+                    "capped": bool(not converged and iters >= num_iter_max
+                                   and num_iter_max < max_iter),
+                    "numItermax": num_iter_max,
+                    "last_err_l2": float(lg["err"][-1]) if lg["err"]
+                    else None,
+                    "marginal_error_l1": l1, "col_error_l2": l2,
+                    "transport_cost": float(np.sum(P * M)),
+                    "ot_cost": W, "displacement_cost": disp,
+                    "monge_gap": gap,
+                    "warnings": sorted(set(str(w.message) for w in caught)),
+                    "repeats": r + 1}
+        del M, P, lg
+        if total > 20.0:
+            break
+    out.update(best)
+    out["ran"] = True
+    return out
+
+
+def bench_mongegap(exe, root, sizes, fit_steps, budget, quick, raw):
+    dim = MG_DIM
+    t1 = Table("Entropic Monge gap to POT's marginal error: d=%d, reg=%g x "
+               "mean cost" % (dim, MG_REL_REG),
+               ["n", "reg", "POT its", "POT s", "POT sinkhorn s",
+                "POT L1 err", "otkit its/stages", "otkit s", "otkit L1 err",
+                "otkit status", "otkit threads",
+                "POT/otkit (target >= %g)" % MG_TARGET, "gap POT",
+                "gap otkit", "gap rel. diff", "otkit s with grad",
+                "otkit its no eps-scaling"],
+               ["Problems: x ~ N(0, I_%d) (n points, seeded), y_i = T(x_i) "
+                "= x_i + 0.5 tanh(x_i W) with one fixed W (W_kl ~ N(0, "
+                "1/%d), seeded); squared Euclidean cost, uniform weights; "
+                "reg = %g x the mean of ||x_i - y_j||^2 over all pairs "
+                "(computed by the driver in closed form), passed to both as "
+                "an absolute value." % (dim, dim, MG_REL_REG),
+                "Quantity: gap = mean_i ||x_i - y_i||^2 - W_eps, W_eps = "
+                "<P, C> + reg sum P log P at the Sinkhorn plan P (the "
+                "entropic estimator of otkit/mongegap.h; about reg log n for "
+                "a map this close to optimal, so the gap is dominated by "
+                "the entropy at this reg).",
+                "Protocol 'reaching the same marginal error': POT runs "
+                "first: M = ot.dist(x, y); P = ot.sinkhorn(a, a, M, reg, "
+                "method='sinkhorn_log', stopThr=%g) (L2 of the column "
+                "marginal, checked every 10 its); W = sum(P*M) + reg * "
+                "sum(xlogy(P, P)); its L1 error (both marginals) is measured "
+                "on P, then otkit runs otk_monge_gap(grad = NULL) with "
+                "settings.reg = reg, settings.sinkhorn.tol = that error, "
+                "max_iter %d, defaults otherwise (costs on the fly, no "
+                "n x n matrix; log domain; eps scaling auto)."
+                % (MG_STOP_THR, MG_MAX_ITER),
+                "Times: POT time.perf_counter() around the three lines "
+                "above (ot.dist + sinkhorn_log + W), best of 3 (one run if "
+                "over 20 s); 'POT sinkhorn s' is the sinkhorn_log call "
+                "alone. otkit: info.time_s of otk_monge_gap, best of 3; "
+                "'with grad' also returns dM/dy (one more pass over the "
+                "pairs, single-threaded).",
+                "otkit L1 err, stages and 'its no eps-scaling' come from an "
+                "untimed otk_sinkhorn on the same point-cloud cost with the "
+                "same settings (same iterations as the gap's solve), and "
+                "one with eps_scaling = 0. gap rel. diff: |gap_otkit - "
+                "gap_POT| / gap_POT."])
+    t2 = Table("Monge-gap map fitting (otk_mg_fit): training speed at batch "
+               "%d" % MG_FIT_BATCH,
+               ["d", "batch", "hidden", "steps", "otkit s", "steps/s",
+                "Sinkhorn its/step", "fit reg", "gap reg", "last loss",
+                "last gap", "status", "gap solve after fit"],
+               ["otk_mg_fit of T(x) = x + MLP(x), hidden [64, 64], GELU, "
+                "LeCun init (seed 0), lambda = 1, %s steps, batch %d, "
+                "default fit settings otherwise (Adam lr 1e-3; gap reg 0.01 "
+                "x mean cost and fitting reg 0.1 x mean target cost, fixed "
+                "from the first batches; every Sinkhorn solve to tol 1e-6, "
+                "max_iter 10000, eps scaling auto). Source: %d x batch "
+                "points of N(0, I_d); target: as many of N(1, diag(s_k^2)), "
+                "s_k = 0.5 + k/d (seeded, bench-mongegap fit)."
+                % (fit_steps, MG_FIT_BATCH, 4),
+                "steps/s = steps / info.time_s, %s from the same initial "
+                "map. A step solves four %d x %d problems (the debiased "
+                "divergence's three, the gap's one) and back-propagates; "
+                "'Sinkhorn its/step' is info.sinkhorn_iterations / steps, "
+                "over the four." % ("one run" if quick else "best of 3 runs",
+                                    MG_FIT_BATCH, MG_FIT_BATCH),
+                "gap solve after fit: an untimed otk_monge_gap on the first "
+                "%d source points and their images under the fitted map, "
+                "with the fit's gap reg and Sinkhorn settings: its status "
+                "and iterations (otk_mg_fit does not report inner solves "
+                "that stop at max_iter)." % MG_FIT_BATCH])
+    prev, last_err = None, None
+    for n in sizes:
+        d, x, y, reg = mongegap_problem(root, n, dim, SEED)
+        pot = pot_monge_gap(x, y, reg, MG_STOP_THR, MG_MAX_ITER, budget, prev)
+        tag = "n=%d" % n
+        if pot["ran"]:
+            tol = pot["marginal_error_l1"]
+            prev = (n, pot["iterations"])
+            last_err = (n, tol)
+        else:
+            tol = last_err[1]
+        recs = run_otkit(exe, d, "gap", [n, dim, repr(reg), repr(tol)],
+                         repeats=3)
+        gaps = [r for r in recs if r["mode"] == "gap"]
+        plain = [r for r in gaps if not r["with_grad"]]
+        withg = [r for r in gaps if r["with_grad"]]
+        chk = next(r for r in recs if r["mode"] == "gap-check")
+        chk0 = next(r for r in recs if r["mode"] == "gap-check-noscaling")
+        raw.append({"section": "mongegap", "n": n, "d": dim, "reg": reg,
+                    "tol": tol, "pot": pot, "otkit": recs})
+        rec = min(plain, key=lambda r: r["time_s"])
+        recg = min(withg, key=lambda r: r["time_s"])
+        both = pot["ran"]
+        if both:
+            pot_cells = [pot["iterations"], pot["time_s"], pot["sinkhorn_s"],
+                         pot["marginal_error_l1"]]
+        else:
+            pot_cells = ["not run (projected %.3g s)" % pot["projected_s"],
+                         None, None, None]
+        t1.add(n, reg, *pot_cells,
+               "%d/%d" % (chk["iterations"], chk["stages"]), rec["time_s"],
+               chk["marginal_error"], rec["status"], otkit_threads(n, n),
+               pot["time_s"] / rec["time_s"] if both else None,
+               pot["monge_gap"] if both else None, rec["monge_gap"],
+               rel_diff(rec["monge_gap"], pot["monge_gap"]) if both else None,
+               recg["time_s"], chk0["iterations"])
+        if not both:
+            t1.notes.append(
+                "%s: POT not run: projected %.3g s (ot.dist %.3g s + %.3g "
+                "s/iteration probed x %d iterations of n=%d) > %g s budget; "
+                "otkit ran to POT's L1 error at n=%d (%.3g)" % (
+                    tag, pot["projected_s"], pot["probe_dist_s"],
+                    pot["probe_time_per_iter_s"], pot["projected_iterations"],
+                    pot["projected_from_n"], budget, last_err[0],
+                    last_err[1]))
+        else:
+            if pot["capped"]:
+                t1.notes.append("%s: POT capped at numItermax=%d (~%g s "
+                                "budget); its time is a lower bound"
+                                % (tag, pot["numItermax"], budget))
+            elif not pot["converged"]:
+                t1.notes.append("%s: POT did not reach stopThr in %d its"
+                                % (tag, pot["iterations"]))
+            if pot["warnings"]:
+                t1.notes.append("%s: POT warnings: %s" % (
+                    tag, "; ".join(pot["warnings"])))
+        if rec["status"] != "converged":
+            t1.notes.append("%s: otkit status %s" % (tag, rec["status"]))
+        if len({(r["iterations"], r["monge_gap"]) for r in gaps}) > 1 or \
+                chk["iterations"] != rec["iterations"]:
+            t1.notes.append("%s: otkit runs differ (iterations/gap)" % tag)
+        if rel_diff(chk["monge_gap"], rec["monge_gap"]) is None or \
+                rel_diff(chk["monge_gap"], rec["monge_gap"]) > 1e-12:
+            t1.notes.append("%s: otk_sinkhorn's objective gives gap %.17g, "
+                            "otk_monge_gap %.17g" % (tag, chk["monge_gap"],
+                                                     rec["monge_gap"]))
+        del x, y
+    for dim_fit in MG_FIT_DIMS:
+        recs = run_otkit(exe, None, "fit", [dim_fit, fit_steps, MG_FIT_BATCH],
+                         repeats=1 if quick else 3)
+        raw.append({"section": "mongegap-fit", "d": dim_fit,
+                    "steps": fit_steps, "batch": MG_FIT_BATCH,
+                    "otkit": recs})
+        rec = min(recs, key=lambda r: r["time_s"])
+        t2.add(dim_fit, rec["batch"], "64,64", rec["steps"], rec["time_s"],
+               rec["steps_per_s"], rec["iterations_per_step"],
+               rec["fit_reg"], rec["gap_reg"], rec["loss"],
+               rec["monge_gap"], rec["status"],
+               "%s, %d its" % (rec["check_gap_status"],
+                               rec["check_gap_iterations"]))
+        tag = "d=%d" % dim_fit
+        if rec["check_gap_status"] != "converged":
+            t2.notes.append("%s: the gap solve on the fitted map stops at "
+                            "%s after %d iterations (tol %g): the "
+                            "training's gap solves likely do too, and "
+                            "dominate its time" % (
+                                tag, rec["check_gap_status"],
+                                rec["check_gap_iterations"], rec["tol"]))
+        if len({(r["steps"], r["sinkhorn_iterations"], r["loss"])
+                for r in recs}) > 1:
+            t2.notes.append("%s: otkit runs differ (iterations/loss)" % tag)
+    return [t1, t2]
+
+
 # ---------------------------------------------------------------- main --
 
 def main():
@@ -997,7 +1283,8 @@ def main():
     exes = {}
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
                          ("bench-exact", "exact" in sections),
-                         ("bench-smooth", "smooth" in sections)):
+                         ("bench-smooth", "smooth" in sections),
+                         ("bench-mongegap", "mongegap" in sections)):
         if not needed:
             continue
         path = os.path.join(args.build, "bench", name)
@@ -1014,15 +1301,19 @@ def main():
         args.pot_points_budget = 30.0 if args.quick else 300.0
     if args.pot_smooth_budget is None:
         args.pot_smooth_budget = 30.0 if args.quick else 300.0
+    if args.pot_mongegap_budget is None:
+        args.pot_mongegap_budget = 30.0 if args.quick else 300.0
     if args.quick:
         cfg = dict(fixed=[200, 400], log_sizes=[300], e2e_n=300,
                    points=[1000, 2000], pot_points_n=1000,
-                   exact=[100, 200], exact_points_n=200, smooth=[100, 200])
+                   exact=[100, 200], exact_points_n=200, smooth=[100, 200],
+                   mongegap=[128, 256], mongegap_fit_steps=10)
     else:
         cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
                    e2e_n=1000, points=[20000, 50000], pot_points_n=20000,
                    exact=[500, 1000, 2000, 4000], exact_points_n=4000,
-                   smooth=[500, 1000, 2000])
+                   smooth=[500, 1000, 2000], mongegap=[1024, 4096, 8192],
+                   mongegap_fit_steps=30)
 
     raw = {"machine": machine, "argv": sys.argv, "quick": args.quick,
            "sections": [s for s in SECTIONS if s in sections], "results": []}
@@ -1073,6 +1364,17 @@ def main():
                                    raw["results"], machine)
             for t in tables[-2:]:
                 print(t.text(), flush=True)
+        if "mongegap" in sections:
+            tables += bench_mongegap(exes["bench-mongegap"], root,
+                                     cfg["mongegap"],
+                                     cfg["mongegap_fit_steps"],
+                                     args.pot_mongegap_budget, args.quick,
+                                     raw["results"])
+            for t in tables[-2:]:
+                print(t.text(), flush=True)
+            if "otkit_version" not in machine:
+                rec = raw["results"][-1]["otkit"][0]
+                machine["otkit_version"] = rec.get("otkit_version", "unknown")
     elapsed = time.perf_counter() - t_start
     machine["loadavg_end"] = loadavg()
 
