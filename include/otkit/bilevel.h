@@ -135,8 +135,15 @@ typedef int (*otk_bilevel_trace_fn)(void *user,
                                     const otk_bilevel_trace_row *row,
                                     const double *theta);
 
+/* otkit's lower-level solver (when the problem has no ll_solve). */
+typedef enum otk_bilevel_lower_solver {
+    OTK_BILEVEL_FISTA = 0, /* strongly convex FISTA, step 1/L (default) */
+    OTK_BILEVEL_GD = 1     /* gradient descent, step 2/(L + mu) */
+} otk_bilevel_lower_solver;
+
 typedef struct otk_bilevel_settings {
-    otk_bilevel_method method; /* default OTK_BILEVEL_MAID */
+    otk_bilevel_method method;             /* default OTK_BILEVEL_MAID */
+    otk_bilevel_lower_solver lower_solver; /* default OTK_BILEVEL_FISTA */
     /* Initial lower-level accuracy and CG residual. Defaults 1e-1, 1e-1;
      * valid: > 0. The HOAG baselines use eps for both. */
     double eps0, delta0;
@@ -322,6 +329,28 @@ OTK_API otk_status otk_bilevel_logreg_create(const double *x_train,
                                              const int *y_val, size_t n_val,
                                              size_t features, size_t classes,
                                              otk_bilevel_instance *out);
+
+/*
+ * A Field-of-Experts denoiser (the paper's FoE experiment, scaled down):
+ * `filters` learned filters c_k of filter_size x filter_size taps on the
+ * images of otk_bilevel_tv2d_create (same data and noise conventions),
+ * 'valid' convolution (no padding), N = count:
+ *     h(x, theta) = (1/N) [1/2 ||x - y||^2
+ *                   + 1/2 e^theta_0 sum_k e^theta_k sum phi_nu_k(c_k * x)],
+ *     nu_k = e^theta_{K+k}, phi_nu(t) = sqrt(t^2 + nu^2),
+ *     g(x) = (1/N) 1/2 ||x - x_true||^2.
+ * theta = (global log-scale, K log-weights, K log-smoothings, the K
+ * filters' taps row by row): 1 + 2K + K s^2 entries. Start: log-scale and
+ * log-weights -3, log-smoothings -3, taps Xavier-normal with their mean
+ * removed (GSL mt19937 with the seed, after the noise). rows, cols >=
+ * filter_size >= 2, filters >= 1.
+ */
+OTK_API otk_status otk_bilevel_foe_create(const double *images, size_t count,
+                                          size_t rows, size_t cols,
+                                          double noise, size_t filters,
+                                          size_t filter_size,
+                                          unsigned long seed,
+                                          otk_bilevel_instance *out);
 
 #ifdef __cplusplus
 }

@@ -101,8 +101,11 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
         return OTK_ERR_NUMERICAL;
     }
     at_theta a = {pb, theta, NULL};
-    otk__solve_result r = otk__scfista(grad_at, &a, pb->n, mu, L, eps,
-                                       run->ll_max_iter, x, run->scratch);
+    otk__solve_result r = run->s->lower_solver == OTK_BILEVEL_GD
+                              ? otk__scgd(grad_at, &a, pb->n, mu, L, eps,
+                                          run->ll_max_iter, x, run->scratch)
+                              : otk__scfista(grad_at, &a, pb->n, mu, L, eps,
+                                             run->ll_max_iter, x, run->scratch);
     run->ll_iterations += r.iterations;
     if (r.error) {
         run->failed = "ll_grad";
@@ -283,6 +286,8 @@ static otk_status check_problem(const otk_bilevel_problem *pb,
         return OTK_CONVERGED;
     if ((unsigned)s->method > OTK_BILEVEL_HOAG_CUBIC)
         BAD("method");
+    if ((unsigned)s->lower_solver > OTK_BILEVEL_GD)
+        BAD("lower_solver");
     if (!(s->eps0 > 0) || !isfinite(s->eps0))
         BAD("eps0");
     if (!(s->delta0 > 0) || !isfinite(s->delta0))

@@ -132,6 +132,17 @@ otk__solve_result otk__scfista(otk__gradient_fn gradient, void *user,
                                size_t len, double mu, double L, double eps,
                                size_t max_iter, double *x, double *scratch);
 
+/*
+ * Gradient descent with step 2 / (L + mu), the contraction factor
+ * (L - mu) / (L + mu) per step, and the same certificate as
+ * otk__scfista: stops when ||grad|| <= mu * eps at the current point (which
+ * is returned as is). Slower than FISTA on ill-conditioned problems; kept
+ * for the comparisons of the literature. scratch: len doubles.
+ */
+otk__solve_result otk__scgd(otk__gradient_fn gradient, void *user, size_t len,
+                            double mu, double L, double eps, size_t max_iter,
+                            double *x, double *scratch);
+
 /* ---- Costs (cost.c) ---- */
 
 /*

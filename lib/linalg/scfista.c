@@ -1,4 +1,5 @@
-/* Strongly convex FISTA with an a-posteriori certificate (see linalg.h). */
+/* Strongly convex FISTA and gradient descent with an a-posteriori
+ * certificate (see linalg.h). */
 #include "linalg.h"
 
 #include <math.h>
@@ -44,6 +45,30 @@ otk__solve_result otk__scfista(otk__gradient_fn gradient, void *user,
         for (size_t i = 0; i < len; i++)
             z[i] = x[i] + beta * (x[i] - x_prev[i]);
         t = t_next;
+        res.iterations++;
+    }
+}
+
+otk__solve_result otk__scgd(otk__gradient_fn gradient, void *user, size_t len,
+                            double mu, double L, double eps, size_t max_iter,
+                            double *x, double *scratch)
+{
+    otk__solve_result res = {0, INFINITY, 0, 0};
+    double *grad = scratch, step = 2.0 / (L + mu);
+    for (;;) {
+        if ((res.error = gradient(user, x, grad)) != 0)
+            return res;
+        double gnorm = sqrt(otk__dot(len, grad, grad));
+        if (!isfinite(gnorm))
+            return res;
+        res.residual = gnorm;
+        if (gnorm <= mu * eps) {
+            res.reached = 1;
+            return res;
+        }
+        if (res.iterations >= max_iter)
+            return res;
+        otk__axpy(len, -step, grad, x);
         res.iterations++;
     }
 }

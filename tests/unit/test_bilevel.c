@@ -131,6 +131,20 @@ START_TEST(test_fista_certificate)
     ck_assert(r.reached);
     ck_assert_msg((double)r.iterations < 0.2 * (hi / lo) * log(1e8),
                   "%zu iterations for kappa %g", r.iterations, hi / lo);
+    /* gradient descent: the same certificate, more iterations */
+    memset(x, 0, sizeof x);
+    double gd_scratch[30];
+    otk__solve_result rg =
+        otk__scgd(quad_fn_grad, &g, n, lo, hi, 1e-8, 10000000, x, gd_scratch);
+    ck_assert(rg.reached);
+    ck_assert(rg.iterations > r.iterations);
+    double xg[30];
+    memcpy(xg, b, sizeof b);
+    ck_assert_int_eq(otk__spd_solve(n, 1, g.s.A, xg), 0);
+    double d = 0;
+    for (size_t i = 0; i < n; i++)
+        d += (x[i] - xg[i]) * (x[i] - xg[i]);
+    ck_assert_msg(sqrt(d) <= 1e-8, "GD: ||x - xhat|| = %g", sqrt(d));
     free(f.s.A);
     free(g.s.A);
 }
@@ -380,6 +394,19 @@ START_TEST(test_maid_reaches_optimum)
                   info.bad_argument ? info.bad_argument : "");
     double gap = relative_gap(&in, theta);
     ck_assert_msg(gap < 1e-3, "MAID relative gap %g", gap);
+
+    /* the gradient-descent lower level reaches the same optimum, at more
+     * lower-level iterations */
+    size_t fista_ll = info.ll_iterations;
+    s.lower_solver = OTK_BILEVEL_GD;
+    memcpy(theta, in.theta0, sizeof theta);
+    memcpy(x, in.x0, sizeof x);
+    ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                     OTK_MAX_ITER);
+    ck_assert_msg(relative_gap(&in, theta) < 1e-3, "GD lower level: gap %g",
+                  relative_gap(&in, theta));
+    ck_assert(info.ll_iterations > fista_ll);
+    s.lower_solver = OTK_BILEVEL_FISTA;
 
     /* Fixed accuracy eps = 0.1: the sufficient-decrease test needs the
      * true decrease to exceed the bound slack 2 ||grad g|| eps, which
