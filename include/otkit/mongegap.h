@@ -166,11 +166,20 @@ typedef struct otk_mg_fit_settings {
 } otk_mg_fit_settings;
 
 typedef struct otk_mg_fit_info {
-    otk_status status;          /* OTK_CONVERGED after all steps, or an error */
+    /* OTK_CONVERGED: all steps done, every inner solve converged;
+     * OTK_MAX_ITER: all steps done, but one or more inner solves stopped at
+     * their iteration cap (gap.sinkhorn.max_iter) before their tolerance
+     * (their steps still used the last iterate; see inner_not_converged);
+     * OTK_CANCELLED by the progress callback (or by gap.sinkhorn's, which
+     * the inner solves call); or an error. */
+    otk_status status;
     size_t steps;               /* steps done */
     otk_mg_fit_progress last;   /* the last step's loss terms */
     double fit_reg, gap_reg;    /* the regs used */
     size_t sinkhorn_iterations; /* over all steps */
+    /* Steps in which the divergence's or the gap's Sinkhorn solve (or
+     * both) stopped without reaching its tolerance. */
+    size_t inner_not_converged;
     double time_s;
     const char *bad_argument;
     size_t bad_index;

@@ -1,7 +1,9 @@
 /* Ground costs from point clouds: rows, columns, entries and bounds. The
  * differences x_i - y_j are formed explicitly (never through
  * ||x||^2 + ||y||^2 - 2 x.y, which cancels badly when reg is small). */
+#include <float.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "linalg/dispatch.h"
 #include "linalg/linalg.h"
@@ -115,19 +117,35 @@ double otk_cost_entry(const otk_cost *cost, size_t i, size_t j)
     return otk__cost_entry(cost, i, j);
 }
 
-void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi)
+void otk__cost_rows_bounds(const otk_cost *cost, const double *yt, size_t i0,
+                           size_t i1, double *row, double *lo, double *hi)
 {
-    if (cost->C != NULL) {
-        const size_t len = cost->n * cost->m;
-        double mn = INFINITY, mx = -INFINITY;
-        for (size_t k = 0; k < len; k++) {
-            mn = cost->C[k] < mn ? cost->C[k] : mn;
-            mx = cost->C[k] > mx ? cost->C[k] : mx;
+    const size_t m = cost->m;
+    double mn = INFINITY, mx = -INFINITY;
+    for (size_t i = i0; i < i1; i++) {
+        const double *r = otk__cost_row(cost, yt, i, row);
+        for (size_t j = 0; j < m; j++) {
+            mn = r[j] < mn ? r[j] : mn;
+            mx = r[j] > mx ? r[j] : mx;
         }
-        *lo = mn;
-        *hi = mx;
-        return;
     }
+    if (cost->C == NULL && i0 < i1) {
+        /* otk__cost_entry sums the same terms in the same order, but the
+         * AVX2 rows may fuse multiply-adds: the two can differ by a few
+         * ulp per term of the sum (all terms >= 0). Widen by that much, so
+         * that every entry, however computed, lies within. */
+        const double rel = 4.0 * ((double)cost->d + 2.0) * DBL_EPSILON;
+        mn -= rel * fabs(mn);
+        mx += rel * fabs(mx);
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+/* A bound from the bounding box of both clouds, O((n + m) d): for when no
+ * memory is left for the exact pass. lo = 0. */
+static void box_bounds(const otk_cost *cost, double *lo, double *hi)
+{
     /* The largest difference per coordinate over both clouds bounds every
      * pair's difference; the metric is monotone in each |difference|. */
     double span = 0.0, s = 0.0;
@@ -151,4 +169,22 @@ void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi)
         s = sqrt(s);
     *lo = 0.0;
     *hi = cost->scale * s;
+}
+
+void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi)
+{
+    if (cost->C != NULL) {
+        otk__cost_rows_bounds(cost, NULL, 0, cost->n, NULL, lo, hi);
+        return;
+    }
+    /* One blocked pass over all pairs, as a solver iteration makes. */
+    double *yt = malloc((otk__cost_scratch_len(cost) + cost->m) * sizeof *yt);
+    if (yt == NULL) {
+        box_bounds(cost, lo, hi);
+        return;
+    }
+    otk__cost_prepare(cost, yt);
+    otk__cost_rows_bounds(cost, yt, 0, cost->n,
+                          yt + otk__cost_scratch_len(cost), lo, hi);
+    free(yt);
 }

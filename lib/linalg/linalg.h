@@ -167,11 +167,24 @@ void otk__cost_col(const otk_cost *cost, size_t j, double *out);
 /* One entry (the public otk_cost_entry is this). */
 double otk__cost_entry(const otk_cost *cost, size_t i, size_t j);
 /*
- * Bounds lo <= C_ij <= hi. Exact min and max for a dense cost (one pass);
- * for point clouds lo = 0 and hi bounds the cost over the bounding box of
- * both clouds (O((n + m) d), no pass over pairs).
+ * Bounds lo <= C_ij <= hi. Exact min and max for a dense cost (one pass).
+ * For point clouds, the min and max over all pairs from one blocked pass of
+ * otk__cost_row (O(n m d), the work of one solver iteration; m (d + 1)
+ * doubles of scratch, no n x m array), widened by a few ulp per coordinate
+ * so that otk__cost_entry's values lie within too. Only if that scratch
+ * cannot be allocated, lo = 0 and hi bounds the cost over the bounding box
+ * of both clouds (O((n + m) d), valid but loose: in d = 16 about 10 times
+ * the true max for Gaussian clouds).
  */
 void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi);
+/*
+ * The same bounds over rows [i0, i1) only, with a prepared yt and a row
+ * buffer of m doubles (both ignored for a dense cost), for a caller that
+ * splits the rows among threads: the bounds of all rows are the min of
+ * the lo and the max of the hi. lo = +inf, hi = -inf for no rows.
+ */
+void otk__cost_rows_bounds(const otk_cost *cost, const double *yt, size_t i0,
+                           size_t i1, double *row, double *lo, double *hi);
 
 /* ---- Simplex projections and top-k selection (simplex.c) ---- */
 

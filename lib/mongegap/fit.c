@@ -220,20 +220,25 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                                                 d, info->fit_reg, &st.sc,
                                                 &p.fitting, st.g_fit, &its);
         info->sinkhorn_iterations += its;
-        if (s1 < 0) {
+        /* errors end the fit, and so does a cancel by a progress callback
+         * in gap.sinkhorn; an inner solve that stopped at max_iter leaves
+         * a usable step, counted below */
+        if (s1 < 0 || s1 == OTK_CANCELLED) {
             status = s1;
             break;
         }
+        int inner_stopped = s1 != OTK_CONVERGED;
         if (settings->lambda > 0.0) {
             otk_mg_info gi;
             otk_status s2 =
                 otk__mg_entropic_gap(&settings->gap, st.xb, st.yb, b, d,
                                      info->gap_reg, &st.sc, st.g_gap, &gi);
             info->sinkhorn_iterations += gi.iterations;
-            if (s2 < 0) {
+            if (s2 < 0 || s2 == OTK_CANCELLED) {
                 status = s2;
                 break;
             }
+            inner_stopped |= s2 != OTK_CONVERGED;
             p.monge_gap = gi.monge_gap;
             for (size_t k = 0; k < b * d; k++)
                 st.g_fit[k] += settings->lambda * st.g_gap[k];
@@ -255,6 +260,10 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         }
         info->steps = step;
         info->last = p;
+        if (inner_stopped) { /* the step is usable; the final status says */
+            info->inner_not_converged++;
+            status = OTK_MAX_ITER;
+        }
         if (settings->progress != NULL &&
             settings->progress(settings->progress_user, &p) != 0) {
             status = OTK_CANCELLED;

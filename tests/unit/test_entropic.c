@@ -352,14 +352,74 @@ START_TEST(points_equal_dense)
         ck_assert_int_eq(otk_sinkhorn(&pts, a, b, 0.3, &s, fp, NULL, Pp, &ip),
                          OTK_CONVERGED);
         assert_close_vec("plan", Pp, Pd, N * M, 1e-9, 1e-16);
-        /* point clouds bound the cost range from the bounding box, so the
-         * epsilon-scaling path (and the potentials' free constant) may
-         * differ from the dense one */
+        /* the potentials' free constant may differ from the dense path's
+         * (another domain, another summation) */
         assert_close_shifted("f", fp, fd, N, 1e-9, 1e-12);
         assert_close("cost", ip.transport_cost, id.transport_cost, 1e-10, 0);
     }
     free(a);
     free(b);
+}
+END_TEST
+
+/* In d = 64 with reg = 0.1 x the mean cost, range/reg is about 10: no
+ * epsilon scaling, for point clouds as for the same cost given dense. (The
+ * bounding box of the clouds, which bounded the range before, is about 10
+ * times the true max there and turned on 9 annealing stages.) */
+START_TEST(points_in_high_dimension_do_not_anneal)
+{
+    enum { N = 150, M = 120, D = 64 };
+    double *x = malloc(N * D * sizeof *x), *y = malloc(M * D * sizeof *y);
+    double *C = malloc(N * M * sizeof *C), *Pd = malloc(N * M * sizeof *Pd);
+    double *Pp = malloc(N * M * sizeof *Pp), fd[N], fp[N];
+    unsigned long long st = 64;
+    test_gaussian_points(x, N, D, 0.0, &st);
+    test_gaussian_points(y, M, D, 0.3, &st);
+    otk_cost pts = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double mean = 0.0, mx = 0.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            C[i * M + j] = otk_cost_entry(&pts, i, j);
+            mean += C[i * M + j] / (N * M);
+            mx = fmax(mx, C[i * M + j]);
+        }
+    const double reg = 0.1 * mean;
+    ck_assert_double_lt(mx / reg, 50.0); /* below the auto threshold */
+    otk_cost dense = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    otk_sinkhorn_info id, ip, ip0;
+    ck_assert_int_eq(
+        otk_sinkhorn(&dense, NULL, NULL, reg, &s, fd, NULL, Pd, &id),
+        OTK_CONVERGED);
+    ck_assert_int_eq(otk_sinkhorn(&pts, NULL, NULL, reg, &s, fp, NULL, Pp, &ip),
+                     OTK_CONVERGED);
+    ck_assert_uint_eq(id.stages, 1);
+    ck_assert_uint_eq(ip.stages, 1);
+    /* the same iterations as with epsilon scaling off */
+    s.eps_scaling = 0;
+    ck_assert_int_eq(
+        otk_sinkhorn(&pts, NULL, NULL, reg, &s, NULL, NULL, NULL, &ip0),
+        OTK_CONVERGED);
+    ck_assert_uint_eq(ip.iterations, ip0.iterations);
+    ck_assert_uint_le(ip.iterations, id.iterations + 10);
+    /* the bounds pass split among threads decides the same way */
+    s.eps_scaling = -1;
+    s.threads = 3;
+    ck_assert_int_eq(
+        otk_sinkhorn(&pts, NULL, NULL, reg, &s, NULL, NULL, NULL, &ip0),
+        OTK_CONVERGED);
+    ck_assert_uint_eq(ip0.stages, 1);
+    ck_assert_uint_eq(ip0.iterations, ip.iterations);
+    /* and the dense path's result */
+    assert_close_vec("plan", Pp, Pd, N * M, 1e-8, 1e-16);
+    assert_close_shifted("f", fp, fd, N, 1e-8, 1e-10);
+    assert_close("cost", ip.transport_cost, id.transport_cost, 1e-10, 0);
+    free(x);
+    free(y);
+    free(C);
+    free(Pd);
+    free(Pp);
 }
 END_TEST
 
@@ -793,6 +853,7 @@ static Suite *entropic_suite(void)
     tcase_add_test(props, optimality_and_duality_gap);
     tcase_add_test(props, domains_and_threads_agree);
     tcase_add_test(props, points_equal_dense);
+    tcase_add_test(props, points_in_high_dimension_do_not_anneal);
     tcase_add_test(props, small_reg_approaches_exact);
     tcase_add_test(props, tiny_reg_stays_finite_without_scaling);
     tcase_add_test(props, unbalanced_limits);

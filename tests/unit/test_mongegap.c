@@ -319,10 +319,15 @@ START_TEST(fitting_gaussians)
         s.gap.relative_reg = 0.05;
         s.seed = 3;
         s.steps = 50;
+        /* early steps (T near Id, small batches) need up to ~70000
+         * iterations to reach the 1e-6 tolerance: let them, so that every
+         * inner solve converges and the status says so */
+        s.gap.sinkhorn.max_iter = 200000;
         otk_mg_fit_info info;
         ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info),
                          OTK_CONVERGED);
         ck_assert_uint_eq(info.steps, 50);
+        ck_assert_uint_eq(info.inner_not_converged, 0);
         uvp[reg][0] = l2_uvp(map, xe, NE);
         s.steps = 100; /* 150 in all (the seed continues the same way) */
         ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info),
@@ -339,6 +344,83 @@ START_TEST(fitting_gaussians)
     free(xs);
     free(zt);
     free(xe);
+}
+END_TEST
+
+static int cancel_at_2(void *user, const otk_mg_fit_progress *p)
+{
+    (void)user;
+    return p->step == 2;
+}
+
+static int cancel_inner(void *user, const otk_progress *p)
+{
+    (void)user;
+    (void)p;
+    return 1;
+}
+
+/* Inner Sinkhorn solves that stop at their iteration cap do not stop the
+ * fit, but its status says so (OTK_MAX_ITER) and counts the steps; a
+ * cancel, by the fit's callback or an inner solve's, still wins. */
+START_TEST(inner_max_iter_is_reported)
+{
+    enum { NS = 100, STEPS = 6 };
+    double xs[NS * 2], zt[NS * 2], y0[NS * 2], y1[NS * 2];
+    points(xs, NS, 2, 31);
+    points(zt, NS, 2, 32);
+    for (int k = 0; k < NS; k++)
+        zt[2 * k] += 2.0;
+    const size_t hidden[1] = {8};
+    otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 5);
+    otk_mg_map_apply(map, xs, NS, y0);
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    s.steps = STEPS;
+    s.batch = 32;
+    s.lr = 1e-2;
+    s.gap.sinkhorn.max_iter = 200000;
+    otk_mg_fit_info info;
+    /* converged inner solves: nothing to report */
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CONVERGED);
+    ck_assert_uint_eq(info.inner_not_converged, 0);
+    /* 3 iterations cannot reach 1e-6: every step's solves stop there */
+    s.gap.sinkhorn.max_iter = 3;
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_MAX_ITER);
+    ck_assert_int_eq(info.status, OTK_MAX_ITER);
+    ck_assert_uint_eq(info.steps, STEPS);
+    ck_assert_uint_eq(info.inner_not_converged, STEPS);
+    /* four solves a step (the divergence's three and the gap's), 3 each */
+    ck_assert_uint_eq(info.sinkhorn_iterations, STEPS * 4 * 3);
+    ck_assert(isfinite(info.last.loss) && isfinite(info.last.monge_gap));
+    otk_mg_map_apply(map, xs, NS, y1); /* the steps were taken */
+    double moved = 0.0;
+    for (int k = 0; k < NS * 2; k++)
+        moved = fmax(moved, fabs(y1[k] - y0[k]));
+    ck_assert_double_gt(moved, 1e-3);
+    /* the same without the gap term: the divergence's solves alone */
+    s.lambda = 0.0;
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_MAX_ITER);
+    ck_assert_uint_eq(info.inner_not_converged, STEPS);
+    ck_assert_uint_eq(info.sinkhorn_iterations, STEPS * 3 * 3);
+    /* a cancel by the fit's callback is reported as such, with the count
+     * so far */
+    s.lambda = 1.0;
+    s.progress = cancel_at_2;
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
+    ck_assert_uint_eq(info.steps, 2);
+    ck_assert_uint_eq(info.inner_not_converged, 2);
+    /* and a cancel by the inner solves' callback ends the fit before its
+     * first step */
+    s.progress = NULL;
+    s.gap.sinkhorn.max_iter = 1000;
+    s.gap.sinkhorn.progress = cancel_inner;
+    otk_mg_map_apply(map, xs, NS, y0);
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
+    ck_assert_uint_eq(info.steps, 0);
+    otk_mg_map_apply(map, xs, NS, y1);
+    assert_close_vec("not moved", y1, y0, NS * 2, 0.0, 0.0);
+    otk_mg_map_free(map);
 }
 END_TEST
 
@@ -359,6 +441,7 @@ START_TEST(reproducible_and_saved)
         s.steps = 20;
         s.batch = 32;
         s.seed = 4;
+        s.gap.sinkhorn.max_iter = 200000; /* as in fitting_gaussians */
         ck_assert_int_eq(otk_mg_fit(m[r], xs, NS, zt, NS, &s, NULL),
                          OTK_CONVERGED);
     }
@@ -415,6 +498,7 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, network_gradients_match_finite_differences);
     tcase_add_test(tc, fitting_gaussians);
     tcase_add_test(tc, reproducible_and_saved);
+    tcase_add_test(tc, inner_max_iter_is_reported);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,13 +35,15 @@ static const char help_text[] =
 "  --steps N (1000)  --batch B (256)  --lr R (1e-3)  --seed S (0)\n"
 "  --fit-reg R          reg of S (default 0.1 x mean cost of a target batch)\n"
 "  --save MAP           where to write the fitted map (required)\n"
-"  Summary: status, steps, loss, fitting, monge_gap, time_s. A progress bar\n"
-"  on stderr when it is a terminal, or a line per 100 steps with -v.\n"
+"  Summary: status, steps, loss, fitting, monge_gap, fit_reg, gap_reg,\n"
+"  inner_not_converged (steps whose Sinkhorn solves stopped at their cap:\n"
+"  status max_iter and exit 3), time_s. A progress bar on stderr when it is\n"
+"  a terminal, or a line per 100 steps with -v.\n"
 "apply: write T(x) for the rows of --x to --output (default stdout).\n"
 "\n"
 "  -f, --format F  summary as csv (default) or json;  -v, --verbose\n"
 "  -h, --help;  -V, --version\n"
-"Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 the\n"
+"Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 an\n"
 "entropic solve did not converge (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
 
@@ -375,6 +377,15 @@ static int run_fit(otkcli_tool *t, const options *o)
         fprintf(stderr, "%s: %s: cannot write the map\n", t->prog, o->save);
         goto done;
     }
+    if (st != OTK_CONVERGED) {
+        char detail[200];
+        snprintf(detail, sizeof detail,
+                 "in %zu of %zu steps a Sinkhorn solve stopped at its "
+                 "iteration cap before its tolerance (the map was still "
+                 "fitted and saved); raise --reg, --relative-reg or --fit-reg",
+                 info.inner_not_converged, info.steps);
+        otkcli_warn_not_converged(t, detail);
+    }
     otkcli_summary sm = {0};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "steps", info.steps);
@@ -383,6 +394,7 @@ static int run_fit(otkcli_tool *t, const options *o)
     otkcli_summary_num(&sm, "monge_gap", info.last.monge_gap);
     otkcli_summary_num(&sm, "fit_reg", info.fit_reg);
     otkcli_summary_num(&sm, "gap_reg", info.gap_reg);
+    otkcli_summary_count(&sm, "inner_not_converged", info.inner_not_converged);
     otkcli_summary_num(&sm, "time_s", info.time_s);
     if (otkcli_finish(t, &sm) == 0)
         code = otkcli_exit_code(st);
