@@ -334,7 +334,8 @@ OTK_API otk_status otk_bilevel_logreg_create(const double *x_train,
  * A Field-of-Experts denoiser (the paper's FoE experiment, scaled down):
  * `filters` learned filters c_k of filter_size x filter_size taps on the
  * images of otk_bilevel_tv2d_create (same data and noise conventions),
- * 'valid' convolution (no padding), N = count:
+ * 'valid' filtering in the CNN convention (a correlation, no padding):
+ * (c_k * x)(i, j) = sum_ab c_k[a][b] x(i + a, j + b), N = count:
  *     h(x, theta) = (1/N) [1/2 ||x - y||^2
  *                   + 1/2 e^theta_0 sum_k e^theta_k sum phi_nu_k(c_k * x)],
  *     nu_k = e^theta_{K+k}, phi_nu(t) = sqrt(t^2 + nu^2),
