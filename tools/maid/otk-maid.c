@@ -27,13 +27,16 @@ static const char help_text[] =
 "             --image FILE (PGM or PPM, repeatable; required)\n"
 "             --size S (64: centre square, averaged down to S x S)\n"
 "             --noise S (0.1)\n"
+"  foe        Field-of-Experts denoiser: learned filters, weights and\n"
+"             smoothings; the tv2d data options and\n"
+"             --filters K (4)  --filter-size S (5)\n"
 "  logreg     multinomial logistic regression, one l2 weight per weight\n"
 "             --data FILE (CSV: features..., integer label last; required)\n"
 "             --train N (half the rows; the rest is the validation set)\n"
 "  --seed S   data and noise generator seed (0)\n"
 "\n"
 "Method: --method maid (default), fixed, hoag-geometric, hoag-quadratic,\n"
-"  hoag-cubic. Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
+"  hoag-cubic. --lower-solver fista (default) or gd. Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
 "  --alpha0 --max-iter --budget (lower-level + CG iterations, 0: none)\n"
 "  --rho-under --rho-over --nu-under --nu-over --eta --armijo-c\n"
 "  --max-backtrack --no-descent-test --grad-tol --ll-max-iter --cg-max-iter\n"
@@ -41,8 +44,9 @@ static const char help_text[] =
 "Outputs:\n"
 "  --trace FILE    CSV, one row per outer iteration\n"
 "  --theta FILE    the learned hyperparameters, one per line\n"
-"  --output FILE   the reconstruction: PGM (tv2d, images stacked) or CSV\n"
+"  --output FILE   the reconstruction: PGM (tv2d, foe: images stacked) or CSV\n"
 "                  (tv1d, one signal per row)\n"
+"  --noisy FILE    the noisy data y, in the same format as --output\n"
 "  Summary: status, iterations, accepted, upper_loss, lower_iterations,\n"
 "  cg_iterations, eps, grad_norm, time_s; optimality_gap (quadratic:\n"
 "  (f - f*) / f*), psnr and psnr_noisy (denoising).\n"
@@ -88,14 +92,19 @@ enum {
     O_CGMAX,
     O_TRACE,
     O_THETA,
-    O_OUTPUT
+    O_OUTPUT,
+    O_NOISY,
+    O_FILTERS,
+    O_FILTER_SIZE,
+    O_LOWER
 };
 
 typedef struct options {
-    const char *problem, *method, *data, *trace, *theta, *output;
+    const char *problem, *method, *data, *trace, *theta, *output, *noisy;
     const char *images[MAX_IMAGES];
     size_t image_count;
-    size_t rows, dim, signals, length, size, train, seed;
+    size_t rows, dim, signals, length, size, train, seed, filters, fsize;
+    const char *lower;
     double noise;
     otk_bilevel_settings s;
 } options;
@@ -162,6 +171,10 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         {"trace", required_argument, NULL, O_TRACE},
         {"theta", required_argument, NULL, O_THETA},
         {"output", required_argument, NULL, O_OUTPUT},
+        {"noisy", required_argument, NULL, O_NOISY},
+        {"filters", required_argument, NULL, O_FILTERS},
+        {"filter-size", required_argument, NULL, O_FILTER_SIZE},
+        {"lower-solver", required_argument, NULL, O_LOWER},
         {"format", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -231,6 +244,14 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         case O_TRACE: o->trace = optarg; break;
         case O_THETA: o->theta = optarg; break;
         case O_OUTPUT: o->output = optarg; break;
+        case O_NOISY: o->noisy = optarg; break;
+        case O_FILTERS:
+            bad = otkcli_parse_size("--filters", optarg, &o->filters, &err);
+            break;
+        case O_FILTER_SIZE:
+            bad = otkcli_parse_size("--filter-size", optarg, &o->fsize, &err);
+            break;
+        case O_LOWER: o->lower = optarg; break;
         default:
             if (otkcli_tool_option(t, c, argv, code) != 0)
                 return -1;
@@ -279,14 +300,15 @@ static void square_down(const double *img, size_t rows, size_t cols,
         }
 }
 
-static int make_tv2d(const otkcli_tool *t, const options *o,
-                     otk_bilevel_instance *in)
+/* The images of tv2d and foe: each centre square averaged down to
+ * size x size, stacked; NULL after printing the error. */
+static double *load_images(const otkcli_tool *t, const options *o)
 {
     size_t size = o->size, px = size * size;
     double *stack = malloc(o->image_count * px * sizeof *stack);
     if (!stack) {
         fprintf(stderr, "%s: out of memory\n", t->prog);
-        return -1;
+        return NULL;
     }
     for (size_t k = 0; k < o->image_count; k++) {
         otkcli_error err;
@@ -295,23 +317,38 @@ static int make_tv2d(const otkcli_tool *t, const options *o,
         if (otkcli_read_netpbm(o->images[k], &img, &rows, &cols, &err) != 0) {
             fprintf(stderr, "%s: %s\n", t->prog, err.msg);
             free(stack);
-            return -1;
+            return NULL;
         }
         if (rows < size || cols < size) {
             fprintf(stderr, "%s: %s is %zu x %zu, smaller than --size %zu\n",
                     t->prog, o->images[k], rows, cols, size);
             free(img);
             free(stack);
-            return -1;
+            return NULL;
         }
         square_down(img, rows, cols, size, stack + k * px);
         free(img);
     }
-    otk_status st = otk_bilevel_tv2d_create(stack, o->image_count, size, size,
-                                            o->noise, o->seed, in);
+    return stack;
+}
+
+static int make_images_problem(const otkcli_tool *t, const options *o,
+                               otk_bilevel_instance *in)
+{
+    double *stack = load_images(t, o);
+    if (!stack)
+        return -1;
+    size_t size = o->size;
+    otk_status st = strcmp(o->problem, "foe") == 0
+                        ? otk_bilevel_foe_create(stack, o->image_count, size,
+                                                 size, o->noise, o->filters,
+                                                 o->fsize, o->seed, in)
+                        : otk_bilevel_tv2d_create(stack, o->image_count, size,
+                                                  size, o->noise, o->seed, in);
     free(stack);
     if (st != OTK_CONVERGED) {
-        fprintf(stderr, "%s: tv2d: %s\n", t->prog, otk_status_string(st));
+        fprintf(stderr, "%s: %s: %s\n", t->prog, o->problem,
+                otk_status_string(st));
         return -1;
     }
     return 0;
@@ -428,13 +465,20 @@ static int make_problem(const otkcli_tool *t, const options *o,
         }
         st = otk_bilevel_tv1d_create(o->signals, o->length, o->noise, o->seed,
                                      in);
-    } else if (strcmp(p, "tv2d") == 0) {
+    } else if (strcmp(p, "tv2d") == 0 || strcmp(p, "foe") == 0) {
         if (o->image_count == 0 || o->size < 2 || !(o->noise >= 0)) {
             *usage = 1;
             return otkcli_usage_error(
-                t, "tv2d needs --image FILE, --size >= 2 and --noise >= 0");
+                t, "tv2d and foe need --image FILE, --size >= 2 and --noise "
+                   ">= 0");
         }
-        return make_tv2d(t, o, in);
+        if (strcmp(p, "foe") == 0 &&
+            (o->filters == 0 || o->fsize < 2 || o->fsize > o->size)) {
+            *usage = 1;
+            return otkcli_usage_error(
+                t, "foe needs --filters >= 1 and 2 <= --filter-size <= --size");
+        }
+        return make_images_problem(t, o, in);
     } else if (strcmp(p, "logreg") == 0) {
         if (!o->data) {
             *usage = 1;
@@ -444,7 +488,7 @@ static int make_problem(const otkcli_tool *t, const options *o,
     } else {
         *usage = 1;
         return otkcli_usage_error(
-            t, "--problem: expected quadratic, tv1d, tv2d or logreg");
+            t, "--problem: expected quadratic, tv1d, tv2d, foe or logreg");
     }
     if (st != OTK_CONVERGED) {
         fprintf(stderr, "%s: %s: %s\n", t->prog, p, otk_status_string(st));
@@ -514,6 +558,34 @@ static double tight_loss(const otk_bilevel_instance *in, const double *theta)
     return g;
 }
 
+/* Images or signals (the reconstruction or the noisy data) to path, when
+ * given: PGM for tv2d (images stacked), CSV rows for tv1d. */
+static int write_images(const otkcli_tool *t, const options *o,
+                        const otk_bilevel_instance *in, const char *option,
+                        const char *path, const double *data)
+{
+    otkcli_error err;
+    if (!path)
+        return 0;
+    if (!in->clean) {
+        fprintf(stderr,
+                "%s: %s: only the denoising problems (tv1d, tv2d, foe) have "
+                "images or signals\n",
+                t->prog, option);
+        return -1;
+    }
+    int pgm = strcmp(o->problem, "tv1d") != 0;
+    FILE *fp = otkcli_open_output(path, &err);
+    int rc = !fp   ? -1
+             : pgm ? otkcli_write_pgm(fp, data, in->images * in->rows, in->cols)
+                   : otkcli_write_rows(fp, data, in->images, in->cols);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", t->prog, fp ? path : err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static int write_outputs(const otkcli_tool *t, const options *o,
                          const otk_bilevel_instance *in, const double *theta,
                          const double *x)
@@ -526,25 +598,9 @@ static int write_outputs(const otkcli_tool *t, const options *o,
             return -1;
         }
     }
-    if (o->output) {
-        int pgm = strcmp(o->problem, "tv2d") == 0;
-        if (!in->clean) {
-            fprintf(stderr,
-                    "%s: --output: only the denoising problems have a "
-                    "reconstruction\n",
-                    t->prog);
-            return -1;
-        }
-        FILE *fp = otkcli_open_output(o->output, &err);
-        int rc = !fp ? -1
-                 : pgm
-                     ? otkcli_write_pgm(fp, x, in->images * in->rows, in->cols)
-                     : otkcli_write_rows(fp, x, in->images, in->cols);
-        if (rc != 0) {
-            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->output : err.msg);
-            return -1;
-        }
-    }
+    if (write_images(t, o, in, "--output", o->output, x) != 0 ||
+        write_images(t, o, in, "--noisy", o->noisy, in->noisy) != 0)
+        return -1;
     return 0;
 }
 
@@ -560,6 +616,8 @@ int main(int argc, char **argv)
     o.length = 256;
     o.size = 64;
     o.noise = 0.1;
+    o.filters = 4;
+    o.fsize = 5;
     otk_bilevel_default_settings(&o.s);
     int code = 0;
     if (parse(&t, &o, argc, argv, &code) != 0)
@@ -570,9 +628,18 @@ int main(int argc, char **argv)
         return otkcli_usage_error(
             &t, "--method: expected maid, fixed, hoag-geometric, "
                 "hoag-quadratic or hoag-cubic");
-    const char *outs[] = {o.trace, o.theta, o.output};
+    if (o.lower) {
+        if (strcmp(o.lower, "fista") == 0)
+            o.s.lower_solver = OTK_BILEVEL_FISTA;
+        else if (strcmp(o.lower, "gd") == 0)
+            o.s.lower_solver = OTK_BILEVEL_GD;
+        else
+            return otkcli_usage_error(&t,
+                                      "--lower-solver: expected fista or gd");
+    }
+    const char *outs[] = {o.trace, o.theta, o.output, o.noisy};
     otkcli_error err;
-    if (otkcli_check_outputs(outs, 3, &err) != 0)
+    if (otkcli_check_outputs(outs, 4, &err) != 0)
         return otkcli_usage_error(&t, err.msg);
 
     otk_bilevel_instance in;
