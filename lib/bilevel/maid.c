@@ -65,6 +65,31 @@ static int hvp_at(void *user, const double *v, double *out)
 static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
                                 double *x);
 
+/* A solve may use at most its cap and what is left of the budget, so the
+ * budget is not overshot by up to one whole solve. */
+static size_t solve_cap(const otkb_run *run, size_t cap)
+{
+    double budget = run->s->budget;
+    if (budget > 0) {
+        double left =
+            budget - (double)(run->ll_iterations + run->cg_iterations);
+        if (left < (double)cap)
+            cap = left > 0 ? (size_t)left : 0;
+    }
+    return cap;
+}
+
+/* A solve that stopped unreached: the budget ended it (OTK_MAX_ITER, the
+ * normal end of a run) or its own cap (OTK_STALLED, named). */
+static otk_status cap_reached(otkb_run *run, size_t cap, size_t own_cap,
+                              const char *name)
+{
+    if (cap < own_cap)
+        return OTK_MAX_ITER;
+    run->failed = name;
+    return OTK_STALLED;
+}
+
 /* Solves into a copy and commits only a certified result, so x is never
  * left as an uncertified iterate when a solve fails or is capped. */
 otk_status otkb_ll_solve(otkb_run *run, const double *theta, double eps,
@@ -101,20 +126,19 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
         return OTK_ERR_NUMERICAL;
     }
     at_theta a = {pb, theta, NULL};
-    otk__solve_result r = run->s->lower_solver == OTK_BILEVEL_GD
-                              ? otk__scgd(grad_at, &a, pb->n, mu, L, eps,
-                                          run->ll_max_iter, x, run->scratch)
-                              : otk__scfista(grad_at, &a, pb->n, mu, L, eps,
-                                             run->ll_max_iter, x, run->scratch);
+    size_t cap = solve_cap(run, run->ll_max_iter);
+    otk__solve_result r =
+        run->s->lower_solver == OTK_BILEVEL_GD
+            ? otk__scgd(grad_at, &a, pb->n, mu, L, eps, cap, x, run->scratch)
+            : otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap, x,
+                           run->scratch);
     run->ll_iterations += r.iterations;
     if (r.error) {
         run->failed = "ll_grad";
         return OTK_ERR_NUMERICAL;
     }
-    if (!r.reached) {
-        run->failed = "ll_max_iter";
-        return OTK_STALLED;
-    }
+    if (!r.reached)
+        return cap_reached(run, cap, run->ll_max_iter, "ll_max_iter");
     return OTK_CONVERGED;
 }
 
@@ -144,17 +168,16 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
      * would tie successive hypergradients together. */
     memset(run->q, 0, pb->n * sizeof *run->q);
     at_theta a = {pb, theta, x};
+    size_t cap = solve_cap(run, run->cg_max_iter);
     otk__solve_result r = otk__cg(hvp_at, &a, pb->n, run->grad_g, run->q, delta,
-                                  run->cg_max_iter, run->scratch);
+                                  cap, run->scratch);
     run->cg_iterations += r.iterations;
     if (r.error) {
         run->failed = "ll_hvp";
         return OTK_ERR_NUMERICAL;
     }
-    if (!r.reached) {
-        run->failed = "cg_max_iter";
-        return OTK_STALLED;
-    }
+    if (!r.reached)
+        return cap_reached(run, cap, run->cg_max_iter, "cg_max_iter");
     if (pb->cross_t(pb->user, theta, x, run->q, z) != 0) {
         run->failed = "cross_t";
         return OTK_ERR_NUMERICAL;
@@ -460,6 +483,18 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
             if (otkb_over_budget(run))
                 break;
         }
+        /* With fixed accuracies a failed iteration would be repeated
+         * identically forever: no step can be certified at eps0. */
+        if (!row.accepted && !adaptive && !otkb_over_budget(run)) {
+            row.iteration = k + 1;
+            row.eps = eps;
+            row.delta = delta;
+            info->iterations = k + 1;
+            run->failed = "fixed_accuracy";
+            if (otkb_emit(run, &row, theta))
+                return OTK_CANCELLED;
+            return OTK_STALLED;
+        }
         /* The row reports the accuracy the iteration's x was solved to;
          * the relaxed eps applies from the next iteration. */
         row.iteration = k + 1;
@@ -553,6 +588,7 @@ otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
     otk_bilevel_default_settings(&s);
     s.ll_max_iter = ll_max_iter;
     s.cg_max_iter = cg_max_iter;
+    s.budget = 0;
     otkb_run run;
     if (otkb_run_init(&run, problem, &s) != OTK_CONVERGED)
         return OTK_ERR_NO_MEMORY;

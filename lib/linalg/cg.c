@@ -12,11 +12,14 @@ otk__solve_result otk__cg(otk__matvec_fn matvec, void *user, size_t len,
     double *r = scratch, *d = scratch + len, *ad = scratch + 2 * len;
     double *aq = scratch + 3 * len;
 
-    /* r = b - A q */
-    if ((res.error = matvec(user, q, aq)) != 0)
+    /* r = b - A q; no product for the usual q = 0 */
+    int zero = 1;
+    for (size_t i = 0; i < len && zero; i++)
+        zero = q[i] == 0.0;
+    if (!zero && (res.error = matvec(user, q, aq)) != 0)
         return res;
     for (size_t i = 0; i < len; i++)
-        r[i] = b[i] - aq[i];
+        r[i] = zero ? b[i] : b[i] - aq[i];
     double rr = otk__dot(len, r, r);
     memcpy(d, r, len * sizeof *d);
     while (sqrt(rr) > tol && res.iterations < max_iter) {

@@ -352,9 +352,12 @@ START_TEST(test_bounds_and_true_decrease)
         memcpy(theta, in.theta0, sizeof theta);
         memcpy(x, in.x0, sizeof x);
         otk_bilevel_info info;
-        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
-                         OTK_MAX_ITER);
-        ck_assert_uint_eq(w.rows, 61);
+        otk_status st = otk_bilevel_solve(&in.problem, &s, theta, x, &info);
+        /* the fixed baseline stops, stalled, at the first iteration in
+         * which no step can be certified at its accuracy */
+        ck_assert_int_eq(st, methods[m] == OTK_BILEVEL_MAID ? OTK_MAX_ITER
+                                                            : OTK_STALLED);
+        ck_assert_uint_eq(w.rows, info.iterations + 1);
         ck_assert_uint_eq(w.accepted, info.accepted);
         /* MAID moves every iteration here; the fixed baseline at eps
          * 1e-2 can certify only a few steps (see the next test) */
@@ -415,11 +418,43 @@ START_TEST(test_maid_reaches_optimum)
     s.method = OTK_BILEVEL_FIXED;
     memcpy(theta, in.theta0, sizeof theta);
     memcpy(x, in.x0, sizeof x);
-    otk_bilevel_solve(&in.problem, &s, theta, x, &info);
+    ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                     OTK_STALLED);
+    ck_assert_str_eq(info.bad_argument, "fixed_accuracy");
     double fixed_gap = relative_gap(&in, theta);
     ck_assert_msg(fixed_gap > 1e-3,
                   "fixed eps 0.1 reached gap %g: the slack argument fails",
                   fixed_gap);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* The budget of lower-level + CG iterations is a hard limit: a solve is
+ * capped by what is left of it. */
+START_TEST(test_budget_is_exact)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_tv1d_create(2, 64, 0.1, 1, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_method methods[] = {OTK_BILEVEL_MAID,
+                                          OTK_BILEVEL_HOAG_GEOMETRIC};
+    for (int m = 0; m < 2; m++) {
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.method = methods[m];
+        s.budget = 777;
+        s.ll_max_iter = s.cg_max_iter = 100000;
+        double *theta = malloc(in.problem.p * sizeof *theta);
+        double *x = malloc(in.problem.n * sizeof *x);
+        memcpy(theta, in.theta0, in.problem.p * sizeof *theta);
+        memcpy(x, in.x0, in.problem.n * sizeof *x);
+        otk_bilevel_info info;
+        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                         OTK_MAX_ITER);
+        ck_assert_uint_eq(info.ll_iterations + info.cg_iterations, 777);
+        free(theta);
+        free(x);
+    }
     otk_bilevel_instance_free(&in);
 }
 END_TEST
@@ -657,6 +692,7 @@ int main(void)
     tcase_add_test(quad, test_bounds_and_true_decrease);
     tcase_add_test(quad, test_maid_reaches_optimum);
     tcase_add_test(quad, test_hoag_schedules_decrease);
+    tcase_add_test(quad, test_budget_is_exact);
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);
