@@ -3,7 +3,7 @@
 and its Monge gap against POT on the same problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
-                        [--sections dense,log,e2e,points,exact,smooth,mongegap]
+                        [--sections dense,log,e2e,points,exact,smooth,mongegap,maid]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
@@ -13,8 +13,11 @@ or, for the mongegap section, DIR/bench/bench-mongegap
 (a child process, reading those files) and (2) POT in
 this process (or, for the point-cloud runs, in a child Python process so
 that its peak memory can be measured). Both therefore solve bit-identical
-inputs. The table goes to stdout; --markdown FILE also
-writes it as a markdown section, --json FILE dumps every raw record.
+inputs. Section maid has no POT peer: DIR/bench/bench-maid runs MAID
+and its baselines (otk_bilevel_solve) on one bilevel problem and the
+methods are compared with each other. The table goes to stdout;
+--markdown FILE also writes it as a markdown section, --json FILE dumps
+every raw record.
 
 Method, caveats and the meaning of every column: docs/benchmarks.md.
 
@@ -40,7 +43,8 @@ np = None
 ot = None
 
 SEED = 20230401
-SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap")
+SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap",
+            "maid")
 
 
 def sections_arg(text):
@@ -63,8 +67,9 @@ def parse_args(argv=None):
                    help="tiny sizes only (a smoke test, about a minute)")
     p.add_argument("--build", default="build", metavar="DIR",
                    help="meson build directory holding bench/bench-sinkhorn, "
-                        "bench/bench-exact, bench/bench-smooth and "
-                        "bench/bench-mongegap (default: build)")
+                        "bench/bench-exact, bench/bench-smooth, "
+                        "bench/bench-mongegap and bench/bench-maid "
+                        "(default: build)")
     p.add_argument("--sections", type=sections_arg,
                    default=set(SECTIONS), metavar="LIST",
                    help="comma list of the sections to run, among %s "
@@ -1258,6 +1263,218 @@ def bench_mongegap(exe, root, sizes, fit_steps, budget, quick, raw):
     return [t1, t2]
 
 
+# ------------------------------------------------------ bilevel (MAID) --
+
+MAID_IMAGE = os.path.join("examples", "data", "chelsea.ppm")
+MAID_DATA = os.path.join("examples", "data", "digits.csv")
+MAID_SEED = 0             # image noise, and the logreg train/validation split
+MAID_NOISE = 0.1
+MAID_METHODS = ("maid", "maid-hoag-step", "fixed-loose", "fixed-tight",
+                "hoag-geometric", "hoag-quadratic", "hoag-cubic")
+MAID_HOAG = ("hoag-geometric", "hoag-quadratic", "hoag-cubic")
+MAID_TARGETS = ("90%", "best+1%", "best+0.1%")
+
+
+def maid_reach_cell(rec):
+    """LL+CG iterations at the first trace row under the target, marked
+    when the tight f at that theta is still above the target (the row's
+    loss was under it only because its lower solution was inexact)."""
+    if rec is None or not rec["reached"]:
+        return "not reached"
+    cell = str(rec["lower_plus_cg"])
+    if rec["f_tight"] is None:
+        cell += " (f unknown)"
+    elif rec["f_tight"] > rec["target"]:
+        cell += " (f > target)"
+    return cell
+
+
+def maid_verdict(reach, who, target):
+    """Whether method `who` reached `target` with fewer LL+CG iterations
+    than every HOAG schedule (not reached counts as infinitely many)."""
+    def cost(m):
+        r = reach.get((target, m))
+        return r["lower_plus_cg"] if r and r["reached"] else None
+    mine = cost(who)
+    return mine is not None and all(cost(m) is None or mine < cost(m)
+                                    for m in MAID_HOAG)
+
+
+def bench_maid(exe, cfg, raw):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    common = ["--seed", MAID_SEED, "--max-iter", cfg["max_iter"],
+              "--caps", cfg["caps"]]
+    problems = [
+        ("tv2d", "chelsea.ppm, centre square averaged to %dx%d, noise %g"
+         % (cfg["size"], cfg["size"], MAID_NOISE), cfg["tv_budget"],
+         ["tv2d", cfg["size"], MAID_NOISE,
+          os.path.join(repo, MAID_IMAGE)]),
+        ("logreg", "digits.csv (1797 x 64, 10 classes), half train, half "
+         "validation", cfg["lr_budget"],
+         ["logreg", 0, os.path.join(repo, MAID_DATA)])]
+    verdict = Table(
+        "Bilevel: LL+CG iterations to reach a target upper loss, MAID "
+        "against every HOAG schedule",
+        ["problem", "target", "target loss", "maid", "maid-hoag-step",
+         "hoag-geometric", "hoag-quadratic", "hoag-cubic",
+         "maid < every HOAG", "maid-hoag-step < every HOAG"],
+        ["Cells: cumulative lower-level (FISTA) + CG iterations at the end "
+         "of the first outer iteration whose trace upper loss is <= the "
+         "target ('-' or 'not reached': not within the budget or before "
+         "the run stopped). Targets, the same for every method of a "
+         "problem: f_best = the lowest final upper loss of all seven runs "
+         "at the budget, f0 = f at theta0 (tight lower solve); '90%' = "
+         "f_best + 0.1 (f0 - f_best), 'best+1%' = 1.01 f_best, 'best+0.1%' "
+         "= 1.001 f_best.",
+         "'(f > target)': the trace loss g(x) was under the target but f "
+         "at that theta (lower level solved to 1e-6, untimed) is not: the "
+         "row was under it only because its lower solution was inexact "
+         "(such a row still counts as reached in the last two columns)."])
+    t_time = Table(
+        "Bilevel: time per lower-level/CG iteration against one pass over "
+        "the data",
+        ["problem", "method", "LL+CG its", "us/it wall", "us/it CPU",
+         "it/pass", "grad calls/LL it", "hvp calls/CG it", "% ll_grad",
+         "% ll_hvp", "% upper", "% cross", "% rest", "load"],
+        ["us/it = info.time_s (wall) or the process CPU time of the "
+         "otk_bilevel_solve call, divided by its LL+CG iterations; it/pass "
+         "= us/it wall / the best time of one pass over the data (table "
+         "below). Wall-clock times are inflated by other work on the "
+         "machine (load = 1-minute load average at the start of the run; "
+         "2 logical CPUs); CPU time is less so.",
+         "Every problem callback was wrapped in a timer (two "
+         "clock_gettime calls, ~50 ns each call): the '%' columns are its "
+         "share of the run's wall time (cross = cross_t + cross_norm + "
+         "lipschitz + ll_constants; rest = the solver's own vector "
+         "operations, the timer and anything else). 'grad calls/LL it' > 1 "
+         "shows the lower-level solves that end without iterating (a "
+         "certified-on-entry check costs one ll_grad call and counts 0 "
+         "iterations; so do the line-search trials) and CG's 2 extra "
+         "matrix-vector products per solve (A q0 with q0 = 0, and the "
+         "final true residual)."])
+    t_kern = Table(
+        "Bilevel: one callback call against one pass over the data",
+        ["problem", "n", "p", "one pass over the data", "pass us",
+         "ll_grad us (median)", "ll_grad/pass", "ll_hvp us (median)",
+         "ll_hvp/pass", "upper us", "load"],
+        ["Best (and median) of up to 2000 calls or about 0.2 s of calls, "
+         "after one untimed call, at the final theta and x of the 'maid' "
+         "run. tv2d pass: a sum of the n noisy pixels (8 accumulators, in "
+         "cache). logreg pass: one cblas_dgemm X W (n_train x features "
+         "times features x classes, OpenBLAS). logreg ll_grad is timed "
+         "alternating between two W so that its softmax cache misses on "
+         "every call (as in FISTA); ll_hvp at one W, cache warm (as in "
+         "CG)."])
+    tables = []
+    for name, desc, budget, args in problems:
+        recs = run_maid_bench(exe, common + ["--budget", budget] + args)
+        raw.append({"section": "maid", "problem": name, "budget": budget,
+                    "records": recs})
+        inst = next(r for r in recs if r["mode"] == "instance")
+        runs = {r["method"]: r for r in recs if r["mode"] == "run"}
+        kern = next(r for r in recs if r["mode"] == "kernels")
+        reach = {(r["target_name"], r["method"]): r for r in recs
+                 if r["mode"] == "reach"}
+        first = reach[(MAID_TARGETS[0], "maid")]
+        t = Table(
+            "Bilevel %s: %s; budget %d LL+CG iterations" % (name, desc,
+                                                           budget),
+            ["method", "alpha0", "eps0", "status", "outer its (accepted)",
+             "final upper loss", "f at final theta", "LL its", "CG its",
+             "time s", "load"] + ["%s: LL+CG" % tn for tn in MAID_TARGETS]
+            + ["%s: s" % tn for tn in MAID_TARGETS],
+            ["n = %d lower-level variables, p = %d hyperparameters; seed %d; "
+             "f0 = %.6g, f_best = %.6g (%s); targets: %s." % (
+                 inst["n"], inst["p"], MAID_SEED, first["f0"],
+                 first["f_best"], first["best_method"], ", ".join(
+                     "%s = %.6g" % (tn, reach[(tn, "maid")]["target"])
+                     for tn in MAID_TARGETS)),
+             "Every run: otk_bilevel_solve from the instance's theta0, x0 "
+             "with the default settings except budget %d, max_iter %d, "
+             "ll_max_iter = cg_max_iter = %d and the method's fields: maid "
+             "(eps0 = delta0 = 0.1, alpha0 = 0.01), maid-hoag-step (alpha0 "
+             "= HOAG's first step 1/L_lambda = %.4g), fixed-loose / "
+             "fixed-tight (the fixed-accuracy baseline at eps = delta = "
+             "0.1 / 1e-5), hoag-* (eps0 = 0.1). One run each (iteration "
+             "counts are deterministic; times are not)." % (
+                 budget, cfg["max_iter"], cfg["caps"],
+                 inst["hoag_first_step"]),
+             "f at final theta: g after a lower solve to 1e-6 (untimed). "
+             "time s: info.time_s; the 's' columns: the trace row's time_s "
+             "(the solver's clock) when the target was first reached."])
+        for m in MAID_METHODS:
+            r = runs.get(m)
+            if r is None:
+                continue
+            status = r["status"]
+            if r["cancelled_stuck"]:
+                status = "stopped: stuck"
+            elif r["bad_argument"]:
+                status += " (%s)" % r["bad_argument"]
+            cells = [maid_reach_cell(reach.get((tn, m)))
+                     for tn in MAID_TARGETS]
+            secs = [reach[(tn, m)]["time_s"] if reach[(tn, m)]["reached"]
+                    else None for tn in MAID_TARGETS]
+            t.add(m, r["alpha0"] if not m.startswith("hoag") else None,
+                  r["eps0"], status, "%d (%d)" % (r["iterations"],
+                                                  r["accepted"]),
+                  r["upper_loss"], r["f_tight"], r["ll_iterations"],
+                  r["cg_iterations"], r["time_s"], r["loadavg_start"],
+                  *cells, *secs)
+            if r["cancelled_stuck"]:
+                t.notes.append(
+                    "%s: no step passed the test; after 50 rejected outer "
+                    "iterations in a row at one theta, eps and delta (each "
+                    "redoing the same hypergradient and trial steps) the "
+                    "bench cancelled it (%d iterations, %d accepted)" % (
+                        m, r["iterations"], r["accepted"]))
+            cost = r["ll_iterations"] + r["cg_iterations"]
+            cs = r["callback_s"]
+            calls = r["calls"]
+            wall = r["time_s"]
+            cross = (cs["cross_t"] + cs["cross_norm"] + cs["lipschitz"] +
+                     cs["ll_constants"])
+            rest = wall - cs["ll_grad"] - cs["ll_hvp"] - cs["upper"] - cross
+            t_time.add(name, m, cost, ms(r["time_per_iteration_s"]) * 1e3
+                       if cost else None,
+                       ms(r["cpu_per_iteration_s"]) * 1e3 if cost else None,
+                       r["time_per_iteration_s"] / kern["pass_s"]
+                       if cost else None,
+                       calls["ll_grad"] / r["ll_iterations"]
+                       if r["ll_iterations"] else None,
+                       calls["ll_hvp"] / r["cg_iterations"]
+                       if r["cg_iterations"] else None,
+                       100 * cs["ll_grad"] / wall, 100 * cs["ll_hvp"] / wall,
+                       100 * cs["upper"] / wall, 100 * cross / wall,
+                       100 * rest / wall, r["loadavg_start"])
+        tables.append(t)
+        for tn in MAID_TARGETS:
+            row = [name, tn, reach[(tn, "maid")]["target"]]
+            row += [maid_reach_cell(reach.get((tn, m)))
+                    for m in ("maid", "maid-hoag-step") + MAID_HOAG]
+            for who in ("maid", "maid-hoag-step"):
+                row.append(maid_verdict(reach, who, tn))
+            verdict.add(*row)
+        t_kern.add(name, kern["n"], kern["p"], kern["pass"],
+                   ms(kern["pass_s"]) * 1e3,
+                   "%s (%s)" % (fmt(ms(kern["ll_grad_s"]) * 1e3),
+                                fmt(ms(kern["ll_grad_median_s"]) * 1e3)),
+                   kern["ll_grad_per_pass"],
+                   "%s (%s)" % (fmt(ms(kern["ll_hvp_s"]) * 1e3),
+                                fmt(ms(kern["ll_hvp_median_s"]) * 1e3)),
+                   kern["ll_hvp_per_pass"], ms(kern["upper_s"]) * 1e3,
+                   kern["loadavg_start"])
+    return [verdict] + tables + [t_time, t_kern]
+
+
+def run_maid_bench(exe, args):
+    cmd = [exe] + [str(a) for a in args]
+    log("otkit: " + " ".join(shlex.quote(c) for c in cmd))
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
 # ---------------------------------------------------------------- main --
 
 def main():
@@ -1284,7 +1501,8 @@ def main():
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
                          ("bench-exact", "exact" in sections),
                          ("bench-smooth", "smooth" in sections),
-                         ("bench-mongegap", "mongegap" in sections)):
+                         ("bench-mongegap", "mongegap" in sections),
+                         ("bench-maid", "maid" in sections)):
         if not needed:
             continue
         path = os.path.join(args.build, "bench", name)
@@ -1307,13 +1525,17 @@ def main():
         cfg = dict(fixed=[200, 400], log_sizes=[300], e2e_n=300,
                    points=[1000, 2000], pot_points_n=1000,
                    exact=[100, 200], exact_points_n=200, smooth=[100, 200],
-                   mongegap=[128, 256], mongegap_fit_steps=10)
+                   mongegap=[128, 256], mongegap_fit_steps=10,
+                   maid=dict(size=32, tv_budget=3000, lr_budget=2000,
+                             max_iter=2000, caps=10000))
     else:
         cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
                    e2e_n=1000, points=[20000, 50000], pot_points_n=20000,
                    exact=[500, 1000, 2000, 4000], exact_points_n=4000,
                    smooth=[500, 1000, 2000], mongegap=[1024, 4096, 8192],
-                   mongegap_fit_steps=30)
+                   mongegap_fit_steps=30,
+                   maid=dict(size=64, tv_budget=30000, lr_budget=50000,
+                             max_iter=2000, caps=10000))
 
     raw = {"machine": machine, "argv": sys.argv, "quick": args.quick,
            "sections": [s for s in SECTIONS if s in sections], "results": []}
@@ -1374,6 +1596,15 @@ def main():
                 print(t.text(), flush=True)
             if "otkit_version" not in machine:
                 rec = raw["results"][-1]["otkit"][0]
+                machine["otkit_version"] = rec.get("otkit_version", "unknown")
+        if "maid" in sections:
+            tables += bench_maid(exes["bench-maid"], cfg["maid"],
+                                 raw["results"])
+            for t in tables[-5:]:
+                print(t.text(), flush=True)
+            if "otkit_version" not in machine:
+                rec = next(r for r in raw["results"][-1]["records"]
+                           if r["mode"] == "run")
                 machine["otkit_version"] = rec.get("otkit_version", "unknown")
     elapsed = time.perf_counter() - t_start
     machine["loadavg_end"] = loadavg()
