@@ -46,11 +46,7 @@
 
 #include "bench_util.h"
 
-typedef struct options {
-    const char *data_dir; /* NULL: generate */
-    uint64_t seed;
-    int repeats;
-} options;
+typedef bench_options options;
 
 /* ---- parsing ---------------------------------------------------------- */
 
@@ -337,49 +333,30 @@ static void usage(FILE *fp)
             bench_prog);
 }
 
+static int mode_log_tol(const options *o, int argc, char **argv)
+{
+    return mode_tol(o, argc, argv, 0);
+}
+
+static int mode_e2e(const options *o, int argc, char **argv)
+{
+    return mode_tol(o, argc, argv, 1);
+}
+
+static int mode_membw_opts(const options *o, int argc, char **argv)
+{
+    (void)o;
+    return mode_membw(argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     bench_prog = "bench-sinkhorn";
-    options o = {NULL, 42, 3};
-    int k = 1;
-    while (k < argc && strncmp(argv[k], "--", 2) == 0) {
-        if (strcmp(argv[k], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (k + 1 >= argc) {
-            usage(stderr);
-            return 2;
-        }
-        if (strcmp(argv[k], "--data") == 0)
-            o.data_dir = argv[k + 1];
-        else if (strcmp(argv[k], "--seed") == 0)
-            o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
-        else if (strcmp(argv[k], "--repeats") == 0)
-            o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
-        else {
-            usage(stderr);
-            return 2;
-        }
-        k += 2;
-    }
-    if (k >= argc) {
-        usage(stderr);
-        return 2;
-    }
-    const char *mode = argv[k];
-    int rest = argc - k - 1;
-    char **args = argv + k + 1;
-    if (strcmp(mode, "dense-fixed") == 0)
-        return mode_dense_fixed(&o, rest, args);
-    if (strcmp(mode, "log-tol") == 0)
-        return mode_tol(&o, rest, args, 0);
-    if (strcmp(mode, "e2e") == 0)
-        return mode_tol(&o, rest, args, 1);
-    if (strcmp(mode, "points") == 0)
-        return mode_points(&o, rest, args);
-    if (strcmp(mode, "membw") == 0)
-        return mode_membw(rest, args);
-    usage(stderr);
-    return 2;
+    static const bench_mode modes[] = {{"dense-fixed", mode_dense_fixed},
+                                       {"log-tol", mode_log_tol},
+                                       {"e2e", mode_e2e},
+                                       {"points", mode_points},
+                                       {"membw", mode_membw_opts}};
+    return bench_main(argc, argv, (bench_options){NULL, 42, 3, NAN}, modes,
+                      sizeof modes / sizeof *modes, usage);
 }

@@ -48,12 +48,7 @@
 
 #include "bench_util.h"
 
-typedef struct options {
-    const char *data_dir; /* NULL: generate */
-    uint64_t seed;
-    int repeats;
-    double gamma;
-} options;
+typedef bench_options options;
 
 /* ---- data --------------------------------------------------------------- */
 
@@ -294,44 +289,8 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     bench_prog = "bench-smooth";
-    options o = {NULL, 42, 3, 0.1};
-    int k = 1;
-    while (k < argc && strncmp(argv[k], "--", 2) == 0) {
-        if (strcmp(argv[k], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        if (k + 1 >= argc) {
-            usage(stderr);
-            return 2;
-        }
-        if (strcmp(argv[k], "--data") == 0)
-            o.data_dir = argv[k + 1];
-        else if (strcmp(argv[k], "--seed") == 0)
-            o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
-        else if (strcmp(argv[k], "--repeats") == 0)
-            o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
-        else if (strcmp(argv[k], "--gamma") == 0)
-            o.gamma = bench_parse_double(argv[k + 1], "--gamma");
-        else {
-            usage(stderr);
-            return 2;
-        }
-        k += 2;
-    }
-    if (k >= argc) {
-        usage(stderr);
-        return 2;
-    }
-    const char *mode = argv[k];
-    int rest = argc - k - 1;
-    char **args = argv + k + 1;
-    if (strcmp(mode, "pass") == 0)
-        return mode_pass(&o, rest, args);
-    if (strcmp(mode, "solve") == 0)
-        return mode_solve(&o, rest, args);
-    if (strcmp(mode, "fixed") == 0)
-        return mode_fixed(&o, rest, args);
-    usage(stderr);
-    return 2;
+    static const bench_mode modes[] = {
+        {"pass", mode_pass}, {"solve", mode_solve}, {"fixed", mode_fixed}};
+    return bench_main(argc, argv, (bench_options){NULL, 42, 3, 0.1}, modes,
+                      sizeof modes / sizeof *modes, usage);
 }

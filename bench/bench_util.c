@@ -148,3 +148,37 @@ void bench_jnum(const char *key, double v, int last)
     else
         printf("\"%s\": null%s", key, last ? "" : ", ");
 }
+
+int bench_main(int argc, char **argv, bench_options o, const bench_mode *modes,
+               size_t count, void (*usage)(FILE *))
+{
+    int k = 1;
+    while (k < argc && strncmp(argv[k], "--", 2) == 0) {
+        if (strcmp(argv[k], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (k + 1 >= argc) {
+            usage(stderr);
+            return 2;
+        }
+        if (strcmp(argv[k], "--data") == 0)
+            o.data_dir = argv[k + 1];
+        else if (strcmp(argv[k], "--seed") == 0)
+            o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
+        else if (strcmp(argv[k], "--repeats") == 0)
+            o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
+        else if (strcmp(argv[k], "--gamma") == 0 && !isnan(o.gamma))
+            o.gamma = bench_parse_double(argv[k + 1], "--gamma");
+        else {
+            usage(stderr);
+            return 2;
+        }
+        k += 2;
+    }
+    for (size_t m = 0; k < argc && m < count; m++)
+        if (strcmp(argv[k], modes[m].name) == 0)
+            return modes[m].run(&o, argc - k - 1, argv + k + 1);
+    usage(stderr);
+    return 2;
+}

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The program's name in messages; each main sets it. */
 extern const char *bench_prog;
@@ -28,5 +29,27 @@ int bench_read_raw(const char *dir, const char *name, double *out, size_t count,
                    int optional);
 /* One JSON "key": value pair (null for non-finite), a comma unless last. */
 void bench_jnum(const char *key, double v, int last);
+
+/* The options every benchmark program takes before its MODE. */
+typedef struct bench_options {
+    const char *data_dir; /* --data DIR; NULL: generate the data */
+    uint64_t seed;        /* --seed S */
+    int repeats;          /* --repeats R */
+    double gamma;         /* --gamma G (bench-smooth only: NaN elsewhere) */
+} bench_options;
+
+typedef struct bench_mode {
+    const char *name;
+    int (*run)(const bench_options *o, int argc, char **argv);
+} bench_mode;
+
+/*
+ * The whole main of a benchmark program: parses the common options over
+ * `defaults` (--gamma only when defaults.gamma is not NaN), then runs the
+ * mode named by the next argument with the remaining arguments. --help
+ * prints usage(stdout); a usage error prints usage(stderr) and returns 2.
+ */
+int bench_main(int argc, char **argv, bench_options defaults,
+               const bench_mode *modes, size_t count, void (*usage)(FILE *));
 
 #endif
