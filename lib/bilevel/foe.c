@@ -1,6 +1,7 @@
 /*
  * Field-of-Experts denoising (otk_bilevel_foe_create; notes E3, scaled
- * down). Images and noise as in tv.c: N = images, y = clean + noise.
+ * down). Images, noise and g as in tv.c (denoise.c): N = images, y =
+ * clean + noise.
  *
  * Filters. Filter k has s x s taps c_k[a][b] (theta, row by row). Its
  * operator C_k is the 'valid' filter of the CNN convention (PyTorch's
@@ -14,8 +15,8 @@
  *
  * Model, with a_k = 1/2 e^theta_0 e^theta_k / N (the 1/N included),
  * nu_k = e^theta_{K+k}, u_k = C_k x and phi, phi', phi'', psi = -t phi''
- * = d phi' / d log nu as in tv.c (|phi'| < 1, 0 < phi'' <= 1/nu,
- * |phi'''| <= c3 / nu^2 with c3 = 48 / (25 sqrt 5), |psi'| <= 1/nu):
+ * = d phi' / d log nu as in bilevel_internal.h (|phi'| < 1, 0 < phi'' <=
+ * 1/nu, |phi'''| <= c3 / nu^2 with c3 = 48 / (25 sqrt 5), |psi'| <= 1/nu):
  *     h        = (1/N) 1/2 ||x - y||^2 + sum_k a_k sum phi_nu_k(u_k),
  *     grad_x h = (x - y) / N + sum_k a_k C_k^T phi'(u_k),
  *     A v      = v / N + sum_k a_k C_k^T (phi''(u_k) .* C_k v),
@@ -97,31 +98,25 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bilevel_internal.h"
 
 typedef struct foe_data {
-    otkb_owner owner; /* first: otk_bilevel_instance_free calls destroy */
-    size_t images, rows, cols, n;
+    otkb_denoise im;     /* first: sizes, inv_n = 1/N, clean, y */
     size_t K, s, s2;     /* filters, filter size, s^2 */
     size_t orows, ocols; /* output size per image */
     size_t area, oarea;  /* rows cols, orows ocols */
     size_t m;            /* outputs in all: images oarea */
-    double inv_n;        /* 1/N */
     double y_inf;        /* ||y||_inf, for the box of L_B */
-    double *clean, *y;   /* n each; the start of the one block */
-    /* scratch, overwritten by every callback (not thread-safe) */
+    /* in the block after clean and y; scratch, overwritten by every
+     * callback (not thread-safe) */
     double *u, *w;                  /* m each */
     double *col, *acc;              /* n each (cross_norm) */
     double *a, *nu, *nu2, *l1, *l2; /* K each: a_k, nu_k, nu_k^2, norms */
     double *taps;                   /* s^2: per-filter tap sums */
     double *row;                    /* ocols: foe_tap_add's lanes */
 } foe_data;
-
-/* sup |phi'''| nu^2 (tv.c) */
-#define FOE_C3 (48.0 / (25.0 * sqrt(5.0)))
 
 /* Fills the per-filter scalars of theta; -1 when not representable. */
 static int foe_params(foe_data *d, const double *theta)
@@ -132,7 +127,7 @@ static int foe_params(foe_data *d, const double *theta)
         return -1;
     for (size_t k = 0; k < K; k++) {
         double wk = exp(theta[1 + k]), nu = exp(theta[1 + K + k]);
-        double a = 0.5 * d->inv_n * scale * wk;
+        double a = 0.5 * d->im.inv_n * scale * wk;
         if (!(wk <= DBL_MAX) || !(a <= DBL_MAX) || !(nu * nu >= DBL_MIN) ||
             !(nu * nu <= DBL_MAX))
             return -1;
@@ -153,25 +148,12 @@ static int foe_params(foe_data *d, const double *theta)
     return 0;
 }
 
-static inline double phi(double t, double nu2) { return sqrt(t * t + nu2); }
-
-static inline double dphi(double t, double nu2)
-{
-    return t / sqrt(t * t + nu2);
-}
-
-static inline double d2phi(double t, double nu2)
-{
-    double q = t * t + nu2;
-    return nu2 / (q * sqrt(q));
-}
-
 /* u = C x for the taps c (s x s), every image. */
 static void foe_corr(const foe_data *d, const double *c,
                      const double *restrict x, double *restrict u)
 {
-    const size_t s = d->s, cols = d->cols, oc = d->ocols;
-    for (size_t img = 0; img < d->images; img++) {
+    const size_t s = d->s, cols = d->im.cols, oc = d->ocols;
+    for (size_t img = 0; img < d->im.images; img++) {
         const double *xi = x + img * d->area;
         double *ui = u + img * d->oarea;
         for (size_t i = 0; i < d->orows; i++) {
@@ -194,8 +176,8 @@ static void foe_corr(const foe_data *d, const double *c,
 static void foe_corr_adj_add(const foe_data *d, const double *c,
                              const double *restrict w, double *restrict out)
 {
-    const size_t s = d->s, cols = d->cols, oc = d->ocols;
-    for (size_t img = 0; img < d->images; img++) {
+    const size_t s = d->s, cols = d->im.cols, oc = d->ocols;
+    for (size_t img = 0; img < d->im.images; img++) {
         const double *wi = w + img * d->oarea;
         double *oi = out + img * d->area;
         for (size_t i = 0; i < d->orows; i++) {
@@ -220,9 +202,9 @@ static void foe_corr_adj_add(const foe_data *d, const double *c,
 static void foe_tap_add(const foe_data *d, const double *restrict w,
                         const double *restrict z, double *restrict taps)
 {
-    const size_t s = d->s, cols = d->cols, oc = d->ocols;
+    const size_t s = d->s, cols = d->im.cols, oc = d->ocols;
     double *restrict acc = d->row;
-    for (size_t img = 0; img < d->images; img++) {
+    for (size_t img = 0; img < d->im.images; img++) {
         const double *wi = w + img * d->oarea;
         const double *zi = z + img * d->area;
         for (size_t a = 0; a < s; a++)
@@ -255,8 +237,8 @@ static int foe_ll_value(void *user, const double *theta, const double *x,
     if (foe_params(d, theta))
         return -1;
     double fit = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        double e = x[i] - d->y[i];
+    for (size_t i = 0; i < d->im.n; i++) {
+        double e = x[i] - d->im.y[i];
         fit += e * e;
     }
     double sum = 0;
@@ -265,10 +247,10 @@ static int foe_ll_value(void *user, const double *theta, const double *x,
         const double nu2 = d->nu2[k];
         double f = 0;
         for (size_t i = 0; i < d->m; i++)
-            f += phi(d->u[i], nu2);
+            f += otkb_phi(d->u[i], nu2);
         sum += d->a[k] * f;
     }
-    *h = 0.5 * d->inv_n * fit + sum;
+    *h = 0.5 * d->im.inv_n * fit + sum;
     return isfinite(*h) ? 0 : -1;
 }
 
@@ -278,14 +260,14 @@ static int foe_ll_grad(void *user, const double *theta, const double *x,
     foe_data *d = user;
     if (foe_params(d, theta))
         return -1;
-    for (size_t i = 0; i < d->n; i++)
-        grad[i] = d->inv_n * (x[i] - d->y[i]);
+    for (size_t i = 0; i < d->im.n; i++)
+        grad[i] = d->im.inv_n * (x[i] - d->im.y[i]);
     for (size_t k = 0; k < d->K; k++) {
         const double *c = foe_filter(d, theta, k);
         const double a = d->a[k], nu2 = d->nu2[k];
         foe_corr(d, c, x, d->u);
         for (size_t i = 0; i < d->m; i++)
-            d->u[i] = a * dphi(d->u[i], nu2);
+            d->u[i] = a * otkb_dphi(d->u[i], nu2);
         foe_corr_adj_add(d, c, d->u, grad);
     }
     return 0;
@@ -297,15 +279,15 @@ static int foe_ll_hvp(void *user, const double *theta, const double *x,
     foe_data *d = user;
     if (foe_params(d, theta))
         return -1;
-    for (size_t i = 0; i < d->n; i++)
-        out[i] = d->inv_n * v[i];
+    for (size_t i = 0; i < d->im.n; i++)
+        out[i] = d->im.inv_n * v[i];
     for (size_t k = 0; k < d->K; k++) {
         const double *c = foe_filter(d, theta, k);
         const double a = d->a[k], nu2 = d->nu2[k];
         foe_corr(d, c, x, d->u);
         foe_corr(d, c, v, d->w);
         for (size_t i = 0; i < d->m; i++)
-            d->w[i] *= a * d2phi(d->u[i], nu2);
+            d->w[i] *= a * otkb_d2phi(d->u[i], nu2);
         foe_corr_adj_add(d, c, d->w, out);
     }
     return 0;
@@ -349,20 +331,6 @@ static int foe_cross_t(void *user, const double *theta, const double *x,
     return 0;
 }
 
-static int foe_upper(void *user, const double *x, double *g, double *grad)
-{
-    const foe_data *d = user;
-    double sum = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        double e = x[i] - d->clean[i];
-        sum += e * e;
-        if (grad)
-            grad[i] = d->inv_n * e;
-    }
-    *g = 0.5 * d->inv_n * sum;
-    return 0;
-}
-
 static int foe_ll_constants(void *user, const double *theta, double *mu,
                             double *L)
 {
@@ -372,8 +340,8 @@ static int foe_ll_constants(void *user, const double *theta, double *mu,
     double sum = 0;
     for (size_t k = 0; k < d->K; k++)
         sum += d->a[k] * d->l1[k] * d->l1[k] / d->nu[k];
-    *mu = d->inv_n;
-    *L = d->inv_n + sum;
+    *mu = d->im.inv_n;
+    *L = d->im.inv_n + sum;
     return isfinite(*L) ? 0 : -1;
 }
 
@@ -385,7 +353,7 @@ static int foe_cross_norm(void *user, const double *theta, const double *x,
     foe_data *d = user;
     if (foe_params(d, theta))
         return -1;
-    const size_t n = d->n, m = d->m, s2 = d->s2;
+    const size_t n = d->im.n, m = d->m, s2 = d->s2;
     double fro = 0;
     memset(d->acc, 0, n * sizeof *d->acc);
     for (size_t k = 0; k < d->K; k++) {
@@ -395,7 +363,7 @@ static int foe_cross_norm(void *user, const double *theta, const double *x,
         /* b_k: w = a phi'(u) */
         double dp2 = 0;
         for (size_t i = 0; i < m; i++) {
-            double p1 = dphi(d->u[i], nu2);
+            double p1 = otkb_dphi(d->u[i], nu2);
             dp2 += p1 * p1;
             d->w[i] = a * p1;
         }
@@ -407,14 +375,14 @@ static int foe_cross_norm(void *user, const double *theta, const double *x,
         }
         /* d_k: w = a psi(u) */
         for (size_t i = 0; i < m; i++)
-            d->w[i] = -a * d->u[i] * d2phi(d->u[i], nu2);
+            d->w[i] = -a * d->u[i] * otkb_d2phi(d->u[i], nu2);
         memset(d->col, 0, n * sizeof *d->col);
         foe_corr_adj_add(d, c, d->w, d->col);
         for (size_t i = 0; i < n; i++)
             fro += d->col[i] * d->col[i];
         /* taps: ||phi''(u) .* S_ab x||^2 = <phi''(u)^2, S_ab (x .* x)> */
         for (size_t i = 0; i < m; i++) {
-            double p2 = d2phi(d->u[i], nu2);
+            double p2 = otkb_d2phi(d->u[i], nu2);
             d->w[i] = p2 * p2;
         }
         for (size_t i = 0; i < n; i++)
@@ -439,18 +407,18 @@ static void foe_lipschitz(const foe_data *d, double *L_B, double *L_Ainv)
     const size_t K = d->K;
     double R = d->y_inf;
     for (size_t k = 0; k < K; k++)
-        R += d->a[k] / d->inv_n * d->l1[k];
+        R += d->a[k] / d->im.inv_n * d->l1[k];
     double sum_l = 0, sq = 0, L_A = 0;
     for (size_t k = 0; k < K; k++) {
         const double a = d->a[k], l1 = d->l1[k], nu = d->nu[k];
         double lk = a * l1 * l1 / nu;
-        double tap = a * l1 / nu * (2.0 + FOE_C3 * l1 * R / nu);
+        double tap = a * l1 / nu * (2.0 + OTKB_PHI3 * l1 * R / nu);
         sum_l += lk;
         sq += 2.0 * lk * lk + (double)d->s2 * tap * tap;
-        L_A += a * l1 * l1 * d->l2[k] * FOE_C3 / d->nu2[k];
+        L_A += a * l1 * l1 * d->l2[k] * OTKB_PHI3 / d->nu2[k];
     }
     *L_B = sqrt(sum_l * sum_l + sq);
-    *L_Ainv = L_A / (d->inv_n * d->inv_n);
+    *L_Ainv = L_A / (d->im.inv_n * d->im.inv_n);
 }
 
 static int foe_lipschitz_at(void *user, const double *theta, double *L_B,
@@ -463,12 +431,15 @@ static int foe_lipschitz_at(void *user, const double *theta, double *L_B,
     return isfinite(*L_B) && isfinite(*L_Ainv) ? 0 : -1;
 }
 
-static void foe_destroy(void *self)
-{
-    foe_data *d = self;
-    free(d->clean); /* the one block */
-    free(d);
-}
+static const otk_bilevel_problem foe_ops = {
+    .ll_grad = foe_ll_grad,
+    .ll_hvp = foe_ll_hvp,
+    .cross_t = foe_cross_t,
+    .ll_constants = foe_ll_constants,
+    .cross_norm = foe_cross_norm,
+    .ll_value = foe_ll_value,
+    .lipschitz = foe_lipschitz_at,
+};
 
 /* a * b <= limit without overflow (b > 0). */
 static int fits(size_t a, size_t b, size_t limit) { return a <= limit / b; }
@@ -480,43 +451,29 @@ otk_status otk_bilevel_foe_create(const double *images, size_t count,
 {
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    out->f_star = NAN;
+    otkb_instance_clear(out);
     const size_t K = filters, s = filter_size;
     /* the block holds 4n + 2m + 5K + s^2 + ocols <= 8n + lim doubles
      * (m, s^2, ocols <= n; K (s^2 + 2) <= lim), theta0 p <= lim + 1 */
     const size_t lim = SIZE_MAX / sizeof(double) / 16;
     if (!images || count < 1 || filters < 1 || s < 2 || rows < s || cols < s ||
         !fits(rows, cols, lim) || !fits(count, rows * cols, lim) ||
-        !fits(K, s * s + 2, lim) || !(noise >= 0 && noise <= DBL_MAX))
+        !fits(K, s * s + 2, lim))
         return OTK_ERR_INVALID_ARGUMENT;
     const size_t area = rows * cols, n = count * area, s2 = s * s;
     const size_t p = 1 + 2 * K + K * s2;
-    for (size_t i = 0; i < n; i++)
-        if (!(images[i] >= 0.0 && images[i] <= 1.0)) /* also NaN */
-            return OTK_ERR_INVALID_INPUT;
-
-    otk_status st = otkb_instance_init(out, n, p);
+    otk_status st = otkb_denoise_check(images, n, noise);
     if (st != OTK_CONVERGED)
         return st;
+
     const size_t orows = rows - s + 1, ocols = cols - s + 1;
     const size_t m = count * orows * ocols;
-    foe_data *d = calloc(1, sizeof *d);
-    double *block =
-        d ? malloc((4 * n + 2 * m + 5 * K + s2 + ocols) * sizeof *block) : NULL;
-    gsl_rng *rng = block ? gsl_rng_alloc(gsl_rng_mt19937) : NULL;
-    if (!rng) {
-        free(block);
-        free(d);
-        otk_bilevel_instance_free(out);
+    gsl_rng *rng;
+    foe_data *d = otkb_denoise_new(out, sizeof *d, &foe_ops, count, rows, cols,
+                                   p, 2 * n + 2 * m + 5 * K + s2 + ocols,
+                                   images, seed, &rng);
+    if (!d)
         return OTK_ERR_NO_MEMORY;
-    }
-    gsl_rng_set(rng, seed);
-    d->owner.destroy = foe_destroy;
-    d->images = count;
-    d->rows = rows;
-    d->cols = cols;
-    d->n = n;
     d->K = K;
     d->s = s;
     d->s2 = s2;
@@ -525,12 +482,9 @@ otk_status otk_bilevel_foe_create(const double *images, size_t count,
     d->area = area;
     d->oarea = orows * ocols;
     d->m = m;
-    d->inv_n = 1.0 / (double)count;
-    d->clean = block;
-    d->y = block + n;
-    d->col = block + 2 * n;
-    d->acc = block + 3 * n;
-    d->u = block + 4 * n;
+    d->col = d->im.y + n;
+    d->acc = d->col + n;
+    d->u = d->acc + n;
     d->w = d->u + m;
     d->a = d->w + m;
     d->nu = d->a + K;
@@ -541,12 +495,10 @@ otk_status otk_bilevel_foe_create(const double *images, size_t count,
     d->row = d->taps + s2;
 
     /* the noise exactly as tv2d draws it, then the taps */
-    memcpy(d->clean, images, n * sizeof *d->clean);
+    otkb_denoise_noise(&d->im, rng, noise);
     double y_inf = 0;
-    for (size_t i = 0; i < n; i++) {
-        d->y[i] = d->clean[i] + gsl_ran_gaussian(rng, 1.0) * noise;
-        y_inf = fmax(y_inf, fabs(d->y[i]));
-    }
+    for (size_t i = 0; i < n; i++)
+        y_inf = fmax(y_inf, fabs(d->im.y[i]));
     d->y_inf = y_inf;
     double *theta = out->theta0;
     for (size_t j = 0; j < 1 + 2 * K; j++)
@@ -566,29 +518,7 @@ otk_status otk_bilevel_foe_create(const double *images, size_t count,
     }
     gsl_rng_free(rng);
 
-    otk_bilevel_problem *pb = &out->problem;
-    pb->n = n;
-    pb->p = p;
-    pb->user = d;
-    pb->ll_grad = foe_ll_grad;
-    pb->ll_hvp = foe_ll_hvp;
-    pb->cross_t = foe_cross_t;
-    pb->upper = foe_upper;
-    pb->ll_constants = foe_ll_constants;
-    pb->cross_norm = foe_cross_norm;
-    pb->ll_value = foe_ll_value;
-    pb->ll_solve = NULL;
-    pb->lipschitz = foe_lipschitz_at;
-    pb->L_g = d->inv_n;
-    pb->g_convex = 1;
     foe_params(d, theta); /* finite at theta0 */
-    foe_lipschitz(d, &pb->L_B, &pb->L_Ainv);
-
-    out->clean = d->clean;
-    out->noisy = d->y;
-    out->images = count;
-    out->rows = rows;
-    out->cols = cols;
-    out->data = d;
+    foe_lipschitz(d, &out->problem.L_B, &out->problem.L_Ainv);
     return OTK_CONVERGED;
 }

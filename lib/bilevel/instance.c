@@ -5,10 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-otk_status otkb_instance_init(otk_bilevel_instance *out, size_t n, size_t p)
+void otkb_instance_clear(otk_bilevel_instance *out)
 {
     memset(out, 0, sizeof *out);
     out->f_star = NAN;
+}
+
+otk_status otkb_instance_init(otk_bilevel_instance *out, size_t n, size_t p)
+{
+    otkb_instance_clear(out);
     out->theta0 = calloc(p, sizeof(double));
     out->x0 = calloc(n, sizeof(double));
     if (!out->theta0 || !out->x0) {
@@ -27,8 +32,7 @@ void otk_bilevel_instance_free(otk_bilevel_instance *instance)
     free(instance->theta0);
     free(instance->x0);
     free(instance->theta_star);
-    memset(instance, 0, sizeof *instance);
-    instance->f_star = NAN;
+    otkb_instance_clear(instance);
 }
 
 static double clip01(double v) { return v < 0 ? 0 : (v > 1 ? 1 : v); }

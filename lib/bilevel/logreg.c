@@ -337,8 +337,7 @@ otk_status otk_bilevel_logreg_create(const double *x_train, const int *y_train,
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
     /* a failed create leaves an empty instance, safe to free */
-    memset(out, 0, sizeof *out);
-    out->f_star = NAN;
+    otkb_instance_clear(out);
     if (!x_train || !y_train || !x_val || !y_val || n_train == 0 ||
         n_val == 0 || features == 0 || classes < 2)
         return OTK_ERR_INVALID_ARGUMENT;

@@ -191,8 +191,7 @@ otk_status otk_bilevel_quadratic_create(size_t rows, size_t dim,
 {
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
-    memset(out, 0, sizeof *out);
-    out->f_star = NAN;
+    otkb_instance_clear(out);
     if (dim == 0 || rows < dim)
         return OTK_ERR_INVALID_ARGUMENT;
     quad_data *d = calloc(1, sizeof *d);

@@ -15,15 +15,10 @@
  * D and D^T are never stored: every operator below is a loop over these
  * differences, O(n).
  *
- * phi_nu(t) = sqrt(t^2 + nu^2), r = sqrt(t^2 + nu^2):
- *     phi'  = t / r              |phi'|   <= 1,
- *     phi'' = nu^2 / r^3         0 < phi'' <= 1/nu,
- *     phi''' = -3 nu^2 t / r^5   |phi'''| <= c / nu^2,
- * with c = max_u 3u / (1 + u^2)^(5/2) (t = nu u), reached at u = 1/2:
- * c = (3/2) (4/5)^(5/2) = 48 / (25 sqrt 5) ~ 0.8587.
- * d(phi')/d theta1 = nu d(phi')/d nu = -nu^2 t / r^3 = -t phi''(t) =: psi(t),
- * psi'(t) = -nu^2 (nu^2 - 2 t^2) / r^5, so |psi'| <= 1/nu (at t = 0; on
- * 2t^2 > nu^2 it stays below 0.21/nu).
+ * phi_nu(t) = sqrt(t^2 + nu^2) and its bounds are in bilevel_internal.h:
+ * 0 < phi'' <= 1/nu, |phi'''| <= c / nu^2 with c = 48 / (25 sqrt 5) ~
+ * 0.8587, and psi = d(phi')/d theta1 = -t phi''(t) with |psi'| <= 1/nu.
+ * The images, the noise and g are shared with foe.c (denoise.c).
  *
  * Derivatives, with t = Dx:
  *     grad_x h = s [(1 + l2) x - y + w D^T phi'(t)],
@@ -57,22 +52,17 @@
  * smoothness in double precision.
  */
 #include <float.h>
-#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "bilevel_internal.h"
 
 typedef struct tv_data {
-    otkb_owner owner; /* first: otk_bilevel_instance_free calls destroy */
-    size_t images, rows, cols, n;
-    int one_d;         /* 1-D: p = 3, w = lambda, l2 = e^theta2 */
-    double s;          /* 1/N */
-    double dsq;        /* the bound of ||D||^2: 4 (1-D) or 8 (2-D) */
-    double *clean, *y; /* n entries each, one block */
+    otkb_denoise im; /* first: sizes, s = im.inv_n, clean, y */
+    int one_d;       /* 1-D: p = 3, w = lambda, l2 = e^theta2 */
+    double dsq;      /* the bound of ||D||^2: 4 (1-D) or 8 (2-D) */
 } tv_data;
 
 /* The theta-dependent scalars of the model. */
@@ -94,17 +84,6 @@ static int tv_params(const tv_data *d, const double *theta, tv_par *par)
     return 0;
 }
 
-static inline double dphi(double t, double nu2)
-{
-    return t / sqrt(t * t + nu2);
-}
-
-static inline double d2phi(double t, double nu2)
-{
-    double q = t * t + nu2;
-    return nu2 / (q * sqrt(q));
-}
-
 /*
  * Runs the statement list (...) once for every forward difference
  * x[J] - x[I]: first the vertical ones of each image (none when
@@ -114,14 +93,14 @@ static inline double d2phi(double t, double nu2)
  */
 #define TV_FOR_EACH_DIFF(d, I, J, ...)                                         \
     do {                                                                       \
-        const size_t tv_area_ = (d)->rows * (d)->cols;                         \
-        for (size_t tv_b_ = 0; tv_b_ < (d)->n; tv_b_ += tv_area_)              \
-            for (size_t I = tv_b_, J = tv_b_ + (d)->cols;                      \
+        const size_t tv_area_ = (d)->im.rows * (d)->im.cols;                   \
+        for (size_t tv_b_ = 0; tv_b_ < (d)->im.n; tv_b_ += tv_area_)           \
+            for (size_t I = tv_b_, J = tv_b_ + (d)->im.cols;                   \
                  J < tv_b_ + tv_area_; I++, J++) {                             \
                 __VA_ARGS__                                                    \
             }                                                                  \
-        for (size_t tv_r_ = 0; tv_r_ < (d)->n; tv_r_ += (d)->cols)             \
-            for (size_t I = tv_r_, J = tv_r_ + 1; J < tv_r_ + (d)->cols;       \
+        for (size_t tv_r_ = 0; tv_r_ < (d)->im.n; tv_r_ += (d)->im.cols)       \
+            for (size_t I = tv_r_, J = tv_r_ + 1; J < tv_r_ + (d)->im.cols;    \
                  I++, J++) {                                                   \
                 __VA_ARGS__                                                    \
             }                                                                  \
@@ -135,16 +114,13 @@ static int tv_ll_value(void *user, const double *theta, const double *x,
     if (tv_params(d, theta, &par))
         return -1;
     double fit = 0, ridge = 0, tv = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        double e = x[i] - d->y[i];
+    for (size_t i = 0; i < d->im.n; i++) {
+        double e = x[i] - d->im.y[i];
         fit += e * e;
         ridge += x[i] * x[i];
     }
-    TV_FOR_EACH_DIFF(d, i, j, {
-        double t = x[j] - x[i];
-        tv += sqrt(t * t + par.nu2);
-    });
-    *h = d->s * (0.5 * fit + par.w * tv + 0.5 * par.l2 * ridge);
+    TV_FOR_EACH_DIFF(d, i, j, { tv += otkb_phi(x[j] - x[i], par.nu2); });
+    *h = d->im.inv_n * (0.5 * fit + par.w * tv + 0.5 * par.l2 * ridge);
     return 0;
 }
 
@@ -155,12 +131,12 @@ static int tv_ll_grad(void *user, const double *theta, const double *x,
     tv_par par;
     if (tv_params(d, theta, &par))
         return -1;
-    const double s = d->s, sw = s * par.w, diag = 1.0 + par.l2;
-    for (size_t i = 0; i < d->n; i++)
-        grad[i] = s * (diag * x[i] - d->y[i]);
+    const double s = d->im.inv_n, sw = s * par.w, diag = 1.0 + par.l2;
+    for (size_t i = 0; i < d->im.n; i++)
+        grad[i] = s * (diag * x[i] - d->im.y[i]);
     /* D^T u: difference e = x_j - x_i adds u_e to entry j, -u_e to i */
     TV_FOR_EACH_DIFF(d, i, j, {
-        double u = sw * dphi(x[j] - x[i], par.nu2);
+        double u = sw * otkb_dphi(x[j] - x[i], par.nu2);
         grad[j] += u;
         grad[i] -= u;
     });
@@ -174,11 +150,11 @@ static int tv_ll_hvp(void *user, const double *theta, const double *x,
     tv_par par;
     if (tv_params(d, theta, &par))
         return -1;
-    const double s = d->s, sw = s * par.w, diag = s * (1.0 + par.l2);
-    for (size_t i = 0; i < d->n; i++)
+    const double s = d->im.inv_n, sw = s * par.w, diag = s * (1.0 + par.l2);
+    for (size_t i = 0; i < d->im.n; i++)
         out[i] = diag * v[i];
     TV_FOR_EACH_DIFF(d, i, j, {
-        double u = sw * d2phi(x[j] - x[i], par.nu2) * (v[j] - v[i]);
+        double u = sw * otkb_d2phi(x[j] - x[i], par.nu2) * (v[j] - v[i]);
         out[j] += u;
         out[i] -= u;
     });
@@ -196,32 +172,18 @@ static int tv_cross_t(void *user, const double *theta, const double *x,
     double a0 = 0, a1 = 0;
     TV_FOR_EACH_DIFF(d, i, j, {
         double t = x[j] - x[i], dq = q[j] - q[i];
-        a0 += dphi(t, par.nu2) * dq;
-        a1 -= t * d2phi(t, par.nu2) * dq;
+        a0 += otkb_dphi(t, par.nu2) * dq;
+        a1 -= t * otkb_d2phi(t, par.nu2) * dq;
     });
-    const double sw = d->s * par.w;
+    const double sw = d->im.inv_n * par.w;
     out[0] = sw * a0;
     out[1] = sw * a1;
     if (d->one_d) {
         double xq = 0;
-        for (size_t i = 0; i < d->n; i++)
+        for (size_t i = 0; i < d->im.n; i++)
             xq += x[i] * q[i];
-        out[2] = d->s * par.l2 * xq;
+        out[2] = d->im.inv_n * par.l2 * xq;
     }
-    return 0;
-}
-
-static int tv_upper(void *user, const double *x, double *g, double *grad)
-{
-    const tv_data *d = user;
-    double sum = 0;
-    for (size_t i = 0; i < d->n; i++) {
-        double e = x[i] - d->clean[i];
-        sum += e * e;
-        if (grad)
-            grad[i] = d->s * e;
-    }
-    *g = 0.5 * d->s * sum;
     return 0;
 }
 
@@ -232,8 +194,8 @@ static int tv_ll_constants(void *user, const double *theta, double *mu,
     tv_par par;
     if (tv_params(d, theta, &par))
         return -1;
-    *mu = d->s * (1.0 + par.l2);
-    *L = d->s * (1.0 + par.w * d->dsq / par.nu + par.l2);
+    *mu = d->im.inv_n * (1.0 + par.l2);
+    *L = d->im.inv_n * (1.0 + par.w * d->dsq / par.nu + par.l2);
     return isfinite(*L) ? 0 : -1;
 }
 
@@ -263,10 +225,10 @@ static int tv_cross_norm(void *user, const double *theta, const double *x,
     tv_par par;
     if (tv_params(d, theta, &par))
         return -1;
-    const size_t rows = d->rows, cols = d->cols;
+    const size_t rows = d->im.rows, cols = d->im.cols;
     double g00 = 0, g01 = 0, g11 = 0, g02 = 0, g12 = 0, g22 = 0;
     size_t k = 0;
-    for (size_t img = 0; img < d->images; img++)
+    for (size_t img = 0; img < d->im.images; img++)
         for (size_t r = 0; r < rows; r++)
             for (size_t c = 0; c < cols; c++, k++) {
                 double a0 = 0, a1 = 0;
@@ -285,7 +247,7 @@ static int tv_cross_norm(void *user, const double *theta, const double *x,
                 g12 += a1 * x[k];
                 g22 += x[k] * x[k];
             }
-    const double sw = d->s * par.w, sl = d->s * par.l2;
+    const double sw = d->im.inv_n * par.w, sl = d->im.inv_n * par.l2;
     g00 *= sw * sw;
     g01 *= sw * sw;
     g11 *= sw * sw;
@@ -310,11 +272,10 @@ static int tv_cross_norm(void *user, const double *theta, const double *x,
 static void tv_lipschitz(const tv_data *d, const tv_par *par, double *L_B,
                          double *L_Ainv)
 {
-    const double c3 = 48.0 / (25.0 * sqrt(5.0)); /* sup |phi'''| nu^2 */
-    double col = par->w * d->dsq / par->nu;
-    *L_B = d->s * sqrt(2.0 * col * col + par->l2 * par->l2);
-    double mu = d->s * (1.0 + par->l2);
-    double L_A = d->s * par->w * d->dsq * c3 * sqrt(2.0) / par->nu2;
+    const double s = d->im.inv_n, col = par->w * d->dsq / par->nu;
+    *L_B = s * sqrt(2.0 * col * col + par->l2 * par->l2);
+    double mu = s * (1.0 + par->l2);
+    double L_A = s * par->w * d->dsq * OTKB_PHI3 * sqrt(2.0) / par->nu2;
     *L_Ainv = L_A / (mu * mu);
 }
 
@@ -329,77 +290,51 @@ static int tv_lipschitz_at(void *user, const double *theta, double *L_B,
     return 0;
 }
 
-static void tv_destroy(void *self)
-{
-    tv_data *d = self;
-    free(d->clean); /* also holds y */
-    free(d);
-}
-
-/* An empty instance that otk_bilevel_instance_free accepts, for the
- * error returns that precede otkb_instance_init. */
-static void tv_clear(otk_bilevel_instance *out)
-{
-    memset(out, 0, sizeof *out);
-    out->f_star = NAN;
-}
+static const otk_bilevel_problem tv_ops = {
+    .ll_grad = tv_ll_grad,
+    .ll_hvp = tv_ll_hvp,
+    .cross_t = tv_cross_t,
+    .ll_constants = tv_ll_constants,
+    .cross_norm = tv_cross_norm,
+    .ll_value = tv_ll_value,
+    .lipschitz = tv_lipschitz_at,
+};
 
 /*
- * Allocates the instance for images x rows x cols (n = the product,
- * already checked against overflow) and fills the clean data: a copy of
- * `images_in` (2-D) or random boxes (1-D, images_in NULL); then adds the
- * noise. One generator serves both, boxes first.
+ * Builds the instance for images x rows x cols (n = the product, already
+ * checked against overflow): the clean data are a copy of `images_in`
+ * (2-D) or random boxes (1-D, images_in NULL), then the noise. One
+ * generator serves both, boxes first.
  */
 static otk_status tv_build(const double *images_in, size_t images, size_t rows,
                            size_t cols, int one_d, double noise,
                            unsigned long seed, otk_bilevel_instance *out)
 {
-    const size_t n = images * rows * cols, p = one_d ? 3 : 2;
-    otk_status st = otkb_instance_init(out, n, p);
-    if (st != OTK_CONVERGED)
-        return st;
-    tv_data *d = calloc(1, sizeof *d);
-    double *block = d ? malloc(2 * n * sizeof *block) : NULL;
-    gsl_rng *rng = block ? gsl_rng_alloc(gsl_rng_mt19937) : NULL;
-    if (!rng) {
-        free(block);
-        free(d);
-        otk_bilevel_instance_free(out);
+    const size_t p = one_d ? 3 : 2;
+    gsl_rng *rng;
+    tv_data *d = otkb_denoise_new(out, sizeof *d, &tv_ops, images, rows, cols,
+                                  p, 0, images_in, seed, &rng);
+    if (!d)
         return OTK_ERR_NO_MEMORY;
-    }
-    gsl_rng_set(rng, seed);
-    d->owner.destroy = tv_destroy;
-    d->images = images;
-    d->rows = rows;
-    d->cols = cols;
-    d->n = n;
     d->one_d = one_d;
-    d->s = 1.0 / (double)images;
     d->dsq = one_d ? 4.0 : 8.0;
-    d->clean = block;
-    d->y = block + n;
 
-    if (images_in) {
-        memcpy(d->clean, images_in, n * sizeof *d->clean);
-    } else {
+    if (!images_in) {
         /* centre U[len/4, len], half-width U[len/8, 3 len/8]; the box is
          * the samples within the half-width of the centre, clipped (never
          * empty for len >= 8; a very short signal may stay all zero) */
         const double len = (double)cols;
-        memset(d->clean, 0, n * sizeof *d->clean);
+        memset(d->im.clean, 0, d->im.n * sizeof *d->im.clean);
         for (size_t k = 0; k < images; k++) {
             double centre = 0.25 * len + 0.75 * len * gsl_rng_uniform(rng);
             double half = 0.125 * len + 0.25 * len * gsl_rng_uniform(rng);
             double lo = fmax(ceil(centre - half), 0.0);
             double hi = fmin(floor(centre + half), len - 1.0);
             for (size_t i = (size_t)lo; hi >= lo && i <= (size_t)hi; i++)
-                d->clean[k * cols + i] = 1.0;
+                d->im.clean[k * cols + i] = 1.0;
         }
     }
-    /* unit draws scaled by noise: one seed gives the same pattern at
-     * every noise level (and noise 0 gives y = clean exactly) */
-    for (size_t i = 0; i < n; i++)
-        d->y[i] = d->clean[i] + gsl_ran_gaussian(rng, 1.0) * noise;
+    otkb_denoise_noise(&d->im, rng, noise);
     gsl_rng_free(rng);
 
     for (size_t j = 0; j < p; j++)
@@ -407,35 +342,8 @@ static otk_status tv_build(const double *images_in, size_t images, size_t rows,
     tv_par par;
     tv_params(d, out->theta0, &par); /* finite at theta0 = -5 */
 
-    otk_bilevel_problem *pb = &out->problem;
-    pb->n = n;
-    pb->p = p;
-    pb->user = d;
-    pb->ll_grad = tv_ll_grad;
-    pb->ll_hvp = tv_ll_hvp;
-    pb->cross_t = tv_cross_t;
-    pb->upper = tv_upper;
-    pb->ll_constants = tv_ll_constants;
-    pb->cross_norm = tv_cross_norm;
-    pb->ll_value = tv_ll_value;
-    pb->ll_solve = NULL;
-    pb->lipschitz = tv_lipschitz_at;
-    pb->L_g = d->s;
-    tv_lipschitz(d, &par, &pb->L_B, &pb->L_Ainv);
-    pb->g_convex = 1;
-
-    out->clean = d->clean;
-    out->noisy = d->y;
-    out->images = images;
-    out->rows = rows;
-    out->cols = cols;
-    out->data = d;
+    tv_lipschitz(d, &par, &out->problem.L_B, &out->problem.L_Ainv);
     return OTK_CONVERGED;
-}
-
-static int tv_bad_noise(double noise)
-{
-    return !(noise >= 0 && noise <= DBL_MAX);
 }
 
 otk_status otk_bilevel_tv1d_create(size_t signals, size_t length, double noise,
@@ -444,12 +352,14 @@ otk_status otk_bilevel_tv1d_create(size_t signals, size_t length, double noise,
 {
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
-    tv_clear(out);
+    otkb_instance_clear(out);
     /* 2n doubles must be addressable */
     if (signals < 1 || length < 2 ||
-        signals > SIZE_MAX / (2 * sizeof(double)) / length ||
-        tv_bad_noise(noise))
+        signals > SIZE_MAX / (2 * sizeof(double)) / length)
         return OTK_ERR_INVALID_ARGUMENT;
+    otk_status st = otkb_denoise_check(NULL, 0, noise);
+    if (st != OTK_CONVERGED)
+        return st;
     return tv_build(NULL, signals, 1, length, 1, noise, seed, out);
 }
 
@@ -460,15 +370,13 @@ otk_status otk_bilevel_tv2d_create(const double *images, size_t count,
 {
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
-    tv_clear(out);
+    otkb_instance_clear(out);
     if (!images || count < 1 || rows < 2 || cols < 2 ||
         rows > SIZE_MAX / (2 * sizeof(double)) / cols ||
-        count > SIZE_MAX / (2 * sizeof(double)) / (rows * cols) ||
-        tv_bad_noise(noise))
+        count > SIZE_MAX / (2 * sizeof(double)) / (rows * cols))
         return OTK_ERR_INVALID_ARGUMENT;
-    const size_t n = count * rows * cols;
-    for (size_t i = 0; i < n; i++)
-        if (!(images[i] >= 0.0 && images[i] <= 1.0)) /* also NaN */
-            return OTK_ERR_INVALID_INPUT;
+    otk_status st = otkb_denoise_check(images, count * rows * cols, noise);
+    if (st != OTK_CONVERGED)
+        return st;
     return tv_build(images, count, rows, cols, 0, noise, seed, out);
 }

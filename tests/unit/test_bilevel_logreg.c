@@ -10,7 +10,7 @@
 
 #include <otkit/otkit.h>
 
-#include "bilevel_fd.h"
+#include "bilevel_testing.h"
 #include "common/cli.h"
 #include "testutil.h"
 
@@ -116,12 +116,20 @@ static void digits_instance(otk_bilevel_instance *inst)
     ck_assert_msg(st == OTK_CONVERGED, "%s", otk_status_name(st));
 }
 
-static double dotp(const double *a, const double *b, size_t n)
+/* The tests that run on both data sets: `which` 0 is a synthetic problem
+ * of the given sizes and seed (kept in *s, for synth_free), 1 the digits
+ * (*s left empty, which synth_free accepts). */
+static void both_instance(int which, size_t n, size_t nv, size_t d, size_t C,
+                          unsigned long long seed, synth *s,
+                          otk_bilevel_instance *inst)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
+    *s = (synth){0};
+    if (which == 0) {
+        *s = synth_make(n, nv, d, C, seed);
+        synth_instance(s, inst);
+    } else {
+        digits_instance(inst);
+    }
 }
 
 static void random_vec(double *v, size_t n, double scale,
@@ -137,13 +145,8 @@ START_TEST(derivatives_match_finite_differences)
 {
     for (int which = 0; which < 2; which++) {
         otk_bilevel_instance inst;
-        synth s = {0};
-        if (which == 0) {
-            s = synth_make(40, 25, 5, 4, 7);
-            synth_instance(&s, &inst);
-        } else {
-            digits_instance(&inst);
-        }
+        synth s;
+        both_instance(which, 40, 25, 5, 4, 7, &s, &inst);
         const otk_bilevel_problem *pb = &inst.problem;
         ck_assert_uint_eq(pb->n, pb->p);
         ck_assert_int_eq(pb->g_convex, 1);
@@ -162,8 +165,7 @@ START_TEST(derivatives_match_finite_differences)
         free(theta);
         free(W);
         otk_bilevel_instance_free(&inst);
-        if (which == 0)
-            synth_free(&s);
+        synth_free(&s);
     }
 }
 END_TEST
@@ -174,18 +176,13 @@ START_TEST(constants_bound_the_hessian)
 {
     for (int which = 0; which < 2; which++) {
         otk_bilevel_instance inst;
-        synth s = {0};
-        if (which == 0) {
-            s = synth_make(30, 10, 3, 3, 11);
-            synth_instance(&s, &inst);
-        } else {
-            digits_instance(&inst);
-        }
+        synth s;
+        both_instance(which, 30, 10, 3, 3, 11, &s, &inst);
         const otk_bilevel_problem *pb = &inst.problem;
         size_t n = pb->n;
         double *theta = malloc(n * sizeof *theta), *W = malloc(n * sizeof *W);
         double *W2 = malloc(n * sizeof *W2), *v = malloc(n * sizeof *v);
-        double *av = malloc(n * sizeof *av), *av2 = malloc(n * sizeof *av2);
+        double *av = malloc(n * sizeof *av);
         unsigned long long st = 5;
         double mu, L, mu0, L0;
         ck_assert_int_eq(pb->ll_constants(pb->user, inst.theta0, &mu0, &L0), 0);
@@ -207,7 +204,7 @@ START_TEST(constants_bound_the_hessian)
             for (int k = 0; k < 5; k++) {
                 random_vec(v, n, 1.0, &st);
                 ck_assert_int_eq(pb->ll_hvp(pb->user, theta, W, v, av), 0);
-                double rq = dotp(v, av, n) / dotp(v, v, n);
+                double rq = bt_dot(v, av, n) / bt_dot(v, v, n);
                 ck_assert_msg(rq >= mu * (1 - 1e-12) && rq <= L,
                               "Rayleigh quotient %g outside [%g, %g]", rq, mu,
                               L);
@@ -216,14 +213,8 @@ START_TEST(constants_bound_the_hessian)
             random_vec(W2, n, 1.0, &st);
             for (size_t j = 0; j < n; j++)
                 W2[j] += W[j];
-            ck_assert_int_eq(pb->ll_hvp(pb->user, theta, W, v, av), 0);
-            ck_assert_int_eq(pb->ll_hvp(pb->user, theta, W2, v, av2), 0);
-            double dd = 0, dw = 0;
-            for (size_t j = 0; j < n; j++) {
-                dd += (av2[j] - av[j]) * (av2[j] - av[j]);
-                dw += (W2[j] - W[j]) * (W2[j] - W[j]);
-            }
-            double lip = sqrt(dd) / (sqrt(dw) * sqrt(dotp(v, v, n)));
+            double lip;
+            bt_quotients(pb, theta, W, W2, v, NULL, &lip);
             worst_lip = fmax(worst_lip, lip);
             ck_assert_msg(lip <= L_A, "Hessian moved by %g > L_A = %g", lip,
                           L_A);
@@ -234,10 +225,8 @@ START_TEST(constants_bound_the_hessian)
         free(W2);
         free(v);
         free(av);
-        free(av2);
         otk_bilevel_instance_free(&inst);
-        if (which == 0)
-            synth_free(&s);
+        synth_free(&s);
     }
 }
 END_TEST
@@ -258,7 +247,7 @@ START_TEST(smoothness_bound_is_attained)
     double av[3], mu, L;
     ck_assert_int_eq(pb->ll_constants(pb->user, theta, &mu, &L), 0);
     ck_assert_int_eq(pb->ll_hvp(pb->user, theta, W, v, av), 0);
-    double rq = dotp(v, av, 3);
+    double rq = bt_dot(v, av, 3);
     ck_assert_msg(rq <= L && rq >= L * (1 - 1e-5), "<v, Av> = %.10g, L = %.10g",
                   rq, L);
     assert_close("<v, Av>", rq, 0.5 + exp(-4.0), 1e-12, 0);
@@ -392,12 +381,12 @@ START_TEST(gradient_vanishes_at_an_independent_minimiser)
     ck_assert_msg(gnorm <= 1e-9, "gradient descent stalled at %g", gnorm);
     double grad[P], h;
     ck_assert_int_eq(pb->ll_grad(pb->user, theta, W, grad), 0);
-    ck_assert_msg(sqrt(dotp(grad, grad, P)) <= 1e-8, "||grad h|| = %g",
-                  sqrt(dotp(grad, grad, P)));
+    ck_assert_msg(sqrt(bt_dot(grad, grad, P)) <= 1e-8, "||grad h|| = %g",
+                  sqrt(bt_dot(grad, grad, P)));
     ck_assert_int_eq(pb->ll_value(pb->user, theta, W, &h), 0);
     assert_close("h", h, naive_h(&s, theta, W), 1e-14, 0);
     /* and the minimiser is not trivial */
-    ck_assert(sqrt(dotp(W, W, P)) > 1e-2);
+    ck_assert(sqrt(bt_dot(W, W, P)) > 1e-2);
     otk_bilevel_instance_free(&inst);
     synth_free(&s);
 }
