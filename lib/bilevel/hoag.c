@@ -56,15 +56,16 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
     if (otkb_emit(run, &row, theta))
         return OTK_CANCELLED;
 
-    for (size_t k = 0; k < s->max_iter; k++) {
+    size_t k;
+    for (k = 0; k < s->max_iter; k++) {
         /* The hypergradient at theta, both tolerances eps. */
         if ((st = otkb_hypergradient(run, theta, eps, eps, x, run->z, &g,
                                      &gnorm_g)) != OTK_CONVERGED)
-            return st;
+            goto cut;
         double zn = sqrt(otk__dot(p, run->z, run->z));
         row.grad_norm = info->grad_norm = zn;
         row.omega = otkb_omega(pb, theta, x, eps, eps, gnorm_g);
-        if (zn <= s->grad_tol)
+        if (s->grad_tol > 0 && zn <= s->grad_tol)
             return OTK_CONVERGED;
         if (k == 0) /* HOAG's first step length, 1 / L_lambda */
             L_lambda = zn > 1e-3 ? zn / sqrt((double)p) : 1;
@@ -84,11 +85,11 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
         memcpy(run->x_trial, x, n * sizeof *x);
         if ((st = otkb_ll_solve(run, run->theta_trial, eps, run->x_trial)) !=
             OTK_CONVERGED)
-            return st;
+            goto cut;
         double g_new, gn_new;
         if ((st = otkb_upper(run, run->x_trial, &g_new, &gn_new)) !=
             OTK_CONVERGED)
-            return st;
+            goto cut;
 
         row.backtracks = 1;
         row.accepted = 1;
@@ -122,4 +123,14 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
             return OTK_MAX_ITER;
     }
     return OTK_MAX_ITER;
+
+cut:
+    if (st == OTK_MAX_ITER) { /* the budget ended a solve: close the trace */
+        row.iteration = k + 1;
+        row.accepted = 0;
+        row.eps = row.delta = eps;
+        info->iterations = k + 1;
+        otkb_emit(run, &row, theta);
+    }
+    return st;
 }

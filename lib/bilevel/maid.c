@@ -417,18 +417,19 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
     if (otkb_emit(run, &row, theta))
         return OTK_CANCELLED;
 
-    for (size_t k = 0; k < s->max_iter; k++) {
+    size_t k;
+    for (k = 0; k < s->max_iter; k++) {
         row.backtracks = 0;
         row.accepted = 0;
         for (size_t j = 0; j < s->max_rounds && !row.accepted; j++) {
             if ((st = inexact_gradient(run, theta, &eps, &delta, x, &gnorm_g,
                                        &row)) != OTK_CONVERGED)
-                return st;
+                goto cut;
             info->grad_norm = row.grad_norm;
             info->upper_loss = row.upper_loss;
             info->eps = eps;
             info->delta = delta;
-            if (row.grad_norm <= s->grad_tol)
+            if (s->grad_tol > 0 && row.grad_norm <= s->grad_tol)
                 return OTK_CONVERGED;
             double lower = otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps);
             double z2 = row.grad_norm * row.grad_norm;
@@ -442,11 +443,11 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
                 row.backtracks++;
                 st = otkb_ll_solve(run, run->theta_trial, eps, run->x_trial);
                 if (st != OTK_CONVERGED)
-                    return st;
+                    goto cut;
                 double g_new, gn_new;
                 if ((st = otkb_upper(run, run->x_trial, &g_new, &gn_new)) !=
                     OTK_CONVERGED)
-                    return st;
+                    goto cut;
                 double upper = otkb_upper_bound(pb, g_new, gn_new, eps);
                 if (upper - lower <= -s->armijo_c * a * z2) {
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
@@ -509,6 +510,19 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
             return OTK_MAX_ITER;
     }
     return OTK_MAX_ITER;
+
+cut:
+    /* A solve ended by the budget still gets its row: the trace then ends
+     * where the run's counters do. */
+    if (st == OTK_MAX_ITER) {
+        row.iteration = k + 1;
+        row.accepted = 0;
+        row.eps = eps;
+        row.delta = delta;
+        info->iterations = k + 1;
+        otkb_emit(run, &row, theta);
+    }
+    return st;
 }
 
 otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,

@@ -419,6 +419,48 @@ START_TEST(test_maid_reaches_optimum)
 }
 END_TEST
 
+typedef struct last_row {
+    size_t cost, iteration;
+} last_row;
+
+static int keep_last_row(void *user, const otk_bilevel_trace_row *row,
+                         const double *theta)
+{
+    last_row *l = user;
+    (void)theta;
+    l->cost = row->ll_iterations + row->cg_iterations;
+    l->iteration = row->iteration;
+    return 0;
+}
+
+/* A zero inexact hypergradient (CG's tolerance above ||grad g||: q = 0) is
+ * not convergence when grad_tol is 0: the methods tighten and go on. */
+START_TEST(test_zero_hypergradient_is_not_convergence)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 29, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_method methods[] = {OTK_BILEVEL_MAID,
+                                          OTK_BILEVEL_HOAG_GEOMETRIC};
+    for (int m = 0; m < 2; m++) {
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.method = methods[m];
+        s.eps0 = s.delta0 = 1e6;
+        s.check_descent = 0;
+        s.max_iter = 200;
+        double theta[4], x[4];
+        memcpy(theta, in.theta0, sizeof theta);
+        memcpy(x, in.x0, sizeof x);
+        otk_bilevel_info info;
+        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                         OTK_MAX_ITER);
+        ck_assert(info.accepted > 0);
+    }
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 /* The budget of lower-level + CG iterations is a hard limit: a solve is
  * capped by what is left of it. */
 START_TEST(test_budget_is_exact)
@@ -439,9 +481,16 @@ START_TEST(test_budget_is_exact)
         memcpy(theta, in.theta0, in.problem.p * sizeof *theta);
         memcpy(x, in.x0, in.problem.n * sizeof *x);
         otk_bilevel_info info;
+        last_row last = {0, 0};
+        s.trace = keep_last_row;
+        s.trace_user = &last;
         ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
                          OTK_MAX_ITER);
         ck_assert_uint_eq(info.ll_iterations + info.cg_iterations, 777);
+        /* the trace ends where the counters do, even when the budget cut
+         * an iteration short */
+        ck_assert_uint_eq(last.cost, 777);
+        ck_assert_uint_eq(last.iteration, info.iterations);
         free(theta);
         free(x);
     }
@@ -683,6 +732,7 @@ int main(void)
     tcase_add_test(quad, test_maid_reaches_optimum);
     tcase_add_test(quad, test_hoag_schedules_decrease);
     tcase_add_test(quad, test_budget_is_exact);
+    tcase_add_test(quad, test_zero_hypergradient_is_not_convergence);
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);

@@ -36,7 +36,8 @@ static const char help_text[] =
 "  --seed S   data and noise generator seed (0)\n"
 "\n"
 "Method: --method maid (default), fixed, hoag-geometric, hoag-quadratic,\n"
-"  hoag-cubic. --lower-solver fista (default) or gd. Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
+"  hoag-cubic. --lower-solver fista (default) or gd.\n"
+"  Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
 "  --alpha0 --max-iter --budget (lower-level + CG iterations, 0: none)\n"
 "  --rho-under --rho-over --nu-under --nu-over --eta --armijo-c\n"
 "  --max-backtrack --no-descent-test --grad-tol --ll-max-iter --cg-max-iter\n"
@@ -712,9 +713,17 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "eps", info.eps);
     otkcli_summary_num(&sm, "grad_norm", info.grad_norm);
     otkcli_summary_num(&sm, "time_s", info.time_s);
-    if (in.theta_star)
-        otkcli_summary_num(&sm, "optimality_gap",
-                           (tight_loss(&in, theta) - in.f_star) / in.f_star);
+    if (in.theta_star) {
+        double f = tight_loss(&in, theta);
+        if (isnan(f))
+            fprintf(
+                stderr,
+                "%s: warning: the lower level cannot be solved accurately at "
+                "the final theta (it may sit at the clip bound); "
+                "optimality_gap is unknown\n",
+                t.prog);
+        otkcli_summary_num(&sm, "optimality_gap", (f - in.f_star) / in.f_star);
+    }
     if (in.clean) {
         size_t len = in.problem.n;
         otkcli_summary_num(&sm, "psnr", otk_bilevel_psnr(x, in.clean, len));
