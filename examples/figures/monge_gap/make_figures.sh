@@ -1,0 +1,41 @@
+#!/bin/sh
+# Rebuild the Monge-gap figures (Uscidda and Cuturi, "The Monge Gap: A
+# Regularizer to Learn All Transport Maps", ICML 2023; ott-jax's Monge-gap
+# tutorial) with otkit (docs/figures.md).
+#
+#   examples/figures/monge_gap/make_figures.sh [BUILD_DIR]
+#
+# BUILD_DIR (default: build in the repository root) is configured with
+# meson if needed; the program examples/monge_gap_figures is built there
+# and fits every map and computes every gap with otkit, writing CSV data
+# to BUILD_DIR/monge_gap_data/; plot_figures.py (Debian's
+# /usr/bin/python3 with python3-matplotlib and python3-numpy, plotting
+# only) turns the data into examples/figures/monge_gap/*.png. The program
+# runs on one thread and takes about 3.5 minutes.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+build=${1:-$root/build}
+python=${PYTHON:-/usr/bin/python3}
+
+if ! "$python" -c 'import matplotlib, numpy' 2>/dev/null; then
+    echo "make_figures.sh: $python lacks matplotlib or numpy" \
+         "(apt-get install python3-matplotlib python3-numpy)" >&2
+    exit 1
+fi
+start=$(date +%s)
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$root"
+fi
+ninja -C "$build" examples/monge_gap_figures
+data=$build/monge_gap_data
+mkdir -p "$data"
+# one thread: the MLP's small BLAS products gain nothing from more, and
+# an idle OpenBLAS thread only burns system time
+OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} \
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
+    "$build/examples/monge_gap_figures" "$data"
+"$python" "$here/plot_figures.py" "$data" "$here"
+echo "make_figures.sh: done in $(( $(date +%s) - start )) s;" \
+     "data in $data, figures in $here"
