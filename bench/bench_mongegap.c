@@ -41,8 +41,9 @@
  * and the gap's) and per step, the regs used and the last step's loss
  * terms, then (untimed) the status and iterations of otk_monge_gap on the
  * first BATCH source points and their images under the fitted map, with
- * the fit's gap reg and Sinkhorn settings (check_gap_*): otk_mg_fit's
- * status does not reflect inner solves that stop at max_iter.
+ * the fit's gap reg and Sinkhorn settings (check_gap_*), to show whether
+ * the fitted map's gap solve still runs into max_iter (otk_mg_fit's own
+ * status and inner_not_converged cover the training steps).
  */
 #include <math.h>
 #include <stdint.h>
@@ -243,8 +244,7 @@ static int mode_fit(const options *o, int argc, char **argv)
             exit(1);
         }
         /* Untimed: the gap solve on the first batch of source points under
-         * the fitted map, with the fit's gap reg and Sinkhorn settings
-         * (otk_mg_fit does not report inner solves stopped by max_iter). */
+         * the fitted map, with the fit's gap reg and Sinkhorn settings. */
         const size_t nb = batch < ns ? batch : ns;
         otk_mg_map_apply(map, src, nb, mapped);
         otk_mg_settings gs = s.gap;
