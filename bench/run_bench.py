@@ -866,16 +866,19 @@ def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
                ["The problems of the table above. otkit: tol = 0, "
                 "max_iter = %d, so both solvers run the same budget "
                 "(an evaluation is one objective-and-gradient pass over the "
-                "n x m cost, column by column); otk_sparse with k = %d, "
+                "n x m cost, read row by row in storage order); otk_sparse "
+                "with k = %d, "
                 "otk_quadratic is k = n. ms/eval = info.time_s / "
                 "info.evaluations (set-up, the final objective and the plan "
                 "recovery amortized), best of 3." % (iters, k),
                 "pass over C: one single-threaded sum of the n x n matrix in "
                 "storage order (best of 5, bench-smooth pass); eval/pass = "
                 "quadratic ms/eval / pass time, the cost of an evaluation in "
-                "passes over the matrix (the evaluation reads C by columns "
-                "of a row-major matrix, and the semi-dual's projection onto "
-                "the simplex also selects a threshold per column).",
+                "passes over the matrix (the evaluation streams C 4 rows at "
+                "a time with more arithmetic per entry than the sum; the "
+                "semi-dual and otk_sparse also list per column the entries "
+                "that can enter the support, from which the semi-dual's "
+                "projection onto the simplex takes a threshold per column).",
                 "otkit threads: what otk_quadratic uses by default (the "
                 "OpenMP default, at most one per 131072 cost entries)."])
     prev = {"dual": None, "semi-dual": None}
@@ -1167,8 +1170,9 @@ def bench_mongegap(exe, root, sizes, fit_steps, budget, quick, raw):
                 "gap solve after fit: an untimed otk_monge_gap on the first "
                 "%d source points and their images under the fitted map, "
                 "with the fit's gap reg and Sinkhorn settings: its status "
-                "and iterations (otk_mg_fit does not report inner solves "
-                "that stop at max_iter)." % MG_FIT_BATCH])
+                "and iterations. The fit's own status is max_iter when inner "
+                "solves of some training steps stopped at their cap "
+                "(info.inner_not_converged)." % MG_FIT_BATCH])
     prev, last_err = None, None
     for n in sizes:
         d, x, y, reg = mongegap_problem(root, n, dim, SEED)

@@ -18,7 +18,8 @@
  *
  * Columns are split over OpenMP threads, each with its own scratch and
  * gradient accumulator, added in thread order (reproducible for a given
- * thread count).
+ * thread count). An evaluation reads each thread's columns row by row in
+ * storage order (see objective).
  */
 #include <lbfgs.h>
 #include <limits.h>
@@ -32,6 +33,10 @@
 #endif
 
 #include "core/core.h"
+#include "linalg/dispatch.h"
+#if OTK_X86_64
+#include <immintrin.h>
+#endif
 #include "linalg/linalg.h"
 #include "smooth/smooth.h"
 
@@ -45,8 +50,19 @@ typedef struct column_scratch {
     double *c, *v, *t, *grad;
     double *cblock; /* COLUMN_BLOCK columns of costs */
     size_t *idx;
-    double f; /* this thread's share of the objective */
+    uint32_t *rows; /* a column's candidate rows (the column path) */
+    size_t j0, j1;  /* this thread's columns */
+    /* point clouds: the thread's columns as a cost of their own, whose rows
+     * are the segments of the cost's rows that the row scans read */
+    otk_cost seg;
+    double *seg_yt, *seg_row;
+    double f;        /* this thread's share of the objective */
+    size_t overflow; /* columns whose candidate list overflowed */
+    size_t crowded;  /* column path: columns with many candidates */
 } column_scratch;
+
+/* How an evaluation reads the cost (see objective). */
+enum { EVAL_DENSE, EVAL_LISTS, EVAL_COLUMNS };
 
 typedef struct engine {
     const otk_cost *cost;
@@ -54,10 +70,25 @@ typedef struct engine {
     double *xt;     /* d x n transposed sources for tcost */
     size_t n, m, k;
     const double *a, *b; /* weights in use (b rescaled to a's mass) */
+    double *gb;          /* gamma b_j: the semi-dual's simplex mass */
     double gamma;
     int dual;
     int threads;
+    int mode; /* EVAL_* */
     column_scratch *scratch;
+    double *mem; /* owns weights, scratch and lists (see alloc_engine) */
+    uint32_t *mem_u32;
+    size_t *mem_idx;
+    /* per-column candidate lists of the row scan: LIST_CAP rows and
+     * values per column, their number (LIST_OVERFLOW: too many), and the
+     * semi-dual's running maximum of alpha_i - C_ij */
+    uint32_t *list_rows, *list_count;
+    /* per column, the rows of its largest entries at the last evaluation
+     * (see rows_pass): LIST_CAP slots and their number */
+    uint32_t *list_prior, *list_nprior;
+    /* per column: the semi-dual's running maximum; the dual's floor (0, or
+     * the k-th largest value listed so far) */
+    double *list_vals, *list_top;
     double *beta_out; /* where column passes put beta_j (or NULL) */
     /* the line search's view of the objective (see evaluate) */
     double *base_x, *base_g, base_f, base_true;
@@ -202,96 +233,340 @@ static double column_pass(const engine *e, column_scratch *w,
     return val;
 }
 
-/* The k largest of the count entries v[set[r]] (ties to the lower index),
- * returned as row indices in scratch after set (set has room for 2n). */
-static size_t *select_top_k(column_scratch *w, const double *v, size_t *set,
-                            size_t count, size_t k)
+/* ---- candidates and their columns ------------------------------------ */
+
+/* List capacity per column. The semi-dual's lists hold the entries above
+ * the running maximum less gamma b_j: the final candidates plus some met
+ * on the way. On clouds of 500 to 2000 points with gamma = 0.1 the final
+ * candidates are about 3 a column; from a running maximum of -inf, 9 on
+ * average and 18 at most were listed, 30 at most with gamma = 1. The
+ * dual's hold the positive entries (about 3 a column near the optimum),
+ * or for k < LIST_CAP the entries that can be among the k largest. */
+#ifndef LIST_CAP
+#define LIST_CAP 32
+#endif
+#define LIST_OVERFLOW UINT32_MAX
+
+/* Keep the entries of column j's list above floor_ (in order); returns
+ * their number. */
+static uint32_t list_prune(const engine *e, size_t j, double floor_)
 {
-    double *vals = w->t;
-    size_t *pick = set + count;
-    for (size_t r = 0; r < count; r++)
-        vals[r] = v[set[r]];
-    otk__top_k(vals, count, k, pick);
-    for (size_t r = 0; r < k; r++)
-        pick[r] = set[pick[r]];
-    return pick;
+    uint32_t *rows = e->list_rows + j * LIST_CAP, kept = 0;
+    double *vals = e->list_vals + j * LIST_CAP;
+    for (uint32_t r = 0; r < e->list_count[j]; r++)
+        if (vals[r] > floor_) {
+            rows[kept] = rows[r];
+            vals[kept++] = vals[r];
+        }
+    return kept;
+}
+
+/* Keep the k ranked first of column j's (full) list, in row order: value
+ * descending, ties to the earlier row (rows ascend along the list);
+ * returns the value of the k-th, below which no later entry can enter the
+ * top k (nor at it: its row is later). */
+static double list_keep_top_k(const engine *e, size_t j)
+{
+    uint32_t *rows = e->list_rows + j * LIST_CAP, kept = 0;
+    double *vals = e->list_vals + j * LIST_CAP, kth = INFINITY;
+    size_t pick[LIST_CAP];
+    unsigned char keep[LIST_CAP] = {0};
+    otk__top_k(vals, LIST_CAP, e->k, pick);
+    for (size_t r = 0; r < e->k; r++)
+        keep[pick[r]] = 1;
+    for (uint32_t r = 0; r < LIST_CAP; r++)
+        if (keep[r]) {
+            kth = vals[r] < kth ? vals[r] : kth;
+            rows[kept] = rows[r];
+            vals[kept++] = vals[r];
+        }
+    e->list_count[j] = kept;
+    return kth;
+}
+
+/* list_add on a full list. The semi-dual drops what its current floor
+ * excludes; the dual with k < LIST_CAP keeps the k largest and raises its
+ * floor to the k-th (k (1 + log(n / k)) entries of a column pass on
+ * average, so the list stays short even when most entries are positive,
+ * as after L-BFGS's first, long steps). What still does not fit overflows
+ * the list. */
+static __attribute__((noinline)) void list_add_full(const engine *e, size_t j,
+                                                    size_t i, double v)
+{
+    uint32_t count = e->list_count[j];
+    if (count == LIST_OVERFLOW)
+        return;
+    if (!e->dual) {
+        count = list_prune(e, j, e->list_top[j] - e->gb[j]);
+    } else if (e->k < LIST_CAP) {
+        e->list_top[j] = list_keep_top_k(e, j);
+        if (!(v > e->list_top[j]))
+            return;
+        count = (uint32_t)e->k;
+    }
+    if (count >= LIST_CAP) {
+        e->list_count[j] = LIST_OVERFLOW;
+        return;
+    }
+    e->list_rows[j * LIST_CAP + count] = (uint32_t)i;
+    e->list_vals[j * LIST_CAP + count] = v;
+    e->list_count[j] = count + 1;
+}
+
+/* Append (row i, value v) to column j's list. */
+OTK_INLINE void list_add(const engine *e, size_t j, size_t i, double v)
+{
+    uint32_t count = e->list_count[j];
+    if (count >= LIST_CAP) {
+        list_add_full(e, j, i, v);
+        return;
+    }
+    e->list_rows[j * LIST_CAP + count] = (uint32_t)i;
+    e->list_vals[j * LIST_CAP + count] = v;
+    e->list_count[j] = count + 1;
 }
 
 /*
- * One column of an evaluation, fused: the plan column is never written
- * out; its entries go straight into the thread's gradient. Returns the
- * objective contribution; *colsum receives the column's plan mass.
+ * The row kernels (row_kernels.h) take ROWS rows at a time: with one row,
+ * the per-column loads and stores and the per-entry arithmetic made the
+ * pass compute-bound at 2.5 to 4 times a plain pass over the matrix. They
+ * are built for the baseline (2 lanes) and AVX2+FMA (4 lanes) and picked
+ * at run time, as in vexp.c. (An AVX-512 build measured no faster on the
+ * dual and 10% slower on the semi-dual, whose hits it handles 32 entries at
+ * a time, on the AMD EPYC of docs/benchmarks.md.)
+ */
+#define ROWS 4
+_Static_assert(ROWS == 4, "row_kernels.h adds the rows pairwise");
+
+typedef struct row_group {
+    size_t i;              /* the first row */
+    const double *c[ROWS]; /* their cost segments */
+    double alpha[ROWS];    /* their alpha (-inf: no such row) */
+} row_group;
+
+/* The kernels' copies of a row group's pointers and alphas: read through
+ * rg, they are reloaded on every step, as the stores to the column state
+ * might alias them. */
+#define ROW_LOCALS(rg)                                                         \
+    const double *c[ROWS];                                                     \
+    double alpha[ROWS];                                                        \
+    for (int q_ = 0; q_ < ROWS; q_++) {                                        \
+        c[q_] = (rg)->c[q_];                                                   \
+        alpha[q_] = (rg)->alpha[q_];                                           \
+    }
+
+/* One scalar entry of the candidate scan (see list_rows in
+ * row_kernels.h). */
+OTK_INLINE void scan1(const engine *e, double c, double ai, const double *beta,
+                      size_t i, size_t j)
+{
+    if (beta != NULL) {
+        double x = ai + beta[j] - c;
+        if (x > e->list_top[j])
+            list_add(e, j, i, x);
+        return;
+    }
+    double s = ai - c, *top = &e->list_top[j];
+    *top = s > *top ? s : *top;
+    if (s > *top - e->gb[j])
+        list_add(e, j, i, s);
+}
+
+typedef void (*dual_rows_fn)(const row_group *, const double *, double *,
+                             size_t, double *, double[ROWS]);
+typedef void (*list_rows_fn)(const engine *, const row_group *, const double *,
+                             size_t, size_t);
+
+#define KERN(name) name##_base
+#define KTARGET
+#define VW 2
+#define KMAX(a, b)                                                             \
+    ((KERN(vd))((((KERN(vi))(a)) & ((a) > (b))) |                              \
+                (((KERN(vi))(b)) & ~((a) > (b)))))
+#define KANY(h) (((h)[0] | (h)[1]) != 0)
+#define KMASK(h) ((int)((h)[0] & 1) | (int)((h)[1] & 2))
+#include "smooth/row_kernels.h"
+
+#if OTK_HAVE_AVX2_VARIANT
+#define KERN(name) name##_avx2
+#define KTARGET OTK_TARGET_AVX2
+#define VW 4
+#define KMAX(a, b) ((KERN(vd))_mm256_max_pd((__m256d)(a), (__m256d)(b)))
+#define KANY(h) (!_mm256_testz_si256((__m256i)(h), (__m256i)(h)))
+#define KMASK(h) _mm256_movemask_pd((__m256d)(h))
+#include "smooth/row_kernels.h"
+#endif
+
+/* The kernels for this CPU. */
+static void pick_kernels(dual_rows_fn *dual, list_rows_fn *list)
+{
+    *dual = dual_rows_base;
+    *list = list_rows_base;
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx2()) {
+        *dual = dual_rows_avx2;
+        *list = list_rows_avx2;
+    }
+#endif
+}
+
+/* Rows i .. i + ROWS - 1 of the cost over this thread's columns (point
+ * clouds: computed into the thread's buffers). */
+static void row_group_at(const engine *e, column_scratch *w, const double *x,
+                         size_t i, row_group *rg)
+{
+    rg->i = i;
+    for (size_t q = 0; q < ROWS; q++) {
+        if (i + q >= e->n) {
+            rg->c[q] = rg->c[0];
+            rg->alpha[q] = -INFINITY;
+            continue;
+        }
+        rg->alpha[q] = x[i + q];
+        if (e->cost->C != NULL)
+            rg->c[q] = e->cost->C + (i + q) * e->m + w->j0;
+        else
+            rg->c[q] = otk__cost_row(&w->seg, w->seg_yt, i + q,
+                                     w->seg_row + q * w->seg.m);
+    }
+}
+
+#define CHAINS 8 /* independent maxima in column_candidates */
+
+/*
+ * The candidates of column j from its costs c (the column path) into
+ * w->rows and w->t, in row order; returns their number. The same sets as
+ * the row scan's lists once cut to the final floor.
+ */
+static size_t column_candidates(const engine *e, column_scratch *w,
+                                const double *x, size_t j, const double *c)
+{
+    const size_t n = e->n;
+    double *vals = w->t, *v = w->v;
+    uint32_t *rows = w->rows;
+    size_t count = 0;
+    if (e->dual) {
+        const double bj = x[n + j];
+        for (size_t i = 0; i < n; i++) {
+            double xi = x[i] + bj - c[i];
+            if (xi > 0.0) {
+                rows[count] = (uint32_t)i;
+                vals[count++] = xi;
+            }
+        }
+        return count;
+    }
+    /* the maximum in CHAINS independent chains (a single one is bound by
+     * the latency of the compare) */
+    double mx[CHAINS];
+    for (int l = 0; l < CHAINS; l++)
+        mx[l] = -INFINITY;
+    size_t i = 0;
+    for (; i + CHAINS <= n; i += CHAINS)
+        for (int l = 0; l < CHAINS; l++) {
+            double s = x[i + (size_t)l] - c[i + (size_t)l];
+            v[i + (size_t)l] = s;
+            mx[l] = s > mx[l] ? s : mx[l];
+        }
+    for (; i < n; i++) {
+        v[i] = x[i] - c[i];
+        mx[0] = v[i] > mx[0] ? v[i] : mx[0];
+    }
+    for (int l = 1; l < CHAINS; l++)
+        mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
+    /* theta >= max s - gamma b_j: nothing at or below is in the support */
+    const double floor_ = mx[0] - e->gb[j];
+    for (i = 0; i < n; i++)
+        if (v[i] > floor_) {
+            rows[count] = (uint32_t)i;
+            vals[count++] = v[i];
+        }
+    return count;
+}
+
+/*
+ * Column j from its candidates (count rows and values, in row order; the
+ * values are reordered): the plan column goes straight into the thread's
+ * gradient. Returns the objective contribution; *colsum receives the
+ * column's plan mass.
  *
- *   dual       one pass builds x and lists its positive entries; only when
- *              there are more than k is a selection run, among them.
- *   semi-dual  one pass builds s, another lists the entries that can be in
- *              the projection's support (those above max s - gamma b_j);
- *              only when there are more than k is a selection run, among
- *              them; the threshold then comes from those few entries.
+ *   dual       the candidates are the positive x; when there are more than
+ *              k, the k largest of them are the plan's support.
+ *   semi-dual  the candidates are a superset of the projection's support;
+ *              more than k: the k largest of them; the threshold then comes
+ *              from those few entries.
  *
  * This gives the same plan as dual_column/semi_column (which the final
  * plan recovery uses): the top k of all entries restricted to the
- * candidates are the top k of the candidates, with the same tie rule.
+ * candidates are the top k of the candidates, with the same tie rule
+ * (positions in row order rank as the rows).
  */
-static double fused_column(const engine *e, column_scratch *w, const double *x,
-                           size_t j, const double *c, double *colsum)
+static double finish_column(const engine *e, column_scratch *w, size_t j,
+                            const uint32_t *rows, double *vals, size_t count,
+                            double *colsum)
 {
-    const size_t n = e->n, k = e->k;
+    const size_t k = e->k;
     const double gamma = e->gamma, inv = 1.0 / gamma;
-    double *grad = w->grad, *v = w->v;
-    size_t *set = w->idx, count = 0;
+    double *grad = w->grad;
+    size_t *set = w->idx;
+    if (count > k) {
+        /* the k largest, taken in row order: the sums below then do not
+         * depend on which superset of them the candidates were */
+        unsigned char *mark = (unsigned char *)w->v;
+        otk__top_k(vals, count, k, set);
+        memset(mark, 0, count);
+        for (size_t r = 0; r < k; r++)
+            mark[set[r]] = 1;
+        size_t picked = 0;
+        for (size_t r = 0; r < count; r++)
+            if (mark[r])
+                set[picked++] = r;
+        count = k;
+    } else {
+        for (size_t r = 0; r < count; r++)
+            set[r] = r;
+    }
     if (e->dual) {
-        const double bj = x[n + j];
         double cs = 0.0, sq = 0.0;
-        if (k >= n) { /* quadratic: one vectorizable pass */
-            for (size_t i = 0; i < n; i++) {
-                double xi = x[i] + bj - c[i];
-                double t = xi > 0.0 ? xi * inv : 0.0;
-                grad[i] += t;
-                cs += t;
-                sq += t * t;
-            }
-            *colsum = cs;
-            return 0.5 * gamma * sq;
+        if (e->mode != EVAL_DENSE && k < LIST_CAP) {
+            /* the support's rows: the next evaluation's first floor */
+            for (size_t r = 0; r < count; r++)
+                e->list_prior[j * LIST_CAP + r] = rows[set[r]];
+            e->list_nprior[j] = (uint32_t)count;
         }
-        for (size_t i = 0; i < n; i++) {
-            v[i] = x[i] + bj - c[i];
-            if (v[i] > 0.0)
-                set[count++] = i;
-        }
-        if (count > k)
-            set = select_top_k(w, v, set, count, k), count = k;
         for (size_t r = 0; r < count; r++) {
-            double t = v[set[r]] * inv;
-            grad[set[r]] += t;
+            double t = vals[set[r]] * inv;
+            grad[rows[set[r]]] += t;
             cs += t;
             sq += t * t;
         }
         *colsum = cs;
         return 0.5 * gamma * sq;
     }
-    const double bj = e->b[j];
-    *colsum = bj;
-    if (bj == 0.0)
-        return 0.0;
-    for (size_t i = 0; i < n; i++)
-        v[i] = x[i] - c[i];
     /* t = [s - theta]_+ / gamma with sum t = b_j: the simplex threshold of
      * s for the mass gamma b_j */
-    count = otk__simplex_candidates(v, n, gamma * bj, set);
-    if (count > k)
-        set = select_top_k(w, v, set, count, k), count = k;
+    *colsum = e->b[j];
     size_t support;
     double theta =
-        otk__simplex_threshold_on(v, set, count, gamma * bj, &support);
+        otk__simplex_threshold_on(vals, set, count, e->gb[j], &support);
     double val = 0.0;
     for (size_t r = 0; r < support; r++) {
-        size_t i = set[r];
-        double t = (v[i] - theta) * inv;
-        grad[i] += t;
-        val += v[i] * t - 0.5 * gamma * t * t;
+        double s = vals[set[r]], t = (s - theta) * inv;
+        grad[rows[set[r]]] += t;
+        val += s * t - 0.5 * gamma * t * t;
     }
     return val;
+}
+
+/* Column j by the column path from its costs c. */
+static double column_from_costs(const engine *e, column_scratch *w,
+                                const double *x, size_t j, const double *c,
+                                double *colsum)
+{
+    size_t count = column_candidates(e, w, x, j, c);
+    if (count > LIST_CAP / 2)
+        w->crowded++;
+    return finish_column(e, w, j, w->rows, w->t, count, colsum);
 }
 
 static int thread_index(void)
@@ -303,30 +578,155 @@ static int thread_index(void)
 #endif
 }
 
-/* f = -(dual or semi-dual) and its gradient (T 1 - a [, T^T 1 - b]). */
+/* This thread's columns by the column path, COLUMN_BLOCK at a time. */
+static void columns_pass(const engine *e, column_scratch *w, const double *x,
+                         double *g)
+{
+    const size_t n = e->n;
+    for (size_t j0 = w->j0; j0 < w->j1; j0 += COLUMN_BLOCK) {
+        size_t count = w->j1 - j0 < COLUMN_BLOCK ? w->j1 - j0 : COLUMN_BLOCK;
+        load_columns(e, j0, count, w->cblock);
+        for (size_t q = 0; q < count; q++) {
+            const size_t j = j0 + q;
+            double colsum = 0.0;
+            if (!e->dual && e->b[j] == 0.0)
+                continue; /* an empty column: t = 0 */
+            w->f += column_from_costs(e, w, x, j, w->cblock + q * n, &colsum);
+            if (e->dual)
+                g[n + j] = colsum - e->b[j];
+        }
+    }
+}
+
+/* This thread's columns by one row-major scan of the cost (EVAL_DENSE or
+ * EVAL_LISTS). */
+static void rows_pass(const engine *e, column_scratch *w, const double *x,
+                      double *g)
+{
+    const size_t n = e->n, j0 = w->j0, len = w->j1 - w->j0;
+    const double *beta = e->dual ? x + n : NULL;
+    row_group rg;
+    dual_rows_fn kernel;
+    list_rows_fn scan;
+    pick_kernels(&kernel, &scan);
+    if (e->mode == EVAL_DENSE) {
+        /* the column sums build up in place in the gradient, unscaled:
+         * the kernel sums [x]_+, and t = [x]_+ / gamma */
+        const double inv = 1.0 / e->gamma;
+        double *colsum = g + n + j0, sq = 0.0, sums[ROWS];
+        memset(colsum, 0, len * sizeof *colsum);
+        for (size_t i = 0; i < n; i += ROWS) {
+            row_group_at(e, w, x, i, &rg);
+            kernel(&rg, beta + j0, colsum, len, &sq, sums);
+            for (size_t q = 0; q < ROWS && i + q < n; q++)
+                w->grad[i + q] = sums[q] * inv;
+        }
+        for (size_t j = 0; j < len; j++)
+            colsum[j] = colsum[j] * inv - e->b[j0 + j];
+        w->f = 0.5 * sq * inv;
+        return;
+    }
+    /* The floors start from the rows that held the column's largest
+     * entries at the last evaluation, whose entries now are lower bounds:
+     * for the semi-dual the maximum (any entry is a lower bound); for the
+     * dual with k < LIST_CAP the k-th largest, as k entries are at least
+     * that large (an entry equal to it may still rank before it, hence
+     * the floor just below it). Usually close, they keep the lists short:
+     * for the semi-dual 3 entries a column instead of 9 from -inf. Point
+     * costs start from -inf (and 0): an entry computed alone may round
+     * differently from the row's, and the bounds must hold exactly. */
+    const double *C = e->cost->C;
+    for (size_t j = j0; j < w->j1; j++) {
+        const uint32_t *prior = e->list_prior + j * LIST_CAP;
+        const size_t np = C != NULL ? e->list_nprior[j] : 0;
+        double bound = INFINITY;
+        for (size_t r = 0; r < np; r++) {
+            size_t i = prior[r];
+            double v = e->dual ? x[i] + beta[j] - C[i * e->m + j]
+                               : x[i] - C[i * e->m + j];
+            bound = v < bound ? v : bound;
+        }
+        e->list_count[j] = 0;
+        if (!e->dual)
+            e->list_top[j] = np > 0 ? bound : -INFINITY;
+        else if (np > 0 && np == e->k && bound > 0.0)
+            e->list_top[j] = nextafter(bound, -INFINITY);
+        else
+            e->list_top[j] = 0.0; /* the positive entries */
+    }
+    for (size_t i = 0; i < n; i += ROWS) {
+        row_group_at(e, w, x, i, &rg);
+        scan(e, &rg, beta, j0, len);
+    }
+    for (size_t j = j0; j < w->j1; j++) {
+        double colsum = 0.0;
+        if (!e->dual && e->b[j] == 0.0)
+            continue; /* an empty column: t = 0 */
+        if (e->list_count[j] == LIST_OVERFLOW) {
+            w->overflow++;
+            load_column(e, j, w->c);
+            w->f += column_from_costs(e, w, x, j, w->c, &colsum);
+        } else {
+            uint32_t *rows = e->list_rows + j * LIST_CAP;
+            double *vals = e->list_vals + j * LIST_CAP;
+            size_t count = e->list_count[j];
+            if (!e->dual) {
+                const double top = e->list_top[j];
+                count = list_prune(e, j, top - e->gb[j]);
+                for (size_t r = 0; r < count; r++)
+                    if (vals[r] == top) {
+                        e->list_prior[j * LIST_CAP] = rows[r];
+                        e->list_nprior[j] = 1;
+                        break;
+                    }
+            }
+            w->f += finish_column(e, w, j, rows, vals, count, &colsum);
+        }
+        if (e->dual)
+            g[n + j] = colsum - e->b[j];
+    }
+}
+
+/*
+ * f = -(dual or semi-dual) and its gradient (T 1 - a [, T^T 1 - b]).
+ *
+ * How the cost is read (each thread owns a range of columns):
+ *
+ *   EVAL_DENSE    the quadratic dual (k >= n): every entry contributes
+ *                 [alpha_i + beta_j - C_ij]_+ / gamma, so the cost is
+ *                 streamed in storage order, each thread over its segment
+ *                 of every row: contiguous and vectorized (the column path
+ *                 reads a cache line per row and 8 columns, which measured
+ *                 6 to 17 times slower than a pass over the matrix).
+ *   EVAL_LISTS    the others need each column's candidates first (dual:
+ *                 x > 0; semi-dual: s > max s - gamma b_j). The same scan
+ *                 lists them per column; the semi-dual's floor there uses
+ *                 the running maximum, a lower bound of the final one, so
+ *                 the list is a superset, cut to the exact set when the
+ *                 column's maximum is known. Each column is then finished
+ *                 from its list; one whose list overflowed LIST_CAP takes
+ *                 the column path.
+ *   EVAL_COLUMNS  the column path for every column: chosen after an
+ *                 evaluation overflowed many lists (wide supports: a large
+ *                 gamma), left when the candidates are few again.
+ *
+ * The lists and the column path hand finish_column the same candidates in
+ * the same order, so the plan does not depend on the mode.
+ */
 static double objective(engine *e, const double *x, double *g)
 {
     const size_t n = e->n, m = e->m;
     e->evaluations++;
 #pragma omp parallel num_threads(e->threads) if (e->threads > 1)
     {
-        const size_t t = (size_t)thread_index(), nt = (size_t)e->threads;
-        column_scratch *w = &e->scratch[t];
+        column_scratch *w = &e->scratch[thread_index()];
         memset(w->grad, 0, n * sizeof *w->grad);
         w->f = 0.0;
-        const size_t j_end = m * (t + 1) / nt;
-        for (size_t j0 = m * t / nt; j0 < j_end; j0 += COLUMN_BLOCK) {
-            size_t count =
-                j_end - j0 < COLUMN_BLOCK ? j_end - j0 : COLUMN_BLOCK;
-            load_columns(e, j0, count, w->cblock);
-            for (size_t q = 0; q < count; q++) {
-                double colsum = 0.0;
-                w->f +=
-                    fused_column(e, w, x, j0 + q, w->cblock + q * n, &colsum);
-                if (e->dual)
-                    g[n + j0 + q] = colsum - e->b[j0 + q];
-            }
-        }
+        w->overflow = w->crowded = 0;
+        if (e->mode == EVAL_COLUMNS)
+            columns_pass(e, w, x, g);
+        else
+            rows_pass(e, w, x, g);
     }
     double f = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -336,11 +736,21 @@ static double objective(engine *e, const double *x, double *g)
         g[i] = gi;
         f -= x[i] * e->a[i];
     }
-    for (int t = 0; t < e->threads; t++)
+    size_t overflow = 0, crowded = 0;
+    for (int t = 0; t < e->threads; t++) {
         f += e->scratch[t].f;
+        overflow += e->scratch[t].overflow;
+        crowded += e->scratch[t].crowded;
+    }
     if (e->dual)
         for (size_t j = 0; j < m; j++)
             f -= x[n + j] * e->b[j];
+    /* a column path per overflowed list costs a cache line per row: past
+     * m/8 of them the blocked column path is cheaper */
+    if (e->mode == EVAL_LISTS && overflow > m / 8)
+        e->mode = EVAL_COLUMNS;
+    else if (e->mode == EVAL_COLUMNS && crowded <= m / 16)
+        e->mode = EVAL_LISTS;
     return f;
 }
 
@@ -455,45 +865,89 @@ static const char *check_settings(const otk_quadratic_settings *s)
 
 static void free_engine(engine *e)
 {
-    if (e->scratch != NULL) {
-        free(e->scratch[0].c);
-        free(e->scratch[0].idx);
-    }
     free(e->scratch);
+    free(e->mem);
+    free(e->mem_u32);
+    free(e->mem_idx);
     free(e->xt);
     free(e->base_x);
 }
 
-/* Scratch for every thread in one block: c, v, t, grad (n each) and idx
- * (n + k, the semi-dual's top-k projection uses the tail). */
-static int alloc_engine(engine *e)
+/*
+ * The weights (a; b times b_scale; gamma b) and every thread's scratch: c,
+ * v, t, grad (n each), the column block, rows (n), idx (2n + 1: the
+ * semi-dual's top-k projection in recover uses the tail), its columns and,
+ * for point clouds, their transposed targets and a row segment; and the
+ * column lists (m LIST_CAP rows and values), unless the quadratic dual's
+ * dense scan needs none.
+ */
+static int alloc_engine(engine *e, const double *a, const double *b,
+                        double b_scale)
 {
-    const size_t n = e->n, per = (4 + COLUMN_BLOCK) * n;
-    const size_t nt = (size_t)e->threads;
+    const size_t n = e->n, m = e->m, nt = (size_t)e->threads;
+    const size_t per = (4 + COLUMN_BLOCK) * n;
+    const int points = e->cost->C == NULL;
+    const size_t d = points ? e->cost->d : 0;
+    e->mode = e->dual && e->k >= n ? EVAL_DENSE : EVAL_LISTS;
+    const size_t lists = e->mode == EVAL_LISTS ? m : 0;
     e->scratch = calloc(nt, sizeof *e->scratch);
-    double *block = malloc(nt * per * sizeof *block);
-    size_t *idx = malloc(nt * (2 * n + 1) * sizeof *idx);
-    if (e->scratch == NULL || block == NULL || idx == NULL) {
-        free(block);
-        free(idx);
+    e->mem = malloc((n + 2 * m + lists * (LIST_CAP + 1) + nt * per +
+                     (points ? (d + ROWS) * m : 0)) *
+                    sizeof *e->mem);
+    e->mem_u32 =
+        malloc((lists * (2 * LIST_CAP + 2) + nt * n) * sizeof *e->mem_u32);
+    e->mem_idx = malloc(nt * (2 * n + 1) * sizeof *e->mem_idx);
+    const size_t nvars = n + (e->dual ? m : 0);
+    e->base_x = malloc(2 * nvars * sizeof *e->base_x);
+    if (e->scratch == NULL || e->mem == NULL || e->mem_u32 == NULL ||
+        e->mem_idx == NULL || e->base_x == NULL)
         return -1;
-    }
+    e->base_g = e->base_x + nvars;
+    double *wa = e->mem, *wb = wa + n, *next = wb + m;
+    for (size_t i = 0; i < n; i++)
+        wa[i] = a != NULL ? a[i] : 1.0 / (double)n;
+    for (size_t j = 0; j < m; j++)
+        wb[j] = (b != NULL ? b[j] : 1.0 / (double)m) * b_scale;
+    e->a = wa;
+    e->b = wb;
+    e->gb = next;
+    next += m;
+    for (size_t j = 0; j < m; j++)
+        e->gb[j] = e->gamma * wb[j];
+    e->list_vals = next;
+    e->list_top = next + lists * LIST_CAP;
+    next += lists * (LIST_CAP + 1);
+    e->list_rows = e->mem_u32;
+    e->list_count = e->mem_u32 + lists * LIST_CAP;
+    e->list_prior = e->list_count + lists;
+    e->list_nprior = e->list_prior + lists * LIST_CAP;
+    for (size_t j = 0; j < lists; j++)
+        e->list_nprior[j] = 0;
     for (size_t t = 0; t < nt; t++) {
         column_scratch *w = &e->scratch[t];
-        w->c = block + t * per;
+        w->c = next + t * per;
         w->v = w->c + n;
         w->t = w->v + n;
         w->grad = w->t + n;
         w->cblock = w->grad + n;
-        w->idx = idx + t * (2 * n + 1);
+        w->idx = e->mem_idx + t * (2 * n + 1);
+        w->rows = e->mem_u32 + lists * (2 * LIST_CAP + 2) + t * n;
+        w->j0 = m * t / nt;
+        w->j1 = m * (t + 1) / nt;
     }
-    /* block and idx are freed through scratch[0] */
-    const size_t nvars = n + (e->dual ? e->m : 0);
-    e->base_x = malloc(2 * nvars * sizeof *e->base_x);
-    if (e->base_x == NULL)
-        return -1;
-    e->base_g = e->base_x + nvars;
-    if (e->cost->C == NULL) {
+    next += nt * per;
+    if (points) {
+        for (size_t t = 0; t < nt; t++) {
+            /* the thread's columns: targets j0 .. j1 - 1 */
+            column_scratch *w = &e->scratch[t];
+            w->seg = *e->cost;
+            w->seg.m = w->j1 - w->j0;
+            w->seg.y = e->cost->y + w->j0 * d;
+            w->seg_yt = next;
+            w->seg_row = next + d * w->seg.m;
+            next += (d + ROWS) * w->seg.m;
+            otk__cost_prepare(&w->seg, w->seg_yt);
+        }
         /* column j of the cost is row j of the transposed problem */
         e->tcost = *e->cost;
         e->tcost.n = e->cost->m;
@@ -615,21 +1069,12 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
     if ((size_t)e.threads > m)
         e.threads = (int)m;
     const int nvars = (int)(n + (dual ? m : 0));
-    double *wa = malloc((n + m) * sizeof *wa);
     lbfgsfloatval_t *x = lbfgs_malloc(nvars);
-    if (wa == NULL || x == NULL || alloc_engine(&e) != 0) {
-        free(wa);
+    if (x == NULL || alloc_engine(&e, a, b, mass_a / mass_b) != 0) {
         lbfgs_free(x);
         free_engine(&e);
         return finish(info, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX, t0);
     }
-    double *wb = wa + n;
-    for (size_t i = 0; i < n; i++)
-        wa[i] = a != NULL ? a[i] : 1.0 / (double)n;
-    for (size_t j = 0; j < m; j++)
-        wb[j] = (b != NULL ? b[j] : 1.0 / (double)m) * (mass_a / mass_b);
-    e.a = wa;
-    e.b = wb;
     memset(x, 0, (size_t)nvars * sizeof *x);
 
     lbfgs_parameter_t param;
@@ -666,7 +1111,6 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
         if (beta != NULL && dual)
             memcpy(beta, x + n, m * sizeof *beta);
     }
-    free(wa);
     lbfgs_free(x);
     free_engine(&e);
     return finish(info, st, NULL, SIZE_MAX, t0);
@@ -685,20 +1129,11 @@ double otk__smooth_eval(const otk_cost *cost, const double *a, const double *b,
     e.gamma = gamma;
     e.dual = dual;
     e.threads = 1;
-    double *w = malloc((n + m) * sizeof *w);
-    if (w == NULL || alloc_engine(&e) != 0) {
-        free(w);
+    if (alloc_engine(&e, a, b, 1.0) != 0) {
         free_engine(&e);
         return NAN;
     }
-    for (size_t i = 0; i < n; i++)
-        w[i] = a != NULL ? a[i] : 1.0 / (double)n;
-    for (size_t j = 0; j < m; j++)
-        w[n + j] = b != NULL ? b[j] : 1.0 / (double)m;
-    e.a = w;
-    e.b = w + n;
     double f = objective(&e, vars, grad);
-    free(w);
     free_engine(&e);
     return f;
 }

@@ -2,9 +2,10 @@
  * Private: the smooth-dual engine shared by quadratically-regularized OT
  * and sparsity-constrained OT. Both regularize each column of the plan by
  * (gamma/2) ||t||^2, the second with at most k nonzeros; the engine
- * evaluates the dual or semi-dual objective and gradient column by column,
- * runs L-BFGS on it, and recovers the plan. The only difference between
- * the two modules is k (k >= n: no sparsity constraint).
+ * evaluates the dual or semi-dual objective and gradient (a sum over
+ * columns, computed from one scan of the cost in storage order), runs
+ * L-BFGS on it, and recovers the plan. The only difference between the two
+ * modules is k (k >= n: no sparsity constraint).
  */
 #ifndef OTK_SMOOTH_H
 #define OTK_SMOOTH_H
