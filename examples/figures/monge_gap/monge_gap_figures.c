@@ -53,53 +53,15 @@
 
 #include <otkit/otkit.h>
 
+#include "../figure_util.h"
+
 #include "gauss_linalg.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
 #endif
 
-static const char *out_dir;
 static FILE *summary;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "monge_gap_figures: %s\n", what);
-    exit(1);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes > 0 ? bytes : 1);
-    if (p == NULL)
-        die("out of memory");
-    return p;
-}
-
-static FILE *open_out(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    FILE *fp = fopen(path, "w");
-    if (fp == NULL) {
-        fprintf(stderr, "monge_gap_figures: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    return fp;
-}
-
-static void close_out(FILE *fp)
-{
-    if (fclose(fp) != 0)
-        die("write error");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static const char *cost_name(otk_mg_cost c)
 {
@@ -235,7 +197,7 @@ static int record(void *user, const otk_mg_fit_progress *p)
     if (j->valid != NULL && j->vsrc != NULL &&
         (p->step % j->valid_every == 0 || p->step == 1)) {
         if (otk_mg_map_apply(r->map, j->vsrc, j->n_valid, r->mapped) != 0)
-            die("map apply failed");
+            figure_die("map apply failed");
         double s = divergence(r->mapped, j->n_valid, j->vtgt, j->n_valid, j->d,
                               j->fit_reg, NULL);
         otk_mg_info gi;
@@ -263,7 +225,7 @@ static otk_mg_map *fit(const fit_job *j, otk_mg_fit_info *info)
     otk_mg_map *map =
         otk_mg_map_create(j->d, j->hidden, 3, OTK_ACT_GELU, 1000 + j->seed);
     if (map == NULL)
-        die("otk_mg_map_create failed");
+        figure_die("otk_mg_map_create failed");
     otk_mg_fit_settings s;
     otk_mg_fit_default_settings(&s);
     s.gap.cost = j->cost;
@@ -279,7 +241,7 @@ static otk_mg_map *fit(const fit_job *j, otk_mg_fit_info *info)
     s.seed = j->seed;
     recorder r = {j, map, NULL, 0};
     if (j->vsrc != NULL)
-        r.mapped = xmalloc(j->n_valid * j->d * sizeof *r.mapped);
+        r.mapped = figure_xmalloc(j->n_valid * j->d * sizeof *r.mapped);
     s.progress = record;
     s.progress_user = &r;
     otk_status st =
@@ -440,17 +402,17 @@ static void f1_run(f1_data *D, const char *run, otk_mg_cost cost, double lambda,
     otk_mg_fit_info info;
     otk_mg_map *map = fit(&j, &info);
 
-    double *y = xmalloc(F1_TEST * 2 * sizeof *y);
+    double *y = figure_xmalloc(F1_TEST * 2 * sizeof *y);
     if (otk_mg_map_apply(map, D->xtest, F1_TEST, y) != 0)
-        die("map apply failed");
+        figure_die("map apply failed");
     char name[256];
     snprintf(name, sizeof name, "fig1_map_%s.csv", run);
-    FILE *fp = open_out(name);
+    FILE *fp = figure_open(name);
     fprintf(fp, "x0,x1,y0,y1,shown\n");
     for (size_t i = 0; i < F1_TEST; i++)
         fprintf(fp, "%.10g,%.10g,%.10g,%.10g,%d\n", D->xtest[2 * i],
                 D->xtest[2 * i + 1], y[2 * i], y[2 * i + 1], i < F1_SHOWN);
-    close_out(fp);
+    figure_close(fp);
 
     otk_status st_sq, st_l2, st_div;
     double m0_sq =
@@ -496,12 +458,12 @@ static void figure1(void)
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 11);
     f1_data D;
-    D.src = xmalloc(2 * F1_POOL * sizeof *D.src);
-    D.tgt = xmalloc(2 * F1_POOL * sizeof *D.tgt);
-    D.vsrc = xmalloc(2 * F1_VALID * sizeof *D.vsrc);
-    D.vtgt = xmalloc(2 * F1_VALID * sizeof *D.vtgt);
-    D.xtest = xmalloc(2 * F1_TEST * sizeof *D.xtest);
-    D.ztest = xmalloc(2 * F1_TEST * sizeof *D.ztest);
+    D.src = figure_xmalloc(2 * F1_POOL * sizeof *D.src);
+    D.tgt = figure_xmalloc(2 * F1_POOL * sizeof *D.tgt);
+    D.vsrc = figure_xmalloc(2 * F1_VALID * sizeof *D.vsrc);
+    D.vtgt = figure_xmalloc(2 * F1_VALID * sizeof *D.vtgt);
+    D.xtest = figure_xmalloc(2 * F1_TEST * sizeof *D.xtest);
+    D.ztest = figure_xmalloc(2 * F1_TEST * sizeof *D.ztest);
     const double noise = 0.05;
     sample_moon(rng, F1_POOL, noise, D.src);
     sample_s_curve(rng, F1_POOL, noise, D.tgt);
@@ -524,20 +486,20 @@ static void figure1(void)
     fprintf(stderr, "  regs: fit %.4g, gap sq %.4g, gap l2 %.4g\n", D.fit_reg,
             D.gap_reg_sq, D.gap_reg_l2);
 
-    FILE *fp = open_out("fig1_points.csv");
+    FILE *fp = figure_open("fig1_points.csv");
     fprintf(fp, "set,x,y\n");
     for (size_t i = 0; i < F1_TEST; i++)
         fprintf(fp, "source,%.10g,%.10g\n", D.xtest[2 * i], D.xtest[2 * i + 1]);
     for (size_t i = 0; i < F1_TEST; i++)
         fprintf(fp, "target,%.10g,%.10g\n", D.ztest[2 * i], D.ztest[2 * i + 1]);
-    close_out(fp);
+    figure_close(fp);
 
-    D.trace = open_out("fig1_trace.csv");
+    D.trace = figure_open("fig1_trace.csv");
     fprintf(D.trace, "run,step,loss,fitting,gap\n");
-    D.valid = open_out("fig1_valid.csv");
+    D.valid = figure_open("fig1_valid.csv");
     fprintf(D.valid,
             "run,step,divergence,gap_entropic,gap_exact_sq,gap_exact_l2\n");
-    D.runs = open_out("fig1_runs.csv");
+    D.runs = figure_open("fig1_runs.csv");
     fprintf(D.runs,
             "run,cost,lambda,status,steps,batch,fit_reg,gap_reg,exact_gap_sq,"
             "status_sq,exact_gap_l2,status_l2,entropic_gap,disp_sq,disp_l2,"
@@ -563,9 +525,9 @@ static void figure1(void)
             f1_run(&D, run, OTK_MG_SQEUCLIDEAN, lambdas[k], 0);
         }
     }
-    close_out(D.trace);
-    close_out(D.valid);
-    close_out(D.runs);
+    figure_close(D.trace);
+    figure_close(D.valid);
+    figure_close(D.runs);
     free(D.src);
     free(D.tgt);
     free(D.vsrc);
@@ -587,13 +549,13 @@ static void figure2(void)
     for (size_t i = 0; i < 2 * N; i++)
         x[i] = gsl_ran_gaussian(rng, 1.0);
     gsl_rng_free(rng);
-    FILE *fp = open_out("fig2_rotation.csv");
+    FILE *fp = figure_open("fig2_rotation.csv");
     fprintf(fp, "cost,angle_deg,exact_gap,status_exact,disp,population,"
                 "reg1,entropic1,iters1,status1,reg2,entropic2,iters2,status2,"
                 "log_n\n");
     static const otk_mg_cost costs[2] = {OTK_MG_SQEUCLIDEAN, OTK_MG_EUCLIDEAN};
     static const double rel[2] = {0.01, 0.1};
-    double t0 = now();
+    double t0 = figure_now();
     for (size_t c = 0; c < 2; c++) {
         /* relative regs: times the mean cost between the x_i and the
          * rotated x_j, which does not depend on the angle for an isotropic
@@ -628,8 +590,8 @@ static void figure2(void)
                     otk_status_name(g2.status), log((double)N));
         }
     }
-    close_out(fp);
-    fprintf(stderr, "  %.1fs\n", now() - t0);
+    figure_close(fp);
+    fprintf(stderr, "  %.1fs\n", figure_now() - t0);
 }
 
 /* ---- figure 3: Gaussian -> Gaussian with a known affine map ---- */
@@ -643,9 +605,9 @@ typedef struct gauss_problem {
 static void gauss_make(gsl_rng *rng, size_t d, gauss_problem *g)
 {
     g->d = d;
-    g->m1 = xmalloc(2 * d * sizeof *g->m1);
+    g->m1 = figure_xmalloc(2 * d * sizeof *g->m1);
     g->m2 = g->m1 + d;
-    g->S1 = xmalloc(5 * d * d * sizeof *g->S1);
+    g->S1 = figure_xmalloc(5 * d * d * sizeof *g->S1);
     g->S2 = g->S1 + d * d;
     g->A = g->S2 + d * d;
     g->R1 = g->A + d * d;
@@ -659,9 +621,9 @@ static void gauss_make(gsl_rng *rng, size_t d, gauss_problem *g)
         gl_random_covariance(rng, d, 0.5, 2.0, g->S2) != 0 ||
         gl_sqrt(d, g->S1, g->R1) != 0 || gl_sqrt(d, g->S2, g->R2) != 0 ||
         gl_gaussian_map(d, g->S1, g->S2, g->A, &res) != 0)
-        die("Gaussian setup failed");
+        figure_die("Gaussian setup failed");
     if (!(res < 1e-8))
-        die("A S1 A != S2");
+        figure_die("A S1 A != S2");
     g->var2 = 0.0;
     for (size_t k = 0; k < d; k++)
         g->var2 += g->S2[k * d + k];
@@ -677,7 +639,7 @@ static void gauss_free(gauss_problem *g)
 static void gauss_sample(gsl_rng *rng, size_t n, size_t d, const double *m,
                          const double *R, double *X)
 {
-    double *z = xmalloc(d * sizeof *z);
+    double *z = figure_xmalloc(d * sizeof *z);
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < d; k++)
             z[k] = gsl_ran_gaussian(rng, 1.0);
@@ -721,12 +683,12 @@ static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
     gsl_rng_set(rng, 300 + d); /* the same problem for every lambda */
     gauss_problem g;
     gauss_make(rng, d, &g);
-    double *src = xmalloc(F3_POOL * d * sizeof *src);
-    double *tgt = xmalloc(F3_POOL * d * sizeof *tgt);
-    double *xt = xmalloc(F3_TEST * d * sizeof *xt);
-    double *zt = xmalloc(F3_TEST * d * sizeof *zt);
-    double *yt = xmalloc(F3_TEST * d * sizeof *yt);
-    double *ts = xmalloc(F3_TEST * d * sizeof *ts);
+    double *src = figure_xmalloc(F3_POOL * d * sizeof *src);
+    double *tgt = figure_xmalloc(F3_POOL * d * sizeof *tgt);
+    double *xt = figure_xmalloc(F3_TEST * d * sizeof *xt);
+    double *zt = figure_xmalloc(F3_TEST * d * sizeof *zt);
+    double *yt = figure_xmalloc(F3_TEST * d * sizeof *yt);
+    double *ts = figure_xmalloc(F3_TEST * d * sizeof *ts);
     gauss_sample(rng, F3_POOL, d, g.m1, g.R1, src);
     gauss_sample(rng, F3_POOL, d, g.m2, g.R2, tgt);
     gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
@@ -763,7 +725,7 @@ static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
     otk_mg_map *map = fit(&j, &info);
 
     if (otk_mg_map_apply(map, xt, F3_TEST, yt) != 0)
-        die("map apply failed");
+        figure_die("map apply failed");
     gauss_map(&g, F3_TEST, xt, ts);
     double err = 0.0, dot = 0.0, nh = 0.0, ns = 0.0;
     size_t bad = 0;
@@ -821,7 +783,7 @@ static size_t f3_steps(size_t d)
 static void figure3(void)
 {
     fprintf(stderr, "figure 3: Gaussian -> Gaussian, L2-UVP\n");
-    f3_out = open_out("fig3_gauss.csv");
+    f3_out = figure_open("fig3_gauss.csv");
     fprintf(f3_out,
             "sweep,d,lambda,steps,batch,status,uvp,cosine,divergence,"
             "divergence_true_map,exact_gap,status_gap,exact_gap_true_map,"
@@ -838,16 +800,17 @@ static void figure3(void)
     for (size_t k = 0; k < sizeof dims / sizeof *dims; k++)
         for (size_t l = 0; l < 2 && dims[k] != f3_lambda_d; l++)
             f3_run("dim", dims[k], dl[l], f3_steps(dims[k]), f3_batch);
-    close_out(f3_out);
+    figure_close(f3_out);
 }
 
 int main(int argc, char **argv)
 {
+    figure_prog = "monge_gap_figures";
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: monge_gap_figures OUT_DIR [FIGURES]\n");
         return 2;
     }
-    out_dir = argv[1];
+    figure_out_dir = argv[1];
     const char *which = argc == 3 ? argv[2] : "123";
     /* knobs for quick experiments (not used by make_figures.sh) */
     const char *e;
@@ -863,8 +826,8 @@ int main(int argc, char **argv)
         fit_tol = strtod(e, NULL);
     if ((e = getenv("MGF_LR1")) != NULL)
         f1_lr = strtod(e, NULL);
-    double t0 = now();
-    summary = open_out("summary.csv");
+    double t0 = figure_now();
+    summary = figure_open("summary.csv");
     fprintf(summary, "figure,run,d,cost,lambda,status,steps,batch,"
                      "sinkhorn_iterations,inner_not_converged,fit_reg,gap_reg,"
                      "lr,last_loss,nonfinite_losses,time_s\n");
@@ -874,7 +837,7 @@ int main(int argc, char **argv)
         figure2();
     if (strchr(which, '3'))
         figure3();
-    close_out(summary);
-    fprintf(stderr, "monge_gap_figures: done in %.1f s\n", now() - t0);
+    figure_close(summary);
+    fprintf(stderr, "monge_gap_figures: done in %.1f s\n", figure_now() - t0);
     return 0;
 }

@@ -43,51 +43,13 @@
 
 #include <otkit/otkit.h>
 
-static const char *out_dir;
+#include "../figure_util.h"
+
 static FILE *summary;
-
-static void die(const char *what)
-{
-    fprintf(stderr, "sparse_figures: %s\n", what);
-    exit(1);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes > 0 ? bytes : 1);
-    if (p == NULL)
-        die("out of memory");
-    return p;
-}
-
-static FILE *open_out(const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    FILE *fp = fopen(path, "w");
-    if (fp == NULL) {
-        fprintf(stderr, "sparse_figures: %s: %s\n", path, strerror(errno));
-        exit(1);
-    }
-    return fp;
-}
-
-static void close_out(FILE *fp)
-{
-    if (fclose(fp) != 0)
-        die("write error");
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void write_matrix(const char *name, size_t n, size_t m, const double *P)
 {
-    FILE *fp = open_out(name);
+    FILE *fp = figure_open(name);
     for (size_t j = 0; j < m; j++)
         fprintf(fp, "%sc%zu", j ? "," : "", j);
     fputc('\n', fp);
@@ -96,7 +58,7 @@ static void write_matrix(const char *name, size_t n, size_t m, const double *P)
             fprintf(fp, "%s%.17g", j ? "," : "", P[i * m + j]);
         fputc('\n', fp);
     }
-    close_out(fp);
+    figure_close(fp);
 }
 
 /* Plan statistics the solvers' infos do not all give: exact nonzeros,
@@ -151,7 +113,7 @@ static void run_exact(const char *fig, const char *tag, const otk_cost *c,
     otk_exact_info info;
     otk_status st = otk_exact(c, a, b, NULL, NULL, P, NULL, NULL, &info);
     if (st < 0)
-        die(otk_status_string(st));
+        figure_die(otk_status_string(st));
     summary_row(fig, tag, "exact", 0, 0.0, st, info.iterations,
                 info.marginal_error, info.transport_cost, info.transport_cost,
                 c->n, c->m, P, info.time_s);
@@ -168,7 +130,7 @@ static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
     otk_sinkhorn_info info;
     otk_status st = otk_sinkhorn(c, a, b, reg, &s, NULL, NULL, P, &info);
     if (st < 0)
-        die(otk_status_string(st));
+        figure_die(otk_status_string(st));
     summary_row(fig, tag, "entropic", 0, reg, st, info.iterations,
                 info.marginal_error, info.transport_cost, info.objective, c->n,
                 c->m, P, info.time_s);
@@ -185,7 +147,7 @@ static int record(void *user, const otk_progress *p)
 {
     trace *t = user;
     fprintf(t->fp, "%zu,%zu,%.6e,%.12g,%.5f\n", t->k, p->iteration, p->error,
-            p->objective, now() - t->t0);
+            p->objective, figure_now() - t->t0);
     return 0;
 }
 
@@ -205,14 +167,14 @@ static otk_status run_smooth(const char *fig, const char *tag,
     if (tr != NULL) {
         s.progress = record;
         s.progress_user = tr;
-        tr->t0 = now();
+        tr->t0 = figure_now();
     }
     otk_status st =
         k == 0
             ? otk_quadratic(c, a, b, gamma, &s, NULL, NULL, NULL, 0, P, info)
             : otk_sparse(c, a, b, gamma, k, &s, NULL, NULL, NULL, 0, P, info);
     if (st < 0)
-        die(otk_status_string(st));
+        figure_die(otk_status_string(st));
     char method[32];
     if (k == 0)
         snprintf(method, sizeof method, "quadratic%s",
@@ -275,11 +237,11 @@ static void figure1(void)
         }
         char name[128];
         snprintf(name, sizeof name, "fig1_%s_ab.csv", cases[c]);
-        FILE *fp = open_out(name);
+        FILE *fp = figure_open(name);
         fprintf(fp, "a,b\n");
         for (size_t i = 0; i < N; i++)
             fprintf(fp, "%.17g,%.17g\n", a[i], b[i]);
-        close_out(fp);
+        figure_close(fp);
 
         otk_quadratic_info qi;
         run_exact("fig1", cases[c], &cost, a, b, P);
@@ -323,13 +285,13 @@ static void figure2(void)
         y[2 * i + 1] = z0 * S[0][1] + z1 * S[1][1] + 4.0;
     }
     gsl_rng_free(rng);
-    FILE *fp = open_out("fig2_points.csv");
+    FILE *fp = figure_open("fig2_points.csv");
     fprintf(fp, "set,x0,x1\n");
     for (size_t i = 0; i < N; i++)
         fprintf(fp, "source,%.17g,%.17g\n", x[2 * i], x[2 * i + 1]);
     for (size_t i = 0; i < N; i++)
         fprintf(fp, "target,%.17g,%.17g\n", y[2 * i], y[2 * i + 1]);
-    close_out(fp);
+    figure_close(fp);
 
     /* squared Euclidean, not normalised; uniform weights (NULL) */
     otk_cost cost = otk_cost_points(N, N, 2, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
@@ -385,15 +347,15 @@ static image read_ppm_small(const char *path, size_t width)
     if (fread(magic, 1, 2, fp) != 2 || strcmp(magic, "P6") != 0 ||
         header_int(fp, &w) || header_int(fp, &h) || header_int(fp, &maxval) ||
         w < 1 || h < 1 || maxval != 255 || fgetc(fp) == EOF)
-        die("not an 8-bit binary PPM (P6)");
+        figure_die("not an 8-bit binary PPM (P6)");
     size_t npix = (size_t)w * (size_t)h;
-    unsigned char *raw = xmalloc(3 * npix);
+    unsigned char *raw = figure_xmalloc(3 * npix);
     if (fread(raw, 3, npix, fp) != npix)
-        die("truncated PPM");
+        figure_die("truncated PPM");
     fclose(fp);
     size_t f = ((size_t)w + width - 1) / width;
     image im = {(size_t)w / f, (size_t)h / f, NULL};
-    im.rgb = xmalloc(im.w * im.h * 3 * sizeof *im.rgb);
+    im.rgb = figure_xmalloc(im.w * im.h * 3 * sizeof *im.rgb);
     for (size_t r = 0; r < im.h; r++)
         for (size_t c = 0; c < im.w; c++)
             for (size_t ch = 0; ch < 3; ch++) {
@@ -410,13 +372,13 @@ static image read_ppm_small(const char *path, size_t width)
 
 static void write_ppm(const char *name, size_t w, size_t h, const double *rgb)
 {
-    FILE *fp = open_out(name);
+    FILE *fp = figure_open(name);
     fprintf(fp, "P6\n%zu %zu\n255\n", w, h);
     for (size_t i = 0; i < 3 * w * h; i++) {
         double v = rgb[i] < 0 ? 0 : rgb[i] > 1 ? 1 : rgb[i];
         fputc((int)lround(255.0 * v), fp);
     }
-    close_out(fp);
+    figure_close(fp);
 }
 
 /* A palette: `n` colours sampled from the image's pixels (the notebook's
@@ -442,19 +404,19 @@ static int cmp_desc(const void *pa, const void *pb)
 static palette make_palette(const image *im, size_t n, unsigned long seed)
 {
     size_t npix = im->w * im->h;
-    size_t *all = xmalloc(npix * sizeof *all),
-           *pick = xmalloc(n * sizeof *pick);
+    size_t *all = figure_xmalloc(npix * sizeof *all),
+           *pick = figure_xmalloc(n * sizeof *pick);
     for (size_t i = 0; i < npix; i++)
         all[i] = i;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, seed);
     gsl_ran_choose(rng, pick, n, all, npix, sizeof *all);
     gsl_rng_free(rng);
-    double *col = xmalloc(3 * n * sizeof *col);
+    double *col = figure_xmalloc(3 * n * sizeof *col);
     for (size_t i = 0; i < n; i++)
         memcpy(col + 3 * i, im->rgb + 3 * pick[i], 3 * sizeof *col);
-    size_t *label = xmalloc(npix * sizeof *label);
-    double *w = xmalloc(n * sizeof *w);
+    size_t *label = figure_xmalloc(npix * sizeof *label);
+    double *w = figure_xmalloc(n * sizeof *w);
     for (size_t i = 0; i < n; i++)
         w[i] = 0.0;
     for (size_t p = 0; p < npix; p++) {
@@ -477,14 +439,14 @@ static palette make_palette(const image *im, size_t n, unsigned long seed)
         w[i] = w[i] / (double)npix + 1e-9;
     normalise(n, w);
     /* sort by decreasing weight and relabel */
-    size_t *order = xmalloc(n * sizeof *order),
-           *rank = xmalloc(n * sizeof *rank);
+    size_t *order = figure_xmalloc(n * sizeof *order),
+           *rank = figure_xmalloc(n * sizeof *rank);
     for (size_t i = 0; i < n; i++)
         order[i] = i;
     sort_w = w;
     qsort(order, n, sizeof *order, cmp_desc);
-    palette pal = {n, xmalloc(3 * n * sizeof(double)),
-                   xmalloc(n * sizeof(double)), label};
+    palette pal = {n, figure_xmalloc(3 * n * sizeof(double)),
+                   figure_xmalloc(n * sizeof(double)), label};
     for (size_t r = 0; r < n; r++) {
         rank[order[r]] = r;
         memcpy(pal.col + 3 * r, col + 3 * order[r], 3 * sizeof(double));
@@ -511,8 +473,10 @@ static void recolour(const char *tag, const image *ia, const palette *pa,
                      double *sq_a, double *sq_b, size_t *empty_rows)
 {
     size_t n = pa->n, m = pb->n;
-    double *ma = xmalloc(3 * n * sizeof *ma), *mb = xmalloc(3 * m * sizeof *mb);
-    double *rs = xmalloc(n * sizeof *rs), *cs = xmalloc(m * sizeof *cs);
+    double *ma = figure_xmalloc(3 * n * sizeof *ma),
+           *mb = figure_xmalloc(3 * m * sizeof *mb);
+    double *rs = figure_xmalloc(n * sizeof *rs),
+           *cs = figure_xmalloc(m * sizeof *cs);
     memset(ma, 0, 3 * n * sizeof *ma);
     memset(mb, 0, 3 * m * sizeof *mb);
     memset(rs, 0, n * sizeof *rs);
@@ -551,7 +515,7 @@ static void recolour(const char *tag, const image *ia, const palette *pa,
     const char *names[2] = {"chelsea", "coffee"};
     for (int t = 0; t < 2; t++) {
         size_t npix = ims[t]->w * ims[t]->h;
-        double *out = xmalloc(3 * npix * sizeof *out);
+        double *out = figure_xmalloc(3 * npix * sizeof *out);
         for (size_t p = 0; p < npix; p++)
             memcpy(out + 3 * p, maps[t] + 3 * pals[t]->label[p],
                    3 * sizeof *out);
@@ -580,11 +544,11 @@ static void figure34(const char *photo_dir, size_t ncolors)
     const size_t n = pa.n, m = pb.n;
     otk_cost cost =
         otk_cost_points(n, m, 3, pa.col, pb.col, OTK_METRIC_SQEUCLIDEAN, 2.0);
-    double *P = xmalloc(n * m * sizeof *P);
-    FILE *met = open_out("fig3_metrics.csv");
+    double *P = figure_xmalloc(n * m * sizeof *P);
+    FILE *met = figure_open("fig3_metrics.csv");
     fprintf(met, "method,k,status,iterations,density,sq_err_a,sq_err_b,"
                  "l1_err,transport_cost,emd_cost,empty_rows,time_s\n");
-    FILE *tr = open_out("fig4_trace.csv");
+    FILE *tr = figure_open("fig4_trace.csv");
     fprintf(tr, "k,iteration,marginal_error,objective,time_s\n");
 
     double sa, sb;
@@ -593,7 +557,7 @@ static void figure34(const char *photo_dir, size_t ncolors)
     otk_status st =
         otk_exact(&cost, pa.w, pb.w, NULL, NULL, P, NULL, NULL, &ei);
     if (st < 0)
-        die(otk_status_string(st));
+        figure_die(otk_status_string(st));
     summary_row("fig3", "colour", "exact", 0, 0.0, st, ei.iterations,
                 ei.marginal_error, ei.transport_cost, ei.transport_cost, n, m,
                 P, ei.time_s);
@@ -640,8 +604,8 @@ static void figure34(const char *photo_dir, size_t ncolors)
             n, otk_status_name(st), qi.iterations,
             (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
             qi.transport_cost, emd, empty, qi.time_s);
-    close_out(met);
-    close_out(tr);
+    figure_close(met);
+    figure_close(tr);
     free(P);
     free(ia.rgb);
     free(ib.rgb);
@@ -655,25 +619,26 @@ static void figure34(const char *photo_dir, size_t ncolors)
 
 int main(int argc, char **argv)
 {
+    figure_prog = "sparse_figures";
     gsl_set_error_handler_off();
     if (argc != 3 && argc != 4) {
         fprintf(stderr, "usage: sparse_figures OUT_DIR PHOTO_DIR [N_COLORS]\n");
         return 2;
     }
-    out_dir = argv[1];
+    figure_out_dir = argv[1];
     size_t ncolors = argc == 4 ? strtoul(argv[3], NULL, 10) : 512;
     if (ncolors < 2)
-        die("N_COLORS must be at least 2");
-    summary = open_out("summary.csv");
+        figure_die("N_COLORS must be at least 2");
+    summary = figure_open("summary.csv");
     fprintf(summary, "figure,case,method,k,gamma,status,iterations,"
                      "marginal_error,transport_cost,objective,nnz,nnz_thr,"
                      "max_col_nnz,time_s\n");
-    double t0 = now();
+    double t0 = figure_now();
     fprintf(stderr, "sparse_figures: otkit %s\n", otk_version());
     figure1();
     figure2();
     figure34(argv[2], ncolors);
-    close_out(summary);
-    fprintf(stderr, "sparse_figures: done in %.1f s\n", now() - t0);
+    figure_close(summary);
+    fprintf(stderr, "sparse_figures: done in %.1f s\n", figure_now() - t0);
     return 0;
 }
