@@ -44,27 +44,6 @@
 
 typedef bench_options options;
 
-/* ---- data --------------------------------------------------------------- */
-
-/* Points x, y (n x d each): from DIR (optional if allow_missing; returns
- * whether they were read) or generated. */
-static int load_points(const options *o, size_t n, size_t d, double *x,
-                       double *y, int allow_missing)
-{
-    if (o->data_dir != NULL) {
-        if (!bench_read_raw(o->data_dir, "x.bin", x, n * d, allow_missing))
-            return 0;
-        bench_read_raw(o->data_dir, "y.bin", y, n * d, 0);
-        return 1;
-    }
-    uint64_t s = o->seed;
-    for (size_t k = 0; k < n * d; k++)
-        x[k] = bench_rng_normal(&s);
-    for (size_t k = 0; k < n * d; k++)
-        y[k] = bench_rng_normal(&s) + 1.0;
-    return 1;
-}
-
 /* ---- output ------------------------------------------------------------- */
 
 /* The exact solver's OTK_OPTIMAL shares its value with OTK_CONVERGED, whose
@@ -158,7 +137,7 @@ static int mode_dense(const options *o, int argc, char **argv)
     const size_t n = bench_parse_size(argv[0], "N"), d = 2;
     double *x = bench_xmalloc(n * d, sizeof *x),
            *y = bench_xmalloc(n * d, sizeof *y);
-    int have_points = load_points(o, n, d, x, y, 1);
+    int have_points = bench_load_points(o, n, d, x, y, 1);
     double *C = bench_xmalloc(n * n, sizeof *C);
     int have_matrix = o->data_dir != NULL &&
                       bench_read_raw(o->data_dir, "C.bin", C, n * n, 1);
@@ -193,7 +172,7 @@ static int mode_points(const options *o, int argc, char **argv)
     const size_t d = bench_parse_size(argv[1], "D");
     double *x = bench_xmalloc(n * d, sizeof *x),
            *y = bench_xmalloc(n * d, sizeof *y);
-    load_points(o, n, d, x, y, 0);
+    bench_load_points(o, n, d, x, y, 0);
     otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     run(o, "points", &cost, NAN);
     free(x);

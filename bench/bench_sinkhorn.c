@@ -48,56 +48,6 @@
 
 typedef bench_options options;
 
-/* ---- parsing ---------------------------------------------------------- */
-
-/* ---- data --------------------------------------------------------------- */
-
-/* Points x (n x d) and y (n x d): from files or generated. */
-static void load_points(const options *o, size_t n, size_t d, double *x,
-                        double *y)
-{
-    if (o->data_dir != NULL) {
-        bench_read_raw(o->data_dir, "x.bin", x, n * d, 0);
-        bench_read_raw(o->data_dir, "y.bin", y, n * d, 0);
-        return;
-    }
-    uint64_t s = o->seed;
-    for (size_t k = 0; k < n * d; k++)
-        x[k] = bench_rng_normal(&s);
-    for (size_t k = 0; k < n * d; k++)
-        y[k] = bench_rng_normal(&s) + 1.0;
-}
-
-/* The dense n x n cost: DIR/C.bin if given, else squared Euclidean between
- * 2-D clouds normalized to max 1. */
-static double *load_dense(const options *o, size_t n)
-{
-    double *C = bench_xmalloc(n * n, sizeof *C);
-    if (o->data_dir != NULL &&
-        bench_read_raw(o->data_dir, "C.bin", C, n * n, 1))
-        return C;
-    const size_t d = 2;
-    double *x = bench_xmalloc(n * d, sizeof *x),
-           *y = bench_xmalloc(n * d, sizeof *y);
-    load_points(o, n, d, x, y);
-    double mx = 0.0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double s = 0.0;
-            for (size_t k = 0; k < d; k++) {
-                double t = x[i * d + k] - y[j * d + k];
-                s += t * t;
-            }
-            C[i * n + j] = s;
-            mx = s > mx ? s : mx;
-        }
-    for (size_t k = 0; k < n * n; k++)
-        C[k] /= mx;
-    free(x);
-    free(y);
-    return C;
-}
-
 /* ---- output ------------------------------------------------------------- */
 
 static const char *domain_name(otk_sinkhorn_domain d)
@@ -166,7 +116,7 @@ static int mode_dense_fixed(const options *o, int argc, char **argv)
     size_t n = bench_parse_size(argv[0], "N");
     size_t iters = bench_parse_size(argv[1], "ITERS");
     double reg = bench_parse_double(argv[2], "REG");
-    double *C = load_dense(o, n);
+    double *C = bench_load_dense(o, n);
     otk_cost cost = otk_cost_dense(n, n, C);
     const otk_sinkhorn_domain domains[2] = {OTK_DOMAIN_AUTO, OTK_DOMAIN_LOG};
     for (int k = 0; k < 2; k++) {
@@ -216,7 +166,7 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
         s.domain = OTK_DOMAIN_LOG;
         s.eps_scaling = 0;
     }
-    double *C = load_dense(o, n);
+    double *C = bench_load_dense(o, n);
     otk_cost cost = otk_cost_dense(n, n, C);
     double wall;
     otk_sinkhorn_info info = best_of(o, &cost, reg, &s, &wall);
@@ -246,7 +196,7 @@ static int mode_points(const options *o, int argc, char **argv)
     size_t max_iter = bench_parse_size(argv[4], "MAXITER");
     double *x = bench_xmalloc(n * d, sizeof *x),
            *y = bench_xmalloc(n * d, sizeof *y);
-    load_points(o, n, d, x, y);
+    bench_load_points(o, n, d, x, y, 0);
     double rss_before = bench_peak_rss_mib();
     otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     otk_sinkhorn_settings s;

@@ -52,41 +52,6 @@ typedef bench_options options;
 
 /* ---- data --------------------------------------------------------------- */
 
-/* The dense n x n cost: DIR/C.bin, or generated 2-D clouds normalized to
- * max 1. */
-static double *load_dense(const options *o, size_t n)
-{
-    double *C = bench_xmalloc(n * n, sizeof *C);
-    if (o->data_dir != NULL) {
-        bench_read_raw(o->data_dir, "C.bin", C, n * n, 0);
-        return C;
-    }
-    const size_t d = 2;
-    double *x = bench_xmalloc(n * d, sizeof *x),
-           *y = bench_xmalloc(n * d, sizeof *y);
-    uint64_t s = o->seed;
-    for (size_t k = 0; k < n * d; k++)
-        x[k] = bench_rng_normal(&s);
-    for (size_t k = 0; k < n * d; k++)
-        y[k] = bench_rng_normal(&s) + 1.0;
-    double mx = 0.0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) {
-            double c = 0.0;
-            for (size_t k = 0; k < d; k++) {
-                double t = x[i * d + k] - y[j * d + k];
-                c += t * t;
-            }
-            C[i * n + j] = c;
-            mx = c > mx ? c : mx;
-        }
-    for (size_t k = 0; k < n * n; k++)
-        C[k] /= mx;
-    free(x);
-    free(y);
-    return C;
-}
-
 static otk_formulation parse_formulation(const char *s)
 {
     if (strcmp(s, "dual") == 0)
@@ -122,7 +87,7 @@ static int mode_pass(const options *o, int argc, char **argv)
     if (argc != 1)
         bench_die("usage: pass N%s", "");
     const size_t n = bench_parse_size(argv[0], "N");
-    double *C = load_dense(o, n);
+    double *C = bench_load_dense(o, n);
     double best = INFINITY, check = 0.0;
     for (int r = 0; r < 5; r++) {
         double t0 = bench_now();
@@ -247,7 +212,7 @@ static int mode_solve(const options *o, int argc, char **argv)
     const size_t n = bench_parse_size(argv[0], "N");
     otk_formulation form = parse_formulation(argv[1]);
     double tol = bench_parse_double(argv[2], "TOL");
-    double *C = load_dense(o, n);
+    double *C = bench_load_dense(o, n);
     otk_cost cost = otk_cost_dense(n, n, C);
     run(o, "solve", &cost, form, 0, tol, 0);
     free(C);
@@ -264,7 +229,7 @@ static int mode_fixed(const options *o, int argc, char **argv)
     const size_t iters = bench_parse_size(argv[3], "ITERS");
     if (k < 1 || iters < 1)
         bench_die("K and ITERS must be >= 1%s", "");
-    double *C = load_dense(o, n);
+    double *C = bench_load_dense(o, n);
     otk_cost cost = otk_cost_dense(n, n, C);
     run(o, "fixed", &cost, form, 0, 0.0, iters);
     run(o, "fixed", &cost, form, k, 0.0, iters);

@@ -182,3 +182,48 @@ int bench_main(int argc, char **argv, bench_options o, const bench_mode *modes,
     usage(stderr);
     return 2;
 }
+
+int bench_load_points(const bench_options *o, size_t n, size_t d, double *x,
+                      double *y, int allow_missing)
+{
+    if (o->data_dir != NULL) {
+        if (!bench_read_raw(o->data_dir, "x.bin", x, n * d, allow_missing))
+            return 0;
+        bench_read_raw(o->data_dir, "y.bin", y, n * d, 0);
+        return 1;
+    }
+    uint64_t s = o->seed;
+    for (size_t k = 0; k < n * d; k++)
+        x[k] = bench_rng_normal(&s);
+    for (size_t k = 0; k < n * d; k++)
+        y[k] = bench_rng_normal(&s) + 1.0;
+    return 1;
+}
+
+double *bench_load_dense(const bench_options *o, size_t n)
+{
+    double *C = bench_xmalloc(n * n, sizeof *C);
+    if (o->data_dir != NULL &&
+        bench_read_raw(o->data_dir, "C.bin", C, n * n, 1))
+        return C;
+    const size_t d = 2;
+    double *x = bench_xmalloc(n * d, sizeof *x),
+           *y = bench_xmalloc(n * d, sizeof *y);
+    bench_load_points(o, n, d, x, y, 0);
+    double mx = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double c = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                double t = x[i * d + k] - y[j * d + k];
+                c += t * t;
+            }
+            C[i * n + j] = c;
+            mx = c > mx ? c : mx;
+        }
+    for (size_t k = 0; k < n * n; k++)
+        C[k] /= mx;
+    free(x);
+    free(y);
+    return C;
+}

@@ -43,6 +43,16 @@ typedef struct bench_mode {
     int (*run)(const bench_options *o, int argc, char **argv);
 } bench_mode;
 
+/* Points x, y (n x d each): DIR/x.bin and DIR/y.bin when o->data_dir is
+ * set (optional if allow_missing: returns whether they were read), else
+ * x ~ N(0, I_d), y ~ N(0, I_d) + 1 from o->seed. */
+int bench_load_points(const bench_options *o, size_t n, size_t d, double *x,
+                      double *y, int allow_missing);
+/* The dense n x n cost (malloc'd): DIR/C.bin when present, else the
+ * squared Euclidean cost between the 2-D clouds of bench_load_points,
+ * divided by its maximum. */
+double *bench_load_dense(const bench_options *o, size_t n);
+
 /*
  * The whole main of a benchmark program: parses the common options over
  * `defaults` (--gamma only when defaults.gamma is not NaN), then runs the
