@@ -50,7 +50,7 @@
 
 typedef bench_options options;
 
-/* ---- data --------------------------------------------------------------- */
+/* ---- arguments ---------------------------------------------------------- */
 
 static otk_formulation parse_formulation(const char *s)
 {
