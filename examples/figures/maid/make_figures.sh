@@ -17,22 +17,9 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-build=${1:-$root/build}
-python=${PYTHON:-/usr/bin/python3}
+. "$here/../figure_env.sh"
 jobs=${JOBS:-2}
 images=$root/examples/data
-
-if ! "$python" -c 'import matplotlib, numpy' 2>/dev/null; then
-    echo "make_figures.sh: $python lacks matplotlib or numpy" \
-         "(apt-get install python3-matplotlib python3-numpy)" >&2
-    exit 1
-fi
-start=$(date +%s)
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$root"
-fi
-build=$(cd "$build" && pwd)
 ninja -C "$build" tools/otk-maid
 maid=$build/tools/otk-maid
 data=$build/maid_figures

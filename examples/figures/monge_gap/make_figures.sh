@@ -15,19 +15,7 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../.." && pwd)
-build=${1:-$root/build}
-python=${PYTHON:-/usr/bin/python3}
-
-if ! "$python" -c 'import matplotlib, numpy' 2>/dev/null; then
-    echo "make_figures.sh: $python lacks matplotlib or numpy" \
-         "(apt-get install python3-matplotlib python3-numpy)" >&2
-    exit 1
-fi
-start=$(date +%s)
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" "$root"
-fi
+. "$here/../figure_env.sh"
 ninja -C "$build" examples/monge_gap_figures
 data=$build/monge_gap_data
 mkdir -p "$data"
