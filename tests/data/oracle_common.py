@@ -3,6 +3,8 @@
 Only data making and the residual log live here; each generator keeps its
 own solver calls and checks.
 """
+import os
+
 import numpy as np
 import ot
 
@@ -42,3 +44,16 @@ def point_cost(x, y, metric='sqeuclidean'):
     err = np.max(np.abs(C - ot.dist(x2, y2, metric=metric)))
     assert err <= 1e-12, ('ot.dist', metric, err)
     return C
+
+
+def generate(here, cases, worst, versions):
+    """Run every (name, make) case, list the names in here/cases.txt, and
+    print the versions used and the largest residual per check."""
+    print(', '.join('%s %s' % (name, v) for name, v in versions))
+    for name, make in cases:
+        print(name)
+        make(name)
+    with open(os.path.join(here, 'cases.txt'), 'w') as fh:
+        fh.write(''.join(name + '\n' for name, _ in cases))
+    print('max residuals: ' + ', '.join(
+        '%s %.2e' % kv for kv in worst.values.items()))

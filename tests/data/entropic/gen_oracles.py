@@ -55,7 +55,7 @@ import numpy as np
 import ot
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from oracle_common import Worst, point_cost, uniform, weights  # noqa: E402
+from oracle_common import Worst, generate, point_cost, uniform, weights  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FMT = '%.17g'
@@ -273,14 +273,8 @@ CASES = [
 
 
 def main():
-    print('POT %s, numpy %s' % (ot.__version__, np.__version__))
-    for name, make in CASES:
-        print(name)
-        make(name)
-    with open(os.path.join(HERE, 'cases.txt'), 'w') as fh:
-        fh.write(''.join(name + '\n' for name, _ in CASES))
-    print('max residuals: ' + ', '.join(
-        '%s %.2e' % kv for kv in worst.values.items()))
+    generate(HERE, CASES, worst,
+             [('POT', ot.__version__), ('numpy', np.__version__)])
 
 
 if __name__ == '__main__':
