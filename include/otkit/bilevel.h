@@ -174,7 +174,8 @@ typedef struct otk_bilevel_settings {
      * iterations (default 1e6; 0: none). */
     size_t max_iter;
     double budget;
-    /* Stop when ||z|| <= grad_tol (default 0: never). */
+    /* Stop when ||z|| <= grad_tol (default 0: never, not even at z = 0,
+     * which only means the accuracies are too loose to see a gradient). */
     double grad_tol;
     /* Caps for one FISTA solve and one CG solve (default 2000 each). */
     size_t ll_max_iter, cg_max_iter;
@@ -188,11 +189,14 @@ typedef struct otk_bilevel_settings {
 } otk_bilevel_settings;
 
 typedef struct otk_bilevel_info {
-    /* OTK_CONVERGED (grad_tol met), OTK_MAX_ITER (max_iter or budget
-     * reached: the normal end), OTK_STALLED (a lower-level or CG solve
-     * could not reach the requested accuracy within its cap, or eps hit
-     * eps_min without an acceptable step), OTK_CANCELLED, or an error.
-     * theta and x always hold the last accepted point. */
+    /* OTK_CONVERGED (grad_tol > 0 met), OTK_MAX_ITER (max_iter or budget
+     * reached: the normal end), OTK_STALLED with bad_argument naming the
+     * cause ("ll_max_iter" or "cg_max_iter": a solve could not reach the
+     * requested accuracy within its cap; "eps_min" or "max_refinements":
+     * no acceptable step or descent direction before the accuracy floor;
+     * "fixed_accuracy": the fixed baseline can certify no step at its
+     * accuracy), OTK_CANCELLED, or an error. theta and x always hold the
+     * last accepted point. */
     otk_status status;
     size_t iterations;    /* outer iterations */
     size_t accepted;      /* accepted steps */
