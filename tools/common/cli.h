@@ -26,10 +26,13 @@ typedef struct otkcli_error {
     char msg[1024];
 } otkcli_error;
 
-/* A dense matrix read from CSV: rows x cols doubles, row-major. */
+/* A dense matrix read from CSV: rows x cols doubles, row-major. line[i]
+ * is the file line (1-based) of data row i, for messages about a row:
+ * comments, blank lines and a header make the two differ. */
 typedef struct otkcli_matrix {
     double *data;
     size_t rows, cols;
+    size_t *line;
 } otkcli_matrix;
 
 /*

@@ -382,19 +382,21 @@ static int make_logreg(const otkcli_tool *t, const options *o,
                 t->prog, train, n - 2, n);
         goto done;
     }
-    int classes = 0;
+    /* labels are class numbers 0..K-1 and every class needs an example,
+     * so K <= n: checked before K sizes anything */
+    size_t classes = 0;
     double scale = 0;
     for (size_t i = 0; i < n; i++) {
         double label = m.data[i * m.cols + f];
-        if (!(label >= 0 && label < 1e6) || label != floor(label)) {
+        if (!(label >= 0 && label < (double)n) || label != floor(label)) {
             fprintf(stderr,
-                    "%s: %s:%zu:%zu: the label must be an integer >= 0 (got "
-                    "%g)\n",
-                    t->prog, o->data, i + 1, m.cols, label);
+                    "%s: %s:%zu:%zu: the label must be an integer in 0..%zu "
+                    "(a class number; at most one class per row) (got %g)\n",
+                    t->prog, o->data, m.line[i], m.cols, n - 1, label);
             goto done;
         }
-        if ((int)label + 1 > classes)
-            classes = (int)label + 1;
+        if ((size_t)label + 1 > classes)
+            classes = (size_t)label + 1;
         for (size_t j = 0; j < f; j++)
             scale = fmax(scale, fabs(m.data[i * m.cols + j]));
     }
@@ -425,9 +427,8 @@ static int make_logreg(const otkcli_tool *t, const options *o,
             x[i * f + j] = row[j] / scale;
         y[i] = (int)row[f];
     }
-    otk_status st =
-        otk_bilevel_logreg_create(x, y, train, x + train * f, y + train,
-                                  n - train, f, (size_t)classes, in);
+    otk_status st = otk_bilevel_logreg_create(
+        x, y, train, x + train * f, y + train, n - train, f, classes, in);
     if (st != OTK_CONVERGED) {
         fprintf(stderr, "%s: logreg: %s\n", t->prog, otk_status_string(st));
         goto done;
