@@ -74,13 +74,14 @@ enum {
 static const otkcli_opt opts[] = {
     OTKCLI_HEADING("Problems:"),
     OTKCLI_OPT("problem", 0, "P", O_PROBLEM,
-               "quadratic: least-squares pair with an analytic optimum\n"
-               "tv1d: TV denoising of 1-D box signals (3 hyperparameters)\n"
-               "tv2d: smoothed-TV denoising of images (2 hyperparameters)\n"
-               "foe: Field-of-Experts denoiser (learned filters, weights\n"
-               "  and smoothings), with the data options of tv2d\n"
-               "logreg: multinomial logistic regression, one l2 weight\n"
-               "  per weight (required)"),
+               "(required) one of\n"
+               "quadratic: least squares with an analytic optimum\n"
+               "tv1d: TV denoising of 1-D box signals (3 weights)\n"
+               "tv2d: smoothed-TV denoising of images (2 weights)\n"
+               "foe: Field-of-Experts denoiser (learned filters,\n"
+               "  weights and smoothings; the data options of tv2d)\n"
+               "logreg: multinomial logistic regression, one l2\n"
+               "  weight per weight"),
     OTKCLI_OPT("rows", 0, "R", O_ROWS, "quadratic: rows (1000)"),
     OTKCLI_OPT("dim", 0, "D", O_DIM, "quadratic: dimension (10)"),
     OTKCLI_OPT("signals", 0, "N", O_SIGNALS, "tv1d: signals (5)"),
@@ -90,7 +91,8 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("image", 0, "FILE", O_IMAGE,
                "tv2d, foe: PGM or PPM image (repeatable; required)"),
     OTKCLI_OPT("size", 0, "S", O_SIZE,
-               "tv2d, foe: the centre square, averaged down to S x S (64)"),
+               "tv2d, foe: the centre square, averaged down to\n"
+               "S x S (64)"),
     OTKCLI_OPT("filters", 0, "K", O_FILTERS, "foe: filters (4)"),
     OTKCLI_OPT("filter-size", 0, "S", O_FILTER_SIZE, "foe: filter side (5)"),
     OTKCLI_OPT("data", 0, "FILE", O_DATA,
