@@ -8,8 +8,7 @@
 /* The options' help column (0-based). */
 #define HELP_COLUMN 25
 
-void otkcli_tool_init(otkcli_tool *t, const char *prog,
-                      const otkcli_spec *spec)
+void otkcli_tool_init(otkcli_tool *t, const char *prog, const otkcli_spec *spec)
 {
     memset(t, 0, sizeof *t);
     t->prog = prog;
@@ -74,15 +73,14 @@ static void help_lines(FILE *fp, const char *help, int used)
 static void key_list(FILE *fp, const otkcli_key *k, int col)
 {
     for (; k->name; k++) {
-        int len = (int)strlen(k->name) + 2 +
-                  (k->when ? (int)strlen(k->when) + 3 : 0);
+        int len =
+            (int)strlen(k->name) + 2 + (k->when ? (int)strlen(k->when) + 3 : 0);
         if (col + len > 76) {
             fputs("\n ", fp);
             col = 1;
         }
-        fprintf(fp, " %s%s%s%s", k->name,
-                k->when ? " (" : "", k->when ? k->when : "",
-                k->when ? ")" : "");
+        fprintf(fp, " %s%s%s%s", k->name, k->when ? " (" : "",
+                k->when ? k->when : "", k->when ? ")" : "");
         fputc(k[1].name ? ',' : '.', fp);
         col += len;
     }
@@ -116,8 +114,7 @@ void otkcli_tool_help(const otkcli_tool *t, FILE *fp)
     fputs(sp->outro, fp);
 }
 
-const char *otkcli_option_for_setting(const otkcli_tool *t,
-                                      const char *setting)
+const char *otkcli_option_for_setting(const otkcli_tool *t, const char *setting)
 {
     static char name[64];
     for (const otkcli_opt *o = t->spec->opts; o->name || o->help; o++)
