@@ -181,9 +181,11 @@ static int open_one(size_t k)
     struct stat sb, so;
     int exists = stat(o->path, &sb) == 0;
     if (strcmp(o->path, "-") == 0 ||
-        (exists && fstat(STDOUT_FILENO, &so) == 0 && same_file(&sb, &so))) {
-        /* "-", /dev/stdout or the file stdout goes to: one stream, so
-         * that the output and stdout cannot overwrite each other */
+        (exists && !S_ISCHR(sb.st_mode) && fstat(STDOUT_FILENO, &so) == 0 &&
+         same_file(&sb, &so))) {
+        /* "-", or the pipe or file stdout goes to (/dev/stdout): one
+         * stream, so that the output and stdout cannot overwrite each
+         * other. A terminal or /dev/null may be shared harmlessly. */
         o->kind = STDOUT;
         o->fp = stdout;
         return 0;
