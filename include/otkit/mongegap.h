@@ -30,6 +30,7 @@
 #ifndef OTKIT_MONGEGAP_H
 #define OTKIT_MONGEGAP_H
 
+#include <stdio.h>
 #include <otkit/base.h>
 #include <otkit/entropic.h>
 
@@ -126,13 +127,23 @@ OTK_API otk_status otk_mg_map_apply(const otk_mg_map *map, const double *x,
  * Text file format (docs/mongegap.md): a line "otkit-map 1", then
  * "d D", "activation NAME", "hidden L H1 ... HL", then for each of the L + 1
  * layers a line "layer OUT IN", OUT lines of IN weights and one line of OUT
- * biases, numbers written with %.17g. Save writes to a temporary name and
- * renames it; returns 0 or OTK_ERR_INVALID_ARGUMENT (unwritable path).
- * Load returns NULL on any problem, with *status (OTK_ERR_INVALID_INPUT for
- * a malformed file, OTK_ERR_INVALID_ARGUMENT for an unreadable one) and
- * *line (the 1-based line at fault, 0 if none) when those are not NULL.
+ * biases, numbers written with %.17g. Lines have no length limit.
+ *
+ * Write puts the map on an open stream (the caller decides where: the
+ * otk-* tools write to a temporary file and rename it); returns 0 or
+ * OTK_ERR_INVALID_ARGUMENT (fp NULL or a write error, as ferror shows).
+ * Save opens path with fopen ("w": links followed, mode 0666 less the
+ * umask) and writes the map there; it is not atomic. Returns 0 or
+ * OTK_ERR_INVALID_ARGUMENT (unwritable path, write error).
+ * Read takes a map from a stream at its first line; Load opens path and
+ * reads. Both return NULL on any problem, with *status
+ * (OTK_ERR_INVALID_INPUT for a malformed file, OTK_ERR_INVALID_ARGUMENT
+ * for an unreadable one) and *line (the 1-based line at fault, 0 if none)
+ * when those are not NULL.
  */
+OTK_API otk_status otk_mg_map_write(const otk_mg_map *map, FILE *fp);
 OTK_API otk_status otk_mg_map_save(const otk_mg_map *map, const char *path);
+OTK_API otk_mg_map *otk_mg_map_read(FILE *fp, otk_status *status, size_t *line);
 OTK_API otk_mg_map *otk_mg_map_load(const char *path, otk_status *status,
                                     size_t *line);
 

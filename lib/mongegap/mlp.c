@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "linalg/linalg.h"
 #include "mongegap/mlp.h"
@@ -244,25 +243,10 @@ otk_status otk_mg_map_apply(const otk_mg_map *map, const double *x, size_t n,
     return OTK_CONVERGED;
 }
 
-otk_status otk_mg_map_save(const otk_mg_map *map, const char *path)
+otk_status otk_mg_map_write(const otk_mg_map *map, FILE *fp)
 {
-    if (map == NULL || path == NULL)
+    if (map == NULL || fp == NULL)
         return OTK_ERR_INVALID_ARGUMENT;
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (tmp == NULL)
-        return OTK_ERR_NO_MEMORY;
-    snprintf(tmp, len + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *fp = fd < 0 ? NULL : fdopen(fd, "w");
-    if (fp == NULL) {
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        return OTK_ERR_INVALID_ARGUMENT;
-    }
     fprintf(fp, "otkit-map 1\nd %zu\nactivation %s\nhidden %zu", map->d,
             act_names[map->act], map->layers - 1);
     for (size_t l = 1; l < map->layers; l++)
@@ -278,31 +262,38 @@ otk_status otk_mg_map_save(const otk_mg_map *map, const char *path)
         for (size_t o = 0; o < out; o++)
             fprintf(fp, "%.17g%c", b[o], o + 1 < out ? ' ' : '\n');
     }
-    int bad = ferror(fp);
-    bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        free(tmp);
-        return OTK_ERR_INVALID_ARGUMENT;
-    }
-    free(tmp);
-    return OTK_CONVERGED;
+    return ferror(fp) ? OTK_ERR_INVALID_ARGUMENT : OTK_CONVERGED;
 }
 
-/* A line reader that counts lines. */
+otk_status otk_mg_map_save(const otk_mg_map *map, const char *path)
+{
+    if (map == NULL || path == NULL)
+        return OTK_ERR_INVALID_ARGUMENT;
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL)
+        return OTK_ERR_INVALID_ARGUMENT;
+    otk_status st = otk_mg_map_write(map, fp);
+    if (fclose(fp) != 0)
+        st = OTK_ERR_INVALID_ARGUMENT;
+    return st;
+}
+
+/* A line reader that counts lines; lines of any length. */
 typedef struct reader {
     FILE *fp;
     size_t line;
-    char buf[1 << 16];
+    char *buf;
+    size_t cap;
 } reader;
 
 static char *next_line(reader *r)
 {
-    if (fgets(r->buf, sizeof r->buf, r->fp) == NULL)
+    ssize_t len = getline(&r->buf, &r->cap, r->fp);
+    if (len < 0)
         return NULL;
     r->line++;
-    if (strchr(r->buf, '\n') == NULL && !feof(r->fp))
-        return NULL; /* longer than the buffer: not a map file of ours */
+    if (strlen(r->buf) != (size_t)len)
+        return NULL; /* a NUL byte: not a map file of ours */
     return r->buf;
 }
 
@@ -333,22 +324,35 @@ static otk_mg_map *load_fail(reader *r, otk_mg_map *map, otk_status *status,
     if (line != NULL)
         *line = r->line;
     otk_mg_map_free(map);
-    fclose(r->fp);
-    free(r);
+    free(r->buf);
     return NULL;
 }
 
 otk_mg_map *otk_mg_map_load(const char *path, otk_status *status, size_t *line)
 {
-    if (line != NULL)
-        *line = 0;
-    reader *r = calloc(1, sizeof *r);
-    if (r == NULL || path == NULL || (r->fp = fopen(path, "r")) == NULL) {
-        free(r);
+    FILE *fp = path == NULL ? NULL : fopen(path, "r");
+    if (fp == NULL) {
+        if (line != NULL)
+            *line = 0;
         if (status != NULL)
-            *status = r == NULL ? OTK_ERR_NO_MEMORY : OTK_ERR_INVALID_ARGUMENT;
+            *status = OTK_ERR_INVALID_ARGUMENT;
         return NULL;
     }
+    otk_mg_map *map = otk_mg_map_read(fp, status, line);
+    if (fclose(fp) != 0 && map != NULL) {
+        otk_mg_map_free(map);
+        map = NULL;
+        if (status != NULL)
+            *status = OTK_ERR_INVALID_ARGUMENT;
+    }
+    return map;
+}
+
+otk_mg_map *otk_mg_map_read(FILE *fp, otk_status *status, size_t *line)
+{
+    reader rd = {fp, 0, NULL, 0}, *r = &rd;
+    if (fp == NULL)
+        return load_fail(r, NULL, status, line, OTK_ERR_INVALID_ARGUMENT);
     const otk_status bad = OTK_ERR_INVALID_INPUT;
     size_t d, layers, hidden[MAX_LAYERS];
     char name[32];
@@ -396,8 +400,11 @@ otk_mg_map *otk_mg_map_load(const char *path, otk_status *status, size_t *line)
     }
     if (next_line(r) != NULL) /* trailing content */
         return load_fail(r, map, status, line, bad);
-    fclose(r->fp);
-    free(r);
+    if (ferror(fp))
+        return load_fail(r, map, status, line, OTK_ERR_INVALID_ARGUMENT);
+    free(r->buf);
+    if (line != NULL)
+        *line = 0;
     if (status != NULL)
         *status = OTK_CONVERGED;
     return map;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <otkit/otkit.h>
@@ -485,6 +486,44 @@ START_TEST(reproducible_and_saved)
 }
 END_TEST
 
+/* Map files: a 3000-wide layer (lines of about 75 KB) goes through write
+ * and read unchanged, and save creates its file with 0666 less the umask. */
+START_TEST(wide_map_files)
+{
+    const size_t hidden[] = {3000};
+    otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 1);
+    ck_assert_ptr_nonnull(map);
+    FILE *fp = tmpfile();
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(otk_mg_map_write(map, fp), OTK_CONVERGED);
+    rewind(fp);
+    otk_status st;
+    size_t line = 99;
+    otk_mg_map *back = otk_mg_map_read(fp, &st, &line);
+    fclose(fp);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    ck_assert_uint_eq(line, 0);
+    ck_assert_uint_eq(back->nparams, map->nparams);
+    ck_assert_int_eq(
+        memcmp(back->params, map->params, map->nparams * sizeof *map->params),
+        0);
+    otk_mg_map_free(back);
+    char dir[] = "/tmp/otk-mapdir-XXXXXX", path[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/map.txt", dir);
+    mode_t old = umask(027);
+    ck_assert_int_eq(otk_mg_map_save(map, path), OTK_CONVERGED);
+    umask(old);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0640);
+    unlink(path);
+    rmdir(dir);
+    otk_mg_map_free(map);
+}
+END_TEST
+
 static Suite *mongegap_suite(void)
 {
     Suite *s = suite_create("mongegap");
@@ -498,6 +537,7 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, network_gradients_match_finite_differences);
     tcase_add_test(tc, fitting_gaussians);
     tcase_add_test(tc, reproducible_and_saved);
+    tcase_add_test(tc, wide_map_files);
     tcase_add_test(tc, inner_max_iter_is_reported);
     suite_add_tcase(s, tc);
     return s;

@@ -55,31 +55,48 @@ int otkcli_read_weights(const char *path, double **data, size_t *len,
 void otkcli_matrix_free(otkcli_matrix *m);
 
 /*
- * Output files are written under a temporary name in the same folder and
- * renamed into place only by otkcli_commit_all(), so a failed run never
- * leaves a partial file. Register at most OTKCLI_MAX_OUTPUTS files.
+ * Output files (docs/cli.md, "How files are written"). A regular file, or
+ * one to be created, is written under a temporary name in its folder
+ * (symbolic links followed to their target) and renamed into place only
+ * by otkcli_rename_outputs(), so a failed run never leaves a partial or
+ * fresh file. "-" (or /dev/stdout, or the file stdout goes to) is standard
+ * output; a FIFO or a device is written directly. Register at most
+ * OTKCLI_MAX_OUTPUTS files. Write errors need not be checked while
+ * writing: otkcli_close_outputs() finds them.
  */
 #define OTKCLI_MAX_OUTPUTS 8
-typedef struct otkcli_output {
-    char *path;     /* final name */
-    char *tmp_path; /* temporary name, NULL when written directly */
-    FILE *fp;
-} otkcli_output;
 
-/* Usage check before any work: no path (NULLs skipped) named twice. */
-int otkcli_check_outputs(const char *const *paths, size_t count,
-                         otkcli_error *err);
-/* Open a temporary file for path; NULL with err set on failure. An
- * existing path that is not a regular file (FIFO, device) is written
- * directly instead. */
+/* Usage check before any work (NULL paths skipped): no file named for two
+ * outputs ("-" at most once), no output that is an existing input file
+ * (compared by device and inode, so also through links). 0 or -1. */
+int otkcli_check_paths(const char *const *inputs, size_t n_in,
+                       const char *const *outputs, size_t n_out,
+                       otkcli_error *err);
+/* Open an output; NULL with err set on failure. */
 FILE *otkcli_open_output(const char *path, otkcli_error *err);
-/* Close and rename every opened output; 0, or -1 with err set (then every
- * output not yet renamed is removed). */
+/* Whether an opened output writes to standard output (the summary then
+ * goes to stderr). */
+int otkcli_stdout_taken(void);
+/* Close (flush) every output, finding write errors; a reader of a pipe
+ * that went away is no error. 0, or -1 with err set (then call
+ * otkcli_abort_all). */
+int otkcli_close_outputs(otkcli_error *err);
+/* Rename every temporary into place; 0, or -1 with err set: then the
+ * outputs already renamed and the temporaries are removed. */
+int otkcli_rename_outputs(otkcli_error *err);
+/* close then rename, for a tool without a summary; on failure nothing
+ * is left behind. */
 int otkcli_commit_all(otkcli_error *err);
 /* Close and remove every opened output (also safe after commit). */
 void otkcli_abort_all(void);
+/* Whether the reader of pipe or socket fd has gone away. */
+int otkcli_reader_gone(int fd);
+/* Remove the temporaries on SIGINT, SIGTERM and SIGHUP, then die of the
+ * signal as usual (signals ignored at start stay ignored). */
+void otkcli_catch_signals(void);
 
-/* Write a matrix as CSV rows with %.17g. Returns 0 or -1 (I/O error). */
+/* Write a matrix as CSV rows with %.17g. Returns 0, or -1 after the first
+ * failed write (the output reports it when closed). */
 int otkcli_write_rows(FILE *fp, const double *data, size_t rows, size_t cols);
 
 /* A binary PGM (P5) or PPM (P6, converted to BT.601 luma) image as
@@ -136,7 +153,8 @@ void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt,
 int otkcli_exit_code(otk_status st);
 
 /* First thing in every tool's main: ignore SIGPIPE (a closed pipe shows
- * as EPIPE and counts as success) and turn GSL's abort-on-error off. */
+ * as EPIPE and counts as success), catch the signals that would leave
+ * temporaries, and turn GSL's abort-on-error off. */
 void otkcli_init(void);
 /* Flush stdout: 0 when fine or when the reader went away (EPIPE); -1
  * after reporting "prog: write error on standard output" once. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -139,6 +140,7 @@ void otkcli_init(void)
     /* A reader that closed the pipe early (`| head`) is not an error: see
      * EPIPE instead of dying from SIGPIPE, and treat it as success. */
     signal(SIGPIPE, SIG_IGN);
+    otkcli_catch_signals();
     /* GSL aborts the process on error by default; the library checks
      * every precondition itself and the tools want return codes. */
     gsl_set_error_handler_off();
@@ -149,7 +151,7 @@ static int stdout_state;
 
 static int stdout_failed(const char *prog)
 {
-    if (errno == EPIPE) {
+    if (errno == EPIPE || otkcli_reader_gone(STDOUT_FILENO)) {
         stdout_state = 1;
         return 0;
     }

@@ -70,8 +70,11 @@ int otkcli_tool_check(otkcli_tool *t, int argc, char **argv, int optind_)
         return otkcli_usage_error(t, err.msg);
     }
     const char *outs[] = {t->plan_path, t->pot_path};
+    const char *ins[] = {t->in.cost_path, t->in.x_path, t->in.y_path,
+                         t->in.a_path,    t->in.b_path, t->more_in[0],
+                         t->more_in[1]};
     if (otkcli_problem_check_args(&t->in, &err) != 0 ||
-        otkcli_check_outputs(outs, 2, &err) != 0)
+        otkcli_check_paths(ins, 7, outs, 2, &err) != 0)
         return otkcli_usage_error(t, err.msg);
     return 0;
 }
@@ -117,6 +120,7 @@ int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
         return 0;
     otkcli_error err;
     FILE *fp = otkcli_open_output(t->pot_path, &err);
+    /* write errors are found when the outputs are closed */
     if (fp == NULL) {
         fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         return -1;
@@ -167,13 +171,22 @@ int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
 
 int otkcli_finish(const otkcli_tool *t, const otkcli_summary *sm)
 {
-    /* The summary first: if stdout cannot take it, no output file is put
-     * in place either. */
-    otkcli_summary_print(sm, t->fmt, stdout);
-    if (otkcli_flush_stdout(t->prog) != 0)
-        return -1;
+    /* The order of docs/cli.md: the outputs are complete (write errors
+     * found) before the summary goes out, and renamed only after it was
+     * flushed, so that exit 1 leaves no fresh file behind. */
     otkcli_error err;
-    if (otkcli_commit_all(&err) != 0) {
+    int failed = otkcli_close_outputs(&err) != 0;
+    if (!failed) {
+        FILE *to = otkcli_stdout_taken() ? stderr : stdout;
+        otkcli_summary_print(sm, t->fmt, to);
+        if (to == stdout && otkcli_flush_stdout(t->prog) != 0) {
+            otkcli_abort_all();
+            return -1;
+        }
+        failed = otkcli_rename_outputs(&err) != 0;
+    }
+    if (failed) {
+        otkcli_abort_all();
         fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         return -1;
     }

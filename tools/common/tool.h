@@ -58,6 +58,7 @@ typedef struct otkcli_tool {
     /* built from spec->opts by otkcli_tool_init */
     struct option longopts[OTKCLI_MAX_OPTS + 1];
     char shortopts[2 * OTKCLI_MAX_OPTS + 2];
+    const char *more_in[2]; /* a tool's other input files, for the checks */
 } otkcli_tool;
 
 /* Option codes of the common options; tools number theirs from
@@ -146,8 +147,8 @@ int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code);
 int otkcli_usage_error(const otkcli_tool *t, const char *msg);
 
 /* Usage checks shared by all tools, after option parsing: stray
- * arguments, the input combination, outputs named twice. 0 or usage
- * error code 2 (printed). */
+ * arguments, the input combination, outputs named twice or naming an
+ * input (otkcli_check_paths). 0 or usage error code 2 (printed). */
 int otkcli_tool_check(otkcli_tool *t, int argc, char **argv, int optind_);
 
 /* A library error, in the tool's words: unequal or zero masses name the
@@ -172,8 +173,9 @@ int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
                       const double *P, const otk_plan_entry *entries,
                       size_t nnz);
 
-/* Print the summary, then put the output files in place (see cli.h).
- * 0, or -1 with the message printed. */
+/* Close the outputs, print the summary (to stderr when an output took
+ * stdout), then rename the outputs into place (see cli.h). 0, or -1 with
+ * the message printed and nothing left behind. */
 int otkcli_finish(const otkcli_tool *t, const otkcli_summary *sm);
 
 #endif

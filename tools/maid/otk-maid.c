@@ -539,7 +539,8 @@ static int on_row(void *user, const otk_bilevel_trace_row *r,
                 r->iteration, r->upper_loss, r->upper_bound, r->lower_bound,
                 r->eps, r->delta, r->step, r->omega, r->grad_norm,
                 r->ll_iterations, r->cg_iterations, r->backtracks, r->accepted,
-                r->time_s) < 0)
+                r->time_s) < 0 &&
+        !otkcli_reader_gone(fileno(v->trace))) /* a closed reader is fine */
         v->io_error = 1;
     if (v->t->verbose && r->iteration % 10 == 0)
         fprintf(stderr,
@@ -583,15 +584,16 @@ static int write_images(const otkcli_tool *t, const options *o,
                 t->prog, option);
         return -1;
     }
-    int pgm = strcmp(o->problem, "tv1d") != 0;
     FILE *fp = otkcli_open_output(path, &err);
-    int rc = !fp   ? -1
-             : pgm ? otkcli_write_pgm(fp, data, in->images * in->rows, in->cols)
-                   : otkcli_write_rows(fp, data, in->images, in->cols);
-    if (rc != 0) {
-        fprintf(stderr, "%s: %s\n", t->prog, fp ? path : err.msg);
+    if (!fp) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         return -1;
     }
+    /* write errors are found when the outputs are closed */
+    if (strcmp(o->problem, "tv1d") != 0)
+        otkcli_write_pgm(fp, data, in->images * in->rows, in->cols);
+    else
+        otkcli_write_rows(fp, data, in->images, in->cols);
     return 0;
 }
 
@@ -602,10 +604,11 @@ static int write_outputs(const otkcli_tool *t, const options *o,
     otkcli_error err;
     if (o->theta) {
         FILE *fp = otkcli_open_output(o->theta, &err);
-        if (!fp || otkcli_write_rows(fp, theta, in->problem.p, 1) != 0) {
-            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->theta : err.msg);
+        if (!fp) {
+            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
             return -1;
         }
+        otkcli_write_rows(fp, theta, in->problem.p, 1);
     }
     if (write_images(t, o, in, "--output", o->output, x) != 0 ||
         write_images(t, o, in, "--noisy", o->noisy, in->noisy) != 0)
@@ -615,7 +618,6 @@ static int write_outputs(const otkcli_tool *t, const options *o,
 
 int main(int argc, char **argv)
 {
-    otkcli_init();
     otkcli_tool t;
     otkcli_tool_init(&t, "otk-maid", &spec);
     options o = {0};
@@ -647,8 +649,10 @@ int main(int argc, char **argv)
                                       "--lower-solver: expected fista or gd");
     }
     const char *outs[] = {o.trace, o.theta, o.output, o.noisy};
+    const char *ins[MAX_IMAGES + 1] = {o.data};
+    memcpy(ins + 1, o.images, o.image_count * sizeof *ins);
     otkcli_error err;
-    if (otkcli_check_outputs(outs, 4, &err) != 0)
+    if (otkcli_check_paths(ins, o.image_count + 1, outs, 4, &err) != 0)
         return otkcli_usage_error(&t, err.msg);
 
     otk_bilevel_instance in;

@@ -270,10 +270,11 @@ static int run_estimate(otkcli_tool *t, const options *o)
     if (o->gradient != NULL) {
         otkcli_error err;
         FILE *fp = otkcli_open_output(o->gradient, &err);
-        if (fp == NULL || otkcli_write_rows(fp, grad, x.rows, x.cols) != 0) {
-            fprintf(stderr, "%s: %s\n", t->prog, fp ? o->gradient : err.msg);
+        if (fp == NULL) {
+            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
             goto done;
         }
+        otkcli_write_rows(fp, grad, x.rows, x.cols); /* errors: on close */
     }
     otkcli_summary sm = {.keys = ESTIMATE_KEYS};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
@@ -400,10 +401,14 @@ static int run_fit(otkcli_tool *t, const options *o)
                 info.bad_argument ? info.bad_argument : "");
         goto done;
     }
-    if (otk_mg_map_save(map, o->save) != OTK_CONVERGED) {
-        fprintf(stderr, "%s: %s: cannot write the map\n", t->prog, o->save);
+    /* through the shared outputs: renamed into place after the summary */
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(o->save, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         goto done;
     }
+    otk_mg_map_write(map, fp); /* write errors: found on close */
     if (st != OTK_CONVERGED) {
         char detail[200];
         snprintf(detail, sizeof detail,
@@ -463,15 +468,11 @@ static int run_apply(otkcli_tool *t, const options *o)
         goto done;
     }
     otkcli_error err;
-    if (o->output != NULL) {
-        FILE *fp = otkcli_open_output(o->output, &err);
-        if (fp == NULL || otkcli_write_rows(fp, y, x.rows, x.cols) != 0 ||
-            otkcli_commit_all(&err) != 0) {
-            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
-            goto done;
-        }
-    } else if (otkcli_write_rows(stdout, y, x.rows, x.cols) != 0 ||
-               otkcli_flush_stdout(t->prog) != 0) {
+    FILE *fp = otkcli_open_output(o->output ? o->output : "-", &err);
+    if (fp != NULL)
+        otkcli_write_rows(fp, y, x.rows, x.cols); /* errors: on close */
+    if (fp == NULL || otkcli_commit_all(&err) != 0) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         goto done;
     }
     code = OTKCLI_EXIT_OK;
@@ -511,7 +512,7 @@ int main(int argc, char **argv)
     const char *ins[] = {o.x, o.y, o.source, o.target, o.map};
     otkcli_error err;
     if (otkcli_check_stdin(ins, 5, &err) != 0 ||
-        otkcli_check_outputs(outs, 3, &err) != 0)
+        otkcli_check_paths(ins, 5, outs, 3, &err) != 0)
         return otkcli_usage_error(&t, err.msg);
     if (strcmp(cmd, "estimate") == 0)
         code = run_estimate(&t, &o);

@@ -238,6 +238,8 @@ int main(int argc, char **argv)
     const char *problem = check_options(&o, &t);
     if (problem != NULL)
         return otkcli_usage_error(&t, problem);
+    t.more_in[0] = o.cxx_path;
+    t.more_in[1] = o.cyy_path;
     if ((code = otkcli_tool_check(&t, argc, argv, optind)) != 0)
         return code;
     if (t.verbose) {
@@ -294,10 +296,11 @@ int main(int argc, char **argv)
     }
     if (t.plan_path) {
         FILE *fp = otkcli_open_output(t.plan_path, &err);
-        if (fp == NULL || otkcli_write_rows(fp, P, n, m) != 0) {
-            fprintf(stderr, "%s: %s\n", t.prog, fp ? t.plan_path : err.msg);
+        if (fp == NULL) {
+            fprintf(stderr, "%s: %s\n", t.prog, err.msg);
             goto done;
         }
+        otkcli_write_rows(fp, P, n, m); /* errors: found on close */
     }
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
         goto done;
