@@ -16,7 +16,10 @@
  * additive potentials f (n) and g (m), which are what the solver iterates
  * on and returns (ott-jax's convention; POT's log-domain potentials are
  * f + reg log a and g + reg log b). In the balanced case f and g are
- * defined up to f + t, g - t; otkit returns them as iterated, unshifted.
+ * defined up to f + t, g - t. Balanced problems are iterated on C - min C
+ * (the same plan; potentials f - min C, g), so a large constant in the
+ * cost costs no precision; min C is added back to the returned f, and g
+ * is returned (and warm-started) as iterated.
  *
  * Reported quantities (otk_sinkhorn_info), all computed from the returned
  * potentials in one final pass:
@@ -91,8 +94,11 @@ typedef struct otk_sinkhorn_settings {
     /* Factor between successive stage regs. Default 0.5; valid: (0, 1). */
     double eps_scaling_factor;
     /* 1: g holds initial potentials on entry (non-NULL, finite; the first
-     * iteration computes f from g, so f is not read); 0 (default): start
-     * from g = 0. */
+     * iteration computes f from g, so f is not read) and the solve runs at
+     * reg directly: epsilon scaling is skipped, since its stages only
+     * exist to produce a good g for reg (a g from a nearby problem, e.g.
+     * the previous step of a training loop or of a reg path, is the
+     * intended use); 0 (default): start from g = 0. */
     int warm_start;
     /* Over-relaxation omega: f <- (1 - omega) f + omega T(g), the same
      * for g. 1 is plain Sinkhorn; a value in (0, 2) is used as given;

@@ -31,6 +31,8 @@ typedef struct sweep_problem {
     double lam_a, lam_b; /* tau / (tau + reg), 1 when balanced */
     double tau_a, tau_b;
     double cost_lo; /* lower bound of the cost (kernel shift) */
+    double shift;   /* subtracted from every cost entry: cost_lo when
+                       balanced (the iterated f is then f - shift), else 0 */
     double omega;   /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
@@ -60,6 +62,10 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
 /* Build the kernel exp(-(C - lo)/reg) for a dense cost. Returns 0 or
  * OTK_ERR_NO_MEMORY. */
 int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
+/* Row i of the cost minus pb->shift: the cost's own row when the shift is
+ * 0, else written into row (m entries). */
+const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
+                               size_t i, double *row);
 /* g_j from f exactly (log-sum-exp down column j). */
 double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                           size_t j, int prepare);

@@ -20,6 +20,11 @@
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
 #define MIN_WORK_PER_THREAD 131072 /* cost entries per thread and sweep */
 #define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
+#define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
+#define RATE_AGREE                                                             \
+    1.5                /* successive rates that agree: the                     \
+                          ratio of their 1 - r within this */
+#define STALL_CHECKS 3 /* checks no faster than plain: omega is off */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -239,31 +244,77 @@ typedef struct run_state {
 } run_state;
 
 /* Over-relaxation factor from the measured rate r of plain Sinkhorn
- * (Lehmann et al. 2021; ott-jax's adaptive momentum). */
+ * (Lehmann et al. 2021; ott-jax's adaptive momentum). Rates close to 1 are
+ * exactly where it matters (r = 1 - 1e-4 gives omega = 1.98 and a rate of
+ * about 1 - 1e-2), so r is only kept below 1. */
 static double omega_for_rate(double r)
 {
-    r = fmin(r, 0.99);
+    r = fmin(r, MAX_RATE);
     return 2.0 / (1.0 + sqrt(1.0 - r));
+}
+
+/* The adaptive relaxation's state. Plain iterations measure the rate per
+ * iteration between consecutive checks; omega is set once two successive
+ * rates agree (the asymptotic rate, not the fast transient of the first
+ * checks). Under omega the rate is still measured: when the residual grows
+ * tenfold, or shrinks no faster than plain iterations did for STALL_CHECKS
+ * checks in a row (a slower mode has taken over, which needs a larger
+ * omega), it goes back to plain iterations and measures again. */
+typedef struct relax_state {
+    int adaptive, stalls;
+    double prev_res, prev_rate, plain_rate, switch_res;
+    size_t prev_k;
+} relax_state;
+
+static void back_to_plain(relax_state *rx, sweep_problem *pb)
+{
+    pb->omega = 1.0;
+    rx->prev_rate = NAN;
+    rx->stalls = 0;
+}
+
+static void relax_update(relax_state *rx, sweep_problem *pb, double res,
+                         size_t k)
+{
+    if (!rx->adaptive)
+        return;
+    double rate = rx->prev_k > 0 && res < rx->prev_res
+                      ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
+                      : 1.0;
+    if (pb->omega != 1.0) {
+        rx->stalls = rate >= rx->plain_rate ? rx->stalls + 1 : 0;
+        if (res > 10.0 * rx->switch_res || rx->stalls >= STALL_CHECKS)
+            back_to_plain(rx, pb);
+    } else if (rate < 1.0) {
+        /* agreement in 1 - rate (the quantity omega depends on) */
+        double q = (1.0 - rate) / (1.0 - rx->prev_rate);
+        if (q > 1.0 / RATE_AGREE && q < RATE_AGREE) {
+            rx->plain_rate = fmax(rate, rx->prev_rate);
+            pb->omega = omega_for_rate(rx->plain_rate);
+            rx->switch_res = res;
+            rx->stalls = 0;
+        }
+        rx->prev_rate = rate;
+    } else {
+        rx->prev_rate = NAN;
+    }
+    rx->prev_res = res;
+    rx->prev_k = k;
 }
 
 /* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
  * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
  * stop being finite. The potentials on return are those of the last
- * measured plan (new f, old g).
- *
- * Adaptive relaxation (settings.relaxation = 0): plain iterations until
- * two checks show the residual shrinking, then omega from that rate; if
- * the residual then grows tenfold, back to plain iterations. */
+ * measured plan (new f, old g). Adaptive relaxation (settings.relaxation
+ * = 0): see relax_update. */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
                             const sweep_problem *pb_in, int scaling, double tol,
                             size_t budget, run_state *st)
 {
     sweep_problem pb = *pb_in;
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
-    const int adaptive = relax == 0.0;
-    pb.omega = adaptive ? 1.0 : relax;
-    double prev_res = NAN, switch_res = NAN;
-    size_t prev_k = 0;
+    relax_state rx = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
+    pb.omega = rx.adaptive ? 1.0 : relax;
     if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
     for (size_t k = 1; k <= budget; k++) {
@@ -286,18 +337,7 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
             }
             if (st->residual <= tol)
                 return OTK_CONVERGED;
-            if (adaptive && isnan(switch_res) && st->residual < prev_res &&
-                prev_k > 0) {
-                double rate =
-                    pow(st->residual / prev_res, 1.0 / (double)(k - prev_k));
-                pb.omega = omega_for_rate(rate);
-                switch_res = st->residual;
-            } else if (adaptive && pb.omega != 1.0 &&
-                       st->residual > 10.0 * switch_res) {
-                pb.omega = 1.0;
-            }
-            prev_res = st->residual;
-            prev_k = k;
+            relax_update(&rx, &pb, st->residual, k);
         }
         if (k == budget)
             return OTK_MAX_ITER;
@@ -331,7 +371,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     {
         thread_block tb = otk__thread_block(ws);
         for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
+            const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
             double mx, sum, ai = ws->wa[i], fi = ws->f[i];
             otk__lse_affine(ws->h, inv, c, tb.e, m, &mx, &sum);
             double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
@@ -371,6 +411,10 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
             dual += -bj * pb->tau_b * expm1(-gj / pb->tau_b);
         }
     }
+    /* back from C - shift (f - shift) to C and f */
+    transport += pb->shift * total;
+    fr += pb->shift * total;
+    dual += pb->shift * mass_a;
     double mass_term = reg * (total - mass_a * mass_b);
     info->transport_cost = transport;
     info->marginal_error = marg;
@@ -405,6 +449,40 @@ static otk_status finish(otk_sinkhorn_info *info, otk_status st,
     info->bad_index = bad;
     info->time_s = otk__now() - t0;
     return st;
+}
+
+/* The same weights on both sides (NULL is uniform). */
+static int same_weights(const double *a, const double *b, size_t n)
+{
+    if (a == b)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if ((a != NULL ? a[i] : 1.0 / (double)n) !=
+            (b != NULL ? b[i] : 1.0 / (double)n))
+            return 0;
+    return 1;
+}
+
+/* 1 when the (validated) problem is its own transpose: a square cost
+ * equal to its transpose (points: the same coordinates on both sides),
+ * the same weights and tau on both sides. O(n^2) reads for a dense cost,
+ * less than one iteration. */
+static int is_symmetric(const otk_cost *cost, const double *a, const double *b,
+                        const otk_sinkhorn_settings *s)
+{
+    if (cost->n != cost->m || s->tau_a != s->tau_b ||
+        !same_weights(a, b, cost->n))
+        return 0;
+    const size_t n = cost->n;
+    if (cost->C == NULL)
+        return cost->x != NULL && cost->y != NULL &&
+               (cost->x == cost->y ||
+                memcmp(cost->x, cost->y, n * cost->d * sizeof *cost->x) == 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (cost->C[i * n + j] != cost->C[j * n + i])
+                return 0;
+    return 1;
 }
 
 otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
@@ -457,6 +535,10 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
             return finish(info, OTK_ERR_INVALID_INPUT, "g", bad, t0);
     }
 
+    /* A problem that is its own transpose has f = g at the optimum: the
+     * averaged update converges where the alternating one can crawl. */
+    symmetric = symmetric || is_symmetric(cost, a, b, settings);
+
     /* Set up: weights (b rescaled to a's mass when balanced), transposed
      * targets for point clouds, starting potentials. */
     const double bscale = balanced ? mass_b / mass_a : 1.0;
@@ -496,14 +578,27 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
      * beyond 1e10 double precision cannot represent the plan. */
     if (reg < MIN_REL_REG * range)
         return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX, t0);
+    /* A warm start brings potentials for reg itself: the stages that
+     * would compute them from coarser regs are skipped. */
     int scaled =
-        settings->eps_scaling == 1 ||
-        (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE);
+        !settings->warm_start &&
+        (settings->eps_scaling == 1 ||
+         (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE));
     double reg_s = scaled && range > reg ? range : reg;
 
     run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
-    sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a, settings->tau_b,
-                        lo,   1.0};
+    /* Shift invariance: a balanced problem with C - min C has the same plan,
+     * and f - min C; iterating on it keeps potentials and costs small, so
+     * an offset such as 1e8 costs no precision. */
+    sweep_problem pb = {cost,
+                        reg,
+                        1.0,
+                        1.0,
+                        settings->tau_a,
+                        settings->tau_b,
+                        lo,
+                        balanced ? lo : 0.0,
+                        1.0};
     st = OTK_MAX_ITER;
     for (;;) {
         int last = reg_s <= reg;
@@ -555,7 +650,8 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         !(info->residual <= 2.0 * settings->tol + 1e-12 * mass_a))
         st = OTK_ERR_NUMERICAL;
     if (f != NULL)
-        memcpy(f, ws->f, ws->n * sizeof *f);
+        for (size_t i = 0; i < ws->n; i++)
+            f[i] = ws->f[i] + pb.shift;
     if (g != NULL)
         memcpy(g, ws->g, ws->m * sizeof *g);
     return finish(info, st, NULL, SIZE_MAX, t0);
