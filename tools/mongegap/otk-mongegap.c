@@ -25,10 +25,14 @@ static const char help_text[] =
 "  --relative-reg R     R times the mean cost (default 0.01)\n"
 "  --exact              exact W (network simplex) instead\n"
 "  --gradient FILE      write dM/dy (n rows of d values)\n"
+"  --tol T              inner Sinkhorn: stop when the L1 marginal residual\n"
+"                       <= T (1e-9)\n"
+"  --max-iter N         inner Sinkhorn: iteration limit (10000)\n"
 "  Summary: status, monge_gap, displacement_cost, ot_cost, time_s.\n"
 "fit: fit T(x) = x + MLP(x) minimizing S(T#source, target) + L * M(T)\n"
 "  over mini-batches with Adam; --cost, --p, --reg, --relative-reg as above\n"
-"  for the Monge gap (S uses the squared Euclidean cost).\n"
+"  for the Monge gap (S uses the squared Euclidean cost); --tol, --max-iter\n"
+"  as above for every inner Sinkhorn solve (of S and of the gap).\n"
 "  --lambda L           weight of the Monge gap (1)\n"
 "  --hidden H1,H2,...   hidden layer sizes (64,64)\n"
 "  --activation A       gelu (default), relu, leaky_relu or tanh\n"
@@ -68,7 +72,9 @@ enum {
     O_FITREG,
     O_SAVE,
     O_MAP,
-    O_OUTPUT
+    O_OUTPUT,
+    O_TOL,
+    O_MAXIT
 };
 
 typedef struct options {
@@ -77,6 +83,9 @@ typedef struct options {
     int exact;
     double p, reg, relreg, lambda, lr, fitreg;
     size_t steps, batch, seed;
+    double tol;      /* NAN: the library's default */
+    size_t max_iter; /* 0: the library's default */
+    int max_iter_set;
 } options;
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
@@ -103,6 +112,8 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         {"save", required_argument, NULL, O_SAVE},
         {"map", required_argument, NULL, O_MAP},
         {"output", required_argument, NULL, O_OUTPUT},
+        {"tol", required_argument, NULL, O_TOL},
+        {"max-iter", required_argument, NULL, O_MAXIT},
         {"format", required_argument, NULL, 'f'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -151,6 +162,13 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         case O_SAVE: o->save = optarg; break;
         case O_MAP: o->map = optarg; break;
         case O_OUTPUT: o->output = optarg; break;
+        case O_TOL:
+            bad = otkcli_parse_double("--tol", optarg, &o->tol, &err);
+            break;
+        case O_MAXIT:
+            o->max_iter_set = 1;
+            bad = otkcli_parse_size("--max-iter", optarg, &o->max_iter, &err);
+            break;
         default:
             if (otkcli_tool_option(t, c, argv, code) != 0)
                 return -1;
@@ -193,6 +211,16 @@ static const char *gap_settings(const options *o, otk_mg_settings *s)
     if (o->exact && (!isnan(o->reg) || !isnan(o->relreg)))
         return "--exact takes no --reg or --relative-reg";
     s->exact = o->exact;
+    if (!isnan(o->tol)) {
+        if (!(o->tol >= 0.0) || isinf(o->tol))
+            return "--tol: must be a finite number >= 0";
+        s->sinkhorn.tol = o->tol;
+    }
+    if (o->max_iter_set) {
+        if (o->max_iter < 1)
+            return "--max-iter: must be >= 1";
+        s->sinkhorn.max_iter = o->max_iter;
+    }
     return NULL;
 }
 
@@ -462,6 +490,7 @@ int main(int argc, char **argv)
     options o = {.p = 2.0,
                  .reg = NAN,
                  .relreg = NAN,
+                 .tol = NAN,
                  .lambda = 1.0,
                  .lr = 1e-3,
                  .fitreg = NAN,
