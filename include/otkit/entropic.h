@@ -103,8 +103,15 @@ typedef struct otk_sinkhorn_settings {
     /* Over-relaxation omega: f <- (1 - omega) f + omega T(g), the same
      * for g. 1 is plain Sinkhorn; a value in (0, 2) is used as given;
      * 0 (default) is adaptive: plain iterations until the residual's rate
-     * r is measured, then omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al.
-     * 2021), back to 1 if the residual grows. Valid: [0, 2). */
+     * r is measured (two successive checks agree), then
+     * omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al. 2021), back to plain
+     * iterations to measure again if the residual grows or omega does not
+     * help; and on small balanced problems (m <= 256, n m^2 <= 4e7), when
+     * plain iterations would need more than 1000 iterations to reach tol,
+     * Newton steps on g (each trial point counted as an iteration).
+     * Problems that are their own transpose (square cost equal to its
+     * transpose, same weights and tau on both sides) always use the
+     * averaged update g <- (g + T(g)) / 2 instead. Valid: [0, 2). */
     double relaxation;
     /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
      * cores, or OMP_NUM_THREADS) but at most one per 131072 cost entries,

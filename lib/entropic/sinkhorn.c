@@ -22,9 +22,11 @@
 #define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
 #define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
 #define RATE_AGREE                                                             \
-    1.5                /* successive rates that agree: the                     \
-                          ratio of their 1 - r within this */
-#define STALL_CHECKS 3 /* checks no faster than plain: omega is off */
+    1.5                    /* successive rates that agree: the                 \
+                              ratio of their 1 - r within this */
+#define STALL_CHECKS 3     /* checks no faster than plain: omega is off */
+#define NEWTON_AFTER 1000  /* projected plain iterations that call Newton */
+#define NEWTON_HALVINGS 30 /* backtracking halvings of a Newton step */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -83,6 +85,7 @@ void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
     free(ws->tbuf);
     free(ws->yt);
     free(ws->K);
+    free(ws->newton);
     free(ws);
 }
 
@@ -273,11 +276,11 @@ static void back_to_plain(relax_state *rx, sweep_problem *pb)
     rx->stalls = 0;
 }
 
-static void relax_update(relax_state *rx, sweep_problem *pb, double res,
-                         size_t k)
+static double relax_update(relax_state *rx, sweep_problem *pb, double res,
+                           size_t k)
 {
     if (!rx->adaptive)
-        return;
+        return NAN;
     double rate = rx->prev_k > 0 && res < rx->prev_res
                       ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
                       : 1.0;
@@ -300,20 +303,101 @@ static void relax_update(relax_state *rx, sweep_problem *pb, double res,
     }
     rx->prev_res = res;
     rx->prev_k = k;
+    return rate;
+}
+
+#define KEEP_GOING 1000 /* not a status: neither done nor failed */
+
+/* The residual of the last sweep's plan, checked and passed to the
+ * callback: a status to return, or KEEP_GOING. */
+static int measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                   double tol, run_state *st)
+{
+    st->residual = residual(ws, pb);
+    if (!isfinite(st->residual))
+        return OTK_ERR_NUMERICAL;
+    if (st->s->progress != NULL) {
+        otk_progress p = {"sinkhorn", st->iterations, st->residual, pb->reg,
+                          NAN};
+        if (st->s->progress(st->s->progress_user, &p) != 0)
+            return OTK_CANCELLED;
+    }
+    return st->residual <= tol ? OTK_CONVERGED : KEEP_GOING;
+}
+
+/* One log-domain sweep from ws->g, counted and measured. */
+static int sweep_measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                         double tol, size_t *k, run_state *st)
+{
+    otk__sweep_log(ws, pb);
+    st->domain = OTK_DOMAIN_LOG;
+    st->iterations++;
+    (*k)++;
+    return measure(ws, pb, tol, st);
+}
+
+/* Newton steps on g (newton.c) from the last sweep's plan, which has exact
+ * rows, with backtracking on the residual: each trial point costs a sweep
+ * (counted as an iteration, measured as a check). Returns a status, or
+ * KEEP_GOING when a step cannot be made or NEWTON_HALVINGS halvings do not
+ * reduce the residual; the last measured iterate is then the one Newton
+ * started from, and Sinkhorn iterations go on from it. */
+static int newton_phase(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                        double tol, size_t *k, size_t budget, run_state *st)
+{
+    const size_t m = ws->m;
+    for (;;) {
+        const double res = st->residual;
+        int code;
+        double *dg = otk__newton_direction(ws, pb, &code);
+        if (dg == NULL)
+            return code == OTK_ERR_NO_MEMORY ? OTK_ERR_NO_MEMORY : KEEP_GOING;
+        double *g0 = dg + m, t = 1.0;
+        memcpy(g0, ws->g, m * sizeof *g0);
+        for (int tries = 0;; tries++, t *= 0.5) {
+            if (*k >= budget)
+                return OTK_MAX_ITER;
+            if (tries > NEWTON_HALVINGS)
+                t = 0.0; /* back to where the step started */
+            for (size_t j = 0; j < m; j++)
+                ws->g[j] = g0[j] + t * dg[j];
+            int r = sweep_measure(ws, pb, tol, k, st);
+            if (r != KEEP_GOING)
+                return r;
+            if (t == 0.0)
+                return KEEP_GOING;
+            if (st->residual < res)
+                break;
+        }
+    }
+}
+
+/* Worth a Newton phase: plain iterations at the measured rate would need
+ * more than NEWTON_AFTER iterations to reach tol. */
+static int newton_wanted(const otk_sinkhorn_workspace *ws,
+                         const sweep_problem *pb, double rate, double res,
+                         double tol)
+{
+    if (!otk__newton_applies(ws, pb) || isnan(rate))
+        return 0;
+    return rate >= 1.0 || log(tol / res) / log(rate) > NEWTON_AFTER;
 }
 
 /* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
  * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
  * stop being finite. The potentials on return are those of the last
- * measured plan (new f, old g). Adaptive relaxation (settings.relaxation
- * = 0): see relax_update. */
+ * measured plan (new f, old g). Adaptive (settings.relaxation = 0): the
+ * relaxation of relax_update, and on small balanced problems where plain
+ * iterations would crawl, one Newton phase (newton_phase). */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
                             const sweep_problem *pb_in, int scaling, double tol,
                             size_t budget, run_state *st)
 {
     sweep_problem pb = *pb_in;
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
-    relax_state rx = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
+    const relax_state fresh = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
+    relax_state rx = fresh;
+    int newton_tried = 0;
     pb.omega = rx.adaptive ? 1.0 : relax;
     if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
@@ -326,20 +410,22 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
         st->domain = scaling ? OTK_DOMAIN_SCALING : OTK_DOMAIN_LOG;
         st->iterations++;
         if (st->iterations % st->s->check_every == 0 || k == budget) {
-            st->residual = residual(ws, &pb);
-            if (!isfinite(st->residual))
-                return OTK_ERR_NUMERICAL;
-            if (st->s->progress != NULL) {
-                otk_progress p = {"sinkhorn", st->iterations, st->residual,
-                                  pb.reg, NAN};
-                if (st->s->progress(st->s->progress_user, &p) != 0)
-                    return OTK_CANCELLED;
+            int r = measure(ws, &pb, tol, st);
+            if (r != KEEP_GOING)
+                return (otk_status)r;
+            const int plain = pb.omega == 1.0, first = rx.prev_k == 0;
+            double rate = relax_update(&rx, &pb, st->residual, k);
+            if (plain && !first && !newton_tried &&
+                newton_wanted(ws, &pb, rate, st->residual, tol)) {
+                newton_tried = 1;
+                pb.omega = 1.0;
+                r = newton_phase(ws, &pb, tol, &k, budget, st);
+                if (r != KEEP_GOING)
+                    return (otk_status)r;
+                rx = fresh;
             }
-            if (st->residual <= tol)
-                return OTK_CONVERGED;
-            relax_update(&rx, &pb, st->residual, k);
         }
-        if (k == budget)
+        if (k >= budget)
             return OTK_MAX_ITER;
         next_g(ws, &pb, st->symmetric);
     }
