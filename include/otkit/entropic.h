@@ -70,8 +70,10 @@ typedef enum otk_sinkhorn_domain {
 } otk_sinkhorn_domain;
 
 typedef struct otk_sinkhorn_settings {
-    /* Stop when the residual (L1, both marginals, in units of mass) is
-     * <= tol. Default 1e-9; valid: finite, >= 0 (0 runs to max_iter). */
+    /* Stop when the residual (L1, both marginals) is <= tol times the mass
+     * ((sum a + sum b) / 2): relative, so that it means the same for a
+     * mass of 1e-6 or 1e8 (the residual cannot go below about 1e-16 times
+     * the mass). Default 1e-9; valid: finite, >= 0 (0 runs to max_iter). */
     double tol;
     /* Iteration budget over all epsilon-scaling stages. Default 10000;
      * valid: >= 1. Reaching it gives OTK_MAX_ITER. */

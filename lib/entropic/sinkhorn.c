@@ -672,6 +672,11 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
          (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE));
     double reg_s = scaled && range > reg ? range : reg;
 
+    /* tol is relative to the mass: the residual of a problem of mass M
+     * cannot go below about eps M, and 1e-9 absolute would be no test at
+     * all for a mass of 1e-6 */
+    const double mass_ref = 0.5 * (mass_a + mass_b);
+    const double tol_abs = settings->tol * mass_ref;
     run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
     /* Shift invariance: a balanced problem with C - min C has the same plan,
      * and f - min C; iterating on it keeps potentials and costs small, so
@@ -695,8 +700,7 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         pb.lam_b = lambda(settings->tau_b, reg_s);
         size_t left = settings->max_iter - rs.iterations;
         size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
-        double tol =
-            last ? settings->tol : fmax(settings->tol, STAGE_REL_TOL * mass_a);
+        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
         int scaling = want_scaling(ws, &pb, settings->domain, range);
         info->stages++;
         st = run_stage(ws, &pb, scaling, tol, budget, &rs);
@@ -733,7 +737,7 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     /* The final pass re-measures the returned plan; a converged status
      * must hold there too, up to the rounding of a different summation. */
     if (st == OTK_CONVERGED &&
-        !(info->residual <= 2.0 * settings->tol + 1e-12 * mass_a))
+        !(info->residual <= 2.0 * tol_abs + 1e-12 * mass_ref))
         st = OTK_ERR_NUMERICAL;
     if (f != NULL)
         for (size_t i = 0; i < ws->n; i++)

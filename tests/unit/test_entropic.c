@@ -973,6 +973,41 @@ START_TEST(large_cost_offsets_are_harmless)
 }
 END_TEST
 
+/* tol is relative to the mass: scaling both weights by s gives the plan
+ * scaled by s, converged to the same relative accuracy, for tiny and huge
+ * masses alike. */
+START_TEST(tolerance_is_relative_to_mass)
+{
+    enum { N = 20, M = 15 };
+    unsigned long long st = 5;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st), P1[N * M], Ps[N * M];
+    double as[N], bs[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_info one, scaled;
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, a, b, 0.05, NULL, NULL, NULL, P1, &one),
+        OTK_CONVERGED);
+    const double masses[] = {1e-6, 1e8};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < N; i++)
+            as[i] = masses[k] * a[i];
+        for (int j = 0; j < M; j++)
+            bs[j] = masses[k] * b[j];
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, as, bs, 0.05, NULL, NULL, NULL, Ps, &scaled),
+            OTK_CONVERGED);
+        ck_assert_double_le(scaled.marginal_error, 2e-9 * masses[k]);
+        for (int q = 0; q < N * M; q++)
+            Ps[q] /= masses[k];
+        assert_close_vec("plan / mass", Ps, P1, N * M, 1e-7, 1e-12);
+    }
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
 static Suite *entropic_suite(void)
 {
     Suite *s = suite_create("entropic");
@@ -997,6 +1032,7 @@ static Suite *entropic_suite(void)
     tcase_add_test(props, small_problems_converge_with_defaults);
     tcase_add_test(props, warm_start_skips_eps_scaling);
     tcase_add_test(props, large_cost_offsets_are_harmless);
+    tcase_add_test(props, tolerance_is_relative_to_mass);
     suite_add_tcase(s, props);
     TCase *api = tcase_create("api");
     tcase_set_timeout(api, 120);
