@@ -16,7 +16,10 @@
  * additive potentials f (n) and g (m), which are what the solver iterates
  * on and returns (ott-jax's convention; POT's log-domain potentials are
  * f + reg log a and g + reg log b). In the balanced case f and g are
- * defined up to f + t, g - t; otkit returns them as iterated, unshifted.
+ * defined up to f + t, g - t. Balanced problems are iterated on C - min C
+ * (the same plan; potentials f - min C, g), so a large constant in the
+ * cost costs no precision; min C is added back to the returned f, and g
+ * is returned (and warm-started) as iterated.
  *
  * Reported quantities (otk_sinkhorn_info), all computed from the returned
  * potentials in one final pass:
@@ -67,8 +70,10 @@ typedef enum otk_sinkhorn_domain {
 } otk_sinkhorn_domain;
 
 typedef struct otk_sinkhorn_settings {
-    /* Stop when the residual (L1, both marginals, in units of mass) is
-     * <= tol. Default 1e-9; valid: finite, >= 0 (0 runs to max_iter). */
+    /* Stop when the residual (L1, both marginals) is <= tol times the mass
+     * ((sum a + sum b) / 2): relative, so that it means the same for a
+     * mass of 1e-6 or 1e8 (the residual cannot go below about 1e-16 times
+     * the mass). Default 1e-9; valid: finite, >= 0 (0 runs to max_iter). */
     double tol;
     /* Iteration budget over all epsilon-scaling stages. Default 10000;
      * valid: >= 1. Reaching it gives OTK_MAX_ITER. */
@@ -91,14 +96,24 @@ typedef struct otk_sinkhorn_settings {
     /* Factor between successive stage regs. Default 0.5; valid: (0, 1). */
     double eps_scaling_factor;
     /* 1: g holds initial potentials on entry (non-NULL, finite; the first
-     * iteration computes f from g, so f is not read); 0 (default): start
-     * from g = 0. */
+     * iteration computes f from g, so f is not read) and the solve runs at
+     * reg directly: epsilon scaling is skipped, since its stages only
+     * exist to produce a good g for reg (a g from a nearby problem, e.g.
+     * the previous step of a training loop or of a reg path, is the
+     * intended use); 0 (default): start from g = 0. */
     int warm_start;
     /* Over-relaxation omega: f <- (1 - omega) f + omega T(g), the same
      * for g. 1 is plain Sinkhorn; a value in (0, 2) is used as given;
      * 0 (default) is adaptive: plain iterations until the residual's rate
-     * r is measured, then omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al.
-     * 2021), back to 1 if the residual grows. Valid: [0, 2). */
+     * r is measured (two successive checks agree), then
+     * omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al. 2021), back to plain
+     * iterations to measure again if the residual grows or omega does not
+     * help; and on small balanced problems (m <= 256, n m^2 <= 4e7), when
+     * plain iterations would need more than 1000 iterations to reach tol,
+     * Newton steps on g (each trial point counted as an iteration).
+     * Problems that are their own transpose (square cost equal to its
+     * transpose, same weights and tau on both sides) always use the
+     * averaged update g <- (g + T(g)) / 2 instead. Valid: [0, 2). */
     double relaxation;
     /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
      * cores, or OMP_NUM_THREADS) but at most one per 131072 cost entries,

@@ -20,8 +20,8 @@ const char *otk_status_string(otk_status status)
         return "the marginals have zero or unequal total mass; normalize them, "
                "or use finite tau_a/tau_b for unbalanced transport";
     case OTK_ERR_NUMERICAL:
-        return "iterates stopped being finite or accurate; raise reg or use "
-               "the log domain";
+        /* the only remedy that works in every domain and solver */
+        return "iterates stopped being finite or accurate; raise reg";
     }
     return "unknown status";
 }

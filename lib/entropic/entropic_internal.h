@@ -22,6 +22,8 @@ struct otk_sinkhorn_workspace {
     double *K;          /* n x m kernel (scaling domain), lazily */
     double K_reg, K_lo; /* what K was built for */
     int K_valid;
+    double *newton; /* Newton steps: m x m system and 4 m, lazily */
+    size_t newton_cap;
 };
 
 /* One problem as the sweeps see it (weights already set in the ws). */
@@ -31,6 +33,8 @@ typedef struct sweep_problem {
     double lam_a, lam_b; /* tau / (tau + reg), 1 when balanced */
     double tau_a, tau_b;
     double cost_lo; /* lower bound of the cost (kernel shift) */
+    double shift;   /* subtracted from every cost entry: cost_lo when
+                       balanced (the iterated f is then f - shift), else 0 */
     double omega;   /* over-relaxation: f <- (1-w) f + w T(g); 1 off */
 } sweep_problem;
 
@@ -60,9 +64,24 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
 /* Build the kernel exp(-(C - lo)/reg) for a dense cost. Returns 0 or
  * OTK_ERR_NO_MEMORY. */
 int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb);
+/* Row i of the cost minus pb->shift: the cost's own row when the shift is
+ * 0, else written into row (m entries). */
+const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
+                               size_t i, double *row);
 /* g_j from f exactly (log-sum-exp down column j). */
 double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                           size_t j, int prepare);
+
+/* Newton steps on g (newton.c) apply: a balanced problem with m small
+ * enough for a dense m x m solve. */
+int otk__newton_applies(const otk_sinkhorn_workspace *ws,
+                        const sweep_problem *pb);
+/* The Newton step dg for g at (ws->f, ws->g), f = T(g) (rows exact), in
+ * the workspace's Newton buffer (m entries, followed by m free ones).
+ * NULL with *status OTK_ERR_NO_MEMORY, or -1 when the system is singular
+ * to working precision (Sinkhorn iterations then go on). */
+double *otk__newton_direction(otk_sinkhorn_workspace *ws,
+                              const sweep_problem *pb, int *status);
 
 /* otk_sinkhorn_solve with a symmetric flag: the caller guarantees the
  * cost is symmetric and a = b, and the averaged update is used. */

@@ -20,6 +20,13 @@
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
 #define MIN_WORK_PER_THREAD 131072 /* cost entries per thread and sweep */
 #define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
+#define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
+#define RATE_AGREE                                                             \
+    1.5                    /* successive rates that agree: the                 \
+                              ratio of their 1 - r within this */
+#define STALL_CHECKS 3     /* checks no faster than plain: omega is off */
+#define NEWTON_AFTER 1000  /* projected plain iterations that call Newton */
+#define NEWTON_HALVINGS 30 /* backtracking halvings of a Newton step */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -78,6 +85,7 @@ void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
     free(ws->tbuf);
     free(ws->yt);
     free(ws->K);
+    free(ws->newton);
     free(ws);
 }
 
@@ -239,31 +247,158 @@ typedef struct run_state {
 } run_state;
 
 /* Over-relaxation factor from the measured rate r of plain Sinkhorn
- * (Lehmann et al. 2021; ott-jax's adaptive momentum). */
+ * (Lehmann et al. 2021; ott-jax's adaptive momentum). Rates close to 1 are
+ * exactly where it matters (r = 1 - 1e-4 gives omega = 1.98 and a rate of
+ * about 1 - 1e-2), so r is only kept below 1. */
 static double omega_for_rate(double r)
 {
-    r = fmin(r, 0.99);
+    r = fmin(r, MAX_RATE);
     return 2.0 / (1.0 + sqrt(1.0 - r));
+}
+
+/* The adaptive relaxation's state. Plain iterations measure the rate per
+ * iteration between consecutive checks; omega is set once two successive
+ * rates agree (the asymptotic rate, not the fast transient of the first
+ * checks). Under omega the rate is still measured: when the residual grows
+ * tenfold, or shrinks no faster than plain iterations did for STALL_CHECKS
+ * checks in a row (a slower mode has taken over, which needs a larger
+ * omega), it goes back to plain iterations and measures again. */
+typedef struct relax_state {
+    int adaptive, stalls;
+    double prev_res, prev_rate, plain_rate, switch_res;
+    size_t prev_k;
+} relax_state;
+
+static void back_to_plain(relax_state *rx, sweep_problem *pb)
+{
+    pb->omega = 1.0;
+    rx->prev_rate = NAN;
+    rx->stalls = 0;
+}
+
+static double relax_update(relax_state *rx, sweep_problem *pb, double res,
+                           size_t k)
+{
+    if (!rx->adaptive)
+        return NAN;
+    double rate = rx->prev_k > 0 && res < rx->prev_res
+                      ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
+                      : 1.0;
+    if (pb->omega != 1.0) {
+        rx->stalls = rate >= rx->plain_rate ? rx->stalls + 1 : 0;
+        if (res > 10.0 * rx->switch_res || rx->stalls >= STALL_CHECKS)
+            back_to_plain(rx, pb);
+    } else if (rate < 1.0) {
+        /* agreement in 1 - rate (the quantity omega depends on) */
+        double q = (1.0 - rate) / (1.0 - rx->prev_rate);
+        if (q > 1.0 / RATE_AGREE && q < RATE_AGREE) {
+            rx->plain_rate = fmax(rate, rx->prev_rate);
+            pb->omega = omega_for_rate(rx->plain_rate);
+            rx->switch_res = res;
+            rx->stalls = 0;
+        }
+        rx->prev_rate = rate;
+    } else {
+        rx->prev_rate = NAN;
+    }
+    rx->prev_res = res;
+    rx->prev_k = k;
+    return rate;
+}
+
+#define KEEP_GOING 1000 /* not a status: neither done nor failed */
+
+/* The residual of the last sweep's plan, checked and passed to the
+ * callback: a status to return, or KEEP_GOING. */
+static int measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                   double tol, run_state *st)
+{
+    st->residual = residual(ws, pb);
+    if (!isfinite(st->residual))
+        return OTK_ERR_NUMERICAL;
+    if (st->s->progress != NULL) {
+        otk_progress p = {"sinkhorn", st->iterations, st->residual, pb->reg,
+                          NAN};
+        if (st->s->progress(st->s->progress_user, &p) != 0)
+            return OTK_CANCELLED;
+    }
+    return st->residual <= tol ? OTK_CONVERGED : KEEP_GOING;
+}
+
+/* One log-domain sweep from ws->g, counted and measured. */
+static int sweep_measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                         double tol, size_t *k, run_state *st)
+{
+    otk__sweep_log(ws, pb);
+    st->domain = OTK_DOMAIN_LOG;
+    st->iterations++;
+    (*k)++;
+    return measure(ws, pb, tol, st);
+}
+
+/* Newton steps on g (newton.c) from the last sweep's plan, which has exact
+ * rows, with backtracking on the residual: each trial point costs a sweep
+ * (counted as an iteration, measured as a check). Returns a status, or
+ * KEEP_GOING when a step cannot be made or NEWTON_HALVINGS halvings do not
+ * reduce the residual; the last measured iterate is then the one Newton
+ * started from, and Sinkhorn iterations go on from it. */
+static int newton_phase(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                        double tol, size_t *k, size_t budget, run_state *st)
+{
+    const size_t m = ws->m;
+    for (;;) {
+        const double res = st->residual;
+        int code;
+        double *dg = otk__newton_direction(ws, pb, &code);
+        if (dg == NULL)
+            return code == OTK_ERR_NO_MEMORY ? OTK_ERR_NO_MEMORY : KEEP_GOING;
+        double *g0 = dg + m, t = 1.0;
+        memcpy(g0, ws->g, m * sizeof *g0);
+        for (int tries = 0;; tries++, t *= 0.5) {
+            if (*k >= budget)
+                return OTK_MAX_ITER;
+            if (tries > NEWTON_HALVINGS)
+                t = 0.0; /* back to where the step started */
+            for (size_t j = 0; j < m; j++)
+                ws->g[j] = g0[j] + t * dg[j];
+            int r = sweep_measure(ws, pb, tol, k, st);
+            if (r != KEEP_GOING)
+                return r;
+            if (t == 0.0)
+                return KEEP_GOING;
+            if (st->residual < res)
+                break;
+        }
+    }
+}
+
+/* Worth a Newton phase: plain iterations at the measured rate would need
+ * more than NEWTON_AFTER iterations to reach tol. */
+static int newton_wanted(const otk_sinkhorn_workspace *ws,
+                         const sweep_problem *pb, double rate, double res,
+                         double tol)
+{
+    if (!otk__newton_applies(ws, pb) || isnan(rate))
+        return 0;
+    return rate >= 1.0 || log(tol / res) / log(rate) > NEWTON_AFTER;
 }
 
 /* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
  * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
  * stop being finite. The potentials on return are those of the last
- * measured plan (new f, old g).
- *
- * Adaptive relaxation (settings.relaxation = 0): plain iterations until
- * two checks show the residual shrinking, then omega from that rate; if
- * the residual then grows tenfold, back to plain iterations. */
+ * measured plan (new f, old g). Adaptive (settings.relaxation = 0): the
+ * relaxation of relax_update, and on small balanced problems where plain
+ * iterations would crawl, one Newton phase (newton_phase). */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
                             const sweep_problem *pb_in, int scaling, double tol,
                             size_t budget, run_state *st)
 {
     sweep_problem pb = *pb_in;
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
-    const int adaptive = relax == 0.0;
-    pb.omega = adaptive ? 1.0 : relax;
-    double prev_res = NAN, switch_res = NAN;
-    size_t prev_k = 0;
+    const relax_state fresh = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
+    relax_state rx = fresh;
+    int newton_tried = 0;
+    pb.omega = rx.adaptive ? 1.0 : relax;
     if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
     for (size_t k = 1; k <= budget; k++) {
@@ -275,31 +410,22 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
         st->domain = scaling ? OTK_DOMAIN_SCALING : OTK_DOMAIN_LOG;
         st->iterations++;
         if (st->iterations % st->s->check_every == 0 || k == budget) {
-            st->residual = residual(ws, &pb);
-            if (!isfinite(st->residual))
-                return OTK_ERR_NUMERICAL;
-            if (st->s->progress != NULL) {
-                otk_progress p = {"sinkhorn", st->iterations, st->residual,
-                                  pb.reg, NAN};
-                if (st->s->progress(st->s->progress_user, &p) != 0)
-                    return OTK_CANCELLED;
-            }
-            if (st->residual <= tol)
-                return OTK_CONVERGED;
-            if (adaptive && isnan(switch_res) && st->residual < prev_res &&
-                prev_k > 0) {
-                double rate =
-                    pow(st->residual / prev_res, 1.0 / (double)(k - prev_k));
-                pb.omega = omega_for_rate(rate);
-                switch_res = st->residual;
-            } else if (adaptive && pb.omega != 1.0 &&
-                       st->residual > 10.0 * switch_res) {
+            int r = measure(ws, &pb, tol, st);
+            if (r != KEEP_GOING)
+                return (otk_status)r;
+            const int plain = pb.omega == 1.0, first = rx.prev_k == 0;
+            double rate = relax_update(&rx, &pb, st->residual, k);
+            if (plain && !first && !newton_tried &&
+                newton_wanted(ws, &pb, rate, st->residual, tol)) {
+                newton_tried = 1;
                 pb.omega = 1.0;
+                r = newton_phase(ws, &pb, tol, &k, budget, st);
+                if (r != KEEP_GOING)
+                    return (otk_status)r;
+                rx = fresh;
             }
-            prev_res = st->residual;
-            prev_k = k;
         }
-        if (k == budget)
+        if (k >= budget)
             return OTK_MAX_ITER;
         next_g(ws, &pb, st->symmetric);
     }
@@ -331,7 +457,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     {
         thread_block tb = otk__thread_block(ws);
         for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
+            const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
             double mx, sum, ai = ws->wa[i], fi = ws->f[i];
             otk__lse_affine(ws->h, inv, c, tb.e, m, &mx, &sum);
             double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
@@ -371,6 +497,10 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
             dual += -bj * pb->tau_b * expm1(-gj / pb->tau_b);
         }
     }
+    /* back from C - shift (f - shift) to C and f */
+    transport += pb->shift * total;
+    fr += pb->shift * total;
+    dual += pb->shift * mass_a;
     double mass_term = reg * (total - mass_a * mass_b);
     info->transport_cost = transport;
     info->marginal_error = marg;
@@ -405,6 +535,40 @@ static otk_status finish(otk_sinkhorn_info *info, otk_status st,
     info->bad_index = bad;
     info->time_s = otk__now() - t0;
     return st;
+}
+
+/* The same weights on both sides (NULL is uniform). */
+static int same_weights(const double *a, const double *b, size_t n)
+{
+    if (a == b)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if ((a != NULL ? a[i] : 1.0 / (double)n) !=
+            (b != NULL ? b[i] : 1.0 / (double)n))
+            return 0;
+    return 1;
+}
+
+/* 1 when the (validated) problem is its own transpose: a square cost
+ * equal to its transpose (points: the same coordinates on both sides),
+ * the same weights and tau on both sides. O(n^2) reads for a dense cost,
+ * less than one iteration. */
+static int is_symmetric(const otk_cost *cost, const double *a, const double *b,
+                        const otk_sinkhorn_settings *s)
+{
+    if (cost->n != cost->m || s->tau_a != s->tau_b ||
+        !same_weights(a, b, cost->n))
+        return 0;
+    const size_t n = cost->n;
+    if (cost->C == NULL)
+        return cost->x != NULL && cost->y != NULL &&
+               (cost->x == cost->y ||
+                memcmp(cost->x, cost->y, n * cost->d * sizeof *cost->x) == 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (cost->C[i * n + j] != cost->C[j * n + i])
+                return 0;
+    return 1;
 }
 
 otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
@@ -457,6 +621,10 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
             return finish(info, OTK_ERR_INVALID_INPUT, "g", bad, t0);
     }
 
+    /* A problem that is its own transpose has f = g at the optimum: the
+     * averaged update converges where the alternating one can crawl. */
+    symmetric = symmetric || is_symmetric(cost, a, b, settings);
+
     /* Set up: weights (b rescaled to a's mass when balanced), transposed
      * targets for point clouds, starting potentials. */
     const double bscale = balanced ? mass_b / mass_a : 1.0;
@@ -496,14 +664,32 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
      * beyond 1e10 double precision cannot represent the plan. */
     if (reg < MIN_REL_REG * range)
         return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX, t0);
+    /* A warm start brings potentials for reg itself: the stages that
+     * would compute them from coarser regs are skipped. */
     int scaled =
-        settings->eps_scaling == 1 ||
-        (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE);
+        !settings->warm_start &&
+        (settings->eps_scaling == 1 ||
+         (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE));
     double reg_s = scaled && range > reg ? range : reg;
 
+    /* tol is relative to the mass: the residual of a problem of mass M
+     * cannot go below about eps M, and 1e-9 absolute would be no test at
+     * all for a mass of 1e-6 */
+    const double mass_ref = 0.5 * (mass_a + mass_b);
+    const double tol_abs = settings->tol * mass_ref;
     run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
-    sweep_problem pb = {cost, reg, 1.0, 1.0, settings->tau_a, settings->tau_b,
-                        lo,   1.0};
+    /* Shift invariance: a balanced problem with C - min C has the same plan,
+     * and f - min C; iterating on it keeps potentials and costs small, so
+     * an offset such as 1e8 costs no precision. */
+    sweep_problem pb = {cost,
+                        reg,
+                        1.0,
+                        1.0,
+                        settings->tau_a,
+                        settings->tau_b,
+                        lo,
+                        balanced ? lo : 0.0,
+                        1.0};
     st = OTK_MAX_ITER;
     for (;;) {
         int last = reg_s <= reg;
@@ -514,8 +700,7 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         pb.lam_b = lambda(settings->tau_b, reg_s);
         size_t left = settings->max_iter - rs.iterations;
         size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
-        double tol =
-            last ? settings->tol : fmax(settings->tol, STAGE_REL_TOL * mass_a);
+        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
         int scaling = want_scaling(ws, &pb, settings->domain, range);
         info->stages++;
         st = run_stage(ws, &pb, scaling, tol, budget, &rs);
@@ -552,10 +737,11 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     /* The final pass re-measures the returned plan; a converged status
      * must hold there too, up to the rounding of a different summation. */
     if (st == OTK_CONVERGED &&
-        !(info->residual <= 2.0 * settings->tol + 1e-12 * mass_a))
+        !(info->residual <= 2.0 * tol_abs + 1e-12 * mass_ref))
         st = OTK_ERR_NUMERICAL;
     if (f != NULL)
-        memcpy(f, ws->f, ws->n * sizeof *f);
+        for (size_t i = 0; i < ws->n; i++)
+            f[i] = ws->f[i] + pb.shift;
     if (g != NULL)
         memcpy(g, ws->g, ws->m * sizeof *g);
     return finish(info, st, NULL, SIZE_MAX, t0);

@@ -62,6 +62,19 @@ static void add_rows(size_t m, size_t rows, const double *w, const double *x,
             otk__vaxpy(m, w[r], x + r * m, acc);
 }
 
+const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
+                               size_t i, double *row)
+{
+    const double *c = otk__cost_row(pb->cost, yt, i, row);
+    if (pb->shift == 0.0)
+        return c;
+    /* C_ij - min C is exact where C_ij is within a factor 2 of min C
+     * (Sterbenz), which is what keeps large offsets harmless */
+    for (size_t j = 0; j < pb->cost->m; j++)
+        row[j] = c[j] - pb->shift;
+    return row;
+}
+
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 {
     const size_t m = ws->m;
@@ -77,7 +90,7 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             for (size_t r = 0; r < rows; r++) {
                 size_t i = i0 + r;
                 double *e = tb.e + r * m;
-                const double *c = otk__cost_row(pb->cost, ws->yt, i, tb.crow);
+                const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
                 /* Last sweep's log-sum-exp is nearly this one's: use it as
                  * the shift and read the row once; fall back to the
                  * two-pass max-then-sum when it was too far off. */
@@ -149,7 +162,7 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     otk__exp_shift_sum(ws->h, 0.0, ws->h, m);
     for (size_t j = 0; j < m; j++)
         ws->h[j] *= ws->wb[j];
-    const double shift = sigma - pb->cost_lo;
+    const double shift = sigma - (pb->cost_lo - pb->shift);
     int failed = 0;
 #pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
     {
@@ -204,6 +217,8 @@ double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         for (size_t i = 0; i < n; i++)
             ws->hn[i] = ws->loga[i] + ws->f[i] * inv;
     otk__cost_col(pb->cost, j, ws->ccol);
+    for (size_t i = 0; i < n && pb->shift != 0.0; i++)
+        ws->ccol[i] -= pb->shift;
     double mx, sum;
     otk__lse_affine(ws->hn, inv, ws->ccol, ws->en, n, &mx, &sum);
     return -pb->lam_b * pb->reg * (mx + log(sum));

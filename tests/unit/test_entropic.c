@@ -1,5 +1,6 @@
 /* Entropic OT: POT oracles, optimality properties, limits, the
  * divergence, the workspace and callback API, and every bad input. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -837,6 +838,176 @@ START_TEST(bad_inputs_are_rejected)
 }
 END_TEST
 
+/* Many small random problems, as a user meets them (n, m in 2..20, d in
+ * 1..8, reg from 1e-3 to 1 times the mean cost, uniform or random weights;
+ * general, self-transport and the divergence), all converge with the
+ * default settings and budget. Many have nearly disconnected plans, on
+ * which plain Sinkhorn's rate is as slow as 1 - 1e-8 (docs/entropic.md). */
+START_TEST(small_problems_converge_with_defaults)
+{
+    unsigned long long st = 20261201;
+    for (int t = 0; t < 300; t++) {
+        size_t n = 2 + (size_t)(19 * test_uniform(&st));
+        size_t m = 2 + (size_t)(19 * test_uniform(&st));
+        size_t d = 1 + (size_t)(8 * test_uniform(&st));
+        int kind = (int)(3 * test_uniform(&st)); /* xy, self, divergence */
+        if (kind == 1)
+            m = n;
+        double *x = malloc(n * d * sizeof *x), *y = malloc(m * d * sizeof *y);
+        ck_assert(x && y);
+        for (size_t k = 0; k < n * d; k++)
+            x[k] = 2.0 * test_uniform(&st) - 1.0;
+        for (size_t k = 0; k < m * d; k++)
+            y[k] = 2.0 * test_uniform(&st) - 1.0;
+        int weighted = test_uniform(&st) < 0.5;
+        double *a = weighted ? random_weights(n, &st) : NULL;
+        double *b = weighted ? random_weights(m, &st) : NULL;
+        otk_cost c = otk_cost_points(n, m, d, x, kind == 1 ? x : y,
+                                     OTK_METRIC_SQEUCLIDEAN, 2.0);
+        double mean = 0.0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++)
+                mean += otk_cost_entry(&c, i, j) / (double)(n * m);
+        double reg = mean * pow(10.0, -3.0 * test_uniform(&st)), div;
+        double *C = NULL; /* every other xy or self problem: dense */
+        if (kind != 2 && t % 2 == 1) {
+            C = malloc(n * m * sizeof *C);
+            ck_assert(C != NULL);
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < m; j++)
+                    C[i * m + j] = otk_cost_entry(&c, i, j);
+            c = otk_cost_dense(n, m, C);
+        }
+        otk_sinkhorn_info info[3];
+        otk_status status =
+            kind == 2 ? otk_sinkhorn_divergence(&c, NULL, NULL, a, b, reg, NULL,
+                                                &div, NULL, NULL, NULL, info)
+                      : otk_sinkhorn(&c, a, kind == 1 ? a : b, reg, NULL, NULL,
+                                     NULL, NULL, info);
+        ck_assert_msg(status == OTK_CONVERGED,
+                      "problem %d (kind %d, %zu x %zu, d %zu, reg %g x mean "
+                      "cost): %s after %zu iterations, residual %g",
+                      t, kind, n, m, d, reg / mean, otk_status_name(status),
+                      info[0].iterations, info[0].residual);
+        free(C);
+        free(x);
+        free(y);
+        free(a);
+        free(b);
+    }
+}
+END_TEST
+
+/* A warm start from the solution needs no epsilon-scaling stages. */
+START_TEST(warm_start_skips_eps_scaling)
+{
+    enum { N = 40, M = 30 };
+    unsigned long long st = 7;
+    double *C = random_cost(N, M, &st), f[N], g[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.eps_scaling = 1;
+    otk_sinkhorn_info cold, warm;
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, NULL, NULL, 1e-3, &s, f, g, NULL, &cold),
+        OTK_CONVERGED);
+    ck_assert_uint_gt(cold.stages, 1);
+    s.warm_start = 1;
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, NULL, NULL, 1e-3, &s, f, g, NULL, &warm),
+        OTK_CONVERGED);
+    ck_assert_uint_eq(warm.stages, 1);
+    ck_assert_uint_le(warm.iterations, s.check_every);
+    free(C);
+}
+END_TEST
+
+/* Shift invariance: a constant cost, and a cost of 1e8 plus small
+ * variations, solve like the unshifted cost in every domain (same plan,
+ * f shifted by the offset, g unchanged). */
+START_TEST(large_cost_offsets_are_harmless)
+{
+    enum { N = 12, M = 9 };
+    const double offset = 1e8;
+    unsigned long long st = 99;
+    double *C0 = random_cost(N, M, &st), C[N * M];
+    for (int k = 0; k < N * M; k++) {
+        C[k] = C0[k] + offset;
+        C0[k] = C[k] - offset; /* exact: the oracle sees the same numbers */
+    }
+    double constant[4] = {offset, offset, offset, offset};
+    const otk_sinkhorn_domain domains[] = {OTK_DOMAIN_AUTO, OTK_DOMAIN_LOG,
+                                           OTK_DOMAIN_SCALING};
+    for (int dm = 0; dm < 3; dm++) {
+        otk_sinkhorn_settings s = tight();
+        s.domain = domains[dm];
+        double P[4], f[2], g[2];
+        otk_cost one = otk_cost_dense(2, 2, constant);
+        otk_sinkhorn_info info;
+        ck_assert_int_eq(
+            otk_sinkhorn(&one, NULL, NULL, 1.0, &s, f, g, P, &info),
+            OTK_CONVERGED);
+        for (int k = 0; k < 4; k++)
+            assert_close("constant plan", P[k], 0.25, 1e-14, 0.0);
+        assert_close("constant cost", info.transport_cost, offset, 1e-15, 0.0);
+        double P0[N * M], P1[N * M], f0[N], g0[M], f1[N], g1[M];
+        otk_cost c0 = otk_cost_dense(N, M, C0), c1 = otk_cost_dense(N, M, C);
+        otk_sinkhorn_info i0, i1;
+        ck_assert_int_eq(
+            otk_sinkhorn(&c0, NULL, NULL, 0.05, &s, f0, g0, P0, &i0),
+            OTK_CONVERGED);
+        ck_assert_int_eq(
+            otk_sinkhorn(&c1, NULL, NULL, 0.05, &s, f1, g1, P1, &i1),
+            OTK_CONVERGED);
+        assert_close_vec("plan", P1, P0, N * M, 1e-10, 1e-15);
+        for (int i = 0; i < N; i++)
+            f1[i] -= offset;
+        /* f carries the offset: its resolution is the ulp of 1e8 */
+        assert_close_shifted("f", f1, f0, N, 0.0, 4.0 * offset * DBL_EPSILON);
+        assert_close_shifted("g", g1, g0, M, 1e-8, 1e-10);
+        assert_close("transport_cost", i1.transport_cost - offset,
+                     i0.transport_cost, 1e-6, 1e-9);
+    }
+    free(C0);
+}
+END_TEST
+
+/* tol is relative to the mass: scaling both weights by s gives the plan
+ * scaled by s, converged to the same relative accuracy, for tiny and huge
+ * masses alike. */
+START_TEST(tolerance_is_relative_to_mass)
+{
+    enum { N = 20, M = 15 };
+    unsigned long long st = 5;
+    double *C = random_cost(N, M, &st), *a = random_weights(N, &st);
+    double *b = random_weights(M, &st), P1[N * M], Ps[N * M];
+    double as[N], bs[M];
+    otk_cost cost = otk_cost_dense(N, M, C);
+    otk_sinkhorn_info one, scaled;
+    ck_assert_int_eq(
+        otk_sinkhorn(&cost, a, b, 0.05, NULL, NULL, NULL, P1, &one),
+        OTK_CONVERGED);
+    const double masses[] = {1e-6, 1e8};
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < N; i++)
+            as[i] = masses[k] * a[i];
+        for (int j = 0; j < M; j++)
+            bs[j] = masses[k] * b[j];
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, as, bs, 0.05, NULL, NULL, NULL, Ps, &scaled),
+            OTK_CONVERGED);
+        ck_assert_double_le(scaled.marginal_error, 2e-9 * masses[k]);
+        for (int q = 0; q < N * M; q++)
+            Ps[q] /= masses[k];
+        assert_close_vec("plan / mass", Ps, P1, N * M, 1e-7, 1e-12);
+    }
+    free(C);
+    free(a);
+    free(b);
+}
+END_TEST
+
 static Suite *entropic_suite(void)
 {
     Suite *s = suite_create("entropic");
@@ -858,6 +1029,10 @@ static Suite *entropic_suite(void)
     tcase_add_test(props, tiny_reg_stays_finite_without_scaling);
     tcase_add_test(props, unbalanced_limits);
     tcase_add_test(props, zero_weights);
+    tcase_add_test(props, small_problems_converge_with_defaults);
+    tcase_add_test(props, warm_start_skips_eps_scaling);
+    tcase_add_test(props, large_cost_offsets_are_harmless);
+    tcase_add_test(props, tolerance_is_relative_to_mass);
     suite_add_tcase(s, props);
     TCase *api = tcase_create("api");
     tcase_set_timeout(api, 120);

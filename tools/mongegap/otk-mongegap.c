@@ -50,7 +50,9 @@ enum {
     O_FITREG,
     O_SAVE,
     O_MAP,
-    O_OUTPUT
+    O_OUTPUT,
+    O_TOL,
+    O_MAXIT
 };
 
 static const otkcli_opt opts[] = {
@@ -71,6 +73,11 @@ static const otkcli_opt opts[] = {
                "exact W (network simplex) instead (estimate only)"),
     OTKCLI_OPT("gradient", 0, "FILE", O_GRADIENT,
                "write dM/dy (n rows of d values)"),
+    OTKCLI_OPT("tol", 0, "T", O_TOL,
+               "inner Sinkhorn: stop when the L1 marginal residual\n"
+               "<= T (1e-9); also every inner solve of fit"),
+    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT,
+               "inner Sinkhorn: iteration limit (10000); also fit's"),
     OTKCLI_HEADING("fit:"),
     OTKCLI_OPT("source", 0, "FILE", O_SOURCE, "source samples (required)"),
     OTKCLI_OPT("target", 0, "FILE", O_TARGET, "target samples (required)"),
@@ -124,6 +131,9 @@ typedef struct options {
     int exact;
     double p, reg, relreg, lambda, lr, fitreg;
     size_t steps, batch, seed;
+    double tol;      /* NAN: the library's default */
+    size_t max_iter; /* 0: the library's default */
+    int max_iter_set;
 } options;
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
@@ -178,6 +188,13 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         case O_SAVE: o->save = optarg; break;
         case O_MAP: o->map = optarg; break;
         case O_OUTPUT: o->output = optarg; break;
+        case O_TOL:
+            bad = otkcli_parse_double("--tol", optarg, &o->tol, &err);
+            break;
+        case O_MAXIT:
+            o->max_iter_set = 1;
+            bad = otkcli_parse_size("--max-iter", optarg, &o->max_iter, &err);
+            break;
         default:
             if (otkcli_tool_option(t, c, argv, code) != 0)
                 return -1;
@@ -220,6 +237,16 @@ static const char *gap_settings(const options *o, otk_mg_settings *s)
     if (o->exact && (!isnan(o->reg) || !isnan(o->relreg)))
         return "--exact takes no --reg or --relative-reg";
     s->exact = o->exact;
+    if (!isnan(o->tol)) {
+        if (!(o->tol >= 0.0) || isinf(o->tol))
+            return "--tol: must be a finite number >= 0";
+        s->sinkhorn.tol = o->tol;
+    }
+    if (o->max_iter_set) {
+        if (o->max_iter < 1)
+            return "--max-iter: must be >= 1";
+        s->sinkhorn.max_iter = o->max_iter;
+    }
     return NULL;
 }
 
@@ -490,6 +517,7 @@ int main(int argc, char **argv)
     options o = {.p = 2.0,
                  .reg = NAN,
                  .relreg = NAN,
+                 .tol = NAN,
                  .lambda = 1.0,
                  .lr = 1e-3,
                  .fitreg = NAN,
