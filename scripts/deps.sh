@@ -1,10 +1,11 @@
 #!/bin/sh
 # Install the Debian 12 packages otkit needs to build, test, benchmark and
-# draw figures. The one list of the project's dependencies.
+# draw figures. The one list of the project's dependencies (clang and
+# libclang-rt-14-dev: the libFuzzer build of tests/fuzz).
 set -eu
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
-  python3-matplotlib clang-format"
+  python3-matplotlib clang-format clang libclang-rt-14-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

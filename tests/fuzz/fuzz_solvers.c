@@ -50,8 +50,7 @@ static void split_parts(const uint8_t *data, size_t size, const char **parts,
         parts[k] = NULL;
         if (data == NULL)
             continue;
-        const uint8_t *at =
-            k + 1 < count ? memchr(data, '@', size) : NULL;
+        const uint8_t *at = k + 1 < count ? memchr(data, '@', size) : NULL;
         size_t len = at != NULL ? (size_t)(at - data) : size;
         if (len > 0)
             parts[k] = fuzz_scratch_file(k, data, len);
@@ -76,8 +75,8 @@ static double pick_reg(const otk_cost *cost, double scale)
     return mean > 0.0 ? scale * mean : scale;
 }
 
-static void run_sinkhorn(const otkcli_problem *pb, const choice *c,
-                         double reg, double *f, double *g, double *P)
+static void run_sinkhorn(const otkcli_problem *pb, const choice *c, double reg,
+                         double *f, double *g, double *P)
 {
     otk_sinkhorn_settings s;
     otk_sinkhorn_default_settings(&s);
@@ -95,8 +94,7 @@ static void run_sinkhorn(const otkcli_problem *pb, const choice *c,
     }
 }
 
-static void run_exact(const otkcli_problem *pb, double *f, double *g,
-                      double *P)
+static void run_exact(const otkcli_problem *pb, double *f, double *g, double *P)
 {
     size_t n = pb->cost.n, m = pb->cost.m;
     otk_plan_entry *plan = malloc((n + m) * sizeof *plan);
