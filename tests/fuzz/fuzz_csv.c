@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = 0;
     otkcli_error err = {{0}};
     if (otkcli_read_weights(path, &w, &len, &err) == 0) {
-        otkcli_matrix m = {w, len, 1};
+        otkcli_matrix m = {.data = w, .rows = len, .cols = 1};
         check_matrix(0, &m, &err, 1);
     } else if (err.msg[0] == '\0')
         abort();

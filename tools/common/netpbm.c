@@ -32,29 +32,6 @@ static int header_number(FILE *fp, unsigned long *v)
     return isspace(c) ? 0 : -1;
 }
 
-/* Read up to `bytes` bytes into a new buffer that grows with what the
- * file really holds, so that a short file whose header claims a huge
- * image costs memory for its length only. NULL when memory is short;
- * *got says how many bytes were read. */
-static unsigned char *read_pixels(FILE *fp, size_t bytes, size_t *got)
-{
-    size_t cap = bytes < 65536 ? bytes : 65536, used = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf != NULL) {
-        used += fread(buf + used, 1, cap - used, fp);
-        if (used < cap || cap == bytes)
-            break;
-        size_t bigger = cap > bytes / 2 ? bytes : cap * 2;
-        unsigned char *grown = realloc(buf, bigger);
-        if (grown == NULL)
-            free(buf);
-        buf = grown;
-        cap = bigger;
-    }
-    *got = used;
-    return buf;
-}
-
 int otkcli_read_netpbm(const char *path, double **gray, size_t *rows,
                        size_t *cols, otkcli_error *err)
 {
@@ -79,17 +56,18 @@ int otkcli_read_netpbm(const char *path, double **gray, size_t *rows,
                  path);
         goto fail;
     }
-    size_t count = (size_t)w * h, bytes = count * (size_t)channels, got;
-    raw = read_pixels(fp, bytes, &got);
-    if (raw != NULL && got != bytes) {
+    size_t count = (size_t)w * h, bytes = count * (size_t)channels;
+    raw = malloc(bytes);
+    out = malloc(count * sizeof *out);
+    if (!raw || !out) {
+        snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
+        goto fail;
+    }
+    size_t got = fread(raw, 1, bytes, fp);
+    if (got != bytes) {
         snprintf(err->msg, sizeof err->msg,
                  "%s: truncated: %zu of %zu pixel bytes (row %zu)", path, got,
                  bytes, got / ((size_t)w * (size_t)channels) + 1);
-        goto fail;
-    }
-    out = raw != NULL ? malloc(count * sizeof *out) : NULL;
-    if (!out) {
-        snprintf(err->msg, sizeof err->msg, "%s: out of memory", path);
         goto fail;
     }
     for (size_t i = 0; i < count; i++) {
