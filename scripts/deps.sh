@@ -1,12 +1,13 @@
 #!/bin/sh
 # Install the Debian 12 packages otkit needs to build, test, benchmark and
-# draw figures. The one list of the project's dependencies (clang and
-# libclang-rt-14-dev: the libFuzzer build of tests/fuzz).
+# draw figures. The one list of the project's dependencies.
 set -eu
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
-  python3-matplotlib clang-format clang libclang-rt-14-dev"
+  python3-matplotlib clang-format"
 missing=""
+# clang with its sanitizer and libFuzzer runtimes: tests/fuzz (-Dfuzz=enabled)
+PACKAGES="$PACKAGES clang libclang-rt-14-dev"
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
         missing="$missing $p"
