@@ -9,6 +9,7 @@
  * formulation; the parameter byte the p of pnorm and the k of sparse OT.
  * Each solver runs with a small iteration cap so that one input is fast.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,25 @@ static void split_parts(const uint8_t *data, size_t size, const char **parts,
     }
 }
 
+/* With OTK_FUZZ_STRICT set in the environment: abort when a solver
+ * reports success (status 0) with a non-finite potential or plan entry,
+ * which the headers rule out. Opt-in, since it checks numerical
+ * robustness rather than memory safety. */
+static void check_result(otk_status st, const otkcli_problem *pb,
+                         const double *f, const double *g, const double *P)
+{
+    static int strict = -1;
+    if (strict < 0)
+        strict = getenv("OTK_FUZZ_STRICT") != NULL;
+    if (!strict || st != OTK_CONVERGED)
+        return;
+    size_t n = pb->cost.n, m = pb->cost.m;
+    for (size_t k = 0; k < n * m; k++)
+        if (!isfinite(P[k]) || (k < n && !isfinite(f[k])) ||
+            (k < m && !isfinite(g[k])))
+            abort();
+}
+
 /* A reg in the units of the cost: reg_scale times its mean magnitude. */
 static double pick_reg(const otk_cost *cost, double scale)
 {
@@ -84,7 +104,8 @@ static void run_sinkhorn(const otkcli_problem *pb, const choice *c, double reg,
     s.threads = 1;
     s.domain = (otk_sinkhorn_domain)c->domain;
     otk_sinkhorn_info info;
-    otk_sinkhorn(&pb->cost, pb->a, pb->b, reg, &s, f, g, P, &info);
+    check_result(otk_sinkhorn(&pb->cost, pb->a, pb->b, reg, &s, f, g, P, &info),
+                 pb, f, g, P);
     if (pb->cost.C == NULL) {
         otk_sinkhorn_info three[3];
         double div;
@@ -104,7 +125,8 @@ static void run_exact(const otkcli_problem *pb, double *f, double *g, double *P)
     otk_exact_default_settings(&s);
     s.max_iter = 2000;
     otk_exact_info info;
-    otk_exact(&pb->cost, pb->a, pb->b, &s, plan, P, f, g, &info);
+    check_result(otk_exact(&pb->cost, pb->a, pb->b, &s, plan, P, f, g, &info),
+                 pb, f, g, P);
     free(plan);
 }
 
@@ -122,10 +144,12 @@ static void run_smooth(const otkcli_problem *pb, const choice *c, double gamma,
     s.threads = 1;
     s.formulation = c->dual ? OTK_FORMULATION_DUAL : OTK_FORMULATION_SEMI_DUAL;
     otk_quadratic_info info;
-    otk_quadratic(&pb->cost, pb->a, pb->b, gamma, &s, f, g, plan, k * m, P,
-                  &info);
-    otk_sparse(&pb->cost, pb->a, pb->b, gamma, k, &s, f, g, plan, k * m, P,
-               &info);
+    check_result(otk_quadratic(&pb->cost, pb->a, pb->b, gamma, &s, f, g, plan,
+                               k * m, P, &info),
+                 pb, f, g, P);
+    check_result(otk_sparse(&pb->cost, pb->a, pb->b, gamma, k, &s, f, g, plan,
+                            k * m, P, &info),
+                 pb, f, g, P);
     free(plan);
 }
 
