@@ -69,7 +69,10 @@ static char *read_all(const char *path, size_t *len, otkcli_error *err)
 
 static int is_blank(char c) { return c == ' ' || c == '\t'; }
 
-/* Parse one field [s, end) as a finite double. 0 on success. */
+/* Parse one field [s, end) as a finite double, of any length. 0 on
+ * success. strtod reads in place: the text is NUL-terminated and the
+ * bytes that end a trimmed field (',', blank, CR, LF) end a number too,
+ * so it stops at `end` exactly when the field is one number. */
 static int parse_number(const char *s, const char *end, double *v)
 {
     while (s < end && is_blank(*s))
@@ -78,16 +81,10 @@ static int parse_number(const char *s, const char *end, double *v)
         end--;
     if (s == end)
         return -1;
-    char tmp[128];
-    size_t len = (size_t)(end - s);
-    if (len >= sizeof tmp)
-        return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
     char *stop;
     errno = 0;
-    double x = strtod(tmp, &stop);
-    if (*stop != '\0')
+    double x = strtod(s, &stop);
+    if (stop != end)
         return -1;
     if (errno == ERANGE && fabs(x) > 1.0)
         return -2; /* overflow; underflow to tiny values is fine */
