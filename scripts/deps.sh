@@ -7,7 +7,7 @@ PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   python3-matplotlib clang clang-format"
 missing=""
 # clang with its sanitizer and libFuzzer runtimes: tests/fuzz (-Dfuzz=enabled)
-PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+PACKAGES="$PACKAGES libclang-rt-14-dev"
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
         missing="$missing $p"

@@ -154,7 +154,8 @@ OTK_API void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s);
  *   a, b      nonnegative weights, n and m; NULL means uniform 1/n, 1/m.
  *             Balanced problems need equal masses (relative difference
  *             <= 1e-9, else OTK_ERR_MASS_MISMATCH).
- *   reg       > 0, finite, in the units of the cost, and at least
+ *   reg       > 0, finite and not subnormal (DBL_MIN at least), in the
+ *             units of the cost, and at least
  *             1e-10 * (max C - min C) (below, potentials / reg exceed what
  *             double precision can resolve: OTK_ERR_INVALID_ARGUMENT)
  *   settings  NULL for defaults

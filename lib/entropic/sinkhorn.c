@@ -596,7 +596,8 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         return finish(info, OTK_ERR_INVALID_ARGUMENT, "workspace", bad, t0);
     if ((st = check_settings(settings, &what)) != OTK_CONVERGED)
         return finish(info, st, what, bad, t0);
-    if (!(isfinite(reg) && reg > 0.0))
+    /* A subnormal reg makes 1 / reg overflow. */
+    if (!(isnormal(reg) && reg > 0.0))
         return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", bad, t0);
     if ((st = otk__check_cost(cost, &what, &bad)) != OTK_CONVERGED)
         return finish(info, st, what, bad, t0);

@@ -77,7 +77,9 @@ OTK_INLINE double exp_scalar(double x)
     p = p * r + 1.0;
     int64_t k = kbits - sbits;
     int64_t k1 = k >> 1, k2 = k - k1;
-    int64_t b1 = (k1 + 1023) << 52, b2 = (k2 + 1023) << 52;
+    /* Unsigned shifts: k is out of range (and the shift would be
+     * undefined for signed values) only when x was NaN. */
+    uint64_t b1 = (uint64_t)(k1 + 1023) << 52, b2 = (uint64_t)(k2 + 1023) << 52;
     double s1, s2;
     memcpy(&s1, &b1, 8);
     memcpy(&s2, &b2, 8);

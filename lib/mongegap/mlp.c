@@ -297,12 +297,33 @@ static char *next_line(reader *r)
     return r->buf;
 }
 
-/* count finite numbers from the line into out; 0 or -1. */
-static int read_numbers(reader *r, double *out, size_t count)
+/* The parameters as the file gives them, in a buffer that grows with what
+ * the file holds, never with what its header claims (a 60-byte header may
+ * claim terabytes of weights). */
+typedef struct numbers {
+    double *v;
+    size_t len, cap;
+} numbers;
+
+/* Append `count` finite numbers read from the next line: 0, -1 for a
+ * malformed line, -2 when memory is short. */
+static int read_numbers(reader *r, numbers *nb, size_t count)
 {
     char *p = next_line(r);
     if (p == NULL)
         return -1;
+    /* count numbers take at least 2 count - 1 characters */
+    if (count > (strlen(p) + 1) / 2)
+        return -1;
+    if (count > nb->cap - nb->len) {
+        size_t cap = nb->cap > count ? 2 * nb->cap : nb->cap + 2 * count;
+        double *v = realloc(nb->v, cap * sizeof *v);
+        if (v == NULL)
+            return -2;
+        nb->v = v;
+        nb->cap = cap;
+    }
+    double *out = nb->v + nb->len;
     for (size_t k = 0; k < count; k++) {
         char *end;
         errno = 0;
@@ -313,17 +334,21 @@ static int read_numbers(reader *r, double *out, size_t count)
     }
     while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
         p++;
-    return *p == '\0' ? 0 : -1;
+    if (*p != '\0')
+        return -1;
+    nb->len += count;
+    return 0;
 }
 
-static otk_mg_map *load_fail(reader *r, otk_mg_map *map, otk_status *status,
+static otk_mg_map *load_fail(reader *r, numbers *nb, otk_status *status,
                              size_t *line, otk_status st)
 {
     if (status != NULL)
         *status = st;
     if (line != NULL)
         *line = r->line;
-    otk_mg_map_free(map);
+    if (nb != NULL)
+        free(nb->v);
     free(r->buf);
     return NULL;
 }
@@ -382,26 +407,35 @@ otk_mg_map *otk_mg_map_read(FILE *fp, otk_status *status, size_t *line)
         if (end == q || hidden[l] == 0 || hidden[l] > 1000000)
             return load_fail(r, NULL, status, line, bad);
     }
-    otk_mg_map *map = alloc_map(d, hidden, layers, act);
-    if (map == NULL)
-        return load_fail(r, NULL, status, line, OTK_ERR_NO_MEMORY);
-    for (size_t l = 0; l < map->layers; l++) {
+    /* Layer l maps size[l] inputs to size[l + 1] outputs. */
+    size_t size[MAX_LAYERS + 2];
+    size[0] = size[layers + 1] = d;
+    for (size_t l = 0; l < layers; l++)
+        size[l + 1] = hidden[l];
+    numbers nb = {NULL, 0, 0};
+    for (size_t l = 0; l <= layers; l++) {
         size_t out, in;
         if ((p = next_line(r)) == NULL ||
-            sscanf(p, "layer %zu %zu", &out, &in) != 2 ||
-            out != map->size[l + 1] || in != map->size[l])
-            return load_fail(r, map, status, line, bad);
-        double *w = otk__mlp_weights(map, l), *b = otk__mlp_bias(map, l);
-        for (size_t o = 0; o < out; o++)
-            if (read_numbers(r, w + o * in, in) != 0)
-                return load_fail(r, map, status, line, bad);
-        if (read_numbers(r, b, out) != 0)
-            return load_fail(r, map, status, line, bad);
+            sscanf(p, "layer %zu %zu", &out, &in) != 2 || out != size[l + 1] ||
+            in != size[l])
+            return load_fail(r, &nb, status, line, bad);
+        for (size_t o = 0; o <= out; o++) { /* out rows of weights, biases */
+            int got = read_numbers(r, &nb, o < out ? in : out);
+            if (got != 0)
+                return load_fail(r, &nb, status, line,
+                                 got == -2 ? OTK_ERR_NO_MEMORY : bad);
+        }
     }
     if (next_line(r) != NULL) /* trailing content */
-        return load_fail(r, map, status, line, bad);
+        return load_fail(r, &nb, status, line, bad);
     if (ferror(fp))
-        return load_fail(r, map, status, line, OTK_ERR_INVALID_ARGUMENT);
+        return load_fail(r, &nb, status, line, OTK_ERR_INVALID_ARGUMENT);
+    /* Every number is read, so the map is no larger than the file. */
+    otk_mg_map *map = alloc_map(d, hidden, layers, act);
+    if (map == NULL)
+        return load_fail(r, &nb, status, line, OTK_ERR_NO_MEMORY);
+    memcpy(map->params, nb.v, nb.len * sizeof *nb.v);
+    free(nb.v);
     free(r->buf);
     if (line != NULL)
         *line = 0;

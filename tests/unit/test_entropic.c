@@ -781,6 +781,11 @@ START_TEST(bad_inputs_are_rejected)
     expect_error(&cost, a, b, INFINITY, &s, OTK_ERR_INVALID_ARGUMENT, "reg",
                  none);
     expect_error(NULL, a, b, 1.0, &s, OTK_ERR_INVALID_ARGUMENT, "cost", none);
+    /* subnormal: 1 / reg overflows (even on a cost of range 0) */
+    const double flat_c[4] = {0, 0, 0, 0};
+    otk_cost flat = otk_cost_dense(2, 2, flat_c);
+    expect_error(&flat, a, b, 1e-310, &s, OTK_ERR_INVALID_ARGUMENT, "reg",
+                 none);
     /* below 1e-10 x the cost range (4 here) */
     expect_error(&cost, a, b, 3e-10, &s, OTK_ERR_INVALID_ARGUMENT, "reg", none);
     /* each settings field */

@@ -488,6 +488,26 @@ END_TEST
 
 /* Map files: a 3000-wide layer (lines of about 75 KB) goes through write
  * and read unchanged, and save creates its file with 0666 less the umask. */
+/* A header claiming huge layers in a short file is malformed input, found
+ * without allocating what it claims (memory grows with the data read). */
+START_TEST(map_header_cannot_size_allocations)
+{
+    static const char text[] = "otkit-map 1\nd 2\nactivation tanh\n"
+                               "hidden 2 1000000 1000000\nlayer 1000000 2\n"
+                               "0.5 0.25\n";
+    FILE *fp = tmpfile();
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(text, 1, sizeof text - 1, fp), sizeof text - 1);
+    rewind(fp);
+    otk_status st = OTK_CONVERGED;
+    size_t line = 0;
+    ck_assert_ptr_null(otk_mg_map_read(fp, &st, &line));
+    fclose(fp);
+    ck_assert_int_eq(st, OTK_ERR_INVALID_INPUT);
+    ck_assert_uint_eq(line, 6); /* the last line read: the file ends there */
+}
+END_TEST
+
 START_TEST(wide_map_files)
 {
     const size_t hidden[] = {3000};
@@ -538,6 +558,7 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, fitting_gaussians);
     tcase_add_test(tc, reproducible_and_saved);
     tcase_add_test(tc, wide_map_files);
+    tcase_add_test(tc, map_header_cannot_size_allocations);
     tcase_add_test(tc, inner_max_iter_is_reported);
     suite_add_tcase(s, tc);
     return s;
