@@ -77,8 +77,10 @@ typedef enum otk_status {
     /* The marginals have different total masses (balanced problems), or a
      * total mass is zero. */
     OTK_ERR_MASS_MISMATCH = -4,
-    /* The iterates became non-finite (overflow/underflow) even after the
-     * solver's own safeguards; outputs hold the last finite iterate. */
+    /* The iterates or the result became non-finite (overflow/underflow)
+     * even after the solver's own safeguards, or an optimality
+     * certificate failed: no solver reports such a result as converged,
+     * optimal or usable. What the outputs hold then is not to be used. */
     OTK_ERR_NUMERICAL = -5
 } otk_status;
 
