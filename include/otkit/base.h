@@ -50,6 +50,13 @@ OTK_API const char *otk_version(void);
 OTK_API unsigned otk_version_number(void);
 
 /*
+ * The most threads any solver uses: a `threads` setting (or the OpenMP
+ * default, OMP_NUM_THREADS) above min(OTK_MAX_THREADS, 4 x the processors
+ * available) is used as that maximum.
+ */
+#define OTK_MAX_THREADS 1024
+
+/*
  * Outcome of every solver call. The numeric values are pinned: they are
  * part of the ABI and never change meaning.
  */

@@ -53,7 +53,9 @@ typedef struct otk_quadratic_settings {
     /* L-BFGS memory (pairs kept). Default 10; valid: 1..1000. */
     int history;
     /* Threads for the column passes, as in otk_sinkhorn_settings: 0
-     * (default) the OpenMP default, at most one per 131072 cost entries. */
+     * (default) the OpenMP default, at most one per 131072 cost entries;
+     * never more than OTK_MAX_THREADS, 4 per processor, or m. Valid: >= 0.
+     */
     int threads;
     /* Called every L-BFGS iteration (error = marginal error, objective =
      * the dual or semi-dual value); nonzero return cancels. */
