@@ -50,6 +50,13 @@ OTK_API const char *otk_version(void);
 OTK_API unsigned otk_version_number(void);
 
 /*
+ * The most threads any solver uses: a `threads` setting (or the OpenMP
+ * default, OMP_NUM_THREADS) above min(OTK_MAX_THREADS, 4 x the processors
+ * available) is used as that maximum.
+ */
+#define OTK_MAX_THREADS 1024
+
+/*
  * Outcome of every solver call. The numeric values are pinned: they are
  * part of the ABI and never change meaning.
  */
@@ -77,8 +84,10 @@ typedef enum otk_status {
     /* The marginals have different total masses (balanced problems), or a
      * total mass is zero. */
     OTK_ERR_MASS_MISMATCH = -4,
-    /* The iterates became non-finite (overflow/underflow) even after the
-     * solver's own safeguards; outputs hold the last finite iterate. */
+    /* The iterates or the result became non-finite (overflow/underflow)
+     * even after the solver's own safeguards, or an optimality
+     * certificate failed: no solver reports such a result as converged,
+     * optimal or usable. What the outputs hold then is not to be used. */
     OTK_ERR_NUMERICAL = -5
 } otk_status;
 

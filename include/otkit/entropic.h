@@ -118,7 +118,9 @@ typedef struct otk_sinkhorn_settings {
     /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
      * cores, or OMP_NUM_THREADS) but at most one per 131072 cost entries,
      * so small problems run on the calling thread; k > 0 uses k threads.
-     * Results are reproducible for a given thread count. Valid: >= 0. */
+     * Results are reproducible for a given thread count. At most
+     * min(OTK_MAX_THREADS, 4 x the processors) are used (see base.h).
+     * Valid: >= 0. */
     int threads;
     /* Called every check; nonzero return cancels (OTK_CANCELLED).
      * Default NULL. */

@@ -68,7 +68,12 @@ OTK_API void otk_exact_default_settings(otk_exact_settings *s);
  *         plan, by increasing i then j; info.nnz says how many
  *   P     dense n x m plan
  *   f, g  dual potentials
- * Returns info->status (OTK_OPTIMAL on success).
+ * Returns info->status (OTK_OPTIMAL on success). OTK_OPTIMAL is reported
+ * only after the certificate is checked on the returned plan and
+ * potentials: every C_ij - f_i - g_j >= -tol, = 0 within tol on the
+ * plan's support, and |<P, C> - <a, f> - <b, g>| <= tol times the mass,
+ * with tol = max(1e-10, 64 eps (n + m)) times max |C|; a failed check, or
+ * a non-finite number in the result, gives OTK_ERR_NUMERICAL.
  */
 OTK_API otk_status otk_exact(const otk_cost *cost, const double *a,
                              const double *b,

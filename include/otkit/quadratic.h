@@ -42,15 +42,20 @@ typedef struct otk_quadratic_settings {
     /* Which smooth problem L-BFGS solves. Default OTK_FORMULATION_SEMI_DUAL.
      */
     otk_formulation formulation;
-    /* Stop when the L1 marginal error of the recovered plan is <= tol.
-     * Default 1e-9; valid: finite, >= 0. */
+    /* Stop when the L1 marginal error of the recovered plan is <= tol
+     * times the total mass of a (the rule is relative: weights 1e-300 a
+     * and 1e-300 b with gamma 1e300 give 1e-300 times the plan of a, b,
+     * gamma 1, after the same iterations). Default 1e-9; valid: finite,
+     * >= 0. */
     double tol;
     /* L-BFGS iterations. Default 10000; valid: >= 1. */
     size_t max_iter;
     /* L-BFGS memory (pairs kept). Default 10; valid: 1..1000. */
     int history;
     /* Threads for the column passes, as in otk_sinkhorn_settings: 0
-     * (default) the OpenMP default, at most one per 131072 cost entries. */
+     * (default) the OpenMP default, at most one per 131072 cost entries;
+     * never more than OTK_MAX_THREADS, 4 per processor, or m. Valid: >= 0.
+     */
     int threads;
     /* Called every L-BFGS iteration (error = marginal error, objective =
      * the dual or semi-dual value); nonzero return cancels. */
@@ -79,9 +84,17 @@ typedef struct otk_quadratic_info {
 OTK_API void otk_quadratic_default_settings(otk_quadratic_settings *s);
 
 /*
- * Solve. gamma > 0 (finite, in the units of the cost). a, b: weights
- * (NULL: uniform), equal masses within 1e-9 relative. Outputs, each
- * optional (NULL):
+ * Solve. gamma > 0 (finite, in the units of the cost) with gamma times
+ * the total mass at least DBL_MIN and its inverse finite (the plan / mass
+ * is solved with the regularization gamma mass), else
+ * OTK_ERR_INVALID_ARGUMENT naming "gamma". a, b: weights (NULL: uniform),
+ * equal masses within 1e-9 relative. Shifting every cost by one constant
+ * changes only the potentials (alpha + constant) and the values (+
+ * constant times the mass): a dense cost whose minimum exceeds its spread
+ * is solved as C - min C, so a large common offset costs no precision.
+ * A result holding a NaN or an infinity is never returned as usable:
+ * OTK_ERR_NUMERICAL (the outputs were written but are not to be used).
+ * Outputs, each optional (NULL):
  *   alpha (n), beta (m)  the dual potentials (for the semi-dual, beta is
  *                        recovered from the column projections)
  *   plan, capacity       the plan's nonzeros by column then row; at most

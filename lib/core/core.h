@@ -27,6 +27,15 @@ size_t otk__first_nonfinite(const double *v, size_t len);
 otk_status otk__check_weights(const double *w, size_t len, double *mass,
                               size_t *bad);
 
+/*
+ * The rule every solver applies before reporting its result: a result
+ * holding a NaN or an infinity is never converged nor usable. Returns
+ * OTK_ERR_NUMERICAL when st is not an error (>= 0) and one of the len
+ * values is not finite; otherwise st. Chain it over each array of a
+ * result: st = otk__finite_result(st, f, n); ...
+ */
+otk_status otk__finite_result(otk_status st, const double *v, size_t len);
+
 /* Two masses agree for a balanced problem (relative difference <= 1e-9). */
 int otk__masses_match(double mass_a, double mass_b);
 

@@ -12,6 +12,13 @@ size_t otk__first_nonfinite(const double *v, size_t len)
     return SIZE_MAX;
 }
 
+otk_status otk__finite_result(otk_status st, const double *v, size_t len)
+{
+    if (st < 0 || v == NULL)
+        return st;
+    return otk__first_nonfinite(v, len) == SIZE_MAX ? st : OTK_ERR_NUMERICAL;
+}
+
 otk_status otk__check_weights(const double *w, size_t len, double *mass,
                               size_t *bad)
 {

@@ -1,4 +1,5 @@
 /* Exact OT: validation, mass rescaling, the network simplex, outputs. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +35,48 @@ static double *weights(const double *w, size_t len, double scale)
         for (size_t k = 0; k < len; k++)
             out[k] = (w != NULL ? w[k] : 1.0 / (double)len) * scale;
     return out;
+}
+
+/*
+ * The optimality certificate, checked on the returned plan and potentials
+ * before OTK_OPTIMAL is reported: dual feasibility (every reduced cost
+ * C_ij - f_i - g_j >= -tol), complementary slackness (= 0 within tol on
+ * the plan's support) and no duality gap (|<P, C> - <a, f> - <b, g>| <=
+ * tol times the mass), with tol relative to the cost scale. A scan of
+ * every pair, as one pricing pass. Returns 1 when it holds, 0 when not,
+ * -1 when memory is short.
+ */
+static int certified(const otk_cost *cost, const double *f, const double *g,
+                     const otk_plan_entry *plan, size_t nnz, double mass,
+                     double transport, double dual)
+{
+    const size_t n = cost->n, m = cost->m;
+    double lo, hi;
+    otk__cost_bounds(cost, &lo, &hi);
+    /* the potentials are path sums of up to n + m costs, each rounded */
+    const double tol = fmax(1e-10, 64.0 * DBL_EPSILON * (double)(n + m)) *
+                       fmax(fmax(fabs(lo), fabs(hi)), DBL_MIN);
+    if (!(fabs(transport - dual) <= tol * mass))
+        return 0;
+    for (size_t k = 0; k < nnz; k++) {
+        double rc = otk__cost_entry(cost, plan[k].i, plan[k].j) - f[plan[k].i] -
+                    g[plan[k].j];
+        if (!(fabs(rc) <= tol))
+            return 0;
+    }
+    double *yt = malloc((otk__cost_scratch_len(cost) + m) * sizeof *yt);
+    if (yt == NULL)
+        return -1;
+    otk__cost_prepare(cost, yt);
+    int ok = 1;
+    for (size_t i = 0; i < n && ok; i++) {
+        const double *row =
+            otk__cost_row(cost, yt, i, yt + otk__cost_scratch_len(cost));
+        for (size_t j = 0; j < m; j++)
+            ok &= row[j] - f[i] - g[j] >= -tol;
+    }
+    free(yt);
+    return ok;
 }
 
 otk_status otk_exact(const otk_cost *cost, const double *a, const double *b,
@@ -111,7 +154,8 @@ otk_status otk_exact(const otk_cost *cost, const double *a, const double *b,
         for (size_t j = 0; j < m; j++)
             err += fabs(col[j] - (b != NULL ? b[j] : 1.0 / (double)m));
         info->marginal_error = err;
-    }
+    } else if (st >= 0)
+        st = OTK_ERR_NO_MEMORY; /* the marginal error is not known */
     free(row);
     if (plan != NULL)
         memcpy(plan, tree, nnz * sizeof *plan);
@@ -135,6 +179,15 @@ otk_status otk_exact(const otk_cost *cost, const double *a, const double *b,
         for (size_t j = 0; j < m; j++)
             pg[j] += t;
         info->dual_objective = (af - t * mass_a) + (bg + t * mass_a);
+        const double numbers[] = {info->transport_cost, info->dual_objective,
+                                  info->marginal_error};
+        st = otk__finite_result(st, numbers, 3);
+        st = otk__finite_result(st, pf, n + m);
+        if (st == OTK_OPTIMAL) {
+            int ok = certified(cost, pf, pg, tree, nnz, mass_a,
+                               info->transport_cost, info->dual_objective);
+            st = ok > 0 ? st : ok < 0 ? OTK_ERR_NO_MEMORY : OTK_ERR_NUMERICAL;
+        }
         if (f != NULL)
             memcpy(f, pf, n * sizeof *f);
         if (g != NULL)

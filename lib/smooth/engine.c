@@ -21,6 +21,7 @@
  * thread count). An evaluation reads each thread's columns row by row in
  * storage order (see objective).
  */
+#include <float.h>
 #include <lbfgs.h>
 #include <limits.h>
 #include <math.h>
@@ -71,7 +72,9 @@ typedef struct engine {
     size_t n, m, k;
     const double *a, *b; /* weights in use (b rescaled to a's mass) */
     double *gb;          /* gamma b_j: the semi-dual's simplex mass */
-    double gamma;
+    double gamma;        /* the caller's gamma times mass (see solve) */
+    double mass;         /* a's total mass; the engine's weights sum to 1 */
+    double shift;        /* dense costs: min C, less which every cost is read */
     int dual;
     int threads;
     int mode; /* EVAL_* */
@@ -112,7 +115,7 @@ static void load_columns(const engine *e, size_t j0, size_t count, double *c)
         for (size_t i = 0; i < n; i++) {
             const double *src = e->cost->C + i * m + j0;
             for (size_t q = 0; q < count; q++)
-                c[q * n + i] = src[q];
+                c[q * n + i] = src[q] - e->shift;
         }
         return;
     }
@@ -126,7 +129,7 @@ static void load_column(const engine *e, size_t j, double *c)
     if (e->cost->C != NULL) {
         const double *src = e->cost->C + j;
         for (size_t i = 0; i < e->n; i++)
-            c[i] = src[i * e->m];
+            c[i] = src[i * e->m] - e->shift;
     } else {
         otk__cost_row(&e->tcost, e->xt, j, c);
     }
@@ -342,6 +345,7 @@ typedef struct row_group {
     size_t i;              /* the first row */
     const double *c[ROWS]; /* their cost segments */
     double alpha[ROWS];    /* their alpha (-inf: no such row) */
+    double shift;          /* engine.shift, subtracted from every cost */
 } row_group;
 
 /* The kernels' copies of a row group's pointers and alphas: read through
@@ -416,6 +420,7 @@ static void row_group_at(const engine *e, column_scratch *w, const double *x,
                          size_t i, row_group *rg)
 {
     rg->i = i;
+    rg->shift = e->shift;
     for (size_t q = 0; q < ROWS; q++) {
         if (i + q >= e->n) {
             rg->c[q] = rg->c[0];
@@ -642,8 +647,8 @@ static void rows_pass(const engine *e, column_scratch *w, const double *x,
         double bound = INFINITY;
         for (size_t r = 0; r < np; r++) {
             size_t i = prior[r];
-            double v = e->dual ? x[i] + beta[j] - C[i * e->m + j]
-                               : x[i] - C[i * e->m + j];
+            double c = C[i * e->m + j] - e->shift;
+            double v = e->dual ? x[i] + beta[j] - c : x[i] - c;
             bound = v < bound ? v : bound;
         }
         e->list_count[j] = 0;
@@ -812,8 +817,10 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     for (int i = 0; i < nvars; i++)
         err += fabs(g[i]);
     if (e->s->progress != NULL) {
-        otk_progress p = {e->k >= e->n ? "quadratic" : "sparse", (size_t)k, err,
-                          e->gamma, -fx};
+        /* in the caller's units (see otk__smooth_solve) */
+        otk_progress p = {e->k >= e->n ? "quadratic" : "sparse", (size_t)k,
+                          err * e->mass, e->gamma / e->mass,
+                          (e->shift - fx) * e->mass};
         if (e->s->progress(e->s->progress_user, &p) != 0) {
             e->cancelled = 1;
             return 1;
@@ -874,15 +881,15 @@ static void free_engine(engine *e)
 }
 
 /*
- * The weights (a; b times b_scale; gamma b) and every thread's scratch: c,
- * v, t, grad (n each), the column block, rows (n), idx (2n + 1: the
+ * The weights (a times a_scale; b times b_scale; gamma b) and every thread's
+ * scratch: c, v, t, grad (n each), the column block, rows (n), idx (2n + 1: the
  * semi-dual's top-k projection in recover uses the tail), its columns and,
  * for point clouds, their transposed targets and a row segment; and the
  * column lists (m LIST_CAP rows and values), unless the quadratic dual's
  * dense scan needs none.
  */
 static int alloc_engine(engine *e, const double *a, const double *b,
-                        double b_scale)
+                        double a_scale, double b_scale)
 {
     const size_t n = e->n, m = e->m, nt = (size_t)e->threads;
     const size_t per = (4 + COLUMN_BLOCK) * n;
@@ -905,7 +912,7 @@ static int alloc_engine(engine *e, const double *a, const double *b,
     e->base_g = e->base_x + nvars;
     double *wa = e->mem, *wb = wa + n, *next = wb + m;
     for (size_t i = 0; i < n; i++)
-        wa[i] = a != NULL ? a[i] : 1.0 / (double)n;
+        wa[i] = (a != NULL ? a[i] : 1.0 / (double)n) * a_scale;
     for (size_t j = 0; j < m; j++)
         wb[j] = (b != NULL ? b[j] : 1.0 / (double)m) * b_scale;
     e->a = wa;
@@ -962,10 +969,11 @@ static int alloc_engine(engine *e, const double *a, const double *b,
     return 0;
 }
 
-/* The plan of the final variables, its numbers, and the outputs. */
-static void recover(engine *e, const double *vars, const double *b_user,
-                    double *beta, otk_plan_entry *plan, size_t capacity,
-                    double *P, otk_quadratic_info *info)
+/* The plan of the final variables, its numbers, and the outputs, in the
+ * caller's units: plan entries times the mass, costs plus the shift. */
+static void recover(engine *e, const double *vars, const double *a_user,
+                    const double *b_user, double *beta, otk_plan_entry *plan,
+                    size_t capacity, double *P, otk_quadratic_info *info)
 {
     const size_t n = e->n, m = e->m;
     column_scratch *w = &e->scratch[0];
@@ -974,7 +982,7 @@ static void recover(engine *e, const double *vars, const double *b_user,
     if (P != NULL)
         memset(P, 0, n * m * sizeof *P);
     e->beta_out = beta;
-    double transport = 0.0, sq = 0.0, err = 0.0;
+    double transport = 0.0, sq = 0.0, err = 0.0, total = 0.0;
     size_t nnz = 0, max_col = 0;
     for (size_t j = 0; j < m; j++) {
         column_pass(e, w, vars, j);
@@ -982,8 +990,8 @@ static void recover(engine *e, const double *vars, const double *b_user,
         double colsum = 0.0;
         size_t col_nnz = 0;
         for (size_t i = 0; i < n; i++) {
-            double t = w->t[i];
-            if (t == 0.0)
+            double t = w->t[i] * e->mass;
+            if (w->t[i] == 0.0)
                 continue;
             if (plan != NULL && nnz < capacity) {
                 plan[nnz].i = i;
@@ -997,19 +1005,58 @@ static void recover(engine *e, const double *vars, const double *b_user,
             colsum += t;
             rows[i] += t;
             transport += t * w->c[i];
-            sq += t * t;
+            sq += w->t[i] * w->t[i];
         }
+        total += colsum;
         max_col = col_nnz > max_col ? col_nnz : max_col;
         err += fabs(colsum - (b_user != NULL ? b_user[j] : 1.0 / (double)m));
     }
     e->beta_out = NULL;
     for (size_t i = 0; i < n; i++)
-        err += fabs(rows[i] - e->a[i]);
+        err += fabs(rows[i] - (a_user != NULL ? a_user[i] : 1.0 / (double)n));
     info->nnz = nnz;
     info->max_col_nnz = max_col;
-    info->transport_cost = transport;
-    info->objective = transport + 0.5 * e->gamma * sq;
+    /* <P, C> = <P, C - shift> + shift sum P; (gamma/2) ||P||^2 with P =
+     * mass T and e->gamma = gamma mass is (e->gamma mass / 2) ||T||^2 */
+    info->transport_cost = transport + e->shift * total;
+    info->objective = info->transport_cost + 0.5 * e->gamma * e->mass * sq;
     info->marginal_error = err;
+}
+
+/*
+ * Two changes of units make the engine's arithmetic independent of the
+ * scale of the masses and of a common offset of the costs.
+ *
+ * Mass: with P = mass T, <P, C> + (gamma/2) ||P||^2 = mass (<T, C> +
+ * (gamma mass / 2) ||T||^2), so T solves the problem of unit mass with
+ * gamma mass for gamma; the potentials (alpha_i + beta_j - C_ij = gamma
+ * P_ij = gamma mass T_ij) are the same, the values scale by mass. The
+ * stopping rule is checked on T: tol is relative to the mass.
+ *
+ * Offset: for any feasible plan <P, C - u 1^T - 1 v^T> = <P, C> - <a, u> -
+ * <b, v>, so shifting rows by u and columns by v changes neither the plan
+ * nor the sparsity pattern (k per column), and maps potentials as alpha -
+ * u, beta - v. The engine uses the common shift u = min C (v = 0), one
+ * subtraction per cost read, when the offset exceeds the spread max C -
+ * min C: then the entries share their leading digits, which cancel in
+ * alpha - C (a constant 1e16 left nothing of the plan), and read as C -
+ * min C they are exact. Below, the shift would gain at most a bit; the
+ * cost is then read as given (shift 0), so that such problems start
+ * L-BFGS where they always did (alpha = 0). The potentials are mapped back
+ * (alpha + shift) and the values gain shift times the mass. Point costs
+ * are not shifted: they are >= 0 and 0 for coinciding points, and their
+ * minimum is not known without a pass over all pairs.
+ */
+static double cost_shift(const otk_cost *cost)
+{
+    if (cost->C == NULL)
+        return 0.0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t q = 0; q < cost->n * cost->m; q++) {
+        lo = cost->C[q] < lo ? cost->C[q] : lo;
+        hi = cost->C[q] > hi ? cost->C[q] : hi;
+    }
+    return fabs(lo) > hi - lo ? lo : 0.0;
 }
 
 otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
@@ -1054,14 +1101,21 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
     if (!otk__masses_match(mass_a, mass_b))
         return finish(info, OTK_ERR_MASS_MISMATCH, "b", SIZE_MAX, t0);
 
+    /* The engine solves for the plan T = P / mass of unit mass, whose
+     * problem is the same with gamma mass for gamma, and reads C - min C:
+     * see cost_shift. */
     engine e = {0};
     e.cost = cost;
     e.n = n;
     e.m = m;
     e.k = k;
-    e.gamma = gamma;
+    e.mass = mass_a;
+    e.gamma = gamma * mass_a;
+    e.shift = cost_shift(cost);
     e.dual = dual;
     e.s = settings;
+    if (!(e.gamma >= DBL_MIN && isfinite(1.0 / e.gamma)))
+        return finish(info, OTK_ERR_INVALID_ARGUMENT, "gamma", bad, t0);
     e.threads = otk__threads(settings->threads);
     size_t per_thread = n * m / MIN_WORK_PER_THREAD;
     if (settings->threads == 0 && (size_t)e.threads > per_thread)
@@ -1070,7 +1124,7 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
         e.threads = (int)m;
     const int nvars = (int)(n + (dual ? m : 0));
     lbfgsfloatval_t *x = lbfgs_malloc(nvars);
-    if (x == NULL || alloc_engine(&e, a, b, mass_a / mass_b) != 0) {
+    if (x == NULL || alloc_engine(&e, a, b, 1.0 / mass_a, 1.0 / mass_b) != 0) {
         lbfgs_free(x);
         free_engine(&e);
         return finish(info, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX, t0);
@@ -1101,15 +1155,22 @@ otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
     info->iterations = e.iterations;
     info->evaluations = e.evaluations;
     /* the true value at the result (fx is the line search's view) */
-    info->dual_objective = -objective(&e, x, e.base_g);
+    info->dual_objective = (e.shift - objective(&e, x, e.base_g)) * mass_a;
     if (st >= 0) {
-        recover(&e, x, b, beta, plan, capacity, P, info);
-        if (st == OTK_STALLED && info->marginal_error <= settings->tol)
+        recover(&e, x, a, b, beta, plan, capacity, P, info);
+        if (st == OTK_STALLED && info->marginal_error <= settings->tol * mass_a)
             st = OTK_CONVERGED; /* stopped exactly at the optimum */
+        for (size_t i = 0; i < n; i++)
+            x[i] += e.shift; /* alpha of C from alpha of C - shift */
         if (alpha != NULL)
             memcpy(alpha, x, n * sizeof *alpha);
         if (beta != NULL && dual)
             memcpy(beta, x + n, m * sizeof *beta);
+        const double numbers[] = {info->marginal_error, info->transport_cost,
+                                  info->objective, info->dual_objective};
+        st = otk__finite_result(st, numbers, 4);
+        st = otk__finite_result(st, x, (size_t)nvars);
+        st = otk__finite_result(st, beta, m);
     }
     lbfgs_free(x);
     free_engine(&e);
@@ -1129,7 +1190,7 @@ double otk__smooth_eval(const otk_cost *cost, const double *a, const double *b,
     e.gamma = gamma;
     e.dual = dual;
     e.threads = 1;
-    if (alloc_engine(&e, a, b, 1.0) != 0) {
+    if (alloc_engine(&e, a, b, 1.0, 1.0) != 0) {
         free_engine(&e);
         return NAN;
     }

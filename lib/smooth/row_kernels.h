@@ -14,7 +14,8 @@
  * time, so that each load and store of the per-column state (beta and the
  * column sums, or the running maximum) serves them all. A missing row
  * (past the last) has alpha = -inf: it adds exact zeros and passes no
- * test. The macros are undefined at the end.
+ * test. Every cost is read less the row group's shift (see engine.shift). The
+ * macros are undefined at the end.
  */
 
 typedef double KERN(vd) __attribute__((vector_size(VW * 8)));
@@ -54,7 +55,7 @@ KTARGET static void KERN(dual_rows)(const row_group *rg, const double *beta,
                                     double *colsum, size_t len, double *sq,
                                     double sums[ROWS])
 {
-    const KERN(vd) zero = {0};
+    const KERN(vd) zero = {0}, shift = zero + rg->shift;
     KERN(vd) r[ROWS], s[ROWS];
     ROW_LOCALS(rg);
     for (int q = 0; q < ROWS; q++)
@@ -63,7 +64,8 @@ KTARGET static void KERN(dual_rows)(const row_group *rg, const double *beta,
     for (; j + VW <= len; j += VW) {
         KERN(vd) b = KERN(load)(beta + j), t[ROWS];
         for (int q = 0; q < ROWS; q++) {
-            t[q] = KERN(max)((alpha[q] + b) - KERN(load)(c[q] + j), zero);
+            t[q] = KERN(max)((alpha[q] + b) - (KERN(load)(c[q] + j) - shift),
+                             zero);
             r[q] += t[q];
             s[q] += t[q] * t[q];
         }
@@ -75,7 +77,7 @@ KTARGET static void KERN(dual_rows)(const row_group *rg, const double *beta,
         sums[q] = KERN(hsum)(r[q]);
     for (; j < len; j++)
         for (int q = 0; q < ROWS; q++) {
-            double x = alpha[q] + beta[j] - c[q][j];
+            double x = alpha[q] + beta[j] - (c[q][j] - rg->shift);
             double t = x > 0.0 ? x : 0.0;
             colsum[j] += t;
             sums[q] += t;
@@ -93,6 +95,7 @@ KTARGET static void KERN(list_rows)(const engine *e, const row_group *rg,
                                     const double *beta, size_t j0, size_t len)
 {
     ROW_LOCALS(rg);
+    const KERN(vd) shift = (KERN(vd)){0} + rg->shift;
     double *tops = e->list_top + j0;
     const double *gb = e->gb + j0, *bt = beta != NULL ? beta + j0 : NULL;
     size_t j = 0;
@@ -101,10 +104,11 @@ KTARGET static void KERN(list_rows)(const engine *e, const row_group *rg,
         KERN(vi) hit[ROWS], any = {0};
         for (int q = 0; q < ROWS; q++) {
             if (bt != NULL) {
-                x[q] = (alpha[q] + KERN(load)(bt + j)) - KERN(load)(c[q] + j);
+                x[q] = (alpha[q] + KERN(load)(bt + j)) -
+                       (KERN(load)(c[q] + j) - shift);
                 hit[q] = x[q] > top; /* the dual's floor */
             } else {
-                x[q] = alpha[q] - KERN(load)(c[q] + j);
+                x[q] = alpha[q] - (KERN(load)(c[q] + j) - shift);
                 top = KERN(max)(x[q], top);
                 hit[q] = x[q] > top - gap;
             }
@@ -127,7 +131,8 @@ KTARGET static void KERN(list_rows)(const engine *e, const row_group *rg,
     }
     for (; j < len; j++)
         for (int q = 0; q < ROWS; q++)
-            scan1(e, c[q][j], alpha[q], beta, rg->i + (size_t)q, j0 + j);
+            scan1(e, c[q][j] - rg->shift, alpha[q], beta, rg->i + (size_t)q,
+                  j0 + j);
 }
 
 #undef KERN

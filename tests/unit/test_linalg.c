@@ -268,6 +268,36 @@ START_TEST(vector_ops)
 }
 END_TEST
 
+/* A threads setting is clamped to min(OTK_MAX_THREADS, 4 x processors):
+ * 100000 threads crashed inside the OpenMP runtime, 20000 made libgomp
+ * print and exit the process. Solves with such settings run normally. */
+START_TEST(threads_are_clamped)
+{
+    const int asked[] = {20000, 100000, 2147483647};
+    for (int k = 0; k < 3; k++) {
+        int t = otk__threads(asked[k]);
+        ck_assert_int_ge(t, 1);
+        ck_assert_int_le(t, OTK_MAX_THREADS);
+    }
+    ck_assert_int_eq(otk__threads(1), 1);
+    double C[6] = {0, 1, 2, 1, 0, 1};
+    otk_cost cost = otk_cost_dense(2, 3, C);
+    otk_sinkhorn_settings ss;
+    otk_sinkhorn_default_settings(&ss);
+    otk_quadratic_settings qs;
+    otk_quadratic_default_settings(&qs);
+    for (int k = 0; k < 2; k++) {
+        ss.threads = qs.threads = asked[k];
+        ck_assert_int_eq(
+            otk_sinkhorn(&cost, NULL, NULL, 0.5, &ss, NULL, NULL, NULL, NULL),
+            OTK_CONVERGED);
+        ck_assert_int_eq(otk_quadratic(&cost, NULL, NULL, 0.5, &qs, NULL, NULL,
+                                       NULL, 0, NULL, NULL),
+                         OTK_CONVERGED);
+    }
+}
+END_TEST
+
 static Suite *linalg_suite(void)
 {
     Suite *s = suite_create("linalg");
@@ -280,6 +310,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, cost_rows_match_entries);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
+    tcase_add_test(tc, threads_are_clamped);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -281,6 +281,12 @@ static int run_estimate(otkcli_tool *t, const options *o)
         goto done;
     }
     grad = o->gradient ? malloc(x.rows * x.cols * sizeof *grad) : NULL;
+    if (o->gradient != NULL && grad == NULL) {
+        /* a NULL gradient would silently mean "none", then be written */
+        fprintf(stderr, "%s: %s\n", t->prog,
+                otk_status_string(OTK_ERR_NO_MEMORY));
+        goto done;
+    }
     otk_mg_info info;
     otk_status st =
         otk_monge_gap(x.data, y.data, x.rows, x.cols, &s, grad, &info);
