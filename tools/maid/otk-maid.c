@@ -506,11 +506,10 @@ typedef struct run_view {
     int io_error;
 } run_view;
 
-static int on_row(void *user, const otk_bilevel_trace_row *r,
-                  const double *theta)
+static int on_row(void *user, const otk_progress *pr)
 {
     run_view *v = user;
-    (void)theta;
+    const otk_bilevel_trace_row *r = pr->detail;
     if (v->trace &&
         fprintf(v->trace,
                 "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%zu,%zu,"
@@ -529,17 +528,22 @@ static int on_row(void *user, const otk_bilevel_trace_row *r,
     return v->io_error; /* stop early rather than write a broken trace */
 }
 
-/* A settings field the options set (as opposed to a problem callback). */
-static int is_setting(const char *name)
+/* A settings field the options set, as the library names it
+ * ("settings.FIELD"): the field, or NULL for anything else. */
+static const char *option_field(const char *name)
 {
+    static const char prefix[] = "settings.";
+    if (!name || strncmp(name, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    name += sizeof prefix - 1;
     static const char *fields[] = {
         "eps0",     "delta0",   "alpha0",   "rho_under",   "rho_over",
         "nu_under", "nu_over",  "eta",      "armijo_c",    "max_backtrack",
         "budget",   "grad_tol", "max_iter", "ll_max_iter", "cg_max_iter"};
-    for (size_t k = 0; name && k < sizeof fields / sizeof *fields; k++)
+    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
         if (strcmp(name, fields[k]) == 0)
-            return 1;
-    return 0;
+            return name;
+    return NULL;
 }
 
 /* f at theta by a tight solve (for the optimality gap). */
@@ -550,8 +554,11 @@ static double tight_loss(const otk_bilevel_instance *in, const double *theta)
     double g = NAN;
     if (x && z) {
         memcpy(x, in->x0, pb->n * sizeof *x);
-        if (otk_bilevel_hypergradient(pb, theta, 1e-12, 1e-12, 1000000, 1000000,
-                                      x, NULL, z, NULL, NULL) == OTK_CONVERGED)
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.ll_max_iter = s.cg_max_iter = 1000000;
+        if (otk_bilevel_hypergradient(pb, &s, theta, 1e-12, 1e-12, x, NULL, z,
+                                      NULL) == OTK_CONVERGED)
             pb->upper(pb->user, x, &g, NULL);
     }
     free(x);
@@ -670,28 +677,28 @@ int main(int argc, char **argv)
               "accepted,time_s\n",
               view.trace);
     }
-    o.s.trace = on_row;
-    o.s.trace_user = &view;
+    o.s.progress = on_row;
+    o.s.progress_user = &view;
     otk_bilevel_info info;
     otk_status st = otk_bilevel_solve(&in.problem, &o.s, theta, x, &info);
     if (view.io_error) {
         fprintf(stderr, "%s: %s: write error\n", t.prog, o.trace);
         goto done;
     }
-    if (st == OTK_ERR_INVALID_ARGUMENT && is_setting(info.bad_argument)) {
+    const char *field = option_field(info.outcome.bad_argument);
+    if (st == OTK_ERR_INVALID_ARGUMENT && field) {
         /* a setting out of range: name the option that set it */
         char msg[128] = "--";
-        for (size_t k = 0; info.bad_argument[k] && k < 100; k++)
-            msg[k + 2] =
-                info.bad_argument[k] == '_' ? '-' : info.bad_argument[k];
+        for (size_t k = 0; field[k] && k < 100; k++)
+            msg[k + 2] = field[k] == '_' ? '-' : field[k];
         strcat(msg, ": value out of range (see --help and docs/bilevel.md)");
         code = otkcli_usage_error(&t, msg);
         goto done_usage;
     }
     if (st < 0) {
         fprintf(stderr, "%s: %s%s%s\n", t.prog, otk_status_string(st),
-                info.bad_argument ? ": " : "",
-                info.bad_argument ? info.bad_argument : "");
+                info.outcome.bad_argument ? ": " : "",
+                info.outcome.bad_argument ? info.outcome.bad_argument : "");
         goto done;
     }
     if (st == OTK_STALLED)
@@ -699,7 +706,7 @@ int main(int argc, char **argv)
                 "%s: warning: stalled (%s): a solve could not reach the "
                 "requested accuracy; raise --ll-max-iter or --cg-max-iter, "
                 "or loosen --eps0\n",
-                t.prog, info.bad_argument ? info.bad_argument : "");
+                t.prog, info.outcome.cause ? info.outcome.cause : "");
     if (write_outputs(&t, &o, &in, theta, x) != 0)
         goto done;
 
@@ -712,7 +719,7 @@ int main(int argc, char **argv)
     otkcli_summary_count(&sm, "cg_iterations", info.cg_iterations);
     otkcli_summary_num(&sm, "eps", info.eps);
     otkcli_summary_num(&sm, "grad_norm", info.grad_norm);
-    otkcli_summary_num(&sm, "time_s", info.time_s);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (in.theta_star) {
         double f = tight_loss(&in, theta);
         if (isnan(f))
