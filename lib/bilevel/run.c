@@ -231,8 +231,8 @@ otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
 
 /* ---- the trace ---- */
 
-otk_status otkb_start(otkb_run *run, const double *theta, double *x,
-                      double eps, double delta, otk_bilevel_trace_row *row,
+otk_status otkb_start(otkb_run *run, const double *theta, double *x, double eps,
+                      double delta, otk_bilevel_trace_row *row,
                       double *grad_norm, otk_bilevel_info *info)
 {
     /* Start from a certified lower solution, so the first comparison is
@@ -240,13 +240,12 @@ otk_status otkb_start(otkb_run *run, const double *theta, double *x,
     otk_status st = otkb_ll_solve(run, theta, eps, x);
     if (st != OTK_CONVERGED)
         return st;
-    if ((st = otkb_upper(run, x, &row->upper_loss, grad_norm)) !=
-        OTK_CONVERGED)
+    if ((st = otkb_upper(run, x, &row->upper_loss, grad_norm)) != OTK_CONVERGED)
         return st;
-    row->upper_bound = otkb_upper_bound(run->pb, row->upper_loss, *grad_norm,
-                                        eps);
-    row->lower_bound = otkb_lower_bound(run->pb, row->upper_loss, *grad_norm,
-                                        eps);
+    row->upper_bound =
+        otkb_upper_bound(run->pb, row->upper_loss, *grad_norm, eps);
+    row->lower_bound =
+        otkb_lower_bound(run->pb, row->upper_loss, *grad_norm, eps);
     row->eps = eps;
     row->delta = delta;
     row->step = row->omega = row->grad_norm = NAN;

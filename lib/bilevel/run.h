@@ -66,8 +66,8 @@ otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
  * place) to accuracy eps, g there (*grad_norm: ||grad g||), the trace's
  * row 0 in *row (delta as given) and info->upper_loss. OTK_CANCELLED
  * when the progress callback says so. */
-otk_status otkb_start(otkb_run *run, const double *theta, double *x,
-                      double eps, double delta, otk_bilevel_trace_row *row,
+otk_status otkb_start(otkb_run *run, const double *theta, double *x, double eps,
+                      double delta, otk_bilevel_trace_row *row,
                       double *grad_norm, otk_bilevel_info *info);
 /* Fills the cumulative counters, time and theta of row and calls the
  * progress callback; nonzero: cancel. */

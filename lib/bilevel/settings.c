@@ -7,8 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* clang-format off */
+/* One record: the field's name, how errors name it, its kind, range,
+ * open ends, default and meaning. */
 #define FIELD(name, kind, lo, hi, flags, def, meaning)                         \
-    {#name,     "settings." #name, kind, lo, hi, flags, def, meaning,          \
+    {#name, "settings." #name, kind, lo, hi, flags, def, meaning,              \
      offsetof(otk_bilevel_settings, name)}
 #define REAL OTK_SETTING_REAL
 #define COUNT OTK_SETTING_COUNT
@@ -16,7 +19,6 @@
 #define LO OTK_BOUND_LOWER_OPEN
 #define HI OTK_BOUND_UPPER_OPEN
 
-/* clang-format off */
 static const otk_setting_bounds table[] = {
     FIELD(method, INT, 0, OTK_BILEVEL_HOAG_CUBIC, 0, OTK_BILEVEL_MAID,
           "method: 0 maid, 1 fixed, 2-4 hoag geometric, quadratic, cubic"),
@@ -80,7 +82,8 @@ void otk_bilevel_default_settings(otk_bilevel_settings *s)
     s->progress_user = NULL;
 }
 
-otk_status otkb_validate_settings(otk__call *call, const otk_bilevel_settings *s)
+otk_status otkb_validate_settings(otk__call *call,
+                                  const otk_bilevel_settings *s)
 {
     otk_status st = otk__validate_settings(call, table, COUNT_OF, s);
     if (st != OTK_CONVERGED)

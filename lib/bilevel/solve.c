@@ -61,7 +61,10 @@ static otk_status begin_call(otk__call *call, otk_bilevel_info *info,
     clear_info(info);
     if (!pb || !theta || !x)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT,
-                         !pb ? "problem" : !theta ? "theta" : "x", SIZE_MAX);
+                         !pb      ? "problem"
+                         : !theta ? "theta"
+                                  : "x",
+                         SIZE_MAX);
     const char *bad = bad_problem_field(pb);
     if (bad)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, bad, SIZE_MAX);

@@ -768,7 +768,20 @@ START_TEST(test_settings_bounds_table)
     const otk_setting_bounds *t = otk_bilevel_setting_bounds(&count);
     ck_assert_ptr_nonnull(t);
     ck_assert_uint_eq(otk_bilevel_setting_bounds(NULL) == t, 1);
-    ck_assert_uint_ge(count, 24);
+    /* every numeric field of otk_bilevel_settings has its record */
+    static const char *fields[] = {
+        "method",        "lower_solver",  "eps0",
+        "delta0",        "alpha0",        "rho_under",
+        "rho_over",      "nu_under",      "nu_over",
+        "eta",           "check_descent", "armijo_c",
+        "max_backtrack", "max_rounds",    "max_refinements",
+        "eps_min",       "delta_min",     "max_iter",
+        "budget",        "grad_tol",      "ll_max_iter",
+        "cg_max_iter",   "hoag_decrease", "theta_bound"};
+    ck_assert_uint_eq(count, sizeof fields / sizeof *fields);
+    for (size_t f = 0; f < count; f++)
+        ck_assert_msg(otk_setting_find(t, count, fields[f]), "no %s",
+                      fields[f]);
     otk_bilevel_settings def;
     memset(&def, 0x5a, sizeof def);
     otk_bilevel_default_settings(&def);
