@@ -227,7 +227,7 @@ typedef struct otk_bilevel_info {
      * the accuracy floor; "fixed_accuracy": the fixed baseline can
      * certify no step at its accuracy), OTK_CANCELLED, or an error.
      * outcome.bad_argument names, for OTK_ERR_INVALID_ARGUMENT, the
-     * argument ("problem", "theta", "x", "eps", "delta"), the problem's
+     * argument ("problem", "theta", "x", "z", "eps", "delta"), the problem's
      * field ("n", "p", a missing callback, "L_g", ...) or the setting
      * ("settings.eps0"); for OTK_ERR_INVALID_INPUT the non-finite start
      * ("theta" or "x", with outcome.bad_index); for OTK_ERR_NUMERICAL the
