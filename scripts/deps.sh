@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
-  python3-matplotlib clang-format"
+  python3-matplotlib clang clang-format"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

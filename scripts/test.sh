@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 dir=${1:-build}
 [ $# -gt 0 ] && shift
-[ -d "$dir" ] || meson setup "$dir" -Dwerror=true "$@"
+# An existing build folder is reconfigured, so that it too builds with
+# warnings as errors whatever it was set up with.
+if [ -d "$dir" ]; then
+    meson configure "$dir" -Dwerror=true "$@"
+else
+    meson setup "$dir" -Dwerror=true "$@"
+fi
 ninja -C "$dir"
 meson test -C "$dir" --print-errorlogs

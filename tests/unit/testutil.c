@@ -29,6 +29,7 @@ double *oracle_matrix(const char *module, const char *name, const char *file,
     ck_assert_msg(otkcli_read_matrix(path, &mat, &err) == 0, "%s", err.msg);
     *rows = mat.rows;
     *cols = mat.cols;
+    free(mat.line);
     return mat.data;
 }
 

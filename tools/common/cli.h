@@ -26,10 +26,13 @@ typedef struct otkcli_error {
     char msg[1024];
 } otkcli_error;
 
-/* A dense matrix read from CSV: rows x cols doubles, row-major. */
+/* A dense matrix read from CSV: rows x cols doubles, row-major. line[i]
+ * is the file line (1-based) of data row i, for messages about a row:
+ * comments, blank lines and a header make the two differ. */
 typedef struct otkcli_matrix {
     double *data;
     size_t rows, cols;
+    size_t *line;
 } otkcli_matrix;
 
 /*
@@ -94,10 +97,25 @@ int otkcli_parse_double(const char *opt, const char *s, double *v,
 int otkcli_parse_size(const char *opt, const char *s, size_t *v,
                       otkcli_error *err);
 
+/*
+ * A summary key, as --help lists it and as otkcli_summary_*() accept it:
+ * `when` says when the key is printed ("with --divergence"), NULL for
+ * always. An entry with a NULL name is a heading naming the command the
+ * keys after it belong to (otk-mongegap has one summary per command); the
+ * array ends with {NULL, NULL}.
+ */
+typedef struct otkcli_key {
+    const char *name;
+    const char *when;
+} otkcli_key;
+
 /* The summary record: keys and values printed as one CSV header line
- * plus one record, or as one JSON object. */
+ * plus one record, or as one JSON object. With `keys` (the tool's list,
+ * from the entry after its heading), a key not in the list is a
+ * programming error (abort), and the keys print in the list's order. */
 typedef enum { OTKCLI_CSV, OTKCLI_JSON } otkcli_format;
 typedef struct otkcli_summary {
+    const otkcli_key *keys;
     size_t count;
     struct {
         const char *key;

@@ -144,6 +144,7 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
         p += 3; /* UTF-8 byte-order mark */
     size_t cap = 1024, count = 0, cols = 0, rows = 0;
     double *data = malloc(cap * sizeof *data);
+    size_t *lines = NULL, line_cap = 0;
     int header_possible = 1;
     size_t line = 0;
     while (data != NULL && *p != '\0') {
@@ -195,6 +196,16 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
                 break;
             f = comma + 1;
         }
+        if (data != NULL && rows == line_cap) {
+            size_t *more = realloc(lines, (2 * line_cap + 64) * sizeof *lines);
+            if (more == NULL) {
+                free(data);
+                data = NULL;
+            } else {
+                lines = more;
+                line_cap = 2 * line_cap + 64;
+            }
+        }
         if (data == NULL)
             break;
         nf++;
@@ -208,6 +219,7 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
         if (bad_at != NULL) {
             field_error(err, name, line, p, bad_at, end, first_bad, bad_kind);
             free(data);
+            free(lines);
             free(buf);
             return -1;
         }
@@ -217,25 +229,29 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
             set_error(err, "%s:%zu:1: expected %zu fields, found %zu", name,
                       line, cols, nf);
             free(data);
+            free(lines);
             free(buf);
             return -1;
         }
-        rows++;
+        lines[rows++] = line;
         p = next;
     }
     free(buf);
     if (data == NULL) {
+        free(lines);
         set_error(err, "%s: out of memory", name);
         return -1;
     }
     if (rows == 0) {
         free(data);
+        free(lines);
         set_error(err, "%s: no data rows", name);
         return -1;
     }
     out->data = data;
     out->rows = rows;
     out->cols = cols;
+    out->line = lines;
     return 0;
 }
 
@@ -255,12 +271,15 @@ int otkcli_read_weights(const char *path, double **data, size_t *len,
     }
     *data = m.data;
     *len = m.rows * m.cols;
+    free(m.line);
     return 0;
 }
 
 void otkcli_matrix_free(otkcli_matrix *m)
 {
     free(m->data);
+    free(m->line);
     m->data = NULL;
+    m->line = NULL;
     m->rows = m->cols = 0;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -57,6 +58,18 @@ int otkcli_read_netpbm(const char *path, double **gray, size_t *rows,
         goto fail;
     }
     size_t count = (size_t)w * h, bytes = count * (size_t)channels;
+    /* the header's size is the file's claim: check it against what the
+     * file holds before it sizes an allocation */
+    struct stat sb;
+    long at = ftell(fp);
+    if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && at >= 0 &&
+        (unsigned long long)(sb.st_size - at) < bytes) {
+        snprintf(err->msg, sizeof err->msg,
+                 "%s: truncated: %llu of %zu pixel bytes (the header says "
+                 "%lu x %lu)",
+                 path, (unsigned long long)(sb.st_size - at), bytes, w, h);
+        goto fail;
+    }
     raw = malloc(bytes);
     out = malloc(count * sizeof *out);
     if (!raw || !out) {
@@ -72,6 +85,14 @@ int otkcli_read_netpbm(const char *path, double **gray, size_t *rows,
     }
     for (size_t i = 0; i < count; i++) {
         const unsigned char *px = raw + i * (size_t)channels;
+        for (int k = 0; k < channels; k++)
+            if (px[k] > maxval) {
+                snprintf(err->msg, sizeof err->msg,
+                         "%s: pixel (row %zu, column %zu) has value %d above "
+                         "the maxval %lu",
+                         path, i / w + 1, i % w + 1, px[k], maxval);
+                goto fail;
+            }
         /* ITU-R BT.601 luma for colour images */
         double v = channels == 1
                        ? px[0]

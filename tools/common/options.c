@@ -42,8 +42,14 @@ int otkcli_parse_size(const char *opt, const char *s, size_t *v,
 static void add(otkcli_summary *sm, const char *key, int kind, const char *s,
                 double d, size_t u)
 {
-    if (sm->count == sizeof sm->item / sizeof sm->item[0])
-        return;
+    const otkcli_key *k = sm->keys;
+    while (k && k->name && strcmp(k->name, key) != 0)
+        k++;
+    if ((k && !k->name) || sm->count == sizeof sm->item / sizeof sm->item[0]) {
+        /* --help would not list it: the tool's key list is wrong */
+        fprintf(stderr, "otkcli: summary key '%s' not declared\n", key);
+        abort();
+    }
     sm->item[sm->count].key = key;
     sm->item[sm->count].kind = kind;
     sm->item[sm->count].s = s;
@@ -67,17 +73,32 @@ void otkcli_summary_count(otkcli_summary *sm, const char *key, size_t v)
     add(sm, key, 2, NULL, 0.0, v);
 }
 
+/* The items in the order of the key list (else as added). */
+static void print_order(const otkcli_summary *sm, size_t *order)
+{
+    size_t used = 0;
+    for (const otkcli_key *k = sm->keys; k && k->name; k++)
+        for (size_t i = 0; i < sm->count; i++)
+            if (strcmp(sm->item[i].key, k->name) == 0)
+                order[used++] = i;
+    for (size_t i = 0; used < sm->count; i++)
+        order[used++] = i;
+}
+
 void otkcli_summary_print(const otkcli_summary *sm, otkcli_format fmt, FILE *fp)
 {
+    size_t order[sizeof sm->item / sizeof sm->item[0]];
+    print_order(sm, order);
     if (fmt == OTKCLI_CSV) {
         for (size_t k = 0; k < sm->count; k++)
-            fprintf(fp, "%s%c", sm->item[k].key,
+            fprintf(fp, "%s%c", sm->item[order[k]].key,
                     k + 1 < sm->count ? ',' : '\n');
     } else {
         fputc('{', fp);
     }
-    for (size_t k = 0; k < sm->count; k++) {
-        const char *sep = k + 1 < sm->count
+    for (size_t r = 0; r < sm->count; r++) {
+        size_t k = order[r];
+        const char *sep = r + 1 < sm->count
                               ? (fmt == OTKCLI_CSV ? "," : ", ")
                               : (fmt == OTKCLI_CSV ? "\n" : "}\n");
         if (fmt == OTKCLI_JSON)

@@ -37,8 +37,14 @@ int otkcli_problem_check_args(const otkcli_problem_args *args,
     }
     const char *paths[] = {args->cost_path, args->x_path, args->y_path,
                            args->a_path, args->b_path};
+    return otkcli_check_stdin(paths, sizeof paths / sizeof paths[0], err);
+}
+
+int otkcli_check_stdin(const char *const *paths, size_t count,
+                       otkcli_error *err)
+{
     int stdin_uses = 0;
-    for (size_t k = 0; k < sizeof paths / sizeof paths[0]; k++)
+    for (size_t k = 0; k < count; k++)
         stdin_uses += paths[k] != NULL && strcmp(paths[k], "-") == 0;
     if (stdin_uses > 1) {
         snprintf(err->msg, sizeof err->msg,

@@ -22,6 +22,10 @@ typedef struct otkcli_problem {
 /* Check the combination of options (usage errors). 0 or -1 with err. */
 int otkcli_problem_check_args(const otkcli_problem_args *args,
                               otkcli_error *err);
+/* Usage check: at most one of the input paths (NULLs skipped) is "-".
+ * 0 or -1 with err. */
+int otkcli_check_stdin(const char *const *paths, size_t count,
+                       otkcli_error *err);
 /* Read the files and check shapes. 0 or -1 with err (data errors). */
 int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
                         otkcli_error *err);

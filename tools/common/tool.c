@@ -3,18 +3,6 @@
 
 #include "tool.h"
 
-void otkcli_tool_init(otkcli_tool *t, const char *prog, const char *help)
-{
-    memset(t, 0, sizeof *t);
-    t->prog = prog;
-    t->help = help;
-    t->in.metric = "sqeuclidean";
-    t->in.p = 2.0;
-    t->fmt = OTKCLI_CSV;
-    otkcli_init();
-    opterr = 0; /* getopt's own messages lack the --help hint */
-}
-
 int otkcli_usage_error(const otkcli_tool *t, const char *msg)
 {
     fprintf(stderr, "%s: %s\nTry '%s --help'.\n", t->prog, msg, t->prog);
@@ -26,43 +14,48 @@ int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
     otkcli_error err;
     const char *opt = optind > 1 ? argv[optind - 1] : "";
     switch (c) {
-    case 'c': t->in.cost_path = optarg; return 0;
+    case OTKCLI_OPT_COST: t->in.cost_path = optarg; return 0;
     case OTKCLI_OPT_X: t->in.x_path = optarg; return 0;
     case OTKCLI_OPT_Y: t->in.y_path = optarg; return 0;
     case OTKCLI_OPT_METRIC: t->in.metric = optarg; return 0;
-    case 'a': t->in.a_path = optarg; return 0;
-    case 'b': t->in.b_path = optarg; return 0;
+    case OTKCLI_OPT_A: t->in.a_path = optarg; return 0;
+    case OTKCLI_OPT_B: t->in.b_path = optarg; return 0;
     case OTKCLI_OPT_PLAN: t->plan_path = optarg; return 0;
     case OTKCLI_OPT_POTENTIALS: t->pot_path = optarg; return 0;
-    case 'v': t->verbose = 1; return 0;
+    case OTKCLI_OPT_VERBOSE: t->verbose = 1; return 0;
     case OTKCLI_OPT_P:
         if (otkcli_parse_double("--p", optarg, &t->in.p, &err) == 0)
             return 0;
         break;
-    case 'f':
+    case OTKCLI_OPT_FORMAT:
         if (strcmp(optarg, "csv") == 0 || strcmp(optarg, "json") == 0) {
             t->fmt = optarg[0] == 'c' ? OTKCLI_CSV : OTKCLI_JSON;
             return 0;
         }
         snprintf(err.msg, sizeof err.msg, "--format: expected csv or json");
         break;
-    case 'h':
-        fputs(t->help, stdout);
+    case OTKCLI_OPT_HELP:
+        otkcli_tool_help(t, stdout);
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
-    case 'V':
+    case OTKCLI_OPT_VERSION:
         printf("%s (otkit) %s\n", t->prog, otk_version());
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
     case ':':
         snprintf(err.msg, sizeof err.msg, "option '%s' needs a value", opt);
         break;
-    default:
+    case '?':
         if (optopt != 0 && optopt < 256)
             snprintf(err.msg, sizeof err.msg, "unknown option '-%c'", optopt);
         else
             snprintf(err.msg, sizeof err.msg,
                      "unknown or ambiguous option '%s'", opt);
+        break;
+    default:
+        /* in the table but handled by no one: the table is wrong */
+        snprintf(err.msg, sizeof err.msg, "option '%s' is not implemented",
+                 opt);
     }
     *code = otkcli_usage_error(t, err.msg);
     return -1;

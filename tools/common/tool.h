@@ -1,9 +1,10 @@
 /*
  * What every otk-* solver tool shares beyond CSV and outputs: the common
  * options (inputs, --plan, --potentials, --format, -v, --help,
- * --version), usage errors, library error messages and the final
- * summary-then-commit step. A tool adds its own options to the table and
- * handles them before passing the rest to otkcli_tool_option().
+ * --version), the option tables, usage errors, library error messages and
+ * the final summary-then-commit step. A tool lists its options in one
+ * table (otkcli_opt) and handles its own codes before passing the rest to
+ * otkcli_tool_option().
  */
 #ifndef OTKCLI_TOOL_H
 #define OTKCLI_TOOL_H
@@ -13,52 +14,131 @@
 #include "cli.h"
 #include "problem.h"
 
+/*
+ * One option of a tool. A tool's options are one array of these, from
+ * which its getopt_long table, its --help text and (through `code`) its
+ * dispatch are all built, so the three cannot disagree. An entry with a
+ * NULL name is a heading of the help text (its `help`); the array ends
+ * with an entry whose name and help are both NULL (OTKCLI_END).
+ */
+typedef struct otkcli_opt {
+    const char *name;    /* long name without "--" */
+    char short_name;     /* 'c' for -c, or 0 */
+    const char *arg;     /* the value's name in --help; NULL: takes none */
+    int code;            /* what otkcli_next_option() returns for it */
+    const char *help;    /* help lines, separated by '\n' */
+    const char *setting; /* the library settings field it sets (so that a
+                            range error can name the option), or NULL */
+} otkcli_opt;
+
+/* clang-format off */
+#define OTKCLI_OPT(name, s, arg, code, help) {name, s, arg, code, help, NULL}
+#define OTKCLI_HEADING(text) {NULL, 0, NULL, 0, text, NULL}
+#define OTKCLI_END {NULL, 0, NULL, 0, NULL, NULL}
+/* clang-format on */
+
+/* What --help says besides the options: usage and description (intro),
+ * the summary keys, and the closing lines (exit status). */
+typedef struct otkcli_spec {
+    const char *intro;
+    const otkcli_opt *opts;
+    const otkcli_key *keys;
+    const char *outro;
+} otkcli_spec;
+
+#define OTKCLI_MAX_OPTS 64
+
 typedef struct otkcli_tool {
     const char *prog; /* "otk-sinkhorn", ... */
-    const char *help; /* the --help text */
+    const otkcli_spec *spec;
     otkcli_problem_args in;
     otkcli_format fmt;
     int verbose;
     const char *plan_path, *pot_path;
+    /* built from spec->opts by otkcli_tool_init */
+    struct option longopts[OTKCLI_MAX_OPTS + 1];
+    char shortopts[2 * OTKCLI_MAX_OPTS + 2];
 } otkcli_tool;
 
-/* Long-option codes of the common options; tools number theirs from
+/* Option codes of the common options; tools number theirs from
  * OTKCLI_OPT_TOOL on. */
 enum {
-    OTKCLI_OPT_X = 0x100,
+    OTKCLI_OPT_COST = 0x100,
+    OTKCLI_OPT_X,
     OTKCLI_OPT_Y,
     OTKCLI_OPT_METRIC,
     OTKCLI_OPT_P,
+    OTKCLI_OPT_A,
+    OTKCLI_OPT_B,
     OTKCLI_OPT_PLAN,
     OTKCLI_OPT_POTENTIALS,
+    OTKCLI_OPT_FORMAT,
+    OTKCLI_OPT_VERBOSE,
+    OTKCLI_OPT_HELP,
+    OTKCLI_OPT_VERSION,
     OTKCLI_OPT_TOOL
 };
 
+/* The common options, in the groups the tools' help texts show them. */
 /* clang-format off */
-#define OTKCLI_COMMON_SHORT ":c:a:b:f:vhV"
-#define OTKCLI_COMMON_LONG                                                   \
-    {"cost", required_argument, NULL, 'c'},                                  \
-    {"x", required_argument, NULL, OTKCLI_OPT_X},                            \
-    {"y", required_argument, NULL, OTKCLI_OPT_Y},                            \
-    {"metric", required_argument, NULL, OTKCLI_OPT_METRIC},                  \
-    {"p", required_argument, NULL, OTKCLI_OPT_P},                            \
-    {"a", required_argument, NULL, 'a'},                                     \
-    {"b", required_argument, NULL, 'b'},                                     \
-    {"plan", required_argument, NULL, OTKCLI_OPT_PLAN},                      \
-    {"potentials", required_argument, NULL, OTKCLI_OPT_POTENTIALS},          \
-    {"format", required_argument, NULL, 'f'},                                \
-    {"verbose", no_argument, NULL, 'v'},                                     \
-    {"help", no_argument, NULL, 'h'},                                        \
-    {"version", no_argument, NULL, 'V'}
+#define OTKCLI_OPTS_INPUT                                                    \
+    OTKCLI_HEADING("Input:"),                                                \
+    OTKCLI_OPT("cost", 'c', "FILE", OTKCLI_OPT_COST,                         \
+               "n x m cost matrix (CSV, optional header row)"),              \
+    OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X,                                 \
+               "n x d source points (with --y, instead of --cost);\n"         \
+               "costs are computed as needed, no n x m matrix is kept"),     \
+    OTKCLI_OPT("y", 0, "FILE", OTKCLI_OPT_Y, "m x d target points"),         \
+    OTKCLI_OPT("metric", 0, "M", OTKCLI_OPT_METRIC,                          \
+               "sqeuclidean (default), euclidean or pnorm"),                 \
+    OTKCLI_OPT("p", 0, "P", OTKCLI_OPT_P,                                    \
+               "exponent for --metric pnorm: cost ||x-y||_p^p (2)"),         \
+    OTKCLI_OPT("a", 'a', "FILE", OTKCLI_OPT_A,                               \
+               "n source weights (default uniform 1/n)"),                    \
+    OTKCLI_OPT("b", 'b', "FILE", OTKCLI_OPT_B,                               \
+               "m target weights (default uniform 1/m)")
+#define OTKCLI_OPTS_PLAN                                                     \
+    OTKCLI_OPT("plan", 0, "FILE", OTKCLI_OPT_PLAN, "write the plan"),        \
+    OTKCLI_OPT("potentials", 0, "FILE", OTKCLI_OPT_POTENTIALS,               \
+               "write f and g as rows 'potential,index,value'")
+#define OTKCLI_OPTS_GENERAL                                                  \
+    OTKCLI_OPT("format", 'f', "F", OTKCLI_OPT_FORMAT,                        \
+               "summary as csv (default) or json"),                          \
+    OTKCLI_OPT("verbose", 'v', NULL, OTKCLI_OPT_VERBOSE, "progress on stderr"),\
+    OTKCLI_OPT("help", 'h', NULL, OTKCLI_OPT_HELP, "this help"),             \
+    OTKCLI_OPT("version", 'V', NULL, OTKCLI_OPT_VERSION, "the version")
 /* clang-format on */
 
-void otkcli_tool_init(otkcli_tool *t, const char *prog, const char *help);
+/* The first summary keys of every OT solver tool (docs/cli.md, 3). */
+#define OTKCLI_KEYS_SOLVER                                                     \
+    {"status", NULL}, {"iterations", NULL}, {"marginal_error", NULL},          \
+        {"transport_cost", NULL}, {"objective", NULL},                         \
+    {                                                                          \
+        "dual_objective", NULL                                                 \
+    }
+
+/* Set up t for the tool prog described by spec (which must outlive t):
+ * builds the getopt tables, sets the defaults of the common options. */
+void otkcli_tool_init(otkcli_tool *t, const char *prog,
+                      const otkcli_spec *spec);
+
+/* The next option's code (its table entry's `code`, also for its short
+ * form), ':' for a missing value, '?' for an unknown option, or -1 at the
+ * end. optarg holds the value. */
+int otkcli_next_option(otkcli_tool *t, int argc, char **argv);
+
+/* Print the --help text built from t's spec. */
+void otkcli_tool_help(const otkcli_tool *t, FILE *fp);
+
+/* "--name" of the option whose `setting` is setting, or NULL. */
+const char *otkcli_option_for_setting(const otkcli_tool *t,
+                                      const char *setting);
 
 /*
- * Handle getopt_long's result c for a common option (or a getopt error).
+ * Handle a common option's code (or ':'/'?' from otkcli_next_option).
  * Returns 0 when handled, 1 when --help/--version ran (the tool then
  * returns *code), and -1 for a usage error (already printed; the tool
- * returns *code = 2). Unknown options are usage errors.
+ * returns *code = 2). Codes no one handles are usage errors too.
  */
 int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code);
 

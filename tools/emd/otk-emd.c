@@ -10,43 +10,42 @@
 #include "common/tool.h"
 
 /* clang-format off */
-static const char help_text[] =
+static const char intro[] =
 "Usage: otk-emd (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
 "\n"
 "Exact optimal transport: min <P,C> subject to P1 = a, P^T 1 = b, P >= 0,\n"
 "solved by a network simplex. The plan has at most n + m - 1 nonzeros; the\n"
 "potentials f, g certify optimality (f_i + g_j <= C_ij, equality on the\n"
 "plan's support, <a,f> + <b,g> = <P,C>).\n"
-"\n"
-"Input:\n"
-"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
-"      --x FILE --y FILE  point clouds (n x d and m x d); costs are computed\n"
-"                         as the solver needs them, no n x m matrix is stored\n"
-"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
-"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
-"  -a, --a FILE           n source weights (default uniform 1/n)\n"
-"  -b, --b FILE           m target weights (default uniform 1/m)\n"
-"Solver:\n"
-"      --max-iter N       pivot limit (default: none)\n"
-"      --mass-tol T       relative mass difference tolerated, b then being\n"
-"                         rescaled to a's mass (1e-9)\n"
-"Output:\n"
-"      --plan FILE        write the optimal plan\n"
-"      --plan-format F    coo (default: rows 'i,j,value', 0-based, nonzeros\n"
-"                         only) or dense (n rows of m values)\n"
-"      --potentials FILE  write f and g as rows 'potential,index,value'\n"
-"  -f, --format F         summary as csv (default) or json\n"
-"  -v, --verbose          progress on stderr\n"
-"  -h, --help             this help;  -V, --version  the version\n"
-"\n"
-"The summary (stdout) has status (optimal, max_iter), iterations (pivots),\n"
-"marginal_error, transport_cost, objective (= transport_cost),\n"
-"dual_objective, nnz and time_s.\n"
+"\n";
+static const char outro[] =
+"status is optimal or max_iter; iterations counts pivots; objective equals\n"
+"transport_cost.\n"
 "Exit status: 0 optimal, 1 data or runtime error, 2 usage error,\n"
 "3 pivot limit reached (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
 
 enum { O_MAXIT = OTKCLI_OPT_TOOL, O_MASS_TOL, O_PLAN_FORMAT };
+
+static const otkcli_opt opts[] = {
+    OTKCLI_OPTS_INPUT,
+    OTKCLI_HEADING("Solver:"),
+    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT, "pivot limit (default: none)"),
+    OTKCLI_OPT("mass-tol", 0, "T", O_MASS_TOL,
+               "relative mass difference tolerated, b then being\n"
+               "rescaled to a's mass (1e-9)"),
+    OTKCLI_HEADING("Output:"),
+    OTKCLI_OPTS_PLAN,
+    OTKCLI_OPT("plan-format", 0, "F", O_PLAN_FORMAT,
+               "coo (default: rows 'i,j,value', 0-based, nonzeros\n"
+               "only) or dense (n rows of m values)"),
+    OTKCLI_OPTS_GENERAL,
+    OTKCLI_END};
+
+static const otkcli_key keys[] = {
+    OTKCLI_KEYS_SOLVER, {"nnz", NULL}, {"time_s", NULL}, {NULL, NULL}};
+
+static const otkcli_spec spec = {intro, opts, keys, outro};
 
 static int progress(void *user, const otk_progress *p)
 {
@@ -93,19 +92,12 @@ static int own_option(otk_exact_settings *s, int *dense, int c,
 int main(int argc, char **argv)
 {
     otkcli_tool t;
-    otkcli_tool_init(&t, "otk-emd", help_text);
-    static const struct option longopts[] = {
-        OTKCLI_COMMON_LONG,
-        {"max-iter", required_argument, NULL, O_MAXIT},
-        {"mass-tol", required_argument, NULL, O_MASS_TOL},
-        {"plan-format", required_argument, NULL, O_PLAN_FORMAT},
-        {NULL, 0, NULL, 0}};
+    otkcli_tool_init(&t, "otk-emd", &spec);
     otk_exact_settings s;
     otk_exact_default_settings(&s);
     int dense = 0, c, code;
     otkcli_error err;
-    while ((c = getopt_long(argc, argv, OTKCLI_COMMON_SHORT, longopts, NULL)) !=
-           -1) {
+    while ((c = otkcli_next_option(&t, argc, argv)) != -1) {
         int r = own_option(&s, &dense, c, &err);
         if (r < 0)
             return otkcli_usage_error(&t, err.msg);
@@ -150,7 +142,7 @@ int main(int argc, char **argv)
         goto done;
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
         goto done;
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = keys};
     otkcli_summary_str(&sm, "status",
                        st == OTK_OPTIMAL ? "optimal" : otk_status_name(st));
     otkcli_summary_count(&sm, "iterations", info.iterations);

@@ -12,48 +12,13 @@
 #include "common/tool.h"
 
 /* clang-format off */
-static const char help_text[] =
+static const char intro[] =
 "Usage: otk-maid --problem P [PROBLEM OPTIONS] [--method M] [OPTIONS]\n"
 "\n"
 "Learns the hyperparameters theta of a lower-level problem min_x h(x, theta)\n"
 "so that its solution minimizes an upper-level loss g (docs/bilevel.md).\n"
-"\n"
-"Problems (--problem):\n"
-"  quadratic  least-squares pair with an analytic optimum\n"
-"             --rows R (1000)  --dim D (10)\n"
-"  tv1d       TV denoising of 1-D box signals, 3 hyperparameters\n"
-"             --signals N (5)  --length L (256)  --noise S (0.1)\n"
-"  tv2d       smoothed-TV denoising of images, 2 hyperparameters\n"
-"             --image FILE (PGM or PPM, repeatable; required)\n"
-"             --size S (64: centre square, averaged down to S x S)\n"
-"             --noise S (0.1)\n"
-"  foe        Field-of-Experts denoiser: learned filters, weights and\n"
-"             smoothings; the tv2d data options and\n"
-"             --filters K (4)  --filter-size S (5)\n"
-"  logreg     multinomial logistic regression, one l2 weight per weight\n"
-"             --data FILE (CSV: features..., integer label last; required)\n"
-"             --train N (half the rows; the rest is the validation set)\n"
-"  --seed S   data and noise generator seed (0)\n"
-"\n"
-"Method: --method maid (default), fixed, hoag-geometric, hoag-quadratic,\n"
-"  hoag-cubic. --lower-solver fista (default) or gd.\n"
-"  Settings (defaults in docs/bilevel.md): --eps0 --delta0\n"
-"  --alpha0 --max-iter --budget (lower-level + CG iterations, 0: none)\n"
-"  --rho-under --rho-over --nu-under --nu-over --eta --armijo-c\n"
-"  --max-backtrack --no-descent-test --grad-tol --ll-max-iter --cg-max-iter\n"
-"\n"
-"Outputs:\n"
-"  --trace FILE    CSV, one row per outer iteration\n"
-"  --theta FILE    the learned hyperparameters, one per line\n"
-"  --output FILE   the reconstruction: PGM (tv2d, foe: images stacked) or CSV\n"
-"                  (tv1d, one signal per row)\n"
-"  --noisy FILE    the noisy data y, in the same format as --output\n"
-"  Summary: status, iterations, accepted, upper_loss, lower_iterations,\n"
-"  cg_iterations, eps, grad_norm, time_s; optimality_gap (quadratic:\n"
-"  (f - f*) / f*), psnr and psnr_noisy (denoising).\n"
-"  -f, --format F  summary as csv (default) or json\n"
-"  -v, --verbose   a progress line on stderr every 10 outer iterations\n"
-"  -h, --help;  -V, --version\n"
+"\n";
+static const char outro[] =
 "Exit status: 0 done (max-iter or budget reached, or --grad-tol met), 1\n"
 "data or runtime error, 2 usage error, 3 stalled (a lower-level or CG\n"
 "solve could not reach the accuracy; outputs still written), or\n"
@@ -100,6 +65,102 @@ enum {
     O_LOWER
 };
 
+/* A bilevel setting: the option names the settings field it sets. */
+#define SETTING(name, arg, code, help, field)                                  \
+    {                                                                          \
+        name, 0, arg, code, help, #field                                       \
+    }
+
+static const otkcli_opt opts[] = {
+    OTKCLI_HEADING("Problems:"),
+    OTKCLI_OPT("problem", 0, "P", O_PROBLEM,
+               "(required) one of\n"
+               "quadratic: least squares with an analytic optimum\n"
+               "tv1d: TV denoising of 1-D box signals (3 weights)\n"
+               "tv2d: smoothed-TV denoising of images (2 weights)\n"
+               "foe: Field-of-Experts denoiser (learned filters,\n"
+               "  weights and smoothings; the data options of tv2d)\n"
+               "logreg: multinomial logistic regression, one l2\n"
+               "  weight per weight"),
+    OTKCLI_OPT("rows", 0, "R", O_ROWS, "quadratic: rows (1000)"),
+    OTKCLI_OPT("dim", 0, "D", O_DIM, "quadratic: dimension (10)"),
+    OTKCLI_OPT("signals", 0, "N", O_SIGNALS, "tv1d: signals (5)"),
+    OTKCLI_OPT("length", 0, "L", O_LENGTH, "tv1d: signal length (256)"),
+    OTKCLI_OPT("noise", 0, "S", O_NOISE,
+               "tv1d, tv2d, foe: noise deviation (0.1)"),
+    OTKCLI_OPT("image", 0, "FILE", O_IMAGE,
+               "tv2d, foe: PGM or PPM image (repeatable; required)"),
+    OTKCLI_OPT("size", 0, "S", O_SIZE,
+               "tv2d, foe: the centre square, averaged down to\n"
+               "S x S (64)"),
+    OTKCLI_OPT("filters", 0, "K", O_FILTERS, "foe: filters (4)"),
+    OTKCLI_OPT("filter-size", 0, "S", O_FILTER_SIZE, "foe: filter side (5)"),
+    OTKCLI_OPT("data", 0, "FILE", O_DATA,
+               "logreg: CSV, features... then an integer label\n"
+               "(required)"),
+    OTKCLI_OPT("train", 0, "N", O_TRAIN,
+               "logreg: training rows (half; the rest validates)"),
+    OTKCLI_OPT("seed", 0, "S", O_SEED, "data and noise generator seed (0)"),
+    OTKCLI_HEADING("Method and settings (defaults in docs/bilevel.md):"),
+    OTKCLI_OPT("method", 0, "M", O_METHOD,
+               "maid (default), fixed, hoag-geometric, hoag-quadratic\n"
+               "or hoag-cubic"),
+    OTKCLI_OPT("lower-solver", 0, "S", O_LOWER, "fista (default) or gd"),
+    SETTING("eps0", "E", O_EPS0, "initial lower-level accuracy", eps0),
+    SETTING("delta0", "D", O_DELTA0, "initial CG accuracy", delta0),
+    SETTING("alpha0", "A", O_ALPHA0, "initial step", alpha0),
+    SETTING("max-iter", "N", O_MAXITER, "outer iterations", max_iter),
+    SETTING("budget", "B", O_BUDGET, "lower-level + CG iterations (0: none)",
+            budget),
+    SETTING("rho-under", "R", O_RHO_UNDER, "accuracy decrease factor",
+            rho_under),
+    SETTING("rho-over", "R", O_RHO_OVER, "accuracy increase factor", rho_over),
+    SETTING("nu-under", "V", O_NU_UNDER, "step decrease factor", nu_under),
+    SETTING("nu-over", "V", O_NU_OVER, "step increase factor", nu_over),
+    SETTING("eta", "E", O_ETA, "line-search slack", eta),
+    SETTING("armijo-c", "C", O_ARMIJO, "Armijo constant", armijo_c),
+    SETTING("max-backtrack", "N", O_MAXBT, "backtracks per iteration",
+            max_backtrack),
+    SETTING("no-descent-test", NULL, O_NODESCENT,
+            "accept steps without the descent test", check_descent),
+    SETTING("grad-tol", "T", O_GRADTOL, "stop when the hypergradient norm <= T",
+            grad_tol),
+    SETTING("ll-max-iter", "N", O_LLMAX, "lower-level iteration cap",
+            ll_max_iter),
+    SETTING("cg-max-iter", "N", O_CGMAX, "CG iteration cap", cg_max_iter),
+    OTKCLI_HEADING("Outputs:"),
+    OTKCLI_OPT("trace", 0, "FILE", O_TRACE, "CSV, one row per outer iteration"),
+    OTKCLI_OPT("theta", 0, "FILE", O_THETA,
+               "the learned hyperparameters, one per line"),
+    OTKCLI_OPT("output", 0, "FILE", O_OUTPUT,
+               "the reconstruction: PGM (tv2d, foe: images stacked)\n"
+               "or CSV (tv1d, one signal per row)"),
+    OTKCLI_OPT("noisy", 0, "FILE", O_NOISY,
+               "the noisy data y, in the same format as --output"),
+    OTKCLI_OPT("format", 'f', "F", OTKCLI_OPT_FORMAT,
+               "summary as csv (default) or json"),
+    OTKCLI_OPT("verbose", 'v', NULL, OTKCLI_OPT_VERBOSE,
+               "a progress line on stderr every 10 outer iterations"),
+    OTKCLI_OPT("help", 'h', NULL, OTKCLI_OPT_HELP, "this help"),
+    OTKCLI_OPT("version", 'V', NULL, OTKCLI_OPT_VERSION, "the version"),
+    OTKCLI_END};
+
+static const otkcli_key keys[] = {{"status", NULL},
+                                  {"iterations", NULL},
+                                  {"accepted", NULL},
+                                  {"upper_loss", NULL},
+                                  {"lower_iterations", NULL},
+                                  {"cg_iterations", NULL},
+                                  {"eps", NULL},
+                                  {"grad_norm", NULL},
+                                  {"time_s", NULL},
+                                  {"optimality_gap", "--problem quadratic"},
+                                  {"psnr", "--problem tv1d, tv2d or foe"},
+                                  {"psnr_noisy", "--problem tv1d, tv2d or foe"},
+                                  {NULL, NULL}};
+
+static const otkcli_spec spec = {intro, opts, keys, outro};
+
 typedef struct options {
     const char *problem, *method, *data, *trace, *theta, *output, *noisy;
     const char *images[MAX_IMAGES];
@@ -140,50 +201,9 @@ static const double_opt size_opts[] = {
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 {
-    static const struct option longopts[] = {
-        {"problem", required_argument, NULL, O_PROBLEM},
-        {"rows", required_argument, NULL, O_ROWS},
-        {"dim", required_argument, NULL, O_DIM},
-        {"signals", required_argument, NULL, O_SIGNALS},
-        {"length", required_argument, NULL, O_LENGTH},
-        {"noise", required_argument, NULL, O_NOISE},
-        {"image", required_argument, NULL, O_IMAGE},
-        {"size", required_argument, NULL, O_SIZE},
-        {"data", required_argument, NULL, O_DATA},
-        {"train", required_argument, NULL, O_TRAIN},
-        {"seed", required_argument, NULL, O_SEED},
-        {"method", required_argument, NULL, O_METHOD},
-        {"eps0", required_argument, NULL, O_EPS0},
-        {"delta0", required_argument, NULL, O_DELTA0},
-        {"alpha0", required_argument, NULL, O_ALPHA0},
-        {"max-iter", required_argument, NULL, O_MAXITER},
-        {"budget", required_argument, NULL, O_BUDGET},
-        {"rho-under", required_argument, NULL, O_RHO_UNDER},
-        {"rho-over", required_argument, NULL, O_RHO_OVER},
-        {"nu-under", required_argument, NULL, O_NU_UNDER},
-        {"nu-over", required_argument, NULL, O_NU_OVER},
-        {"eta", required_argument, NULL, O_ETA},
-        {"armijo-c", required_argument, NULL, O_ARMIJO},
-        {"max-backtrack", required_argument, NULL, O_MAXBT},
-        {"no-descent-test", no_argument, NULL, O_NODESCENT},
-        {"grad-tol", required_argument, NULL, O_GRADTOL},
-        {"ll-max-iter", required_argument, NULL, O_LLMAX},
-        {"cg-max-iter", required_argument, NULL, O_CGMAX},
-        {"trace", required_argument, NULL, O_TRACE},
-        {"theta", required_argument, NULL, O_THETA},
-        {"output", required_argument, NULL, O_OUTPUT},
-        {"noisy", required_argument, NULL, O_NOISY},
-        {"filters", required_argument, NULL, O_FILTERS},
-        {"filter-size", required_argument, NULL, O_FILTER_SIZE},
-        {"lower-solver", required_argument, NULL, O_LOWER},
-        {"format", required_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
     otkcli_error err;
     int c;
-    while ((c = getopt_long(argc, argv, ":f:vhV", longopts, NULL)) != -1) {
+    while ((c = otkcli_next_option(t, argc, argv)) != -1) {
         int bad = 0, handled = 0;
         for (size_t k = 0; k < sizeof double_opts / sizeof *double_opts; k++)
             if (c == double_opts[k].code) {
@@ -382,19 +402,21 @@ static int make_logreg(const otkcli_tool *t, const options *o,
                 t->prog, train, n - 2, n);
         goto done;
     }
-    int classes = 0;
+    /* labels are class numbers 0..K-1 and every class needs an example,
+     * so K <= n: checked before K sizes anything */
+    size_t classes = 0;
     double scale = 0;
     for (size_t i = 0; i < n; i++) {
         double label = m.data[i * m.cols + f];
-        if (!(label >= 0 && label < 1e6) || label != floor(label)) {
+        if (!(label >= 0 && label < (double)n) || label != floor(label)) {
             fprintf(stderr,
-                    "%s: %s:%zu:%zu: the label must be an integer >= 0 (got "
-                    "%g)\n",
-                    t->prog, o->data, i + 1, m.cols, label);
+                    "%s: %s:%zu:%zu: the label must be an integer in 0..%zu "
+                    "(a class number; at most one class per row) (got %g)\n",
+                    t->prog, o->data, m.line[i], m.cols, n - 1, label);
             goto done;
         }
-        if ((int)label + 1 > classes)
-            classes = (int)label + 1;
+        if ((size_t)label + 1 > classes)
+            classes = (size_t)label + 1;
         for (size_t j = 0; j < f; j++)
             scale = fmax(scale, fabs(m.data[i * m.cols + j]));
     }
@@ -425,9 +447,8 @@ static int make_logreg(const otkcli_tool *t, const options *o,
             x[i * f + j] = row[j] / scale;
         y[i] = (int)row[f];
     }
-    otk_status st =
-        otk_bilevel_logreg_create(x, y, train, x + train * f, y + train,
-                                  n - train, f, (size_t)classes, in);
+    otk_status st = otk_bilevel_logreg_create(
+        x, y, train, x + train * f, y + train, n - train, f, classes, in);
     if (st != OTK_CONVERGED) {
         fprintf(stderr, "%s: logreg: %s\n", t->prog, otk_status_string(st));
         goto done;
@@ -528,24 +549,6 @@ static int on_row(void *user, const otk_progress *pr)
     return v->io_error; /* stop early rather than write a broken trace */
 }
 
-/* A settings field the options set, as the library names it
- * ("settings.FIELD"): the field, or NULL for anything else. */
-static const char *option_field(const char *name)
-{
-    static const char prefix[] = "settings.";
-    if (!name || strncmp(name, prefix, sizeof prefix - 1) != 0)
-        return NULL;
-    name += sizeof prefix - 1;
-    static const char *fields[] = {
-        "eps0",     "delta0",   "alpha0",   "rho_under",   "rho_over",
-        "nu_under", "nu_over",  "eta",      "armijo_c",    "max_backtrack",
-        "budget",   "grad_tol", "max_iter", "ll_max_iter", "cg_max_iter"};
-    for (size_t k = 0; k < sizeof fields / sizeof *fields; k++)
-        if (strcmp(name, fields[k]) == 0)
-            return name;
-    return NULL;
-}
-
 /* f at theta by a tight solve (for the optimality gap). */
 static double tight_loss(const otk_bilevel_instance *in, const double *theta)
 {
@@ -616,7 +619,7 @@ int main(int argc, char **argv)
 {
     otkcli_init();
     otkcli_tool t;
-    otkcli_tool_init(&t, "otk-maid", help_text);
+    otkcli_tool_init(&t, "otk-maid", &spec);
     options o = {0};
     o.rows = 1000;
     o.dim = 10;
@@ -685,13 +688,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: write error\n", t.prog, o.trace);
         goto done;
     }
-    const char *field = option_field(info.outcome.bad_argument);
-    if (st == OTK_ERR_INVALID_ARGUMENT && field) {
+    const char *opt = otkcli_option_for_setting(&t, info.outcome.bad_argument);
+    if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
         /* a setting out of range: name the option that set it */
-        char msg[128] = "--";
-        for (size_t k = 0; field[k] && k < 100; k++)
-            msg[k + 2] = field[k] == '_' ? '-' : field[k];
-        strcat(msg, ": value out of range (see --help and docs/bilevel.md)");
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "%s: value out of range (see --help and docs/bilevel.md)",
+                 opt);
         code = otkcli_usage_error(&t, msg);
         goto done_usage;
     }
@@ -710,7 +713,7 @@ int main(int argc, char **argv)
     if (write_outputs(&t, &o, &in, theta, x) != 0)
         goto done;
 
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = keys};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "iterations", info.iterations);
     otkcli_summary_count(&sm, "accepted", info.accepted);

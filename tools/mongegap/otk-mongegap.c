@@ -12,46 +12,28 @@
 #include "common/tool.h"
 
 /* clang-format off */
-static const char help_text[] =
+static const char intro[] =
 "Usage: otk-mongegap estimate --x X.csv --y TX.csv [OPTIONS]\n"
 "       otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
 "       otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
 "\n"
 "estimate: the Monge gap M = (1/n) sum c(x_i, y_i) - W_c(x, y) of the pairs\n"
 "  (x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
-"  --cost C             sqeuclidean (default), euclidean or pnorm\n"
-"  --p P                exponent of pnorm: c = ||x - y||_p^p / p (2)\n"
-"  --reg R              entropic regularization, absolute\n"
-"  --relative-reg R     R times the mean cost (default 0.01)\n"
-"  --exact              exact W (network simplex) instead\n"
-"  --gradient FILE      write dM/dy (n rows of d values)\n"
-"  Summary: status, monge_gap, displacement_cost, ot_cost, time_s.\n"
 "fit: fit T(x) = x + MLP(x) minimizing S(T#source, target) + L * M(T)\n"
-"  over mini-batches with Adam; --cost, --p, --reg, --relative-reg as above\n"
-"  for the Monge gap (S uses the squared Euclidean cost).\n"
-"  --lambda L           weight of the Monge gap (1)\n"
-"  --hidden H1,H2,...   hidden layer sizes (64,64)\n"
-"  --activation A       gelu (default), relu, leaky_relu or tanh\n"
-"  --steps N (1000)  --batch B (256)  --lr R (1e-3)  --seed S (0)\n"
-"  --fit-reg R          reg of S (default 0.1 x mean cost of a target batch)\n"
-"  --save MAP           where to write the fitted map (required)\n"
-"  Summary: status, steps, loss, fitting, monge_gap, fit_reg, gap_reg,\n"
-"  inner_not_converged (steps whose Sinkhorn solves stopped at their cap:\n"
-"  status max_iter and exit 3), time_s. A progress bar on stderr when it is\n"
-"  a terminal, or a line per 100 steps with -v.\n"
+"  over mini-batches with Adam (S uses the squared Euclidean cost). A\n"
+"  progress bar on stderr when it is a terminal, or a line per 100 steps\n"
+"  with -v.\n"
 "apply: write T(x) for the rows of --x to --output (default stdout).\n"
-"\n"
-"  -f, --format F  summary as csv (default) or json;  -v, --verbose\n"
-"  -h, --help;  -V, --version\n"
+"\n";
+static const char outro[] =
+"inner_not_converged counts the fit steps whose Sinkhorn solves stopped\n"
+"at their cap (then status max_iter and exit 3).\n"
 "Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 an\n"
 "entropic solve did not converge (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
 
 enum {
-    O_X = OTKCLI_OPT_TOOL,
-    O_Y,
-    O_COST,
-    O_P,
+    O_COST = OTKCLI_OPT_TOOL,
     O_REG,
     O_RELREG,
     O_EXACT,
@@ -71,9 +53,74 @@ enum {
     O_OUTPUT
 };
 
+static const otkcli_opt opts[] = {
+    OTKCLI_HEADING("estimate (and the Monge gap of fit):"),
+    OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X, "points x_i, n x d (also apply)"),
+    OTKCLI_OPT("y", 0, "FILE", OTKCLI_OPT_Y, "their images T(x_i), n x d"),
+    OTKCLI_OPT("metric", 0, "M", OTKCLI_OPT_METRIC,
+               "sqeuclidean (default), euclidean or pnorm"),
+    OTKCLI_OPT("cost", 0, "M", O_COST,
+               "deprecated name of --metric (removed in the next\n"
+               "release)"),
+    OTKCLI_OPT("p", 0, "P", OTKCLI_OPT_P,
+               "exponent of pnorm: c = ||x - y||_p^p / p (2)"),
+    OTKCLI_OPT("reg", 0, "R", O_REG, "entropic regularization, absolute"),
+    OTKCLI_OPT("relative-reg", 0, "R", O_RELREG,
+               "R times the mean cost (default 0.01)"),
+    OTKCLI_OPT("exact", 0, NULL, O_EXACT,
+               "exact W (network simplex) instead (estimate only)"),
+    OTKCLI_OPT("gradient", 0, "FILE", O_GRADIENT,
+               "write dM/dy (n rows of d values)"),
+    OTKCLI_HEADING("fit:"),
+    OTKCLI_OPT("source", 0, "FILE", O_SOURCE, "source samples (required)"),
+    OTKCLI_OPT("target", 0, "FILE", O_TARGET, "target samples (required)"),
+    OTKCLI_OPT("lambda", 0, "L", O_LAMBDA, "weight of the Monge gap (1)"),
+    OTKCLI_OPT("hidden", 0, "H1,H2,..", O_HIDDEN, "hidden layer sizes (64,64)"),
+    OTKCLI_OPT("activation", 0, "A", O_ACT,
+               "gelu (default), relu, leaky_relu or tanh"),
+    OTKCLI_OPT("steps", 0, "N", O_STEPS, "Adam steps (1000)"),
+    OTKCLI_OPT("batch", 0, "B", O_BATCH, "mini-batch size (256)"),
+    OTKCLI_OPT("lr", 0, "R", O_LR, "learning rate (1e-3)"),
+    OTKCLI_OPT("seed", 0, "S", O_SEED, "initialization and batch seed (0)"),
+    OTKCLI_OPT("fit-reg", 0, "R", O_FITREG,
+               "reg of S (default 0.1 x mean cost of a target batch)"),
+    OTKCLI_OPT("save", 0, "MAP", O_SAVE,
+               "where to write the fitted map (required)"),
+    OTKCLI_HEADING("apply:"),
+    OTKCLI_OPT("map", 0, "MAP", O_MAP, "a map written by fit --save"),
+    OTKCLI_OPT("output", 0, "FILE", O_OUTPUT, "where to write T(x) (stdout)"),
+    OTKCLI_HEADING("All commands:"),
+    OTKCLI_OPTS_GENERAL,
+    OTKCLI_END};
+
+/* One summary per command: estimate's keys, then fit's. */
+static const otkcli_key keys[] = {{NULL, "estimate"},
+                                  {"status", NULL},
+                                  {"monge_gap", NULL},
+                                  {"displacement_cost", NULL},
+                                  {"ot_cost", NULL},
+                                  {"reg", NULL},
+                                  {"iterations", NULL},
+                                  {"time_s", NULL},
+                                  {NULL, "fit"},
+                                  {"status", NULL},
+                                  {"steps", NULL},
+                                  {"loss", NULL},
+                                  {"fitting", NULL},
+                                  {"monge_gap", NULL},
+                                  {"fit_reg", NULL},
+                                  {"gap_reg", NULL},
+                                  {"inner_not_converged", NULL},
+                                  {"time_s", NULL},
+                                  {NULL, NULL}};
+#define ESTIMATE_KEYS (keys + 1)
+#define FIT_KEYS (keys + 9)
+
+static const otkcli_spec spec = {intro, opts, keys, outro};
+
 typedef struct options {
     const char *x, *y, *source, *target, *gradient, *save, *map, *output;
-    const char *cost, *hidden, *act;
+    const char *metric, *hidden, *act;
     int exact;
     double p, reg, relreg, lambda, lr, fitreg;
     size_t steps, batch, seed;
@@ -81,42 +128,22 @@ typedef struct options {
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 {
-    static const struct option longopts[] = {
-        {"x", required_argument, NULL, O_X},
-        {"y", required_argument, NULL, O_Y},
-        {"cost", required_argument, NULL, O_COST},
-        {"p", required_argument, NULL, O_P},
-        {"reg", required_argument, NULL, O_REG},
-        {"relative-reg", required_argument, NULL, O_RELREG},
-        {"exact", no_argument, NULL, O_EXACT},
-        {"gradient", required_argument, NULL, O_GRADIENT},
-        {"source", required_argument, NULL, O_SOURCE},
-        {"target", required_argument, NULL, O_TARGET},
-        {"lambda", required_argument, NULL, O_LAMBDA},
-        {"hidden", required_argument, NULL, O_HIDDEN},
-        {"activation", required_argument, NULL, O_ACT},
-        {"steps", required_argument, NULL, O_STEPS},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"lr", required_argument, NULL, O_LR},
-        {"seed", required_argument, NULL, O_SEED},
-        {"fit-reg", required_argument, NULL, O_FITREG},
-        {"save", required_argument, NULL, O_SAVE},
-        {"map", required_argument, NULL, O_MAP},
-        {"output", required_argument, NULL, O_OUTPUT},
-        {"format", required_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
     otkcli_error err;
     int c;
-    while ((c = getopt_long(argc, argv, ":f:vhV", longopts, NULL)) != -1) {
+    while ((c = otkcli_next_option(t, argc, argv)) != -1) {
         int bad = 0;
         switch (c) {
-        case O_X: o->x = optarg; break;
-        case O_Y: o->y = optarg; break;
-        case O_COST: o->cost = optarg; break;
-        case O_P: bad = otkcli_parse_double("--p", optarg, &o->p, &err); break;
+        case OTKCLI_OPT_X: o->x = optarg; break;
+        case OTKCLI_OPT_Y: o->y = optarg; break;
+        case O_COST:
+            fprintf(stderr,
+                    "%s: warning: --cost is deprecated here; use --metric\n",
+                    t->prog);
+            /* fall through */
+        case OTKCLI_OPT_METRIC: o->metric = optarg; break;
+        case OTKCLI_OPT_P:
+            bad = otkcli_parse_double("--p", optarg, &o->p, &err);
+            break;
         case O_REG:
             bad = otkcli_parse_double("--reg", optarg, &o->reg, &err);
             break;
@@ -167,14 +194,14 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 static const char *gap_settings(const options *o, otk_mg_settings *s)
 {
     otk_mg_default_settings(s);
-    if (o->cost == NULL || strcmp(o->cost, "sqeuclidean") == 0)
+    if (o->metric == NULL || strcmp(o->metric, "sqeuclidean") == 0)
         s->cost = OTK_MG_SQEUCLIDEAN;
-    else if (strcmp(o->cost, "euclidean") == 0)
+    else if (strcmp(o->metric, "euclidean") == 0)
         s->cost = OTK_MG_EUCLIDEAN;
-    else if (strcmp(o->cost, "pnorm") == 0)
+    else if (strcmp(o->metric, "pnorm") == 0)
         s->cost = OTK_MG_PNORM;
     else
-        return "--cost: expected sqeuclidean, euclidean or pnorm";
+        return "--metric: expected sqeuclidean, euclidean or pnorm";
     s->p = o->p;
     if (!(o->p >= 1.0) || isinf(o->p))
         return "--p: must be a finite number >= 1";
@@ -248,7 +275,7 @@ static int run_estimate(otkcli_tool *t, const options *o)
             goto done;
         }
     }
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = ESTIMATE_KEYS};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_num(&sm, "monge_gap", info.monge_gap);
     otkcli_summary_num(&sm, "displacement_cost", info.displacement_cost);
@@ -386,7 +413,7 @@ static int run_fit(otkcli_tool *t, const options *o)
                  info.inner_not_converged, info.steps);
         otkcli_warn_not_converged(t, detail);
     }
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = FIT_KEYS};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "steps", info.steps);
     otkcli_summary_num(&sm, "loss", info.last.loss);
@@ -458,7 +485,7 @@ done:
 int main(int argc, char **argv)
 {
     otkcli_tool t;
-    otkcli_tool_init(&t, "otk-mongegap", help_text);
+    otkcli_tool_init(&t, "otk-mongegap", &spec);
     options o = {.p = 2.0,
                  .reg = NAN,
                  .relreg = NAN,
@@ -481,8 +508,10 @@ int main(int argc, char **argv)
         return otkcli_usage_error(&t, err.msg);
     }
     const char *outs[] = {o.gradient, o.save, o.output};
+    const char *ins[] = {o.x, o.y, o.source, o.target, o.map};
     otkcli_error err;
-    if (otkcli_check_outputs(outs, 3, &err) != 0)
+    if (otkcli_check_stdin(ins, 5, &err) != 0 ||
+        otkcli_check_outputs(outs, 3, &err) != 0)
         return otkcli_usage_error(&t, err.msg);
     if (strcmp(cmd, "estimate") == 0)
         code = run_estimate(&t, &o);

@@ -10,49 +10,75 @@
 #include "common/tool.h"
 
 /* clang-format off */
-static const char help_text[] =
+static const char intro[] =
 "Usage: otk-sinkhorn --reg R (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
 "\n"
 "Entropic optimal transport: min <P,C> + R*KL(P | a b^T) subject to P1 = a,\n"
 "P^T 1 = b (or KL penalties of strength --tau-a/--tau-b on the marginals),\n"
 "solved by Sinkhorn iterations in the log domain, with a kernel fast path\n"
 "where it is safe, epsilon scaling and over-relaxation (docs/entropic.md).\n"
-"\n"
-"Input:\n"
-"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
-"      --x FILE --y FILE  point clouds (n x d and m x d); the cost is computed\n"
-"                         on the fly and no n x m matrix is stored\n"
-"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
-"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
-"  -a, --a FILE           n source weights (default uniform 1/n)\n"
-"  -b, --b FILE           m target weights (default uniform 1/m)\n"
-"Problem and solver:\n"
-"  -e, --reg R            regularization, > 0, in units of the cost (required)\n"
-"      --tau-a T, --tau-b T, --tau T\n"
-"                         KL marginal penalties (default inf: balanced)\n"
-"      --tol T            stop when the L1 marginal residual <= T (1e-9)\n"
-"      --max-iter N       iteration limit (10000)\n"
-"      --check-every K    measure the residual every K iterations (10)\n"
-"      --domain D         auto (default), log or scaling\n"
-"      --eps-scaling S    auto (default), on or off\n"
-"      --relaxation W     over-relaxation: 0 adaptive (default), 1 plain\n"
-"                         Sinkhorn, or a fixed value in (0, 2)\n"
-"      --threads N        threads (0: all cores on large problems; default)\n"
-"Output:\n"
-"      --plan FILE        write the n x m plan (dense CSV)\n"
-"      --potentials FILE  write f and g as rows 'potential,index,value'\n"
-"      --divergence       also compute the debiased Sinkhorn divergence\n"
-"      --cost-xx FILE --cost-yy FILE\n"
-"                         the n x n and m x m costs it needs with --cost\n"
-"  -f, --format F         summary as csv (default) or json\n"
-"  -v, --verbose          progress on stderr\n"
-"  -h, --help             this help;  -V, --version  the version\n"
-"\n"
-"The summary (stdout) has status, iterations, marginal_error, transport_cost,\n"
-"objective, dual_objective, [sinkhorn_divergence,] time_s.\n"
+"\n";
+static const char outro[] =
 "Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
 "3 not converged (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
+
+enum {
+    O_REG = OTKCLI_OPT_TOOL,
+    O_TAU_A,
+    O_TAU_B,
+    O_TAU,
+    O_TOL,
+    O_MAXIT,
+    O_CHECK,
+    O_DOMAIN,
+    O_EPS,
+    O_RELAX,
+    O_THREADS,
+    O_DIV,
+    O_CXX,
+    O_CYY
+};
+
+static const otkcli_opt opts[] = {
+    OTKCLI_OPTS_INPUT,
+    OTKCLI_HEADING("Problem and solver:"),
+    OTKCLI_OPT("reg", 'e', "R", O_REG,
+               "regularization, > 0, in units of the cost (required)"),
+    OTKCLI_OPT("tau-a", 0, "T", O_TAU_A,
+               "KL penalty on the source marginal (inf: balanced;\n"
+               "default)"),
+    OTKCLI_OPT("tau-b", 0, "T", O_TAU_B, "the same on the target marginal"),
+    OTKCLI_OPT("tau", 0, "T", O_TAU, "both penalties"),
+    OTKCLI_OPT("tol", 0, "T", O_TOL,
+               "stop when the L1 marginal residual <= T (1e-9)"),
+    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT, "iteration limit (10000)"),
+    OTKCLI_OPT("check-every", 0, "K", O_CHECK,
+               "measure the residual every K iterations (10)"),
+    OTKCLI_OPT("domain", 0, "D", O_DOMAIN, "auto (default), log or scaling"),
+    OTKCLI_OPT("eps-scaling", 0, "S", O_EPS, "auto (default), on or off"),
+    OTKCLI_OPT("relaxation", 0, "W", O_RELAX,
+               "over-relaxation: 0 adaptive (default), 1 plain\n"
+               "Sinkhorn, or a fixed value in (0, 2)"),
+    OTKCLI_OPT("threads", 0, "N", O_THREADS,
+               "threads (0: all cores on large problems; default)"),
+    OTKCLI_HEADING("Output:"),
+    OTKCLI_OPTS_PLAN,
+    OTKCLI_OPT("divergence", 0, NULL, O_DIV,
+               "also compute the debiased Sinkhorn divergence"),
+    OTKCLI_OPT("cost-xx", 0, "FILE", O_CXX,
+               "the n x n source self cost that --divergence needs\n"
+               "with --cost"),
+    OTKCLI_OPT("cost-yy", 0, "FILE", O_CYY, "the m x m target self cost"),
+    OTKCLI_OPTS_GENERAL,
+    OTKCLI_END};
+
+static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
+                                  {"sinkhorn_divergence", "with --divergence"},
+                                  {"time_s", NULL},
+                                  {NULL, NULL}};
+
+static const otkcli_spec spec = {intro, opts, keys, outro};
 
 static int progress(void *user, const otk_progress *p)
 {
@@ -77,22 +103,6 @@ static void report(const otkcli_tool *t, const otkcli_problem *pb,
         otkcli_report(t, pb, info->status, what);
 }
 
-enum {
-    O_TAU_A = OTKCLI_OPT_TOOL,
-    O_TAU_B,
-    O_TAU,
-    O_TOL,
-    O_MAXIT,
-    O_CHECK,
-    O_DOMAIN,
-    O_EPS,
-    O_RELAX,
-    O_THREADS,
-    O_DIV,
-    O_CXX,
-    O_CYY
-};
-
 typedef struct options {
     otk_sinkhorn_settings s;
     double reg;
@@ -106,7 +116,7 @@ static int own_option(options *o, int c, otkcli_error *err)
     otk_sinkhorn_settings *s = &o->s;
     size_t threads;
     switch (c) {
-    case 'e': return otkcli_parse_double("--reg", optarg, &o->reg, err);
+    case O_REG: return otkcli_parse_double("--reg", optarg, &o->reg, err);
     case O_TAU_A: return otkcli_parse_double("--tau-a", optarg, &s->tau_a, err);
     case O_TAU_B: return otkcli_parse_double("--tau-b", optarg, &s->tau_b, err);
     case O_TAU:
@@ -213,30 +223,12 @@ static int load_self_costs(const otkcli_tool *t, const options *o, size_t n,
 int main(int argc, char **argv)
 {
     otkcli_tool t;
-    otkcli_tool_init(&t, "otk-sinkhorn", help_text);
-    static const struct option longopts[] = {
-        OTKCLI_COMMON_LONG,
-        {"reg", required_argument, NULL, 'e'},
-        {"tau-a", required_argument, NULL, O_TAU_A},
-        {"tau-b", required_argument, NULL, O_TAU_B},
-        {"tau", required_argument, NULL, O_TAU},
-        {"tol", required_argument, NULL, O_TOL},
-        {"max-iter", required_argument, NULL, O_MAXIT},
-        {"check-every", required_argument, NULL, O_CHECK},
-        {"domain", required_argument, NULL, O_DOMAIN},
-        {"eps-scaling", required_argument, NULL, O_EPS},
-        {"relaxation", required_argument, NULL, O_RELAX},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"divergence", no_argument, NULL, O_DIV},
-        {"cost-xx", required_argument, NULL, O_CXX},
-        {"cost-yy", required_argument, NULL, O_CYY},
-        {NULL, 0, NULL, 0}};
+    otkcli_tool_init(&t, "otk-sinkhorn", &spec);
     options o = {.reg = NAN};
     otk_sinkhorn_default_settings(&o.s);
     otkcli_error err;
     int c, code;
-    while ((c = getopt_long(argc, argv, OTKCLI_COMMON_SHORT "e:", longopts,
-                            NULL)) != -1) {
+    while ((c = otkcli_next_option(&t, argc, argv)) != -1) {
         int r = own_option(&o, c, &err);
         if (r < 0)
             return otkcli_usage_error(&t, err.msg);
@@ -309,7 +301,7 @@ int main(int argc, char **argv)
     }
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
         goto done;
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = keys};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "iterations", info[0].iterations);
     otkcli_summary_num(&sm, "marginal_error", info[0].marginal_error);

@@ -11,64 +11,82 @@
 #include "smooth/smooth_tool.h"
 
 /* clang-format off */
-static const char quadratic_help[] =
+static const char quadratic_intro[] =
 "Usage: otk-quadratic --gamma G (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
 "\n"
 "Quadratically-regularized optimal transport:\n"
 "  min <P,C> + (G/2) ||P||^2  subject to  P1 = a, P^T 1 = b, P >= 0,\n"
 "whose plan is sparse, solved through its smooth dual or semi-dual by\n"
-"L-BFGS (docs/quadratic.md).\n";
-static const char sparse_help[] =
+"L-BFGS (docs/quadratic.md).\n"
+"\n";
+static const char sparse_intro[] =
 "Usage: otk-sparse --gamma G -k K (--cost C.csv | --x X.csv --y Y.csv) [OPTIONS]\n"
 "\n"
 "Sparsity-constrained optimal transport: quadratically-regularized OT with\n"
 "at most K nonzeros in every column of the plan, solved through the convex\n"
 "dual or semi-dual of its relaxation by L-BFGS (docs/quadratic.md). The\n"
 "marginals are met only approximately for small K: marginal_error says how\n"
-"well.\n";
-static const char common_help[] =
-"\n"
-"Input:\n"
-"  -c, --cost FILE        n x m cost matrix (CSV, optional header row)\n"
-"      --x FILE --y FILE  point clouds (n x d and m x d); costs are computed\n"
-"                         a column at a time, no n x m matrix is stored\n"
-"      --metric M         sqeuclidean (default), euclidean or pnorm\n"
-"      --p P              exponent for --metric pnorm: cost ||x-y||_p^p (2)\n"
-"  -a, --a FILE           n source weights (default uniform 1/n)\n"
-"  -b, --b FILE           m target weights (default uniform 1/m)\n"
-"Problem and solver:\n"
-"  -e, --gamma G, --reg G regularization, > 0, in units of the cost (required)\n"
-"  -k, --max-nz K         (otk-sparse) nonzeros per column, 1..n (required)\n"
-"      --formulation F    semi-dual (default) or dual\n"
-"      --tol T            stop when the L1 marginal error <= T (1e-9)\n"
-"      --max-iter N       L-BFGS iterations (10000)\n"
-"      --history H        L-BFGS memory (10)\n"
-"      --threads N        threads (0: all cores on large problems; default)\n"
-"Output:\n"
-"      --plan FILE        write the plan\n"
-"      --plan-format F    coo (default: rows 'i,j,value', 0-based) or dense\n"
-"      --potentials FILE  write alpha and beta as rows 'potential,index,value'\n"
-"                         (named f and g)\n"
-"  -f, --format F         summary as csv (default) or json\n"
-"  -v, --verbose          progress on stderr\n"
-"  -h, --help             this help;  -V, --version  the version\n"
-"\n"
-"The summary (stdout) has status, iterations, marginal_error, transport_cost,\n"
-"objective (the regularized primal value of the plan), dual_objective, nnz,\n"
-"max_col_nnz and time_s.\n"
+"well.\n"
+"\n";
+static const char outro[] =
+"objective is the regularized primal value of the plan; the potentials\n"
+"alpha and beta are written as f and g.\n"
 "Exit status: 0 converged, 1 data or runtime error, 2 usage error,\n"
 "3 not converged: max_iter or stalled (outputs still written). See\n"
 "docs/cli.md.\n";
 /* clang-format on */
 
 enum {
-    O_FORM = OTKCLI_OPT_TOOL,
+    O_GAMMA = OTKCLI_OPT_TOOL,
+    O_MAX_NZ,
+    O_FORM,
     O_TOL,
     O_MAXIT,
     O_HISTORY,
     O_THREADS,
     O_PLAN_FORMAT
 };
+
+/* The two tools' tables differ only by -k: the rest is shared. */
+/* clang-format off */
+#define SMOOTH_GAMMA                                                         \
+    OTKCLI_OPTS_INPUT,                                                       \
+    OTKCLI_HEADING("Problem and solver:"),                                   \
+    OTKCLI_OPT("gamma", 'e', "G", O_GAMMA,                                   \
+               "regularization, > 0, in units of the cost (required)"),      \
+    OTKCLI_OPT("reg", 0, "G", O_GAMMA, "the same as --gamma")
+#define SMOOTH_REST                                                          \
+    OTKCLI_OPT("formulation", 0, "F", O_FORM, "semi-dual (default) or dual"),\
+    OTKCLI_OPT("tol", 0, "T", O_TOL,                                         \
+               "stop when the L1 marginal error <= T (1e-9)"),               \
+    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT, "L-BFGS iterations (10000)"),    \
+    OTKCLI_OPT("history", 0, "H", O_HISTORY, "L-BFGS memory (10)"),          \
+    OTKCLI_OPT("threads", 0, "N", O_THREADS,                                 \
+               "threads (0: all cores on large problems; default)"),         \
+    OTKCLI_HEADING("Output:"),                                               \
+    OTKCLI_OPTS_PLAN,                                                        \
+    OTKCLI_OPT("plan-format", 0, "F", O_PLAN_FORMAT,                         \
+               "coo (default: rows 'i,j,value', 0-based) or dense"),         \
+    OTKCLI_OPTS_GENERAL,                                                     \
+    OTKCLI_END
+/* clang-format on */
+
+static const otkcli_opt quadratic_opts[] = {SMOOTH_GAMMA, SMOOTH_REST};
+static const otkcli_opt sparse_opts[] = {
+    SMOOTH_GAMMA,
+    OTKCLI_OPT("max-nz", 'k', "K", O_MAX_NZ,
+               "nonzeros per column, 1..n (required)"),
+    SMOOTH_REST};
+
+static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
+                                  {"nnz", NULL},
+                                  {"max_col_nnz", NULL},
+                                  {"time_s", NULL},
+                                  {NULL, NULL}};
+
+static const otkcli_spec quadratic_spec = {quadratic_intro, quadratic_opts,
+                                           keys, outro};
+static const otkcli_spec sparse_spec = {sparse_intro, sparse_opts, keys, outro};
 
 typedef struct options {
     otk_quadratic_settings s;
@@ -86,14 +104,12 @@ static int progress(void *user, const otk_progress *p)
 }
 
 /* This tool's own options: 0 handled, 1 not ours, -1 bad value (err). */
-static int own_option(options *o, int sparse, int c, otkcli_error *err)
+static int own_option(options *o, int c, otkcli_error *err)
 {
     size_t v;
     switch (c) {
-    case 'e': return otkcli_parse_double("--gamma", optarg, &o->gamma, err);
-    case 'k':
-        if (!sparse)
-            return 1;
+    case O_GAMMA: return otkcli_parse_double("--gamma", optarg, &o->gamma, err);
+    case O_MAX_NZ:
         o->k_given = 1;
         return otkcli_parse_size("--max-nz", optarg, &o->k, err);
     case O_TOL: return otkcli_parse_double("--tol", optarg, &o->s.tol, err);
@@ -155,34 +171,15 @@ static const char *check_options(const options *o, int sparse)
 
 int otkcli_smooth_main(int argc, char **argv, int sparse)
 {
-    /* the help text: the tool's own lines, then the shared ones */
-    const char *own = sparse ? sparse_help : quadratic_help;
-    char *help = malloc(strlen(own) + strlen(common_help) + 1);
-    if (help == NULL)
-        return OTKCLI_EXIT_FAILURE;
-    strcpy(help, own);
-    strcat(help, common_help);
     otkcli_tool t;
-    otkcli_tool_init(&t, sparse ? "otk-sparse" : "otk-quadratic", help);
-    static const struct option longopts[] = {
-        OTKCLI_COMMON_LONG,
-        {"gamma", required_argument, NULL, 'e'},
-        {"reg", required_argument, NULL, 'e'},
-        {"max-nz", required_argument, NULL, 'k'},
-        {"formulation", required_argument, NULL, O_FORM},
-        {"tol", required_argument, NULL, O_TOL},
-        {"max-iter", required_argument, NULL, O_MAXIT},
-        {"history", required_argument, NULL, O_HISTORY},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"plan-format", required_argument, NULL, O_PLAN_FORMAT},
-        {NULL, 0, NULL, 0}};
+    otkcli_tool_init(&t, sparse ? "otk-sparse" : "otk-quadratic",
+                     sparse ? &sparse_spec : &quadratic_spec);
     options o = {.gamma = NAN};
     otk_quadratic_default_settings(&o.s);
     otkcli_error err;
     int c, code = OTKCLI_EXIT_FAILURE;
-    while ((c = getopt_long(argc, argv, OTKCLI_COMMON_SHORT "e:k:", longopts,
-                            NULL)) != -1) {
-        int r = own_option(&o, sparse, c, &err);
+    while ((c = otkcli_next_option(&t, argc, argv)) != -1) {
+        int r = own_option(&o, c, &err);
         if (r < 0) {
             code = otkcli_usage_error(&t, err.msg);
             goto out;
@@ -250,7 +247,7 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
     if (otkcli_write_plan(&t, o.dense, n, m, P, NULL, 0) != 0 ||
         otkcli_write_potentials(&t, alpha, n, beta, m) != 0)
         goto done;
-    otkcli_summary sm = {0};
+    otkcli_summary sm = {.keys = keys};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_count(&sm, "iterations", info.iterations);
     otkcli_summary_num(&sm, "marginal_error", info.marginal_error);
@@ -270,6 +267,5 @@ done:
     otkcli_problem_free(&pb);
     code = otkcli_close_stdout(t.prog, code);
 out:
-    free(help);
     return code;
 }
