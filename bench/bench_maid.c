@@ -33,12 +33,12 @@
  * level + CG iterations), max_iter = --max-iter, ll_max_iter = cg_max_iter
  * = --caps, and the fields above; theta0 and x0 from the instance. A run
  * stuck at one point (see same_point_rejected) is cancelled by its
- * trace callback: status "cancelled", "cancelled_stuck": true.
+ * progress callback: status "cancelled", "cancelled_stuck": true.
  *
  * Output, one JSON object per line:
  *   "instance"  sizes, f0 = g at theta0 by a tight lower solve.
  *   "run"       per method: settings, info (status, iterations, accepted,
- *               upper loss, lower and CG iterations, info.time_s), the wall
+ *               upper loss, lower and CG iterations, outcome.time_s), the wall
  *               clock and the process CPU time of the call, f_tight = g at the
  * final theta by a tight lower solve (untimed), the callbacks' call counts and
  *               their summed wall time (every callback is wrapped by a
@@ -389,10 +389,11 @@ static int same_point_rejected(const trace_buf *t,
                   t->p * sizeof *theta) == 0;
 }
 
-static int on_row(void *user, const otk_bilevel_trace_row *row,
-                  const double *theta)
+static int on_row(void *user, const otk_progress *pr)
 {
     trace_buf *t = user;
+    const otk_bilevel_trace_row *row = pr->detail;
+    const double *theta = row->theta;
     t->repeats = same_point_rejected(t, row, theta) ? t->repeats + 1 : 0;
     if (t->len == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 256;
@@ -424,14 +425,18 @@ static double tight_f(const otk_bilevel_problem *pb, const double *theta,
     double *x = bench_xmalloc(pb->n, sizeof *x);
     double *z = bench_xmalloc(pb->p, sizeof *z);
     memcpy(x, xw, pb->n * sizeof *x);
-    size_t ll = 0, cg = 0;
     double g = NAN;
-    otk_status st = otk_bilevel_hypergradient(pb, theta, eps, 1e300, 10000000,
-                                              10, x, NULL, z, &ll, &cg);
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.ll_max_iter = 10000000;
+    s.cg_max_iter = 10;
+    otk_bilevel_info info;
+    otk_status st =
+        otk_bilevel_hypergradient(pb, &s, theta, eps, 1e300, x, NULL, z, &info);
     if (st == OTK_CONVERGED && pb->upper(pb->user, x, &g, NULL) != 0)
         g = NAN;
     if (iterations)
-        *iterations = ll;
+        *iterations = info.ll_iterations;
     free(x);
     free(z);
     return st == OTK_CONVERGED ? g : NAN;
@@ -457,10 +462,12 @@ static double hoag_first_step(const otk_bilevel_instance *in, const options *o)
     /* twice, as HOAG does: its start solve, then the hypergradient, whose
      * lower-level check is certified on entry but still ends with one
      * gradient step on x */
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.ll_max_iter = s.cg_max_iter = o->caps;
     for (int k = 0; k < 2; k++) {
-        otk_status st =
-            otk_bilevel_hypergradient(pb, in->theta0, o->eps0, o->eps0, o->caps,
-                                      o->caps, x, NULL, z, NULL, NULL);
+        otk_status st = otk_bilevel_hypergradient(pb, &s, in->theta0, o->eps0,
+                                                  o->eps0, x, NULL, z, NULL);
         if (st != OTK_CONVERGED)
             bench_die("hypergradient at theta0: %s", otk_status_string(st));
     }
@@ -519,8 +526,8 @@ static void run_method(int k, const otk_bilevel_instance *in, const options *o,
     res->x = bench_xmalloc(pb->n, sizeof *res->x);
     memcpy(res->theta, in->theta0, pb->p * sizeof *res->theta);
     memcpy(res->x, in->x0, pb->n * sizeof *res->x);
-    s.trace = on_row;
-    s.trace_user = &res->trace;
+    s.progress = on_row;
+    s.progress_user = &res->trace;
     const double load0 = loadavg();
     const double c0 = cpu_now(), t0 = bench_now();
     res->status = otk_bilevel_solve(&w, &s, res->theta, res->x, &res->info);
@@ -543,12 +550,12 @@ static void run_method(int k, const otk_bilevel_instance *in, const options *o,
     bench_jnum("alpha0", s.alpha0, 0);
     bench_jnum("budget", s.budget, 0);
     printf("\"max_iter\": %zu, \"ll_max_iter\": %zu, \"cg_max_iter\": %zu, "
-           "\"status\": \"%s\", \"bad_argument\": \"%s\", "
+           "\"status\": \"%s\", \"cause\": \"%s\", "
            "\"cancelled_stuck\": %s, \"iterations\": %zu, "
            "\"accepted\": %zu, ",
            s.max_iter, s.ll_max_iter, s.cg_max_iter,
            otk_status_name(res->status),
-           info->bad_argument ? info->bad_argument : "",
+           info->outcome.cause ? info->outcome.cause : "",
            res->trace.cancelled ? "true" : "false", info->iterations,
            info->accepted);
     bench_jnum("upper_loss", info->upper_loss, 0);
@@ -558,11 +565,11 @@ static void run_method(int k, const otk_bilevel_instance *in, const options *o,
            tight_its, info->ll_iterations, info->cg_iterations);
     bench_jnum("eps_final", info->eps, 0);
     bench_jnum("grad_norm", info->grad_norm, 0);
-    bench_jnum("time_s", info->time_s, 0);
+    bench_jnum("time_s", info->outcome.time_s, 0);
     bench_jnum("wall_s", res->wall, 0);
     bench_jnum("cpu_s", res->cpu, 0);
-    bench_jnum("time_per_iteration_s", cost ? info->time_s / (double)cost : NAN,
-               0);
+    bench_jnum("time_per_iteration_s",
+               cost ? info->outcome.time_s / (double)cost : NAN, 0);
     bench_jnum("cpu_per_iteration_s", cost ? res->cpu / (double)cost : NAN, 0);
     bench_jnum("loadavg_start", load0, 0);
     bench_jnum("loadavg_end", load1, 0);

@@ -1404,7 +1404,7 @@ def bench_maid(exe, cfg, raw):
                  budget, cfg["max_iter"], cfg["caps"],
                  inst["hoag_first_step"]),
              "f at final theta: g after a lower solve to 1e-6 (untimed). "
-             "time s: info.time_s; the 's' columns: the trace row's time_s "
+             "time s: info.outcome.time_s; the 's' columns: the trace row's time_s "
              "(the solver's clock) when the target was first reached."])
         for m in MAID_METHODS:
             r = runs.get(m)
@@ -1413,8 +1413,9 @@ def bench_maid(exe, cfg, raw):
             status = r["status"]
             if r["cancelled_stuck"]:
                 status = "stopped: stuck"
-            elif r["bad_argument"]:
-                status += " (%s)" % r["bad_argument"]
+            elif r.get("cause", r.get("bad_argument")):
+                # older result files name the stall cause bad_argument
+                status += " (%s)" % r.get("cause", r.get("bad_argument"))
             cells = [maid_reach_cell(reach.get((tn, m)))
                      for tn in MAID_TARGETS]
             secs = [reach[(tn, m)]["time_s"] if reach[(tn, m)]["reached"]

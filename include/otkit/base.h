@@ -7,7 +7,12 @@
  *   - the library-wide status enum otk_status and otk_status_string(),
  *   - the cost description otk_cost (a dense matrix, or two point clouds
  *     and a metric whose cost is computed on the fly),
- *   - the progress-callback record otk_progress.
+ *   - otk_outcome, the first member of every solver's info record,
+ *   - the progress-callback record otk_progress (one for every solver),
+ *   - settings bounds as data (otk_setting_bounds and its queries),
+ *   - otk_problem and otk_solution, the transport solvers' in and out.
+ *
+ * docs/api.md describes the convention every solver follows.
  *
  * Conventions (see docs/ for the reasoning):
  *   - Sizes: n sources (rows) and m targets (columns); matrices are
@@ -148,21 +153,133 @@ typedef struct otk_plan_entry {
     double value;
 } otk_plan_entry;
 
-/* What a progress callback sees. */
+/*
+ * What every solver's info record starts with (docs/api.md). Each
+ * otk_X_info has an otk_outcome named `outcome` as its first member, so
+ * code that handles any solver's result can read it the same way.
+ */
+typedef struct otk_outcome {
+    /* The call's result; the function also returns it. */
+    otk_status status;
+    /* For OTK_ERR_INVALID_ARGUMENT, OTK_ERR_INVALID_INPUT and
+     * OTK_ERR_MASS_MISMATCH: the argument or settings field at fault
+     * ("reg", "a", "cost.C", "settings.tol", ...), NULL otherwise. */
+    const char *bad_argument;
+    /* The first bad index of an array argument, else SIZE_MAX. */
+    size_t bad_index;
+    /* For a positive status (usable but not converged) or a warning: a
+     * short identifier of the cause ("ll_max_iter", "inner_max_iter",
+     * ...) documented by each solver; NULL when there is none. */
+    const char *cause;
+    /* Wall-clock seconds of the call. */
+    double time_s;
+} otk_outcome;
+
+/* What a progress callback sees; the same record for every solver. */
 typedef struct otk_progress {
-    const char *solver; /* "sinkhorn", ... */
-    size_t iteration;   /* iterations done so far (all stages) */
-    double error;       /* current stopping measure (e.g. marginal L1) */
-    double reg;         /* regularization of the current stage */
-    double objective;   /* current objective estimate, or NaN */
+    const char *solver; /* "sinkhorn", "exact", "quadratic", ... */
+    size_t iteration;   /* iterations (or steps) done so far */
+    double error;       /* current stopping measure (residual), or NaN */
+    double reg;         /* regularization of the current stage, or NaN */
+    double objective;   /* current objective or loss estimate, or NaN */
+    double elapsed_s;   /* wall-clock seconds since the call started */
+    /* A solver-specific record with more detail, or NULL; its type is
+     * given by `solver` and documented in that solver's header. Valid only
+     * during the call. */
+    const void *detail;
 } otk_progress;
 
 /*
- * Progress callback: called every check of the stopping rule. Return 0 to
- * continue, nonzero to stop the solve, which then ends with OTK_CANCELLED
- * and the outputs of the last iterate.
+ * Progress callback: called as each solver's header says (at every check
+ * of the stopping rule, step, or outer iteration). Return 0 to continue,
+ * nonzero to stop the solve, which then ends with OTK_CANCELLED and the
+ * outputs of the last iterate.
  */
 typedef int (*otk_progress_fn)(void *user, const otk_progress *progress);
+
+/*
+ * Settings bounds as data (docs/api.md). Every solver module publishes a
+ * table with one record per numeric settings field: its default, its
+ * valid range and its meaning. The library validates settings with the
+ * table, the tools check their options and print their --help ranges
+ * from it, and callers may query it:
+ *
+ *     size_t count;
+ *     const otk_setting_bounds *t = otk_sinkhorn_setting_bounds(&count);
+ *     const otk_setting_bounds *tol = otk_setting_find(t, count, "tol");
+ *
+ * A value v is valid when lower <= v <= upper, with the inequality strict
+ * where OTK_BOUND_LOWER_OPEN / OTK_BOUND_UPPER_OPEN is set; NaN never is.
+ * Infinite values are valid only if the bound allows them (upper or lower
+ * is itself infinite and the bound is closed there, e.g. tau = INFINITY).
+ */
+typedef enum otk_setting_kind {
+    OTK_SETTING_REAL = 0,    /* a double field */
+    OTK_SETTING_COUNT = 1,   /* a size_t field */
+    OTK_SETTING_INTEGER = 2, /* an int field (also enums and 0/1 flags) */
+    OTK_SETTING_ULONG = 3    /* an unsigned long field (seeds) */
+} otk_setting_kind;
+
+#define OTK_BOUND_LOWER_OPEN 1u /* lower bound excluded */
+#define OTK_BOUND_UPPER_OPEN 2u /* upper bound excluded */
+
+typedef struct otk_setting_bounds {
+    const char *name;     /* the field, as in C ("tol", "sinkhorn.tol") */
+    const char *argument; /* how errors name it ("settings.tol") */
+    otk_setting_kind kind;
+    double lower, upper; /* the valid range (see above) */
+    unsigned flags;      /* OTK_BOUND_* */
+    double default_value;
+    const char *meaning; /* one line, for documentation and --help */
+    size_t offset;       /* offsetof the field in the settings struct */
+} otk_setting_bounds;
+
+/* The record of `name` in a table of `count` records, or NULL. */
+OTK_API const otk_setting_bounds *
+otk_setting_find(const otk_setting_bounds *table, size_t count,
+                 const char *name);
+/* 1 if value is inside the bounds (see above), 0 otherwise. */
+OTK_API int otk_setting_valid(const otk_setting_bounds *bounds, double value);
+/* The valid range as text, e.g. "[1, 1000]", "(0, inf)", "[0, 2)", or for
+ * integer kinds with open bounds the equivalent closed ones (">= 1" is
+ * written "[1, inf)"). Writes at most len bytes (NUL included) and returns
+ * the length the full text needs, like snprintf. */
+OTK_API size_t otk_setting_range(const otk_setting_bounds *bounds, char *buf,
+                                 size_t len);
+/* The field's current value in a settings struct of the table's solver,
+ * converted to double (counts above 2^53 lose precision; SIZE_MAX
+ * becomes INFINITY, and INFINITY is what means "no limit"). */
+OTK_API double otk_setting_get(const otk_setting_bounds *bounds,
+                               const void *settings);
+
+/*
+ * A transport problem, for the solvers that take one (docs/api.md):
+ * the cost, the weights (NULL: uniform 1/n and 1/m) and the
+ * regularization in the units of the cost (ignored by otk_exact).
+ */
+typedef struct otk_problem {
+    const otk_cost *cost;
+    const double *a; /* n weights, or NULL */
+    const double *b; /* m weights, or NULL */
+    double reg;
+} otk_problem;
+
+/*
+ * Where a transport solver writes its solution; every member may be NULL
+ * (or 0) when not wanted. The caller owns every array.
+ *   f, g      potentials, n and m (in too, for warm starts)
+ *   P         the dense n x m plan, row-major
+ *   plan      the plan's nonzero entries in row-major order (by i, then
+ *             j), at most `capacity` of them; the info's nnz tells how
+ *             many the plan has (more than capacity: the list is cut)
+ */
+typedef struct otk_solution {
+    double *f;
+    double *g;
+    double *P;
+    otk_plan_entry *plan;
+    size_t capacity;
+} otk_solution;
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,8 @@
  *
  * Cost is counted as in the paper: lower-level (FISTA) iterations plus CG
  * iterations. A solve that is certified on entry costs 0 iterations.
+ *
+ * Settings, bounds table, info and progress follow docs/api.md.
  */
 #ifndef OTKIT_BILEVEL_H
 #define OTKIT_BILEVEL_H
@@ -50,7 +52,8 @@ extern "C" {
 /*
  * A bilevel problem. Every callback returns 0 on success; any other value
  * stops the solve with OTK_ERR_NUMERICAL and the callback's name in
- * info.bad_argument. Arrays: x, v, q, grad have n entries; theta and the
+ * info.outcome.bad_argument (ll_solve: OTK_STALLED with outcome.cause
+ * "ll_solve"). Arrays: x, v, q, grad have n entries; theta and the
  * output of cross_t have p. Callbacks must not keep the pointers.
  */
 typedef struct otk_bilevel_problem {
@@ -111,7 +114,11 @@ typedef enum otk_bilevel_method {
     OTK_BILEVEL_HOAG_CUBIC = 4      /* HOAG, eps = eps0 / (k + 1)^3 */
 } otk_bilevel_method;
 
-/* One row of the trace, reported after every outer iteration. */
+/*
+ * One row of the trace, reported after every outer iteration (row 0: the
+ * start) as the `detail` of the progress callback's otk_progress record
+ * (see otk_bilevel_settings.progress).
+ */
 typedef struct otk_bilevel_trace_row {
     size_t iteration;     /* outer iterations done (0: the start) */
     double upper_loss;    /* g(x) at the current theta's lower solution */
@@ -126,14 +133,9 @@ typedef struct otk_bilevel_trace_row {
     size_t cg_iterations; /* cumulative CG iterations */
     size_t backtracks;    /* line-search trials in this iteration */
     int accepted;         /* 1 when this iteration moved theta */
-    double time_s;        /* wall time since the start */
+    double time_s;        /* wall time since the start (= elapsed_s) */
+    const double *theta;  /* the current theta, p entries (during the call) */
 } otk_bilevel_trace_row;
-
-/* Called with every trace row and the current theta (p entries); nonzero
- * return cancels the solve with OTK_CANCELLED. */
-typedef int (*otk_bilevel_trace_fn)(void *user,
-                                    const otk_bilevel_trace_row *row,
-                                    const double *theta);
 
 /* otkit's lower-level solver (when the problem has no ll_solve). */
 typedef enum otk_bilevel_lower_solver {
@@ -141,63 +143,98 @@ typedef enum otk_bilevel_lower_solver {
     OTK_BILEVEL_GD = 1     /* gradient descent, step 2/(L + mu) */
 } otk_bilevel_lower_solver;
 
+/*
+ * Settings (docs/api.md). Every numeric field is in the bounds table
+ * otk_bilevel_setting_bounds(); its comment gives the table's default and
+ * valid range. Besides the ranges, armijo_c < eta is required, and
+ * method OTK_BILEVEL_MAID with check_descent needs problem->cross_norm.
+ * A field out of range gives OTK_ERR_INVALID_ARGUMENT with
+ * outcome.bad_argument = "settings.FIELD".
+ */
 typedef struct otk_bilevel_settings {
-    otk_bilevel_method method;             /* default OTK_BILEVEL_MAID */
-    otk_bilevel_lower_solver lower_solver; /* default OTK_BILEVEL_FISTA */
-    /* Initial lower-level accuracy and CG residual. Defaults 1e-1, 1e-1;
-     * valid: > 0. The HOAG baselines use eps for both. */
-    double eps0, delta0;
-    /* Initial step size. Default 1e-2; valid: > 0. HOAG ignores it and
-     * starts from 1 / L_lambda with L_lambda = ||z_0|| / sqrt(p). */
-    double alpha0;
-    /* Step shrink per backtrack (rho_under in (0,1), default 0.5) and
-     * growth after an accepted step (rho_over >= 1, default 10/9). */
-    double rho_under, rho_over;
-    /* Accuracy tightening (nu_under in (0,1), default 0.5) and relaxing
-     * after an accepted step (nu_over >= 1, default 1.05). */
-    double nu_under, nu_over;
-    /* Descent test omega <= (1 - eta) ||z||, eta in (0,1), default 1e-4;
-     * check_descent (default 1) turns it on; FIXED never applies it. */
-    double eta;
-    int check_descent;
-    /* Sufficient-decrease fraction c in (0, eta). Default 1e-8 (= eta^2). */
-    double armijo_c;
-    /* Backtracking trials in round j: max_backtrack + j (default 10; the
-     * fixed baseline uses 5 + j as in the reference), at most
-     * max_rounds rounds per outer iteration (default 3). */
-    size_t max_backtrack, max_rounds;
-    /* Refinements of eps and delta while computing one hypergradient
-     * (default 60), and their floors (default 1e-14 each). */
-    size_t max_refinements;
-    double eps_min, delta_min;
-    /* Outer iterations (default 1000) and the budget of lower-level + CG
-     * iterations (default 1e6; 0: none). */
-    size_t max_iter;
-    double budget;
-    /* Stop when ||z|| <= grad_tol (default 0: never, not even at z = 0,
-     * which only means the accuracies are too loose to see a gradient). */
-    double grad_tol;
-    /* Caps for one FISTA solve and one CG solve (default 2000 each). */
-    size_t ll_max_iter, cg_max_iter;
-    /* HOAG's geometric decrease factor (default 0.9). */
-    double hoag_decrease;
+    /* The method (otk_bilevel_method), 0 = OTK_BILEVEL_MAID. */
+    otk_bilevel_method method; /* Default 0; valid: [0, 4] */
+    /* otkit's lower-level solver (otk_bilevel_lower_solver), 0 = FISTA. */
+    otk_bilevel_lower_solver lower_solver; /* Default 0; valid: [0, 1] */
+    /* Initial lower-level accuracy. The HOAG baselines use eps for both
+     * accuracies. */
+    double eps0; /* Default 0.1; valid: (0, inf) */
+    /* Initial CG residual. */
+    double delta0; /* Default 0.1; valid: (0, inf) */
+    /* Initial step size. HOAG ignores it and starts from 1 / L_lambda
+     * with L_lambda = ||z_0|| / sqrt(p). */
+    double alpha0; /* Default 0.01; valid: (0, inf) */
+    /* Step shrink per backtrack. */
+    double rho_under; /* Default 0.5; valid: (0, 1) */
+    /* Step growth after an accepted step (10/9). */
+    double rho_over; /* Default 1.1111111111111112; valid: [1, inf) */
+    /* Accuracy tightening. */
+    double nu_under; /* Default 0.5; valid: (0, 1) */
+    /* Accuracy relaxing after an accepted step. */
+    double nu_over; /* Default 1.05; valid: [1, inf) */
+    /* Descent test omega <= (1 - eta) ||z||. */
+    double eta; /* Default 1e-4; valid: (0, 1) */
+    /* 1 turns the descent test on (MAID), 0 off. FIXED never applies it. */
+    int check_descent; /* Default 1; valid: [0, 1] */
+    /* Sufficient-decrease fraction c, also below eta (eta^2 in the
+     * reference). */
+    double armijo_c; /* Default 1e-8; valid: (0, 1) */
+    /* Backtracking trials in round j: max_backtrack + j (the fixed
+     * baseline uses 5 + j, as in the reference). */
+    size_t max_backtrack; /* Default 10; valid: [1, inf) */
+    /* Rounds of backtracking per outer iteration. */
+    size_t max_rounds; /* Default 3; valid: [1, inf) */
+    /* Refinements of eps and delta while computing one hypergradient. */
+    size_t max_refinements; /* Default 60; valid: [0, inf) */
+    /* The floor of eps. */
+    double eps_min; /* Default 1e-14; valid: [0, inf) */
+    /* The floor of delta. */
+    double delta_min; /* Default 1e-14; valid: [0, inf) */
+    /* Outer iterations (0: only the start's lower solve). */
+    size_t max_iter; /* Default 1000; valid: [0, inf) */
+    /* The budget of lower-level + CG iterations (0 or INFINITY: none). */
+    double budget; /* Default 1e6; valid: [0, inf] */
+    /* Stop when ||z|| <= grad_tol (0: never, not even at z = 0, which
+     * only means the accuracies are too loose to see a gradient). */
+    double grad_tol; /* Default 0; valid: [0, inf) */
+    /* The cap of one lower-level (FISTA or GD) solve. */
+    size_t ll_max_iter; /* Default 2000; valid: [1, inf) */
+    /* The cap of one CG solve. */
+    size_t cg_max_iter; /* Default 2000; valid: [1, inf) */
+    /* HOAG's geometric decrease factor. */
+    double hoag_decrease; /* Default 0.9; valid: (0, 1) */
     /* Each theta_i is clipped to [-theta_bound, theta_bound] after a
-     * step (default 1000, as in the reference's HOAG port). */
-    double theta_bound;
-    otk_bilevel_trace_fn trace;
-    void *trace_user;
+     * step (as in the reference's HOAG port; INFINITY: no clipping). */
+    double theta_bound; /* Default 1000; valid: (0, inf] */
+    /* Called after every outer iteration (row 0: the start) with an
+     * otk_progress whose solver is "bilevel", iteration the outer
+     * iterations done, error = grad_norm (NaN at row 0), reg = NaN,
+     * objective = upper_loss, elapsed_s, and detail pointing at the
+     * otk_bilevel_trace_row (theta included). Nonzero return cancels the
+     * solve with OTK_CANCELLED (theta and x: the last accepted point).
+     * NULL: none. */
+    otk_progress_fn progress;
+    void *progress_user;
 } otk_bilevel_settings;
 
 typedef struct otk_bilevel_info {
-    /* OTK_CONVERGED (grad_tol > 0 met), OTK_MAX_ITER (max_iter or budget
-     * reached: the normal end), OTK_STALLED with bad_argument naming the
-     * cause ("ll_max_iter" or "cg_max_iter": a solve could not reach the
-     * requested accuracy within its cap; "eps_min" or "max_refinements":
-     * no acceptable step or descent direction before the accuracy floor;
-     * "fixed_accuracy": the fixed baseline can certify no step at its
-     * accuracy), OTK_CANCELLED, or an error. theta and x always hold the
-     * last accepted point. */
-    otk_status status;
+    /* outcome.status: OTK_CONVERGED (grad_tol > 0 met), OTK_MAX_ITER
+     * (max_iter or budget reached: the normal end), OTK_STALLED with
+     * outcome.cause naming why ("ll_max_iter" or "cg_max_iter": a solve
+     * could not reach the requested accuracy within its cap, or the
+     * problem's own ll_solve failed: "ll_solve"; "eps_min" or
+     * "max_refinements": no acceptable step or descent direction before
+     * the accuracy floor; "fixed_accuracy": the fixed baseline can
+     * certify no step at its accuracy), OTK_CANCELLED, or an error.
+     * outcome.bad_argument names, for OTK_ERR_INVALID_ARGUMENT, the
+     * argument ("problem", "theta", "x", "z", "eps", "delta"), the problem's
+     * field ("n", "p", a missing callback, "L_g", ...) or the setting
+     * ("settings.eps0"); for OTK_ERR_INVALID_INPUT the non-finite start
+     * ("theta" or "x", with outcome.bad_index); for OTK_ERR_NUMERICAL the
+     * callback that failed or returned a non-finite or invalid value
+     * ("ll_grad", "ll_constants", "upper", "cross_t", "cross_norm",
+     * ...). theta and x always hold the last accepted point. */
+    otk_outcome outcome;
     size_t iterations;    /* outer iterations */
     size_t accepted;      /* accepted steps */
     double upper_loss;    /* g at the returned x */
@@ -205,16 +242,21 @@ typedef struct otk_bilevel_info {
     size_t cg_iterations; /* total CG iterations */
     double eps, delta;    /* accuracies at the end */
     double grad_norm;     /* ||z|| of the last hypergradient */
-    double time_s;
-    const char *bad_argument; /* the failing setting or callback */
 } otk_bilevel_info;
 
+/* Writes the bounds table's defaults (progress callback NULL). */
 OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
+
+/* The bounds table of otk_bilevel_settings (docs/api.md): one record per
+ * numeric field, *count of them (count may be NULL). Static; never
+ * freed. */
+OTK_API const otk_setting_bounds *otk_bilevel_setting_bounds(size_t *count);
 
 /*
  * Run the chosen method from theta (p entries, updated in place) and the
  * lower-level warm start x (n entries, in place: on return the lower-level
- * solution at theta to accuracy info->eps). Allocates O(n + p) scratch.
+ * solution at theta to accuracy info->eps). settings NULL: the defaults.
+ * info may be NULL. Allocates O(n + p) scratch.
  */
 OTK_API otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,
                                      const otk_bilevel_settings *settings,
@@ -222,17 +264,21 @@ OTK_API otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,
                                      otk_bilevel_info *info);
 
 /*
- * The building blocks, for checking and for callers who drive their own
- * loop. otk_bilevel_hypergradient solves the lower level at theta to
- * accuracy eps from the warm start x (in place), solves A q = grad g to
- * residual delta (q: n entries, out) and writes z = -B^T q (p entries).
- * Iterations are added to *ll_iterations and *cg_iterations (may be NULL).
- * With ll_max_iter = cg_max_iter = 0 the defaults (2000) apply.
+ * The building block, for checking and for callers who drive their own
+ * loop: solves the lower level at theta to accuracy eps from the warm
+ * start x (in place; x changes only when the solve is certified), solves
+ * A q = grad g to residual delta (q: n entries, out, may be NULL) and
+ * writes z = -B^T q (p entries). Of the settings (NULL: the defaults)
+ * it uses lower_solver, ll_max_iter and cg_max_iter; the budget does
+ * not apply. info (may be NULL) gets the outcome as otk_bilevel_solve
+ * reports it (a cap reached: OTK_STALLED with its cause), the
+ * iterations of this call, upper_loss = g(x), grad_norm = ||z||, eps
+ * and delta. eps and delta must be > 0 and finite.
  */
 OTK_API otk_status otk_bilevel_hypergradient(
-    const otk_bilevel_problem *problem, const double *theta, double eps,
-    double delta, size_t ll_max_iter, size_t cg_max_iter, double *x, double *q,
-    double *z, size_t *ll_iterations, size_t *cg_iterations);
+    const otk_bilevel_problem *problem, const otk_bilevel_settings *settings,
+    const double *theta, double eps, double delta, double *x, double *q,
+    double *z, otk_bilevel_info *info);
 
 /* The certified bound omega >= ||z - grad f(theta)|| of the paper's
  * Theorem 2.1 for a lower solution x with accuracy eps and a CG residual

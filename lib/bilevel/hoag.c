@@ -9,9 +9,9 @@
  * decision is made right after that solve, which is the same sequence of
  * computations, so theta and x always hold an accepted point.
  */
-#include "bilevel_internal.h"
+#include "run.h"
 
-#include "../linalg/linalg.h"
+#include "linalg/linalg.h"
 
 #include <math.h>
 #include <string.h>
@@ -41,20 +41,10 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
     double eps = s->eps0, L_lambda = 0;
     otk_bilevel_trace_row row = {0};
     double g, gnorm_g;
-    otk_status st;
-
-    if ((st = otkb_ll_solve(run, theta, eps, x)) != OTK_CONVERGED)
+    otk_status st = otkb_start(run, theta, x, eps, eps, &row, &gnorm_g, info);
+    if (st != OTK_CONVERGED)
         return st;
-    if ((st = otkb_upper(run, x, &g, &gnorm_g)) != OTK_CONVERGED)
-        return st;
-    row.upper_loss = g;
-    row.upper_bound = otkb_upper_bound(pb, g, gnorm_g, eps);
-    row.lower_bound = otkb_lower_bound(pb, g, gnorm_g, eps);
-    row.eps = row.delta = eps;
-    row.step = row.omega = row.grad_norm = NAN;
-    info->upper_loss = g;
-    if (otkb_emit(run, &row, theta))
-        return OTK_CANCELLED;
+    g = row.upper_loss;
 
     size_t k;
     for (k = 0; k < s->max_iter; k++) {
@@ -71,25 +61,17 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
             L_lambda = zn > 1e-3 ? zn / sqrt((double)p) : 1;
 
         double alpha = 1 / L_lambda;
-        for (size_t t = 0; t < p; t++)
-            run->theta_trial[t] = theta[t] - alpha * run->z[t];
-        otkb_clip(s, run->theta_trial, p);
+        double eps_old = eps;
+        eps = schedule(s, k, eps);
+        double g_new, gn_new;
+        if ((st = otkb_try_step(run, theta, alpha, eps, x, &g_new, &gn_new)) !=
+            OTK_CONVERGED)
+            goto cut;
         double incr = 0;
         for (size_t t = 0; t < p; t++)
             incr += (run->theta_trial[t] - theta[t]) *
                     (run->theta_trial[t] - theta[t]);
         incr = sqrt(incr);
-
-        double eps_old = eps;
-        eps = schedule(s, k, eps);
-        memcpy(run->x_trial, x, n * sizeof *x);
-        if ((st = otkb_ll_solve(run, run->theta_trial, eps, run->x_trial)) !=
-            OTK_CONVERGED)
-            goto cut;
-        double g_new, gn_new;
-        if ((st = otkb_upper(run, run->x_trial, &g_new, &gn_new)) !=
-            OTK_CONVERGED)
-            goto cut;
 
         row.backtracks = 1;
         row.accepted = 1;
@@ -125,12 +107,7 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
     return OTK_MAX_ITER;
 
 cut:
-    if (st == OTK_MAX_ITER) { /* the budget ended a solve: close the trace */
-        row.iteration = k + 1;
-        row.accepted = 0;
-        row.eps = row.delta = eps;
-        info->iterations = k + 1;
-        otkb_emit(run, &row, theta);
-    }
+    if (st == OTK_MAX_ITER) /* the budget ended a solve: close the trace */
+        otkb_close_trace(run, &row, k, eps, eps, theta, info);
     return st;
 }

@@ -6,7 +6,7 @@
  */
 #include "bilevel_internal.h"
 
-#include "../linalg/linalg.h"
+#include "linalg/linalg.h"
 
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>

@@ -1,4 +1,4 @@
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 const char *otk_status_string(otk_status status)
 {

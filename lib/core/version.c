@@ -1,4 +1,4 @@
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 #define OTK_STR2(x) #x
 #define OTK_STR(x) OTK_STR2(x)

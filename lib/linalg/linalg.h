@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include <otkit/otkit.h>
+#include <otkit/base.h>
 
 /* ---- BLAS (OpenBLAS through CBLAS; blas.c) ---- */
 

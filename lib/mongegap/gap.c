@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <otkit/entropic.h>
+#include <otkit/exact.h>
+
 #include "core/core.h"
 #include "linalg/linalg.h"
 #include "mongegap/mongegap_internal.h"

@@ -364,12 +364,24 @@ void bt_b_norms(const otk_bilevel_problem *pb, const double *theta,
 
 /* ---- solves ---- */
 
+otk_bilevel_settings bt_caps(size_t cap)
+{
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.ll_max_iter = s.cg_max_iter = cap;
+    return s;
+}
+
 void bt_expect_run(otk_status st, const otk_bilevel_info *info)
 {
-    ck_assert_msg(st == OTK_MAX_ITER || st == OTK_CONVERGED ||
-                      st == OTK_STALLED,
-                  "%s (%s)", otk_status_name(st),
-                  info->bad_argument ? info->bad_argument : "");
+    const otk_outcome *o = &info->outcome;
+    ck_assert_msg(
+        st == OTK_MAX_ITER || st == OTK_CONVERGED || st == OTK_STALLED,
+        "%s (%s)", otk_status_name(st), o->bad_argument ? o->bad_argument : "");
+    ck_assert_int_eq(o->status, st);
+    ck_assert_ptr_null(o->bad_argument);
+    if (st == OTK_STALLED)
+        ck_assert_ptr_nonnull(o->cause);
     ck_assert_uint_gt(info->accepted, 0);
 }
 

@@ -92,8 +92,13 @@ void bt_b_norms(const otk_bilevel_problem *pb, const double *theta,
 
 /* ---- solves ---- */
 
+/* The default settings with both solve caps (ll_max_iter, cg_max_iter)
+ * at cap, for tight otk_bilevel_hypergradient calls. */
+otk_bilevel_settings bt_caps(size_t cap);
+
 /* A short solve (status st, info) stopped as one may before converging
- * (max_iter, converged or stalled), after accepting steps. */
+ * (max_iter, converged or stalled, a stall with its cause and no bad
+ * argument), after accepting steps; the outcome records st. */
 void bt_expect_run(otk_status st, const otk_bilevel_info *info);
 
 /* ---- bad input ---- */

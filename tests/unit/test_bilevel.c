@@ -7,10 +7,13 @@
 #include "bilevel_testing.h"
 #include "testutil.h"
 
+#include "core/core.h"
 #include "linalg/linalg.h"
 
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,8 +154,9 @@ static double true_f(const otk_bilevel_instance *in, const double *theta)
     const otk_bilevel_problem *pb = &in->problem;
     double *x = malloc(pb->n * sizeof *x), *z = malloc(pb->p * sizeof *z), g;
     memcpy(x, in->x0, pb->n * sizeof *x);
-    ck_assert_int_eq(otk_bilevel_hypergradient(pb, theta, 1e-12, 1e-12, 100000,
-                                               100000, x, NULL, z, NULL, NULL),
+    otk_bilevel_settings s = bt_caps(100000);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, theta, 1e-12, 1e-12, x,
+                                               NULL, z, NULL),
                      OTK_CONVERGED);
     ck_assert_int_eq(pb->upper(pb->user, x, &g, NULL), 0);
     free(x);
@@ -184,17 +188,18 @@ START_TEST(test_quadratic_analytic_optimum)
     const otk_bilevel_problem *pb = &in.problem;
     /* the hypergradient vanishes at theta* and f(theta*) = f* */
     double x[10], z[10], zn = 0;
+    otk_bilevel_settings s = bt_caps(100000);
     memcpy(x, in.x0, sizeof x);
-    ck_assert_int_eq(otk_bilevel_hypergradient(pb, in.theta_star, 1e-12, 1e-12,
-                                               100000, 100000, x, NULL, z, NULL,
-                                               NULL),
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, in.theta_star, 1e-12,
+                                               1e-12, x, NULL, z, NULL),
                      OTK_CONVERGED);
     for (int i = 0; i < 10; i++)
         zn += z[i] * z[i];
     double z0[10], zn0 = 0;
     memcpy(x, in.x0, sizeof x);
-    otk_bilevel_hypergradient(pb, in.theta0, 1e-12, 1e-12, 100000, 100000, x,
-                              NULL, z0, NULL, NULL);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, in.theta0, 1e-12, 1e-12,
+                                               x, NULL, z0, NULL),
+                     OTK_CONVERGED);
     for (int i = 0; i < 10; i++)
         zn0 += z0[i] * z0[i];
     ck_assert_msg(sqrt(zn) <= 1e-7 * sqrt(zn0), "||grad f(theta*)|| = %g",
@@ -215,19 +220,19 @@ static double omega_grid(const otk_bilevel_problem *pb, const double *theta,
     double *x = malloc(n * sizeof *x), *z = malloc(p * sizeof *z);
     double *zt = malloc(p * sizeof *zt), worst = 0;
     memcpy(x, x_start, n * sizeof *x);
-    ck_assert_int_eq(otk_bilevel_hypergradient(pb, theta, 1e-12, 1e-12, 1000000,
-                                               1000000, x, NULL, zt, NULL,
-                                               NULL),
+    otk_bilevel_settings s = bt_caps(1000000);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, theta, 1e-12, 1e-12, x,
+                                               NULL, zt, NULL),
                      OTK_CONVERGED);
     const double grid[] = {1e-1, 1e-2, 1e-3, 1e-5, 1e-8};
     for (int a = 0; a < 5; a++)
         for (int b = 0; b < 5; b++) {
             for (size_t i = 0; i < n; i++)
                 x[i] = x_start[i] + 0.5 * sin((double)i);
-            ck_assert_int_eq(
-                otk_bilevel_hypergradient(pb, theta, grid[a], grid[b], 1000000,
-                                          1000000, x, NULL, z, NULL, NULL),
-                OTK_CONVERGED);
+            ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, theta, grid[a],
+                                                       grid[b], x, NULL, z,
+                                                       NULL),
+                             OTK_CONVERGED);
             double err = bt_dist(z, zt, p);
             double omega = otk_bilevel_omega(pb, theta, x, grid[a], grid[b]);
             ck_assert_msg(err <= omega, "eps %g delta %g: error %g > omega %g",
@@ -299,10 +304,11 @@ typedef struct watch {
     size_t last_ll, last_cg;
 } watch;
 
-static int watch_trace(void *user, const otk_bilevel_trace_row *row,
-                       const double *theta)
+static int watch_trace(void *user, const otk_progress *pr)
 {
     watch *w = user;
+    const otk_bilevel_trace_row *row = pr->detail;
+    const double *theta = row->theta;
     double f = true_f(w->in, theta);
     double slack = 1e-12 * fabs(f);
     ck_assert_msg(row->lower_bound <= f + slack &&
@@ -336,8 +342,8 @@ START_TEST(test_bounds_and_true_decrease)
         s.eps0 = s.delta0 = 1e-2;
         s.max_iter = 60;
         watch w = {&in, INFINITY, 0, 0, 0, 0};
-        s.trace = watch_trace;
-        s.trace_user = &w;
+        s.progress = watch_trace;
+        s.progress_user = &w;
         double theta[4], x[4];
         memcpy(theta, in.theta0, sizeof theta);
         memcpy(x, in.x0, sizeof x);
@@ -384,7 +390,7 @@ START_TEST(test_maid_reaches_optimum)
     otk_bilevel_info info;
     otk_status st = otk_bilevel_solve(&in.problem, &s, theta, x, &info);
     ck_assert_msg(st == OTK_MAX_ITER, "status %s (%s)", otk_status_name(st),
-                  info.bad_argument ? info.bad_argument : "");
+                  info.outcome.cause ? info.outcome.cause : "");
     double gap = relative_gap(&in, theta);
     ck_assert_msg(gap < 1e-3, "MAID relative gap %g", gap);
 
@@ -410,7 +416,9 @@ START_TEST(test_maid_reaches_optimum)
     memcpy(x, in.x0, sizeof x);
     ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
                      OTK_STALLED);
-    ck_assert_str_eq(info.bad_argument, "fixed_accuracy");
+    ck_assert_str_eq(info.outcome.cause, "fixed_accuracy");
+    ck_assert_ptr_null(info.outcome.bad_argument);
+    ck_assert_int_eq(info.outcome.status, OTK_STALLED);
     double fixed_gap = relative_gap(&in, theta);
     ck_assert_msg(fixed_gap > 1e-3,
                   "fixed eps 0.1 reached gap %g: the slack argument fails",
@@ -423,11 +431,10 @@ typedef struct last_row {
     size_t cost, iteration;
 } last_row;
 
-static int keep_last_row(void *user, const otk_bilevel_trace_row *row,
-                         const double *theta)
+static int keep_last_row(void *user, const otk_progress *pr)
 {
     last_row *l = user;
-    (void)theta;
+    const otk_bilevel_trace_row *row = pr->detail;
     l->cost = row->ll_iterations + row->cg_iterations;
     l->iteration = row->iteration;
     return 0;
@@ -482,8 +489,8 @@ START_TEST(test_budget_is_exact)
         memcpy(x, in.x0, in.problem.n * sizeof *x);
         otk_bilevel_info info;
         last_row last = {0, 0};
-        s.trace = keep_last_row;
-        s.trace_user = &last;
+        s.progress = keep_last_row;
+        s.progress_user = &last;
         ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
                          OTK_MAX_ITER);
         ck_assert_uint_eq(info.ll_iterations + info.cg_iterations, 777);
@@ -584,10 +591,11 @@ typedef struct row_log {
     double last_theta[4];
 } row_log;
 
-static int log_rows(void *user, const otk_bilevel_trace_row *row,
-                    const double *theta)
+static int log_rows(void *user, const otk_progress *pr)
 {
     row_log *l = user;
+    const otk_bilevel_trace_row *row = pr->detail;
+    const double *theta = row->theta;
     ck_assert(isfinite(row->upper_loss));
     ck_assert_uint_eq(row->iteration, l->rows);
     l->rows++;
@@ -604,7 +612,9 @@ static void expect_bad_setting(const otk_bilevel_instance *in,
     otk_bilevel_info info;
     ck_assert_int_eq(otk_bilevel_solve(&in->problem, s, theta, x, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, name);
+    ck_assert_str_eq(info.outcome.bad_argument, name);
+    ck_assert_int_eq(info.outcome.status, OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(info.outcome.cause);
     /* nothing was computed: the inputs are untouched */
     ck_assert(memcmp(theta, in->theta0, sizeof theta) == 0);
     otk_bilevel_default_settings(s);
@@ -625,19 +635,19 @@ START_TEST(test_bad_input)
     otk_bilevel_settings s;
     otk_bilevel_default_settings(&s);
     s.eps0 = 0;
-    expect_bad_setting(&in, &s, "eps0");
+    expect_bad_setting(&in, &s, "settings.eps0");
     s.delta0 = NAN;
-    expect_bad_setting(&in, &s, "delta0");
+    expect_bad_setting(&in, &s, "settings.delta0");
     s.nu_under = 1;
-    expect_bad_setting(&in, &s, "nu_under");
+    expect_bad_setting(&in, &s, "settings.nu_under");
     s.rho_over = 0.5;
-    expect_bad_setting(&in, &s, "rho_over");
+    expect_bad_setting(&in, &s, "settings.rho_over");
     s.armijo_c = s.eta;
-    expect_bad_setting(&in, &s, "armijo_c");
+    expect_bad_setting(&in, &s, "settings.armijo_c");
     s.max_backtrack = 0;
-    expect_bad_setting(&in, &s, "max_backtrack");
+    expect_bad_setting(&in, &s, "settings.max_backtrack");
     s.method = (otk_bilevel_method)9;
-    expect_bad_setting(&in, &s, "method");
+    expect_bad_setting(&in, &s, "settings.method");
 
     double theta[4], x[4];
     memcpy(theta, in.theta0, sizeof theta);
@@ -645,30 +655,31 @@ START_TEST(test_bad_input)
     otk_bilevel_info info;
     ck_assert_int_eq(otk_bilevel_solve(NULL, NULL, theta, x, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "problem");
+    ck_assert_str_eq(info.outcome.bad_argument, "problem");
 
     /* missing callbacks, and cross_norm when the descent test is on */
     otk_bilevel_problem pb = in.problem;
     pb.cross_norm = NULL;
     ck_assert_int_eq(otk_bilevel_solve(&pb, NULL, theta, x, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "cross_norm");
+    ck_assert_str_eq(info.outcome.bad_argument, "cross_norm");
     pb = in.problem;
     pb.ll_hvp = NULL;
     ck_assert_int_eq(otk_bilevel_solve(&pb, NULL, theta, x, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "ll_hvp");
+    ck_assert_str_eq(info.outcome.bad_argument, "ll_hvp");
     pb = in.problem;
     pb.p = 0;
     ck_assert_int_eq(otk_bilevel_solve(&pb, NULL, theta, x, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "p");
+    ck_assert_str_eq(info.outcome.bad_argument, "p");
 
     /* non-finite start */
     theta[2] = NAN;
     ck_assert_int_eq(otk_bilevel_solve(&in.problem, NULL, theta, x, &info),
                      OTK_ERR_INVALID_INPUT);
-    ck_assert_str_eq(info.bad_argument, "theta");
+    ck_assert_str_eq(info.outcome.bad_argument, "theta");
+    ck_assert_uint_eq(info.outcome.bad_index, 2);
     theta[2] = in.theta0[2];
 
     /* a callback that fails mid-run: a clean error naming it, the trace
@@ -685,18 +696,19 @@ START_TEST(test_bad_input)
     fp.ll_value = NULL;
     row_log log = {0, {0}};
     otk_bilevel_default_settings(&s);
-    s.trace = log_rows;
-    s.trace_user = &log;
+    s.progress = log_rows;
+    s.progress_user = &log;
     ck_assert_int_eq(otk_bilevel_solve(&fp, &s, theta, x, &info),
                      OTK_ERR_NUMERICAL);
-    ck_assert_str_eq(info.bad_argument, "ll_grad");
+    ck_assert_str_eq(info.outcome.bad_argument, "ll_grad");
     ck_assert(log.rows >= 2);
     ck_assert(isfinite(theta[0]) && isfinite(x[0]));
     /* x is a certified solution at the returned theta, not a partial
      * iterate: its lower-level gradient is small */
     double grad[4], mu, L;
-    in.problem.ll_grad(in.problem.user, theta, x, grad);
-    in.problem.ll_constants(in.problem.user, theta, &mu, &L);
+    ck_assert_int_eq(in.problem.ll_grad(in.problem.user, theta, x, grad), 0);
+    ck_assert_int_eq(in.problem.ll_constants(in.problem.user, theta, &mu, &L),
+                     0);
     ck_assert(sqrt(grad[0] * grad[0] + grad[1] * grad[1] + grad[2] * grad[2] +
                    grad[3] * grad[3]) <= mu * info.eps * 1.0001);
     ck_assert(memcmp(theta, log.last_theta, sizeof theta) == 0);
@@ -710,8 +722,248 @@ START_TEST(test_bad_input)
     s.ll_max_iter = 1;
     ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
                      OTK_STALLED);
-    ck_assert_str_eq(info.bad_argument, "ll_max_iter");
+    ck_assert_str_eq(info.outcome.cause, "ll_max_iter");
+    ck_assert_ptr_null(info.outcome.bad_argument);
     ck_assert(memcmp(theta, in.theta0, sizeof theta) == 0);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* ---- settings bounds as data ---- */
+
+/* Writes v into the field of s that the record describes (the core's
+ * writer of defaults, on a copy of the record holding v). */
+static void set_field(const otk_setting_bounds *b, otk_bilevel_settings *s,
+                      double v)
+{
+    otk_setting_bounds one = *b;
+    one.default_value = v;
+    otk__apply_defaults(&one, 1, s);
+}
+
+/* Values just outside the record's range that its field can hold: the
+ * open ends themselves, one unit past the closed finite ends, NaN and
+ * infinity for real fields. Returns how many were written to v. */
+static int outside_values(const otk_setting_bounds *b, double v[4])
+{
+    int k = 0, real = b->kind == OTK_SETTING_REAL;
+    double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
+    if (b->flags & OTK_BOUND_LOWER_OPEN)
+        v[k++] = b->lower;
+    else if (isfinite(b->lower) &&
+             (real || b->kind == OTK_SETTING_INTEGER || b->lower >= 1))
+        v[k++] = b->lower - unit;
+    if (isfinite(b->upper))
+        v[k++] = b->flags & OTK_BOUND_UPPER_OPEN ? b->upper : b->upper + 1;
+    else if (real && (b->flags & OTK_BOUND_UPPER_OPEN))
+        v[k++] = INFINITY;
+    if (real)
+        v[k++] = NAN;
+    return k;
+}
+
+START_TEST(test_settings_bounds_table)
+{
+    size_t count = 0;
+    const otk_setting_bounds *t = otk_bilevel_setting_bounds(&count);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(otk_bilevel_setting_bounds(NULL) == t, 1);
+    /* every numeric field of otk_bilevel_settings has its record */
+    static const char *fields[] = {
+        "method",        "lower_solver",  "eps0",
+        "delta0",        "alpha0",        "rho_under",
+        "rho_over",      "nu_under",      "nu_over",
+        "eta",           "check_descent", "armijo_c",
+        "max_backtrack", "max_rounds",    "max_refinements",
+        "eps_min",       "delta_min",     "max_iter",
+        "budget",        "grad_tol",      "ll_max_iter",
+        "cg_max_iter",   "hoag_decrease", "theta_bound"};
+    ck_assert_uint_eq(count, sizeof fields / sizeof *fields);
+    for (size_t f = 0; f < count; f++)
+        ck_assert_msg(otk_setting_find(t, count, fields[f]), "no %s",
+                      fields[f]);
+    otk_bilevel_settings def;
+    memset(&def, 0x5a, sizeof def);
+    otk_bilevel_default_settings(&def);
+    ck_assert(def.progress == NULL && def.progress_user == NULL);
+
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(30, 3, 1, &in),
+                     OTK_CONVERGED);
+    for (size_t r = 0; r < count; r++) {
+        const otk_setting_bounds *b = &t[r];
+        char arg[64];
+        snprintf(arg, sizeof arg, "settings.%s", b->name);
+        ck_assert_str_eq(b->argument, arg);
+        ck_assert_ptr_eq(otk_setting_find(t, count, b->name), b);
+        /* the defaults are the table's, and valid */
+        ck_assert_msg(otk_setting_get(b, &def) == b->default_value,
+                      "%s: default %.17g, table %.17g", b->name,
+                      otk_setting_get(b, &def), b->default_value);
+        ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
+        /* each value outside the range is refused, naming the field */
+        double v[4];
+        int k = outside_values(b, v);
+        /* only a count from 0 to no limit has no invalid value */
+        ck_assert_msg(k > 0 || (b->kind == OTK_SETTING_COUNT && b->lower == 0 &&
+                                isinf(b->upper)),
+                      "%s: no out-of-range value tested", b->name);
+        for (int i = 0; i < k; i++) {
+            otk_bilevel_settings s = def;
+            set_field(b, &s, v[i]);
+            ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, &s)),
+                          "%s = %g counts as valid", b->name, v[i]);
+            double theta[3], x[3];
+            memcpy(theta, in.theta0, sizeof theta);
+            memcpy(x, in.x0, sizeof x);
+            otk_bilevel_info info;
+            ck_assert_int_eq(
+                otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                OTK_ERR_INVALID_ARGUMENT);
+            ck_assert_msg(info.outcome.bad_argument &&
+                              strcmp(info.outcome.bad_argument, arg) == 0,
+                          "%s = %g: bad_argument %s", b->name, v[i],
+                          info.outcome.bad_argument);
+            ck_assert(memcmp(theta, in.theta0, sizeof theta) == 0);
+        }
+    }
+    /* the link between two fields is checked after the table */
+    otk_bilevel_settings s = def;
+    s.eta = 1e-3;
+    s.armijo_c = 2e-3;
+    double theta[3], x[3];
+    memcpy(theta, in.theta0, sizeof theta);
+    memcpy(x, in.x0, sizeof x);
+    otk_bilevel_info info;
+    ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.armijo_c");
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* ---- progress callback ---- */
+
+typedef struct progress_log {
+    size_t p, calls, cancel_at;
+    double last_elapsed;
+    double theta[4];
+} progress_log;
+
+static int check_progress(void *user, const otk_progress *pr)
+{
+    progress_log *l = user;
+    ck_assert_str_eq(pr->solver, "bilevel");
+    const otk_bilevel_trace_row *row = pr->detail;
+    ck_assert_ptr_nonnull(row);
+    ck_assert_uint_eq(pr->iteration, row->iteration);
+    ck_assert_uint_eq(row->iteration, l->calls);
+    ck_assert(isnan(pr->reg));
+    ck_assert(pr->objective == row->upper_loss);
+    if (row->iteration == 0)
+        ck_assert(isnan(pr->error) && isnan(row->grad_norm));
+    else
+        ck_assert(pr->error == row->grad_norm && pr->error > 0);
+    ck_assert(pr->elapsed_s == row->time_s);
+    ck_assert(pr->elapsed_s >= l->last_elapsed);
+    l->last_elapsed = pr->elapsed_s;
+    ck_assert_ptr_nonnull(row->theta);
+    for (size_t j = 0; j < l->p; j++)
+        ck_assert(isfinite(row->theta[j]));
+    memcpy(l->theta, row->theta, l->p * sizeof *row->theta);
+    l->calls++;
+    return l->calls - 1 == l->cancel_at;
+}
+
+START_TEST(test_progress_and_cancel)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 29, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_method methods[] = {OTK_BILEVEL_MAID,
+                                          OTK_BILEVEL_HOAG_GEOMETRIC};
+    for (int m = 0; m < 2; m++) {
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.method = methods[m];
+        s.max_iter = 20;
+        progress_log log = {4, 0, SIZE_MAX, 0, {0}};
+        s.progress = check_progress;
+        s.progress_user = &log;
+        double theta[4], x[4];
+        memcpy(theta, in.theta0, sizeof theta);
+        memcpy(x, in.x0, sizeof x);
+        otk_bilevel_info info;
+        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                         OTK_MAX_ITER);
+        ck_assert_uint_eq(log.calls, 21);
+        /* the last row's theta is the returned one */
+        ck_assert(memcmp(log.theta, theta, sizeof theta) == 0);
+        ck_assert(info.outcome.time_s >= log.last_elapsed);
+
+        /* a nonzero return at row 5 cancels with that row's theta */
+        progress_log stop = {4, 0, 5, 0, {0}};
+        s.progress_user = &stop;
+        memcpy(theta, in.theta0, sizeof theta);
+        memcpy(x, in.x0, sizeof x);
+        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                         OTK_CANCELLED);
+        ck_assert_int_eq(info.outcome.status, OTK_CANCELLED);
+        ck_assert_ptr_null(info.outcome.cause);
+        ck_assert_uint_eq(stop.calls, 6);
+        ck_assert_uint_eq(info.iterations, 5);
+        ck_assert(memcmp(stop.theta, theta, sizeof theta) == 0);
+        /* cancelling at the start (row 0) keeps the start */
+        progress_log first = {4, 0, 0, 0, {0}};
+        s.progress_user = &first;
+        memcpy(theta, in.theta0, sizeof theta);
+        ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
+                         OTK_CANCELLED);
+        ck_assert_uint_eq(first.calls, 1);
+        ck_assert(memcmp(theta, in.theta0, sizeof theta) == 0);
+    }
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* The building block reports like the solver: a cap reached is a stall
+ * with its cause, a bad argument is named. */
+START_TEST(test_hypergradient_outcome)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 29, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    double x[4], z[4], q[4];
+    memcpy(x, in.x0, sizeof x);
+    otk_bilevel_info info;
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, NULL, in.theta0, 1e-6, 1e-6,
+                                               x, q, z, &info),
+                     OTK_CONVERGED);
+    ck_assert_int_eq(info.outcome.status, OTK_CONVERGED);
+    ck_assert(info.ll_iterations + info.cg_iterations > 0);
+    assert_close("grad_norm", info.grad_norm, sqrt(bt_dot(z, z, 4)), 1e-15, 0);
+    ck_assert(isfinite(info.upper_loss));
+
+    otk_bilevel_settings s = bt_caps(1);
+    s.ll_max_iter = 100000;
+    memcpy(x, in.x0, sizeof x);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, in.theta0, 1e-6, 1e-14,
+                                               x, NULL, z, &info),
+                     OTK_STALLED);
+    ck_assert_str_eq(info.outcome.cause, "cg_max_iter");
+    ck_assert_ptr_null(info.outcome.bad_argument);
+    ck_assert_uint_eq(info.cg_iterations, 1);
+
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, NULL, in.theta0, 0, 1e-6, x,
+                                               NULL, z, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "eps");
+    s.cg_max_iter = 0;
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, in.theta0, 1e-6, 1e-6, x,
+                                               NULL, z, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.cg_max_iter");
     otk_bilevel_instance_free(&in);
 }
 END_TEST
@@ -733,9 +985,12 @@ int main(void)
     tcase_add_test(quad, test_hoag_schedules_decrease);
     tcase_add_test(quad, test_budget_is_exact);
     tcase_add_test(quad, test_zero_hypergradient_is_not_convergence);
+    tcase_add_test(quad, test_progress_and_cancel);
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);
+    tcase_add_test(bad, test_settings_bounds_table);
+    tcase_add_test(bad, test_hypergradient_outcome);
     suite_add_tcase(s, bad);
     return run_suite(s);
 }

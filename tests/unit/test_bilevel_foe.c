@@ -582,8 +582,8 @@ START_TEST(maid_lowers_the_loss)
     double *q = malloc(n * sizeof *q), *z = malloc(p * sizeof *z);
     ck_assert(theta && x && q && z);
     memcpy(x, in.x0, n * sizeof *x);
-    ck_assert_int_eq(otk_bilevel_hypergradient(pb, in.theta0, 1e-10, 1e-6, 0, 0,
-                                               x, q, z, NULL, NULL),
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, NULL, in.theta0, 1e-10, 1e-6,
+                                               x, q, z, NULL),
                      OTK_CONVERGED);
     double f0;
     ck_assert_int_eq(pb->upper(pb->user, x, &f0, NULL), 0);

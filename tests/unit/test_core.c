@@ -1,5 +1,6 @@
 /* Core: version, status strings, cost descriptions and their checks. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -157,6 +158,128 @@ START_TEST(cost_entries)
 }
 END_TEST
 
+/* A settings struct and table of the shape every module publishes. */
+typedef struct demo_settings {
+    double tol;
+    size_t max_iter;
+    int history;
+    double tau;
+    unsigned long seed;
+} demo_settings;
+
+static const otk_setting_bounds demo_table[] = {
+    {"tol", "settings.tol", OTK_SETTING_REAL, 0.0, INFINITY,
+     OTK_BOUND_UPPER_OPEN, 1e-9, "tolerance", offsetof(demo_settings, tol)},
+    {"max_iter", "settings.max_iter", OTK_SETTING_COUNT, 1.0, INFINITY, 0,
+     INFINITY, "budget", offsetof(demo_settings, max_iter)},
+    {"history", "settings.history", OTK_SETTING_INTEGER, 0.0, 1000.0,
+     OTK_BOUND_LOWER_OPEN, 10.0, "memory", offsetof(demo_settings, history)},
+    {"tau", "settings.tau", OTK_SETTING_REAL, 0.0, INFINITY,
+     OTK_BOUND_LOWER_OPEN, INFINITY, "penalty", offsetof(demo_settings, tau)},
+    {"seed", "settings.seed", OTK_SETTING_ULONG, 0.0, 4294967295.0, 0, 7.0,
+     "seed", offsetof(demo_settings, seed)},
+};
+#define DEMO_COUNT (sizeof demo_table / sizeof demo_table[0])
+
+START_TEST(settings_bounds_queries)
+{
+    const otk_setting_bounds *tol =
+        otk_setting_find(demo_table, DEMO_COUNT, "tol");
+    ck_assert_ptr_eq(tol, &demo_table[0]);
+    ck_assert_ptr_null(otk_setting_find(demo_table, DEMO_COUNT, "nope"));
+    ck_assert_ptr_null(otk_setting_find(NULL, 0, "tol"));
+    ck_assert_int_eq(otk_setting_valid(tol, 0.0), 1);
+    ck_assert_int_eq(otk_setting_valid(tol, -1e-300), 0);
+    ck_assert_int_eq(otk_setting_valid(tol, INFINITY), 0);
+    ck_assert_int_eq(otk_setting_valid(tol, NAN), 0);
+    const otk_setting_bounds *tau = &demo_table[3];
+    ck_assert_int_eq(otk_setting_valid(tau, INFINITY), 1);
+    ck_assert_int_eq(otk_setting_valid(tau, 0.0), 0);
+    char buf[64];
+    otk_setting_range(tol, buf, sizeof buf);
+    ck_assert_str_eq(buf, "[0, inf)");
+    otk_setting_range(&demo_table[1], buf, sizeof buf);
+    ck_assert_str_eq(buf, "[1, inf)");
+    /* An integer above 0 reads as at least 1. */
+    otk_setting_range(&demo_table[2], buf, sizeof buf);
+    ck_assert_str_eq(buf, "[1, 1000]");
+    otk_setting_range(tau, buf, sizeof buf);
+    ck_assert_str_eq(buf, "(0, inf]");
+    /* snprintf-like: the needed length even when cut. */
+    ck_assert_uint_eq(otk_setting_range(tau, buf, 3), 8);
+    ck_assert_str_eq(buf, "(0");
+}
+END_TEST
+
+START_TEST(settings_defaults_and_validation)
+{
+    demo_settings s;
+    memset(&s, 0xff, sizeof s);
+    otk__apply_defaults(demo_table, DEMO_COUNT, &s);
+    ck_assert(s.tol == 1e-9);
+    ck_assert_uint_eq(s.max_iter, SIZE_MAX);
+    ck_assert_int_eq(s.history, 10);
+    ck_assert(isinf(s.tau));
+    ck_assert_uint_eq(s.seed, 7);
+    ck_assert_ptr_null(otk__check_settings(demo_table, DEMO_COUNT, &s));
+    ck_assert(isinf(otk_setting_get(&demo_table[1], &s)));
+    s.history = 1001;
+    ck_assert_ptr_eq(otk__check_settings(demo_table, DEMO_COUNT, &s),
+                     &demo_table[2]);
+    s.history = 0;
+    ck_assert_ptr_eq(otk__check_settings(demo_table, DEMO_COUNT, &s),
+                     &demo_table[2]);
+    s.history = 1000;
+    s.max_iter = 0;
+    ck_assert_ptr_eq(otk__check_settings(demo_table, DEMO_COUNT, &s),
+                     &demo_table[1]);
+
+    otk_outcome out;
+    memset(&out, 0x5a, sizeof out);
+    otk__call call = otk__begin(&out);
+    ck_assert_int_eq(otk__validate_settings(&call, demo_table, DEMO_COUNT, &s),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(out.status, OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(out.bad_argument, "settings.max_iter");
+    ck_assert_uint_eq(out.bad_index, SIZE_MAX);
+    ck_assert_ptr_null(out.cause);
+    ck_assert(out.time_s >= 0.0);
+}
+END_TEST
+
+START_TEST(transport_preamble_names_the_argument)
+{
+    const double C[4] = {0, 1, 1, 0};
+    const double good[2] = {0.5, 0.5}, neg[2] = {0.5, -0.5},
+                 more[2] = {1.0, 0.5};
+    otk_cost cost = otk_cost_dense(2, 2, C);
+    otk_outcome out;
+    double ma, mb;
+    otk__call call = otk__begin(&out);
+    ck_assert_int_eq(
+        otk__check_transport(&call, &cost, good, NULL, 1, 1e-9, &ma, &mb), 0);
+    ck_assert(ma == 1.0 && mb == 1.0);
+    call = otk__begin(&out);
+    ck_assert_int_eq(
+        otk__check_transport(&call, &cost, good, neg, 1, 1e-9, &ma, &mb),
+        OTK_ERR_INVALID_INPUT);
+    ck_assert_str_eq(out.bad_argument, "b");
+    ck_assert_uint_eq(out.bad_index, 1);
+    call = otk__begin(&out);
+    ck_assert_int_eq(
+        otk__check_transport(&call, &cost, more, good, 1, 1e-9, &ma, &mb),
+        OTK_ERR_MASS_MISMATCH);
+    /* Unbalanced problems accept different masses. */
+    call = otk__begin(&out);
+    ck_assert_int_eq(
+        otk__check_transport(&call, &cost, more, good, 0, 1e-9, &ma, &mb), 0);
+    ck_assert_int_eq(out.status, 0);
+    call = otk__begin(&out);
+    ck_assert_int_eq(otk__check_reg(&call, INFINITY), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(out.bad_argument, "reg");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -167,6 +290,9 @@ static Suite *core_suite(void)
     tcase_add_test(tc, weights_checks);
     tcase_add_test(tc, cost_checks);
     tcase_add_test(tc, cost_entries);
+    tcase_add_test(tc, settings_bounds_queries);
+    tcase_add_test(tc, settings_defaults_and_validation);
+    tcase_add_test(tc, transport_preamble_names_the_argument);
     suite_add_tcase(s, tc);
     return s;
 }

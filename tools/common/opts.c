@@ -117,6 +117,10 @@ void otkcli_tool_help(const otkcli_tool *t, FILE *fp)
 const char *otkcli_option_for_setting(const otkcli_tool *t, const char *setting)
 {
     static char name[64];
+    /* The library names a settings field "settings.FIELD". */
+    static const char prefix[] = "settings.";
+    if (setting && strncmp(setting, prefix, sizeof prefix - 1) == 0)
+        setting += sizeof prefix - 1;
     for (const otkcli_opt *o = t->spec->opts; o->name || o->help; o++)
         if (o->name && o->setting && setting &&
             strcmp(o->setting, setting) == 0) {

@@ -527,11 +527,10 @@ typedef struct run_view {
     int io_error;
 } run_view;
 
-static int on_row(void *user, const otk_bilevel_trace_row *r,
-                  const double *theta)
+static int on_row(void *user, const otk_progress *pr)
 {
     run_view *v = user;
-    (void)theta;
+    const otk_bilevel_trace_row *r = pr->detail;
     if (v->trace &&
         fprintf(v->trace,
                 "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%zu,%zu,"
@@ -559,8 +558,11 @@ static double tight_loss(const otk_bilevel_instance *in, const double *theta)
     double g = NAN;
     if (x && z) {
         memcpy(x, in->x0, pb->n * sizeof *x);
-        if (otk_bilevel_hypergradient(pb, theta, 1e-12, 1e-12, 1000000, 1000000,
-                                      x, NULL, z, NULL, NULL) == OTK_CONVERGED)
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.ll_max_iter = s.cg_max_iter = 1000000;
+        if (otk_bilevel_hypergradient(pb, &s, theta, 1e-12, 1e-12, x, NULL, z,
+                                      NULL) == OTK_CONVERGED)
             pb->upper(pb->user, x, &g, NULL);
     }
     free(x);
@@ -682,15 +684,15 @@ int main(int argc, char **argv)
               "accepted,time_s\n",
               view.trace);
     }
-    o.s.trace = on_row;
-    o.s.trace_user = &view;
+    o.s.progress = on_row;
+    o.s.progress_user = &view;
     otk_bilevel_info info;
     otk_status st = otk_bilevel_solve(&in.problem, &o.s, theta, x, &info);
     if (view.io_error) {
         fprintf(stderr, "%s: %s: write error\n", t.prog, o.trace);
         goto done;
     }
-    const char *opt = otkcli_option_for_setting(&t, info.bad_argument);
+    const char *opt = otkcli_option_for_setting(&t, info.outcome.bad_argument);
     if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
         /* a setting out of range: name the option that set it */
         char msg[128];
@@ -702,8 +704,8 @@ int main(int argc, char **argv)
     }
     if (st < 0) {
         fprintf(stderr, "%s: %s%s%s\n", t.prog, otk_status_string(st),
-                info.bad_argument ? ": " : "",
-                info.bad_argument ? info.bad_argument : "");
+                info.outcome.bad_argument ? ": " : "",
+                info.outcome.bad_argument ? info.outcome.bad_argument : "");
         goto done;
     }
     if (st == OTK_STALLED)
@@ -711,7 +713,7 @@ int main(int argc, char **argv)
                 "%s: warning: stalled (%s): a solve could not reach the "
                 "requested accuracy; raise --ll-max-iter or --cg-max-iter, "
                 "or loosen --eps0\n",
-                t.prog, info.bad_argument ? info.bad_argument : "");
+                t.prog, info.outcome.cause ? info.outcome.cause : "");
     if (write_outputs(&t, &o, &in, theta, x) != 0)
         goto done;
 
@@ -724,7 +726,7 @@ int main(int argc, char **argv)
     otkcli_summary_count(&sm, "cg_iterations", info.cg_iterations);
     otkcli_summary_num(&sm, "eps", info.eps);
     otkcli_summary_num(&sm, "grad_norm", info.grad_norm);
-    otkcli_summary_num(&sm, "time_s", info.time_s);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (in.theta_star) {
         double f = tight_loss(&in, theta);
         if (isnan(f))
