@@ -16,10 +16,7 @@ otk__call otk__begin(otk_outcome *out)
     return call;
 }
 
-double otk__elapsed(const otk__call *call)
-{
-    return otk__now() - call->t0;
-}
+double otk__elapsed(const otk__call *call) { return otk__now() - call->t0; }
 
 otk_status otk__fail(otk__call *call, otk_status st, const char *what,
                      size_t bad)
@@ -37,8 +34,8 @@ otk_status otk__finish(otk__call *call, otk_status st)
 }
 
 otk_status otk__validate_settings(otk__call *call,
-                                  const otk_setting_bounds *table,
-                                  size_t count, const void *settings)
+                                  const otk_setting_bounds *table, size_t count,
+                                  const void *settings)
 {
     const otk_setting_bounds *bad = otk__check_settings(table, count, settings);
     if (bad != NULL)
@@ -48,9 +45,8 @@ otk_status otk__validate_settings(otk__call *call,
 }
 
 otk_status otk__check_transport(otk__call *call, const otk_cost *cost,
-                                const double *a, const double *b,
-                                int balanced, double mass_tol,
-                                double *mass_a, double *mass_b)
+                                const double *a, const double *b, int balanced,
+                                double mass_tol, double *mass_a, double *mass_b)
 {
     const char *what = NULL;
     size_t bad = SIZE_MAX;
@@ -61,8 +57,7 @@ otk_status otk__check_transport(otk__call *call, const otk_cost *cost,
         return otk__fail(call, st, "a", bad);
     if ((st = otk__check_weights(b, cost->m, mass_b, &bad)) != OTK_CONVERGED)
         return otk__fail(call, st, "b", bad);
-    if (balanced &&
-        fabs(*mass_a - *mass_b) > mass_tol * fmax(*mass_a, *mass_b))
+    if (balanced && fabs(*mass_a - *mass_b) > mass_tol * fmax(*mass_a, *mass_b))
         return otk__fail(call, OTK_ERR_MASS_MISMATCH, "b", SIZE_MAX);
     return OTK_CONVERGED;
 }

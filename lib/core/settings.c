@@ -113,9 +113,7 @@ void otk__apply_defaults(const otk_setting_bounds *table, size_t count,
         char *field = (char *)settings + table[k].offset;
         double v = table[k].default_value;
         switch (table[k].kind) {
-        case OTK_SETTING_REAL:
-            memcpy(field, &v, sizeof v);
-            break;
+        case OTK_SETTING_REAL: memcpy(field, &v, sizeof v); break;
         case OTK_SETTING_COUNT: {
             size_t c = isinf(v) ? SIZE_MAX : (size_t)v;
             memcpy(field, &c, sizeof c);

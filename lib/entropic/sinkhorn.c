@@ -317,8 +317,12 @@ static int measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     if (!isfinite(st->residual))
         return OTK_ERR_NUMERICAL;
     if (st->s->progress != NULL) {
-        otk_progress p = {"sinkhorn", st->iterations, st->residual, pb->reg,
-                          NAN};
+        otk_progress p = {.solver = "sinkhorn",
+                          .iteration = st->iterations,
+                          .error = st->residual,
+                          .reg = pb->reg,
+                          .objective = NAN,
+                          .elapsed_s = NAN};
         if (st->s->progress(st->s->progress_user, &p) != 0)
             return OTK_CANCELLED;
     }

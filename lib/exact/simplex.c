@@ -473,7 +473,12 @@ otk_status otk__ns_solve(ns_state *s, const otk_exact_settings *settings,
             try_drop_art(s);
         }
         if (settings->progress != NULL && it % 65536 == 0) {
-            otk_progress p = {"exact", it, NAN, 0.0, current_cost(s)};
+            otk_progress p = {.solver = "exact",
+                              .iteration = it,
+                              .error = NAN,
+                              .reg = 0.0,
+                              .objective = current_cost(s),
+                              .elapsed_s = NAN};
             if (settings->progress(settings->progress_user, &p) != 0) {
                 st = OTK_CANCELLED;
                 break;

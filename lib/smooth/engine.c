@@ -818,9 +818,12 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
         err += fabs(g[i]);
     if (e->s->progress != NULL) {
         /* in the caller's units (see otk__smooth_solve) */
-        otk_progress p = {e->k >= e->n ? "quadratic" : "sparse", (size_t)k,
-                          err * e->mass, e->gamma / e->mass,
-                          (e->shift - fx) * e->mass};
+        otk_progress p = {.solver = e->k >= e->n ? "quadratic" : "sparse",
+                          .iteration = (size_t)k,
+                          .error = err * e->mass,
+                          .reg = e->gamma / e->mass,
+                          .objective = (e->shift - fx) * e->mass,
+                          .elapsed_s = NAN};
         if (e->s->progress(e->s->progress_user, &p) != 0) {
             e->cancelled = 1;
             return 1;
