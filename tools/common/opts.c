@@ -1,5 +1,8 @@
 /* Option tables: the getopt_long arrays and the --help text of a tool,
  * both built from its one otkcli_opt array (see tool.h). */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +90,28 @@ static void key_list(FILE *fp, const otkcli_key *k, int col)
     fputc('\n', fp);
 }
 
+/* The bounds record an option sets, or NULL. */
+static const otk_setting_bounds *option_bounds(const otkcli_spec *sp,
+                                               const otkcli_opt *o)
+{
+    if (sp->bounds == NULL || o->setting == NULL)
+        return NULL;
+    size_t count = 0;
+    const otk_setting_bounds *table = sp->bounds(&count);
+    return otk_setting_find(table, count, o->setting);
+}
+
+/* "default D, valid RANGE" of a bounds record, from the library's table. */
+static void bounds_text(const otk_setting_bounds *b, char *buf, size_t len)
+{
+    char range[96];
+    otk_setting_range(b, range, sizeof range);
+    if (isinf(b->default_value) && b->kind == OTK_SETTING_COUNT)
+        snprintf(buf, len, "default: no limit; valid: %s", range);
+    else
+        snprintf(buf, len, "default: %g; valid: %s", b->default_value, range);
+}
+
 void otkcli_tool_help(const otkcli_tool *t, FILE *fp)
 {
     const otkcli_spec *sp = t->spec;
@@ -101,6 +126,12 @@ void otkcli_tool_help(const otkcli_tool *t, FILE *fp)
                            o->short_name ? ", " : "  ", o->name,
                            o->arg ? " " : "", o->arg ? o->arg : "");
         help_lines(fp, o->help, used);
+        const otk_setting_bounds *b = option_bounds(sp, o);
+        if (b != NULL && o->arg != NULL) {
+            char line[160];
+            bounds_text(b, line, sizeof line);
+            help_lines(fp, line, 0);
+        }
     }
     fputc('\n', fp);
     for (const otkcli_key *k = sp->keys; k->name || k->when;) {
@@ -112,6 +143,79 @@ void otkcli_tool_help(const otkcli_tool *t, FILE *fp)
             k++;
     }
     fputs(sp->outro, fp);
+}
+
+/* "--name: VALUE is out of range RANGE" as a usage error. */
+static int out_of_range(const otkcli_tool *t, const char *opt,
+                        const otk_setting_bounds *b, double v)
+{
+    char range[96], msg[256];
+    otk_setting_range(b, range, sizeof range);
+    snprintf(msg, sizeof msg, "%s: %.17g is out of range %s", opt, v, range);
+    return otkcli_usage_error(t, msg);
+}
+
+int otkcli_setting_option(const otkcli_tool *t, int c, const char *value,
+                          void *settings, int *code)
+{
+    const otkcli_opt *o = t->spec->opts;
+    while ((o->name || o->help) && !(o->name && o->code == c))
+        o++;
+    const otk_setting_bounds *b = o->name ? option_bounds(t->spec, o) : NULL;
+    if (b == NULL || o->arg == NULL)
+        return 0;
+    char opt[80];
+    snprintf(opt, sizeof opt, "--%s", o->name);
+    otkcli_error err;
+    double v;
+    size_t u = 0;
+    int bad = b->kind == OTK_SETTING_REAL
+                  ? otkcli_parse_double(opt, value, &v, &err)
+                  : otkcli_parse_size(opt, value, &u, &err);
+    if (bad) {
+        *code = otkcli_usage_error(t, err.msg);
+        return -1;
+    }
+    if (b->kind != OTK_SETTING_REAL)
+        v = u == SIZE_MAX ? INFINITY : (double)u;
+    if (!otk_setting_valid(b, v) ||
+        (b->kind == OTK_SETTING_INTEGER && v > INT_MAX) ||
+        (b->kind == OTK_SETTING_ULONG && (double)u > (double)ULONG_MAX)) {
+        *code = out_of_range(t, opt, b, v);
+        return -1;
+    }
+    char *field = (char *)settings + b->offset;
+    switch (b->kind) {
+    case OTK_SETTING_REAL: memcpy(field, &v, sizeof v); break;
+    case OTK_SETTING_COUNT: memcpy(field, &u, sizeof u); break;
+    case OTK_SETTING_INTEGER: {
+        int i = (int)u;
+        memcpy(field, &i, sizeof i);
+        break;
+    }
+    case OTK_SETTING_ULONG: {
+        unsigned long l = (unsigned long)u;
+        memcpy(field, &l, sizeof l);
+        break;
+    }
+    }
+    return 1;
+}
+
+int otkcli_check_settings(const otkcli_tool *t, const void *settings)
+{
+    if (t->spec->bounds == NULL)
+        return 0;
+    size_t count = 0;
+    const otk_setting_bounds *table = t->spec->bounds(&count);
+    for (size_t k = 0; k < count; k++) {
+        double v = otk_setting_get(&table[k], settings);
+        if (otk_setting_valid(&table[k], v))
+            continue;
+        const char *opt = otkcli_option_for_setting(t, table[k].name);
+        return out_of_range(t, opt ? opt : table[k].argument, &table[k], v);
+    }
+    return 0;
 }
 
 const char *otkcli_option_for_setting(const otkcli_tool *t, const char *setting)

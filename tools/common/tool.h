@@ -44,6 +44,11 @@ typedef struct otkcli_spec {
     const otkcli_opt *opts;
     const otkcli_key *keys;
     const char *outro;
+    /* The library's bounds table of the settings the options set (their
+     * `setting` names its records), or NULL: --help prints each such
+     * option's default and range from it, and otkcli_check_settings()
+     * checks the values against it. */
+    const otk_setting_bounds *(*bounds)(size_t *count);
 } otkcli_spec;
 
 #define OTKCLI_MAX_OPTS 64
@@ -130,6 +135,25 @@ int otkcli_next_option(otkcli_tool *t, int argc, char **argv);
 
 /* Print the --help text built from t's spec. */
 void otkcli_tool_help(const otkcli_tool *t, FILE *fp);
+
+/*
+ * Option code c, when it is an option with a value whose `setting` is in
+ * the spec's bounds table: parses the value by the field's kind (a number,
+ * or a nonnegative integer for counts, ints and seeds), checks it against
+ * the field's range and stores it in `settings` (the library's settings
+ * struct). Returns 1 when stored, 0 when c is not such an option, -1
+ * after a usage error was printed (*code = 2).
+ */
+int otkcli_setting_option(const otkcli_tool *t, int c, const char *value,
+                          void *settings, int *code);
+
+/*
+ * After parsing: every field of `settings` (the library's settings struct
+ * that the options wrote into) checked against the spec's bounds table.
+ * Returns 0, or 2 after printing "prog: --option: VALUE is out of range
+ * RANGE" and the --help hint for the first field out of range.
+ */
+int otkcli_check_settings(const otkcli_tool *t, const void *settings);
 
 /* "--name" of the option whose `setting` is setting, or NULL. */
 const char *otkcli_option_for_setting(const otkcli_tool *t,

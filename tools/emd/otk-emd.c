@@ -45,7 +45,7 @@ static const otkcli_opt opts[] = {
 static const otkcli_key keys[] = {
     OTKCLI_KEYS_SOLVER, {"nnz", NULL}, {"time_s", NULL}, {NULL, NULL}};
 
-static const otkcli_spec spec = {intro, opts, keys, outro};
+static const otkcli_spec spec = {intro, opts, keys, outro, NULL};
 
 static int progress(void *user, const otk_progress *p)
 {

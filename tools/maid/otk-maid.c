@@ -112,11 +112,13 @@ static const otkcli_opt opts[] = {
     SETTING("max-iter", "N", O_MAXITER, "outer iterations", max_iter),
     SETTING("budget", "B", O_BUDGET, "lower-level + CG iterations (0: none)",
             budget),
-    SETTING("rho-under", "R", O_RHO_UNDER, "accuracy decrease factor",
+    SETTING("rho-under", "R", O_RHO_UNDER, "step decrease factor per backtrack",
             rho_under),
-    SETTING("rho-over", "R", O_RHO_OVER, "accuracy increase factor", rho_over),
-    SETTING("nu-under", "V", O_NU_UNDER, "step decrease factor", nu_under),
-    SETTING("nu-over", "V", O_NU_OVER, "step increase factor", nu_over),
+    SETTING("rho-over", "R", O_RHO_OVER, "step increase factor after a success",
+            rho_over),
+    SETTING("nu-under", "V", O_NU_UNDER, "accuracy decrease factor", nu_under),
+    SETTING("nu-over", "V", O_NU_OVER,
+            "accuracy increase factor after a success", nu_over),
     SETTING("eta", "E", O_ETA, "line-search slack", eta),
     SETTING("armijo-c", "C", O_ARMIJO, "Armijo constant", armijo_c),
     SETTING("max-backtrack", "N", O_MAXBT, "backtracks per iteration",
@@ -159,7 +161,8 @@ static const otkcli_key keys[] = {{"status", NULL},
                                   {"psnr_noisy", "--problem tv1d, tv2d or foe"},
                                   {NULL, NULL}};
 
-static const otkcli_spec spec = {intro, opts, keys, outro};
+static const otkcli_spec spec = {intro, opts, keys, outro,
+                                 otk_bilevel_setting_bounds};
 
 typedef struct options {
     const char *problem, *method, *data, *trace, *theta, *output, *noisy;
@@ -171,61 +174,16 @@ typedef struct options {
     otk_bilevel_settings s;
 } options;
 
-/* A double option into a settings field. */
-typedef struct double_opt {
-    int code;
-    const char *name;
-    size_t offset;
-} double_opt;
-
-static const double_opt double_opts[] = {
-    {O_EPS0, "--eps0", offsetof(otk_bilevel_settings, eps0)},
-    {O_DELTA0, "--delta0", offsetof(otk_bilevel_settings, delta0)},
-    {O_ALPHA0, "--alpha0", offsetof(otk_bilevel_settings, alpha0)},
-    {O_BUDGET, "--budget", offsetof(otk_bilevel_settings, budget)},
-    {O_RHO_UNDER, "--rho-under", offsetof(otk_bilevel_settings, rho_under)},
-    {O_RHO_OVER, "--rho-over", offsetof(otk_bilevel_settings, rho_over)},
-    {O_NU_UNDER, "--nu-under", offsetof(otk_bilevel_settings, nu_under)},
-    {O_NU_OVER, "--nu-over", offsetof(otk_bilevel_settings, nu_over)},
-    {O_ETA, "--eta", offsetof(otk_bilevel_settings, eta)},
-    {O_ARMIJO, "--armijo-c", offsetof(otk_bilevel_settings, armijo_c)},
-    {O_GRADTOL, "--grad-tol", offsetof(otk_bilevel_settings, grad_tol)},
-};
-
-static const double_opt size_opts[] = {
-    {O_MAXITER, "--max-iter", offsetof(otk_bilevel_settings, max_iter)},
-    {O_MAXBT, "--max-backtrack", offsetof(otk_bilevel_settings, max_backtrack)},
-    {O_LLMAX, "--ll-max-iter", offsetof(otk_bilevel_settings, ll_max_iter)},
-    {O_CGMAX, "--cg-max-iter", offsetof(otk_bilevel_settings, cg_max_iter)},
-};
-
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 {
     otkcli_error err;
     int c;
     while ((c = otkcli_next_option(t, argc, argv)) != -1) {
-        int bad = 0, handled = 0;
-        for (size_t k = 0; k < sizeof double_opts / sizeof *double_opts; k++)
-            if (c == double_opts[k].code) {
-                bad = otkcli_parse_double(
-                    double_opts[k].name, optarg,
-                    (double *)((char *)&o->s + double_opts[k].offset), &err);
-                handled = 1;
-            }
-        for (size_t k = 0; k < sizeof size_opts / sizeof *size_opts; k++)
-            if (c == size_opts[k].code) {
-                bad = otkcli_parse_size(
-                    size_opts[k].name, optarg,
-                    (size_t *)((char *)&o->s + size_opts[k].offset), &err);
-                handled = 1;
-            }
-        if (handled) {
-            if (bad) {
-                *code = otkcli_usage_error(t, err.msg);
-                return -1;
-            }
+        int bad = 0, set = otkcli_setting_option(t, c, optarg, &o->s, code);
+        if (set < 0)
+            return -1;
+        if (set > 0)
             continue;
-        }
         switch (c) {
         case O_PROBLEM: o->problem = optarg; break;
         case O_ROWS:

@@ -123,7 +123,7 @@ static const otkcli_key keys[] = {{NULL, "estimate"},
 #define ESTIMATE_KEYS (keys + 1)
 #define FIT_KEYS (keys + 9)
 
-static const otkcli_spec spec = {intro, opts, keys, outro};
+static const otkcli_spec spec = {intro, opts, keys, outro, NULL};
 
 typedef struct options {
     const char *x, *y, *source, *target, *gradient, *save, *map, *output;

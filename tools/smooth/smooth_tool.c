@@ -85,8 +85,9 @@ static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
                                   {NULL, NULL}};
 
 static const otkcli_spec quadratic_spec = {quadratic_intro, quadratic_opts,
-                                           keys, outro};
-static const otkcli_spec sparse_spec = {sparse_intro, sparse_opts, keys, outro};
+                                           keys, outro, NULL};
+static const otkcli_spec sparse_spec = {sparse_intro, sparse_opts, keys, outro,
+                                        NULL};
 
 typedef struct options {
     otk_quadratic_settings s;
