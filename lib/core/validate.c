@@ -46,19 +46,6 @@ int otk__masses_match(double mass_a, double mass_b)
     return fabs(mass_a - mass_b) <= 1e-9 * fmax(mass_a, mass_b);
 }
 
-otk_cost otk_cost_dense(size_t n, size_t m, const double *C)
-{
-    otk_cost c = {n, m, C, NULL, NULL, 0, OTK_METRIC_SQEUCLIDEAN, 2.0, 1.0};
-    return c;
-}
-
-otk_cost otk_cost_points(size_t n, size_t m, size_t d, const double *x,
-                         const double *y, otk_metric metric, double p)
-{
-    otk_cost c = {n, m, NULL, x, y, d, metric, p, 1.0};
-    return c;
-}
-
 otk_status otk__check_cost(const otk_cost *cost, const char **what, size_t *bad)
 {
     *bad = SIZE_MAX;

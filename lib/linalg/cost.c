@@ -1,4 +1,6 @@
-/* Ground costs from point clouds: rows, columns, entries and bounds. The
+/* The public cost object (its constructors and entries; its validation is
+ * lib/core's otk__check_cost) and ground costs from point clouds: rows,
+ * columns, entries and bounds. The
  * differences x_i - y_j are formed explicitly (never through
  * ||x||^2 + ||y||^2 - 2 x.y, which cancels badly when reg is small). */
 #include <float.h>
@@ -110,6 +112,19 @@ double otk__cost_entry(const otk_cost *cost, size_t i, size_t j)
     if (cost->C != NULL)
         return cost->C[i * cost->m + j];
     return pair_cost(cost, cost->x + i * cost->d, cost->y + j * cost->d);
+}
+
+otk_cost otk_cost_dense(size_t n, size_t m, const double *C)
+{
+    otk_cost c = {n, m, C, NULL, NULL, 0, OTK_METRIC_SQEUCLIDEAN, 2.0, 1.0};
+    return c;
+}
+
+otk_cost otk_cost_points(size_t n, size_t m, size_t d, const double *x,
+                         const double *y, otk_metric metric, double p)
+{
+    otk_cost c = {n, m, NULL, x, y, d, metric, p, 1.0};
+    return c;
 }
 
 double otk_cost_entry(const otk_cost *cost, size_t i, size_t j)
