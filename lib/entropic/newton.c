@@ -46,10 +46,13 @@ static double *newton_buffer(otk_sinkhorn_workspace *ws)
 }
 
 /* In-place Cholesky of the m x m matrix A (lower triangle), then the solve
- * of A x = x. A pivot below floor (a block of the plan that is
- * disconnected to working precision) is raised to floor: the step along
- * that direction is then too long rather than undefined, and the caller's
- * backtracking shortens it. Returns -1 when a pivot is not finite. */
+ * of A x = x. A pivot at or below floor is rounding noise: a block of the
+ * plan that is disconnected to working precision. Its unknown is held at 0
+ * (the solve is that of the other unknowns' system), since the right
+ * side's own rounding divided by such a pivot asks for steps of 1e9 reg
+ * in a meaningless direction, which backtracking can only shrink to
+ * nothing, and which depends on how the build rounds. Returns -1 when a
+ * pivot is not finite. */
 static int cholesky_solve(double *A, size_t m, double *x, double floor)
 {
     for (size_t j = 0; j < m; j++) {
@@ -58,27 +61,26 @@ static int cholesky_solve(double *A, size_t m, double *x, double floor)
             d -= A[j * m + k] * A[j * m + k];
         if (!isfinite(d))
             return -1;
-        d = fmax(d, floor);
-        d = sqrt(d);
+        d = d > floor ? sqrt(d) : 0.0;
         A[j * m + j] = d;
         for (size_t i = j + 1; i < m; i++) {
             double s = A[i * m + j];
             for (size_t k = 0; k < j; k++)
                 s -= A[i * m + k] * A[j * m + k];
-            A[i * m + j] = s / d;
+            A[i * m + j] = d > 0.0 ? s / d : 0.0;
         }
     }
     for (size_t i = 0; i < m; i++) { /* L y = x */
         double s = x[i];
         for (size_t k = 0; k < i; k++)
             s -= A[i * m + k] * x[k];
-        x[i] = s / A[i * m + i];
+        x[i] = A[i * m + i] > 0.0 ? s / A[i * m + i] : 0.0;
     }
     for (size_t i = m; i-- > 0;) { /* L^T x = y */
         double s = x[i];
         for (size_t k = i + 1; k < m; k++)
             s -= A[k * m + i] * x[k];
-        x[i] = s / A[i * m + i];
+        x[i] = A[i * m + i] > 0.0 ? s / A[i * m + i] : 0.0;
     }
     return 0;
 }

@@ -27,6 +27,8 @@
 #define STALL_CHECKS 3     /* checks no faster than plain: omega is off */
 #define NEWTON_AFTER 1000  /* projected plain iterations that call Newton */
 #define NEWTON_HALVINGS 30 /* backtracking halvings of a Newton step */
+#define NEWTON_PHASES 3    /* Newton phases per stage, at most */
+#define NEWTON_MAX_STEP 30 /* longest first trial step, in units of reg */
 
 void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
 {
@@ -340,14 +342,33 @@ static int sweep_measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     return measure(ws, pb, tol, st);
 }
 
+/* The first trial length of the Newton step dg: 1, or less where the step
+ * would move two potentials apart by more than NEWTON_MAX_STEP reg. On a
+ * nearly disconnected block the linear model can ask for millions of reg,
+ * far outside where it holds (the plan changes like exp(dg / reg)). */
+static double first_length(const double *dg, size_t m, double reg)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t j = 0; j < m; j++) {
+        lo = fmin(lo, dg[j]);
+        hi = fmax(hi, dg[j]);
+    }
+    return hi - lo > NEWTON_MAX_STEP * reg ? NEWTON_MAX_STEP * reg / (hi - lo)
+                                           : 1.0;
+}
+
 /* Newton steps on g (newton.c) from the last sweep's plan, which has exact
  * rows, with backtracking on the residual: each trial point costs a sweep
  * (counted as an iteration, measured as a check). Returns a status, or
- * KEEP_GOING when a step cannot be made or NEWTON_HALVINGS halvings do not
- * reduce the residual; the last measured iterate is then the one Newton
- * started from, and Sinkhorn iterations go on from it. */
+ * KEEP_GOING when a step cannot be made, NEWTON_HALVINGS halvings do not
+ * reduce the residual (the last measured iterate is then the one the step
+ * started from), or a step gains less than plain iterations at the
+ * measured rate would in as many sweeps (Newton is not in its quadratic
+ * region, or is at the precision floor); Sinkhorn iterations go on from
+ * the last measured iterate. */
 static int newton_phase(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
-                        double tol, size_t *k, size_t budget, run_state *st)
+                        double tol, double rate, size_t *k, size_t budget,
+                        run_state *st)
 {
     const size_t m = ws->m;
     for (;;) {
@@ -356,12 +377,13 @@ static int newton_phase(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         double *dg = otk__newton_direction(ws, pb, &code);
         if (dg == NULL)
             return code == OTK_ERR_NO_MEMORY ? OTK_ERR_NO_MEMORY : KEEP_GOING;
-        double *g0 = dg + m, t = 1.0;
+        double *g0 = dg + m, t = first_length(dg, m, pb->reg);
         memcpy(g0, ws->g, m * sizeof *g0);
-        for (int tries = 0;; tries++, t *= 0.5) {
+        int sweeps = 0;
+        for (;; t *= 0.5) {
             if (*k >= budget)
                 return OTK_MAX_ITER;
-            if (tries > NEWTON_HALVINGS)
+            if (sweeps++ > NEWTON_HALVINGS)
                 t = 0.0; /* back to where the step started */
             for (size_t j = 0; j < m; j++)
                 ws->g[j] = g0[j] + t * dg[j];
@@ -373,6 +395,8 @@ static int newton_phase(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
             if (st->residual < res)
                 break;
         }
+        if (st->residual > res * pow(fmin(rate, MAX_RATE), sweeps))
+            return KEEP_GOING;
     }
 }
 
@@ -392,7 +416,9 @@ static int newton_wanted(const otk_sinkhorn_workspace *ws,
  * stop being finite. The potentials on return are those of the last
  * measured plan (new f, old g). Adaptive (settings.relaxation = 0): the
  * relaxation of relax_update, and on small balanced problems where plain
- * iterations would crawl, one Newton phase (newton_phase). */
+ * iterations would crawl, Newton phases (newton_phase): another one each
+ * time the rate measured after the last is still slow, up to
+ * NEWTON_PHASES (a phase started far from the solution can end early). */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
                             const sweep_problem *pb_in, int scaling, double tol,
                             size_t budget, run_state *st)
@@ -401,7 +427,7 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
     const relax_state fresh = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
     relax_state rx = fresh;
-    int newton_tried = 0;
+    int newton_phases = 0;
     pb.omega = rx.adaptive ? 1.0 : relax;
     if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
@@ -419,11 +445,11 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
                 return (otk_status)r;
             const int plain = pb.omega == 1.0, first = rx.prev_k == 0;
             double rate = relax_update(&rx, &pb, st->residual, k);
-            if (plain && !first && !newton_tried &&
+            if (plain && !first && newton_phases < NEWTON_PHASES &&
                 newton_wanted(ws, &pb, rate, st->residual, tol)) {
-                newton_tried = 1;
+                newton_phases++;
                 pb.omega = 1.0;
-                r = newton_phase(ws, &pb, tol, &k, budget, st);
+                r = newton_phase(ws, &pb, tol, rate, &k, budget, st);
                 if (r != KEEP_GOING)
                     return (otk_status)r;
                 rx = fresh;

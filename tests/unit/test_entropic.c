@@ -843,15 +843,63 @@ START_TEST(bad_inputs_are_rejected)
 }
 END_TEST
 
+/* One small problem of small_problems_converge_with_defaults: kind 0 (xy),
+ * 1 (self) or 2 (divergence), dense when asked, solved with the defaults.
+ * Returns the largest iteration count of its solves, or fails. */
+static size_t solve_small(int t, int kind, size_t n, size_t m, size_t d,
+                          const double *x, const double *y, const double *a,
+                          const double *b, double reg, int dense)
+{
+    otk_cost c = otk_cost_points(n, m, d, x, kind == 1 ? x : y,
+                                 OTK_METRIC_SQEUCLIDEAN, 2.0);
+    double *C = NULL, div;
+    if (dense) {
+        C = malloc(n * m * sizeof *C);
+        ck_assert(C != NULL);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++)
+                C[i * m + j] = otk_cost_entry(&c, i, j);
+        c = otk_cost_dense(n, m, C);
+    }
+    otk_sinkhorn_info info[3] = {0};
+    otk_status status =
+        kind == 2 ? otk_sinkhorn_divergence(&c, NULL, NULL, a, b, reg, NULL,
+                                            &div, NULL, NULL, NULL, info)
+                  : otk_sinkhorn(&c, a, kind == 1 ? a : b, reg, NULL, NULL,
+                                 NULL, NULL, info);
+    ck_assert_msg(status == OTK_CONVERGED,
+                  "problem %d (kind %d, %zu x %zu, d %zu, reg %g): %s after "
+                  "%zu iterations, residual %g",
+                  t, kind, n, m, d, reg, otk_status_name(status),
+                  info[0].iterations, info[0].residual);
+    free(C);
+    size_t its = 0;
+    for (int k = 0; k < (kind == 2 ? 3 : 1); k++)
+        its = info[k].iterations > its ? info[k].iterations : its;
+    return its;
+}
+
+static int compare_size(const void *p, const void *q)
+{
+    size_t u = *(const size_t *)p, v = *(const size_t *)q;
+    return (u > v) - (u < v);
+}
+
 /* Many small random problems, as a user meets them (n, m in 2..20, d in
  * 1..8, reg from 1e-3 to 1 times the mean cost, uniform or random weights;
  * general, self-transport and the divergence), all converge with the
- * default settings and budget. Many have nearly disconnected plans, on
- * which plain Sinkhorn's rate is as slow as 1 - 1e-8 (docs/entropic.md). */
+ * default settings and well within the budget. Many have nearly
+ * disconnected plans, on which plain Sinkhorn's rate is as slow as
+ * 1 - 1e-8 (docs/entropic.md). Each is also solved with reg scaled by
+ * 1 + 1e-12 and with the points moved by 1e-13: the same problems to
+ * working precision, whose different rounding must not matter (a build
+ * with other optimizations rounds differently). */
 START_TEST(small_problems_converge_with_defaults)
 {
-    unsigned long long st = 20261201;
-    for (int t = 0; t < 300; t++) {
+    enum { PROBLEMS = 300, VARIANTS = 3 };
+    static size_t its[PROBLEMS * VARIANTS];
+    unsigned long long st = 20261201, jitter = 5;
+    for (int t = 0; t < PROBLEMS; t++) {
         size_t n = 2 + (size_t)(19 * test_uniform(&st));
         size_t m = 2 + (size_t)(19 * test_uniform(&st));
         size_t d = 1 + (size_t)(8 * test_uniform(&st));
@@ -873,33 +921,32 @@ START_TEST(small_problems_converge_with_defaults)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < m; j++)
                 mean += otk_cost_entry(&c, i, j) / (double)(n * m);
-        double reg = mean * pow(10.0, -3.0 * test_uniform(&st)), div;
-        double *C = NULL; /* every other xy or self problem: dense */
-        if (kind != 2 && t % 2 == 1) {
-            C = malloc(n * m * sizeof *C);
-            ck_assert(C != NULL);
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < m; j++)
-                    C[i * m + j] = otk_cost_entry(&c, i, j);
-            c = otk_cost_dense(n, m, C);
-        }
-        otk_sinkhorn_info info[3];
-        otk_status status =
-            kind == 2 ? otk_sinkhorn_divergence(&c, NULL, NULL, a, b, reg, NULL,
-                                                &div, NULL, NULL, NULL, info)
-                      : otk_sinkhorn(&c, a, kind == 1 ? a : b, reg, NULL, NULL,
-                                     NULL, NULL, info);
-        ck_assert_msg(status == OTK_CONVERGED,
-                      "problem %d (kind %d, %zu x %zu, d %zu, reg %g x mean "
-                      "cost): %s after %zu iterations, residual %g",
-                      t, kind, n, m, d, reg / mean, otk_status_name(status),
-                      info[0].iterations, info[0].residual);
-        free(C);
+        double reg = mean * pow(10.0, -3.0 * test_uniform(&st));
+        /* every other xy or self problem: dense */
+        int dense = kind != 2 && t % 2 == 1;
+        size_t *out = its + VARIANTS * t;
+        out[0] = solve_small(t, kind, n, m, d, x, y, a, b, reg, dense);
+        out[1] = solve_small(t, kind, n, m, d, x, y, a, b, reg * (1.0 + 1e-12),
+                             dense);
+        for (size_t k = 0; k < n * d; k++)
+            x[k] += 1e-13 * (2.0 * test_uniform(&jitter) - 1.0);
+        for (size_t k = 0; k < m * d; k++)
+            y[k] += 1e-13 * (2.0 * test_uniform(&jitter) - 1.0);
+        out[2] = solve_small(t, kind, n, m, d, x, y, a, b, reg, dense);
         free(x);
         free(y);
         free(a);
         free(b);
     }
+    qsort(its, PROBLEMS * VARIANTS, sizeof *its, compare_size);
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    size_t worst = its[PROBLEMS * VARIANTS - 1];
+    size_t median = its[PROBLEMS * VARIANTS / 2];
+    /* the slow modes are Newton's: no solve anywhere near the budget */
+    ck_assert_msg(worst <= s.max_iter / 5,
+                  "worst %zu iterations (median %zu), budget %zu", worst,
+                  median, s.max_iter);
 }
 END_TEST
 
