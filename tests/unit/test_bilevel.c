@@ -731,37 +731,6 @@ END_TEST
 
 /* ---- settings bounds as data ---- */
 
-/* Writes v into the field of s that the record describes (the core's
- * writer of defaults, on a copy of the record holding v). */
-static void set_field(const otk_setting_bounds *b, otk_bilevel_settings *s,
-                      double v)
-{
-    otk_setting_bounds one = *b;
-    one.default_value = v;
-    otk__apply_defaults(&one, 1, s);
-}
-
-/* Values just outside the record's range that its field can hold: the
- * open ends themselves, one unit past the closed finite ends, NaN and
- * infinity for real fields. Returns how many were written to v. */
-static int outside_values(const otk_setting_bounds *b, double v[4])
-{
-    int k = 0, real = b->kind == OTK_SETTING_REAL;
-    double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
-    if (b->flags & OTK_BOUND_LOWER_OPEN)
-        v[k++] = b->lower;
-    else if (isfinite(b->lower) &&
-             (real || b->kind == OTK_SETTING_INTEGER || b->lower >= 1))
-        v[k++] = b->lower - unit;
-    if (isfinite(b->upper))
-        v[k++] = b->flags & OTK_BOUND_UPPER_OPEN ? b->upper : b->upper + 1;
-    else if (real && (b->flags & OTK_BOUND_UPPER_OPEN))
-        v[k++] = INFINITY;
-    if (real)
-        v[k++] = NAN;
-    return k;
-}
-
 START_TEST(test_settings_bounds_table)
 {
     size_t count = 0;
@@ -803,14 +772,14 @@ START_TEST(test_settings_bounds_table)
         ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
         /* each value outside the range is refused, naming the field */
         double v[4];
-        int k = outside_values(b, v);
+        int k = test_setting_outside(b, v);
         /* only a count from 0 to no limit has no invalid value */
         ck_assert_msg(k > 0 || (b->kind == OTK_SETTING_COUNT && b->lower == 0 &&
                                 isinf(b->upper)),
                       "%s: no out-of-range value tested", b->name);
         for (int i = 0; i < k; i++) {
             otk_bilevel_settings s = def;
-            set_field(b, &s, v[i]);
+            test_setting_set(b, &s, v[i]);
             ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, &s)),
                           "%s = %g counts as valid", b->name, v[i]);
             double theta[3], x[3];
