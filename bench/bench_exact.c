@@ -19,8 +19,8 @@
  * outputs a user of exact OT needs), not for the dense plan.
  *
  * Per run: the solver's info (status, pivots, nnz, costs, marginal error),
- * its own wall clock info.time_s and the wall clock of the call (wall_s),
- * and the peak resident memory of this process so far (VmHWM, see
+ * its own wall clock info.outcome.time_s and the wall clock of the call
+ * (wall_s), and the peak resident memory of this process so far (VmHWM, see
  * bench_peak_rss_mib()). After each run, outside the timings, it also checks
  * the potentials: dual_violation = max_ij (f_i + g_j - C_ij) (<= 0 up to
  * rounding when the potentials are feasible) and the complementary
@@ -87,13 +87,17 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
         double rss_before = bench_peak_rss_mib();
         otk_exact_info info;
         double t0 = bench_now();
-        otk_exact(cost, NULL, NULL, &s, plan, NULL, f, g, &info);
+        otk_problem pb = {.cost = cost};
+        otk_solution sol = {
+            .f = f, .g = g, .plan = plan, .capacity = n + m - 1};
+        otk_exact(&pb, &s, &sol, &info);
         double wall = bench_now() - t0;
         double rss_after = bench_peak_rss_mib();
-        if (info.status < 0) {
+        const otk_outcome *out = &info.outcome;
+        if (out->status < 0) {
             fprintf(stderr, "%s: otk_exact failed: %s (%s)\n", bench_prog,
-                    otk_status_string(info.status),
-                    info.bad_argument ? info.bad_argument : "-");
+                    otk_status_string(out->status),
+                    out->bad_argument ? out->bad_argument : "-");
             exit(1);
         }
         double viol, slack;
@@ -104,7 +108,7 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
         printf("\"run\": %d, \"repeats\": %d, \"otkit_version\": \"%s\", ",
                r + 1, o->repeats, otk_version());
         printf("\"status\": \"%s\", \"status_code\": %d, ",
-               status_name(info.status), (int)info.status);
+               status_name(out->status), (int)out->status);
         printf("\"iterations\": %zu, \"nnz\": %zu, \"rescaled\": %d, ",
                info.iterations, info.nnz, info.rescaled);
         bench_jnum("transport_cost", info.transport_cost, 0);
@@ -114,7 +118,7 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
         bench_jnum("slackness_residual", slack, 0);
         if (cost->C != NULL)
             bench_jnum("points_cost_maxdiff", points_cost_maxdiff, 0);
-        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("time_s", out->time_s, 0);
         bench_jnum("wall_s", wall, 0);
         bench_jnum("peak_rss_before_mib", rss_before, 0);
         bench_jnum("peak_rss_mib", rss_after, 0);

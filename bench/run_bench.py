@@ -641,7 +641,7 @@ def pot_emd(M, repeats):
 
 
 def best_run(recs):
-    """The fastest of bench-exact's per-run records (by info.time_s)."""
+    """The fastest of bench-exact's per-run records (by info.outcome.time_s)."""
     return min(recs, key=lambda r: r["time_s"])
 
 
@@ -656,8 +656,9 @@ def bench_exact(exe, root, sizes, points_n, raw):
                "unscaled; the dense matrix is computed and written by the "
                "driver and is bit-identical to the point-cloud costs.",
                "otkit: otk_exact, default settings, asking for the sparse "
-               "plan and both potentials (not the dense plan); info.time_s "
-               "(validation, set-up, pivots, outputs). POT: ot.emd(a, b, M, "
+               "plan and both potentials (not the dense plan); "
+               "info.outcome.time_s (validation, workspace, set-up, pivots, "
+               "outputs). POT: ot.emd(a, b, M, "
                "numItermax=1e8) (LEMON network simplex in C++), "
                "time.perf_counter() around the call alone (M is built "
                "beforehand); its time includes building its own graph copy "

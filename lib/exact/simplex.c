@@ -47,7 +47,8 @@ struct ns_state {
     double *pi;       /* node potentials */
     double *flow;     /* flow on the arc to the parent */
     /* point clouds: the pricing reads costs a row at a time */
-    double *yt, *crow; /* transposed targets (m x d), one cost row (m) */
+    const double *yt; /* prepared targets (the caller's scratch) */
+    double *crow;     /* one cost row (m), the caller's scratch */
     /* the current pivot */
     size_t in_arc;
     ptrdiff_t join, u_in, v_in, u_out;
@@ -90,17 +91,15 @@ void otk__ns_free(ns_state *s)
     free(s->dir);
     free(s->pi);
     free(s->flow);
-    free(s->yt);
     free(s);
 }
 
-ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
+ns_state *otk__ns_create(size_t n, size_t m)
 {
     ns_state *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
-    const size_t n = cost->n, m = cost->m, nodes = n + m + 1;
-    s->cost = cost;
+    const size_t nodes = n + m + 1;
     s->n = n;
     s->m = m;
     s->nodes = nodes;
@@ -111,15 +110,7 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
     s->dir = malloc(nodes * sizeof *s->dir);
     s->pi = malloc(nodes * sizeof *s->pi);
     s->flow = malloc(nodes * sizeof *s->flow);
-    if (cost->C == NULL) {
-        s->yt = malloc((otk__cost_scratch_len(cost) + m) * sizeof *s->yt);
-        if (s->yt != NULL) {
-            s->crow = s->yt + otk__cost_scratch_len(cost);
-            otk__cost_prepare(cost, s->yt);
-        }
-    }
-    if (!s->parent || !s->pred || !s->dir || !s->pi || !s->flow ||
-        (cost->C == NULL && s->yt == NULL)) {
+    if (!s->parent || !s->pred || !s->dir || !s->pi || !s->flow) {
         otk__ns_free(s);
         return NULL;
     }
@@ -128,25 +119,38 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
     s->last_succ = s->rev_thread + nodes;
     s->succ_num = s->last_succ + nodes;
     s->dirty = s->succ_num + nodes;
-
-    /* ART must exceed the cost of any path of real arcs (at most n + m of
-     * them), so that a cycle through the root never pays off. */
-    double lo, hi;
-    otk__cost_bounds(cost, &lo, &hi);
-    double scale = fmax(fabs(lo), fabs(hi));
-    s->art_cost = scale > 0.0 ? 2.0 * scale * (double)nodes : 1.0;
-    /* Potentials reach ART in magnitude, so reduced costs carry rounding
-     * of a few ulp of ART. */
-    s->eps = 16.0 * DBL_EPSILON * s->art_cost;
-    s->eps_clean =
-        16.0 * DBL_EPSILON * fmax(scale, DBL_MIN) * sqrt((double)nodes);
     double root_block = ceil(sqrt((double)s->narcs));
     s->block = root_block < 10.0 ? 10 : (size_t)root_block;
     if (s->block > s->narcs)
         s->block = s->narcs;
-    s->next_arc = 0;
+    return s;
+}
 
-    const size_t root = s->root;
+/* ART for a cost scale: it must exceed the cost of any path of real arcs
+ * (at most n + m of them), so that a cycle through the root never pays
+ * off. Potentials reach ART in magnitude, so reduced costs carry rounding
+ * of a few ulp of ART; once ART is gone the tolerance drops to the cost
+ * scale. */
+static void set_cost(ns_state *s, const ns_cost *c, int with_art)
+{
+    s->cost = c->cost;
+    s->yt = c->yt;
+    s->crow = c->crow;
+    s->art_cost = !with_art        ? 0.0
+                  : c->scale > 0.0 ? 2.0 * c->scale * (double)s->nodes
+                                   : 1.0;
+    s->eps_clean =
+        16.0 * DBL_EPSILON * fmax(c->scale, DBL_MIN) * sqrt((double)s->nodes);
+    s->eps = with_art ? 16.0 * DBL_EPSILON * s->art_cost : s->eps_clean;
+    s->next_arc = 0;
+}
+
+void otk__ns_cold_start(ns_state *s, const ns_cost *c, const double *a,
+                        const double *b)
+{
+    set_cost(s, c, 1);
+    const size_t n = s->n, m = s->m, root = s->root;
+    s->mass = 0.0;
     s->parent[root] = -1;
     s->pred[root] = NO_ARC;
     s->dir[root] = 0;
@@ -154,7 +158,7 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
     s->flow[root] = 0.0;
     s->thread[root] = 0;
     s->rev_thread[0] = (ptrdiff_t)root;
-    s->succ_num[root] = (ptrdiff_t)nodes;
+    s->succ_num[root] = (ptrdiff_t)s->nodes;
     s->last_succ[root] = (ptrdiff_t)root - 1;
     for (size_t u = 0; u < root; u++) {
         s->parent[u] = (ptrdiff_t)root;
@@ -174,7 +178,13 @@ ns_state *otk__ns_create(const otk_cost *cost, const double *a, const double *b)
             s->flow[u] = b != NULL ? b[u - n] : 1.0 / (double)m;
         }
     }
-    return s;
+}
+
+void otk__ns_release(ns_state *s)
+{
+    s->cost = NULL;
+    s->yt = NULL;
+    s->crow = NULL;
 }
 
 /* Block search: scan from next_arc; at the end of each block, stop if an
@@ -442,8 +452,17 @@ static void try_drop_art(ns_state *s)
     recompute_potentials(s);
 }
 
+/* The tree and its flows do not depend on the cost; ART stays only if it
+ * had not been dropped (once dropped, artificial arcs carry no flow for
+ * any cost, see try_drop_art). */
+void otk__ns_warm_start(ns_state *s, const ns_cost *c)
+{
+    set_cost(s, c, s->art_cost != 0.0);
+    recompute_potentials(s);
+}
+
 otk_status otk__ns_solve(ns_state *s, const otk_exact_settings *settings,
-                         size_t *pivots)
+                         const otk__call *call, size_t *pivots)
 {
     size_t it = 0;
     otk_status st = OTK_OPTIMAL;
@@ -478,7 +497,8 @@ otk_status otk__ns_solve(ns_state *s, const otk_exact_settings *settings,
                               .error = NAN,
                               .reg = 0.0,
                               .objective = current_cost(s),
-                              .elapsed_s = NAN};
+                              .elapsed_s = otk__elapsed(call),
+                              .detail = NULL};
             if (settings->progress(settings->progress_user, &p) != 0) {
                 st = OTK_CANCELLED;
                 break;

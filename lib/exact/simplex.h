@@ -18,18 +18,42 @@
 
 #include <otkit/exact.h>
 
+#include "core/core.h"
+
 typedef struct ns_state ns_state;
 
-/* Set up for n x m with weights a (n) and b (m) of equal mass (the caller
- * rescales). NULL when memory is short. */
-ns_state *otk__ns_create(const otk_cost *cost, const double *a,
-                         const double *b);
+/* The tree arrays for n x m (n m and n + m checked by the caller). NULL
+ * when memory is short. */
+ns_state *otk__ns_create(size_t n, size_t m);
 void otk__ns_free(ns_state *s);
 
-/* Pivot until optimal, max_iter pivots, or a cancelling callback. Returns
- * OTK_OPTIMAL, OTK_MAX_ITER or OTK_CANCELLED; *pivots is set. */
+/*
+ * The cost of the next solve: cost, its prepared targets yt and a row
+ * buffer crow of m doubles (both unused for a dense cost), and
+ * scale = max |C|. Kept only until otk__ns_release.
+ */
+typedef struct ns_cost {
+    const otk_cost *cost;
+    const double *yt;
+    double *crow;
+    double scale;
+} ns_cost;
+
+/* Cold start: the artificial basis for weights a (n) and b (m) of equal
+ * mass (the caller rescales). */
+void otk__ns_cold_start(ns_state *s, const ns_cost *c, const double *a,
+                        const double *b);
+/* Warm start: the current tree and flows (feasible for the same weights)
+ * with potentials recomputed for the new cost. */
+void otk__ns_warm_start(ns_state *s, const ns_cost *c);
+/* Forgets the cost (the workspace keeps no caller pointer). */
+void otk__ns_release(ns_state *s);
+
+/* Pivot until optimal, max_iter pivots, or a cancelling callback (given
+ * the call, for elapsed times). Returns OTK_OPTIMAL, OTK_MAX_ITER,
+ * OTK_CANCELLED or OTK_ERR_NUMERICAL (no leaving arc); *pivots is set. */
 otk_status otk__ns_solve(ns_state *s, const otk_exact_settings *settings,
-                         size_t *pivots);
+                         const otk__call *call, size_t *pivots);
 
 /* Results: the tree's real arcs with positive flow (at most n + m - 1),
  * in increasing (i, j) order; returns their number. */

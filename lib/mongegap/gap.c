@@ -233,7 +233,9 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
     if (plan == NULL)
         return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
     otk_exact_info ex;
-    st = otk_exact(&c, NULL, NULL, NULL, plan, NULL, NULL, NULL, &ex);
+    otk_problem pb = {.cost = &c};
+    otk_solution sol = {.plan = plan, .capacity = 2 * n};
+    st = otk_exact(&pb, NULL, &sol, &ex);
     info->iterations = ex.iterations;
     if (st >= 0) {
         info->ot_cost = ex.transport_cost;

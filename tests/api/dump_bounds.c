@@ -15,6 +15,7 @@ static const struct {
 } solvers[] = {
     {"include/otkit/bilevel.h", "otk_bilevel_settings",
      otk_bilevel_setting_bounds},
+    {"include/otkit/exact.h", "otk_exact_settings", otk_exact_setting_bounds},
 };
 
 int main(void)

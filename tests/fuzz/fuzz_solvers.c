@@ -115,6 +115,8 @@ static void run_sinkhorn(const otkcli_problem *pb, const choice *c, double reg,
     }
 }
 
+/* One-shot, then twice in a workspace: cold, and warm from that basis
+ * (which must hold up as well as a cold start). */
 static void run_exact(const otkcli_problem *pb, double *f, double *g, double *P)
 {
     size_t n = pb->cost.n, m = pb->cost.m;
@@ -125,8 +127,19 @@ static void run_exact(const otkcli_problem *pb, double *f, double *g, double *P)
     otk_exact_default_settings(&s);
     s.max_iter = 2000;
     otk_exact_info info;
-    check_result(otk_exact(&pb->cost, pb->a, pb->b, &s, plan, P, f, g, &info),
-                 pb, f, g, P);
+    otk_problem problem = {.cost = &pb->cost, .a = pb->a, .b = pb->b};
+    otk_solution sol = {f, g, P, plan, n + m};
+    check_result(otk_exact(&problem, &s, &sol, &info), pb, f, g, P);
+    otk_exact_workspace *ws = otk_exact_workspace_create(n, m);
+    if (ws != NULL) {
+        s.max_iter = 20;
+        otk_exact_solve(ws, &problem, &s, NULL, &info);
+        s.max_iter = 2000;
+        s.warm_start = 1;
+        check_result(otk_exact_solve(ws, &problem, &s, &sol, &info), pb, f, g,
+                     P);
+        otk_exact_workspace_free(ws);
+    }
     free(plan);
 }
 

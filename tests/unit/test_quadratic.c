@@ -173,9 +173,8 @@ START_TEST(small_gamma_approaches_exact)
     qcase q = load("rect30x20_g0.05");
     otk_cost cost = otk_cost_dense(q.n, q.m, q.C);
     otk_exact_info ex;
-    ck_assert_int_eq(
-        otk_exact(&cost, q.a, q.b, NULL, NULL, NULL, NULL, NULL, &ex),
-        OTK_OPTIMAL);
+    otk_problem exact_pb = {.cost = &cost, .a = q.a, .b = q.b};
+    ck_assert_int_eq(otk_exact(&exact_pb, NULL, NULL, &ex), OTK_OPTIMAL);
     double prev = INFINITY;
     const double gammas[] = {1.0, 0.1, 0.01, 0.001};
     for (int k = 0; k < 4; k++) {

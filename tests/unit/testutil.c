@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cli.h"
+#include "core/core.h"
 
 static const char *data_dir(void)
 {
@@ -163,6 +164,74 @@ void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
         double u1 = test_uniform(state), u2 = test_uniform(state);
         x[k] = shift + sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
     }
+}
+
+void test_setting_set(const otk_setting_bounds *b, void *settings, double v)
+{
+    otk_setting_bounds one = *b;
+    one.default_value = v;
+    otk__apply_defaults(&one, 1, settings);
+}
+
+int test_setting_outside(const otk_setting_bounds *b, double v[4])
+{
+    int k = 0, real = b->kind == OTK_SETTING_REAL;
+    double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
+    if (b->flags & OTK_BOUND_LOWER_OPEN)
+        v[k++] = b->lower;
+    else if (isfinite(b->lower) &&
+             (real || b->kind == OTK_SETTING_INTEGER || b->lower >= 1))
+        v[k++] = b->lower - unit;
+    if (isfinite(b->upper))
+        v[k++] = b->flags & OTK_BOUND_UPPER_OPEN ? b->upper : b->upper + 1;
+    else if (real && (b->flags & OTK_BOUND_UPPER_OPEN))
+        v[k++] = INFINITY;
+    if (real)
+        v[k++] = NAN;
+    return k;
+}
+
+void test_bounds_table(const otk_setting_bounds *t, size_t count,
+                       const char *const *fields, size_t nfields,
+                       const void *def, size_t size,
+                       test_try_settings try_settings, void *user)
+{
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(count, nfields);
+    for (size_t f = 0; f < nfields; f++)
+        ck_assert_msg(otk_setting_find(t, count, fields[f]), "no %s",
+                      fields[f]);
+    void *s = malloc(size);
+    ck_assert_ptr_nonnull(s);
+    for (size_t r = 0; r < count; r++) {
+        const otk_setting_bounds *b = &t[r];
+        char arg[64];
+        snprintf(arg, sizeof arg, "settings.%s", b->name);
+        ck_assert_str_eq(b->argument, arg);
+        ck_assert_ptr_eq(otk_setting_find(t, count, b->name), b);
+        ck_assert_msg(otk_setting_get(b, def) == b->default_value,
+                      "%s: default %.17g, table %.17g", b->name,
+                      otk_setting_get(b, def), b->default_value);
+        ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
+        double v[4];
+        int k = test_setting_outside(b, v);
+        /* only a count from 0 to no limit has no invalid value */
+        ck_assert_msg(k > 0 || (b->kind == OTK_SETTING_COUNT && b->lower == 0 &&
+                                isinf(b->upper)),
+                      "%s: no out-of-range value tested", b->name);
+        for (int i = 0; i < k; i++) {
+            memcpy(s, def, size);
+            test_setting_set(b, s, v[i]);
+            ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, s)),
+                          "%s = %g counts as valid", b->name, v[i]);
+            const char *bad = NULL;
+            ck_assert_int_eq(try_settings(user, s, &bad),
+                             OTK_ERR_INVALID_ARGUMENT);
+            ck_assert_msg(bad && strcmp(bad, arg) == 0,
+                          "%s = %g: bad_argument %s", b->name, v[i], bad);
+        }
+    }
+    free(s);
 }
 
 int run_suite(Suite *s)

@@ -27,13 +27,20 @@ static const char outro[] =
 
 enum { O_MAXIT = OTKCLI_OPT_TOOL, O_MASS_TOL, O_PLAN_FORMAT };
 
+/* An exact setting: the option names the settings field it sets. */
+#define SETTING(name, arg, code, help, field)                                  \
+    {                                                                          \
+        name, 0, arg, code, help, #field                                       \
+    }
+
 static const otkcli_opt opts[] = {
     OTKCLI_OPTS_INPUT,
     OTKCLI_HEADING("Solver:"),
-    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT, "pivot limit (default: none)"),
-    OTKCLI_OPT("mass-tol", 0, "T", O_MASS_TOL,
-               "relative mass difference tolerated, b then being\n"
-               "rescaled to a's mass (1e-9)"),
+    SETTING("max-iter", "N", O_MAXIT, "pivot limit", max_iter),
+    SETTING("mass-tol", "T", O_MASS_TOL,
+            "relative mass difference tolerated, b then being\n"
+            "rescaled to a's mass",
+            mass_tol),
     OTKCLI_HEADING("Output:"),
     OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("plan-format", 0, "F", O_PLAN_FORMAT,
@@ -45,7 +52,8 @@ static const otkcli_opt opts[] = {
 static const otkcli_key keys[] = {
     OTKCLI_KEYS_SOLVER, {"nnz", NULL}, {"time_s", NULL}, {NULL, NULL}};
 
-static const otkcli_spec spec = {intro, opts, keys, outro, NULL};
+static const otkcli_spec spec = {intro, opts, keys, outro,
+                                 otk_exact_setting_bounds};
 
 static int progress(void *user, const otk_progress *p)
 {
@@ -56,27 +64,9 @@ static int progress(void *user, const otk_progress *p)
 }
 
 /* This tool's own options: 0 handled, 1 not ours, -1 bad value (err). */
-static int own_option(otk_exact_settings *s, int *dense, int c,
-                      otkcli_error *err)
+static int own_option(int *dense, int c, otkcli_error *err)
 {
     switch (c) {
-    case O_MAXIT:
-        if (otkcli_parse_size("--max-iter", optarg, &s->max_iter, err) != 0)
-            return -1;
-        if (s->max_iter < 1) {
-            snprintf(err->msg, sizeof err->msg, "--max-iter: must be >= 1");
-            return -1;
-        }
-        return 0;
-    case O_MASS_TOL:
-        if (otkcli_parse_double("--mass-tol", optarg, &s->mass_tol, err) != 0)
-            return -1;
-        if (!(s->mass_tol >= 0.0 && s->mass_tol < 1.0)) {
-            snprintf(err->msg, sizeof err->msg,
-                     "--mass-tol: must be in [0, 1)");
-            return -1;
-        }
-        return 0;
     case O_PLAN_FORMAT:
         if (strcmp(optarg, "coo") != 0 && strcmp(optarg, "dense") != 0) {
             snprintf(err->msg, sizeof err->msg,
@@ -98,7 +88,12 @@ int main(int argc, char **argv)
     int dense = 0, c, code;
     otkcli_error err;
     while ((c = otkcli_next_option(&t, argc, argv)) != -1) {
-        int r = own_option(&s, &dense, c, &err);
+        int set = otkcli_setting_option(&t, c, optarg, &s, &code);
+        if (set < 0)
+            return code;
+        if (set > 0)
+            continue;
+        int r = own_option(&dense, c, &err);
         if (r < 0)
             return otkcli_usage_error(&t, err.msg);
         if (r > 0 && otkcli_tool_option(&t, c, argv, &code) != 0)
@@ -125,10 +120,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", t.prog);
         goto done;
     }
-    otk_status st =
-        otk_exact(&pb.cost, pb.a, pb.b, &s, plan, NULL, f, g, &info);
+    otk_problem problem = {.cost = &pb.cost, .a = pb.a, .b = pb.b};
+    otk_solution sol = {.f = f, .g = g, .plan = plan, .capacity = n + m};
+    otk_status st = otk_exact(&problem, &s, &sol, &info);
+    const char *opt = otkcli_option_for_setting(&t, info.outcome.bad_argument);
+    if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
+        /* a setting out of range: name the option that set it */
+        snprintf(err.msg, sizeof err.msg,
+                 "%s: value out of range (see --help and docs/exact.md)", opt);
+        code = otkcli_usage_error(&t, err.msg);
+        goto done;
+    }
     if (st < 0) {
-        otkcli_report(&t, &pb, st, info.bad_argument);
+        otkcli_report(&t, &pb, st, info.outcome.bad_argument);
         goto done;
     }
     if (st != OTK_OPTIMAL) {
@@ -151,7 +155,7 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "objective", info.transport_cost);
     otkcli_summary_num(&sm, "dual_objective", info.dual_objective);
     otkcli_summary_count(&sm, "nnz", info.nnz);
-    otkcli_summary_num(&sm, "time_s", info.time_s);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (otkcli_finish(&t, &sm) == 0)
         code = otkcli_exit_code(st);
 done:

@@ -111,12 +111,14 @@ static void run_exact(const char *fig, const char *tag, const otk_cost *c,
                       const double *a, const double *b, double *P)
 {
     otk_exact_info info;
-    otk_status st = otk_exact(c, a, b, NULL, NULL, P, NULL, NULL, &info);
+    otk_problem pb = {.cost = c, .a = a, .b = b};
+    otk_solution sol = {.P = P};
+    otk_status st = otk_exact(&pb, NULL, &sol, &info);
     if (st < 0)
         figure_die(otk_status_string(st));
     summary_row(fig, tag, "exact", 0, 0.0, st, info.iterations,
                 info.marginal_error, info.transport_cost, info.transport_cost,
-                c->n, c->m, P, info.time_s);
+                c->n, c->m, P, info.outcome.time_s);
 }
 
 static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
@@ -554,20 +556,21 @@ static void figure34(const char *photo_dir, size_t ncolors)
     double sa, sb;
     size_t empty;
     otk_exact_info ei;
-    otk_status st =
-        otk_exact(&cost, pa.w, pb.w, NULL, NULL, P, NULL, NULL, &ei);
+    otk_problem exact_pb = {.cost = &cost, .a = pa.w, .b = pb.w};
+    otk_solution exact_sol = {.P = P};
+    otk_status st = otk_exact(&exact_pb, NULL, &exact_sol, &ei);
     if (st < 0)
         figure_die(otk_status_string(st));
     summary_row("fig3", "colour", "exact", 0, 0.0, st, ei.iterations,
                 ei.marginal_error, ei.transport_cost, ei.transport_cost, n, m,
-                P, ei.time_s);
+                P, ei.outcome.time_s);
     const double emd = ei.transport_cost;
     recolour("emd", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
     plan_stats ps = stats_of(n, m, P);
     fprintf(met, "exact,0,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
             otk_status_name(st), ei.iterations,
             (double)ps.nnz_thr / (double)(n * m), sa, sb, ei.marginal_error,
-            ei.transport_cost, emd, empty, ei.time_s);
+            ei.transport_cost, emd, empty, ei.outcome.time_s);
 
     /* gamma = 1 semi-dual, as the notebook's k sweep; the tolerance is
      * tight so that the marginal error shows what each k can reach */
