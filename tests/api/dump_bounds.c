@@ -15,6 +15,8 @@ static const struct {
 } solvers[] = {
     {"include/otkit/bilevel.h", "otk_bilevel_settings",
      otk_bilevel_setting_bounds},
+    {"include/otkit/quadratic.h", "otk_quadratic_settings",
+     otk_quadratic_setting_bounds},
 };
 
 int main(void)

@@ -86,8 +86,9 @@ START_TEST(matches_pot)
             pass % 2 == 0 ? OTK_FORMULATION_SEMI_DUAL : OTK_FORMULATION_DUAL);
         double *P = malloc(q.n * q.m * sizeof *P);
         otk_quadratic_info info;
-        otk_status st = otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                      NULL, 0, P, &info);
+        otk_status st =
+            otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                          &(otk_solution){NULL, NULL, P, NULL, 0}, &info);
         ck_assert_msg(st == OTK_CONVERGED, "%s pass %d: %s", cases[_i], pass,
                       otk_status_name(st));
         ck_assert_double_le(info.marginal_error, 1e-10);
@@ -111,9 +112,10 @@ START_TEST(formulations_agree)
     for (int f = 0; f < 2; f++) {
         otk_quadratic_settings s = tight((otk_formulation)f);
         P[f] = malloc(q.n * q.m * sizeof *P[f]);
-        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, alpha,
-                                       beta, NULL, 0, P[f], NULL),
-                         OTK_CONVERGED);
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                          &(otk_solution){alpha, beta, P[f], NULL, 0}, NULL),
+            OTK_CONVERGED);
         for (size_t i = 0; i < q.n; i++)
             for (size_t j = 0; j < q.m; j++) {
                 double x = alpha[i] + beta[j] - q.C[i * q.m + j];
@@ -155,8 +157,8 @@ START_TEST(duality_gap_closes)
         s.progress = check_duality;
         s.progress_user = &best;
         otk_quadratic_info info;
-        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                       NULL, 0, NULL, &info),
+        ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma},
+                                       &s, NULL, &info),
                          OTK_CONVERGED);
         /* every dual value is below the optimum (the oracle's primal) */
         ck_assert_double_le(best, q.primal * (1 + 1e-12));
@@ -182,8 +184,8 @@ START_TEST(small_gamma_approaches_exact)
         otk_quadratic_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
         s.tol = 1e-9;
         otk_quadratic_info info;
-        otk_status st = otk_quadratic(&cost, q.a, q.b, gammas[k], &s, NULL,
-                                      NULL, NULL, 0, NULL, &info);
+        otk_status st = otk_quadratic(
+            &(otk_problem){&cost, q.a, q.b, gammas[k]}, &s, NULL, &info);
         ck_assert_msg(st == OTK_CONVERGED, "gamma %g: %s", gammas[k],
                       otk_status_name(st));
         double gap = info.transport_cost - ex.transport_cost;
@@ -242,8 +244,9 @@ START_TEST(sparse_plan_output_and_capacity)
     otk_plan_entry plan[600];
     double *P = malloc(q.n * q.m * sizeof *P);
     otk_quadratic_info info;
-    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                   plan, 600, P, &info),
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                                   &(otk_solution){NULL, NULL, P, plan, 600},
+                                   &info),
                      OTK_CONVERGED);
     size_t dense_nnz = 0, max_col = 0;
     for (size_t j = 0; j < q.m; j++) {
@@ -259,8 +262,9 @@ START_TEST(sparse_plan_output_and_capacity)
         ck_assert_double_eq(P[plan[e].i * q.m + plan[e].j], plan[e].value);
     /* too little room: the first entries, and the true count */
     otk_plan_entry few[5];
-    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                   few, 5, NULL, &info),
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                                   &(otk_solution){NULL, NULL, NULL, few, 5},
+                                   &info),
                      OTK_CONVERGED);
     ck_assert_uint_eq(info.nnz, dense_nnz);
     for (int e = 0; e < 5; e++)
@@ -278,27 +282,28 @@ START_TEST(bad_inputs_are_rejected)
     otk_quadratic_default_settings(&s);
     otk_quadratic_info info;
     double alpha[2] = {7, 7};
-    ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 0.0, &s, alpha, NULL, NULL, 0, NULL, &info),
-        OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "gamma");
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, a, b, 0.0}, &s,
+                                   &(otk_solution){alpha, NULL, NULL, NULL, 0},
+                                   &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "reg");
     ck_assert(alpha[0] == 7 && alpha[1] == 7);
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, NAN, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, NAN}, &s, NULL, &info),
         OTK_ERR_INVALID_ARGUMENT);
     C[2] = INFINITY;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_INVALID_INPUT);
-    ck_assert_str_eq(info.bad_argument, "cost.C");
+    ck_assert_str_eq(info.outcome.bad_argument, "cost.C");
     C[2] = 2;
     b[2] = 0.6;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_MASS_MISMATCH);
     b[2] = -0.5;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_INVALID_INPUT);
     b[2] = 0.5;
     const char *fields[] = {"settings.formulation", "settings.tol",
@@ -313,17 +318,17 @@ START_TEST(bad_inputs_are_rejected)
         case 3: s.history = 0; break;
         default: s.threads = -1;
         }
-        ck_assert_int_eq(otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL,
-                                       0, NULL, &info),
-                         OTK_ERR_INVALID_ARGUMENT);
-        ck_assert_str_eq(info.bad_argument, fields[f]);
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
+            OTK_ERR_INVALID_ARGUMENT);
+        ck_assert_str_eq(info.outcome.bad_argument, fields[f]);
     }
     /* a pivot-style budget: max_iter gives a usable plan and says so */
     otk_quadratic_default_settings(&s);
     s.max_iter = 1;
     s.tol = 0.0;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 0.01, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 0.01}, &s, NULL, &info),
         OTK_MAX_ITER);
     ck_assert(isfinite(info.marginal_error));
 }
@@ -344,8 +349,8 @@ static solved solve_dense(const otk_cost *cost, const double *a,
     r.alpha = malloc(cost->n * sizeof *r.alpha);
     r.beta = malloc(cost->m * sizeof *r.beta);
     r.P = malloc(cost->n * cost->m * sizeof *r.P);
-    r.st = otk_sparse(cost, a, b, gamma, k, &s, r.alpha, r.beta, NULL, 0, r.P,
-                      &r.info);
+    r.st = otk_sparse(&(otk_problem){cost, a, b, gamma}, k, &s,
+                      &(otk_solution){r.alpha, r.beta, r.P, NULL, 0}, &r.info);
     return r;
 }
 
@@ -417,7 +422,7 @@ START_TEST(underflowing_mass_is_rejected)
     otk_cost cost = otk_cost_dense(2, 2, C);
     solved r = solve_dense(&cost, w, w, 1.0, scaling_k(_i, 2), _i % 2);
     ck_assert_int_eq(r.st, OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(r.info.bad_argument, "gamma");
+    ck_assert_str_eq(r.info.outcome.bad_argument, "reg");
     solved_free(&r);
 }
 END_TEST
