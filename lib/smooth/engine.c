@@ -1,7 +1,9 @@
 /*
  * The smooth-dual engine (see smooth.h). Notation: the plan is n x m, its
  * column j (n entries) is regularized by (reg/2) ||t||^2 with at most k
- * nonzeros. Per column:
+ * nonzeros. Inside the engine the potentials keep Blondel's names alpha
+ * and beta (the public f and g), as f and g name the objective and its
+ * gradient here. Per column:
  *
  *   dual       x = alpha + beta_j - c_j; t = [x]_+ / reg on the k largest
  *              entries of x (all of them when k >= n), 0 elsewhere;
