@@ -230,8 +230,18 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
         code = otkcli_usage_error(&t, err.msg);
         goto done;
     }
+    const char *bad = info.outcome.bad_argument;
+    if (st == OTK_ERR_INVALID_ARGUMENT && bad != NULL &&
+        strcmp(bad, "reg") == 0) {
+        /* --reg itself was checked: its product with the mass is not */
+        fprintf(stderr,
+                "%s: --reg %g times the total mass of the weights is below "
+                "the normal range; scale the weights or --reg up\n",
+                t.prog, o.reg);
+        goto done;
+    }
     if (st < 0) {
-        otkcli_report(&t, &pb, st, info.outcome.bad_argument);
+        otkcli_report(&t, &pb, st, bad);
         goto done;
     }
     if (st != OTK_CONVERGED) {
