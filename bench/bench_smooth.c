@@ -4,7 +4,7 @@
  * POT's ot.smooth.smooth_ot_dual / smooth_ot_semi_dual and prints the
  * ratios.
  *
- *   bench-smooth [--data DIR] [--seed S] [--repeats R] [--gamma G]
+ *   bench-smooth [--data DIR] [--seed S] [--repeats R] [--reg G]
  *                MODE ARGS...
  *
  * Modes (one JSON object per line on stdout):
@@ -16,8 +16,8 @@
  *                           of otk_quadratic, then R runs of otk_sparse with
  *                           k = K (time per evaluation of both)
  *
- * FORM is "dual" or "semi-dual". gamma (--gamma) defaults to 0.1, in the
- * units of the cost.
+ * FORM is "dual" or "semi-dual". reg (--reg, or its alias --gamma: Blondel's
+ * name) defaults to 0.1, in the units of the cost.
  *
  * Problem data. With --data DIR the program reads raw little-endian float64
  * files written by run_bench.py: DIR/C.bin (N x N, row-major). Without
@@ -28,9 +28,9 @@
  * for the nonzeros alone; k * m for otk_sparse), not for the dense plan.
  *
  * Per run: the solver's info (status, iterations, evaluations, marginal
- * error, costs, nnz), its own wall clock info.time_s, time_per_eval_s =
- * info.time_s / info.evaluations (set-up, the final objective and the plan
- * recovery amortized over the evaluations), the wall clock of the call
+ * error, costs, nnz), its own wall clock info.outcome.time_s, time_per_eval_s =
+ * info.outcome.time_s / info.evaluations (set-up, the final objective and the
+ * plan recovery amortized over the evaluations), the wall clock of the call
  * (wall_s) and the peak resident memory so far (VmHWM). After each run,
  * outside the timings, the returned sparse plan is checked: its L1 marginal
  * error and transport cost recomputed from the entries (check_*; they
@@ -142,29 +142,29 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
     const size_t n = cost->n, m = cost->m;
     const size_t capacity = k == 0 ? n * m : k * m;
     otk_plan_entry *plan = bench_xmalloc(capacity, sizeof *plan);
-    double *alpha = bench_xmalloc(n, sizeof *alpha),
-           *beta = bench_xmalloc(m, sizeof *beta);
+    double *f = bench_xmalloc(n, sizeof *f), *g = bench_xmalloc(m, sizeof *g);
     otk_quadratic_settings s;
     otk_quadratic_default_settings(&s);
     s.formulation = form;
     s.tol = tol;
     if (max_iter > 0)
         s.max_iter = max_iter;
+    const otk_problem problem = {cost, NULL, NULL, o->reg};
+    otk_solution sol = {f, g, NULL, plan, capacity};
     for (int r = 0; r < o->repeats; r++) {
         otk_quadratic_info info;
         double t0 = bench_now();
         if (k == 0)
-            otk_quadratic(cost, NULL, NULL, o->gamma, &s, alpha, beta, plan,
-                          capacity, NULL, &info);
+            otk_quadratic(&problem, &s, &sol, &info);
         else
-            otk_sparse(cost, NULL, NULL, o->gamma, k, &s, alpha, beta, plan,
-                       capacity, NULL, &info);
+            otk_sparse(&problem, k, &s, &sol, &info);
         double wall = bench_now() - t0;
-        if (info.status < 0) {
+        if (info.outcome.status < 0) {
             fprintf(stderr, "%s: %s failed: %s (%s)\n", bench_prog,
                     k == 0 ? "otk_quadratic" : "otk_sparse",
-                    otk_status_string(info.status),
-                    info.bad_argument ? info.bad_argument : "-");
+                    otk_status_string(info.outcome.status),
+                    info.outcome.bad_argument ? info.outcome.bad_argument
+                                              : "-");
             exit(1);
         }
         double chk_err = NAN, chk_cost = NAN;
@@ -174,13 +174,13 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
                "\"m\": %zu, \"formulation\": \"%s\", \"k\": %zu, ",
                mode, k == 0 ? "quadratic" : "sparse", n, m,
                formulation_name(form), k == 0 ? n : k);
-        bench_jnum("gamma", o->gamma, 0);
+        bench_jnum("reg", o->reg, 0);
         bench_jnum("tol", s.tol, 0);
         printf("\"max_iter\": %zu, \"run\": %d, \"repeats\": %d, "
                "\"otkit_version\": \"%s\", ",
                s.max_iter, r + 1, o->repeats, otk_version());
         printf("\"status\": \"%s\", \"status_code\": %d, ",
-               otk_status_name(info.status), (int)info.status);
+               otk_status_name(info.outcome.status), (int)info.outcome.status);
         printf("\"iterations\": %zu, \"evaluations\": %zu, \"nnz\": %zu, "
                "\"max_col_nnz\": %zu, ",
                info.iterations, info.evaluations, info.nnz, info.max_col_nnz);
@@ -190,10 +190,11 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
         bench_jnum("dual_objective", info.dual_objective, 0);
         bench_jnum("check_marginal_error", chk_err, 0);
         bench_jnum("check_transport_cost", chk_cost, 0);
-        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("time_s", info.outcome.time_s, 0);
         bench_jnum("time_per_eval_s",
-                   info.evaluations > 0 ? info.time_s / (double)info.evaluations
-                                        : NAN,
+                   info.evaluations > 0
+                       ? info.outcome.time_s / (double)info.evaluations
+                       : NAN,
                    0);
         bench_jnum("wall_s", wall, 0);
         bench_jnum("peak_rss_mib", bench_peak_rss_mib(), 1);
@@ -201,8 +202,8 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
         fflush(stdout);
     }
     free(plan);
-    free(alpha);
-    free(beta);
+    free(f);
+    free(g);
 }
 
 static int mode_solve(const options *o, int argc, char **argv)
@@ -240,7 +241,7 @@ static int mode_fixed(const options *o, int argc, char **argv)
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "Usage: %s [--data DIR] [--seed S] [--repeats R] [--gamma G] "
+            "Usage: %s [--data DIR] [--seed S] [--repeats R] [--reg G] "
             "MODE ARGS...\n"
             "Modes:\n"
             "  pass N\n"

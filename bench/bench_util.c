@@ -168,8 +168,10 @@ int bench_main(int argc, char **argv, bench_options o, const bench_mode *modes,
             o.seed = (uint64_t)bench_parse_size(argv[k + 1], "--seed");
         else if (strcmp(argv[k], "--repeats") == 0)
             o.repeats = (int)bench_parse_size(argv[k + 1], "--repeats");
-        else if (strcmp(argv[k], "--gamma") == 0 && !isnan(o.gamma))
-            o.gamma = bench_parse_double(argv[k + 1], "--gamma");
+        else if ((strcmp(argv[k], "--reg") == 0 ||
+                  strcmp(argv[k], "--gamma") == 0) &&
+                 !isnan(o.reg))
+            o.reg = bench_parse_double(argv[k + 1], argv[k]);
         else {
             usage(stderr);
             return 2;

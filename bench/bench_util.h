@@ -35,7 +35,7 @@ typedef struct bench_options {
     const char *data_dir; /* --data DIR; NULL: generate the data */
     uint64_t seed;        /* --seed S */
     int repeats;          /* --repeats R */
-    double gamma;         /* --gamma G (bench-smooth only: NaN elsewhere) */
+    double reg; /* --reg G, alias --gamma (bench-smooth only: NaN elsewhere) */
 } bench_options;
 
 typedef struct bench_mode {
@@ -55,7 +55,7 @@ double *bench_load_dense(const bench_options *o, size_t n);
 
 /*
  * The whole main of a benchmark program: parses the common options over
- * `defaults` (--gamma only when defaults.gamma is not NaN), then runs the
+ * `defaults` (--reg only when defaults.reg is not NaN), then runs the
  * mode named by the next argument with the remaining arguments. --help
  * prints usage(stdout); a usage error prints usage(stderr) and returns 2.
  */

@@ -726,7 +726,7 @@ def bench_exact(exe, root, sizes, points_n, raw):
 
 # --------------------------------------------- quadratically-regularized --
 
-SMOOTH_GAMMA = 0.1        # gamma of section smooth, in units of the cost
+SMOOTH_REG = 0.1          # reg (Blondel's gamma) of section smooth, in units of the cost
 SMOOTH_STOP_THR = 1e-9    # POT's stopThr (scipy's tol: ftol and gtol)
 SMOOTH_MAX_ITER = 10000   # POT's numItermax (L-BFGS-B iterations)
 SMOOTH_K = 5              # otk_sparse's k in the fixed-budget comparison
@@ -823,20 +823,20 @@ def pot_smooth_to_tol(M, form, reg, stop_thr, max_iter, budget, prev):
     return out
 
 
-def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
+def bench_smooth(exe, root, sizes, reg, stop_thr, max_iter, budget, raw,
                  machine):
     k, iters = SMOOTH_K, SMOOTH_FIXED_ITERS
     t1 = Table("Quadratically-regularized OT to POT's marginal error: "
-               "gamma=%g" % gamma,
+               "reg=%g" % reg,
                ["n=m", "formulation", "POT s", "POT its/evals",
                 "POT L1 err", "otkit s", "otkit its", "otkit evals",
                 "otkit L1 err", "otkit status", "POT/otkit time", "target",
                 "POT/otkit per eval", "cost rel. diff", "nnz otkit/POT"],
                ["Problems: x ~ N(0, I_2), y ~ N(0, I_2) + 1 (the clouds of "
                 "the dense sections), uniform weights, cost ||x - y||^2 "
-                "divided by its maximum (in [0, 1]); gamma = %g in the units "
-                "of the cost, the problem min <P,C> + (gamma/2) ||P||^2 of "
-                "both libraries." % gamma,
+                "divided by its maximum (in [0, 1]); reg = %g in the units "
+                "of the cost, the problem min <P,C> + (reg/2) ||P||^2 of "
+                "both libraries." % reg,
                 "Protocol 'reaching the same marginal error': POT runs "
                 "first, ot.smooth.smooth_ot_dual / smooth_ot_semi_dual("
                 "reg_type='l2', stopThr=%g, numItermax=%d), otherwise its "
@@ -857,8 +857,8 @@ def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
                 "two plans meet the marginals to about the same error, not "
                 "exactly, so expect differences of that order."])
     t2 = Table("Cost of an evaluation, fixed %d L-BFGS iterations (tol=0): "
-               "otk_quadratic and otk_sparse (k=%d), gamma=%g"
-               % (iters, k, gamma),
+               "otk_quadratic and otk_sparse (k=%d), reg=%g"
+               % (iters, k, reg),
                ["n=m", "formulation", "otkit threads", "pass over C ms",
                 "quadratic ms/eval", "quadratic evals", "eval/pass",
                 "sparse ms/eval", "sparse evals", "sparse/quadratic",
@@ -884,14 +884,14 @@ def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
                 "OpenMP default, at most one per 131072 cost entries)."])
     prev = {"dual": None, "semi-dual": None}
     last_err = {}
-    opts = ("--gamma", repr(gamma))
+    opts = ("--reg", repr(reg))
     for n in sizes:
         d, M = dense_problem(root, n, SEED)
         passrec = run_otkit(exe, d, "pass", [n], repeats=1, options=opts)[0]
         if "otkit_version" not in machine:
             machine["otkit_version"] = passrec.get("otkit_version", "unknown")
         for form in ("dual", "semi-dual"):
-            pot = pot_smooth_to_tol(M, form, gamma, stop_thr, max_iter,
+            pot = pot_smooth_to_tol(M, form, reg, stop_thr, max_iter,
                                     budget, prev[form])
             tag = "n=%d %s" % (n, form)
             if pot["ran"]:
@@ -909,7 +909,7 @@ def bench_smooth(exe, root, sizes, gamma, stop_thr, max_iter, budget, raw,
             fixed = run_otkit(exe, d, "fixed", [n, form, k, iters],
                               repeats=3, options=opts)
             raw.append({"section": "smooth", "n": n, "formulation": form,
-                        "gamma": gamma, "pass": passrec, "pot": pot,
+                        "reg": reg, "pass": passrec, "pot": pot,
                         "otkit": recs, "otkit_fixed": fixed})
             rec = min(recs, key=lambda r: r["time_s"]) if recs else None
             if pot["ran"]:
@@ -1587,7 +1587,7 @@ def main():
                 machine["otkit_version"] = rec.get("otkit_version", "unknown")
         if "smooth" in sections:
             tables += bench_smooth(exes["bench-smooth"], root, cfg["smooth"],
-                                   SMOOTH_GAMMA, SMOOTH_STOP_THR,
+                                   SMOOTH_REG, SMOOTH_STOP_THR,
                                    SMOOTH_MAX_ITER, args.pot_smooth_budget,
                                    raw["results"], machine)
             for t in tables[-2:]:

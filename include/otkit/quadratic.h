@@ -1,28 +1,31 @@
 /*
  * otkit quadratically-regularized OT (Blondel, Seguy, Rolet, AISTATS 2018):
  *
- *     min_P  <P, C> + (gamma/2) ||P||_F^2   s.t.  P 1 = a,  P^T 1 = b,  P >= 0.
+ *     min_P  <P, C> + (reg/2) ||P||_F^2   s.t.  P 1 = a,  P^T 1 = b,  P >= 0.
  *
  * Unlike the entropic plan, this plan is sparse: most entries are exactly
  * zero. It is solved through one of two smooth concave problems, by L-BFGS
  * (Debian's liblbfgs):
  *
- *   dual       max_{alpha, beta} <alpha, a> + <beta, b>
- *                 - (1/(2 gamma)) sum_ij [alpha_i + beta_j - C_ij]_+^2,
- *              plan P_ij = [alpha_i + beta_j - C_ij]_+ / gamma;
- *   semi-dual  max_alpha <alpha, a> - sum_j max_Omega(alpha - c_j; b_j),
- *              column j of the plan = b_j * proj_simplex((alpha - c_j) /
- *              (gamma b_j)), which meets P^T 1 = b exactly.
+ *   dual       max_{f, g} <f, a> + <g, b>
+ *                 - (1/(2 reg)) sum_ij [f_i + g_j - C_ij]_+^2,
+ *              plan P_ij = [f_i + g_j - C_ij]_+ / reg;
+ *   semi-dual  max_f <f, a> - sum_j max_Omega(f - c_j; b_j),
+ *              column j of the plan = b_j * proj_simplex((f - c_j) /
+ *              (reg b_j)), which meets P^T 1 = b exactly.
  *
  * In both, the gradient is the marginal violation of the plan, so the
  * stopping rule (the L1 marginal error of the returned plan <= tol) is a
  * gradient test. The semi-dual has n variables instead of n + m and each
- * of its steps is at least as good as the best beta for its alpha; it is
+ * of its steps is at least as good as the best g for its f; it is
  * the default. Plans are recovered column by column and never need an
  * n x m array unless the caller asks for the dense plan.
  *
  * The same engine solves the sparsity-constrained problem (otkit/sparse.h);
- * this header's settings and info serve both.
+ * this header's settings, info and workspace serve both.
+ *
+ * Names (docs/api.md): reg is Blondel's gamma, f and g are his alpha and
+ * beta; the tools accept --gamma as an alias of --reg.
  */
 #ifndef OTKIT_QUADRATIC_H
 #define OTKIT_QUADRATIC_H
@@ -34,80 +37,119 @@ extern "C" {
 #endif
 
 typedef enum otk_formulation {
-    OTK_FORMULATION_SEMI_DUAL = 0, /* variables alpha (n); default */
-    OTK_FORMULATION_DUAL = 1       /* variables alpha (n) and beta (m) */
+    OTK_FORMULATION_SEMI_DUAL = 0, /* variables f (n); default */
+    OTK_FORMULATION_DUAL = 1       /* variables f (n) and g (m) */
 } otk_formulation;
 
+/*
+ * Settings. Every numeric field is in the bounds table
+ * (otk_quadratic_setting_bounds); a field out of its range gives
+ * OTK_ERR_INVALID_ARGUMENT naming "settings.FIELD".
+ */
 typedef struct otk_quadratic_settings {
-    /* Which smooth problem L-BFGS solves. Default OTK_FORMULATION_SEMI_DUAL.
-     */
+    /* Which smooth problem L-BFGS solves. Default
+     * OTK_FORMULATION_SEMI_DUAL; valid: [0, 1] */
     otk_formulation formulation;
     /* Stop when the L1 marginal error of the recovered plan is <= tol
      * times the total mass of a (the rule is relative: weights 1e-300 a
-     * and 1e-300 b with gamma 1e300 give 1e-300 times the plan of a, b,
-     * gamma 1, after the same iterations). Default 1e-9; valid: finite,
-     * >= 0. */
-    double tol;
-    /* L-BFGS iterations. Default 10000; valid: >= 1. */
-    size_t max_iter;
-    /* L-BFGS memory (pairs kept). Default 10; valid: 1..1000. */
-    int history;
-    /* Threads for the column passes, as in otk_sinkhorn_settings: 0
-     * (default) the OpenMP default, at most one per 131072 cost entries;
-     * never more than OTK_MAX_THREADS, 4 per processor, or m. Valid: >= 0.
-     */
-    int threads;
+     * and 1e-300 b with reg 1e300 give 1e-300 times the plan of a, b,
+     * reg 1, after the same iterations). */
+    double tol; /* Default 1e-9; valid: [0, inf) */
+    /* L-BFGS iterations. */
+    size_t max_iter; /* Default 10000; valid: [1, 2147483647] */
+    /* L-BFGS memory (pairs kept). */
+    int history; /* Default 10; valid: [1, 1000] */
+    /* Threads for the column passes (docs/api.md): 0 the OpenMP default,
+     * at most one per 131072 cost entries; never more than
+     * OTK_MAX_THREADS, 4 per processor, or m. */
+    int threads; /* Default 0; valid: [0, inf) */
+    /* 1: start from the potentials in solution->f (and solution->g for
+     * the dual), which must then be given and finite ("solution.f",
+     * "solution.g"); 0: start from zero. */
+    int warm_start; /* Default 0; valid: [0, 1] */
     /* Called every L-BFGS iteration (error = marginal error, objective =
-     * the dual or semi-dual value); nonzero return cancels. */
+     * the dual or semi-dual value, reg = the problem's reg, detail =
+     * NULL); nonzero return cancels. */
     otk_progress_fn progress;
     void *progress_user;
 } otk_quadratic_settings;
 
+/*
+ * What a solve reports. outcome.cause, for a positive status:
+ *   "max_iter"     OTK_MAX_ITER: settings.max_iter iterations done;
+ *   "line_search"  OTK_STALLED: the line search could not make progress
+ *                  before tol (precision exhausted or, for small k in
+ *                  otk_sparse, a nonsmooth objective);
+ *   "progress"     OTK_CANCELLED: the progress callback returned nonzero.
+ * The numbers a failed call did not compute are NaN (counts 0).
+ */
 typedef struct otk_quadratic_info {
-    /* OTK_CONVERGED; OTK_MAX_ITER; OTK_STALLED (the line search could not
-     * make progress before tol: precision exhausted or, for small k in
-     * otk_sparse, a nonsmooth objective); OTK_CANCELLED; or an error. */
-    otk_status status;
+    otk_outcome outcome;
     size_t iterations;     /* L-BFGS iterations */
     size_t evaluations;    /* objective/gradient evaluations */
     double marginal_error; /* ||P 1 - a||_1 + ||P^T 1 - b||_1 */
     double transport_cost; /* <P, C> */
-    double objective;      /* primal value <P, C> + (gamma/2) ||P||^2 */
+    double objective;      /* primal value <P, C> + (reg/2) ||P||^2 */
     double dual_objective; /* the dual or semi-dual value at the result */
     size_t nnz;            /* nonzero entries of the plan */
     size_t max_col_nnz;    /* largest number of nonzeros in a column */
-    double time_s;
-    const char *bad_argument; /* as in otk_sinkhorn_info */
-    size_t bad_index;
 } otk_quadratic_info;
 
+/* The bounds table of otk_quadratic_settings (docs/api.md); count gets
+ * its number of records (count may be NULL). otk_sparse uses it too. */
+OTK_API const otk_setting_bounds *otk_quadratic_setting_bounds(size_t *count);
+
+/* The table's defaults, no progress callback. */
 OTK_API void otk_quadratic_default_settings(otk_quadratic_settings *s);
 
 /*
- * Solve. gamma > 0 (finite, in the units of the cost) with gamma times
- * the total mass at least DBL_MIN and its inverse finite (the plan / mass
- * is solved with the regularization gamma mass), else
- * OTK_ERR_INVALID_ARGUMENT naming "gamma". a, b: weights (NULL: uniform),
- * equal masses within 1e-9 relative. Shifting every cost by one constant
- * changes only the potentials (alpha + constant) and the values (+
+ * Solve (docs/api.md: problem, solution, info; each may be NULL but the
+ * problem). problem->reg > 0 (finite, in the units of the cost; Blondel's
+ * gamma) with reg times the total mass at least DBL_MIN and its inverse
+ * finite (the plan / mass is solved with the regularization reg mass),
+ * else OTK_ERR_INVALID_ARGUMENT naming "reg". a, b: weights (NULL:
+ * uniform), equal masses within 1e-9 relative. Shifting every cost by one
+ * constant changes only the potentials (f + constant) and the values (+
  * constant times the mass): a dense cost whose minimum exceeds its spread
  * is solved as C - min C, so a large common offset costs no precision.
  * A result holding a NaN or an infinity is never returned as usable:
  * OTK_ERR_NUMERICAL (the outputs were written but are not to be used).
- * Outputs, each optional (NULL):
- *   alpha (n), beta (m)  the dual potentials (for the semi-dual, beta is
- *                        recovered from the column projections)
- *   plan, capacity       the plan's nonzeros by column then row; at most
- *                        capacity are written, info.nnz tells how many
- *                        there are
- *   P                    the dense n x m plan
+ * Outputs (members of the solution, each optional):
+ *   f (n), g (m)      the dual potentials (for the semi-dual, g is
+ *                     recovered from the column projections); in too
+ *                     with settings.warm_start
+ *   P                 the dense n x m plan
+ *   plan, capacity    the plan's nonzeros in row-major order (by i, then
+ *                     j); at most capacity are written, info.nnz tells
+ *                     how many there are
  */
-OTK_API otk_status otk_quadratic(const otk_cost *cost, const double *a,
-                                 const double *b, double gamma,
+OTK_API otk_status otk_quadratic(const otk_problem *problem,
                                  const otk_quadratic_settings *settings,
-                                 double *alpha, double *beta,
-                                 otk_plan_entry *plan, size_t capacity,
-                                 double *P, otk_quadratic_info *info);
+                                 otk_solution *solution,
+                                 otk_quadratic_info *info);
+
+/*
+ * A workspace for repeated solves of n x m problems (docs/api.md), shared
+ * by otk_quadratic_solve and otk_sparse_solve (otk_sparse_workspace is
+ * the same type). It holds every array a solve needs except the L-BFGS
+ * history, which liblbfgs allocates per solve (2 history (n + m)
+ * numbers): buffers that depend on the problem (the point dimension, the
+ * number of threads) are sized at the first solve that needs them and
+ * kept, so repeated solves of one kind allocate nothing else. One
+ * workspace per thread. NULL when n or m is 0 or memory is short.
+ */
+typedef struct otk_quadratic_workspace otk_quadratic_workspace;
+OTK_API otk_quadratic_workspace *otk_quadratic_workspace_create(size_t n,
+                                                                size_t m);
+OTK_API void otk_quadratic_workspace_free(otk_quadratic_workspace *ws);
+/* As otk_quadratic(); the cost's n and m must equal the workspace's, else
+ * OTK_ERR_INVALID_ARGUMENT naming "cost.n" or "cost.m" (a NULL ws: as
+ * otk_quadratic, with a workspace for this call). */
+OTK_API otk_status otk_quadratic_solve(otk_quadratic_workspace *ws,
+                                       const otk_problem *problem,
+                                       const otk_quadratic_settings *settings,
+                                       otk_solution *solution,
+                                       otk_quadratic_info *info);
 
 #ifdef __cplusplus
 }

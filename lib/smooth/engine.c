@@ -1,15 +1,17 @@
 /*
  * The smooth-dual engine (see smooth.h). Notation: the plan is n x m, its
- * column j (n entries) is regularized by (gamma/2) ||t||^2 with at most k
- * nonzeros. Per column:
+ * column j (n entries) is regularized by (reg/2) ||t||^2 with at most k
+ * nonzeros. Inside the engine the potentials keep Blondel's names alpha
+ * and beta (the public f and g), as f and g name the objective and its
+ * gradient here. Per column:
  *
- *   dual       x = alpha + beta_j - c_j; t = [x]_+ / gamma on the k largest
+ *   dual       x = alpha + beta_j - c_j; t = [x]_+ / reg on the k largest
  *              entries of x (all of them when k >= n), 0 elsewhere;
- *              conjugate value (gamma/2) ||t||^2.
- *   semi-dual  s = alpha - c_j; t = b_j * P(s / (gamma b_j)) where P is the
+ *              conjugate value (reg/2) ||t||^2.
+ *   semi-dual  s = alpha - c_j; t = b_j * P(s / (reg b_j)) where P is the
  *              projection onto the unit simplex (of the k largest entries);
- *              value <s, t> - (gamma/2) ||t||^2; the projection's threshold
- *              theta gives beta_j = -gamma b_j theta.
+ *              value <s, t> - (reg/2) ||t||^2; the projection's threshold
+ *              theta gives beta_j = -reg b_j theta.
  *
  * L-BFGS minimizes the negated dual (semi-dual), whose gradient is the
  * plan's marginal violation (T 1 - a, T^T 1 - b) (semi-dual: T 1 - a, the
@@ -71,17 +73,14 @@ typedef struct engine {
     double *xt;     /* d x n transposed sources for tcost */
     size_t n, m, k;
     const double *a, *b; /* weights in use (b rescaled to a's mass) */
-    double *gb;          /* gamma b_j: the semi-dual's simplex mass */
-    double gamma;        /* the caller's gamma times mass (see solve) */
-    double mass;         /* a's total mass; the engine's weights sum to 1 */
-    double shift;        /* dense costs: min C, less which every cost is read */
+    double *gb;          /* reg b_j: the semi-dual's simplex mass */
+    double reg;   /* the problem's reg times mass (see otk__smooth_run) */
+    double mass;  /* a's total mass; the engine's weights sum to 1 */
+    double shift; /* dense costs: min C, less which every cost is read */
     int dual;
     int threads;
-    int mode; /* EVAL_* */
-    column_scratch *scratch;
-    double *mem; /* owns weights, scratch and lists (see alloc_engine) */
-    uint32_t *mem_u32;
-    size_t *mem_idx;
+    int mode;                /* EVAL_* */
+    column_scratch *scratch; /* in the workspace, as every array here */
     /* per-column candidate lists of the row scan: LIST_CAP rows and
      * values per column, their number (LIST_OVERFLOW: too many), and the
      * semi-dual's running maximum of alpha_i - C_ij */
@@ -99,6 +98,8 @@ typedef struct engine {
     int have_base;
     /* outcome of the optimization */
     const otk_quadratic_settings *s;
+    const otk__call *call; /* for the progress's elapsed time */
+    int sparse;            /* otk_sparse (else otk_quadratic) */
     size_t iterations, evaluations;
     int converged, cancelled;
 } engine;
@@ -139,7 +140,7 @@ static void load_column(const engine *e, size_t j, double *c)
 static double dual_column(const engine *e, column_scratch *w, size_t len)
 {
     const double *x = w->v;
-    double *t = w->t, inv = 1.0 / e->gamma, sq = 0.0;
+    double *t = w->t, inv = 1.0 / e->reg, sq = 0.0;
     size_t positive = 0;
     for (size_t i = 0; i < len; i++)
         positive += x[i] > 0.0;
@@ -160,7 +161,7 @@ static double dual_column(const engine *e, column_scratch *w, size_t len)
             }
         }
     }
-    return 0.5 * e->gamma * sq;
+    return 0.5 * e->reg * sq;
 }
 
 /* The plan column t for the semi-dual (w->v holds s); returns the value
@@ -177,7 +178,7 @@ static double semi_column(const engine *e, column_scratch *w, size_t len,
         *beta = -mx;
         return 0.0;
     }
-    const double scale = 1.0 / (e->gamma * bj);
+    const double scale = 1.0 / (e->reg * bj);
     double theta;
     if (e->k >= len) {
         /* project s * scale; t = bj [s scale - theta]_+ */
@@ -202,13 +203,13 @@ static double semi_column(const engine *e, column_scratch *w, size_t len,
             t[w->idx[r]] = y > 0.0 ? bj * y : 0.0;
         }
     }
-    *beta = -e->gamma * bj * theta;
+    *beta = -e->reg * bj * theta;
     double st = 0.0, tt = 0.0;
     for (size_t i = 0; i < len; i++) {
         st += s[i] * t[i];
         tt += t[i] * t[i];
     }
-    return st - 0.5 * e->gamma * tt;
+    return st - 0.5 * e->reg * tt;
 }
 
 /* Compute column j's plan column into w->t from the variables; returns its
@@ -239,10 +240,10 @@ static double column_pass(const engine *e, column_scratch *w,
 /* ---- candidates and their columns ------------------------------------ */
 
 /* List capacity per column. The semi-dual's lists hold the entries above
- * the running maximum less gamma b_j: the final candidates plus some met
- * on the way. On clouds of 500 to 2000 points with gamma = 0.1 the final
+ * the running maximum less reg b_j: the final candidates plus some met
+ * on the way. On clouds of 500 to 2000 points with reg = 0.1 the final
  * candidates are about 3 a column; from a running maximum of -inf, 9 on
- * average and 18 at most were listed, 30 at most with gamma = 1. The
+ * average and 18 at most were listed, 30 at most with reg = 1. The
  * dual's hold the positive entries (about 3 a column near the optimum),
  * or for k < LIST_CAP the entries that can be among the k largest. */
 #ifndef LIST_CAP
@@ -479,7 +480,7 @@ static size_t column_candidates(const engine *e, column_scratch *w,
     }
     for (int l = 1; l < CHAINS; l++)
         mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
-    /* theta >= max s - gamma b_j: nothing at or below is in the support */
+    /* theta >= max s - reg b_j: nothing at or below is in the support */
     const double floor_ = mx[0] - e->gb[j];
     for (i = 0; i < n; i++)
         if (v[i] > floor_) {
@@ -511,7 +512,7 @@ static double finish_column(const engine *e, column_scratch *w, size_t j,
                             double *colsum)
 {
     const size_t k = e->k;
-    const double gamma = e->gamma, inv = 1.0 / gamma;
+    const double reg = e->reg, inv = 1.0 / reg;
     double *grad = w->grad;
     size_t *set = w->idx;
     if (count > k) {
@@ -546,10 +547,10 @@ static double finish_column(const engine *e, column_scratch *w, size_t j,
             sq += t * t;
         }
         *colsum = cs;
-        return 0.5 * gamma * sq;
+        return 0.5 * reg * sq;
     }
-    /* t = [s - theta]_+ / gamma with sum t = b_j: the simplex threshold of
-     * s for the mass gamma b_j */
+    /* t = [s - theta]_+ / reg with sum t = b_j: the simplex threshold of
+     * s for the mass reg b_j */
     *colsum = e->b[j];
     size_t support;
     double theta =
@@ -558,7 +559,7 @@ static double finish_column(const engine *e, column_scratch *w, size_t j,
     for (size_t r = 0; r < support; r++) {
         double s = vals[set[r]], t = (s - theta) * inv;
         grad[rows[set[r]]] += t;
-        val += s * t - 0.5 * gamma * t * t;
+        val += s * t - 0.5 * reg * t * t;
     }
     return val;
 }
@@ -616,8 +617,8 @@ static void rows_pass(const engine *e, column_scratch *w, const double *x,
     pick_kernels(&kernel, &scan);
     if (e->mode == EVAL_DENSE) {
         /* the column sums build up in place in the gradient, unscaled:
-         * the kernel sums [x]_+, and t = [x]_+ / gamma */
-        const double inv = 1.0 / e->gamma;
+         * the kernel sums [x]_+, and t = [x]_+ / reg */
+        const double inv = 1.0 / e->reg;
         double *colsum = g + n + j0, sq = 0.0, sums[ROWS];
         memset(colsum, 0, len * sizeof *colsum);
         for (size_t i = 0; i < n; i += ROWS) {
@@ -698,13 +699,13 @@ static void rows_pass(const engine *e, column_scratch *w, const double *x,
  * How the cost is read (each thread owns a range of columns):
  *
  *   EVAL_DENSE    the quadratic dual (k >= n): every entry contributes
- *                 [alpha_i + beta_j - C_ij]_+ / gamma, so the cost is
+ *                 [alpha_i + beta_j - C_ij]_+ / reg, so the cost is
  *                 streamed in storage order, each thread over its segment
  *                 of every row: contiguous and vectorized (the column path
  *                 reads a cache line per row and 8 columns, which measured
  *                 6 to 17 times slower than a pass over the matrix).
  *   EVAL_LISTS    the others need each column's candidates first (dual:
- *                 x > 0; semi-dual: s > max s - gamma b_j). The same scan
+ *                 x > 0; semi-dual: s > max s - reg b_j). The same scan
  *                 lists them per column; the semi-dual's floor there uses
  *                 the running maximum, a lower bound of the final one, so
  *                 the list is a superset, cut to the exact set when the
@@ -713,7 +714,7 @@ static void rows_pass(const engine *e, column_scratch *w, const double *x,
  *                 the column path.
  *   EVAL_COLUMNS  the column path for every column: chosen after an
  *                 evaluation overflowed many lists (wide supports: a large
- *                 gamma), left when the candidates are few again.
+ *                 reg), left when the candidates are few again.
  *
  * The lists and the column path hand finish_column the same candidates in
  * the same order, so the plan does not depend on the mode.
@@ -817,13 +818,14 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     for (int i = 0; i < nvars; i++)
         err += fabs(g[i]);
     if (e->s->progress != NULL) {
-        /* in the caller's units (see otk__smooth_solve) */
-        otk_progress p = {.solver = e->k >= e->n ? "quadratic" : "sparse",
+        /* in the caller's units (see otk__smooth_run) */
+        otk_progress p = {.solver = e->sparse ? "sparse" : "quadratic",
                           .iteration = (size_t)k,
                           .error = err * e->mass,
-                          .reg = e->gamma / e->mass,
+                          .reg = e->reg / e->mass,
                           .objective = (e->shift - fx) * e->mass,
-                          .elapsed_s = NAN};
+                          .elapsed_s = otk__elapsed(e->call),
+                          .detail = NULL};
         if (e->s->progress(e->s->progress_user, &p) != 0) {
             e->cancelled = 1;
             return 1;
@@ -836,84 +838,153 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     return 0;
 }
 
-void otk__smooth_default_settings(otk_quadratic_settings *s)
+/* ---- the workspace ---------------------------------------------------- */
+
+struct otk_quadratic_workspace {
+    size_t n, m;
+    double *x;         /* L-BFGS's variables, n + m */
+    double *base_x;    /* the line search's base point and gradient */
+    size_t *row_next;  /* n: the row-major plan's next position per row */
+    double *mem;       /* weights, lists, scratch (see engine_bind) */
+    uint32_t *mem_u32; /* list rows and counts, candidate rows */
+    size_t *mem_idx;   /* selection indices */
+    column_scratch *scratch;
+    double *xt; /* point clouds: the transposed sources */
+    size_t mem_cap, u32_cap, idx_cap, scratch_cap, xt_cap;
+};
+
+/* Grows *p to at least need elements of size bytes (keeping nothing of
+ * its contents); 0, or -1 when memory is short. */
+static int reserve(void **p, size_t *cap, size_t need, size_t size)
 {
-    s->formulation = OTK_FORMULATION_SEMI_DUAL;
-    s->tol = 1e-9;
-    s->max_iter = 10000;
-    s->history = 10;
-    s->threads = 0;
-    s->progress = NULL;
-    s->progress_user = NULL;
+    if (need <= *cap)
+        return 0;
+    void *q = malloc(need * size);
+    if (q == NULL)
+        return -1;
+    free(*p);
+    *p = q;
+    *cap = need;
+    return 0;
 }
 
-static otk_status finish(otk_quadratic_info *info, otk_status st,
-                         const char *what, size_t bad, double t0)
+void otk__smooth_workspace_free(otk_quadratic_workspace *ws)
 {
-    info->status = st;
-    info->bad_argument = what;
-    info->bad_index = bad;
-    info->time_s = otk__now() - t0;
-    return st;
+    if (ws == NULL)
+        return;
+    free(ws->x);
+    free(ws->base_x);
+    free(ws->row_next);
+    free(ws->mem);
+    free(ws->mem_u32);
+    free(ws->mem_idx);
+    free(ws->scratch);
+    free(ws->xt);
+    free(ws);
 }
 
-static const char *check_settings(const otk_quadratic_settings *s)
+/* The workspace's arrays of fixed size (n and m); the rest is sized by
+ * engine_reserve. */
+static otk_quadratic_workspace *workspace_new(size_t n, size_t m)
 {
-    if (s->formulation != OTK_FORMULATION_SEMI_DUAL &&
-        s->formulation != OTK_FORMULATION_DUAL)
-        return "settings.formulation";
-    if (!(isfinite(s->tol) && s->tol >= 0.0))
-        return "settings.tol";
-    if (s->max_iter < 1 || s->max_iter > INT_MAX)
-        return "settings.max_iter";
-    if (s->history < 1 || s->history > 1000)
-        return "settings.history";
-    if (s->threads < 0)
-        return "settings.threads";
-    return NULL;
+    if (n == 0 || m == 0 || n > SIZE_MAX / 4 - m)
+        return NULL;
+    otk_quadratic_workspace *ws = calloc(1, sizeof *ws);
+    if (ws == NULL)
+        return NULL;
+    ws->n = n;
+    ws->m = m;
+    /* malloc's alignment (16 bytes) is what liblbfgs's SSE builds want */
+    ws->x = malloc((n + m) * sizeof *ws->x);
+    ws->base_x = malloc(2 * (n + m) * sizeof *ws->base_x);
+    ws->row_next = malloc(n * sizeof *ws->row_next);
+    if (ws->x == NULL || ws->base_x == NULL || ws->row_next == NULL) {
+        otk__smooth_workspace_free(ws);
+        return NULL;
+    }
+    return ws;
 }
 
-static void free_engine(engine *e)
+/* Threads for n x m (see otk_quadratic_settings.threads). */
+static int engine_threads(int requested, size_t n, size_t m)
 {
-    free(e->scratch);
-    free(e->mem);
-    free(e->mem_u32);
-    free(e->mem_idx);
-    free(e->xt);
-    free(e->base_x);
+    int threads = otk__threads(requested);
+    size_t per_thread = n * m / MIN_WORK_PER_THREAD;
+    if (requested == 0 && (size_t)threads > per_thread)
+        threads = per_thread > 1 ? (int)per_thread : 1;
+    if ((size_t)threads > m)
+        threads = (int)m;
+    return threads;
 }
 
 /*
- * The weights (a times a_scale; b times b_scale; gamma b) and every thread's
- * scratch: c, v, t, grad (n each), the column block, rows (n), idx (2n + 1: the
- * semi-dual's top-k projection in recover uses the tail), its columns and,
- * for point clouds, their transposed targets and a row segment; and the
- * column lists (m LIST_CAP rows and values), unless the quadratic dual's
- * dense scan needs none.
+ * Sizes the workspace for nt threads and the cost (point clouds: their
+ * dimension): the weights (a, b, reg b), the column lists (m LIST_CAP
+ * rows and values, their counts and priors), every thread's scratch (c,
+ * v, t, grad (n each), the column block, rows (n), idx (2n + 1: the
+ * semi-dual's top-k projection in recover uses the tail)) and, for point
+ * clouds, every thread's transposed targets and row segments.
  */
-static int alloc_engine(engine *e, const double *a, const double *b,
-                        double a_scale, double b_scale)
+static int engine_reserve(otk_quadratic_workspace *ws, const otk_cost *cost,
+                          size_t nt)
+{
+    const size_t n = ws->n, m = ws->m, per = (4 + COLUMN_BLOCK) * n;
+    const size_t d = cost != NULL && cost->C == NULL ? cost->d : 0;
+    size_t xt = 0;
+    if (d > 0) {
+        otk_cost t = *cost;
+        t.n = cost->m;
+        t.m = cost->n;
+        t.x = cost->y;
+        t.y = cost->x;
+        xt = otk__cost_scratch_len(&t);
+    }
+    if (reserve((void **)&ws->mem, &ws->mem_cap,
+                n + 2 * m + m * (LIST_CAP + 1) + nt * per +
+                    (d > 0 ? (d + ROWS) * m : 0),
+                sizeof *ws->mem) != 0 ||
+        reserve((void **)&ws->mem_u32, &ws->u32_cap,
+                m * (2 * LIST_CAP + 2) + nt * n, sizeof *ws->mem_u32) != 0 ||
+        reserve((void **)&ws->mem_idx, &ws->idx_cap, nt * (2 * n + 1),
+                sizeof *ws->mem_idx) != 0 ||
+        reserve((void **)&ws->scratch, &ws->scratch_cap, nt,
+                sizeof *ws->scratch) != 0 ||
+        reserve((void **)&ws->xt, &ws->xt_cap, xt > 0 ? xt : 1,
+                sizeof *ws->xt) != 0)
+        return -1;
+    return 0;
+}
+
+otk_quadratic_workspace *otk__smooth_workspace_create(size_t n, size_t m)
+{
+    otk_quadratic_workspace *ws = workspace_new(n, m);
+    /* what a dense cost with the default threads needs */
+    if (ws != NULL &&
+        engine_reserve(ws, NULL, (size_t)engine_threads(0, n, m)) != 0) {
+        otk__smooth_workspace_free(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+/*
+ * Lays the engine out in the workspace (sized by engine_reserve): the
+ * weights (a times a_scale; b times b_scale; reg b), the lists and every
+ * thread's scratch, and prepares point clouds.
+ */
+static void engine_bind(engine *e, otk_quadratic_workspace *ws, const double *a,
+                        const double *b, double a_scale, double b_scale)
 {
     const size_t n = e->n, m = e->m, nt = (size_t)e->threads;
-    const size_t per = (4 + COLUMN_BLOCK) * n;
+    const size_t per = (4 + COLUMN_BLOCK) * n, lists = m;
     const int points = e->cost->C == NULL;
     const size_t d = points ? e->cost->d : 0;
     e->mode = e->dual && e->k >= n ? EVAL_DENSE : EVAL_LISTS;
-    const size_t lists = e->mode == EVAL_LISTS ? m : 0;
-    e->scratch = calloc(nt, sizeof *e->scratch);
-    e->mem = malloc((n + 2 * m + lists * (LIST_CAP + 1) + nt * per +
-                     (points ? (d + ROWS) * m : 0)) *
-                    sizeof *e->mem);
-    e->mem_u32 =
-        malloc((lists * (2 * LIST_CAP + 2) + nt * n) * sizeof *e->mem_u32);
-    e->mem_idx = malloc(nt * (2 * n + 1) * sizeof *e->mem_idx);
-    const size_t nvars = n + (e->dual ? m : 0);
-    e->base_x = malloc(2 * nvars * sizeof *e->base_x);
-    if (e->scratch == NULL || e->mem == NULL || e->mem_u32 == NULL ||
-        e->mem_idx == NULL || e->base_x == NULL)
-        return -1;
-    e->base_g = e->base_x + nvars;
-    double *wa = e->mem, *wb = wa + n, *next = wb + m;
+    e->scratch = ws->scratch;
+    memset(e->scratch, 0, nt * sizeof *e->scratch);
+    e->base_x = ws->base_x;
+    e->base_g = e->base_x + n + (e->dual ? m : 0);
+    double *wa = ws->mem, *wb = wa + n, *next = wb + m;
     for (size_t i = 0; i < n; i++)
         wa[i] = (a != NULL ? a[i] : 1.0 / (double)n) * a_scale;
     for (size_t j = 0; j < m; j++)
@@ -923,12 +994,12 @@ static int alloc_engine(engine *e, const double *a, const double *b,
     e->gb = next;
     next += m;
     for (size_t j = 0; j < m; j++)
-        e->gb[j] = e->gamma * wb[j];
+        e->gb[j] = e->reg * wb[j];
     e->list_vals = next;
     e->list_top = next + lists * LIST_CAP;
     next += lists * (LIST_CAP + 1);
-    e->list_rows = e->mem_u32;
-    e->list_count = e->mem_u32 + lists * LIST_CAP;
+    e->list_rows = ws->mem_u32;
+    e->list_count = ws->mem_u32 + lists * LIST_CAP;
     e->list_prior = e->list_count + lists;
     e->list_nprior = e->list_prior + lists * LIST_CAP;
     for (size_t j = 0; j < lists; j++)
@@ -940,51 +1011,98 @@ static int alloc_engine(engine *e, const double *a, const double *b,
         w->t = w->v + n;
         w->grad = w->t + n;
         w->cblock = w->grad + n;
-        w->idx = e->mem_idx + t * (2 * n + 1);
-        w->rows = e->mem_u32 + lists * (2 * LIST_CAP + 2) + t * n;
+        w->idx = ws->mem_idx + t * (2 * n + 1);
+        w->rows = ws->mem_u32 + lists * (2 * LIST_CAP + 2) + t * n;
         w->j0 = m * t / nt;
         w->j1 = m * (t + 1) / nt;
     }
     next += nt * per;
-    if (points) {
-        for (size_t t = 0; t < nt; t++) {
-            /* the thread's columns: targets j0 .. j1 - 1 */
-            column_scratch *w = &e->scratch[t];
-            w->seg = *e->cost;
-            w->seg.m = w->j1 - w->j0;
-            w->seg.y = e->cost->y + w->j0 * d;
-            w->seg_yt = next;
-            w->seg_row = next + d * w->seg.m;
-            next += (d + ROWS) * w->seg.m;
-            otk__cost_prepare(&w->seg, w->seg_yt);
-        }
-        /* column j of the cost is row j of the transposed problem */
-        e->tcost = *e->cost;
-        e->tcost.n = e->cost->m;
-        e->tcost.m = e->cost->n;
-        e->tcost.x = e->cost->y;
-        e->tcost.y = e->cost->x;
-        e->xt = malloc(otk__cost_scratch_len(&e->tcost) * sizeof *e->xt);
-        if (e->xt == NULL)
-            return -1;
-        otk__cost_prepare(&e->tcost, e->xt);
+    if (!points)
+        return;
+    for (size_t t = 0; t < nt; t++) {
+        /* the thread's columns: targets j0 .. j1 - 1 */
+        column_scratch *w = &e->scratch[t];
+        w->seg = *e->cost;
+        w->seg.m = w->j1 - w->j0;
+        w->seg.y = e->cost->y + w->j0 * d;
+        w->seg_yt = next;
+        w->seg_row = next + d * w->seg.m;
+        next += (d + ROWS) * w->seg.m;
+        otk__cost_prepare(&w->seg, w->seg_yt);
     }
-    return 0;
+    /* column j of the cost is row j of the transposed problem */
+    e->tcost = *e->cost;
+    e->tcost.n = e->cost->m;
+    e->tcost.m = e->cost->n;
+    e->tcost.x = e->cost->y;
+    e->tcost.y = e->cost->x;
+    e->xt = ws->xt;
+    otk__cost_prepare(&e->tcost, e->xt);
 }
 
-/* The plan of the final variables, its numbers, and the outputs, in the
- * caller's units: plan entries times the mass, costs plus the shift. */
-static void recover(engine *e, const double *vars, const double *a_user,
-                    const double *b_user, double *beta, otk_plan_entry *plan,
-                    size_t capacity, double *P, otk_quadratic_info *info)
+/* ---- settings --------------------------------------------------------- */
+
+/* clang-format off */
+#define FIELD(name, kind, lo, hi, flags, def, meaning)                         \
+    {#name, "settings." #name, kind, lo, hi, flags, def, meaning,              \
+     offsetof(otk_quadratic_settings, name)}
+static const otk_setting_bounds bounds[] = {
+    FIELD(formulation, OTK_SETTING_INTEGER, 0, 1, 0,
+          OTK_FORMULATION_SEMI_DUAL, "0 semi-dual, 1 dual"),
+    FIELD(tol, OTK_SETTING_REAL, 0, INFINITY, OTK_BOUND_UPPER_OPEN, 1e-9,
+          "L1 marginal error, relative to the mass, to stop at"),
+    FIELD(max_iter, OTK_SETTING_COUNT, 1, INT_MAX, 0, 10000,
+          "L-BFGS iterations"),
+    FIELD(history, OTK_SETTING_INTEGER, 1, 1000, 0, 10,
+          "L-BFGS memory (pairs kept)"),
+    FIELD(threads, OTK_SETTING_INTEGER, 0, INFINITY, 0, 0,
+          "threads (0: the OpenMP default on large problems)"),
+    FIELD(warm_start, OTK_SETTING_INTEGER, 0, 1, 0, 0,
+          "1: start from the solution's f (and g for the dual)"),
+};
+#undef FIELD
+/* clang-format on */
+#define BOUNDS_COUNT (sizeof bounds / sizeof bounds[0])
+
+_Static_assert(sizeof(otk_formulation) == sizeof(int), "enum size");
+
+const otk_setting_bounds *otk__smooth_setting_bounds(size_t *count)
+{
+    if (count != NULL)
+        *count = BOUNDS_COUNT;
+    return bounds;
+}
+
+void otk__smooth_default_settings(otk_quadratic_settings *s)
+{
+    otk__apply_defaults(bounds, BOUNDS_COUNT, s);
+    s->progress = NULL;
+    s->progress_user = NULL;
+}
+
+/* ---- the solve -------------------------------------------------------- */
+
+/*
+ * The plan of the final variables, its numbers, and the outputs, in the
+ * caller's units: plan entries times the mass, costs plus the shift. The
+ * columns come in order, so the row-major list takes two passes: the
+ * first counts each row's entries (and fills P and the numbers), the
+ * second writes each entry at its row's next position.
+ */
+static void recover(engine *e, otk_quadratic_workspace *ws, const double *vars,
+                    const otk_problem *pb, double *g, otk_solution *sol,
+                    otk_quadratic_info *info)
 {
     const size_t n = e->n, m = e->m;
     column_scratch *w = &e->scratch[0];
     double *rows = w->grad; /* row sums */
+    double *P = sol != NULL ? sol->P : NULL;
+    size_t *row_count = ws->row_next;
     memset(rows, 0, n * sizeof *rows);
+    memset(row_count, 0, n * sizeof *row_count);
     if (P != NULL)
         memset(P, 0, n * m * sizeof *P);
-    e->beta_out = beta;
+    e->beta_out = g;
     double transport = 0.0, sq = 0.0, err = 0.0, total = 0.0;
     size_t nnz = 0, max_col = 0;
     for (size_t j = 0; j < m; j++) {
@@ -996,59 +1114,73 @@ static void recover(engine *e, const double *vars, const double *a_user,
             double t = w->t[i] * e->mass;
             if (w->t[i] == 0.0)
                 continue;
-            if (plan != NULL && nnz < capacity) {
-                plan[nnz].i = i;
-                plan[nnz].j = j;
-                plan[nnz].value = t;
-            }
             if (P != NULL)
                 P[i * m + j] = t;
-            nnz++;
+            row_count[i]++;
             col_nnz++;
             colsum += t;
             rows[i] += t;
             transport += t * w->c[i];
             sq += w->t[i] * w->t[i];
         }
+        nnz += col_nnz;
         total += colsum;
         max_col = col_nnz > max_col ? col_nnz : max_col;
-        err += fabs(colsum - (b_user != NULL ? b_user[j] : 1.0 / (double)m));
+        err += fabs(colsum - (pb->b != NULL ? pb->b[j] : 1.0 / (double)m));
     }
     e->beta_out = NULL;
     for (size_t i = 0; i < n; i++)
-        err += fabs(rows[i] - (a_user != NULL ? a_user[i] : 1.0 / (double)n));
+        err += fabs(rows[i] - (pb->a != NULL ? pb->a[i] : 1.0 / (double)n));
     info->nnz = nnz;
     info->max_col_nnz = max_col;
-    /* <P, C> = <P, C - shift> + shift sum P; (gamma/2) ||P||^2 with P =
-     * mass T and e->gamma = gamma mass is (e->gamma mass / 2) ||T||^2 */
+    /* <P, C> = <P, C - shift> + shift sum P; (reg/2) ||P||^2 with P =
+     * mass T and e->reg = reg mass is (e->reg mass / 2) ||T||^2 */
     info->transport_cost = transport + e->shift * total;
-    info->objective = info->transport_cost + 0.5 * e->gamma * e->mass * sq;
+    info->objective = info->transport_cost + 0.5 * e->reg * e->mass * sq;
     info->marginal_error = err;
+    if (sol == NULL || sol->plan == NULL || sol->capacity == 0)
+        return;
+    size_t start = 0; /* row counts to the rows' first positions */
+    for (size_t i = 0; i < n; i++) {
+        size_t c = row_count[i];
+        row_count[i] = start;
+        start += c;
+    }
+    for (size_t j = 0; j < m; j++) {
+        column_pass(e, w, vars, j);
+        for (size_t i = 0; i < n; i++) {
+            if (w->t[i] == 0.0)
+                continue;
+            size_t at = row_count[i]++;
+            if (at < sol->capacity)
+                sol->plan[at] = (otk_plan_entry){i, j, w->t[i] * e->mass};
+        }
+    }
 }
 
 /*
  * Two changes of units make the engine's arithmetic independent of the
  * scale of the masses and of a common offset of the costs.
  *
- * Mass: with P = mass T, <P, C> + (gamma/2) ||P||^2 = mass (<T, C> +
- * (gamma mass / 2) ||T||^2), so T solves the problem of unit mass with
- * gamma mass for gamma; the potentials (alpha_i + beta_j - C_ij = gamma
- * P_ij = gamma mass T_ij) are the same, the values scale by mass. The
- * stopping rule is checked on T: tol is relative to the mass.
+ * Mass: with P = mass T, <P, C> + (reg/2) ||P||^2 = mass (<T, C> +
+ * (reg mass / 2) ||T||^2), so T solves the problem of unit mass with
+ * reg mass for reg; the potentials (f_i + g_j - C_ij = reg P_ij = reg
+ * mass T_ij) are the same, the values scale by mass. The stopping rule is
+ * checked on T: tol is relative to the mass.
  *
  * Offset: for any feasible plan <P, C - u 1^T - 1 v^T> = <P, C> - <a, u> -
  * <b, v>, so shifting rows by u and columns by v changes neither the plan
- * nor the sparsity pattern (k per column), and maps potentials as alpha -
- * u, beta - v. The engine uses the common shift u = min C (v = 0), one
+ * nor the sparsity pattern (k per column), and maps potentials as f - u,
+ * g - v. The engine uses the common shift u = min C (v = 0), one
  * subtraction per cost read, when the offset exceeds the spread max C -
  * min C: then the entries share their leading digits, which cancel in
- * alpha - C (a constant 1e16 left nothing of the plan), and read as C -
- * min C they are exact. Below, the shift would gain at most a bit; the
- * cost is then read as given (shift 0), so that such problems start
- * L-BFGS where they always did (alpha = 0). The potentials are mapped back
- * (alpha + shift) and the values gain shift times the mass. Point costs
- * are not shifted: they are >= 0 and 0 for coinciding points, and their
- * minimum is not known without a pass over all pairs.
+ * f - C (a constant 1e16 left nothing of the plan), and read as C - min C
+ * they are exact. Below, the shift would gain at most a bit; the cost is
+ * then read as given (shift 0), so that such problems start L-BFGS where
+ * they always did (f = 0). The potentials are mapped back (f + shift) and
+ * the values gain shift times the mass. Point costs are not shifted: they
+ * are >= 0 and 0 for coinciding points, and their minimum is not known
+ * without a pass over all pairs.
  */
 static double cost_shift(const otk_cost *cost)
 {
@@ -1062,142 +1194,230 @@ static double cost_shift(const otk_cost *cost)
     return fabs(lo) > hi - lo ? lo : 0.0;
 }
 
-otk_status otk__smooth_solve(const otk_cost *cost, const double *a,
-                             const double *b, double gamma, size_t k,
-                             const otk_quadratic_settings *settings,
-                             double *alpha, double *beta, otk_plan_entry *plan,
-                             size_t capacity, double *P,
+/* The inputs a solve checks after the settings: reg, the transport
+ * problem, k, the sizes and the warm start's potentials. */
+static otk_status check_inputs(otk__call *call,
+                               const otk_quadratic_workspace *ws,
+                               const otk_problem *pb, size_t *k, int sparse,
+                               const otk_quadratic_settings *s,
+                               const otk_solution *sol, double mass[2])
+{
+    otk_status st;
+    if (pb == NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "problem", SIZE_MAX);
+    if ((st = otk__check_reg(call, pb->reg)) != OTK_CONVERGED ||
+        (st = otk__check_transport(call, pb->cost, pb->a, pb->b, 1, 1e-9,
+                                   &mass[0], &mass[1])) != OTK_CONVERGED)
+        return st;
+    const size_t n = pb->cost->n, m = pb->cost->m;
+    if (!sparse)
+        *k = n; /* every row may be used: no sparsity constraint */
+    if (*k < 1 || *k > n)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "k", SIZE_MAX);
+    const int dual = s->formulation == OTK_FORMULATION_DUAL;
+    if (n + (dual ? m : 0) > INT_MAX)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "cost.n", SIZE_MAX);
+    /* the plan / mass is solved with reg mass (see cost_shift) */
+    const double reg = pb->reg * mass[0];
+    if (!(reg >= DBL_MIN && isfinite(1.0 / reg)))
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
+    if (ws != NULL && ws->n != n)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "cost.n", SIZE_MAX);
+    if (ws != NULL && ws->m != m)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "cost.m", SIZE_MAX);
+    if (!s->warm_start)
+        return OTK_CONVERGED;
+    const double *f = sol != NULL ? sol->f : NULL;
+    const double *g = sol != NULL ? sol->g : NULL;
+    if (f == NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "solution.f",
+                         SIZE_MAX);
+    if (dual && g == NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "solution.g",
+                         SIZE_MAX);
+    size_t bad = otk__first_nonfinite(f, n);
+    if (bad != SIZE_MAX)
+        return otk__fail(call, OTK_ERR_INVALID_INPUT, "solution.f", bad);
+    if (dual && (bad = otk__first_nonfinite(g, m)) != SIZE_MAX)
+        return otk__fail(call, OTK_ERR_INVALID_INPUT, "solution.g", bad);
+    return OTK_CONVERGED;
+}
+
+/* The numbers of an info before a solve: NaN until computed. */
+static void info_reset(otk_quadratic_info *info)
+{
+    info->iterations = info->evaluations = 0;
+    info->nnz = info->max_col_nnz = 0;
+    info->marginal_error = info->transport_cost = NAN;
+    info->objective = info->dual_objective = NAN;
+}
+
+/* The starting point: zero, or the caller's potentials less the shift. */
+static void start_point(const engine *e, const otk_quadratic_settings *s,
+                        const otk_solution *sol, double *x)
+{
+    const size_t n = e->n, m = e->dual ? e->m : 0;
+    if (!s->warm_start) {
+        memset(x, 0, (n + m) * sizeof *x);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = sol->f[i] - e->shift;
+    if (m > 0)
+        memcpy(x + n, sol->g, m * sizeof *x);
+}
+
+/* L-BFGS on the engine from x; the status of its end. */
+static otk_status minimize(engine *e, const otk_quadratic_settings *s,
+                           double *x, int nvars)
+{
+    if (s->warm_start) {
+        /* a start already within tol (say the optimum) needs no step */
+        double err = 0.0;
+        objective(e, x, e->base_g);
+        for (int i = 0; i < nvars; i++)
+            err += fabs(e->base_g[i]);
+        if (err <= s->tol)
+            return OTK_CONVERGED;
+    }
+    lbfgs_parameter_t param;
+    lbfgs_parameter_init(&param);
+    param.m = s->history;
+    param.max_iterations = (int)s->max_iter;
+    param.epsilon = 0.0; /* our own test, on the marginal error */
+    /* Backtracking to the (weak) Wolfe conditions: measured more robust
+     * than More-Thuente on these piecewise-quadratic objectives, which
+     * made More-Thuente stop far from the optimum at small reg. */
+    param.linesearch = LBFGS_LINESEARCH_BACKTRACKING_WOLFE;
+    lbfgsfloatval_t fx = 0.0;
+    int ret = lbfgs(nvars, x, &fx, evaluate, progress, e, &param);
+    if (e->converged)
+        return OTK_CONVERGED;
+    if (e->cancelled)
+        return OTK_CANCELLED;
+    if (ret == LBFGSERR_MAXIMUMITERATION)
+        return OTK_MAX_ITER;
+    if (ret == LBFGSERR_OUTOFMEMORY)
+        return OTK_ERR_NO_MEMORY;
+    return OTK_STALLED; /* a line search failed, or no step was taken */
+}
+
+/* The cause of a positive status (see otk_quadratic_info). */
+static const char *stop_cause(otk_status st)
+{
+    switch (st) {
+    case OTK_MAX_ITER: return "max_iter";
+    case OTK_STALLED: return "line_search";
+    case OTK_CANCELLED: return "progress";
+    default: return NULL;
+    }
+}
+
+/* The solve in a bound engine: minimize, then the outputs. */
+static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
+                             const otk_problem *pb,
+                             const otk_quadratic_settings *s, otk_solution *sol,
                              otk_quadratic_info *info)
 {
-    const double t0 = otk__now();
+    const size_t n = e->n, m = e->m;
+    const int nvars = (int)(n + (e->dual ? m : 0));
+    double *x = ws->x;
+    start_point(e, s, sol, x);
+    otk_status st = minimize(e, s, x, nvars);
+    info->iterations = e->iterations;
+    info->evaluations = e->evaluations;
+    /* the true value at the result (fx is the line search's view) */
+    info->dual_objective = (e->shift - objective(e, x, e->base_g)) * e->mass;
+    if (st < 0)
+        return st;
+    double *g = sol != NULL ? sol->g : NULL;
+    recover(e, ws, x, pb, e->dual ? NULL : g, sol, info);
+    if (st == OTK_STALLED && info->marginal_error <= s->tol * e->mass)
+        st = OTK_CONVERGED; /* stopped exactly at the optimum */
+    for (size_t i = 0; i < n; i++)
+        x[i] += e->shift; /* f of C from f of C - shift */
+    if (sol != NULL && sol->f != NULL)
+        memcpy(sol->f, x, n * sizeof *x);
+    if (g != NULL && e->dual)
+        memcpy(g, x + n, m * sizeof *g);
+    const double numbers[] = {info->marginal_error, info->transport_cost,
+                              info->objective, info->dual_objective};
+    st = otk__finite_result(st, numbers, 4);
+    st = otk__finite_result(st, x, (size_t)nvars);
+    return otk__finite_result(st, g, m);
+}
+
+otk_status otk__smooth_run(otk_quadratic_workspace *ws, const otk_problem *pb,
+                           size_t k, int sparse,
+                           const otk_quadratic_settings *settings,
+                           otk_solution *sol, otk_quadratic_info *info)
+{
     otk_quadratic_info local;
     if (info == NULL)
         info = &local;
-    memset(info, 0, sizeof *info);
-    info->marginal_error = info->transport_cost = NAN;
-    info->objective = info->dual_objective = NAN;
+    otk__call call = otk__begin(&info->outcome);
+    info_reset(info);
     otk_quadratic_settings defaults;
     if (settings == NULL) {
         otk__smooth_default_settings(&defaults);
         settings = &defaults;
     }
-    const char *what = check_settings(settings);
-    size_t bad = SIZE_MAX;
-    otk_status st;
-    if (what != NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, what, bad, t0);
-    if (!(isfinite(gamma) && gamma > 0.0))
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "gamma", bad, t0);
-    if ((st = otk__check_cost(cost, &what, &bad)) != OTK_CONVERGED)
-        return finish(info, st, what, bad, t0);
-    const size_t n = cost->n, m = cost->m;
-    if (k < 1 || k > n)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "k", bad, t0);
-    const int dual = settings->formulation == OTK_FORMULATION_DUAL;
-    if (n + (dual ? m : 0) > INT_MAX)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "cost.n", bad, t0);
-    double mass_a, mass_b;
-    if ((st = otk__check_weights(a, n, &mass_a, &bad)) != OTK_CONVERGED)
-        return finish(info, st, "a", bad, t0);
-    if ((st = otk__check_weights(b, m, &mass_b, &bad)) != OTK_CONVERGED)
-        return finish(info, st, "b", bad, t0);
-    if (!otk__masses_match(mass_a, mass_b))
-        return finish(info, OTK_ERR_MASS_MISMATCH, "b", SIZE_MAX, t0);
-
+    double mass[2];
+    otk_status st =
+        otk__validate_settings(&call, bounds, BOUNDS_COUNT, settings);
+    if (st == OTK_CONVERGED)
+        st = check_inputs(&call, ws, pb, &k, sparse, settings, sol, mass);
+    if (st != OTK_CONVERGED)
+        return st;
+    const otk_cost *cost = pb->cost;
     /* The engine solves for the plan T = P / mass of unit mass, whose
-     * problem is the same with gamma mass for gamma, and reads C - min C:
+     * problem is the same with reg mass for reg, and reads C - min C:
      * see cost_shift. */
     engine e = {0};
     e.cost = cost;
-    e.n = n;
-    e.m = m;
+    e.n = cost->n;
+    e.m = cost->m;
     e.k = k;
-    e.mass = mass_a;
-    e.gamma = gamma * mass_a;
+    e.sparse = sparse;
+    e.mass = mass[0];
+    e.reg = pb->reg * mass[0];
     e.shift = cost_shift(cost);
-    e.dual = dual;
+    e.dual = settings->formulation == OTK_FORMULATION_DUAL;
     e.s = settings;
-    if (!(e.gamma >= DBL_MIN && isfinite(1.0 / e.gamma)))
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "gamma", bad, t0);
-    e.threads = otk__threads(settings->threads);
-    size_t per_thread = n * m / MIN_WORK_PER_THREAD;
-    if (settings->threads == 0 && (size_t)e.threads > per_thread)
-        e.threads = per_thread > 1 ? (int)per_thread : 1;
-    if ((size_t)e.threads > m)
-        e.threads = (int)m;
-    const int nvars = (int)(n + (dual ? m : 0));
-    lbfgsfloatval_t *x = lbfgs_malloc(nvars);
-    if (x == NULL || alloc_engine(&e, a, b, 1.0 / mass_a, 1.0 / mass_b) != 0) {
-        lbfgs_free(x);
-        free_engine(&e);
-        return finish(info, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX, t0);
+    e.call = &call;
+    e.threads = engine_threads(settings->threads, e.n, e.m);
+    otk_quadratic_workspace *own = ws == NULL ? workspace_new(e.n, e.m) : NULL;
+    otk_quadratic_workspace *w = ws != NULL ? ws : own;
+    if (w == NULL || engine_reserve(w, cost, (size_t)e.threads) != 0) {
+        otk__smooth_workspace_free(own);
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     }
-    memset(x, 0, (size_t)nvars * sizeof *x);
-
-    lbfgs_parameter_t param;
-    lbfgs_parameter_init(&param);
-    param.m = settings->history;
-    param.max_iterations = (int)settings->max_iter;
-    param.epsilon = 0.0; /* our own test, on the marginal error */
-    /* Backtracking to the (weak) Wolfe conditions: measured more robust
-     * than More-Thuente on these piecewise-quadratic objectives, which
-     * made More-Thuente stop far from the optimum at small gamma. */
-    param.linesearch = LBFGS_LINESEARCH_BACKTRACKING_WOLFE;
-    lbfgsfloatval_t fx = 0.0;
-    int ret = lbfgs(nvars, x, &fx, evaluate, progress, &e, &param);
-    if (e.converged)
-        st = OTK_CONVERGED;
-    else if (e.cancelled)
-        st = OTK_CANCELLED;
-    else if (ret == LBFGSERR_MAXIMUMITERATION)
-        st = OTK_MAX_ITER;
-    else if (ret == LBFGSERR_OUTOFMEMORY)
-        st = OTK_ERR_NO_MEMORY;
-    else
-        st = OTK_STALLED; /* a line search failed, or no step was taken */
-    info->iterations = e.iterations;
-    info->evaluations = e.evaluations;
-    /* the true value at the result (fx is the line search's view) */
-    info->dual_objective = (e.shift - objective(&e, x, e.base_g)) * mass_a;
-    if (st >= 0) {
-        recover(&e, x, a, b, beta, plan, capacity, P, info);
-        if (st == OTK_STALLED && info->marginal_error <= settings->tol * mass_a)
-            st = OTK_CONVERGED; /* stopped exactly at the optimum */
-        for (size_t i = 0; i < n; i++)
-            x[i] += e.shift; /* alpha of C from alpha of C - shift */
-        if (alpha != NULL)
-            memcpy(alpha, x, n * sizeof *alpha);
-        if (beta != NULL && dual)
-            memcpy(beta, x + n, m * sizeof *beta);
-        const double numbers[] = {info->marginal_error, info->transport_cost,
-                                  info->objective, info->dual_objective};
-        st = otk__finite_result(st, numbers, 4);
-        st = otk__finite_result(st, x, (size_t)nvars);
-        st = otk__finite_result(st, beta, m);
-    }
-    lbfgs_free(x);
-    free_engine(&e);
-    return finish(info, st, NULL, SIZE_MAX, t0);
+    engine_bind(&e, w, pb->a, pb->b, 1.0 / mass[0], 1.0 / mass[1]);
+    st = engine_run(&e, w, pb, settings, sol, info);
+    otk__smooth_workspace_free(own);
+    call.out->cause = stop_cause(st);
+    return otk__finish(&call, st);
 }
 
 double otk__smooth_eval(const otk_cost *cost, const double *a, const double *b,
-                        double gamma, size_t k, int dual, const double *vars,
+                        double reg, size_t k, int dual, const double *vars,
                         double *grad)
 {
-    const size_t n = cost->n, m = cost->m;
     engine e = {0};
     e.cost = cost;
-    e.n = n;
-    e.m = m;
+    e.n = cost->n;
+    e.m = cost->m;
     e.k = k;
-    e.gamma = gamma;
+    e.reg = reg;
     e.dual = dual;
     e.threads = 1;
-    if (alloc_engine(&e, a, b, 1.0, 1.0) != 0) {
-        free_engine(&e);
+    otk_quadratic_workspace *ws = workspace_new(e.n, e.m);
+    if (ws == NULL || engine_reserve(ws, cost, 1) != 0) {
+        otk__smooth_workspace_free(ws);
         return NAN;
     }
+    engine_bind(&e, ws, a, b, 1.0, 1.0);
     double f = objective(&e, vars, grad);
-    free_engine(&e);
+    otk__smooth_workspace_free(ws);
     return f;
 }

@@ -49,7 +49,7 @@ KTARGET OTK_INLINE double KERN(hsum)(KERN(vd) v)
 }
 
 /* The quadratic dual on a row group over len columns: p_qj = [alpha_q +
- * beta_j - c_qj]_+ (t = p / gamma, scaled by the caller) added to colsum_j;
+ * beta_j - c_qj]_+ (t = p / reg, scaled by the caller) added to colsum_j;
  * sums[q] receives row q's sum, *sq gains the sum of the squares. */
 KTARGET static void KERN(dual_rows)(const row_group *rg, const double *beta,
                                     double *colsum, size_t len, double *sq,
@@ -89,7 +89,7 @@ KTARGET static void KERN(dual_rows)(const row_group *rg, const double *beta,
 /* The candidate scan of a row group over the columns j0 .. j0 + len - 1:
  * dual (beta != NULL) x = alpha_i + beta_j - c_ij above the column's floor
  * (list_top: 0, or the k-th largest listed); semi-dual s = alpha_i - c_ij
- * above the running maximum of the column (list_top) less gamma b_j.
+ * above the running maximum of the column (list_top) less reg b_j.
  * Hits go to the column lists, in row order. */
 KTARGET static void KERN(list_rows)(const engine *e, const row_group *rg,
                                     const double *beta, size_t j0, size_t len)

@@ -16,6 +16,8 @@ static const struct {
     {"include/otkit/bilevel.h", "otk_bilevel_settings",
      otk_bilevel_setting_bounds},
     {"include/otkit/exact.h", "otk_exact_settings", otk_exact_setting_bounds},
+    {"include/otkit/quadratic.h", "otk_quadratic_settings",
+     otk_quadratic_setting_bounds},
 };
 
 int main(void)

@@ -143,7 +143,7 @@ static void run_exact(const otkcli_problem *pb, double *f, double *g, double *P)
     free(plan);
 }
 
-static void run_smooth(const otkcli_problem *pb, const choice *c, double gamma,
+static void run_smooth(const otkcli_problem *pb, const choice *c, double reg,
                        double *f, double *g, double *P)
 {
     size_t n = pb->cost.n, m = pb->cost.m;
@@ -156,13 +156,19 @@ static void run_smooth(const otkcli_problem *pb, const choice *c, double gamma,
     s.max_iter = 30;
     s.threads = 1;
     s.formulation = c->dual ? OTK_FORMULATION_DUAL : OTK_FORMULATION_SEMI_DUAL;
+    const otk_problem problem = {&pb->cost, pb->a, pb->b, reg};
+    otk_solution sol = {f, g, P, plan, k * m};
     otk_quadratic_info info;
-    check_result(otk_quadratic(&pb->cost, pb->a, pb->b, gamma, &s, f, g, plan,
-                               k * m, P, &info),
-                 pb, f, g, P);
-    check_result(otk_sparse(&pb->cost, pb->a, pb->b, gamma, k, &s, f, g, plan,
-                            k * m, P, &info),
-                 pb, f, g, P);
+    check_result(otk_quadratic(&problem, &s, &sol, &info), pb, f, g, P);
+    check_result(otk_sparse(&problem, k, &s, &sol, &info), pb, f, g, P);
+    /* a workspace, warm from the last potentials when they are usable */
+    otk_sparse_workspace *ws = otk_sparse_workspace_create(n, m);
+    if (ws != NULL) {
+        s.warm_start = info.outcome.status >= 0;
+        check_result(otk_sparse_solve(ws, &problem, k, &s, &sol, &info), pb, f,
+                     g, P);
+        otk_sparse_workspace_free(ws);
+    }
     free(plan);
 }
 

@@ -291,8 +291,8 @@ START_TEST(threads_are_clamped)
         ck_assert_int_eq(
             otk_sinkhorn(&cost, NULL, NULL, 0.5, &ss, NULL, NULL, NULL, NULL),
             OTK_CONVERGED);
-        ck_assert_int_eq(otk_quadratic(&cost, NULL, NULL, 0.5, &qs, NULL, NULL,
-                                       NULL, 0, NULL, NULL),
+        ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, NULL, NULL, 0.5},
+                                       &qs, NULL, NULL),
                          OTK_CONVERGED);
     }
 }

@@ -86,8 +86,9 @@ START_TEST(matches_pot)
             pass % 2 == 0 ? OTK_FORMULATION_SEMI_DUAL : OTK_FORMULATION_DUAL);
         double *P = malloc(q.n * q.m * sizeof *P);
         otk_quadratic_info info;
-        otk_status st = otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                      NULL, 0, P, &info);
+        otk_status st =
+            otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                          &(otk_solution){NULL, NULL, P, NULL, 0}, &info);
         ck_assert_msg(st == OTK_CONVERGED, "%s pass %d: %s", cases[_i], pass,
                       otk_status_name(st));
         ck_assert_double_le(info.marginal_error, 1e-10);
@@ -111,9 +112,10 @@ START_TEST(formulations_agree)
     for (int f = 0; f < 2; f++) {
         otk_quadratic_settings s = tight((otk_formulation)f);
         P[f] = malloc(q.n * q.m * sizeof *P[f]);
-        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, alpha,
-                                       beta, NULL, 0, P[f], NULL),
-                         OTK_CONVERGED);
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                          &(otk_solution){alpha, beta, P[f], NULL, 0}, NULL),
+            OTK_CONVERGED);
         for (size_t i = 0; i < q.n; i++)
             for (size_t j = 0; j < q.m; j++) {
                 double x = alpha[i] + beta[j] - q.C[i * q.m + j];
@@ -155,8 +157,8 @@ START_TEST(duality_gap_closes)
         s.progress = check_duality;
         s.progress_user = &best;
         otk_quadratic_info info;
-        ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                       NULL, 0, NULL, &info),
+        ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma},
+                                       &s, NULL, &info),
                          OTK_CONVERGED);
         /* every dual value is below the optimum (the oracle's primal) */
         ck_assert_double_le(best, q.primal * (1 + 1e-12));
@@ -181,8 +183,8 @@ START_TEST(small_gamma_approaches_exact)
         otk_quadratic_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
         s.tol = 1e-9;
         otk_quadratic_info info;
-        otk_status st = otk_quadratic(&cost, q.a, q.b, gammas[k], &s, NULL,
-                                      NULL, NULL, 0, NULL, &info);
+        otk_status st = otk_quadratic(
+            &(otk_problem){&cost, q.a, q.b, gammas[k]}, &s, NULL, &info);
         ck_assert_msg(st == OTK_CONVERGED, "gamma %g: %s", gammas[k],
                       otk_status_name(st));
         double gap = info.transport_cost - ex.transport_cost;
@@ -241,8 +243,9 @@ START_TEST(sparse_plan_output_and_capacity)
     otk_plan_entry plan[600];
     double *P = malloc(q.n * q.m * sizeof *P);
     otk_quadratic_info info;
-    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                   plan, 600, P, &info),
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                                   &(otk_solution){NULL, NULL, P, plan, 600},
+                                   &info),
                      OTK_CONVERGED);
     size_t dense_nnz = 0, max_col = 0;
     for (size_t j = 0; j < q.m; j++) {
@@ -254,16 +257,24 @@ START_TEST(sparse_plan_output_and_capacity)
     }
     ck_assert_uint_eq(info.nnz, dense_nnz);
     ck_assert_uint_eq(info.max_col_nnz, max_col);
-    for (size_t e = 0; e < info.nnz; e++)
+    for (size_t e = 0; e < info.nnz; e++) {
         ck_assert_double_eq(P[plan[e].i * q.m + plan[e].j], plan[e].value);
+        /* row-major: by i, then j */
+        if (e > 0)
+            ck_assert(
+                plan[e - 1].i < plan[e].i ||
+                (plan[e - 1].i == plan[e].i && plan[e - 1].j < plan[e].j));
+    }
     /* too little room: the first entries, and the true count */
     otk_plan_entry few[5];
-    ck_assert_int_eq(otk_quadratic(&cost, q.a, q.b, q.gamma, &s, NULL, NULL,
-                                   few, 5, NULL, &info),
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, q.a, q.b, q.gamma}, &s,
+                                   &(otk_solution){NULL, NULL, NULL, few, 5},
+                                   &info),
                      OTK_CONVERGED);
     ck_assert_uint_eq(info.nnz, dense_nnz);
     for (int e = 0; e < 5; e++)
-        ck_assert(few[e].i == plan[e].i && few[e].j == plan[e].j);
+        ck_assert(few[e].i == plan[e].i && few[e].j == plan[e].j &&
+                  few[e].value == plan[e].value);
     free(P);
     unload(&q);
 }
@@ -277,27 +288,28 @@ START_TEST(bad_inputs_are_rejected)
     otk_quadratic_default_settings(&s);
     otk_quadratic_info info;
     double alpha[2] = {7, 7};
-    ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 0.0, &s, alpha, NULL, NULL, 0, NULL, &info),
-        OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "gamma");
+    ck_assert_int_eq(otk_quadratic(&(otk_problem){&cost, a, b, 0.0}, &s,
+                                   &(otk_solution){alpha, NULL, NULL, NULL, 0},
+                                   &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "reg");
     ck_assert(alpha[0] == 7 && alpha[1] == 7);
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, NAN, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, NAN}, &s, NULL, &info),
         OTK_ERR_INVALID_ARGUMENT);
     C[2] = INFINITY;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_INVALID_INPUT);
-    ck_assert_str_eq(info.bad_argument, "cost.C");
+    ck_assert_str_eq(info.outcome.bad_argument, "cost.C");
     C[2] = 2;
     b[2] = 0.6;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_MASS_MISMATCH);
     b[2] = -0.5;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
         OTK_ERR_INVALID_INPUT);
     b[2] = 0.5;
     const char *fields[] = {"settings.formulation", "settings.tol",
@@ -312,19 +324,294 @@ START_TEST(bad_inputs_are_rejected)
         case 3: s.history = 0; break;
         default: s.threads = -1;
         }
-        ck_assert_int_eq(otk_quadratic(&cost, a, b, 1.0, &s, NULL, NULL, NULL,
-                                       0, NULL, &info),
-                         OTK_ERR_INVALID_ARGUMENT);
-        ck_assert_str_eq(info.bad_argument, fields[f]);
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, a, b, 1.0}, &s, NULL, &info),
+            OTK_ERR_INVALID_ARGUMENT);
+        ck_assert_str_eq(info.outcome.bad_argument, fields[f]);
     }
     /* a pivot-style budget: max_iter gives a usable plan and says so */
     otk_quadratic_default_settings(&s);
     s.max_iter = 1;
     s.tol = 0.0;
     ck_assert_int_eq(
-        otk_quadratic(&cost, a, b, 0.01, &s, NULL, NULL, NULL, 0, NULL, &info),
+        otk_quadratic(&(otk_problem){&cost, a, b, 0.01}, &s, NULL, &info),
         OTK_MAX_ITER);
+    ck_assert_str_eq(info.outcome.cause, "max_iter");
     ck_assert(isfinite(info.marginal_error));
+}
+END_TEST
+
+/* The bounds table: every field listed, the defaults are the table's and
+ * valid, and every value outside a range is refused by both solvers
+ * naming the field, before any output is written. */
+START_TEST(settings_bounds_table)
+{
+    size_t count = 0, count2 = 0;
+    const otk_setting_bounds *t = otk_quadratic_setting_bounds(&count);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_eq(otk_sparse_setting_bounds(&count2), t);
+    ck_assert_uint_eq(count2, count);
+    ck_assert_ptr_eq(otk_quadratic_setting_bounds(NULL), t);
+    static const char *fields[] = {"formulation", "tol",     "max_iter",
+                                   "history",     "threads", "warm_start"};
+    ck_assert_uint_eq(count, sizeof fields / sizeof *fields);
+    for (size_t f = 0; f < count; f++)
+        ck_assert_msg(otk_setting_find(t, count, fields[f]), "no %s",
+                      fields[f]);
+    otk_quadratic_settings def;
+    memset(&def, 0x5a, sizeof def);
+    otk_quadratic_default_settings(&def);
+    ck_assert(def.progress == NULL && def.progress_user == NULL);
+    double C[6] = {0, 1, 2, 3, 4, 5};
+    otk_cost cost = otk_cost_dense(2, 3, C);
+    const otk_problem pb = {&cost, NULL, NULL, 1.0};
+    for (size_t r = 0; r < count; r++) {
+        const otk_setting_bounds *b = &t[r];
+        char arg[64];
+        snprintf(arg, sizeof arg, "settings.%s", b->name);
+        ck_assert_str_eq(b->argument, arg);
+        ck_assert_msg(otk_setting_get(b, &def) == b->default_value,
+                      "%s: default %.17g, table %.17g", b->name,
+                      otk_setting_get(b, &def), b->default_value);
+        ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
+        double v[4];
+        int k = test_setting_outside(b, v);
+        ck_assert_msg(k > 0, "%s: no out-of-range value tested", b->name);
+        for (int i = 0; i < k; i++) {
+            otk_quadratic_settings s = def;
+            test_setting_set(b, &s, v[i]);
+            ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, &s)),
+                          "%s = %g counts as valid", b->name, v[i]);
+            for (int sparse = 0; sparse < 2; sparse++) {
+                double f[2] = {7, 7};
+                otk_solution sol = {.f = f};
+                otk_quadratic_info info;
+                otk_status st = sparse ? otk_sparse(&pb, 1, &s, &sol, &info)
+                                       : otk_quadratic(&pb, &s, &sol, &info);
+                ck_assert_int_eq(st, OTK_ERR_INVALID_ARGUMENT);
+                ck_assert_int_eq(info.outcome.status, st);
+                ck_assert_msg(info.outcome.bad_argument &&
+                                  strcmp(info.outcome.bad_argument, arg) == 0,
+                              "%s = %g: bad_argument %s", b->name, v[i],
+                              info.outcome.bad_argument);
+                ck_assert(f[0] == 7 && f[1] == 7);
+                ck_assert(isnan(info.marginal_error) && isnan(info.objective));
+            }
+        }
+    }
+}
+END_TEST
+
+/* Sizes n x m of the workspace tests, and their problem. */
+enum { WN = 12, WM = 9 };
+
+static void workspace_problem(double *C, double *a, double *b)
+{
+    unsigned long long st = 11;
+    double x[WN * 2], y[WM * 2];
+    test_gaussian_points(x, WN, 2, 0.0, &st);
+    test_gaussian_points(y, WM, 2, 0.5, &st);
+    for (size_t i = 0; i < WN; i++)
+        for (size_t j = 0; j < WM; j++) {
+            double dx = x[2 * i] - y[2 * j], dy = x[2 * i + 1] - y[2 * j + 1];
+            C[i * WM + j] = dx * dx + dy * dy;
+        }
+    double sa = 0.0, sb = 0.0;
+    for (size_t i = 0; i < WN; i++)
+        sa += a[i] = 1.0 + test_uniform(&st);
+    for (size_t j = 0; j < WM; j++)
+        sb += b[j] = 1.0 + test_uniform(&st);
+    for (size_t i = 0; i < WN; i++)
+        a[i] /= sa;
+    for (size_t j = 0; j < WM; j++)
+        b[j] /= sb;
+}
+
+/*
+ * Workspaces: repeated solves in one workspace (dense costs, then point
+ * clouds, which grow it) give what the one-shot call gives, bit for bit;
+ * a warm start from the optimum converges at once with the same plan; a
+ * warm start from elsewhere converges to the cold solve's plan. Loop:
+ * (k = n, k = 2) x (semi-dual, dual).
+ */
+START_TEST(workspace_and_warm_start)
+{
+    const int sparse = _i / 2;
+    double C[WN * WM], a[WN], b[WM];
+    workspace_problem(C, a, b);
+    otk_cost cost = otk_cost_dense(WN, WM, C);
+    const otk_problem pb = {&cost, a, b, 0.2};
+    otk_quadratic_settings s = tight((otk_formulation)(_i % 2));
+    s.max_iter = 5000;
+    /* sparse: k < n, at least the quadratic plan's column supports (so
+     * that the solve converges; smaller k may stall) */
+    otk_quadratic_info iq;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, NULL, &iq), OTK_CONVERGED);
+    const size_t k = sparse ? iq.max_col_nnz : WN;
+    ck_assert_uint_lt(iq.max_col_nnz, WN);
+    double f0[WN], g0[WM], P0[WN * WM], f1[WN], g1[WM], P1[WN * WM];
+    otk_solution one = {f0, g0, P0, NULL, 0}, ws_sol = {f1, g1, P1, NULL, 0};
+    otk_quadratic_info i0, i1;
+    otk_status st0 = sparse ? otk_sparse(&pb, k, &s, &one, &i0)
+                            : otk_quadratic(&pb, &s, &one, &i0);
+    ck_assert_int_eq(st0, OTK_CONVERGED);
+    otk_quadratic_workspace *ws = otk_quadratic_workspace_create(WN, WM);
+    ck_assert_ptr_nonnull(ws);
+    for (int rep = 0; rep < 2; rep++) {
+        otk_status st1 = sparse
+                             ? otk_sparse_solve(ws, &pb, k, &s, &ws_sol, &i1)
+                             : otk_quadratic_solve(ws, &pb, &s, &ws_sol, &i1);
+        ck_assert_int_eq(st1, st0);
+        ck_assert_uint_eq(i1.iterations, i0.iterations);
+        assert_close_vec("workspace plan", P1, P0, WN * WM, 0.0, 0.0);
+        assert_close_vec("workspace f", f1, f0, WN, 0.0, 0.0);
+        assert_close_vec("workspace g", g1, g0, WM, 0.0, 0.0);
+    }
+    /* from the optimum: no step is needed, and the result is the same */
+    s.warm_start = 1;
+    otk_status st1 = sparse ? otk_sparse_solve(ws, &pb, k, &s, &ws_sol, &i1)
+                            : otk_quadratic_solve(ws, &pb, &s, &ws_sol, &i1);
+    ck_assert_int_eq(st1, OTK_CONVERGED);
+    ck_assert_uint_le(i1.iterations, 1);
+    assert_close_vec("warm plan", P1, P0, WN * WM, 1e-9, 1e-12);
+    assert_close("warm objective", i1.objective, i0.objective, 1e-12, 0);
+    /* from perturbed potentials: the cold solve's plan again */
+    unsigned long long state = 3;
+    for (size_t i = 0; i < WN; i++)
+        f1[i] = f0[i] + 0.01 * (test_uniform(&state) - 0.5);
+    for (size_t j = 0; j < WM; j++)
+        g1[j] = g0[j] + 0.01 * (test_uniform(&state) - 0.5);
+    st1 = sparse ? otk_sparse_solve(ws, &pb, k, &s, &ws_sol, &i1)
+                 : otk_quadratic_solve(ws, &pb, &s, &ws_sol, &i1);
+    if (!sparse) { /* convex: one optimum */
+        ck_assert_int_eq(st1, OTK_CONVERGED);
+        assert_close_vec("warm from elsewhere", P1, P0, WN * WM, 1e-6, 1e-10);
+    } else {
+        ck_assert_int_ge(st1, 0);
+    }
+    /* the same workspace on point clouds of the same sizes */
+    double x[WN * 3], y[WM * 3];
+    test_gaussian_points(x, WN, 3, 0.0, &state);
+    test_gaussian_points(y, WM, 3, 1.0, &state);
+    otk_cost pts = otk_cost_points(WN, WM, 3, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    const otk_problem pp = {&pts, NULL, NULL, 0.5};
+    s.warm_start = 0;
+    st0 = sparse ? otk_sparse(&pp, k, &s, &one, &i0)
+                 : otk_quadratic(&pp, &s, &one, &i0);
+    st1 = sparse ? otk_sparse_solve(ws, &pp, k, &s, &ws_sol, &i1)
+                 : otk_quadratic_solve(ws, &pp, &s, &ws_sol, &i1);
+    ck_assert_int_ge(st0, 0);
+    ck_assert_int_eq(st1, st0);
+    assert_close_vec("points plan", P1, P0, WN * WM, 0.0, 0.0);
+    otk_quadratic_workspace_free(ws);
+}
+END_TEST
+
+/* What a workspace and a warm start refuse: other sizes, a warm start
+ * without (finite) potentials. */
+START_TEST(workspace_and_warm_start_refusals)
+{
+    ck_assert_ptr_null(otk_quadratic_workspace_create(0, 3));
+    ck_assert_ptr_null(otk_sparse_workspace_create(3, 0));
+    otk_quadratic_workspace_free(NULL);
+    double C[WN * WM], a[WN], b[WM], f[WN], g[WM];
+    workspace_problem(C, a, b);
+    otk_cost cost = otk_cost_dense(WN, WM, C);
+    const otk_problem pb = {&cost, a, b, 0.2};
+    otk_quadratic_info info;
+    otk_sparse_workspace *ws = otk_sparse_workspace_create(WN, WM + 1);
+    ck_assert_int_eq(otk_sparse_solve(ws, &pb, 2, NULL, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "cost.m");
+    otk_sparse_workspace_free(ws);
+    ws = otk_quadratic_workspace_create(WN + 1, WM);
+    ck_assert_int_eq(otk_quadratic_solve(ws, &pb, NULL, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "cost.n");
+    otk_quadratic_workspace_free(ws);
+    otk_quadratic_settings s;
+    otk_quadratic_default_settings(&s);
+    s.warm_start = 1;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "solution.f");
+    for (size_t i = 0; i < WN; i++)
+        f[i] = 0.0;
+    otk_solution sol = {.f = f};
+    s.formulation = OTK_FORMULATION_DUAL;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, &sol, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "solution.g");
+    sol.g = g;
+    for (size_t j = 0; j < WM; j++)
+        g[j] = 0.0;
+    g[4] = NAN;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, &sol, &info),
+                     OTK_ERR_INVALID_INPUT);
+    ck_assert_str_eq(info.outcome.bad_argument, "solution.g");
+    ck_assert_uint_eq(info.outcome.bad_index, 4);
+    g[4] = 0.0;
+    f[3] = INFINITY;
+    ck_assert_int_eq(otk_sparse(&pb, 3, &s, &sol, &info),
+                     OTK_ERR_INVALID_INPUT);
+    ck_assert_str_eq(info.outcome.bad_argument, "solution.f");
+    ck_assert_uint_eq(info.outcome.bad_index, 3);
+    /* warm from zero potentials is the cold start */
+    f[3] = 0.0;
+    double P0[WN * WM], P1[WN * WM];
+    sol.P = P1;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, &sol, &info), OTK_CONVERGED);
+    s.warm_start = 0;
+    ck_assert_int_eq(otk_quadratic(&pb, &s, &(otk_solution){.P = P0}, &info),
+                     OTK_CONVERGED);
+    assert_close_vec("warm from 0 = cold", P1, P0, WN * WM, 0.0, 0.0);
+}
+END_TEST
+
+/* The progress record: the solver's name, iterations counting up, the
+ * problem's reg, elapsed time growing, no detail. */
+typedef struct seen {
+    const char *solver;
+    size_t calls, last_iteration;
+    double last_elapsed, reg;
+    int bad;
+} seen;
+
+static int watch(void *user, const otk_progress *p)
+{
+    seen *w = user;
+    w->solver = p->solver;
+    w->bad |= p->iteration != w->last_iteration + 1;
+    w->bad |= !(p->elapsed_s >= w->last_elapsed) || p->detail != NULL;
+    w->bad |= p->reg != w->reg;
+    w->last_iteration = p->iteration;
+    w->last_elapsed = p->elapsed_s;
+    w->calls++;
+    return w->calls == 3; /* cancel at the third */
+}
+
+START_TEST(progress_record_and_cancel)
+{
+    double C[WN * WM], a[WN], b[WM];
+    workspace_problem(C, a, b);
+    otk_cost cost = otk_cost_dense(WN, WM, C);
+    const otk_problem pb = {&cost, a, b, 0.01};
+    for (int sparse = 0; sparse < 2; sparse++) {
+        seen w = {.reg = pb.reg};
+        otk_quadratic_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
+        s.progress = watch;
+        s.progress_user = &w;
+        otk_quadratic_info info;
+        otk_status st = sparse ? otk_sparse(&pb, 3, &s, NULL, &info)
+                               : otk_quadratic(&pb, &s, NULL, &info);
+        ck_assert_int_eq(st, OTK_CANCELLED);
+        ck_assert_str_eq(info.outcome.cause, "progress");
+        ck_assert_uint_eq(w.calls, 3);
+        ck_assert_int_eq(w.bad, 0);
+        ck_assert_str_eq(w.solver, sparse ? "sparse" : "quadratic");
+        ck_assert(isfinite(info.marginal_error));
+        ck_assert_double_le(w.last_elapsed, info.outcome.time_s);
+    }
 }
 END_TEST
 
@@ -343,8 +630,8 @@ static solved solve_dense(const otk_cost *cost, const double *a,
     r.alpha = malloc(cost->n * sizeof *r.alpha);
     r.beta = malloc(cost->m * sizeof *r.beta);
     r.P = malloc(cost->n * cost->m * sizeof *r.P);
-    r.st = otk_sparse(cost, a, b, gamma, k, &s, r.alpha, r.beta, NULL, 0, r.P,
-                      &r.info);
+    r.st = otk_sparse(&(otk_problem){cost, a, b, gamma}, k, &s,
+                      &(otk_solution){r.alpha, r.beta, r.P, NULL, 0}, &r.info);
     return r;
 }
 
@@ -416,7 +703,7 @@ START_TEST(underflowing_mass_is_rejected)
     otk_cost cost = otk_cost_dense(2, 2, C);
     solved r = solve_dense(&cost, w, w, 1.0, scaling_k(_i, 2), _i % 2);
     ck_assert_int_eq(r.st, OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(r.info.bad_argument, "gamma");
+    ck_assert_str_eq(r.info.outcome.bad_argument, "reg");
     solved_free(&r);
 }
 END_TEST
@@ -488,6 +775,10 @@ static Suite *quadratic_suite(void)
     tcase_add_loop_test(tc, masses_scale_out, 0, 4);
     tcase_add_loop_test(tc, underflowing_mass_is_rejected, 0, 4);
     tcase_add_loop_test(tc, cost_offset_is_invisible, 0, 4);
+    tcase_add_loop_test(tc, workspace_and_warm_start, 0, 4);
+    tcase_add_test(tc, settings_bounds_table);
+    tcase_add_test(tc, workspace_and_warm_start_refusals);
+    tcase_add_test(tc, progress_record_and_cancel);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -12,7 +12,7 @@
  * (notes/sparse_quadratic_ot.md, section 6); docs/figures.md lists them.
  *
  * Files written (all CSV have a header line):
- *   summary.csv          one row per solve: figure, case, method, k, gamma,
+ *   summary.csv          one row per solve: figure, case, method, k, reg,
  *                        status, iterations, marginal_error (L1),
  *                        transport_cost, objective, nnz (exact nonzeros),
  *                        nnz_thr (entries > 1e-10), max_col_nnz, time_s
@@ -88,14 +88,14 @@ static plan_stats stats_of(size_t n, size_t m, const double *P)
 }
 
 static void summary_row(const char *fig, const char *tag, const char *method,
-                        size_t k, double gamma, otk_status st, size_t iters,
+                        size_t k, double reg, otk_status st, size_t iters,
                         double merr, double cost, double obj, size_t n,
                         size_t m, const double *P, double time_s)
 {
     plan_stats ps = stats_of(n, m, P);
     fprintf(summary,
             "%s,%s,%s,%zu,%.6g,%s,%zu,%.6e,%.10g,%.10g,%zu,%zu,%zu,%.4f\n", fig,
-            tag, method, k, gamma, otk_status_name(st), iters, merr, cost, obj,
+            tag, method, k, reg, otk_status_name(st), iters, merr, cost, obj,
             ps.nnz, ps.nnz_thr, ps.max_col_nnz, time_s);
     fflush(summary);
     fprintf(stderr,
@@ -156,7 +156,7 @@ static int record(void *user, const otk_progress *p)
 /* k = 0: otk_quadratic; else otk_sparse with k. */
 static otk_status run_smooth(const char *fig, const char *tag,
                              const otk_cost *c, const double *a,
-                             const double *b, double gamma, size_t k,
+                             const double *b, double reg, size_t k,
                              otk_formulation form, double tol, size_t max_iter,
                              trace *tr, double *P, otk_quadratic_info *info)
 {
@@ -172,9 +172,10 @@ static otk_status run_smooth(const char *fig, const char *tag,
         tr->t0 = figure_now();
     }
     otk_status st =
-        k == 0
-            ? otk_quadratic(c, a, b, gamma, &s, NULL, NULL, NULL, 0, P, info)
-            : otk_sparse(c, a, b, gamma, k, &s, NULL, NULL, NULL, 0, P, info);
+        k == 0 ? otk_quadratic(&(otk_problem){c, a, b, reg}, &s,
+                               &(otk_solution){NULL, NULL, P, NULL, 0}, info)
+               : otk_sparse(&(otk_problem){c, a, b, reg}, k, &s,
+                            &(otk_solution){NULL, NULL, P, NULL, 0}, info);
     if (st < 0)
         figure_die(otk_status_string(st));
     char method[32];
@@ -184,9 +185,9 @@ static otk_status run_smooth(const char *fig, const char *tag,
     else
         snprintf(method, sizeof method, "sparse%s",
                  form == OTK_FORMULATION_DUAL ? "-dual" : "");
-    summary_row(fig, tag, method, k, gamma, st, info->iterations,
+    summary_row(fig, tag, method, k, reg, st, info->iterations,
                 info->marginal_error, info->transport_cost, info->objective,
-                c->n, c->m, P, info->time_s);
+                c->n, c->m, P, info->outcome.time_s);
     return st;
 }
 
@@ -249,17 +250,17 @@ static void figure1(void)
         run_exact("fig1", cases[c], &cost, a, b, P);
         snprintf(name, sizeof name, "fig1_%s_exact.csv", cases[c]);
         write_matrix(name, N, N, P);
-        /* KL: POT's smooth dual with gamma 2e-3; the entropic problem has
+        /* KL: POT's smooth dual with reg 2e-3; the entropic problem has
          * the same plan, solved here by Sinkhorn */
         run_sinkhorn("fig1", cases[c], &cost, a, b, 2e-3, P);
         snprintf(name, sizeof name, "fig1_%s_entropic.csv", cases[c]);
         write_matrix(name, N, N, P);
-        /* L2: POT's smooth dual, gamma 0.1 */
+        /* L2: POT's smooth dual, reg 0.1 */
         run_smooth("fig1", cases[c], &cost, a, b, 0.1, 0, OTK_FORMULATION_DUAL,
                    1e-9, 10000, NULL, P, &qi);
         snprintf(name, sizeof name, "fig1_%s_quadratic.csv", cases[c]);
         write_matrix(name, N, N, P);
-        /* column-2-sparse semi-dual, gamma 1, notebook's maxiter 500 */
+        /* column-2-sparse semi-dual, reg 1, notebook's maxiter 500 */
         run_smooth("fig1", cases[c], &cost, a, b, 1.0, 2,
                    OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
         snprintf(name, sizeof name, "fig1_%s_k2.csv", cases[c]);
@@ -572,9 +573,9 @@ static void figure34(const char *photo_dir, size_t ncolors)
             (double)ps.nnz_thr / (double)(n * m), sa, sb, ei.marginal_error,
             ei.transport_cost, emd, empty, ei.outcome.time_s);
 
-    /* gamma = 1 semi-dual, as the notebook's k sweep; the tolerance is
+    /* reg = 1 semi-dual, as the notebook's k sweep; the tolerance is
      * tight so that the marginal error shows what each k can reach */
-    const double gamma = 1.0;
+    const double reg = 1.0;
     size_t ks[] = {1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 0};
     ks[sizeof ks / sizeof *ks - 1] = n;
     for (size_t q = 0; q < sizeof ks / sizeof *ks; q++) {
@@ -583,7 +584,7 @@ static void figure34(const char *photo_dir, size_t ncolors)
             continue; /* beyond n, or n itself before its turn */
         trace t = {tr, k, 0.0};
         otk_quadratic_info qi;
-        st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, gamma, k,
+        st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, reg, k,
                         OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, &t, P, &qi);
         char tag[32];
         snprintf(tag, sizeof tag, "k%zu", k);
@@ -593,12 +594,12 @@ static void figure34(const char *photo_dir, size_t ncolors)
                 "sparse,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
                 k, otk_status_name(st), qi.iterations,
                 (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
-                qi.transport_cost, emd, empty, qi.time_s);
+                qi.transport_cost, emd, empty, qi.outcome.time_s);
         fflush(met);
     }
     /* the quadratic solver itself, as a check of k = n */
     otk_quadratic_info qi;
-    st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, gamma, 0,
+    st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, reg, 0,
                     OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, NULL, P, &qi);
     recolour("quadratic", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
     ps = stats_of(n, m, P);
@@ -606,7 +607,7 @@ static void figure34(const char *photo_dir, size_t ncolors)
             "quadratic,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
             n, otk_status_name(st), qi.iterations,
             (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
-            qi.transport_cost, emd, empty, qi.time_s);
+            qi.transport_cost, emd, empty, qi.outcome.time_s);
     figure_close(met);
     figure_close(tr);
     free(P);
@@ -633,7 +634,7 @@ int main(int argc, char **argv)
     if (ncolors < 2)
         figure_die("N_COLORS must be at least 2");
     summary = figure_open("summary.csv");
-    fprintf(summary, "figure,case,method,k,gamma,status,iterations,"
+    fprintf(summary, "figure,case,method,k,reg,status,iterations,"
                      "marginal_error,transport_cost,objective,nnz,nnz_thr,"
                      "max_col_nnz,time_s\n");
     double t0 = figure_now();
