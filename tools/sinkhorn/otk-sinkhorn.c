@@ -106,11 +106,17 @@ static int report(otkcli_tool *t, const otkcli_problem *pb,
 {
     const char *what = info->outcome.bad_argument;
     const char *opt = otkcli_option_for_setting(t, what);
+    /* --domain is a word, not in the bounds table: the library refuses
+     * the scaling domain for point clouds */
+    if (opt == NULL && what && strcmp(what, "settings.domain") == 0)
+        opt = "--domain";
     otk_status st = info->outcome.status;
     if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
         char msg[128];
         snprintf(msg, sizeof msg,
-                 "%s: not valid here (see --help and docs/entropic.md)", opt);
+                 "%s: not valid for this problem (see --help and "
+                 "docs/entropic.md)",
+                 opt);
         return otkcli_usage_error(t, msg);
     }
     if (st == OTK_ERR_INVALID_ARGUMENT && what && strcmp(what, "reg") == 0)
