@@ -642,6 +642,43 @@ static otk_status run_stages(otk_sinkhorn_workspace *ws, sweep_problem *pb,
     }
 }
 
+/* The first stage's reg: R = max C - min C with epsilon scaling, else reg.
+ * A warm start brings potentials for reg itself: the stages that would
+ * compute them from coarser regs are skipped. */
+static double first_reg(const otk_sinkhorn_settings *s, double range,
+                        double reg)
+{
+    int scaled = !s->warm_start &&
+                 (s->eps_scaling == 1 || (s->eps_scaling == -1 &&
+                                          range / reg > EPS_SCALING_MIN_RANGE));
+    return scaled && range > reg ? range : reg;
+}
+
+/* Stopped in an earlier stage (max_iter or cancelled): its f is the
+ * c-transform at a larger reg, which would give a meaningless plan at
+ * this one. One log-domain row update at the requested reg makes the rows
+ * exact again; the info then measures that plan. It belongs to the final
+ * pass and is not counted in iterations, which never exceed max_iter. */
+static void rows_at_reg(otk_sinkhorn_workspace *ws, sweep_problem *pb,
+                        double reg, run_state *rs)
+{
+    set_reg(pb, rs->s, reg);
+    pb->omega = 1.0;
+    otk__sweep_log(ws, pb);
+    rs->domain = OTK_DOMAIN_LOG;
+}
+
+/* The returned potentials: f back from C - shift to C. */
+static void write_potentials(const otk_sinkhorn_workspace *ws, double shift,
+                             otk_solution *sol)
+{
+    if (sol != NULL && sol->f != NULL)
+        for (size_t i = 0; i < ws->n; i++)
+            sol->f[i] = ws->f[i] + shift;
+    if (sol != NULL && sol->g != NULL)
+        memcpy(sol->g, ws->g, ws->m * sizeof *sol->g);
+}
+
 /* A solve of checked arguments, from the setup to the final pass;
  * ends the call. */
 static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
@@ -667,13 +704,6 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
      * beyond 1e10 double precision cannot represent the plan. */
     if (reg < MIN_REL_REG * range)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
-    /* A warm start brings potentials for reg itself: the stages that
-     * would compute them from coarser regs are skipped. */
-    int scaled = !s->warm_start &&
-                 (s->eps_scaling == 1 || (s->eps_scaling == -1 &&
-                                          range / reg > EPS_SCALING_MIN_RANGE));
-    double reg_s = scaled && range > reg ? range : reg;
-
     /* tol is relative to the mass: the residual of a problem of mass M
      * cannot go below about eps M, and 1e-9 absolute would be no test at
      * all for a mass of 1e-6 */
@@ -689,25 +719,15 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
      * an offset such as 1e8 costs no precision. */
     sweep_problem pb = {
         cost, reg, 1.0, 1.0, s->tau_a, s->tau_b, lo, balanced ? lo : 0.0, 1.0};
-    otk_status st =
-        run_stages(ws, &pb, reg, reg_s, range, tol_abs, mass_ref, &rs);
+    otk_status st = run_stages(ws, &pb, reg, first_reg(s, range, reg), range,
+                               tol_abs, mass_ref, &rs);
     info->stages = rs.stage;
     if (st == OTK_ERR_NO_MEMORY)
         return otk__fail(call, st, NULL, SIZE_MAX);
     if (st == OTK_MAX_ITER)
         call->out->cause = pb.reg != reg ? "max_iter_stage" : "max_iter";
-    if (pb.reg != reg) {
-        /* Stopped in an earlier stage (max_iter or cancelled): its f is
-         * the c-transform at a larger reg, which would give a meaningless
-         * plan at this one. One log-domain row update at the requested reg
-         * makes the rows exact again; the info then measures that plan.
-         * It belongs to the final pass and is not counted in iterations,
-         * which never exceed max_iter. */
-        set_reg(&pb, s, reg);
-        pb.omega = 1.0;
-        otk__sweep_log(ws, &pb);
-        rs.domain = OTK_DOMAIN_LOG;
-    }
+    if (pb.reg != reg)
+        rows_at_reg(ws, &pb, reg, &rs);
     info->iterations = rs.iterations;
     info->domain = rs.domain;
     finalize(ws, &pb, bscale, mass_a, mass_b, sol != NULL ? sol->P : NULL,
@@ -720,11 +740,7 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
         !(info->residual <= 2.0 * tol_abs + 1e-12 * mass_ref))
         st = OTK_ERR_NUMERICAL;
     ws->g_valid = st >= 0;
-    if (sol != NULL && sol->f != NULL)
-        for (size_t i = 0; i < ws->n; i++)
-            sol->f[i] = ws->f[i] + pb.shift;
-    if (sol != NULL && sol->g != NULL)
-        memcpy(sol->g, ws->g, ws->m * sizeof *sol->g);
+    write_potentials(ws, pb.shift, sol);
     return otk__finish(call, st);
 }
 
