@@ -57,8 +57,8 @@ otk_status otk_sinkhorn_divergence(const otk_problem *xy,
      * errors are reported in info[0] */
     otk__call call;
     for (int k = 2; k >= 0; k--) {
-        call = otk__begin(&info[k].outcome);
-        otk__sinkhorn_clear(&info[k]);
+        otk_sinkhorn_info *record = &info[k];
+        call = otk__sinkhorn_begin(&record, NULL);
     }
     if (divergence != NULL)
         *divergence = NAN;

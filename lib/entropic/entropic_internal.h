@@ -86,8 +86,11 @@ int otk__newton_applies(const otk_sinkhorn_workspace *ws,
 double *otk__newton_direction(otk_sinkhorn_workspace *ws,
                               const sweep_problem *pb, int *status);
 
-/* The numbers of a call that computed nothing: no iterations, NaN. */
-void otk__sinkhorn_clear(otk_sinkhorn_info *info);
+/* The start of an entry point: *where (the caller's info, or local when
+ * it passed NULL) gets otk__begin on its outcome and the numbers of a
+ * call that has computed nothing (no iterations, NaN). */
+otk__call otk__sinkhorn_begin(otk_sinkhorn_info **where,
+                              otk_sinkhorn_info *local);
 /* Validates settings against the bounds table (settings.c); fails the
  * call naming the field, or returns 0. */
 otk_status otk__sinkhorn_validate(otk__call *call,

@@ -522,13 +522,19 @@ static int is_symmetric(const otk_cost *cost, const double *a, const double *b,
     return 1;
 }
 
-void otk__sinkhorn_clear(otk_sinkhorn_info *info)
+otk__call otk__sinkhorn_begin(otk_sinkhorn_info **where,
+                              otk_sinkhorn_info *local)
 {
+    if (*where == NULL)
+        *where = local;
+    otk_sinkhorn_info *info = *where;
+    otk__call call = otk__begin(&info->outcome);
     info->iterations = 0;
     info->stages = 0;
     info->domain = OTK_DOMAIN_AUTO;
     info->objective = info->dual_objective = info->transport_cost = NAN;
     info->marginal_error = info->residual = NAN;
+    return call;
 }
 
 /* The arguments of a solve, checked in the documented order: settings,
@@ -770,10 +776,7 @@ otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws,
                               otk_solution *solution, otk_sinkhorn_info *info)
 {
     otk_sinkhorn_info local;
-    if (info == NULL)
-        info = &local;
-    otk__call call = otk__begin(&info->outcome);
-    otk__sinkhorn_clear(info);
+    otk__call call = otk__sinkhorn_begin(&info, &local);
     if (ws == NULL || problem == NULL)
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT,
                          ws == NULL ? "workspace" : "problem", SIZE_MAX);
@@ -785,10 +788,7 @@ otk_status otk_sinkhorn(const otk_problem *problem,
                         otk_solution *solution, otk_sinkhorn_info *info)
 {
     otk_sinkhorn_info local;
-    if (info == NULL)
-        info = &local;
-    otk__call call = otk__begin(&info->outcome);
-    otk__sinkhorn_clear(info);
+    otk__call call = otk__sinkhorn_begin(&info, &local);
     /* the sizes the workspace needs; solve_in checks the rest */
     const otk_cost *cost = problem != NULL ? problem->cost : NULL;
     if (cost == NULL || cost->n == 0 || cost->m == 0)
