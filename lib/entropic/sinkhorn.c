@@ -575,12 +575,11 @@ static otk_status check_args(otk__call *call, const otk_sinkhorn_workspace *ws,
     return OTK_CONVERGED;
 }
 
-/* Everything a solve needs before its first sweep: the weights, the
- * transposed targets of point clouds, the threads and the starting g.
- * Returns 0 or OTK_ERR_NO_MEMORY. */
+/* What a solve needs before it can bound the cost: the weights, the
+ * transposed targets of point clouds and the threads. Returns 0 or
+ * OTK_ERR_NO_MEMORY. */
 static otk_status setup(otk_sinkhorn_workspace *ws, const otk_problem *pr,
-                        const otk_sinkhorn_settings *s, const double *g0,
-                        double bscale)
+                        const otk_sinkhorn_settings *s, double bscale)
 {
     const otk_cost *cost = pr->cost;
     set_weights(ws, pr->a, pr->b, bscale);
@@ -605,13 +604,19 @@ static otk_status setup(otk_sinkhorn_workspace *ws, const otk_problem *pr,
         return OTK_ERR_NO_MEMORY;
     for (size_t i = 0; i < ws->n; i++)
         ws->lse[i] = NAN;
-    /* A warm start without a g keeps the workspace's. */
+    return OTK_CONVERGED;
+}
+
+/* The starting g, once no argument error can happen: g0, the workspace's
+ * (a warm start without a g), or 0. */
+static void start_g(otk_sinkhorn_workspace *ws, const otk_sinkhorn_settings *s,
+                    const double *g0)
+{
     if (s->warm_start && g0 != NULL)
         memcpy(ws->g, g0, ws->m * sizeof *g0);
     else if (!s->warm_start)
         memset(ws->g, 0, ws->m * sizeof *ws->g);
     ws->g_valid = 0; /* until this solve returns a usable g */
-    return OTK_CONVERGED;
 }
 
 static void set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s,
@@ -700,7 +705,7 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
     const double bscale = balanced ? mass_b / mass_a : 1.0;
     if (balanced)
         mass_b = mass_a;
-    if (setup(ws, pr, s, sol != NULL ? sol->g : NULL, bscale) != 0)
+    if (setup(ws, pr, s, bscale) != 0)
         return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
 
     double lo, hi;
@@ -710,6 +715,7 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
      * beyond 1e10 double precision cannot represent the plan. */
     if (reg < MIN_REL_REG * range)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
+    start_g(ws, s, sol != NULL ? sol->g : NULL);
     /* tol is relative to the mass: the residual of a problem of mass M
      * cannot go below about eps M, and 1e-9 absolute would be no test at
      * all for a mass of 1e-6 */

@@ -891,6 +891,16 @@ START_TEST(warm_start_from_the_workspace)
                                         NULL, &warm),
                      OTK_CONVERGED);
     ck_assert_uint_le(warm.iterations, s.check_every);
+    /* an argument error found late (reg below 1e-10 x the cost's range)
+     * keeps the workspace's g too */
+    ck_assert_int_eq(otk_sinkhorn_solve(w, PROBLEM(&cost, NULL, NULL, 1e-12),
+                                        &s, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "reg");
+    ck_assert_int_eq(otk_sinkhorn_solve(w, PROBLEM(&cost, NULL, NULL, 0.05), &s,
+                                        NULL, &warm),
+                     OTK_CONVERGED);
+    ck_assert_uint_le(warm.iterations, s.check_every);
     /* (g is then what the workspace holds) */
     ck_assert_int_eq(otk_sinkhorn_solve(w, PROBLEM(&cost, NULL, NULL, 0.05), &s,
                                         SOLUTION(NULL, g, NULL), &warm),
