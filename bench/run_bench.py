@@ -439,8 +439,8 @@ def bench_dense_fixed(exe, root, sizes, iters, reg, membw, raw):
                "otkit/POT (target <= 0.5)", "otkit GB/s", "% of membw",
                "otkit log ms/it", "otkit log GB/s", "log/POT"],
               ["otkit: otk_sinkhorn, tol=0, max_iter=%d, eps_scaling off, "
-               "domain AUTO (and OTK_DOMAIN_LOG); info.time_s / iterations, "
-               "best of 3." % iters,
+               "domain AUTO (and OTK_DOMAIN_LOG); info.outcome.time_s / "
+               "iterations, best of 3." % iters,
                "POT: ot.sinkhorn(method='sinkhorn') (sinkhorn_knopp), "
                "numItermax=%d, stopThr=0, total wall time / iterations, "
                "best of 3." % iters,

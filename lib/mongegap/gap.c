@@ -152,8 +152,9 @@ otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
     info->displacement_cost = disp;
     info->reg = reg;
     otk_sinkhorn_info si;
-    otk_status st = otk__sinkhorn_run(sc->nn, &c, NULL, NULL, reg, &s->sinkhorn,
-                                      0, f, g, NULL, &si);
+    const otk_problem pb = {&c, NULL, NULL, reg};
+    otk_solution sol = {.f = f, .g = g};
+    otk_status st = otk_sinkhorn_solve(sc->nn, &pb, &s->sinkhorn, &sol, &si);
     info->iterations = si.iterations;
     if (st < 0)
         return st;

@@ -2,9 +2,8 @@
 #ifndef OTK_MONGEGAP_INTERNAL_H
 #define OTK_MONGEGAP_INTERNAL_H
 
+#include <otkit/entropic.h>
 #include <otkit/mongegap.h>
-
-#include "entropic/entropic_internal.h"
 
 /* The first invalid settings field, or NULL. */
 const char *otk__mg_check(const otk_mg_settings *s);

@@ -18,6 +18,8 @@ static const struct {
     {"include/otkit/exact.h", "otk_exact_settings", otk_exact_setting_bounds},
     {"include/otkit/quadratic.h", "otk_quadratic_settings",
      otk_quadratic_setting_bounds},
+    {"include/otkit/entropic.h", "otk_sinkhorn_settings",
+     otk_sinkhorn_setting_bounds},
 };
 
 int main(void)

@@ -21,7 +21,8 @@ import tempfile
 from check_help import COST, DATA, RUNS, X, Y, OPTION_LINE
 
 # Tools whose settings come from a bounds table.
-BOUNDED = ["otk-maid", "otk-emd", "otk-quadratic", "otk-sparse"]
+BOUNDED = ["otk-maid", "otk-emd", "otk-quadratic", "otk-sparse",
+           "otk-sinkhorn"]
 RANGE = re.compile(r"^\s+default: [^;]*; valid: ([\[(])([^,]+), ([^\])]+)([\])])")
 
 

@@ -28,8 +28,9 @@ int main(void)
     double C[4] = {0, 1, 1, 0}, f[2], g[2];
     otk_cost cost = otk_cost_dense(2, 2, C);
     otk_sinkhorn_info info;
-    otk_status st = otk_sinkhorn(&cost, NULL, NULL, 1.0, NULL, f, g, NULL,
-                                 &info);
+    otk_problem problem = {&cost, NULL, NULL, 1.0};
+    otk_solution solution = {.f = f, .g = g};
+    otk_status st = otk_sinkhorn(&problem, NULL, &solution, &info);
     printf("otkit %s: %s\n", otk_version(), otk_status_name(st));
     return st == OTK_CONVERGED ? 0 : 1;
 }

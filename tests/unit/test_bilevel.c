@@ -777,13 +777,9 @@ START_TEST(test_settings_bounds_table)
     otk_bilevel_settings s = def;
     s.eta = 1e-3;
     s.armijo_c = 2e-3;
-    double theta[3], x[3];
-    memcpy(theta, in.theta0, sizeof theta);
-    memcpy(x, in.x0, sizeof x);
-    otk_bilevel_info info;
-    ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
-                     OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.outcome.bad_argument, "settings.armijo_c");
+    const char *bad = NULL;
+    ck_assert_int_eq(try_settings(&in, &s, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.armijo_c");
     otk_bilevel_instance_free(&in);
 }
 END_TEST
