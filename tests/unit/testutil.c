@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cli.h"
+#include "core/core.h"
 
 static const char *data_dir(void)
 {
@@ -163,6 +164,31 @@ void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
         double u1 = test_uniform(state), u2 = test_uniform(state);
         x[k] = shift + sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2);
     }
+}
+
+void test_setting_set(const otk_setting_bounds *b, void *settings, double v)
+{
+    otk_setting_bounds one = *b;
+    one.default_value = v;
+    otk__apply_defaults(&one, 1, settings);
+}
+
+int test_setting_outside(const otk_setting_bounds *b, double v[4])
+{
+    int k = 0, real = b->kind == OTK_SETTING_REAL;
+    double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
+    if (b->flags & OTK_BOUND_LOWER_OPEN)
+        v[k++] = b->lower;
+    else if (isfinite(b->lower) &&
+             (real || b->kind == OTK_SETTING_INTEGER || b->lower >= 1))
+        v[k++] = b->lower - unit;
+    if (isfinite(b->upper))
+        v[k++] = b->flags & OTK_BOUND_UPPER_OPEN ? b->upper : b->upper + 1;
+    else if (real && (b->flags & OTK_BOUND_UPPER_OPEN))
+        v[k++] = INFINITY;
+    if (real)
+        v[k++] = NAN;
+    return k;
 }
 
 int run_suite(Suite *s)

@@ -5,6 +5,8 @@
 #include <check.h>
 #include <stddef.h>
 
+#include <otkit/base.h>
+
 /* One POT oracle case from tests/data/entropic/<name>/. Arrays not in the
  * case (x, y, divergence) are NULL / NaN. */
 typedef struct oracle_case {
@@ -41,6 +43,15 @@ double test_uniform(unsigned long long *state);
 /* Gaussian points (Box-Muller on test_uniform), rows x d, plus shift. */
 void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
                           unsigned long long *state);
+
+/* Writes v into the field of a settings struct that the bounds record
+ * describes (the core's writer of defaults, on a copy of the record). */
+void test_setting_set(const otk_setting_bounds *b, void *settings, double v);
+/* Values just outside the record's range that its field can hold: the
+ * open ends themselves, one unit past the closed finite ends, NaN and
+ * infinity for real fields. Returns how many were written to v (0 only
+ * for a count from 0 to no limit). */
+int test_setting_outside(const otk_setting_bounds *b, double v[4]);
 
 /* Run a suite and return the process exit code. */
 int run_suite(Suite *s);
