@@ -84,7 +84,8 @@ static const otkcli_opt opts[] = {
                "write dM/dy (n rows of d values)"),
     SETTING("tol", "T", O_TOL,
             "inner Sinkhorn: stop when the L1 marginal residual\n"
-            "<= T times the mass; estimate's default 1e-9, fit's:",
+            "<= T times the mass (the default below is fit's;\n"
+            "estimate's is 1e-9)",
             gap.sinkhorn.tol),
     SETTING("max-iter", "N", O_MAXIT,
             "inner Sinkhorn: iteration limit of each solve",
