@@ -54,7 +54,8 @@ extern "C" {
 typedef struct otk_mg_settings {
     /* The cost c(x, y) (otk_metric, base.h): 0 = OTK_METRIC_SQEUCLIDEAN
      * ||x - y||^2, 1 = euclidean ||x - y||, 2 = pnorm ||x - y||_p^p
-     * (otkit's p-norm cost everywhere: no 1/p; see docs/mongegap.md). */
+     * (otkit's p-norm cost everywhere, without ott-jax's 1/p, see
+     * docs/mongegap.md). */
     otk_metric metric; /* Default 0; valid: [0, 2] */
     /* The exponent of OTK_METRIC_PNORM (read only then). */
     double p; /* Default 2; valid: [1, inf) */
