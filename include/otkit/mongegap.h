@@ -79,7 +79,8 @@ typedef struct otk_mg_settings {
  * Sinkhorn solve stopped at sinkhorn.max_iter before its tolerance; the
  * numbers are those of its last iterate), OTK_CANCELLED (by
  * sinkhorn.progress), or an error: outcome.bad_argument names the
- * argument ("x", "y", "z", "n", "d", "value") or the settings field, with
+ * argument ("x", "y", "z", "n", "m", "d", "value"), the settings field,
+ * or "reg" (a relative reg of a zero mean cost: all points equal), with
  * outcome.bad_index the first non-finite coordinate of a point array.
  * Numbers not computed are NaN.
  */
@@ -236,7 +237,9 @@ typedef struct otk_mg_fit_settings {
  * callback or by gap.sinkhorn's (which the inner solves call; that step
  * is not taken); or an error, outcome.bad_argument naming "map",
  * "source", "target" (with outcome.bad_index for a non-finite
- * coordinate) or the settings field. Numbers not computed are NaN.
+ * coordinate), the settings field, or "fit_reg" / "gap_reg" (a relative
+ * reg of a zero mean cost: the first batch's points all equal). Numbers
+ * not computed are NaN.
  */
 typedef struct otk_mg_fit_info {
     otk_outcome outcome;

@@ -92,6 +92,9 @@ static double mean_sq_cost(const double *u, size_t n, const double *v, size_t m,
     return otk__mg_mean_cost(&c);
 }
 
+/* A usable reg: positive and finite. */
+static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
+
 /* Calls the progress callback after a step; nonzero: cancel. */
 static int report(const otk_mg_fit_settings *s, const otk__call *call,
                   const otk_mg_fit_progress *p)
@@ -158,6 +161,7 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     otk_mg_default_settings(&fit_cost); /* squared Euclidean */
     fit_cost.sinkhorn = settings->gap.sinkhorn;
     double b1t = 1.0, b2t = 1.0;
+    const char *bad_reg = NULL;
     for (size_t step = 1; step <= settings->steps; step++) {
         draw(rng, st.perm_s, ns, source, b, d, st.xb);
         draw(rng, st.perm_t, nt, target, b, d, st.zb);
@@ -172,6 +176,13 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                 settings->gap.reg > 0.0
                     ? settings->gap.reg
                     : settings->gap.relative_reg * otk__mg_mean_cost(&c);
+            /* a relative reg of a zero mean cost: all points equal */
+            bad_reg = !positive(info->fit_reg) ? "fit_reg"
+                      : settings->lambda > 0.0 && !positive(info->gap_reg)
+                          ? "gap_reg"
+                          : NULL;
+            if (bad_reg != NULL)
+                break;
         }
         otk_mg_fit_progress p = {step, 0.0, 0.0, 0.0};
         size_t its = 0;
@@ -230,5 +241,7 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     }
     gsl_rng_free(rng);
     free_state(&st);
+    if (bad_reg != NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, bad_reg, SIZE_MAX);
     return otk__mg_end(&call, status, "settings.gap.sinkhorn");
 }

@@ -613,6 +613,13 @@ START_TEST(inner_max_iter_is_reported)
     ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
     ck_assert_uint_eq(info.steps, 0);
     ck_assert(isnan(info.last.loss)); /* no step: nothing computed */
+    /* a relative reg of a zero mean cost is refused naming it */
+    s.gap.sinkhorn.progress = NULL;
+    double same[NS * 2] = {0};
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, same, NS, &s, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "fit_reg");
+    ck_assert(isnan(info.last.loss) && info.steps == 0);
     otk_mg_map_apply(map, xs, NS, y1);
     assert_close_vec("not moved", y1, y0, NS * 2, 0.0, 0.0);
     otk_mg_map_free(map);
