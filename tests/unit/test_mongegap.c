@@ -491,6 +491,7 @@ START_TEST(fitting_gaussians)
     double uvp[2][2];
     for (int reg = 0; reg < 2; reg++) {
         otk_mg_map *map = otk_mg_map_create(2, hidden, 2, OTK_ACT_GELU, 1);
+        ck_assert_ptr_nonnull(map);
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.lambda = reg ? 1.0 : 0.0;
@@ -562,7 +563,8 @@ START_TEST(inner_max_iter_is_reported)
         zt[2 * k] += 2.0;
     const size_t hidden[1] = {8};
     otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 5);
-    otk_mg_map_apply(map, xs, NS, y0);
+    ck_assert_ptr_nonnull(map);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y0), OTK_CONVERGED);
     otk_mg_fit_settings s;
     otk_mg_fit_default_settings(&s);
     s.steps = STEPS;
@@ -583,7 +585,8 @@ START_TEST(inner_max_iter_is_reported)
     /* four solves a step (the divergence's three and the gap's), 3 each */
     ck_assert_uint_eq(info.sinkhorn_iterations, STEPS * 4 * 3);
     ck_assert(isfinite(info.last.loss) && isfinite(info.last.monge_gap));
-    otk_mg_map_apply(map, xs, NS, y1); /* the steps were taken */
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y1),
+                     OTK_CONVERGED); /* the steps were taken */
     double moved = 0.0;
     for (int k = 0; k < NS * 2; k++)
         moved = fmax(moved, fabs(y1[k] - y0[k]));
@@ -609,7 +612,7 @@ START_TEST(inner_max_iter_is_reported)
     s.progress = NULL;
     s.gap.sinkhorn.max_iter = 1000;
     s.gap.sinkhorn.progress = cancel_inner;
-    otk_mg_map_apply(map, xs, NS, y0);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y0), OTK_CONVERGED);
     ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
     ck_assert_uint_eq(info.steps, 0);
     ck_assert(isnan(info.last.loss)); /* no step: nothing computed */
@@ -620,7 +623,7 @@ START_TEST(inner_max_iter_is_reported)
                      OTK_ERR_INVALID_ARGUMENT);
     ck_assert_str_eq(info.outcome.bad_argument, "fit_reg");
     ck_assert(isnan(info.last.loss) && info.steps == 0);
-    otk_mg_map_apply(map, xs, NS, y1);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y1), OTK_CONVERGED);
     assert_close_vec("not moved", y1, y0, NS * 2, 0.0, 0.0);
     otk_mg_map_free(map);
 }
@@ -638,6 +641,7 @@ START_TEST(reproducible_and_saved)
     otk_mg_map *m[2];
     for (int r = 0; r < 2; r++) {
         m[r] = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 9);
+        ck_assert_ptr_nonnull(m[r]);
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.steps = 20;
@@ -647,8 +651,8 @@ START_TEST(reproducible_and_saved)
         ck_assert_int_eq(otk_mg_fit(m[r], xs, NS, zt, NS, &s, NULL),
                          OTK_CONVERGED);
     }
-    otk_mg_map_apply(m[0], xs, NS, ya);
-    otk_mg_map_apply(m[1], xs, NS, yb);
+    ck_assert_int_eq(otk_mg_map_apply(m[0], xs, NS, ya), OTK_CONVERGED);
+    ck_assert_int_eq(otk_mg_map_apply(m[1], xs, NS, yb), OTK_CONVERGED);
     assert_close_vec("same seed", yb, ya, NS * 2, 0.0, 0.0);
     char path[] = "/tmp/otk-map-XXXXXX";
     int fd = mkstemp(path);
@@ -660,7 +664,7 @@ START_TEST(reproducible_and_saved)
     otk_mg_map *back = otk_mg_map_load(path, &st, &line);
     ck_assert_ptr_nonnull(back);
     ck_assert_uint_eq(otk_mg_map_dim(back), 2);
-    otk_mg_map_apply(back, xs, NS, yb);
+    ck_assert_int_eq(otk_mg_map_apply(back, xs, NS, yb), OTK_CONVERGED);
     assert_close_vec("reloaded", yb, ya, NS * 2, 0.0, 0.0);
     otk_mg_map_free(back);
     /* damage line 6 (the first weights line) */
