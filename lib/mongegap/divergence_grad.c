@@ -55,10 +55,7 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    otk__call call = otk__begin(&info->outcome);
-    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
-    info->reg = NAN;
-    info->iterations = 0;
+    otk__call call = otk__mg_begin(info);
     otk_mg_settings defaults;
     if (settings == NULL) {
         otk_mg_default_settings(&defaults);

@@ -164,6 +164,15 @@ otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
                      bad);
 }
 
+otk__call otk__mg_begin(otk_mg_info *info)
+{
+    otk__call call = otk__begin(&info->outcome);
+    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
+    info->reg = NAN;
+    info->iterations = 0;
+    return call;
+}
+
 otk_status otk__mg_end(otk__call *call, otk_status st, const char *sinkhorn)
 {
     /* the settings were checked but the Sinkhorn fields this module's
@@ -182,10 +191,7 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    otk__call call = otk__begin(&info->outcome);
-    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
-    info->reg = NAN;
-    info->iterations = 0;
+    otk__call call = otk__mg_begin(info);
     otk_mg_settings defaults;
     if (settings == NULL) {
         otk_mg_default_settings(&defaults);

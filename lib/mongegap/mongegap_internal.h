@@ -19,6 +19,8 @@ otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
                           const double *x, size_t n, const double *y, size_t m,
                           size_t d, const char *x_name, const char *y_name,
                           otk_cost *cost);
+/* Starts a gap or divergence call: the outcome reset, the numbers NaN. */
+otk__call otk__mg_begin(otk_mg_info *info);
 /* Ends a call whose result is st from the inner Sinkhorn solves: an
  * invalid argument there is a Sinkhorn setting (named `sinkhorn`:
  * "settings.sinkhorn" or "settings.gap.sinkhorn"), OTK_MAX_ITER gets the
