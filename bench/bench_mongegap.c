@@ -120,11 +120,11 @@ static void gap_check(const char *mode, const double *x, const double *y,
 {
     otk_cost c = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     otk_sinkhorn_info si;
-    otk_sinkhorn(&c, NULL, NULL, reg, ss, NULL, NULL, NULL, &si);
-    if (si.status < 0) {
+    otk_sinkhorn(&(otk_problem){&c, NULL, NULL, reg}, ss, NULL, &si);
+    if (si.outcome.status < 0) {
         fprintf(stderr, "%s: otk_sinkhorn failed: %s (%s)\n", bench_prog,
-                otk_status_string(si.status),
-                si.bad_argument ? si.bad_argument : "-");
+                otk_status_string(si.outcome.status),
+                si.outcome.bad_argument ? si.outcome.bad_argument : "-");
         exit(1);
     }
     double disp = 0.0;
@@ -135,7 +135,7 @@ static void gap_check(const char *mode, const double *x, const double *y,
     printf("{\"mode\": \"%s\", \"n\": %zu, \"d\": %zu, "
            "\"eps_scaling\": %d, \"status\": \"%s\", "
            "\"iterations\": %zu, \"stages\": %zu, \"domain\": \"%s\", ",
-           mode, n, d, ss->eps_scaling, otk_status_name(si.status),
+           mode, n, d, ss->eps_scaling, otk_status_name(si.outcome.status),
            si.iterations, si.stages,
            si.domain == OTK_DOMAIN_LOG ? "log" : "scaling");
     bench_jnum("tol", ss->tol, 0);
@@ -144,7 +144,7 @@ static void gap_check(const char *mode, const double *x, const double *y,
     bench_jnum("objective", si.objective, 0);
     bench_jnum("ot_cost", w, 0);
     bench_jnum("monge_gap", disp - w, 0);
-    bench_jnum("time_s", si.time_s, 1);
+    bench_jnum("time_s", si.outcome.time_s, 1);
     printf("}\n");
     fflush(stdout);
 }

@@ -63,7 +63,7 @@ static const char *domain_name(otk_sinkhorn_domain d)
 static void print_info_fields(const otk_sinkhorn_info *info)
 {
     printf("\"status\": \"%s\", \"status_code\": %d, ",
-           otk_status_name(info->status), (int)info->status);
+           otk_status_name(info->outcome.status), (int)info->outcome.status);
     printf("\"domain\": \"%s\", \"iterations\": %zu, \"stages\": %zu, ",
            domain_name(info->domain), info->iterations, info->stages);
     bench_jnum("marginal_error", info->marginal_error, 0);
@@ -75,10 +75,10 @@ static void print_info_fields(const otk_sinkhorn_info *info)
 
 static void check_status(const otk_sinkhorn_info *info)
 {
-    if (info->status < 0) {
+    if (info->outcome.status < 0) {
         fprintf(stderr, "%s: otk_sinkhorn failed: %s (%s)\n", bench_prog,
-                otk_status_string(info->status),
-                info->bad_argument ? info->bad_argument : "-");
+                otk_status_string(info->outcome.status),
+                info->outcome.bad_argument ? info->outcome.bad_argument : "-");
         exit(1);
     }
 }
@@ -91,15 +91,15 @@ static otk_sinkhorn_info best_of(const options *o, const otk_cost *cost,
 {
     otk_sinkhorn_info best;
     memset(&best, 0, sizeof best);
-    best.time_s = INFINITY;
+    best.outcome.time_s = INFINITY;
     *wall = INFINITY;
     for (int r = 0; r < o->repeats; r++) {
         otk_sinkhorn_info info;
         double t0 = bench_now();
-        otk_sinkhorn(cost, NULL, NULL, reg, s, NULL, NULL, NULL, &info);
+        otk_sinkhorn(&(otk_problem){cost, NULL, NULL, reg}, s, NULL, &info);
         double t = bench_now() - t0;
         check_status(&info);
-        if (info.time_s < best.time_s) {
+        if (info.outcome.time_s < best.outcome.time_s) {
             best = info;
             *wall = t;
         }
@@ -128,7 +128,7 @@ static int mode_dense_fixed(const options *o, int argc, char **argv)
         s.domain = domains[k];
         double wall;
         otk_sinkhorn_info info = best_of(o, &cost, reg, &s, &wall);
-        double per_iter = info.time_s / (double)info.iterations;
+        double per_iter = info.outcome.time_s / (double)info.iterations;
         double bytes = 8.0 * (double)n * (double)n;
         printf("{\"mode\": \"dense-fixed\", \"n\": %zu, \"m\": %zu, ", n, n);
         bench_jnum("reg", reg, 0);
@@ -136,7 +136,7 @@ static int mode_dense_fixed(const options *o, int argc, char **argv)
                "\"repeats\": %d, ",
                iters, domain_name(domains[k]), o->repeats);
         print_info_fields(&info);
-        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("time_s", info.outcome.time_s, 0);
         bench_jnum("wall_s", wall, 0);
         bench_jnum("time_per_iter_s", per_iter, 0);
         bench_jnum("gbps", bytes / per_iter / 1e9, 1);
@@ -177,9 +177,10 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
            "\"eps_scaling_requested\": %d, \"repeats\": %d, ",
            s.max_iter, domain_name(s.domain), s.eps_scaling, o->repeats);
     print_info_fields(&info);
-    bench_jnum("time_s", info.time_s, 0);
+    bench_jnum("time_s", info.outcome.time_s, 0);
     bench_jnum("wall_s", wall, 0);
-    bench_jnum("time_per_iter_s", info.time_s / (double)info.iterations, 1);
+    bench_jnum("time_per_iter_s", info.outcome.time_s / (double)info.iterations,
+               1);
     printf("}\n");
     free(C);
     return 0;
@@ -213,9 +214,10 @@ static int mode_points(const options *o, int argc, char **argv)
     bench_jnum("tol", tol, 0);
     printf("\"max_iter\": %zu, \"repeats\": %d, ", max_iter, o->repeats);
     print_info_fields(&info);
-    bench_jnum("time_s", info.time_s, 0);
+    bench_jnum("time_s", info.outcome.time_s, 0);
     bench_jnum("wall_s", wall, 0);
-    bench_jnum("time_per_iter_s", info.time_s / (double)info.iterations, 0);
+    bench_jnum("time_per_iter_s", info.outcome.time_s / (double)info.iterations,
+               0);
     bench_jnum("peak_rss_before_mib", rss_before, 0);
     bench_jnum("peak_rss_mib", rss_after, 0);
     bench_jnum("ru_maxrss_mib", bench_ru_maxrss_mib(), 0);

@@ -56,8 +56,8 @@ int main(int argc, char **argv)
     double divergence;
     /* uniform weights (NULL); potentials and plan not needed (NULL) */
     otk_status st =
-        otk_sinkhorn_divergence(&cost, NULL, NULL, NULL, NULL, reg, &s,
-                                &divergence, NULL, NULL, NULL, info);
+        otk_sinkhorn_divergence(&(otk_problem){&cost, NULL, NULL, reg}, NULL,
+                                NULL, &s, &divergence, NULL, info);
     if (st < 0) {
         fprintf(stderr, "sinkhorn_colors: %s\n", otk_status_string(st));
         return 1;

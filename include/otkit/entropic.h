@@ -46,6 +46,9 @@
  * being finite it falls back to the log domain from the last good iterate.
  * Epsilon scaling solves a decreasing sequence of reg values, warm
  * starting each from the last, when reg is small relative to the cost.
+ *
+ * The calling convention (settings, bounds, info, workspaces, threads,
+ * ownership) is the library's one, described in docs/api.md.
  */
 #ifndef OTKIT_ENTROPIC_H
 #define OTKIT_ENTROPIC_H
@@ -69,42 +72,54 @@ typedef enum otk_sinkhorn_domain {
     OTK_DOMAIN_SCALING = 2
 } otk_sinkhorn_domain;
 
+/*
+ * Settings (docs/api.md): every numeric field is in the bounds table
+ * otk_sinkhorn_setting_bounds(), which gives the defaults and ranges
+ * written here.
+ */
 typedef struct otk_sinkhorn_settings {
     /* Stop when the residual (L1, both marginals) is <= tol times the mass
      * ((sum a + sum b) / 2): relative, so that it means the same for a
      * mass of 1e-6 or 1e8 (the residual cannot go below about 1e-16 times
-     * the mass). Default 1e-9; valid: finite, >= 0 (0 runs to max_iter). */
+     * the mass); 0 runs to max_iter. Default 1e-9; valid: [0, inf). */
     double tol;
-    /* Iteration budget over all epsilon-scaling stages. Default 10000;
-     * valid: >= 1. Reaching it gives OTK_MAX_ITER. */
+    /* Iteration budget over all epsilon-scaling stages; reaching it gives
+     * OTK_MAX_ITER. Default 10000; valid: [1, inf). */
     size_t max_iter;
     /* The residual is measured (and the progress callback called) every
-     * check_every iterations. Default 10; valid: >= 1. */
+     * check_every iterations. Default 10; valid: [1, inf). */
     size_t check_every;
-    /* KL penalty on the row marginal; INFINITY (default) enforces P 1 = a.
-     * Valid: > 0 (finite or INFINITY). */
+    /* KL penalty on the row marginal; INFINITY enforces P 1 = a.
+     * Default INFINITY; valid: (0, inf]. */
     double tau_a;
-    /* KL penalty on the column marginal; default INFINITY; valid: > 0. */
+    /* KL penalty on the column marginal; INFINITY enforces P^T 1 = b.
+     * Default INFINITY; valid: (0, inf]. */
     double tau_b;
-    /* Iteration domain, default OTK_DOMAIN_AUTO. */
+    /* Iteration domain (OTK_DOMAIN_SCALING needs a dense cost, else
+     * OTK_ERR_INVALID_ARGUMENT naming settings.domain).
+     * Default OTK_DOMAIN_AUTO; valid: [0, 2]. */
     otk_sinkhorn_domain domain;
-    /* Epsilon scaling: 0 off, 1 on, -1 auto (default: on when
+    /* Epsilon scaling: 0 off, 1 on, -1 auto (on when
      * (max C - min C) / reg > 50). Stages use reg_s = max(reg, R * factor^s)
      * starting from R = max C - min C; each stage but the last runs to a
-     * residual of max(tol, 1e-3 * mass) or 200 iterations. */
+     * residual of max(tol, 1e-3 * mass) or 200 iterations.
+     * Default -1; valid: [-1, 1]. */
     int eps_scaling;
     /* Factor between successive stage regs. Default 0.5; valid: (0, 1). */
     double eps_scaling_factor;
-    /* 1: g holds initial potentials on entry (non-NULL, finite; the first
-     * iteration computes f from g, so f is not read) and the solve runs at
-     * reg directly: epsilon scaling is skipped, since its stages only
-     * exist to produce a good g for reg (a g from a nearby problem, e.g.
-     * the previous step of a training loop or of a reg path, is the
-     * intended use); 0 (default): start from g = 0. */
+    /* 1: start from the potentials g of solution->g (non-NULL, finite;
+     * the first iteration computes f from g, so f is not read), or, when
+     * solution->g is NULL, from the g that the workspace's last usable
+     * solve returned (none: OTK_ERR_INVALID_ARGUMENT naming
+     * "solution.g"). The solve then runs at reg directly: epsilon scaling
+     * is skipped, since its stages only exist to produce a good g for reg
+     * (a g from a nearby problem, e.g. the previous step of a training
+     * loop or of a reg path, is the intended use). 0: start from g = 0.
+     * Default 0; valid: [0, 1]. */
     int warm_start;
     /* Over-relaxation omega: f <- (1 - omega) f + omega T(g), the same
      * for g. 1 is plain Sinkhorn; a value in (0, 2) is used as given;
-     * 0 (default) is adaptive: plain iterations until the residual's rate
+     * 0 is adaptive: plain iterations until the residual's rate
      * r is measured (two successive checks agree), then
      * omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al. 2021), back to plain
      * iterations to measure again if the residual grows or omega does not
@@ -112,24 +127,44 @@ typedef struct otk_sinkhorn_settings {
      * plain iterations would need more than 1000 iterations to reach tol,
      * Newton steps on g (each trial point counted as an iteration).
      * Problems that are their own transpose (square cost equal to its
-     * transpose, same weights and tau on both sides) always use the
-     * averaged update g <- (g + T(g)) / 2 instead. Valid: [0, 2). */
+     * transpose -- for point clouds the same coordinates on both sides --,
+     * the same weights and tau on both sides; a self-transport problem
+     * such as the divergence's OT(a, a)) are detected and always use the
+     * averaged update g <- (g + T(g)) / 2 instead.
+     * Default 0; valid: [0, 2). */
     double relaxation;
-    /* Threads for the sweeps: 0 (default) uses the OpenMP default (all
-     * cores, or OMP_NUM_THREADS) but at most one per 131072 cost entries,
-     * so small problems run on the calling thread; k > 0 uses k threads.
-     * Results are reproducible for a given thread count. At most
-     * min(OTK_MAX_THREADS, 4 x the processors) are used (see base.h).
-     * Valid: >= 0. */
+    /* Threads for the sweeps: 0 uses the OpenMP default (all cores, or
+     * OMP_NUM_THREADS) but at most one per 131072 cost entries, so small
+     * problems run on the calling thread; k > 0 asks for k threads. Any
+     * value is clamped to min(OTK_MAX_THREADS, 4 x the processors) (see
+     * base.h). Results are reproducible for a given thread count.
+     * Default 0; valid: [0, inf). */
     int threads;
-    /* Called every check; nonzero return cancels (OTK_CANCELLED).
-     * Default NULL. */
+    /* Called at every check (every check_every iterations, and at each
+     * Newton trial point) with an otk_progress whose solver is "sinkhorn",
+     * error the residual, reg the current stage's reg, objective NaN, and
+     * detail an otk_sinkhorn_progress (below). Nonzero return cancels
+     * (OTK_CANCELLED). Default NULL. */
     otk_progress_fn progress;
+    /* Passed to progress. Default NULL. */
     void *progress_user;
 } otk_sinkhorn_settings;
 
+/* The detail record of a Sinkhorn progress call (otk_progress.detail). */
+typedef struct otk_sinkhorn_progress {
+    size_t stage;               /* epsilon-scaling stage, 1 for the first */
+    otk_sinkhorn_domain domain; /* domain of the last sweep */
+} otk_sinkhorn_progress;
+
+/*
+ * What a solve reports. outcome.cause, for OTK_MAX_ITER:
+ *   "max_iter"        max_iter ran out at the requested reg
+ *   "max_iter_stage"  max_iter ran out in an earlier epsilon-scaling stage
+ *                     (the returned f is one row update at reg from it)
+ * NULL otherwise. Numbers a failed call did not compute are NaN (counts 0).
+ */
 typedef struct otk_sinkhorn_info {
-    otk_status status;
+    otk_outcome outcome;        /* status, bad_argument, ... (base.h) */
     size_t iterations;          /* iterations over all stages */
     size_t stages;              /* epsilon-scaling stages run (1 without) */
     otk_sinkhorn_domain domain; /* domain of the last iteration */
@@ -138,57 +173,57 @@ typedef struct otk_sinkhorn_info {
     double transport_cost;      /* <P, C> */
     double objective;           /* regularized primal value at P */
     double dual_objective;      /* dual value at (f, g) */
-    double time_s;              /* wall-clock seconds of the call */
-    /* When status is OTK_ERR_INVALID_ARGUMENT, OTK_ERR_INVALID_INPUT or
-     * OTK_ERR_MASS_MISMATCH: the argument or settings field at fault
-     * ("reg", "settings.tol", "a", ...), and for arrays the first bad
-     * index (else SIZE_MAX). NULL otherwise. */
-    const char *bad_argument;
-    size_t bad_index;
 } otk_sinkhorn_info;
 
-/* Fill s with the defaults listed above. */
+/* The settings bounds table (docs/api.md): one record per numeric field
+ * of otk_sinkhorn_settings; *count receives the number of records. */
+OTK_API const otk_setting_bounds *otk_sinkhorn_setting_bounds(size_t *count);
+
+/* Fill s with the defaults listed above (callbacks NULL). */
 OTK_API void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s);
 
 /*
  * One-shot solve.
- *   cost      dense or point-cloud cost (otk_cost_dense/otk_cost_points)
- *   a, b      nonnegative weights, n and m; NULL means uniform 1/n, 1/m.
- *             Balanced problems need equal masses (relative difference
- *             <= 1e-9, else OTK_ERR_MASS_MISMATCH).
- *   reg       > 0, finite and not subnormal (DBL_MIN at least), in the
- *             units of the cost, and at least
+ *   problem   the cost (dense or points: otk_cost_dense/otk_cost_points),
+ *             the weights a (n) and b (m), nonnegative, NULL meaning
+ *             uniform 1/n, 1/m (balanced problems need equal masses:
+ *             relative difference <= 1e-9, else OTK_ERR_MASS_MISMATCH),
+ *             and reg: > 0, finite and not subnormal (DBL_MIN at least),
+ *             in the units of the cost, and at least
  *             1e-10 * (max C - min C) (below, potentials / reg exceed what
  *             double precision can resolve: OTK_ERR_INVALID_ARGUMENT)
  *   settings  NULL for defaults
- *   f, g      out (in too with warm_start): potentials, n and m, or NULL.
- *             Potentials of zero-weight points are their c-transforms.
- *   P         out: dense n x m plan, or NULL (never formed then)
+ *   solution  NULL, or where to write: f (n) and g (m), the potentials
+ *             (g is read too with warm_start; potentials of zero-weight
+ *             points are their c-transforms), and P, the dense n x m plan
+ *             (never formed when NULL). Sinkhorn plans are dense: the
+ *             sparse list (plan, capacity) is ignored.
  *   info      out, or NULL
- * Returns info->status. Allocates O(n + m) scratch (plus n x m for the
- * kernel in the scaling domain); use a workspace to avoid repeating that.
+ * Returns info->outcome.status. Allocates O(n + m) scratch (plus n x m
+ * for the kernel in the scaling domain); use a workspace to avoid
+ * repeating that.
  */
-OTK_API otk_status otk_sinkhorn(const otk_cost *cost, const double *a,
-                                const double *b, double reg,
+OTK_API otk_status otk_sinkhorn(const otk_problem *problem,
                                 const otk_sinkhorn_settings *settings,
-                                double *f, double *g, double *P,
+                                otk_solution *solution,
                                 otk_sinkhorn_info *info);
 
 /* Workspace for repeated solves of one size (new costs, weights, regs,
- * warm starts). Opaque; one per thread. */
+ * warm starts). Opaque; one per thread. It keeps the g of its last usable
+ * solve (for warm_start) and no pointer to the caller's arrays. */
 typedef struct otk_sinkhorn_workspace otk_sinkhorn_workspace;
 
 /* Returns NULL if n or m is 0 or memory is short. */
 OTK_API otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n,
                                                               size_t m);
 /* Accepts NULL. */
-OTK_API void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *w);
-/* As otk_sinkhorn(); cost->n and cost->m must equal the workspace's. */
-OTK_API otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *w,
-                                      const otk_cost *cost, const double *a,
-                                      const double *b, double reg,
+OTK_API void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws);
+/* As otk_sinkhorn(); problem->cost->n and ->m must equal the workspace's
+ * (else OTK_ERR_INVALID_ARGUMENT naming "cost.n" or "cost.m"). */
+OTK_API otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws,
+                                      const otk_problem *problem,
                                       const otk_sinkhorn_settings *settings,
-                                      double *f, double *g, double *P,
+                                      otk_solution *solution,
                                       otk_sinkhorn_info *info);
 
 /*
@@ -200,22 +235,25 @@ OTK_API otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *w,
  * value, which the solver drives to the primal one). Nonnegative for
  * positive-definite kernels such as exp(-||x-y||^2/reg), zero when the
  * inputs are identical.
- *   cost_xy   the n x m problem
+ *   xy        the n x m problem (cost, a, b, reg)
  *   cost_xx   n x n cost between the sources, cost_yy m x m between the
  *             targets. For point clouds both may be NULL: they are then
- *             built from cost_xy's points and metric. Dense costs need them.
- *   f, g, P   NULL, or the potentials and plan of the xy problem, as
- *             otk_sinkhorn() would return them
- *   info      NULL, or an array of 3 infos (xy, xx, yy solves)
+ *             built from xy's points and metric. Dense costs need them.
+ *             The self-transport problems are detected as symmetric (see
+ *             settings.relaxation) when their costs are.
+ *   divergence  out, required
+ *   solution  NULL, or where the xy problem's f, g and P go, as
+ *             otk_sinkhorn() writes them
+ *   info      NULL, or an array of 3 infos (xy, xx, yy solves); an
+ *             argument error is reported in info[0]
  * settings.warm_start is not supported here (it is treated as 0).
  * The status is the worst of the three solves (an error if any failed,
  * else OTK_MAX_ITER/OTK_CANCELLED if any did not converge).
  */
 OTK_API otk_status otk_sinkhorn_divergence(
-    const otk_cost *cost_xy, const otk_cost *cost_xx, const otk_cost *cost_yy,
-    const double *a, const double *b, double reg,
-    const otk_sinkhorn_settings *settings, double *divergence, double *f,
-    double *g, double *P, otk_sinkhorn_info info[3]);
+    const otk_problem *xy, const otk_cost *cost_xx, const otk_cost *cost_yy,
+    const otk_sinkhorn_settings *settings, double *divergence,
+    otk_solution *solution, otk_sinkhorn_info info[3]);
 
 #ifdef __cplusplus
 }

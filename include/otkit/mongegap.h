@@ -44,12 +44,14 @@ extern "C" {
 /*
  * Settings (docs/api.md). Every numeric field is in the bounds table
  * otk_mg_setting_bounds(); its comment gives the table's default and
- * valid range. The table also lists sinkhorn.tol and sinkhorn.max_iter,
- * with this module's defaults; the other fields of `sinkhorn` are checked
- * by the Sinkhorn solves against otkit/entropic.h's own ranges. A field
- * out of range gives OTK_ERR_INVALID_ARGUMENT with outcome.bad_argument
- * = "settings.FIELD" ("settings.sinkhorn.tol"; "settings.sinkhorn" for
- * another Sinkhorn field).
+ * valid range. The table also lists sinkhorn.tol and sinkhorn.max_iter
+ * (otkit/entropic.h's ranges, this module's defaults) and
+ * sinkhorn.warm_start (valid: [0, 0]: every solve has new points); the
+ * other fields of `sinkhorn` are checked against otkit/entropic.h's own
+ * table, before any work too. A field out of range gives
+ * OTK_ERR_INVALID_ARGUMENT with outcome.bad_argument = "settings.FIELD"
+ * ("settings.sinkhorn.tol"; "settings.sinkhorn" for a Sinkhorn field not
+ * listed here).
  */
 typedef struct otk_mg_settings {
     /* The cost c(x, y) (otk_metric, base.h): 0 = OTK_METRIC_SQEUCLIDEAN
@@ -68,8 +70,7 @@ typedef struct otk_mg_settings {
      * relative_epsilon="mean"; 0.01 is the Monge-gap tutorial's). */
     double relative_reg; /* Default 0.01; valid: (0, inf) */
     /* The Sinkhorn solves. otk_mg_default_settings writes the Sinkhorn
-     * defaults but sinkhorn.tol = 1e-9 (for accurate gradients); warm
-     * starts are the fitting's business. */
+     * defaults but sinkhorn.tol = 1e-9 (for accurate gradients). */
     otk_sinkhorn_settings sinkhorn;
 } otk_mg_settings;
 
@@ -191,7 +192,8 @@ typedef struct otk_mg_fit_progress {
  * otk_mg_fit_setting_bounds(), which lists the fields of `gap` under
  * dotted names ("gap.reg", "gap.sinkhorn.tol") with the fit's defaults;
  * a field out of range gives OTK_ERR_INVALID_ARGUMENT with
- * outcome.bad_argument = "settings.FIELD" ("settings.gap.reg").
+ * outcome.bad_argument = "settings.FIELD" ("settings.gap.reg";
+ * "settings.gap.sinkhorn" for a Sinkhorn field the table does not list).
  */
 typedef struct otk_mg_fit_settings {
     /* The Monge gap's cost and its reg: gap.reg if > 0, else

@@ -1,31 +1,11 @@
-/* Debiased Sinkhorn divergence: three solves, the two self-transport ones
- * with the symmetric (averaged) update. */
+/* Debiased Sinkhorn divergence: three solves; the two self-transport ones
+ * are detected as symmetric and use the averaged update. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "entropic/entropic_internal.h"
-
-/* Regularized OT value of one problem (its dual objective). */
-static otk_status solve_value(const otk_cost *cost, const double *a,
-                              const double *b, double reg,
-                              const otk_sinkhorn_settings *s, int symmetric,
-                              double *f, double *g, double *P,
-                              otk_sinkhorn_info *info)
-{
-    otk_sinkhorn_workspace *ws =
-        otk_sinkhorn_workspace_create(cost->n, cost->m);
-    if (ws == NULL) {
-        memset(info, 0, sizeof *info);
-        info->bad_index = SIZE_MAX;
-        return info->status = OTK_ERR_NO_MEMORY;
-    }
-    otk_status st =
-        otk__sinkhorn_run(ws, cost, a, b, reg, s, symmetric, f, g, P, info);
-    otk_sinkhorn_workspace_free(ws);
-    return st;
-}
 
 /* Errors dominate; among successes, any non-convergence shows. */
 static otk_status worse(otk_status x, otk_status y)
@@ -35,87 +15,88 @@ static otk_status worse(otk_status x, otk_status y)
     return x > y ? x : y;
 }
 
-otk_status otk_sinkhorn_divergence(const otk_cost *cost_xy,
+/* The self-transport cost of one side: the given one, or for point
+ * clouds the cloud against itself. NULL names the missing argument. */
+static const char *self_cost(const otk_cost *given, const otk_cost *xy,
+                             int rows, size_t size, const char *name,
+                             otk_cost *out)
+{
+    if (given != NULL)
+        *out = *given;
+    else if (xy->C == NULL) {
+        *out = *xy;
+        if (rows)
+            out->y = out->x;
+        else
+            out->x = out->y;
+        out->n = out->m = size;
+    } else
+        return name;
+    return out->n == size && out->m == size ? NULL : name;
+}
+
+static double mass(const double *w, size_t len)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < len; i++)
+        s += w != NULL ? w[i] : 1.0 / (double)len;
+    return s;
+}
+
+otk_status otk_sinkhorn_divergence(const otk_problem *xy,
                                    const otk_cost *cost_xx,
-                                   const otk_cost *cost_yy, const double *a,
-                                   const double *b, double reg,
+                                   const otk_cost *cost_yy,
                                    const otk_sinkhorn_settings *settings,
-                                   double *divergence, double *f, double *g,
-                                   double *P, otk_sinkhorn_info info[3])
+                                   double *divergence, otk_solution *solution,
+                                   otk_sinkhorn_info info[3])
 {
     otk_sinkhorn_info local[3];
     if (info == NULL)
         info = local;
-    memset(info, 0, 3 * sizeof *info);
-    for (int k = 0; k < 3; k++)
-        info[k].bad_index = SIZE_MAX;
+    /* every record starts as a call that computed nothing; argument
+     * errors are reported in info[0] */
+    otk__call call;
+    for (int k = 2; k >= 0; k--) {
+        call = otk__begin(&info[k].outcome);
+        otk__sinkhorn_clear(&info[k]);
+    }
+    if (divergence != NULL)
+        *divergence = NAN;
+    if (xy == NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "problem", SIZE_MAX);
     const char *what = NULL;
-    size_t bad;
-    otk_status st = otk__check_cost(cost_xy, &what, &bad);
-    if (st == OTK_CONVERGED && divergence == NULL) {
-        st = OTK_ERR_INVALID_ARGUMENT;
-        what = "divergence";
-    }
+    size_t bad = SIZE_MAX;
+    otk_status st = otk__check_cost(xy->cost, &what, &bad);
+    if (st != OTK_CONVERGED)
+        return otk__fail(&call, st, what, bad);
+    if (divergence == NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "divergence",
+                         SIZE_MAX);
     otk_cost xx, yy;
-    if (st == OTK_CONVERGED) {
-        const size_t n = cost_xy->n, m = cost_xy->m;
-        if (cost_xx != NULL)
-            xx = *cost_xx;
-        else if (cost_xy->C == NULL) {
-            xx = *cost_xy;
-            xx.y = xx.x;
-            xx.m = n;
-        } else
-            what = "cost_xx";
-        if (cost_yy != NULL)
-            yy = *cost_yy;
-        else if (cost_xy->C == NULL) {
-            yy = *cost_xy;
-            yy.x = yy.y;
-            yy.n = m;
-        } else if (what == NULL)
-            what = "cost_yy";
-        if (what == NULL && (xx.n != n || xx.m != n))
-            what = "cost_xx";
-        if (what == NULL && (yy.n != m || yy.m != m))
-            what = "cost_yy";
-        if (what != NULL)
-            st = OTK_ERR_INVALID_ARGUMENT;
-    }
-    if (st != OTK_CONVERGED) {
-        info[0].status = st;
-        info[0].bad_argument = what;
-        info[0].bad_index = bad;
-        return st;
-    }
+    const size_t n = xy->cost->n, m = xy->cost->m;
+    what = self_cost(cost_xx, xy->cost, 1, n, "cost_xx", &xx);
+    if (what == NULL)
+        what = self_cost(cost_yy, xy->cost, 0, m, "cost_yy", &yy);
+    if (what != NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, what, SIZE_MAX);
     otk_sinkhorn_settings cold;
     if (settings == NULL)
         otk_sinkhorn_default_settings(&cold);
     else
         cold = *settings;
     cold.warm_start = 0;
-    /* The same points and weights on both sides (S of a measure with
-     * itself, which must be 0): the symmetric update applies to xy too. */
-    int same = cost_xy->C == NULL && cost_xy->x == cost_xy->y &&
-               cost_xy->n == cost_xy->m && a == b;
-    st = solve_value(cost_xy, a, b, reg, &cold, same, f, g, P, &info[0]);
+    const otk_problem pxx = {&xx, xy->a, xy->a, xy->reg};
+    const otk_problem pyy = {&yy, xy->b, xy->b, xy->reg};
+    st = otk_sinkhorn(xy, &cold, solution, &info[0]);
     if (st >= 0)
-        st = worse(st, solve_value(&xx, a, a, reg, &cold, 1, NULL, NULL, NULL,
-                                   &info[1]));
+        st = worse(st, otk_sinkhorn(&pxx, &cold, NULL, &info[1]));
     if (st >= 0)
-        st = worse(st, solve_value(&yy, b, b, reg, &cold, 1, NULL, NULL, NULL,
-                                   &info[2]));
-    if (st < 0) {
-        *divergence = NAN;
+        st = worse(st, otk_sinkhorn(&pyy, &cold, NULL, &info[2]));
+    if (st < 0)
         return st;
-    }
-    double ma = 0.0, mb = 0.0;
-    for (size_t i = 0; i < cost_xy->n; i++)
-        ma += a != NULL ? a[i] : 1.0 / (double)cost_xy->n;
-    for (size_t j = 0; j < cost_xy->m; j++)
-        mb += b != NULL ? b[j] : 1.0 / (double)cost_xy->m;
+    const double ma = mass(xy->a, n), mb = mass(xy->b, m);
     *divergence = info[0].dual_objective -
                   0.5 * (info[1].dual_objective + info[2].dual_objective) +
-                  0.5 * reg * (ma - mb) * (ma - mb);
+                  0.5 * xy->reg * (ma - mb) * (ma - mb);
     return st;
 }

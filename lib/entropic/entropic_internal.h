@@ -4,6 +4,8 @@
 
 #include <otkit/entropic.h>
 
+#include "core/core.h"
+
 struct otk_sinkhorn_workspace {
     size_t n, m;
     double *wa, *wb;     /* weights in use (n, m) */
@@ -24,6 +26,7 @@ struct otk_sinkhorn_workspace {
     int K_valid;
     double *newton; /* Newton steps: m x m system and 4 m, lazily */
     size_t newton_cap;
+    int g_valid; /* g is that of the last usable solve (warm starts) */
 };
 
 /* One problem as the sweeps see it (weights already set in the ws). */
@@ -83,12 +86,11 @@ int otk__newton_applies(const otk_sinkhorn_workspace *ws,
 double *otk__newton_direction(otk_sinkhorn_workspace *ws,
                               const sweep_problem *pb, int *status);
 
-/* otk_sinkhorn_solve with a symmetric flag: the caller guarantees the
- * cost is symmetric and a = b, and the averaged update is used. */
-otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
-                             const double *a, const double *b, double reg,
-                             const otk_sinkhorn_settings *settings,
-                             int symmetric, double *f, double *g, double *P,
-                             otk_sinkhorn_info *info);
+/* The numbers of a call that computed nothing: no iterations, NaN. */
+void otk__sinkhorn_clear(otk_sinkhorn_info *info);
+/* Validates settings against the bounds table (settings.c); fails the
+ * call naming the field, or returns 0. */
+otk_status otk__sinkhorn_validate(otk__call *call,
+                                  const otk_sinkhorn_settings *s);
 
 #endif

@@ -28,23 +28,6 @@
 #define NEWTON_AFTER 1000  /* projected plain iterations that call Newton */
 #define NEWTON_HALVINGS 30 /* backtracking halvings of a Newton step */
 
-void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
-{
-    s->tol = 1e-9;
-    s->max_iter = 10000;
-    s->check_every = 10;
-    s->tau_a = INFINITY;
-    s->tau_b = INFINITY;
-    s->domain = OTK_DOMAIN_AUTO;
-    s->eps_scaling = -1;
-    s->eps_scaling_factor = 0.5;
-    s->warm_start = 0;
-    s->threads = 0;
-    s->relaxation = 0.0;
-    s->progress = NULL;
-    s->progress_user = NULL;
-}
-
 otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
 {
     if (n == 0 || m == 0 || n > SIZE_MAX / 16 / sizeof(double) ||
@@ -105,37 +88,6 @@ static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
     ws->tbuf = buf;
     ws->tbuf_threads = t;
     return 0;
-}
-
-static otk_status check_settings(const otk_sinkhorn_settings *s,
-                                 const char **what)
-{
-    if (!(isfinite(s->tol) && s->tol >= 0.0))
-        *what = "settings.tol";
-    else if (s->max_iter < 1)
-        *what = "settings.max_iter";
-    else if (s->check_every < 1)
-        *what = "settings.check_every";
-    else if (!(s->tau_a > 0.0))
-        *what = "settings.tau_a";
-    else if (!(s->tau_b > 0.0))
-        *what = "settings.tau_b";
-    else if (s->domain != OTK_DOMAIN_AUTO && s->domain != OTK_DOMAIN_LOG &&
-             s->domain != OTK_DOMAIN_SCALING)
-        *what = "settings.domain";
-    else if (s->eps_scaling < -1 || s->eps_scaling > 1)
-        *what = "settings.eps_scaling";
-    else if (!(s->eps_scaling_factor > 0.0 && s->eps_scaling_factor < 1.0))
-        *what = "settings.eps_scaling_factor";
-    else if (s->warm_start != 0 && s->warm_start != 1)
-        *what = "settings.warm_start";
-    else if (s->threads < 0)
-        *what = "settings.threads";
-    else if (!(s->relaxation >= 0.0 && s->relaxation < 2.0))
-        *what = "settings.relaxation";
-    else
-        return OTK_CONVERGED;
-    return OTK_ERR_INVALID_ARGUMENT;
 }
 
 static double lambda(double tau, double reg)
@@ -244,6 +196,8 @@ typedef struct run_state {
     size_t iterations;
     double residual;
     otk_sinkhorn_domain domain;
+    const otk__call *call; /* for the progress record's elapsed time */
+    size_t stage;          /* the current epsilon-scaling stage, from 1 */
 } run_state;
 
 /* Over-relaxation factor from the measured rate r of plain Sinkhorn
@@ -317,12 +271,15 @@ static int measure(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     if (!isfinite(st->residual))
         return OTK_ERR_NUMERICAL;
     if (st->s->progress != NULL) {
+        const otk_sinkhorn_progress detail = {.stage = st->stage,
+                                              .domain = st->domain};
         otk_progress p = {.solver = "sinkhorn",
                           .iteration = st->iterations,
                           .error = st->residual,
                           .reg = pb->reg,
                           .objective = NAN,
-                          .elapsed_s = NAN};
+                          .elapsed_s = otk__elapsed(st->call),
+                          .detail = &detail};
         if (st->s->progress(st->s->progress_user, &p) != 0)
             return OTK_CANCELLED;
     }
@@ -531,16 +488,6 @@ static void set_weights(otk_sinkhorn_workspace *ws, const double *a,
     }
 }
 
-static otk_status finish(otk_sinkhorn_info *info, otk_status st,
-                         const char *what, size_t bad, double t0)
-{
-    info->status = st;
-    info->bad_argument = what;
-    info->bad_index = bad;
-    info->time_s = otk__now() - t0;
-    return st;
-}
-
 /* The same weights on both sides (NULL is uniform). */
 static int same_weights(const double *a, const double *b, size_t n)
 {
@@ -575,92 +522,143 @@ static int is_symmetric(const otk_cost *cost, const double *a, const double *b,
     return 1;
 }
 
-otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
-                             const double *a, const double *b, double reg,
-                             const otk_sinkhorn_settings *settings,
-                             int symmetric, double *f, double *g, double *P,
-                             otk_sinkhorn_info *info)
+void otk__sinkhorn_clear(otk_sinkhorn_info *info)
 {
-    const double t0 = otk__now();
-    otk_sinkhorn_info local;
-    if (info == NULL)
-        info = &local;
-    memset(info, 0, sizeof *info);
+    info->iterations = 0;
+    info->stages = 0;
+    info->domain = OTK_DOMAIN_AUTO;
     info->objective = info->dual_objective = info->transport_cost = NAN;
     info->marginal_error = info->residual = NAN;
-    otk_sinkhorn_settings defaults;
-    if (settings == NULL) {
-        otk_sinkhorn_default_settings(&defaults);
-        settings = &defaults;
-    }
-    const char *what = NULL;
-    size_t bad = SIZE_MAX;
-    otk_status st;
-    if (ws == NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "workspace", bad, t0);
-    if ((st = check_settings(settings, &what)) != OTK_CONVERGED)
-        return finish(info, st, what, bad, t0);
+}
+
+/* The arguments of a solve, checked in the documented order: settings,
+ * reg, the cost and weights (with the masses of a balanced problem), the
+ * workspace's size, and what the settings ask of them. */
+static otk_status check_args(otk__call *call, const otk_sinkhorn_workspace *ws,
+                             const otk_problem *pr,
+                             const otk_sinkhorn_settings *s,
+                             const otk_solution *sol, double *mass_a,
+                             double *mass_b)
+{
+    otk_status st = otk__sinkhorn_validate(call, s);
+    if (st != OTK_CONVERGED)
+        return st;
     /* A subnormal reg makes 1 / reg overflow. */
-    if (!(isnormal(reg) && reg > 0.0))
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", bad, t0);
-    if ((st = otk__check_cost(cost, &what, &bad)) != OTK_CONVERGED)
-        return finish(info, st, what, bad, t0);
-    if (cost->n != ws->n || cost->m != ws->m)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT,
-                      cost->n != ws->n ? "cost.n" : "cost.m", bad, t0);
-    if (settings->domain == OTK_DOMAIN_SCALING && cost->C == NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "settings.domain", bad,
-                      t0);
-    double mass_a, mass_b;
-    if ((st = otk__check_weights(a, ws->n, &mass_a, &bad)) != OTK_CONVERGED)
-        return finish(info, st, "a", bad, t0);
-    if ((st = otk__check_weights(b, ws->m, &mass_b, &bad)) != OTK_CONVERGED)
-        return finish(info, st, "b", bad, t0);
-    const int balanced = isinf(settings->tau_a) && isinf(settings->tau_b);
-    if (balanced && !otk__masses_match(mass_a, mass_b))
-        return finish(info, OTK_ERR_MASS_MISMATCH, "b", SIZE_MAX, t0);
-    if (settings->warm_start) {
-        if (g == NULL)
-            return finish(info, OTK_ERR_INVALID_ARGUMENT, "g", bad, t0);
-        if ((bad = otk__first_nonfinite(g, ws->m)) != SIZE_MAX)
-            return finish(info, OTK_ERR_INVALID_INPUT, "g", bad, t0);
+    if (!(isnormal(pr->reg) && pr->reg > 0.0))
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
+    const int balanced = isinf(s->tau_a) && isinf(s->tau_b);
+    st = otk__check_transport(call, pr->cost, pr->a, pr->b, balanced, 1e-9,
+                              mass_a, mass_b);
+    if (st != OTK_CONVERGED)
+        return st;
+    if (pr->cost->n != ws->n || pr->cost->m != ws->m)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT,
+                         pr->cost->n != ws->n ? "cost.n" : "cost.m", SIZE_MAX);
+    if (s->domain == OTK_DOMAIN_SCALING && pr->cost->C == NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "settings.domain",
+                         SIZE_MAX);
+    if (s->warm_start) {
+        const double *g = sol != NULL ? sol->g : NULL;
+        if (g == NULL && !ws->g_valid)
+            return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "solution.g",
+                             SIZE_MAX);
+        size_t bad = g != NULL ? otk__first_nonfinite(g, ws->m) : SIZE_MAX;
+        if (bad != SIZE_MAX)
+            return otk__fail(call, OTK_ERR_INVALID_INPUT, "solution.g", bad);
     }
+    return OTK_CONVERGED;
+}
 
-    /* A problem that is its own transpose has f = g at the optimum: the
-     * averaged update converges where the alternating one can crawl. */
-    symmetric = symmetric || is_symmetric(cost, a, b, settings);
-
-    /* Set up: weights (b rescaled to a's mass when balanced), transposed
-     * targets for point clouds, starting potentials. */
-    const double bscale = balanced ? mass_b / mass_a : 1.0;
-    if (balanced)
-        mass_b = mass_a;
-    set_weights(ws, a, b, bscale);
+/* Everything a solve needs before its first sweep: the weights, the
+ * transposed targets of point clouds, the threads and the starting g.
+ * Returns 0 or OTK_ERR_NO_MEMORY. */
+static otk_status setup(otk_sinkhorn_workspace *ws, const otk_problem *pr,
+                        const otk_sinkhorn_settings *s, const double *g0,
+                        double bscale)
+{
+    const otk_cost *cost = pr->cost;
+    set_weights(ws, pr->a, pr->b, bscale);
     size_t yt_len = otk__cost_scratch_len(cost);
     if (yt_len > ws->yt_cap) {
         free(ws->yt);
         ws->yt = malloc(yt_len * sizeof *ws->yt);
         ws->yt_cap = ws->yt == NULL ? 0 : yt_len;
         if (ws->yt == NULL)
-            return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+            return OTK_ERR_NO_MEMORY;
     }
     otk__cost_prepare(cost, ws->yt);
     ws->K_valid = 0; /* the cost's contents may have changed in place */
     /* A parallel region per sweep only pays off on large problems; on
      * small ones threads spend their time waiting for each other (and far
      * more when another process holds a core). */
-    int threads = otk__threads(settings->threads);
+    int threads = otk__threads(s->threads);
     size_t per_thread = ws->n * ws->m / MIN_WORK_PER_THREAD;
-    if (settings->threads == 0 && (size_t)threads > per_thread)
+    if (s->threads == 0 && (size_t)threads > per_thread)
         threads = per_thread > 1 ? (int)per_thread : 1;
     if (reserve_threads(ws, threads) != 0)
-        return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+        return OTK_ERR_NO_MEMORY;
     for (size_t i = 0; i < ws->n; i++)
         ws->lse[i] = NAN;
-    if (settings->warm_start)
-        memcpy(ws->g, g, ws->m * sizeof *g);
-    else
+    /* A warm start without a g keeps the workspace's. */
+    if (s->warm_start && g0 != NULL)
+        memcpy(ws->g, g0, ws->m * sizeof *g0);
+    else if (!s->warm_start)
         memset(ws->g, 0, ws->m * sizeof *ws->g);
+    ws->g_valid = 0; /* until this solve returns a usable g */
+    return OTK_CONVERGED;
+}
+
+static void set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s,
+                    double reg)
+{
+    pb->reg = reg;
+    pb->lam_a = lambda(s->tau_a, reg);
+    pb->lam_b = lambda(s->tau_b, reg);
+}
+
+/* The epsilon-scaling stages from reg_s down to reg (one stage at reg
+ * without scaling); pb->reg is that of the last stage run. */
+static otk_status run_stages(otk_sinkhorn_workspace *ws, sweep_problem *pb,
+                             double reg, double reg_s, double range,
+                             double tol_abs, double mass_ref, run_state *rs)
+{
+    const otk_sinkhorn_settings *s = rs->s;
+    for (;;) {
+        int last = reg_s <= reg;
+        if (last)
+            reg_s = reg;
+        set_reg(pb, s, reg_s);
+        size_t left = s->max_iter - rs->iterations;
+        size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
+        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
+        int scaling = want_scaling(ws, pb, s->domain, range);
+        rs->stage++;
+        otk_status st = run_stage(ws, pb, scaling, tol, budget, rs);
+        if (st < 0 || st == OTK_CANCELLED || last ||
+            rs->iterations >= s->max_iter)
+            return !last && st == OTK_CONVERGED ? OTK_MAX_ITER : st;
+        next_g(ws, pb, rs->symmetric);
+        reg_s *= s->eps_scaling_factor;
+    }
+}
+
+/* A solve of checked arguments, from the setup to the final pass;
+ * ends the call. */
+static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
+                                const otk_problem *pr,
+                                const otk_sinkhorn_settings *s,
+                                otk_solution *sol, double mass_a, double mass_b,
+                                otk_sinkhorn_info *info)
+{
+    const otk_cost *cost = pr->cost;
+    const double reg = pr->reg;
+    const int balanced = isinf(s->tau_a) && isinf(s->tau_b);
+    /* b rescaled to a's mass when balanced */
+    const double bscale = balanced ? mass_b / mass_a : 1.0;
+    if (balanced)
+        mass_b = mass_a;
+    if (setup(ws, pr, s, sol != NULL ? sol->g : NULL, bscale) != 0)
+        return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
 
     double lo, hi;
     cost_bounds(ws, cost, &lo, &hi);
@@ -668,58 +666,36 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     /* The iterations work with potentials / reg, of magnitude range / reg;
      * beyond 1e10 double precision cannot represent the plan. */
     if (reg < MIN_REL_REG * range)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX, t0);
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
     /* A warm start brings potentials for reg itself: the stages that
      * would compute them from coarser regs are skipped. */
-    int scaled =
-        !settings->warm_start &&
-        (settings->eps_scaling == 1 ||
-         (settings->eps_scaling == -1 && range / reg > EPS_SCALING_MIN_RANGE));
+    int scaled = !s->warm_start &&
+                 (s->eps_scaling == 1 || (s->eps_scaling == -1 &&
+                                          range / reg > EPS_SCALING_MIN_RANGE));
     double reg_s = scaled && range > reg ? range : reg;
 
     /* tol is relative to the mass: the residual of a problem of mass M
      * cannot go below about eps M, and 1e-9 absolute would be no test at
      * all for a mass of 1e-6 */
     const double mass_ref = 0.5 * (mass_a + mass_b);
-    const double tol_abs = settings->tol * mass_ref;
-    run_state rs = {settings, symmetric, 0, NAN, OTK_DOMAIN_LOG};
+    const double tol_abs = s->tol * mass_ref;
+    /* A problem that is its own transpose has f = g at the optimum: the
+     * averaged update converges where the alternating one can crawl. */
+    run_state rs = {
+        s, is_symmetric(cost, pr->a, pr->b, s), 0, NAN, OTK_DOMAIN_LOG, call,
+        0};
     /* Shift invariance: a balanced problem with C - min C has the same plan,
      * and f - min C; iterating on it keeps potentials and costs small, so
      * an offset such as 1e8 costs no precision. */
-    sweep_problem pb = {cost,
-                        reg,
-                        1.0,
-                        1.0,
-                        settings->tau_a,
-                        settings->tau_b,
-                        lo,
-                        balanced ? lo : 0.0,
-                        1.0};
-    st = OTK_MAX_ITER;
-    for (;;) {
-        int last = reg_s <= reg;
-        if (last)
-            reg_s = reg;
-        pb.reg = reg_s;
-        pb.lam_a = lambda(settings->tau_a, reg_s);
-        pb.lam_b = lambda(settings->tau_b, reg_s);
-        size_t left = settings->max_iter - rs.iterations;
-        size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
-        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
-        int scaling = want_scaling(ws, &pb, settings->domain, range);
-        info->stages++;
-        st = run_stage(ws, &pb, scaling, tol, budget, &rs);
-        if (st < 0 || st == OTK_CANCELLED || last ||
-            rs.iterations >= settings->max_iter) {
-            if (!last && st == OTK_CONVERGED)
-                st = OTK_MAX_ITER;
-            break;
-        }
-        next_g(ws, &pb, symmetric);
-        reg_s *= settings->eps_scaling_factor;
-    }
+    sweep_problem pb = {
+        cost, reg, 1.0, 1.0, s->tau_a, s->tau_b, lo, balanced ? lo : 0.0, 1.0};
+    otk_status st =
+        run_stages(ws, &pb, reg, reg_s, range, tol_abs, mass_ref, &rs);
+    info->stages = rs.stage;
     if (st == OTK_ERR_NO_MEMORY)
-        return finish(info, st, NULL, SIZE_MAX, t0);
+        return otk__fail(call, st, NULL, SIZE_MAX);
+    if (st == OTK_MAX_ITER)
+        call->out->cause = pb.reg != reg ? "max_iter_stage" : "max_iter";
     if (pb.reg != reg) {
         /* Stopped in an earlier stage (max_iter or cancelled): its f is
          * the c-transform at a larger reg, which would give a meaningless
@@ -727,16 +703,15 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
          * makes the rows exact again; the info then measures that plan.
          * It belongs to the final pass and is not counted in iterations,
          * which never exceed max_iter. */
-        pb.reg = reg;
-        pb.lam_a = lambda(settings->tau_a, reg);
-        pb.lam_b = lambda(settings->tau_b, reg);
+        set_reg(&pb, s, reg);
         pb.omega = 1.0;
         otk__sweep_log(ws, &pb);
         rs.domain = OTK_DOMAIN_LOG;
     }
     info->iterations = rs.iterations;
     info->domain = rs.domain;
-    finalize(ws, &pb, bscale, mass_a, mass_b, P, info);
+    finalize(ws, &pb, bscale, mass_a, mass_b, sol != NULL ? sol->P : NULL,
+             info);
     if (st >= 0 && !(isfinite(info->objective) && isfinite(info->residual)))
         st = OTK_ERR_NUMERICAL;
     /* The final pass re-measures the returned plan; a converged status
@@ -744,47 +719,74 @@ otk_status otk__sinkhorn_run(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     if (st == OTK_CONVERGED &&
         !(info->residual <= 2.0 * tol_abs + 1e-12 * mass_ref))
         st = OTK_ERR_NUMERICAL;
-    if (f != NULL)
+    ws->g_valid = st >= 0;
+    if (sol != NULL && sol->f != NULL)
         for (size_t i = 0; i < ws->n; i++)
-            f[i] = ws->f[i] + pb.shift;
-    if (g != NULL)
-        memcpy(g, ws->g, ws->m * sizeof *g);
-    return finish(info, st, NULL, SIZE_MAX, t0);
+            sol->f[i] = ws->f[i] + pb.shift;
+    if (sol != NULL && sol->g != NULL)
+        memcpy(sol->g, ws->g, ws->m * sizeof *sol->g);
+    return otk__finish(call, st);
 }
 
-otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws, const otk_cost *cost,
-                              const double *a, const double *b, double reg,
-                              const otk_sinkhorn_settings *settings, double *f,
-                              double *g, double *P, otk_sinkhorn_info *info)
+/* The common part of both entry points, after otk__begin. */
+static otk_status solve_in(otk__call *call, otk_sinkhorn_workspace *ws,
+                           const otk_problem *problem,
+                           const otk_sinkhorn_settings *settings,
+                           otk_solution *solution, otk_sinkhorn_info *info)
 {
-    return otk__sinkhorn_run(ws, cost, a, b, reg, settings, 0, f, g, P, info);
+    otk_sinkhorn_settings defaults;
+    if (settings == NULL) {
+        otk_sinkhorn_default_settings(&defaults);
+        settings = &defaults;
+    }
+    double mass_a, mass_b;
+    otk_status st =
+        check_args(call, ws, problem, settings, solution, &mass_a, &mass_b);
+    if (st != OTK_CONVERGED)
+        return st;
+    return solve_checked(call, ws, problem, settings, solution, mass_a, mass_b,
+                         info);
 }
 
-otk_status otk_sinkhorn(const otk_cost *cost, const double *a, const double *b,
-                        double reg, const otk_sinkhorn_settings *settings,
-                        double *f, double *g, double *P,
-                        otk_sinkhorn_info *info)
+otk_status otk_sinkhorn_solve(otk_sinkhorn_workspace *ws,
+                              const otk_problem *problem,
+                              const otk_sinkhorn_settings *settings,
+                              otk_solution *solution, otk_sinkhorn_info *info)
 {
     otk_sinkhorn_info local;
     if (info == NULL)
         info = &local;
-    if (cost == NULL || cost->n == 0 || cost->m == 0) {
-        memset(info, 0, sizeof *info);
-        info->status = OTK_ERR_INVALID_ARGUMENT;
-        info->bad_argument = cost == NULL ? "cost" : "cost.n";
-        info->bad_index = SIZE_MAX;
-        return info->status;
-    }
+    otk__call call = otk__begin(&info->outcome);
+    otk__sinkhorn_clear(info);
+    if (ws == NULL || problem == NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT,
+                         ws == NULL ? "workspace" : "problem", SIZE_MAX);
+    return solve_in(&call, ws, problem, settings, solution, info);
+}
+
+otk_status otk_sinkhorn(const otk_problem *problem,
+                        const otk_sinkhorn_settings *settings,
+                        otk_solution *solution, otk_sinkhorn_info *info)
+{
+    otk_sinkhorn_info local;
+    if (info == NULL)
+        info = &local;
+    otk__call call = otk__begin(&info->outcome);
+    otk__sinkhorn_clear(info);
+    /* the sizes the workspace needs; solve_in checks the rest */
+    const otk_cost *cost = problem != NULL ? problem->cost : NULL;
+    if (cost == NULL || cost->n == 0 || cost->m == 0)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT,
+                         problem == NULL ? "problem"
+                         : cost == NULL  ? "cost"
+                         : cost->n == 0  ? "cost.n"
+                                         : "cost.m",
+                         SIZE_MAX);
     otk_sinkhorn_workspace *ws =
-        otk_sinkhorn_workspace_create(cost->n, cost->m);
-    if (ws == NULL) {
-        memset(info, 0, sizeof *info);
-        info->status = OTK_ERR_NO_MEMORY;
-        info->bad_index = SIZE_MAX;
-        return info->status;
-    }
-    otk_status st =
-        otk_sinkhorn_solve(ws, cost, a, b, reg, settings, f, g, P, info);
+        otk_sinkhorn_workspace_create(problem->cost->n, problem->cost->m);
+    if (ws == NULL)
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
+    otk_status st = solve_in(&call, ws, problem, settings, solution, info);
     otk_sinkhorn_workspace_free(ws);
     return st;
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "entropic/entropic_internal.h"
 #include "mongegap/mongegap_internal.h"
 
 otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
@@ -22,13 +21,15 @@ otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
     double *g_yy = f_yy + n;
     otk_sinkhorn_info info[3];
     otk_status sts[3];
-    /* the self terms use the symmetric (averaged) update */
-    sts[0] = otk__sinkhorn_run(sc->nm, &cyz, NULL, NULL, reg, &s->sinkhorn, 0,
-                               f_yz, g_yz, NULL, &info[0]);
-    sts[1] = otk__sinkhorn_run(sc->nn, &cyy, NULL, NULL, reg, &s->sinkhorn, 1,
-                               f_yy, g_yy, NULL, &info[1]);
-    sts[2] = otk__sinkhorn_run(sc->mm, &czz, NULL, NULL, reg, &s->sinkhorn, 1,
-                               NULL, NULL, NULL, &info[2]);
+    const otk_problem pyz = {&cyz, NULL, NULL, reg};
+    const otk_problem pyy = {&cyy, NULL, NULL, reg};
+    const otk_problem pzz = {&czz, NULL, NULL, reg};
+    otk_solution syz = {.f = f_yz, .g = g_yz}, syy = {.f = f_yy, .g = g_yy};
+    /* the self terms (the same cloud on both sides) are detected as
+     * symmetric and use the averaged update */
+    sts[0] = otk_sinkhorn_solve(sc->nm, &pyz, &s->sinkhorn, &syz, &info[0]);
+    sts[1] = otk_sinkhorn_solve(sc->nn, &pyy, &s->sinkhorn, &syy, &info[1]);
+    sts[2] = otk_sinkhorn_solve(sc->mm, &pzz, &s->sinkhorn, NULL, &info[2]);
     /* errors first, then the least converged */
     otk_status st = OTK_CONVERGED;
     for (int k = 0; k < 3; k++)
@@ -82,5 +83,5 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
     otk__mg_scratch_free(&sc);
     if (st >= 0)
         info->ot_cost = *value;
-    return otk__mg_end(&call, st, "settings.sinkhorn");
+    return otk__mg_end(&call, st);
 }

@@ -243,5 +243,5 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     free_state(&st);
     if (bad_reg != NULL)
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, bad_reg, SIZE_MAX);
-    return otk__mg_end(&call, status, "settings.gap.sinkhorn");
+    return otk__mg_end(&call, status);
 }

@@ -119,8 +119,9 @@ otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
     info->displacement_cost = disp;
     info->reg = reg;
     otk_sinkhorn_info si;
-    otk_status st = otk__sinkhorn_run(sc->nn, &c, NULL, NULL, reg, &s->sinkhorn,
-                                      0, f, g, NULL, &si);
+    const otk_problem pb = {&c, NULL, NULL, reg};
+    otk_solution sol = {.f = f, .g = g};
+    otk_status st = otk_sinkhorn_solve(sc->nn, &pb, &s->sinkhorn, &sol, &si);
     info->iterations = si.iterations;
     if (st < 0)
         return st;
@@ -173,12 +174,8 @@ otk__call otk__mg_begin(otk_mg_info *info)
     return call;
 }
 
-otk_status otk__mg_end(otk__call *call, otk_status st, const char *sinkhorn)
+otk_status otk__mg_end(otk__call *call, otk_status st)
 {
-    /* the settings were checked but the Sinkhorn fields this module's
-     * table does not list: those are checked by the solves */
-    if (st == OTK_ERR_INVALID_ARGUMENT)
-        return otk__fail(call, st, sinkhorn, SIZE_MAX);
     if (st == OTK_MAX_ITER)
         call->out->cause = "inner_max_iter";
     return otk__finish(call, st);
@@ -214,7 +211,7 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
             return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
         st = otk__mg_entropic_gap(settings, x, y, n, d, reg, &sc, grad, info);
         otk__mg_scratch_free(&sc);
-        return otk__mg_end(&call, st, "settings.sinkhorn");
+        return otk__mg_end(&call, st);
     }
     /* exact: the same formula with the network simplex's sparse plan */
     info->reg = 0.0;

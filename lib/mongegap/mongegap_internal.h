@@ -2,11 +2,10 @@
 #ifndef OTK_MONGEGAP_INTERNAL_H
 #define OTK_MONGEGAP_INTERNAL_H
 
+#include <otkit/entropic.h>
 #include <otkit/mongegap.h>
 
 #include "core/core.h"
-
-#include "entropic/entropic_internal.h"
 
 /* The bounds tables' checks (settings.c): fail the call naming
  * "settings.FIELD", or return 0. */
@@ -21,11 +20,9 @@ otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
                           otk_cost *cost);
 /* Starts a gap or divergence call: the outcome reset, the numbers NaN. */
 otk__call otk__mg_begin(otk_mg_info *info);
-/* Ends a call whose result is st from the inner Sinkhorn solves: an
- * invalid argument there is a Sinkhorn setting (named `sinkhorn`:
- * "settings.sinkhorn" or "settings.gap.sinkhorn"), OTK_MAX_ITER gets the
- * cause "inner_max_iter". Returns st. */
-otk_status otk__mg_end(otk__call *call, otk_status st, const char *sinkhorn);
+/* Ends a call whose result is st from the inner Sinkhorn solves:
+ * OTK_MAX_ITER gets the cause "inner_max_iter". Returns st. */
+otk_status otk__mg_end(otk__call *call, otk_status st);
 /* The settings' cost between point clouds x (n x d) and y (m x d). */
 otk_cost otk__mg_cost(const otk_mg_settings *s, size_t n, size_t m, size_t d,
                       const double *x, const double *y);

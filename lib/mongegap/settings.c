@@ -22,7 +22,9 @@
 #define HI OTK_BOUND_UPPER_OPEN
 
 /* The gap's fields; the fit allows only exact = 0 and solves less
- * accurately (training gradients need no 1e-9 solves). */
+ * accurately (training gradients need no 1e-9 solves). The Sinkhorn
+ * fields listed here have otkit/entropic.h's ranges (or narrower: the
+ * gap's solves never warm start) and this module's defaults. */
 #define GAP_FIELDS(T, base, exact_max, tol0)                                   \
     FIELD(T, base, metric, INT, 0, OTK_METRIC_PNORM, 0,                        \
           OTK_METRIC_SQEUCLIDEAN,                                              \
@@ -37,7 +39,9 @@
     FIELD(T, base, sinkhorn.tol, REAL, 0, INFINITY, HI, tol0,                  \
           "Sinkhorn: stop at a relative L1 marginal residual <= tol"),         \
     FIELD(T, base, sinkhorn.max_iter, COUNT, 1, INFINITY, 0, 10000,            \
-          "Sinkhorn: iteration cap of one solve")
+          "Sinkhorn: iteration cap of one solve"),                             \
+    FIELD(T, base, sinkhorn.warm_start, INT, 0, 0, 0, 0,                       \
+          "Sinkhorn: no warm starts (every solve has new points)")
 
 static const otk_setting_bounds gap_table[] = {
     GAP_FIELDS(otk_mg_settings, , 1, 1e-9),
@@ -101,12 +105,32 @@ void otk_mg_fit_default_settings(otk_mg_fit_settings *s)
     s->progress_user = NULL;
 }
 
+/* The nested Sinkhorn settings against otkit/entropic.h's own table, after
+ * this module's (which names the fields it lists): another field out of
+ * range is named `whole`. */
+static otk_status validate_sinkhorn(otk__call *call,
+                                    const otk_sinkhorn_settings *s,
+                                    const char *whole)
+{
+    size_t count = 0;
+    const otk_setting_bounds *t = otk_sinkhorn_setting_bounds(&count);
+    if (otk__check_settings(t, count, s) != NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, whole, SIZE_MAX);
+    return OTK_CONVERGED;
+}
+
 otk_status otk__mg_validate(otk__call *call, const otk_mg_settings *s)
 {
-    return otk__validate_settings(call, gap_table, GAP_COUNT, s);
+    otk_status st = otk__validate_settings(call, gap_table, GAP_COUNT, s);
+    if (st != OTK_CONVERGED)
+        return st;
+    return validate_sinkhorn(call, &s->sinkhorn, "settings.sinkhorn");
 }
 
 otk_status otk__mg_fit_validate(otk__call *call, const otk_mg_fit_settings *s)
 {
-    return otk__validate_settings(call, fit_table, FIT_COUNT, s);
+    otk_status st = otk__validate_settings(call, fit_table, FIT_COUNT, s);
+    if (st != OTK_CONVERGED)
+        return st;
+    return validate_sinkhorn(call, &s->gap.sinkhorn, "settings.gap.sinkhorn");
 }

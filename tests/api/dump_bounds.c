@@ -15,6 +15,8 @@ static const struct {
 } solvers[] = {
     {"include/otkit/bilevel.h", "otk_bilevel_settings",
      otk_bilevel_setting_bounds},
+    {"include/otkit/entropic.h", "otk_sinkhorn_settings",
+     otk_sinkhorn_setting_bounds},
     {"include/otkit/mongegap.h", "otk_mg_settings", otk_mg_setting_bounds},
     {"include/otkit/mongegap.h", "otk_mg_fit_settings",
      otk_mg_fit_setting_bounds},

@@ -21,7 +21,7 @@ import tempfile
 from check_help import COST, DATA, RUNS, X, Y, OPTION_LINE
 
 # Tools whose settings come from a bounds table.
-BOUNDED = ["otk-maid", "otk-mongegap"]
+BOUNDED = ["otk-maid", "otk-sinkhorn", "otk-mongegap"]
 RANGE = re.compile(r"^\s+default: [^;]*; valid: ([\[(])([^,]+), ([^\])]+)([\])])")
 
 

@@ -104,14 +104,15 @@ static void run_sinkhorn(const otkcli_problem *pb, const choice *c, double reg,
     s.threads = 1;
     s.domain = (otk_sinkhorn_domain)c->domain;
     otk_sinkhorn_info info;
-    check_result(otk_sinkhorn(&pb->cost, pb->a, pb->b, reg, &s, f, g, P, &info),
+    check_result(otk_sinkhorn(&(otk_problem){&pb->cost, pb->a, pb->b, reg}, &s,
+                              &(otk_solution){.f = f, .g = g, .P = P}, &info),
                  pb, f, g, P);
     if (pb->cost.C == NULL) {
         otk_sinkhorn_info three[3];
         double div;
         s.max_iter = 100;
-        otk_sinkhorn_divergence(&pb->cost, NULL, NULL, pb->a, pb->b, reg, &s,
-                                &div, NULL, NULL, NULL, three);
+        otk_sinkhorn_divergence(&(otk_problem){&pb->cost, pb->a, pb->b, reg},
+                                NULL, NULL, &s, &div, NULL, three);
     }
 }
 

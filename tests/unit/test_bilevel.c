@@ -731,45 +731,29 @@ END_TEST
 
 /* ---- settings bounds as data ---- */
 
-/* Writes v into the field of s that the record describes (the core's
- * writer of defaults, on a copy of the record holding v). */
-static void set_field(const otk_setting_bounds *b, otk_bilevel_settings *s,
-                      double v)
+/* A bilevel solve of the quadratic instance with the given settings; its
+ * starting point is left alone. */
+static otk_status solve_quadratic(void *user, const void *settings,
+                                  const char **bad)
 {
-    otk_setting_bounds one = *b;
-    one.default_value = v;
-    otk__apply_defaults(&one, 1, s);
-}
-
-/* Values just outside the record's range that its field can hold: the
- * open ends themselves, one unit past the closed finite ends, NaN and
- * infinity for real fields. Returns how many were written to v. */
-static int outside_values(const otk_setting_bounds *b, double v[4])
-{
-    int k = 0, real = b->kind == OTK_SETTING_REAL;
-    double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
-    if (b->flags & OTK_BOUND_LOWER_OPEN)
-        v[k++] = b->lower;
-    else if (isfinite(b->lower) &&
-             (real || b->kind == OTK_SETTING_INTEGER || b->lower >= 1))
-        v[k++] = b->lower - unit;
-    if (isfinite(b->upper))
-        v[k++] = b->flags & OTK_BOUND_UPPER_OPEN ? b->upper : b->upper + 1;
-    else if (real && (b->flags & OTK_BOUND_UPPER_OPEN))
-        v[k++] = INFINITY;
-    if (real)
-        v[k++] = NAN;
-    return k;
+    const otk_bilevel_instance *in = user;
+    double theta[3], x[3];
+    memcpy(theta, in->theta0, sizeof theta);
+    memcpy(x, in->x0, sizeof x);
+    otk_bilevel_info info;
+    otk_status st = otk_bilevel_solve(&in->problem, settings, theta, x, &info);
+    *bad = info.outcome.bad_argument;
+    ck_assert(memcmp(theta, in->theta0, sizeof theta) == 0);
+    return st;
 }
 
 START_TEST(test_settings_bounds_table)
 {
     size_t count = 0;
     const otk_setting_bounds *t = otk_bilevel_setting_bounds(&count);
-    ck_assert_ptr_nonnull(t);
     ck_assert_uint_eq(otk_bilevel_setting_bounds(NULL) == t, 1);
     /* every numeric field of otk_bilevel_settings has its record */
-    static const char *fields[] = {
+    static const char *const fields[] = {
         "method",        "lower_solver",  "eps0",
         "delta0",        "alpha0",        "rho_under",
         "rho_over",      "nu_under",      "nu_over",
@@ -778,10 +762,6 @@ START_TEST(test_settings_bounds_table)
         "eps_min",       "delta_min",     "max_iter",
         "budget",        "grad_tol",      "ll_max_iter",
         "cg_max_iter",   "hoag_decrease", "theta_bound"};
-    ck_assert_uint_eq(count, sizeof fields / sizeof *fields);
-    for (size_t f = 0; f < count; f++)
-        ck_assert_msg(otk_setting_find(t, count, fields[f]), "no %s",
-                      fields[f]);
     otk_bilevel_settings def;
     memset(&def, 0x5a, sizeof def);
     otk_bilevel_default_settings(&def);
@@ -790,54 +770,15 @@ START_TEST(test_settings_bounds_table)
     otk_bilevel_instance in;
     ck_assert_int_eq(otk_bilevel_quadratic_create(30, 3, 1, &in),
                      OTK_CONVERGED);
-    for (size_t r = 0; r < count; r++) {
-        const otk_setting_bounds *b = &t[r];
-        char arg[64];
-        snprintf(arg, sizeof arg, "settings.%s", b->name);
-        ck_assert_str_eq(b->argument, arg);
-        ck_assert_ptr_eq(otk_setting_find(t, count, b->name), b);
-        /* the defaults are the table's, and valid */
-        ck_assert_msg(otk_setting_get(b, &def) == b->default_value,
-                      "%s: default %.17g, table %.17g", b->name,
-                      otk_setting_get(b, &def), b->default_value);
-        ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
-        /* each value outside the range is refused, naming the field */
-        double v[4];
-        int k = outside_values(b, v);
-        /* only a count from 0 to no limit has no invalid value */
-        ck_assert_msg(k > 0 || (b->kind == OTK_SETTING_COUNT && b->lower == 0 &&
-                                isinf(b->upper)),
-                      "%s: no out-of-range value tested", b->name);
-        for (int i = 0; i < k; i++) {
-            otk_bilevel_settings s = def;
-            set_field(b, &s, v[i]);
-            ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, &s)),
-                          "%s = %g counts as valid", b->name, v[i]);
-            double theta[3], x[3];
-            memcpy(theta, in.theta0, sizeof theta);
-            memcpy(x, in.x0, sizeof x);
-            otk_bilevel_info info;
-            ck_assert_int_eq(
-                otk_bilevel_solve(&in.problem, &s, theta, x, &info),
-                OTK_ERR_INVALID_ARGUMENT);
-            ck_assert_msg(info.outcome.bad_argument &&
-                              strcmp(info.outcome.bad_argument, arg) == 0,
-                          "%s = %g: bad_argument %s", b->name, v[i],
-                          info.outcome.bad_argument);
-            ck_assert(memcmp(theta, in.theta0, sizeof theta) == 0);
-        }
-    }
+    test_check_bounds_table(t, count, fields, sizeof fields / sizeof *fields,
+                            &def, sizeof def, solve_quadratic, &in);
     /* the link between two fields is checked after the table */
     otk_bilevel_settings s = def;
     s.eta = 1e-3;
     s.armijo_c = 2e-3;
-    double theta[3], x[3];
-    memcpy(theta, in.theta0, sizeof theta);
-    memcpy(x, in.x0, sizeof x);
-    otk_bilevel_info info;
-    ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
-                     OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.outcome.bad_argument, "settings.armijo_c");
+    const char *bad = NULL;
+    ck_assert_int_eq(solve_quadratic(&in, &s, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.armijo_c");
     otk_bilevel_instance_free(&in);
 }
 END_TEST

@@ -252,8 +252,8 @@ START_TEST(sinkhorn_tends_to_exact)
         s.tol = 1e-9;
         s.max_iter = 200000;
         otk_sinkhorn_info info;
-        otk_status st = otk_sinkhorn(&cost, oc.a, oc.b, rel[k] * maxc, &s, NULL,
-                                     NULL, NULL, &info);
+        otk_status st = otk_sinkhorn(
+            &(otk_problem){&cost, oc.a, oc.b, rel[k] * maxc}, &s, NULL, &info);
         ck_assert_msg(st == OTK_CONVERGED, "reg %g: %s", rel[k],
                       otk_status_name(st));
         double gap = fabs(info.transport_cost - oc.transport_cost);

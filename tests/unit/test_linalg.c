@@ -288,9 +288,9 @@ START_TEST(threads_are_clamped)
     otk_quadratic_default_settings(&qs);
     for (int k = 0; k < 2; k++) {
         ss.threads = qs.threads = asked[k];
-        ck_assert_int_eq(
-            otk_sinkhorn(&cost, NULL, NULL, 0.5, &ss, NULL, NULL, NULL, NULL),
-            OTK_CONVERGED);
+        ck_assert_int_eq(otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 0.5},
+                                      &ss, NULL, NULL),
+                         OTK_CONVERGED);
         ck_assert_int_eq(otk_quadratic(&cost, NULL, NULL, 0.5, &qs, NULL, NULL,
                                        NULL, 0, NULL, NULL),
                          OTK_CONVERGED);

@@ -287,29 +287,31 @@ START_TEST(estimate_outcomes)
 }
 END_TEST
 
-/* The result of a call with the settings field b set to v (fit: a 2-step
- * fit of a small map; else the gap of a few pairs). */
-static otk_status call_with(int fit, const otk_setting_bounds *b, double v,
-                            const char **bad)
+/* A gap of a few pairs, or a 2-step fit of a small map, with the given
+ * settings (test_check_bounds_table's solve). */
+static otk_status gap_with(void *user, const void *settings, const char **bad)
 {
+    (void)user;
     double x[8 * 2], y[8 * 2];
     points(x, 8, 2, 45);
     points(y, 8, 2, 46);
-    if (!fit) {
-        otk_mg_settings s;
-        otk_mg_default_settings(&s);
-        test_setting_set(b, &s, v);
-        otk_mg_info info;
-        otk_status st = otk_monge_gap(x, y, 8, 2, &s, NULL, &info);
-        *bad = info.outcome.bad_argument;
-        return st;
-    }
-    otk_mg_fit_settings s;
-    otk_mg_fit_default_settings(&s);
-    s.steps = 2;
-    test_setting_set(b, &s, v);
+    otk_mg_info info;
+    otk_status st = otk_monge_gap(x, y, 8, 2, settings, NULL, &info);
+    *bad = info.outcome.bad_argument;
+    return st;
+}
+
+static otk_status fit_with(void *user, const void *settings, const char **bad)
+{
+    (void)user;
+    double x[8 * 2], y[8 * 2];
+    points(x, 8, 2, 45);
+    points(y, 8, 2, 46);
+    otk_mg_fit_settings s = *(const otk_mg_fit_settings *)settings;
+    s.steps = s.steps < 2 ? s.steps : 2; /* the checks come first */
     const size_t hidden[1] = {3};
     otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 1);
+    ck_assert_ptr_nonnull(map);
     otk_mg_fit_info info;
     otk_status st = otk_mg_fit(map, x, 8, y, 8, &s, &info);
     otk_mg_map_free(map);
@@ -319,76 +321,86 @@ static otk_status call_with(int fit, const otk_setting_bounds *b, double v,
 
 /* Both bounds tables: every numeric field has its record, named as C
  * names it; the defaults are the table's and valid; every value outside
- * a range is refused naming the field. */
+ * a range is refused naming the field. The Sinkhorn fields they list have
+ * the entropic module's ranges, or narrower ones inside them; a Sinkhorn
+ * field they do not list is checked by the entropic table. */
 START_TEST(settings_bounds_tables)
 {
-    static const char *gap_fields[] = {
-        "metric",           "p", "exact", "reg", "relative_reg", "sinkhorn.tol",
-        "sinkhorn.max_iter"};
-    static const char *fit_fields[] = {
-        "lambda", "fit_reg", "relative_fit_reg", "steps", "batch", "lr",
-        "beta1",  "beta2",   "adam_eps",         "seed"};
-    const size_t ngap = sizeof gap_fields / sizeof *gap_fields;
-    const size_t nfit = sizeof fit_fields / sizeof *fit_fields;
-    for (int fit = 0; fit <= 1; fit++) {
-        size_t count = 0;
-        const otk_setting_bounds *t = fit ? otk_mg_fit_setting_bounds(&count)
-                                          : otk_mg_setting_bounds(&count);
-        ck_assert_ptr_eq(fit ? otk_mg_fit_setting_bounds(NULL)
-                             : otk_mg_setting_bounds(NULL),
-                         t);
-        ck_assert_uint_eq(count, ngap + (fit ? nfit : 0));
-        char name[64];
-        for (size_t f = 0; f < ngap; f++) {
-            snprintf(name, sizeof name, "%s%s", fit ? "gap." : "",
-                     gap_fields[f]);
-            ck_assert_msg(otk_setting_find(t, count, name), "no %s", name);
-        }
-        for (size_t f = 0; fit && f < nfit; f++)
-            ck_assert_msg(otk_setting_find(t, count, fit_fields[f]), "no %s",
-                          fit_fields[f]);
-        otk_mg_fit_settings def;
-        memset(&def, 0x5a, sizeof def);
-        if (fit)
-            otk_mg_fit_default_settings(&def);
-        else
-            otk_mg_default_settings(&def.gap);
-        const void *defaults =
-            fit ? (const void *)&def : (const void *)&def.gap;
-        ck_assert(def.gap.sinkhorn.progress == NULL);
-        ck_assert(!fit || (def.progress == NULL && def.progress_user == NULL));
-        for (size_t r = 0; r < count; r++) {
-            const otk_setting_bounds *b = &t[r];
-            char arg[80];
-            snprintf(arg, sizeof arg, "settings.%s", b->name);
-            ck_assert_str_eq(b->argument, arg);
-            ck_assert_msg(otk_setting_get(b, defaults) == b->default_value,
-                          "%s: default %.17g, table %.17g", b->name,
-                          otk_setting_get(b, defaults), b->default_value);
-            ck_assert_msg(otk_setting_valid(b, b->default_value), "%s",
-                          b->name);
-            double v[4];
-            int k = test_setting_outside(b, v);
-            /* only a count or seed from 0 to no limit has none */
-            ck_assert_msg(k > 0 || (b->kind != OTK_SETTING_REAL &&
-                                    b->lower == 0 && isinf(b->upper)),
-                          "%s: no out-of-range value tested", b->name);
-            for (int i = 0; i < k; i++) {
-                const char *bad = NULL;
-                ck_assert_int_eq(call_with(fit, b, v[i], &bad),
-                                 OTK_ERR_INVALID_ARGUMENT);
-                ck_assert_msg(bad && strcmp(bad, arg) == 0,
-                              "%s = %g: bad_argument %s", b->name, v[i], bad);
-            }
-        }
-    }
-    /* the defaults of the two: the gap's solves are the accurate ones */
+    static const char *const gap_fields[] = {"metric",
+                                             "p",
+                                             "exact",
+                                             "reg",
+                                             "relative_reg",
+                                             "sinkhorn.tol",
+                                             "sinkhorn.max_iter",
+                                             "sinkhorn.warm_start"};
+    static const char *const fit_fields[] = {"gap.metric",
+                                             "gap.p",
+                                             "gap.exact",
+                                             "gap.reg",
+                                             "gap.relative_reg",
+                                             "gap.sinkhorn.tol",
+                                             "gap.sinkhorn.max_iter",
+                                             "gap.sinkhorn.warm_start",
+                                             "lambda",
+                                             "fit_reg",
+                                             "relative_fit_reg",
+                                             "steps",
+                                             "batch",
+                                             "lr",
+                                             "beta1",
+                                             "beta2",
+                                             "adam_eps",
+                                             "seed"};
+    size_t ng = 0, nf = 0, ns = 0;
+    const otk_setting_bounds *tg = otk_mg_setting_bounds(&ng);
+    const otk_setting_bounds *tf = otk_mg_fit_setting_bounds(&nf);
+    const otk_setting_bounds *ts = otk_sinkhorn_setting_bounds(&ns);
+    ck_assert_ptr_eq(otk_mg_setting_bounds(NULL), tg);
+    ck_assert_ptr_eq(otk_mg_fit_setting_bounds(NULL), tf);
     otk_mg_settings g;
-    otk_mg_fit_settings f;
+    memset(&g, 0x5a, sizeof g);
     otk_mg_default_settings(&g);
+    ck_assert(g.sinkhorn.progress == NULL);
+    test_check_bounds_table(tg, ng, gap_fields,
+                            sizeof gap_fields / sizeof *gap_fields, &g,
+                            sizeof g, gap_with, NULL);
+    otk_mg_fit_settings f;
+    memset(&f, 0x5a, sizeof f);
     otk_mg_fit_default_settings(&f);
+    ck_assert(f.progress == NULL && f.progress_user == NULL);
+    ck_assert(f.gap.sinkhorn.progress == NULL);
+    test_check_bounds_table(tf, nf, fit_fields,
+                            sizeof fit_fields / sizeof *fit_fields, &f,
+                            sizeof f, fit_with, NULL);
+    /* the listed Sinkhorn fields: the entropic ranges, or inside them */
+    for (int fit = 0; fit <= 1; fit++)
+        for (size_t r = 0; r < (fit ? nf : ng); r++) {
+            const otk_setting_bounds *b = fit ? &tf[r] : &tg[r];
+            const char *dot = strstr(b->name, "sinkhorn.");
+            if (dot == NULL)
+                continue;
+            const otk_setting_bounds *e =
+                otk_setting_find(ts, ns, dot + strlen("sinkhorn."));
+            ck_assert_msg(e != NULL, "%s: no entropic record", b->name);
+            ck_assert_int_eq(b->kind, e->kind);
+            ck_assert_msg(b->lower >= e->lower && b->upper <= e->upper,
+                          "%s: outside the entropic range", b->name);
+            if (strcmp(e->name, "warm_start") != 0)
+                ck_assert_msg(b->lower == e->lower && b->upper == e->upper &&
+                                  b->flags == e->flags,
+                              "%s: not the entropic range", b->name);
+        }
+    /* the estimate solves accurately, the fit as training needs */
     ck_assert(g.sinkhorn.tol == 1e-9 && f.gap.sinkhorn.tol == 1e-6);
-    ck_assert(g.exact == 0 && f.gap.exact == 0);
+    /* a Sinkhorn field the tables do not list, out of its range */
+    g.sinkhorn.check_every = 0;
+    const char *bad = NULL;
+    ck_assert_int_eq(gap_with(NULL, &g, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.sinkhorn");
+    f.gap.sinkhorn.relaxation = 2.0;
+    ck_assert_int_eq(fit_with(NULL, &f, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.gap.sinkhorn");
 }
 END_TEST
 

@@ -166,14 +166,28 @@ void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
     }
 }
 
-void test_setting_set(const otk_setting_bounds *b, void *settings, double v)
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+/* Writes v into the field of settings that the record describes (the core's
+ * writer of defaults, on a copy of the record holding v). */
+void test_set_field(const otk_setting_bounds *b, void *settings, double v)
 {
     otk_setting_bounds one = *b;
     one.default_value = v;
     otk__apply_defaults(&one, 1, settings);
 }
 
-int test_setting_outside(const otk_setting_bounds *b, double v[4])
+/* Values just outside the record's range that its field can hold: the
+ * open ends themselves, one unit past the closed finite ends, NaN and
+ * infinity for real fields. Returns how many were written to v. */
+int test_outside_values(const otk_setting_bounds *b, double v[4])
 {
     int k = 0, real = b->kind == OTK_SETTING_REAL;
     double unit = real ? fmax(1e-3 * fabs(b->lower), 1e-300) : 1;
@@ -191,11 +205,55 @@ int test_setting_outside(const otk_setting_bounds *b, double v[4])
     return k;
 }
 
-int run_suite(Suite *s)
+/* The values of record b that test_check_bounds_table tries. */
+static void check_outside(const otk_setting_bounds *b, const void *def,
+                          void *copy, size_t size, test_solve_fn solve,
+                          void *user)
 {
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    double v[4];
+    int k = test_outside_values(b, v);
+    /* only a count or a seed from 0 to no limit has no invalid value */
+    ck_assert_msg(k > 0 || (b->kind != OTK_SETTING_REAL &&
+                            b->kind != OTK_SETTING_INTEGER && b->lower == 0 &&
+                            isinf(b->upper)),
+                  "%s: no out-of-range value tested", b->name);
+    for (int i = 0; i < k; i++) {
+        memcpy(copy, def, size);
+        test_set_field(b, copy, v[i]);
+        ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, copy)),
+                      "%s = %g counts as valid", b->name, v[i]);
+        const char *bad = NULL;
+        ck_assert_int_eq(solve(user, copy, &bad), OTK_ERR_INVALID_ARGUMENT);
+        ck_assert_msg(bad && strcmp(bad, b->argument) == 0,
+                      "%s = %g: bad_argument %s", b->name, v[i], bad);
+    }
+}
+
+void test_check_bounds_table(const otk_setting_bounds *table, size_t count,
+                             const char *const *fields, size_t nfields,
+                             const void *def, size_t size, test_solve_fn solve,
+                             void *user)
+{
+    ck_assert_ptr_nonnull(table);
+    ck_assert_uint_eq(count, nfields);
+    for (size_t f = 0; f < nfields; f++)
+        ck_assert_msg(otk_setting_find(table, count, fields[f]), "no %s",
+                      fields[f]);
+    void *copy = malloc(size);
+    ck_assert_ptr_nonnull(copy);
+    for (size_t r = 0; r < count; r++) {
+        const otk_setting_bounds *b = &table[r];
+        char arg[64];
+        snprintf(arg, sizeof arg, "settings.%s", b->name);
+        ck_assert_str_eq(b->argument, arg);
+        ck_assert_ptr_eq(otk_setting_find(table, count, b->name), b);
+        /* the defaults are the table's, and valid */
+        ck_assert_msg(otk_setting_get(b, def) == b->default_value,
+                      "%s: default %.17g, table %.17g", b->name,
+                      otk_setting_get(b, def), b->default_value);
+        ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
+        /* each value outside the range is refused, naming the field */
+        check_outside(b, def, copy, size, solve, user);
+    }
+    free(copy);
 }

@@ -44,14 +44,30 @@ double test_uniform(unsigned long long *state);
 void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
                           unsigned long long *state);
 
-/* Writes v into the field of a settings struct that the bounds record
- * describes (the core's writer of defaults, on a copy of the record). */
-void test_setting_set(const otk_setting_bounds *b, void *settings, double v);
+/* Settings bounds tables (docs/api.md), for the table-driven tests:
+ * writes v into the field of a settings struct that the record describes
+ * (by its kind and offset). */
+void test_set_field(const otk_setting_bounds *b, void *settings, double v);
 /* Values just outside the record's range that its field can hold: the
  * open ends themselves, one unit past the closed finite ends, NaN and
- * infinity for real fields. Returns how many were written to v (0 only
- * for a count from 0 to no limit). */
-int test_setting_outside(const otk_setting_bounds *b, double v[4]);
+ * infinity for real fields. Returns how many were written to v. */
+int test_outside_values(const otk_setting_bounds *b, double v[4]);
+
+/*
+ * The checks every module's bounds-table test runs: the table (count
+ * records) has exactly the nfields fields listed; each record's argument
+ * is "settings.NAME"; the defaults in def (a settings struct of `size`
+ * bytes, as default_settings wrote it) are the table's and valid; and
+ * every value outside each record's range, written into a copy of def,
+ * makes solve(user, copy) return OTK_ERR_INVALID_ARGUMENT with *bad set
+ * to that record's argument.
+ */
+typedef otk_status (*test_solve_fn)(void *user, const void *settings,
+                                    const char **bad);
+void test_check_bounds_table(const otk_setting_bounds *table, size_t count,
+                             const char *const *fields, size_t nfields,
+                             const void *def, size_t size, test_solve_fn solve,
+                             void *user);
 
 /* Run a suite and return the process exit code. */
 int run_suite(Suite *s);

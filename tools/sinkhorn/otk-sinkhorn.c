@@ -40,67 +40,88 @@ enum {
     O_CYY
 };
 
+/* A Sinkhorn setting: the option names the settings field it sets (its
+ * default and range come from otk_sinkhorn_setting_bounds()). */
+#define SETTING(name, arg, code, help, field)                                  \
+    {                                                                          \
+        name, 0, arg, code, help, #field                                       \
+    }
+
 static const otkcli_opt opts[] = {
-    OTKCLI_OPTS_INPUT,
-    OTKCLI_HEADING("Problem and solver:"),
+    OTKCLI_OPTS_INPUT, OTKCLI_HEADING("Problem and solver:"),
     OTKCLI_OPT("reg", 'e', "R", O_REG,
                "regularization, > 0, in units of the cost (required)"),
-    OTKCLI_OPT("tau-a", 0, "T", O_TAU_A,
-               "KL penalty on the source marginal (inf: balanced;\n"
-               "default)"),
-    OTKCLI_OPT("tau-b", 0, "T", O_TAU_B, "the same on the target marginal"),
-    OTKCLI_OPT("tau", 0, "T", O_TAU, "both penalties"),
-    OTKCLI_OPT("tol", 0, "T", O_TOL,
-               "stop when the L1 marginal residual <= T (1e-9)"),
-    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT, "iteration limit (10000)"),
-    OTKCLI_OPT("check-every", 0, "K", O_CHECK,
-               "measure the residual every K iterations (10)"),
+    SETTING("tau-a", "T", O_TAU_A,
+            "KL penalty on the source marginal (inf: balanced)", tau_a),
+    SETTING("tau-b", "T", O_TAU_B, "the same on the target marginal", tau_b),
+    /* --tau is range-checked as tau_a and copied to tau_b */
+    SETTING("tau", "T", O_TAU, "both penalties", tau_a),
+    SETTING("tol", "T", O_TOL,
+            "stop when the L1 marginal residual <= T times the mass", tol),
+    SETTING("max-iter", "N", O_MAXIT, "iteration limit", max_iter),
+    SETTING("check-every", "K", O_CHECK,
+            "measure the residual every K iterations", check_every),
     OTKCLI_OPT("domain", 0, "D", O_DOMAIN, "auto (default), log or scaling"),
     OTKCLI_OPT("eps-scaling", 0, "S", O_EPS, "auto (default), on or off"),
-    OTKCLI_OPT("relaxation", 0, "W", O_RELAX,
-               "over-relaxation: 0 adaptive (default), 1 plain\n"
-               "Sinkhorn, or a fixed value in (0, 2)"),
-    OTKCLI_OPT("threads", 0, "N", O_THREADS,
-               "threads (0: all cores on large problems; default)"),
-    OTKCLI_HEADING("Output:"),
-    OTKCLI_OPTS_PLAN,
+    SETTING("relaxation", "W", O_RELAX,
+            "over-relaxation: 0 adaptive, 1 plain Sinkhorn, or\n"
+            "a fixed value in (0, 2)",
+            relaxation),
+    SETTING("threads", "N", O_THREADS,
+            "threads (0: all cores on large problems); more than\n"
+            "1024 or 4 per core are used as that maximum",
+            threads),
+    OTKCLI_HEADING("Output:"), OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("divergence", 0, NULL, O_DIV,
                "also compute the debiased Sinkhorn divergence"),
     OTKCLI_OPT("cost-xx", 0, "FILE", O_CXX,
                "the n x n source self cost that --divergence needs\n"
                "with --cost"),
     OTKCLI_OPT("cost-yy", 0, "FILE", O_CYY, "the m x m target self cost"),
-    OTKCLI_OPTS_GENERAL,
-    OTKCLI_END};
+    OTKCLI_OPTS_GENERAL, OTKCLI_END};
 
 static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
                                   {"sinkhorn_divergence", "with --divergence"},
                                   {"time_s", NULL},
                                   {NULL, NULL}};
 
-static const otkcli_spec spec = {intro, opts, keys, outro, NULL};
+static const otkcli_spec spec = {intro, opts, keys, outro,
+                                 otk_sinkhorn_setting_bounds};
 
 static int progress(void *user, const otk_progress *p)
 {
     const otkcli_tool *t = user;
-    fprintf(stderr, "%s: iteration %zu  reg %.3g  residual %.3e\n", t->prog,
-            p->iteration, p->reg, p->error);
+    const otk_sinkhorn_progress *d = p->detail;
+    fprintf(stderr,
+            "%s: iteration %zu  stage %zu  reg %.3g  residual %.3e  %s\n",
+            t->prog, p->iteration, d->stage, p->reg, p->error,
+            d->domain == OTK_DOMAIN_SCALING ? "scaling" : "log");
     return 0;
 }
 
-/* Library errors in the tool's words. */
-static void report(const otkcli_tool *t, const otkcli_problem *pb,
-                   const otk_sinkhorn_info *info)
+/* Library errors in the tool's words: a setting out of range is a usage
+ * error naming its option (exit 2), the rest data or runtime errors. */
+static int report(otkcli_tool *t, const otkcli_problem *pb,
+                  const otk_sinkhorn_info *info)
 {
-    const char *what = info->bad_argument ? info->bad_argument : "";
-    if (info->status == OTK_ERR_INVALID_ARGUMENT && strcmp(what, "reg") == 0)
+    const char *what = info->outcome.bad_argument;
+    const char *opt = otkcli_option_for_setting(t, what);
+    otk_status st = info->outcome.status;
+    if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "%s: not valid here (see --help and docs/entropic.md)", opt);
+        return otkcli_usage_error(t, msg);
+    }
+    if (st == OTK_ERR_INVALID_ARGUMENT && what && strcmp(what, "reg") == 0)
         fprintf(stderr,
                 "%s: --reg is too small for this cost: it must be at least "
                 "1e-10 times the cost's range (max - min), or the potentials "
                 "divided by reg exceed double precision\n",
                 t->prog);
     else
-        otkcli_report(t, pb, info->status, what);
+        otkcli_report(t, pb, st, what ? what : "");
+    return OTKCLI_EXIT_FAILURE;
 }
 
 typedef struct options {
@@ -114,36 +135,11 @@ typedef struct options {
 static int own_option(options *o, int c, otkcli_error *err)
 {
     otk_sinkhorn_settings *s = &o->s;
-    size_t threads;
     switch (c) {
     case O_REG: return otkcli_parse_double("--reg", optarg, &o->reg, err);
-    case O_TAU_A: return otkcli_parse_double("--tau-a", optarg, &s->tau_a, err);
-    case O_TAU_B: return otkcli_parse_double("--tau-b", optarg, &s->tau_b, err);
-    case O_TAU:
-        s->tau_b = s->tau_a = NAN;
-        if (otkcli_parse_double("--tau", optarg, &s->tau_a, err) != 0)
-            return -1;
-        s->tau_b = s->tau_a;
-        return 0;
-    case O_TOL: return otkcli_parse_double("--tol", optarg, &s->tol, err);
-    case O_MAXIT:
-        return otkcli_parse_size("--max-iter", optarg, &s->max_iter, err);
-    case O_CHECK:
-        return otkcli_parse_size("--check-every", optarg, &s->check_every, err);
-    case O_RELAX:
-        return otkcli_parse_double("--relaxation", optarg, &s->relaxation, err);
     case O_DIV: o->divergence = 1; return 0;
     case O_CXX: o->cxx_path = optarg; return 0;
     case O_CYY: o->cyy_path = optarg; return 0;
-    case O_THREADS:
-        if (otkcli_parse_size("--threads", optarg, &threads, err) != 0)
-            return -1;
-        if (threads > 1024) {
-            snprintf(err->msg, sizeof err->msg, "--threads: at most 1024");
-            return -1;
-        }
-        s->threads = (int)threads;
-        return 0;
     case O_DOMAIN:
         if (strcmp(optarg, "auto") == 0)
             s->domain = OTK_DOMAIN_AUTO;
@@ -177,19 +173,10 @@ static int own_option(options *o, int c, otkcli_error *err)
 /* Settings checks that are usage errors; NULL when all is well. */
 static const char *check_options(const options *o, const otkcli_tool *t)
 {
-    const otk_sinkhorn_settings *s = &o->s;
     if (isnan(o->reg))
         return "missing --reg (the entropic regularization)";
     if (!(o->reg > 0.0) || isinf(o->reg))
         return "--reg: must be a positive finite number";
-    if (!(s->tau_a > 0.0) || !(s->tau_b > 0.0))
-        return "--tau-a/--tau-b: must be positive (inf: balanced)";
-    if (!(s->tol >= 0.0) || isinf(s->tol))
-        return "--tol: must be a finite number >= 0";
-    if (!(s->relaxation >= 0.0 && s->relaxation < 2.0))
-        return "--relaxation: must be in [0, 2)";
-    if (s->max_iter < 1 || s->check_every < 1)
-        return "--max-iter and --check-every must be >= 1";
     if (!o->divergence && (o->cxx_path || o->cyy_path))
         return "--cost-xx/--cost-yy only go with --divergence";
     if (o->divergence && t->in.cost_path && (!o->cxx_path || !o->cyy_path))
@@ -229,15 +216,23 @@ int main(int argc, char **argv)
     otkcli_error err;
     int c, code;
     while ((c = otkcli_next_option(&t, argc, argv)) != -1) {
+        int set = otkcli_setting_option(&t, c, optarg, &o.s, &code);
+        if (set < 0)
+            return code;
+        if (set > 0) {
+            if (c == O_TAU)
+                o.s.tau_b = o.s.tau_a;
+            continue;
+        }
         int r = own_option(&o, c, &err);
         if (r < 0)
             return otkcli_usage_error(&t, err.msg);
         if (r > 0 && otkcli_tool_option(&t, c, argv, &code) != 0)
             return code;
     }
-    const char *problem = check_options(&o, &t);
-    if (problem != NULL)
-        return otkcli_usage_error(&t, problem);
+    const char *usage = check_options(&o, &t);
+    if (usage != NULL)
+        return otkcli_usage_error(&t, usage);
     t.more_in[0] = o.cxx_path;
     t.more_in[1] = o.cyy_path;
     if ((code = otkcli_tool_check(&t, argc, argv, optind)) != 0)
@@ -269,22 +264,25 @@ int main(int argc, char **argv)
     otk_sinkhorn_info info[3];
     double div = NAN;
     otk_status st;
+    const otk_problem problem = {&pb.cost, pb.a, pb.b, o.reg};
+    otk_solution sol = {.f = f, .g = g, .P = P};
     if (o.divergence) {
         otk_cost xx = otk_cost_dense(n, n, cxx.data);
         otk_cost yy = otk_cost_dense(m, m, cyy.data);
-        st = otk_sinkhorn_divergence(&pb.cost, o.cxx_path ? &xx : NULL,
-                                     o.cyy_path ? &yy : NULL, pb.a, pb.b, o.reg,
-                                     &o.s, &div, f, g, P, info);
+        st = otk_sinkhorn_divergence(&problem, o.cxx_path ? &xx : NULL,
+                                     o.cyy_path ? &yy : NULL, &o.s, &div, &sol,
+                                     info);
         for (int k = 1; k < 3 && st < 0; k++)
-            if (info[k].status < 0)
+            if (info[k].outcome.status < 0)
                 info[0] = info[k];
-        info[0].time_s += info[1].time_s + info[2].time_s;
+        info[0].outcome.time_s +=
+            info[1].outcome.time_s + info[2].outcome.time_s;
     } else {
-        st = otk_sinkhorn(&pb.cost, pb.a, pb.b, o.reg, &o.s, f, g, P, info);
+        st = otk_sinkhorn(&problem, &o.s, &sol, info);
     }
     if (st < 0) {
-        info[0].status = st;
-        report(&t, &pb, &info[0]);
+        info[0].outcome.status = st;
+        code = report(&t, &pb, &info[0]);
         goto done;
     }
     if (st == OTK_MAX_ITER) {
@@ -313,7 +311,7 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "dual_objective", info[0].dual_objective);
     if (o.divergence)
         otkcli_summary_num(&sm, "sinkhorn_divergence", div);
-    otkcli_summary_num(&sm, "time_s", info[0].time_s);
+    otkcli_summary_num(&sm, "time_s", info[0].outcome.time_s);
     if (otkcli_finish(&t, &sm) == 0)
         code = otkcli_exit_code(st);
 done:

@@ -128,12 +128,13 @@ static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
     s.threads = 1;
     s.max_iter = 100000;
     otk_sinkhorn_info info;
-    otk_status st = otk_sinkhorn(c, a, b, reg, &s, NULL, NULL, P, &info);
+    otk_status st = otk_sinkhorn(&(otk_problem){c, a, b, reg}, &s,
+                                 &(otk_solution){.P = P}, &info);
     if (st < 0)
         figure_die(otk_status_string(st));
     summary_row(fig, tag, "entropic", 0, reg, st, info.iterations,
                 info.marginal_error, info.transport_cost, info.objective, c->n,
-                c->m, P, info.time_s);
+                c->m, P, info.outcome.time_s);
 }
 
 /* Progress recorder for figure 4 (and the colour sweep). */
