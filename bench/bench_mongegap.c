@@ -34,9 +34,9 @@
  * data are always generated here from --seed.
  *
  * Per gap run: otk_mg_info (status, iterations, gap, displacement and OT
- * costs, reg), its own clock info.time_s and the wall clock of the call
+ * costs, reg), its own clock info.outcome.time_s and the wall clock of the call
  * (wall_s), and the peak resident memory so far (VmHWM). Per fit run:
- * steps, info.time_s, steps_per_s = steps / time_s, Sinkhorn iterations
+ * steps, info.outcome.time_s, steps_per_s = steps / time_s, Sinkhorn iterations
  * over all steps (four solves a step: the three of the debiased divergence
  * and the gap's) and per step, the regs used and the last step's loss
  * terms, then (untimed) the status and iterations of otk_monge_gap on the
@@ -98,15 +98,15 @@ static void gap_line(const char *mode, size_t n, size_t d, int run, int repeats,
     bench_jnum("tol", s->sinkhorn.tol, 0);
     printf("\"max_iter\": %zu, \"status\": \"%s\", \"status_code\": %d, "
            "\"iterations\": %zu, ",
-           s->sinkhorn.max_iter, otk_status_name(info->status),
-           (int)info->status, info->iterations);
+           s->sinkhorn.max_iter, otk_status_name(info->outcome.status),
+           (int)info->outcome.status, info->iterations);
     bench_jnum("reg", info->reg, 0);
     bench_jnum("monge_gap", info->monge_gap, 0);
     bench_jnum("displacement_cost", info->displacement_cost, 0);
     bench_jnum("ot_cost", info->ot_cost, 0);
     if (with_grad)
         bench_jnum("grad_norm", grad_norm, 0);
-    bench_jnum("time_s", info->time_s, 0);
+    bench_jnum("time_s", info->outcome.time_s, 0);
     bench_jnum("wall_s", wall, 0);
     bench_jnum("peak_rss_mib", bench_peak_rss_mib(), 1);
     printf("}\n");
@@ -166,7 +166,7 @@ static int mode_gap(const options *o, int argc, char **argv)
 
     otk_mg_settings s;
     otk_mg_default_settings(&s);
-    s.cost = OTK_MG_SQEUCLIDEAN;
+    s.metric = OTK_METRIC_SQEUCLIDEAN;
     s.reg = reg;
     s.sinkhorn.tol = tol;
     s.sinkhorn.max_iter = 100000;
@@ -176,10 +176,11 @@ static int mode_gap(const options *o, int argc, char **argv)
             double t0 = bench_now();
             otk_monge_gap(x, y, n, d, &s, with_grad ? grad : NULL, &info);
             double wall = bench_now() - t0;
-            if (info.status < 0) {
+            if (info.outcome.status < 0) {
                 fprintf(stderr, "%s: otk_monge_gap failed: %s (%s)\n",
-                        bench_prog, otk_status_string(info.status),
-                        info.bad_argument ? info.bad_argument : "-");
+                        bench_prog, otk_status_string(info.outcome.status),
+                        info.outcome.bad_argument ? info.outcome.bad_argument
+                                                  : "-");
                 exit(1);
             }
             double gn = 0.0;
@@ -237,10 +238,11 @@ static int mode_fit(const options *o, int argc, char **argv)
         double t0 = bench_now();
         otk_mg_fit(map, src, ns, tgt, nt, &s, &info);
         double wall = bench_now() - t0;
-        if (info.status < 0) {
+        if (info.outcome.status < 0) {
             fprintf(stderr, "%s: otk_mg_fit failed: %s (%s)\n", bench_prog,
-                    otk_status_string(info.status),
-                    info.bad_argument ? info.bad_argument : "-");
+                    otk_status_string(info.outcome.status),
+                    info.outcome.bad_argument ? info.outcome.bad_argument
+                                              : "-");
             exit(1);
         }
         /* Untimed: the gap solve on the first batch of source points under
@@ -261,8 +263,8 @@ static int mode_fit(const options *o, int argc, char **argv)
         bench_jnum("tol", s.gap.sinkhorn.tol, 0);
         printf("\"status\": \"%s\", \"status_code\": %d, \"steps\": %zu, "
                "\"sinkhorn_iterations\": %zu, ",
-               otk_status_name(info.status), (int)info.status, info.steps,
-               info.sinkhorn_iterations);
+               otk_status_name(info.outcome.status), (int)info.outcome.status,
+               info.steps, info.sinkhorn_iterations);
         bench_jnum("iterations_per_step",
                    info.steps
                        ? (double)info.sinkhorn_iterations / (double)info.steps
@@ -275,11 +277,14 @@ static int mode_fit(const options *o, int argc, char **argv)
         bench_jnum("monge_gap", info.last.monge_gap, 0);
         printf("\"check_gap_status\": \"%s\", "
                "\"check_gap_iterations\": %zu, ",
-               otk_status_name(gi.status), gi.iterations);
+               otk_status_name(gi.outcome.status), gi.iterations);
         bench_jnum("check_gap", gi.monge_gap, 0);
-        bench_jnum("time_s", info.time_s, 0);
+        bench_jnum("time_s", info.outcome.time_s, 0);
         bench_jnum("steps_per_s",
-                   info.time_s > 0 ? (double)info.steps / info.time_s : NAN, 0);
+                   info.outcome.time_s > 0
+                       ? (double)info.steps / info.outcome.time_s
+                       : NAN,
+                   0);
         bench_jnum("wall_s", wall, 0);
         bench_jnum("peak_rss_mib", bench_peak_rss_mib(), 1);
         printf("}\n");

@@ -1140,7 +1140,7 @@ def bench_mongegap(exe, root, sizes, fit_steps, budget, quick, raw):
                 "Times: POT time.perf_counter() around the three lines "
                 "above (ot.dist + sinkhorn_log + W), best of 3 (one run if "
                 "over 20 s); 'POT sinkhorn s' is the sinkhorn_log call "
-                "alone. otkit: info.time_s of otk_monge_gap, best of 3; "
+                "alone. otkit: info.outcome.time_s of otk_monge_gap, best of 3; "
                 "'with grad' also returns dM/dy (one more pass over the "
                 "pairs, single-threaded).",
                 "otkit L1 err, stages and 'its no eps-scaling' come from an "

@@ -14,8 +14,10 @@
  * which lies between W_0 + eps log n and W_0 + 2 eps log n, so the
  * entropic gap never reaches 0 (for T = Id it is about eps log n).
  *
- * Costs: c(x, y) = ||x - y||^2 (sqeuclidean, the default), ||x - y||
- * (euclidean), or h(x - y) = ||x - y||_p^p / p (pnorm, p >= 1).
+ * Costs: otk_metric (base.h): c(x, y) = ||x - y||^2 (sqeuclidean, the
+ * default), ||x - y|| (euclidean), or ||x - y||_p^p (pnorm, p >= 1; ott-jax
+ * divides by p, otkit does not: the gap is p times ott's for the
+ * exact gap or a relative reg, see docs/mongegap.md).
  *
  * The gradient with respect to the mapped points follows from the envelope
  * theorem at the converged plan P (the potentials frozen):
@@ -25,7 +27,8 @@
  * Costs are computed from the points on the fly; no n x n array is formed.
  * This header also declares the debiased Sinkhorn divergence's gradient
  * with respect to the points it moves, and map fitting by a residual MLP
- * (otk_mg_fit), which use the same costs.
+ * (otk_mg_fit), which use the same costs. The conventions (settings and
+ * bounds tables, info records, progress) are those of docs/api.md.
  */
 #ifndef OTKIT_MONGEGAP_H
 #define OTKIT_MONGEGAP_H
@@ -38,44 +41,69 @@
 extern "C" {
 #endif
 
-typedef enum otk_mg_cost {
-    OTK_MG_SQEUCLIDEAN = 0, /* ||x - y||^2 */
-    OTK_MG_EUCLIDEAN = 1,   /* ||x - y|| */
-    OTK_MG_PNORM = 2        /* ||x - y||_p^p / p */
-} otk_mg_cost;
-
+/*
+ * Settings (docs/api.md). Every numeric field is in the bounds table
+ * otk_mg_setting_bounds(); its comment gives the table's default and
+ * valid range. The table also lists sinkhorn.tol and sinkhorn.max_iter
+ * (otkit/entropic.h's ranges, this module's defaults) and
+ * sinkhorn.warm_start (valid: [0, 0]: every solve has new points); the
+ * other fields of `sinkhorn` are checked against otkit/entropic.h's own
+ * table, before any work too. A field out of range gives
+ * OTK_ERR_INVALID_ARGUMENT with outcome.bad_argument = "settings.FIELD"
+ * ("settings.sinkhorn.tol"; "settings.sinkhorn" for a Sinkhorn field not
+ * listed here).
+ */
 typedef struct otk_mg_settings {
-    otk_mg_cost cost; /* default OTK_MG_SQEUCLIDEAN */
-    double p;         /* for OTK_MG_PNORM; default 2; valid: >= 1 */
-    /* 1: exact W (network simplex); 0 (default): entropic. */
-    int exact;
-    /* Entropic regularization. If reg > 0 it is used as given; else
-     * relative_reg times the mean cost between the x_i and the y_j is used
-     * (ott-jax's relative_epsilon="mean"). Defaults reg = 0,
-     * relative_reg = 0.01 (the Monge-gap tutorial's choice). */
-    double reg, relative_reg;
-    /* The Sinkhorn solves (tol default 1e-9 here, for accurate gradients;
-     * warm_start is handled by the fitting workspace). */
+    /* The cost c(x, y) (otk_metric, base.h): 0 = OTK_METRIC_SQEUCLIDEAN
+     * ||x - y||^2, 1 = euclidean ||x - y||, 2 = pnorm ||x - y||_p^p
+     * (otkit's p-norm cost everywhere, without ott-jax's 1/p, see
+     * docs/mongegap.md). */
+    otk_metric metric; /* Default 0; valid: [0, 2] */
+    /* The exponent of OTK_METRIC_PNORM (read only then). */
+    double p; /* Default 2; valid: [1, inf) */
+    /* 1: exact W (network simplex); 0: entropic. */
+    int exact; /* Default 0; valid: [0, 1] */
+    /* Entropic regularization: used as given if > 0; 0: relative_reg
+     * times the mean cost between the x_i and the y_j. */
+    double reg; /* Default 0; valid: [0, inf) */
+    /* The reg relative to the mean cost when reg = 0 (ott-jax's
+     * relative_epsilon="mean"; 0.01 is the Monge-gap tutorial's). */
+    double relative_reg; /* Default 0.01; valid: (0, inf) */
+    /* The Sinkhorn solves. otk_mg_default_settings writes the Sinkhorn
+     * defaults but sinkhorn.tol = 1e-9 (for accurate gradients). */
     otk_sinkhorn_settings sinkhorn;
 } otk_mg_settings;
 
+/*
+ * The result of otk_monge_gap and otk_mg_divergence. outcome.status:
+ * OTK_CONVERGED, OTK_MAX_ITER with outcome.cause = "inner_max_iter" (a
+ * Sinkhorn solve stopped at sinkhorn.max_iter before its tolerance; the
+ * numbers are those of its last iterate), OTK_CANCELLED (by
+ * sinkhorn.progress), or an error: outcome.bad_argument names the
+ * argument ("x", "y", "z", "n", "m", "d", "value"), the settings field,
+ * or "reg" (a relative reg of a zero mean cost: all points equal), with
+ * outcome.bad_index the first non-finite coordinate of a point array.
+ * Numbers not computed are NaN.
+ */
 typedef struct otk_mg_info {
-    otk_status status;        /* of the inner OT solve, or an error */
-    double monge_gap;         /* M */
-    double displacement_cost; /* (1/n) sum c(x_i, y_i) */
+    otk_outcome outcome;
+    double monge_gap;         /* M (otk_monge_gap) */
+    double displacement_cost; /* (1/n) sum c(x_i, y_i) (otk_monge_gap) */
     double ot_cost;           /* W (exact) or W_eps (entropic) */
     double reg;               /* the entropic reg used (0 if exact) */
-    size_t iterations;        /* of the inner solve */
-    double time_s;
-    const char *bad_argument; /* as in the other infos */
-    size_t bad_index;
+    size_t iterations;        /* of the inner solves */
 } otk_mg_info;
 
+/* Writes the table's defaults (and the Sinkhorn defaults but tol, see
+ * above; callbacks NULL). */
 OTK_API void otk_mg_default_settings(otk_mg_settings *s);
+/* The bounds table of otk_mg_settings (docs/api.md); *count its length. */
+OTK_API const otk_setting_bounds *otk_mg_setting_bounds(size_t *count);
 
 /*
  * The Monge gap of the pairs (x_i, y_i): x and y are n x d row-major, n >=
- * 1. grad (n x d) receives dM/dy, or is NULL. Returns info->status.
+ * 1. grad (n x d) receives dM/dy, or is NULL. NULL settings: the
+ * defaults. Returns info->outcome.status (info may be NULL).
  */
 OTK_API otk_status otk_monge_gap(const double *x, const double *y, size_t n,
                                  size_t d, const otk_mg_settings *settings,
@@ -84,13 +112,15 @@ OTK_API otk_status otk_monge_gap(const double *x, const double *y, size_t n,
 /*
  * The debiased Sinkhorn divergence S(mu_y, nu_z) = OT(y, z) - (OT(y, y) +
  * OT(z, z)) / 2 between uniform point clouds y (n x d) and z (m x d), with
- * the settings' cost and reg (absolute reg > 0 required here), and its
- * gradient with respect to the y_i (grad n x d, or NULL):
+ * the settings' cost and reg (settings.reg > 0 required here: else
+ * OTK_ERR_INVALID_ARGUMENT naming "settings.reg"), and its gradient with
+ * respect to the y_i (grad n x d, or NULL):
  *
  *     dS/dy_i = sum_j P_ij grad_1 c(y_i, z_j) - sum_j Q_ij grad_1 c(y_i, y_j)
  *
  * with P, Q the plans of OT(y, z) and OT(y, y). *value receives S; info
- * (optional) the status and iterations of the worst of the three solves.
+ * (optional) the status of the worst of the three solves, their
+ * iterations, reg and ot_cost = S (monge_gap and displacement_cost NaN).
  */
 OTK_API otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
                                      size_t m, size_t d,
@@ -147,6 +177,9 @@ OTK_API otk_mg_map *otk_mg_map_read(FILE *fp, otk_status *status, size_t *line);
 OTK_API otk_mg_map *otk_mg_map_load(const char *path, otk_status *status,
                                     size_t *line);
 
+/* The detail record of the fit's progress callback (otk_progress.detail
+ * when otk_progress.solver is "mongegap_fit"), and the last step's terms
+ * in otk_mg_fit_info. */
 typedef struct otk_mg_fit_progress {
     size_t step;      /* 1-based */
     double loss;      /* fitting + lambda * monge_gap on this step's batch */
@@ -154,36 +187,64 @@ typedef struct otk_mg_fit_progress {
     double monge_gap; /* M(T; source batch) */
 } otk_mg_fit_progress;
 
+/*
+ * Fit settings (docs/api.md). Every numeric field is in the bounds table
+ * otk_mg_fit_setting_bounds(), which lists the fields of `gap` under
+ * dotted names ("gap.reg", "gap.sinkhorn.tol") with the fit's defaults;
+ * a field out of range gives OTK_ERR_INVALID_ARGUMENT with
+ * outcome.bad_argument = "settings.FIELD" ("settings.gap.reg";
+ * "settings.gap.sinkhorn" for a Sinkhorn field the table does not list).
+ */
 typedef struct otk_mg_fit_settings {
-    /* The Monge gap's cost and estimator (gap.exact must be 0: training
-     * needs the entropic gradient) and its reg: gap.reg if > 0, else
+    /* The Monge gap's cost and its reg: gap.reg if > 0, else
      * gap.relative_reg times the mean cost between the first batches,
-     * then fixed for the whole run (the tutorial's choice). */
+     * then fixed for the whole run (the tutorial's choice). gap.exact
+     * must be 0 (its range here is [0, 0]: training needs the entropic
+     * gradient). Defaults those of otk_mg_settings but
+     * gap.sinkhorn.tol = 1e-6. */
     otk_mg_settings gap;
-    /* Weight of the Monge gap, >= 0; 0 fits without it. Default 1. */
-    double lambda;
+    /* Weight of the Monge gap; 0 fits without it. */
+    double lambda; /* Default 1; valid: [0, inf) */
     /* Reg of the fitting loss, the debiased Sinkhorn divergence with the
-     * squared Euclidean cost: fit_reg if > 0, else relative_fit_reg (0.1)
+     * squared Euclidean cost: used as given if > 0; 0: relative_fit_reg
      * times the mean cost within the first target batch. */
-    double fit_reg, relative_fit_reg;
-    size_t steps; /* default 1000 */
-    size_t batch; /* points per batch, default 256 (capped at the data) */
-    double lr;    /* Adam step, default 1e-3 */
-    double beta1, beta2, adam_eps; /* 0.9, 0.999, 1e-8 */
-    unsigned long seed;            /* batch sampling (GSL mt19937); default 0 */
-    /* Called after every step; nonzero return cancels (OTK_CANCELLED). */
-    int (*progress)(void *user, const otk_mg_fit_progress *p);
+    double fit_reg;          /* Default 0; valid: [0, inf) */
+    double relative_fit_reg; /* Default 0.1; valid: (0, inf) */
+    /* Adam steps. */
+    size_t steps; /* Default 1000; valid: [1, inf) */
+    /* Points per batch (capped at the data's). */
+    size_t batch; /* Default 256; valid: [2, inf) */
+    /* Adam's step and moment parameters. */
+    double lr;       /* Default 1e-3; valid: (0, inf) */
+    double beta1;    /* Default 0.9; valid: [0, 1) */
+    double beta2;    /* Default 0.999; valid: [0, 1) */
+    double adam_eps; /* Default 1e-8; valid: (0, inf) */
+    /* Batch sampling (GSL mt19937). */
+    unsigned long seed; /* Default 0; valid: [0, inf) */
+    /* Called after every step with an otk_progress whose solver is
+     * "mongegap_fit", iteration the steps done, objective = the step's
+     * loss, error and reg NaN, elapsed_s, and detail pointing at the
+     * step's otk_mg_fit_progress. Nonzero return cancels the fit
+     * (OTK_CANCELLED; the map keeps that step). NULL: none. */
+    otk_progress_fn progress;
     void *progress_user;
 } otk_mg_fit_settings;
 
+/*
+ * The fit's result. outcome.status: OTK_CONVERGED (all steps done, every
+ * inner solve converged); OTK_MAX_ITER with outcome.cause =
+ * "inner_max_iter" (all steps done, but in inner_not_converged of them a
+ * Sinkhorn solve stopped at gap.sinkhorn.max_iter before its tolerance;
+ * those steps used the last iterate); OTK_CANCELLED by the progress
+ * callback or by gap.sinkhorn's (which the inner solves call; that step
+ * is not taken); or an error, outcome.bad_argument naming "map",
+ * "source", "target" (with outcome.bad_index for a non-finite
+ * coordinate), the settings field, or "fit_reg" / "gap_reg" (a relative
+ * reg of a zero mean cost: the first batch's points all equal). Numbers
+ * not computed are NaN.
+ */
 typedef struct otk_mg_fit_info {
-    /* OTK_CONVERGED: all steps done, every inner solve converged;
-     * OTK_MAX_ITER: all steps done, but one or more inner solves stopped at
-     * their iteration cap (gap.sinkhorn.max_iter) before their tolerance
-     * (their steps still used the last iterate; see inner_not_converged);
-     * OTK_CANCELLED by the progress callback (or by gap.sinkhorn's, which
-     * the inner solves call); or an error. */
-    otk_status status;
+    otk_outcome outcome;
     size_t steps;               /* steps done */
     otk_mg_fit_progress last;   /* the last step's loss terms */
     double fit_reg, gap_reg;    /* the regs used */
@@ -191,12 +252,12 @@ typedef struct otk_mg_fit_info {
     /* Steps in which the divergence's or the gap's Sinkhorn solve (or
      * both) stopped without reaching its tolerance. */
     size_t inner_not_converged;
-    double time_s;
-    const char *bad_argument;
-    size_t bad_index;
 } otk_mg_fit_info;
 
+/* Writes the table's defaults (callbacks NULL). */
 OTK_API void otk_mg_fit_default_settings(otk_mg_fit_settings *s);
+/* The bounds table of otk_mg_fit_settings; *count its length. */
+OTK_API const otk_setting_bounds *otk_mg_fit_setting_bounds(size_t *count);
 
 /*
  * Fit map (in place) by minimizing S(T#mu, nu) + lambda M(T; mu) over

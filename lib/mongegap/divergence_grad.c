@@ -53,46 +53,35 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
                              const otk_mg_settings *settings, double *value,
                              double *grad, otk_mg_info *info)
 {
-    const double t0 = otk__now();
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    memset(info, 0, sizeof *info);
-    info->bad_index = SIZE_MAX;
+    otk__call call = otk__mg_begin(info);
     otk_mg_settings defaults;
     if (settings == NULL) {
         otk_mg_default_settings(&defaults);
         settings = &defaults;
     }
-    const char *what = otk__mg_check(settings);
-    if (what == NULL && !(settings->reg > 0.0))
-        what = "settings.reg";
-    if (what == NULL && (y == NULL || z == NULL || value == NULL))
-        what = y == NULL ? "y" : z == NULL ? "z" : "value";
-    otk_cost cyz = otk__mg_cost(settings, n, m, d, y, z);
-    size_t bad = SIZE_MAX;
-    otk_status st = OTK_CONVERGED;
-    if (what == NULL && (st = otk__check_cost(&cyz, &what, &bad)) != 0)
-        what = strcmp(what, "cost.y") == 0   ? "z"
-               : strcmp(what, "cost.x") == 0 ? "y"
-                                             : "n";
-    if (what != NULL) {
-        info->status = st < 0 ? st : OTK_ERR_INVALID_ARGUMENT;
-        info->bad_argument = what;
-        info->bad_index = bad;
-        info->time_s = otk__now() - t0;
-        return info->status;
-    }
+    otk_cost cyz;
+    otk_status st = otk__mg_validate(&call, settings);
+    if (st != OTK_CONVERGED)
+        return st;
+    if (!(settings->reg > 0.0)) /* no mean cost to scale a relative reg */
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "settings.reg",
+                         SIZE_MAX);
+    if (value == NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "value", SIZE_MAX);
+    if ((st = otk__mg_points(&call, settings, y, n, z, m, d, "y", "z", &cyz)) !=
+        OTK_CONVERGED)
+        return st;
     mg_scratch sc;
-    if (otk__mg_scratch_init(&sc, n, m) != 0) {
-        info->status = OTK_ERR_NO_MEMORY;
-        return info->status;
-    }
+    if (otk__mg_scratch_init(&sc, n, m) != 0)
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     info->reg = settings->reg;
     st = otk__mg_divergence_core(settings, y, n, z, m, d, settings->reg, &sc,
                                  value, grad, &info->iterations);
     otk__mg_scratch_free(&sc);
-    info->status = st;
-    info->time_s = otk__now() - t0;
-    return st;
+    if (st >= 0)
+        info->ot_cost = *value;
+    return otk__mg_end(&call, st);
 }

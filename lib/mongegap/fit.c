@@ -20,54 +20,6 @@
 #include "mongegap/mlp.h"
 #include "mongegap/mongegap_internal.h"
 
-void otk_mg_fit_default_settings(otk_mg_fit_settings *s)
-{
-    otk_mg_default_settings(&s->gap);
-    /* training gradients need no 1e-9 solves: ott's threshold */
-    s->gap.sinkhorn.tol = 1e-6;
-    s->lambda = 1.0;
-    s->fit_reg = 0.0;
-    s->relative_fit_reg = 0.1;
-    s->steps = 1000;
-    s->batch = 256;
-    s->lr = 1e-3;
-    s->beta1 = 0.9;
-    s->beta2 = 0.999;
-    s->adam_eps = 1e-8;
-    s->seed = 0;
-    s->progress = NULL;
-    s->progress_user = NULL;
-}
-
-static const char *check_fit(const otk_mg_fit_settings *s)
-{
-    const char *what = otk__mg_check(&s->gap);
-    if (what != NULL)
-        return what;
-    if (s->gap.exact)
-        return "settings.gap.exact";
-    if (!(isfinite(s->lambda) && s->lambda >= 0.0))
-        return "settings.lambda";
-    if (!(isfinite(s->fit_reg) && s->fit_reg >= 0.0))
-        return "settings.fit_reg";
-    if (s->fit_reg == 0.0 &&
-        !(isfinite(s->relative_fit_reg) && s->relative_fit_reg > 0.0))
-        return "settings.relative_fit_reg";
-    if (s->steps < 1)
-        return "settings.steps";
-    if (s->batch < 2)
-        return "settings.batch";
-    if (!(isfinite(s->lr) && s->lr > 0.0))
-        return "settings.lr";
-    if (!(s->beta1 >= 0.0 && s->beta1 < 1.0))
-        return "settings.beta1";
-    if (!(s->beta2 >= 0.0 && s->beta2 < 1.0))
-        return "settings.beta2";
-    if (!(isfinite(s->adam_eps) && s->adam_eps > 0.0))
-        return "settings.adam_eps";
-    return NULL;
-}
-
 /* Everything the loop needs, allocated once. */
 typedef struct fit_state {
     size_t b, d;
@@ -140,14 +92,23 @@ static double mean_sq_cost(const double *u, size_t n, const double *v, size_t m,
     return otk__mg_mean_cost(&c);
 }
 
-static otk_status finish(otk_mg_fit_info *info, otk_status st, const char *what,
-                         size_t bad, double t0)
+/* A usable reg: positive and finite. */
+static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
+
+/* Calls the progress callback after a step; nonzero: cancel. */
+static int report(const otk_mg_fit_settings *s, const otk__call *call,
+                  const otk_mg_fit_progress *p)
 {
-    info->status = st;
-    info->bad_argument = what;
-    info->bad_index = bad;
-    info->time_s = otk__now() - t0;
-    return st;
+    if (s->progress == NULL)
+        return 0;
+    otk_progress pr = {.solver = "mongegap_fit",
+                       .iteration = p->step,
+                       .error = NAN,
+                       .reg = NAN,
+                       .objective = p->loss,
+                       .elapsed_s = otk__elapsed(call),
+                       .detail = p};
+    return s->progress(s->progress_user, &pr);
 }
 
 otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
@@ -155,31 +116,33 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                       const otk_mg_fit_settings *settings,
                       otk_mg_fit_info *info)
 {
-    const double t0 = otk__now();
     otk_mg_fit_info local;
     if (info == NULL)
         info = &local;
-    memset(info, 0, sizeof *info);
+    otk__call call = otk__begin(&info->outcome);
+    info->steps = info->sinkhorn_iterations = info->inner_not_converged = 0;
+    info->last = (otk_mg_fit_progress){0, NAN, NAN, NAN};
+    info->fit_reg = info->gap_reg = NAN;
     otk_mg_fit_settings defaults;
     if (settings == NULL) {
         otk_mg_fit_default_settings(&defaults);
         settings = &defaults;
     }
-    const char *what = check_fit(settings);
-    size_t bad = SIZE_MAX;
-    if (what != NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, what, bad, t0);
+    otk_status status = otk__mg_fit_validate(&call, settings);
+    if (status != OTK_CONVERGED)
+        return status;
     if (map == NULL || source == NULL || target == NULL || ns < 2 || nt < 2)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT,
-                      map == NULL                ? "map"
-                      : source == NULL || ns < 2 ? "source"
-                                                 : "target",
-                      bad, t0);
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT,
+                         map == NULL                ? "map"
+                         : source == NULL || ns < 2 ? "source"
+                                                    : "target",
+                         SIZE_MAX);
     const size_t d = map->d;
+    size_t bad;
     if ((bad = otk__first_nonfinite(source, ns * d)) != SIZE_MAX)
-        return finish(info, OTK_ERR_INVALID_INPUT, "source", bad, t0);
+        return otk__fail(&call, OTK_ERR_INVALID_INPUT, "source", bad);
     if ((bad = otk__first_nonfinite(target, nt * d)) != SIZE_MAX)
-        return finish(info, OTK_ERR_INVALID_INPUT, "target", bad, t0);
+        return otk__fail(&call, OTK_ERR_INVALID_INPUT, "target", bad);
 
     fit_state st = {0};
     st.d = d;
@@ -190,15 +153,15 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     if (rng == NULL || alloc_state(&st, map, ns, nt) != 0) {
         gsl_rng_free(rng);
         free_state(&st);
-        return finish(info, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX, t0);
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     }
     gsl_rng_set(rng, settings->seed);
     const size_t b = st.b, np = map->nparams;
     otk_mg_settings fit_cost;
     otk_mg_default_settings(&fit_cost); /* squared Euclidean */
     fit_cost.sinkhorn = settings->gap.sinkhorn;
-    otk_status status = OTK_CONVERGED;
     double b1t = 1.0, b2t = 1.0;
+    const char *bad_reg = NULL;
     for (size_t step = 1; step <= settings->steps; step++) {
         draw(rng, st.perm_s, ns, source, b, d, st.xb);
         draw(rng, st.perm_t, nt, target, b, d, st.zb);
@@ -213,6 +176,13 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                 settings->gap.reg > 0.0
                     ? settings->gap.reg
                     : settings->gap.relative_reg * otk__mg_mean_cost(&c);
+            /* a relative reg of a zero mean cost: all points equal */
+            bad_reg = !positive(info->fit_reg) ? "fit_reg"
+                      : settings->lambda > 0.0 && !positive(info->gap_reg)
+                          ? "gap_reg"
+                          : NULL;
+            if (bad_reg != NULL)
+                break;
         }
         otk_mg_fit_progress p = {step, 0.0, 0.0, 0.0};
         size_t its = 0;
@@ -264,13 +234,14 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
             info->inner_not_converged++;
             status = OTK_MAX_ITER;
         }
-        if (settings->progress != NULL &&
-            settings->progress(settings->progress_user, &p) != 0) {
+        if (report(settings, &call, &p) != 0) {
             status = OTK_CANCELLED;
             break;
         }
     }
     gsl_rng_free(rng);
     free_state(&st);
-    return finish(info, status, NULL, SIZE_MAX, t0);
+    if (bad_reg != NULL)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, bad_reg, SIZE_MAX);
+    return otk__mg_end(&call, status);
 }

@@ -17,55 +17,21 @@
 #include "linalg/linalg.h"
 #include "mongegap/mongegap_internal.h"
 
-void otk_mg_default_settings(otk_mg_settings *s)
-{
-    s->cost = OTK_MG_SQEUCLIDEAN;
-    s->p = 2.0;
-    s->exact = 0;
-    s->reg = 0.0;
-    s->relative_reg = 0.01;
-    otk_sinkhorn_default_settings(&s->sinkhorn);
-    s->sinkhorn.tol = 1e-9;
-}
-
-const char *otk__mg_check(const otk_mg_settings *s)
-{
-    if (s->cost != OTK_MG_SQEUCLIDEAN && s->cost != OTK_MG_EUCLIDEAN &&
-        s->cost != OTK_MG_PNORM)
-        return "settings.cost";
-    if (s->cost == OTK_MG_PNORM && !(isfinite(s->p) && s->p >= 1.0))
-        return "settings.p";
-    if (s->exact != 0 && s->exact != 1)
-        return "settings.exact";
-    if (!(isfinite(s->reg) && s->reg >= 0.0))
-        return "settings.reg";
-    if (s->reg == 0.0 && !s->exact &&
-        !(isfinite(s->relative_reg) && s->relative_reg > 0.0))
-        return "settings.relative_reg";
-    return NULL;
-}
-
 otk_cost otk__mg_cost(const otk_mg_settings *s, size_t n, size_t m, size_t d,
                       const double *x, const double *y)
 {
-    otk_metric metric = s->cost == OTK_MG_SQEUCLIDEAN ? OTK_METRIC_SQEUCLIDEAN
-                        : s->cost == OTK_MG_EUCLIDEAN ? OTK_METRIC_EUCLIDEAN
-                                                      : OTK_METRIC_PNORM;
-    otk_cost c = otk_cost_points(n, m, d, x, y, metric, s->p);
-    if (s->cost == OTK_MG_PNORM)
-        c.scale = 1.0 / s->p; /* h(z) = ||z||_p^p / p */
-    return c;
+    return otk_cost_points(n, m, d, x, y, s->metric, s->p);
 }
 
 void otk__mg_grad_first(const otk_mg_settings *s, const double *u,
                         const double *v, size_t d, double weight, double *out)
 {
-    switch (s->cost) {
-    case OTK_MG_SQEUCLIDEAN:
+    switch (s->metric) {
+    case OTK_METRIC_SQEUCLIDEAN:
         for (size_t k = 0; k < d; k++)
             out[k] += weight * 2.0 * (u[k] - v[k]);
         return;
-    case OTK_MG_EUCLIDEAN: {
+    case OTK_METRIC_EUCLIDEAN: {
         double norm = 0.0;
         for (size_t k = 0; k < d; k++)
             norm += (u[k] - v[k]) * (u[k] - v[k]);
@@ -76,10 +42,11 @@ void otk__mg_grad_first(const otk_mg_settings *s, const double *u,
             out[k] += weight * (u[k] - v[k]) / norm;
         return;
     }
-    case OTK_MG_PNORM:
+    case OTK_METRIC_PNORM:
+        /* the gradient of ||t||_p^p: p sign(t) |t|^(p - 1) */
         for (size_t k = 0; k < d; k++) {
             double t = u[k] - v[k];
-            double mag = s->p == 1.0 ? 1.0 : pow(fabs(t), s->p - 1.0);
+            double mag = s->p == 1.0 ? 1.0 : s->p * pow(fabs(t), s->p - 1.0);
             out[k] += weight * (t > 0.0 ? mag : t < 0.0 ? -mag : 0.0);
         }
         return;
@@ -174,65 +141,87 @@ otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
     return st;
 }
 
-static otk_status finish(otk_mg_info *info, otk_status st, const char *what,
-                         size_t bad, double t0)
+otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
+                          const double *x, size_t n, const double *y, size_t m,
+                          size_t d, const char *x_name, const char *y_name,
+                          otk_cost *cost)
 {
-    info->status = st;
-    info->bad_argument = what;
-    info->bad_index = bad;
-    info->time_s = otk__now() - t0;
-    return st;
+    if (x == NULL || y == NULL)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, x ? y_name : x_name,
+                         SIZE_MAX);
+    *cost = otk__mg_cost(s, n, m, d, x, y);
+    const char *what = NULL;
+    size_t bad = SIZE_MAX;
+    otk_status st = otk__check_cost(cost, &what, &bad);
+    if (st == OTK_CONVERGED)
+        return st;
+    /* name the caller's arrays and sizes, not the cost's */
+    return otk__fail(call, st,
+                     strcmp(what, "cost.x") == 0   ? x_name
+                     : strcmp(what, "cost.y") == 0 ? y_name
+                     : strcmp(what, "cost.d") == 0 ? "d"
+                     : strcmp(what, "cost.m") == 0 ? "m"
+                                                   : "n",
+                     bad);
+}
+
+otk__call otk__mg_begin(otk_mg_info *info)
+{
+    otk__call call = otk__begin(&info->outcome);
+    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
+    info->reg = NAN;
+    info->iterations = 0;
+    return call;
+}
+
+otk_status otk__mg_end(otk__call *call, otk_status st)
+{
+    if (st == OTK_MAX_ITER)
+        call->out->cause = "inner_max_iter";
+    return otk__finish(call, st);
 }
 
 otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
                          const otk_mg_settings *settings, double *grad,
                          otk_mg_info *info)
 {
-    const double t0 = otk__now();
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    memset(info, 0, sizeof *info);
-    info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
+    otk__call call = otk__mg_begin(info);
     otk_mg_settings defaults;
     if (settings == NULL) {
         otk_mg_default_settings(&defaults);
         settings = &defaults;
     }
-    const char *what = otk__mg_check(settings);
-    size_t bad = SIZE_MAX;
-    if (what != NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, what, bad, t0);
-    if (x == NULL || y == NULL)
-        return finish(info, OTK_ERR_INVALID_ARGUMENT, x ? "y" : "x", bad, t0);
-    otk_cost c = otk__mg_cost(settings, n, n, d, x, y);
-    otk_status st = otk__check_cost(&c, &what, &bad);
-    if (st != OTK_CONVERGED) /* name the caller's arrays, not the cost's */
-        return finish(info, st,
-                      strcmp(what, "cost.x") == 0   ? "x"
-                      : strcmp(what, "cost.y") == 0 ? "y"
-                      : strcmp(what, "cost.d") == 0 ? "d"
-                                                    : "n",
-                      bad, t0);
+    otk_cost c;
+    otk_status st = otk__mg_validate(&call, settings);
+    if (st != OTK_CONVERGED ||
+        (st = otk__mg_points(&call, settings, x, n, y, n, d, "x", "y", &c)) !=
+            OTK_CONVERGED)
+        return st;
     if (!settings->exact) {
         double reg = settings->reg > 0.0
                          ? settings->reg
                          : settings->relative_reg * otk__mg_mean_cost(&c);
+        if ((st = otk__check_reg(&call, reg)) != OTK_CONVERGED)
+            return st; /* a zero mean cost: all points equal */
         mg_scratch sc;
         if (otk__mg_scratch_init(&sc, n, n) != 0)
-            return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+            return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
         st = otk__mg_entropic_gap(settings, x, y, n, d, reg, &sc, grad, info);
         otk__mg_scratch_free(&sc);
-        return finish(info, st, NULL, SIZE_MAX, t0);
+        return otk__mg_end(&call, st);
     }
     /* exact: the same formula with the network simplex's sparse plan */
+    info->reg = 0.0;
     double disp = 0.0;
     for (size_t i = 0; i < n; i++)
         disp += otk_cost_entry(&c, i, i) / (double)n;
     info->displacement_cost = disp;
     otk_plan_entry *plan = malloc(2 * n * sizeof *plan);
     if (plan == NULL)
-        return finish(info, OTK_ERR_NO_MEMORY, NULL, bad, t0);
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     otk_exact_info ex;
     otk_problem pb = {.cost = &c};
     otk_solution sol = {.plan = plan, .capacity = 2 * n};
@@ -252,5 +241,5 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
                                -1.0 / (double)n, grad + j * d);
     }
     free(plan);
-    return finish(info, st, NULL, SIZE_MAX, t0);
+    return otk__finish(&call, st);
 }

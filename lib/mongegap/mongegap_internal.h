@@ -5,8 +5,24 @@
 #include <otkit/entropic.h>
 #include <otkit/mongegap.h>
 
-/* The first invalid settings field, or NULL. */
-const char *otk__mg_check(const otk_mg_settings *s);
+#include "core/core.h"
+
+/* The bounds tables' checks (settings.c): fail the call naming
+ * "settings.FIELD", or return 0. */
+otk_status otk__mg_validate(otk__call *call, const otk_mg_settings *s);
+otk_status otk__mg_fit_validate(otk__call *call, const otk_mg_fit_settings *s);
+/* The point clouds x (n x d) and y (m x d) of a call and their cost
+ * (*cost): fails the call naming x_name, y_name or the size at fault, or
+ * returns 0. */
+otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
+                          const double *x, size_t n, const double *y, size_t m,
+                          size_t d, const char *x_name, const char *y_name,
+                          otk_cost *cost);
+/* Starts a gap or divergence call: the outcome reset, the numbers NaN. */
+otk__call otk__mg_begin(otk_mg_info *info);
+/* Ends a call whose result is st from the inner Sinkhorn solves:
+ * OTK_MAX_ITER gets the cause "inner_max_iter". Returns st. */
+otk_status otk__mg_end(otk__call *call, otk_status st);
 /* The settings' cost between point clouds x (n x d) and y (m x d). */
 otk_cost otk__mg_cost(const otk_mg_settings *s, size_t n, size_t m, size_t d,
                       const double *x, const double *y);

@@ -20,6 +20,9 @@ static const struct {
      otk_quadratic_setting_bounds},
     {"include/otkit/entropic.h", "otk_sinkhorn_settings",
      otk_sinkhorn_setting_bounds},
+    {"include/otkit/mongegap.h", "otk_mg_settings", otk_mg_setting_bounds},
+    {"include/otkit/mongegap.h", "otk_mg_fit_settings",
+     otk_mg_fit_setting_bounds},
 };
 
 int main(void)

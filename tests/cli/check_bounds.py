@@ -22,7 +22,7 @@ from check_help import COST, DATA, RUNS, X, Y, OPTION_LINE
 
 # Tools whose settings come from a bounds table.
 BOUNDED = ["otk-maid", "otk-emd", "otk-quadratic", "otk-sparse",
-           "otk-sinkhorn"]
+           "otk-sinkhorn", "otk-mongegap"]
 RANGE = re.compile(r"^\s+default: [^;]*; valid: ([\[(])([^,]+), ([^\])]+)([\])])")
 
 

@@ -11,6 +11,7 @@
 
 #include <otkit/otkit.h>
 
+#include "core/core.h"
 #include "mongegap/mlp.h"
 #include "testutil.h"
 
@@ -23,11 +24,11 @@ static void points(double *x, size_t n, size_t d, unsigned long long seed)
 }
 
 static double gap(const double *x, const double *y, size_t n, size_t d,
-                  otk_mg_cost cost, int exact, double reg, double *grad)
+                  otk_metric cost, int exact, double reg, double *grad)
 {
     otk_mg_settings s;
     otk_mg_default_settings(&s);
-    s.cost = cost;
+    s.metric = cost;
     s.p = 1.5;
     s.exact = exact;
     s.reg = reg;
@@ -63,7 +64,7 @@ START_TEST(closed_forms_for_the_squared_cost)
                 y[2 * i + 1] = u;
             }
         }
-        double m0 = gap(x, y, N, D, OTK_MG_SQEUCLIDEAN, 1, 0.0, NULL);
+        double m0 = gap(x, y, N, D, OTK_METRIC_SQEUCLIDEAN, 1, 0.0, NULL);
         if (map < 2)
             ck_assert_double_le(fabs(m0), 1e-12);
         else
@@ -79,8 +80,8 @@ START_TEST(bounds_and_limits)
     double x[N * D], y[N * D];
     points(x, N, D, 2);
     points(y, N, D, 3);
-    const otk_mg_cost costs[] = {OTK_MG_SQEUCLIDEAN, OTK_MG_EUCLIDEAN,
-                                 OTK_MG_PNORM};
+    const otk_metric costs[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
+                                OTK_METRIC_PNORM};
     for (int c = 0; c < 3; c++) {
         double m0 = gap(x, y, N, D, costs[c], 1, 0.0, NULL);
         ck_assert_double_ge(m0, -1e-12);
@@ -98,7 +99,7 @@ START_TEST(bounds_and_limits)
         }
     }
     /* the identity: the entropic gap is about eps log n */
-    double me = gap(x, x, N, D, OTK_MG_SQEUCLIDEAN, 0, 0.3, NULL);
+    double me = gap(x, x, N, D, OTK_METRIC_SQEUCLIDEAN, 0, 0.3, NULL);
     ck_assert_double_ge(me, 0.3 * log((double)N) - 1e-9);
     ck_assert_double_le(me, 2 * 0.3 * log((double)N) + 1e-9);
 }
@@ -136,12 +137,12 @@ START_TEST(gradients_match_finite_differences)
     points(x, n, d, 5);
     points(y, n, d, 6);
     points(z, m, d, 7);
-    const otk_mg_cost costs[] = {OTK_MG_SQEUCLIDEAN, OTK_MG_EUCLIDEAN,
-                                 OTK_MG_PNORM};
+    const otk_metric costs[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
+                                OTK_METRIC_PNORM};
     for (int c = 0; c < 3; c++) {
         otk_mg_settings s;
         otk_mg_default_settings(&s);
-        s.cost = costs[c];
+        s.metric = costs[c];
         s.p = 1.5;
         s.reg = 0.5;
         s.sinkhorn.tol = 1e-13;
@@ -153,10 +154,12 @@ START_TEST(gradients_match_finite_differences)
             const double h = 1e-6, keep = y[k];
             double mp, mm;
             y[k] = keep + h;
-            otk_monge_gap(x, y, n, d, &s, NULL, &info);
+            ck_assert_int_eq(otk_monge_gap(x, y, n, d, &s, NULL, &info),
+                             OTK_CONVERGED);
             mp = info.monge_gap;
             y[k] = keep - h;
-            otk_monge_gap(x, y, n, d, &s, NULL, &info);
+            ck_assert_int_eq(otk_monge_gap(x, y, n, d, &s, NULL, &info),
+                             OTK_CONVERGED);
             mm = info.monge_gap;
             y[k] = keep;
             assert_close("dM/dy", (mp - mm) / (2 * h), g[k], 1e-5, 1e-8);
@@ -169,9 +172,13 @@ START_TEST(gradients_match_finite_differences)
             const double h = 1e-6, keep = y[k];
             double sp, sm;
             y[k] = keep + h;
-            otk_mg_divergence(y, n, z, m, d, &s, &sp, NULL, NULL);
+            ck_assert_int_eq(
+                otk_mg_divergence(y, n, z, m, d, &s, &sp, NULL, NULL),
+                OTK_CONVERGED);
             y[k] = keep - h;
-            otk_mg_divergence(y, n, z, m, d, &s, &sm, NULL, NULL);
+            ck_assert_int_eq(
+                otk_mg_divergence(y, n, z, m, d, &s, &sm, NULL, NULL),
+                OTK_CONVERGED);
             y[k] = keep;
             assert_close("dS/dy", (sp - sm) / (2 * h), g[k], 1e-5, 1e-8);
         }
@@ -185,31 +192,215 @@ START_TEST(bad_inputs_are_rejected)
     otk_mg_info info;
     ck_assert_int_eq(otk_monge_gap(x, y, 2, 2, NULL, NULL, &info),
                      OTK_ERR_INVALID_INPUT);
-    ck_assert_str_eq(info.bad_argument, "y");
-    ck_assert_uint_eq(info.bad_index, 3);
+    ck_assert_str_eq(info.outcome.bad_argument, "y");
+    ck_assert_uint_eq(info.outcome.bad_index, 3);
     y[3] = 3;
     ck_assert_int_eq(otk_monge_gap(x, y, 0, 2, NULL, NULL, &info),
                      OTK_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(otk_monge_gap(x, y, 2, 0, NULL, NULL, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "d");
+    ck_assert_str_eq(info.outcome.bad_argument, "d");
     otk_mg_settings s;
     otk_mg_default_settings(&s);
-    s.cost = OTK_MG_PNORM;
+    s.metric = OTK_METRIC_PNORM;
     s.p = 0.5;
     ck_assert_int_eq(otk_monge_gap(x, y, 2, 2, &s, NULL, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "settings.p");
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.p");
     otk_mg_default_settings(&s);
     s.relative_reg = 0.0;
     ck_assert_int_eq(otk_monge_gap(x, y, 2, 2, &s, NULL, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "settings.relative_reg");
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.relative_reg");
     otk_mg_default_settings(&s);
     double v;
     ck_assert_int_eq(otk_mg_divergence(x, 2, y, 2, 2, &s, &v, NULL, &info),
                      OTK_ERR_INVALID_ARGUMENT);
-    ck_assert_str_eq(info.bad_argument, "settings.reg");
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.reg");
+}
+END_TEST
+
+/* The pnorm cost is otkit's ||x - y||_p^p (no 1/p, unlike ott-jax's
+ * PNormP): at p = 2 it is the squared Euclidean cost, and its gradient is
+ * the one of that cost. */
+START_TEST(pnorm_is_otkits_metric)
+{
+    double x[N * D], y[N * D], gq[N * D], gp[N * D];
+    points(x, N, D, 41);
+    points(y, N, D, 42);
+    otk_mg_settings s;
+    otk_mg_default_settings(&s);
+    for (int exact = 0; exact <= 1; exact++) {
+        otk_mg_info sq, pn;
+        s.exact = exact;
+        s.metric = OTK_METRIC_SQEUCLIDEAN;
+        ck_assert_int_eq(otk_monge_gap(x, y, N, D, &s, gq, &sq), OTK_CONVERGED);
+        s.metric = OTK_METRIC_PNORM;
+        s.p = 2.0;
+        ck_assert_int_eq(otk_monge_gap(x, y, N, D, &s, gp, &pn), OTK_CONVERGED);
+        assert_close("displacement", pn.displacement_cost, sq.displacement_cost,
+                     1e-12, 0.0);
+        assert_close("gap", pn.monge_gap, sq.monge_gap, 1e-9, 1e-12);
+        assert_close("reg", pn.reg, sq.reg, 1e-12, 0.0);
+        assert_close_vec("gradient", gp, gq, N * D, 1e-7, 1e-10);
+    }
+}
+END_TEST
+
+/* The estimate's outcome: a Sinkhorn solve stopped at its cap is
+ * OTK_MAX_ITER with cause "inner_max_iter" and the numbers of the last
+ * iterate; a relative reg of a zero mean cost (all points equal) is
+ * refused naming "reg"; a Sinkhorn field this module's table does not
+ * list is named "settings.sinkhorn". */
+START_TEST(estimate_outcomes)
+{
+    double x[N * D], y[N * D], v;
+    points(x, N, D, 43);
+    points(y, N, D, 44);
+    otk_mg_settings s;
+    otk_mg_default_settings(&s);
+    s.sinkhorn.max_iter = 2;
+    otk_mg_info info;
+    ck_assert_int_eq(otk_monge_gap(x, y, N, D, &s, NULL, &info), OTK_MAX_ITER);
+    ck_assert_int_eq(info.outcome.status, OTK_MAX_ITER);
+    ck_assert_str_eq(info.outcome.cause, "inner_max_iter");
+    ck_assert_ptr_null(info.outcome.bad_argument);
+    ck_assert(isfinite(info.monge_gap) && info.iterations == 2);
+    s.reg = 0.5;
+    ck_assert_int_eq(otk_mg_divergence(x, N, y, N, D, &s, &v, NULL, &info),
+                     OTK_MAX_ITER);
+    ck_assert_str_eq(info.outcome.cause, "inner_max_iter");
+    ck_assert(info.ot_cost == v && isnan(info.monge_gap));
+    otk_mg_default_settings(&s);
+    ck_assert_int_eq(otk_monge_gap(x, y, N, D, &s, NULL, &info), OTK_CONVERGED);
+    ck_assert_ptr_null(info.outcome.cause);
+    ck_assert(info.outcome.time_s >= 0.0);
+    double same[N * D] = {0};
+    ck_assert_int_eq(otk_monge_gap(same, same, N, D, &s, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "reg");
+    ck_assert(isnan(info.monge_gap) && isnan(info.ot_cost));
+    s.sinkhorn.check_every = 0;
+    ck_assert_int_eq(otk_monge_gap(x, y, N, D, &s, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.sinkhorn");
+}
+END_TEST
+
+/* A gap of a few pairs, or a 2-step fit of a small map, with the given
+ * settings (test_check_bounds_table's solve). */
+static otk_status gap_with(void *user, const void *settings, const char **bad)
+{
+    (void)user;
+    double x[8 * 2], y[8 * 2];
+    points(x, 8, 2, 45);
+    points(y, 8, 2, 46);
+    otk_mg_info info;
+    otk_status st = otk_monge_gap(x, y, 8, 2, settings, NULL, &info);
+    *bad = info.outcome.bad_argument;
+    return st;
+}
+
+static otk_status fit_with(void *user, const void *settings, const char **bad)
+{
+    (void)user;
+    double x[8 * 2], y[8 * 2];
+    points(x, 8, 2, 45);
+    points(y, 8, 2, 46);
+    otk_mg_fit_settings s = *(const otk_mg_fit_settings *)settings;
+    s.steps = s.steps < 2 ? s.steps : 2; /* the checks come first */
+    const size_t hidden[1] = {3};
+    otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 1);
+    ck_assert_ptr_nonnull(map);
+    otk_mg_fit_info info;
+    otk_status st = otk_mg_fit(map, x, 8, y, 8, &s, &info);
+    otk_mg_map_free(map);
+    *bad = info.outcome.bad_argument;
+    return st;
+}
+
+/* Both bounds tables: every numeric field has its record, named as C
+ * names it; the defaults are the table's and valid; every value outside
+ * a range is refused naming the field. The Sinkhorn fields they list have
+ * the entropic module's ranges, or narrower ones inside them; a Sinkhorn
+ * field they do not list is checked by the entropic table. */
+START_TEST(settings_bounds_tables)
+{
+    static const char *const gap_fields[] = {"metric",
+                                             "p",
+                                             "exact",
+                                             "reg",
+                                             "relative_reg",
+                                             "sinkhorn.tol",
+                                             "sinkhorn.max_iter",
+                                             "sinkhorn.warm_start"};
+    static const char *const fit_fields[] = {"gap.metric",
+                                             "gap.p",
+                                             "gap.exact",
+                                             "gap.reg",
+                                             "gap.relative_reg",
+                                             "gap.sinkhorn.tol",
+                                             "gap.sinkhorn.max_iter",
+                                             "gap.sinkhorn.warm_start",
+                                             "lambda",
+                                             "fit_reg",
+                                             "relative_fit_reg",
+                                             "steps",
+                                             "batch",
+                                             "lr",
+                                             "beta1",
+                                             "beta2",
+                                             "adam_eps",
+                                             "seed"};
+    size_t ng = 0, nf = 0, ns = 0;
+    const otk_setting_bounds *tg = otk_mg_setting_bounds(&ng);
+    const otk_setting_bounds *tf = otk_mg_fit_setting_bounds(&nf);
+    const otk_setting_bounds *ts = otk_sinkhorn_setting_bounds(&ns);
+    ck_assert_ptr_eq(otk_mg_setting_bounds(NULL), tg);
+    ck_assert_ptr_eq(otk_mg_fit_setting_bounds(NULL), tf);
+    otk_mg_settings g;
+    memset(&g, 0x5a, sizeof g);
+    otk_mg_default_settings(&g);
+    ck_assert(g.sinkhorn.progress == NULL);
+    test_bounds_table(tg, ng, gap_fields,
+                      sizeof gap_fields / sizeof *gap_fields, &g, sizeof g,
+                      gap_with, NULL);
+    otk_mg_fit_settings f;
+    memset(&f, 0x5a, sizeof f);
+    otk_mg_fit_default_settings(&f);
+    ck_assert(f.progress == NULL && f.progress_user == NULL);
+    ck_assert(f.gap.sinkhorn.progress == NULL);
+    test_bounds_table(tf, nf, fit_fields,
+                      sizeof fit_fields / sizeof *fit_fields, &f, sizeof f,
+                      fit_with, NULL);
+    /* the listed Sinkhorn fields: the entropic ranges, or inside them */
+    for (int fit = 0; fit <= 1; fit++)
+        for (size_t r = 0; r < (fit ? nf : ng); r++) {
+            const otk_setting_bounds *b = fit ? &tf[r] : &tg[r];
+            const char *dot = strstr(b->name, "sinkhorn.");
+            if (dot == NULL)
+                continue;
+            const otk_setting_bounds *e =
+                otk_setting_find(ts, ns, dot + strlen("sinkhorn."));
+            ck_assert_msg(e != NULL, "%s: no entropic record", b->name);
+            ck_assert_int_eq(b->kind, e->kind);
+            ck_assert_msg(b->lower >= e->lower && b->upper <= e->upper,
+                          "%s: outside the entropic range", b->name);
+            if (strcmp(e->name, "warm_start") != 0)
+                ck_assert_msg(b->lower == e->lower && b->upper == e->upper &&
+                                  b->flags == e->flags,
+                              "%s: not the entropic range", b->name);
+        }
+    /* the estimate solves accurately, the fit as training needs */
+    ck_assert(g.sinkhorn.tol == 1e-9 && f.gap.sinkhorn.tol == 1e-6);
+    /* a Sinkhorn field the tables do not list, out of its range */
+    g.sinkhorn.check_every = 0;
+    const char *bad = NULL;
+    ck_assert_int_eq(gap_with(NULL, &g, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.sinkhorn");
+    f.gap.sinkhorn.relaxation = 2.0;
+    ck_assert_int_eq(fit_with(NULL, &f, &bad), OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(bad, "settings.gap.sinkhorn");
 }
 END_TEST
 
@@ -312,6 +503,7 @@ START_TEST(fitting_gaussians)
     double uvp[2][2];
     for (int reg = 0; reg < 2; reg++) {
         otk_mg_map *map = otk_mg_map_create(2, hidden, 2, OTK_ACT_GELU, 1);
+        ck_assert_ptr_nonnull(map);
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.lambda = reg ? 1.0 : 0.0;
@@ -348,9 +540,18 @@ START_TEST(fitting_gaussians)
 }
 END_TEST
 
-static int cancel_at_2(void *user, const otk_mg_fit_progress *p)
+/* Cancels at step 2; checks that the record is the fit's (its detail
+ * the step's terms) and counts the calls in *user. */
+static int cancel_at_2(void *user, const otk_progress *pr)
 {
-    (void)user;
+    const otk_mg_fit_progress *p = pr->detail;
+    ck_assert_str_eq(pr->solver, "mongegap_fit");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(pr->iteration, p->step);
+    ck_assert(pr->objective == p->loss && isfinite(p->loss));
+    ck_assert(isnan(pr->error) && isnan(pr->reg));
+    ck_assert(pr->elapsed_s >= 0.0);
+    (*(int *)user)++;
     return p->step == 2;
 }
 
@@ -374,7 +575,8 @@ START_TEST(inner_max_iter_is_reported)
         zt[2 * k] += 2.0;
     const size_t hidden[1] = {8};
     otk_mg_map *map = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 5);
-    otk_mg_map_apply(map, xs, NS, y0);
+    ck_assert_ptr_nonnull(map);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y0), OTK_CONVERGED);
     otk_mg_fit_settings s;
     otk_mg_fit_default_settings(&s);
     s.steps = STEPS;
@@ -388,13 +590,15 @@ START_TEST(inner_max_iter_is_reported)
     /* 3 iterations cannot reach 1e-6: every step's solves stop there */
     s.gap.sinkhorn.max_iter = 3;
     ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_MAX_ITER);
-    ck_assert_int_eq(info.status, OTK_MAX_ITER);
+    ck_assert_int_eq(info.outcome.status, OTK_MAX_ITER);
+    ck_assert_str_eq(info.outcome.cause, "inner_max_iter");
     ck_assert_uint_eq(info.steps, STEPS);
     ck_assert_uint_eq(info.inner_not_converged, STEPS);
     /* four solves a step (the divergence's three and the gap's), 3 each */
     ck_assert_uint_eq(info.sinkhorn_iterations, STEPS * 4 * 3);
     ck_assert(isfinite(info.last.loss) && isfinite(info.last.monge_gap));
-    otk_mg_map_apply(map, xs, NS, y1); /* the steps were taken */
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y1),
+                     OTK_CONVERGED); /* the steps were taken */
     double moved = 0.0;
     for (int k = 0; k < NS * 2; k++)
         moved = fmax(moved, fabs(y1[k] - y0[k]));
@@ -407,8 +611,12 @@ START_TEST(inner_max_iter_is_reported)
     /* a cancel by the fit's callback is reported as such, with the count
      * so far */
     s.lambda = 1.0;
+    int calls = 0;
     s.progress = cancel_at_2;
+    s.progress_user = &calls;
     ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
+    ck_assert_ptr_null(info.outcome.cause);
+    ck_assert_int_eq(calls, 2);
     ck_assert_uint_eq(info.steps, 2);
     ck_assert_uint_eq(info.inner_not_converged, 2);
     /* and a cancel by the inner solves' callback ends the fit before its
@@ -416,10 +624,18 @@ START_TEST(inner_max_iter_is_reported)
     s.progress = NULL;
     s.gap.sinkhorn.max_iter = 1000;
     s.gap.sinkhorn.progress = cancel_inner;
-    otk_mg_map_apply(map, xs, NS, y0);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y0), OTK_CONVERGED);
     ck_assert_int_eq(otk_mg_fit(map, xs, NS, zt, NS, &s, &info), OTK_CANCELLED);
     ck_assert_uint_eq(info.steps, 0);
-    otk_mg_map_apply(map, xs, NS, y1);
+    ck_assert(isnan(info.last.loss)); /* no step: nothing computed */
+    /* a relative reg of a zero mean cost is refused naming it */
+    s.gap.sinkhorn.progress = NULL;
+    double same[NS * 2] = {0};
+    ck_assert_int_eq(otk_mg_fit(map, xs, NS, same, NS, &s, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "fit_reg");
+    ck_assert(isnan(info.last.loss) && info.steps == 0);
+    ck_assert_int_eq(otk_mg_map_apply(map, xs, NS, y1), OTK_CONVERGED);
     assert_close_vec("not moved", y1, y0, NS * 2, 0.0, 0.0);
     otk_mg_map_free(map);
 }
@@ -437,6 +653,7 @@ START_TEST(reproducible_and_saved)
     otk_mg_map *m[2];
     for (int r = 0; r < 2; r++) {
         m[r] = otk_mg_map_create(2, hidden, 1, OTK_ACT_TANH, 9);
+        ck_assert_ptr_nonnull(m[r]);
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.steps = 20;
@@ -446,8 +663,8 @@ START_TEST(reproducible_and_saved)
         ck_assert_int_eq(otk_mg_fit(m[r], xs, NS, zt, NS, &s, NULL),
                          OTK_CONVERGED);
     }
-    otk_mg_map_apply(m[0], xs, NS, ya);
-    otk_mg_map_apply(m[1], xs, NS, yb);
+    ck_assert_int_eq(otk_mg_map_apply(m[0], xs, NS, ya), OTK_CONVERGED);
+    ck_assert_int_eq(otk_mg_map_apply(m[1], xs, NS, yb), OTK_CONVERGED);
     assert_close_vec("same seed", yb, ya, NS * 2, 0.0, 0.0);
     char path[] = "/tmp/otk-map-XXXXXX";
     int fd = mkstemp(path);
@@ -459,7 +676,7 @@ START_TEST(reproducible_and_saved)
     otk_mg_map *back = otk_mg_map_load(path, &st, &line);
     ck_assert_ptr_nonnull(back);
     ck_assert_uint_eq(otk_mg_map_dim(back), 2);
-    otk_mg_map_apply(back, xs, NS, yb);
+    ck_assert_int_eq(otk_mg_map_apply(back, xs, NS, yb), OTK_CONVERGED);
     assert_close_vec("reloaded", yb, ya, NS * 2, 0.0, 0.0);
     otk_mg_map_free(back);
     /* damage line 6 (the first weights line) */
@@ -560,6 +777,9 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, wide_map_files);
     tcase_add_test(tc, map_header_cannot_size_allocations);
     tcase_add_test(tc, inner_max_iter_is_reported);
+    tcase_add_test(tc, pnorm_is_otkits_metric);
+    tcase_add_test(tc, estimate_outcomes);
+    tcase_add_test(tc, settings_bounds_tables);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -215,9 +215,10 @@ void test_bounds_table(const otk_setting_bounds *t, size_t count,
         ck_assert_msg(otk_setting_valid(b, b->default_value), "%s", b->name);
         double v[4];
         int k = test_setting_outside(b, v);
-        /* only a count from 0 to no limit has no invalid value */
-        ck_assert_msg(k > 0 || (b->kind == OTK_SETTING_COUNT && b->lower == 0 &&
-                                isinf(b->upper)),
+        /* only a count or a seed from 0 to no limit has no invalid value */
+        ck_assert_msg(k > 0 || (b->kind != OTK_SETTING_REAL &&
+                                b->kind != OTK_SETTING_INTEGER &&
+                                b->lower == 0 && isinf(b->upper)),
                       "%s: no out-of-range value tested", b->name);
         for (int i = 0; i < k; i++) {
             memcpy(s, def, size);

@@ -55,6 +55,14 @@ enum {
     O_MAXIT
 };
 
+/* An option that sets a field of otk_mg_fit_settings (estimate reads
+ * the gap's fields from its `gap`): --help prints the field's default and
+ * range from the library's table, and the value is checked against it. */
+#define SETTING(name, arg, code, help, field)                                  \
+    {                                                                          \
+        name, 0, arg, code, help, #field                                       \
+    }
+
 static const otkcli_opt opts[] = {
     OTKCLI_HEADING("estimate (and the Monge gap of fit):"),
     OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X, "points x_i, n x d (also apply)"),
@@ -64,33 +72,37 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("cost", 0, "M", O_COST,
                "deprecated name of --metric (removed in the next\n"
                "release)"),
-    OTKCLI_OPT("p", 0, "P", OTKCLI_OPT_P,
-               "exponent of pnorm: c = ||x - y||_p^p / p (2)"),
-    OTKCLI_OPT("reg", 0, "R", O_REG, "entropic regularization, absolute"),
-    OTKCLI_OPT("relative-reg", 0, "R", O_RELREG,
-               "R times the mean cost (default 0.01)"),
+    SETTING("p", "P", OTKCLI_OPT_P, "exponent of pnorm: c = ||x - y||_p^p",
+            gap.p),
+    SETTING("reg", "R", O_REG,
+            "entropic regularization, absolute (0: relative)", gap.reg),
+    SETTING("relative-reg", "R", O_RELREG, "reg = R times the mean cost",
+            gap.relative_reg),
     OTKCLI_OPT("exact", 0, NULL, O_EXACT,
                "exact W (network simplex) instead (estimate only)"),
     OTKCLI_OPT("gradient", 0, "FILE", O_GRADIENT,
                "write dM/dy (n rows of d values)"),
-    OTKCLI_OPT("tol", 0, "T", O_TOL,
-               "inner Sinkhorn: stop when the L1 marginal residual\n"
-               "<= T (1e-9); also every inner solve of fit"),
-    OTKCLI_OPT("max-iter", 0, "N", O_MAXIT,
-               "inner Sinkhorn: iteration limit (10000); also fit's"),
+    SETTING("tol", "T", O_TOL,
+            "inner Sinkhorn: stop when the L1 marginal residual\n"
+            "<= T times the mass (the default below is fit's;\n"
+            "estimate's is 1e-9)",
+            gap.sinkhorn.tol),
+    SETTING("max-iter", "N", O_MAXIT,
+            "inner Sinkhorn: iteration limit of each solve",
+            gap.sinkhorn.max_iter),
     OTKCLI_HEADING("fit:"),
     OTKCLI_OPT("source", 0, "FILE", O_SOURCE, "source samples (required)"),
     OTKCLI_OPT("target", 0, "FILE", O_TARGET, "target samples (required)"),
-    OTKCLI_OPT("lambda", 0, "L", O_LAMBDA, "weight of the Monge gap (1)"),
+    SETTING("lambda", "L", O_LAMBDA, "weight of the Monge gap", lambda),
     OTKCLI_OPT("hidden", 0, "H1,H2,..", O_HIDDEN, "hidden layer sizes (64,64)"),
     OTKCLI_OPT("activation", 0, "A", O_ACT,
                "gelu (default), relu, leaky_relu or tanh"),
-    OTKCLI_OPT("steps", 0, "N", O_STEPS, "Adam steps (1000)"),
-    OTKCLI_OPT("batch", 0, "B", O_BATCH, "mini-batch size (256)"),
-    OTKCLI_OPT("lr", 0, "R", O_LR, "learning rate (1e-3)"),
-    OTKCLI_OPT("seed", 0, "S", O_SEED, "initialization and batch seed (0)"),
-    OTKCLI_OPT("fit-reg", 0, "R", O_FITREG,
-               "reg of S (default 0.1 x mean cost of a target batch)"),
+    SETTING("steps", "N", O_STEPS, "Adam steps", steps),
+    SETTING("batch", "B", O_BATCH, "mini-batch size", batch),
+    SETTING("lr", "R", O_LR, "learning rate", lr),
+    SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
+    SETTING("fit-reg", "R", O_FITREG,
+            "reg of S (0: 0.1 x mean cost of a target batch)", fit_reg),
     OTKCLI_OPT("save", 0, "MAP", O_SAVE,
                "where to write the fitted map (required)"),
     OTKCLI_HEADING("apply:"),
@@ -123,25 +135,28 @@ static const otkcli_key keys[] = {{NULL, "estimate"},
 #define ESTIMATE_KEYS (keys + 1)
 #define FIT_KEYS (keys + 9)
 
-static const otkcli_spec spec = {intro, opts, keys, outro, NULL};
+static const otkcli_spec spec = {intro, opts, keys, outro,
+                                 otk_mg_fit_setting_bounds};
 
 typedef struct options {
     const char *x, *y, *source, *target, *gradient, *save, *map, *output;
     const char *metric, *hidden, *act;
-    int exact;
-    double p, reg, relreg, lambda, lr, fitreg;
-    size_t steps, batch, seed;
-    double tol;      /* NAN: the library's default */
-    size_t max_iter; /* 0: the library's default */
-    int max_iter_set;
+    int exact, reg_set, relreg_set;
+    /* the settings the options write; estimate uses s.gap */
+    otk_mg_fit_settings s;
 } options;
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 {
-    otkcli_error err;
     int c;
     while ((c = otkcli_next_option(t, argc, argv)) != -1) {
-        int bad = 0;
+        int set = otkcli_setting_option(t, c, optarg, &o->s, code);
+        if (set < 0)
+            return -1;
+        o->reg_set |= set > 0 && c == O_REG;
+        o->relreg_set |= set > 0 && c == O_RELREG;
+        if (set > 0)
+            continue;
         switch (c) {
         case OTKCLI_OPT_X: o->x = optarg; break;
         case OTKCLI_OPT_Y: o->y = optarg; break;
@@ -151,103 +166,69 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
                     t->prog);
             /* fall through */
         case OTKCLI_OPT_METRIC: o->metric = optarg; break;
-        case OTKCLI_OPT_P:
-            bad = otkcli_parse_double("--p", optarg, &o->p, &err);
-            break;
-        case O_REG:
-            bad = otkcli_parse_double("--reg", optarg, &o->reg, &err);
-            break;
-        case O_RELREG:
-            bad =
-                otkcli_parse_double("--relative-reg", optarg, &o->relreg, &err);
-            break;
         case O_EXACT: o->exact = 1; break;
         case O_GRADIENT: o->gradient = optarg; break;
         case O_SOURCE: o->source = optarg; break;
         case O_TARGET: o->target = optarg; break;
-        case O_LAMBDA:
-            bad = otkcli_parse_double("--lambda", optarg, &o->lambda, &err);
-            break;
         case O_HIDDEN: o->hidden = optarg; break;
         case O_ACT: o->act = optarg; break;
-        case O_STEPS:
-            bad = otkcli_parse_size("--steps", optarg, &o->steps, &err);
-            break;
-        case O_BATCH:
-            bad = otkcli_parse_size("--batch", optarg, &o->batch, &err);
-            break;
-        case O_LR:
-            bad = otkcli_parse_double("--lr", optarg, &o->lr, &err);
-            break;
-        case O_SEED:
-            bad = otkcli_parse_size("--seed", optarg, &o->seed, &err);
-            break;
-        case O_FITREG:
-            bad = otkcli_parse_double("--fit-reg", optarg, &o->fitreg, &err);
-            break;
         case O_SAVE: o->save = optarg; break;
         case O_MAP: o->map = optarg; break;
         case O_OUTPUT: o->output = optarg; break;
-        case O_TOL:
-            bad = otkcli_parse_double("--tol", optarg, &o->tol, &err);
-            break;
-        case O_MAXIT:
-            o->max_iter_set = 1;
-            bad = otkcli_parse_size("--max-iter", optarg, &o->max_iter, &err);
-            break;
         default:
             if (otkcli_tool_option(t, c, argv, code) != 0)
                 return -1;
-        }
-        if (bad) {
-            *code = otkcli_usage_error(t, err.msg);
-            return -1;
         }
     }
     return 0;
 }
 
-/* The Monge-gap settings from the options; NULL or a usage message. */
+/* The Monge-gap settings' metric and estimator from the options (their
+ * numbers are already in s); NULL or a usage message. */
 static const char *gap_settings(const options *o, otk_mg_settings *s)
 {
-    otk_mg_default_settings(s);
     if (o->metric == NULL || strcmp(o->metric, "sqeuclidean") == 0)
-        s->cost = OTK_MG_SQEUCLIDEAN;
+        s->metric = OTK_METRIC_SQEUCLIDEAN;
     else if (strcmp(o->metric, "euclidean") == 0)
-        s->cost = OTK_MG_EUCLIDEAN;
+        s->metric = OTK_METRIC_EUCLIDEAN;
     else if (strcmp(o->metric, "pnorm") == 0)
-        s->cost = OTK_MG_PNORM;
+        s->metric = OTK_METRIC_PNORM;
     else
         return "--metric: expected sqeuclidean, euclidean or pnorm";
-    s->p = o->p;
-    if (!(o->p >= 1.0) || isinf(o->p))
-        return "--p: must be a finite number >= 1";
-    if (!isnan(o->reg)) {
-        if (!(o->reg > 0.0) || isinf(o->reg))
-            return "--reg: must be a positive finite number";
-        s->reg = o->reg;
-    }
-    if (!isnan(o->relreg)) {
-        if (!(o->relreg > 0.0) || isinf(o->relreg))
-            return "--relative-reg: must be a positive finite number";
-        s->relative_reg = o->relreg;
-    }
-    if (!isnan(o->reg) && !isnan(o->relreg))
+    if (o->reg_set && o->relreg_set)
         return "give --reg or --relative-reg, not both";
-    if (o->exact && (!isnan(o->reg) || !isnan(o->relreg)))
+    if (o->exact && (o->reg_set || o->relreg_set))
         return "--exact takes no --reg or --relative-reg";
     s->exact = o->exact;
-    if (!isnan(o->tol)) {
-        if (!(o->tol >= 0.0) || isinf(o->tol))
-            return "--tol: must be a finite number >= 0";
-        s->sinkhorn.tol = o->tol;
-    }
-    if (o->max_iter_set) {
-        if (o->max_iter < 1)
-            return "--max-iter: must be >= 1";
-        s->sinkhorn.max_iter = o->max_iter;
-    }
     return NULL;
+}
+
+/*
+ * A library error: a settings field out of range is the option's usage
+ * error (exit 2); others are printed (exit 1). `gap` is 1 when the
+ * library's settings are the gap's (estimate), whose fields the options
+ * name under "gap.".
+ */
+static int library_error(const otkcli_tool *t, otk_status st, const char *bad,
+                         int gap)
+{
+    static const char prefix[] = "settings.";
+    const char *opt = NULL;
+    if (st == OTK_ERR_INVALID_ARGUMENT && bad != NULL &&
+        strncmp(bad, prefix, sizeof prefix - 1) == 0) {
+        char field[96];
+        snprintf(field, sizeof field, "%s%s", gap ? "gap." : "",
+                 bad + sizeof prefix - 1);
+        opt = otkcli_option_for_setting(t, field);
+    }
+    if (opt != NULL) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: value out of range (see --help)", opt);
+        return otkcli_usage_error(t, msg);
+    }
+    fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
+            bad ? ": " : "", bad ? bad : "");
+    return OTKCLI_EXIT_FAILURE;
 }
 
 /* Read a point file; data errors are printed. */
@@ -262,7 +243,7 @@ static int read_points(const otkcli_tool *t, const char *path, otkcli_matrix *m)
 
 static int run_estimate(otkcli_tool *t, const options *o)
 {
-    otk_mg_settings s;
+    otk_mg_settings s = o->s.gap;
     const char *problem = gap_settings(o, &s);
     if (problem == NULL && (o->x == NULL || o->y == NULL))
         problem = "estimate needs --x X.csv and --y TX.csv";
@@ -291,9 +272,7 @@ static int run_estimate(otkcli_tool *t, const options *o)
     otk_status st =
         otk_monge_gap(x.data, y.data, x.rows, x.cols, &s, grad, &info);
     if (st < 0) {
-        fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
-                info.bad_argument ? ": " : "",
-                info.bad_argument ? info.bad_argument : "");
+        code = library_error(t, st, info.outcome.bad_argument, 1);
         goto done;
     }
     if (st != OTK_CONVERGED)
@@ -316,7 +295,7 @@ static int run_estimate(otkcli_tool *t, const options *o)
     otkcli_summary_num(&sm, "ot_cost", info.ot_cost);
     otkcli_summary_num(&sm, "reg", info.reg);
     otkcli_summary_count(&sm, "iterations", info.iterations);
-    otkcli_summary_num(&sm, "time_s", info.time_s);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (otkcli_finish(t, &sm) == 0)
         code = otkcli_exit_code(st);
 done:
@@ -332,9 +311,10 @@ typedef struct fit_view {
     int bar;
 } fit_view;
 
-static int fit_progress(void *user, const otk_mg_fit_progress *p)
+static int fit_progress(void *user, const otk_progress *pr)
 {
     const fit_view *v = user;
+    const otk_mg_fit_progress *p = pr->detail;
     if (v->bar) {
         int filled = (int)(30 * p->step / v->steps);
         fprintf(stderr, "\r%s: [%-30.*s] %zu/%zu  loss %.4g  gap %.4g",
@@ -366,8 +346,7 @@ static size_t parse_hidden(const char *s, size_t *out, size_t cap)
 
 static int run_fit(otkcli_tool *t, const options *o)
 {
-    otk_mg_fit_settings s;
-    otk_mg_fit_default_settings(&s);
+    otk_mg_fit_settings s = o->s;
     const char *problem = gap_settings(o, &s.gap);
     size_t hidden[64], layers = 0;
     otk_activation act = OTK_ACT_GELU;
@@ -388,23 +367,8 @@ static int run_fit(otkcli_tool *t, const options *o)
         if ((unsigned)act > OTK_ACT_TANH)
             problem = "--activation: expected gelu, relu, leaky_relu or tanh";
     }
-    if (problem == NULL && !(o->lambda >= 0.0 && isfinite(o->lambda)))
-        problem = "--lambda: must be a finite number >= 0";
-    if (problem == NULL && (o->steps < 1 || o->batch < 2))
-        problem = "--steps must be >= 1 and --batch >= 2";
-    if (problem == NULL && !(o->lr > 0.0 && isfinite(o->lr)))
-        problem = "--lr: must be a positive finite number";
-    if (problem == NULL && !isnan(o->fitreg) && !(o->fitreg > 0.0))
-        problem = "--fit-reg: must be positive";
     if (problem != NULL)
         return otkcli_usage_error(t, problem);
-    s.lambda = o->lambda;
-    s.steps = o->steps;
-    s.batch = o->batch;
-    s.lr = o->lr;
-    s.seed = o->seed;
-    if (!isnan(o->fitreg))
-        s.fit_reg = o->fitreg;
     otkcli_matrix x = {0}, y = {0};
     otk_mg_map *map = NULL;
     int code = OTKCLI_EXIT_FAILURE;
@@ -418,7 +382,7 @@ static int run_fit(otkcli_tool *t, const options *o)
                 t->prog, o->source, x.rows, x.cols, o->target, y.rows, y.cols);
         goto done;
     }
-    map = otk_mg_map_create(x.cols, hidden, layers, act, o->seed);
+    map = otk_mg_map_create(x.cols, hidden, layers, act, s.seed);
     if (map == NULL) {
         fprintf(stderr, "%s: out of memory\n", t->prog);
         goto done;
@@ -429,9 +393,7 @@ static int run_fit(otkcli_tool *t, const options *o)
     otk_mg_fit_info info;
     otk_status st = otk_mg_fit(map, x.data, x.rows, y.data, y.rows, &s, &info);
     if (st < 0) {
-        fprintf(stderr, "%s: %s%s%s\n", t->prog, otk_status_string(st),
-                info.bad_argument ? ": " : "",
-                info.bad_argument ? info.bad_argument : "");
+        code = library_error(t, st, info.outcome.bad_argument, 0);
         goto done;
     }
     /* through the shared outputs: renamed into place after the summary */
@@ -460,7 +422,7 @@ static int run_fit(otkcli_tool *t, const options *o)
     otkcli_summary_num(&sm, "fit_reg", info.fit_reg);
     otkcli_summary_num(&sm, "gap_reg", info.gap_reg);
     otkcli_summary_count(&sm, "inner_not_converged", info.inner_not_converged);
-    otkcli_summary_num(&sm, "time_s", info.time_s);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (otkcli_finish(t, &sm) == 0)
         code = otkcli_exit_code(st);
 done:
@@ -520,17 +482,12 @@ int main(int argc, char **argv)
 {
     otkcli_tool t;
     otkcli_tool_init(&t, "otk-mongegap", &spec);
-    options o = {.p = 2.0,
-                 .reg = NAN,
-                 .relreg = NAN,
-                 .tol = NAN,
-                 .lambda = 1.0,
-                 .lr = 1e-3,
-                 .fitreg = NAN,
-                 .steps = 1000,
-                 .batch = 256};
+    options o = {0};
     int code = OTKCLI_EXIT_USAGE;
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+    otk_mg_fit_default_settings(&o.s);
+    if (cmd != NULL && strcmp(cmd, "estimate") == 0)
+        otk_mg_default_settings(&o.s.gap); /* its accurate solves */
     if (parse(&t, &o, argc - (cmd != NULL), argv + (cmd != NULL), &code) != 0)
         return code;
     if (cmd == NULL)

@@ -63,16 +63,16 @@
 
 static FILE *summary;
 
-static const char *cost_name(otk_mg_cost c)
+static const char *cost_name(otk_metric c)
 {
-    return c == OTK_MG_SQEUCLIDEAN ? "sqeuclidean"
-           : c == OTK_MG_EUCLIDEAN ? "euclidean"
-                                   : "pnorm";
+    return c == OTK_METRIC_SQEUCLIDEAN ? "sqeuclidean"
+           : c == OTK_METRIC_EUCLIDEAN ? "euclidean"
+                                       : "pnorm";
 }
 
 /* Mean of the cost over all pairs (x_i, y_j): the base of the tutorial's
  * relative regs (epsilon = 0.01 or 0.1 times this). */
-static double mean_cost(otk_mg_cost cost, const double *x, size_t n,
+static double mean_cost(otk_metric cost, const double *x, size_t n,
                         const double *y, size_t m, size_t d)
 {
     double s = 0.0;
@@ -83,18 +83,18 @@ static double mean_cost(otk_mg_cost cost, const double *x, size_t n,
                 double t = x[i * d + k] - y[j * d + k];
                 q += t * t;
             }
-            s += cost == OTK_MG_EUCLIDEAN ? sqrt(q) : q;
+            s += cost == OTK_METRIC_EUCLIDEAN ? sqrt(q) : q;
         }
     return s / ((double)n * (double)m);
 }
 
 /* Sinkhorn settings for every solve here: one thread (the machine is
  * shared and results are then reproducible), tolerance as given. */
-static void gap_settings(otk_mg_settings *s, otk_mg_cost cost, int exact,
+static void gap_settings(otk_mg_settings *s, otk_metric cost, int exact,
                          double reg, double tol)
 {
     otk_mg_default_settings(s);
-    s->cost = cost;
+    s->metric = cost;
     s->exact = exact;
     s->reg = reg;
     s->sinkhorn.threads = 1;
@@ -102,7 +102,7 @@ static void gap_settings(otk_mg_settings *s, otk_mg_cost cost, int exact,
 }
 
 /* The exact (network simplex) Monge gap of the pairs (x_i, y_i). */
-static double exact_gap(otk_mg_cost cost, const double *x, const double *y,
+static double exact_gap(otk_metric cost, const double *x, const double *y,
                         size_t n, size_t d, otk_status *status)
 {
     otk_mg_settings s;
@@ -113,7 +113,7 @@ static double exact_gap(otk_mg_cost cost, const double *x, const double *y,
         *status = st;
     if (st < 0) {
         fprintf(stderr, "exact gap: %s (%s)\n", otk_status_name(st),
-                info.bad_argument ? info.bad_argument : "-");
+                info.outcome.bad_argument ? info.outcome.bad_argument : "-");
         return NAN;
     }
     return info.monge_gap;
@@ -126,7 +126,7 @@ static double exact_gap(otk_mg_cost cost, const double *x, const double *y,
 static double eval_tol = 1e-5;
 
 /* Entropic Monge gap at an absolute reg. */
-static double entropic_gap(otk_mg_cost cost, const double *x, const double *y,
+static double entropic_gap(otk_metric cost, const double *x, const double *y,
                            size_t n, size_t d, double reg, otk_mg_info *info)
 {
     otk_mg_settings s;
@@ -144,7 +144,7 @@ static double divergence(const double *y, size_t n, const double *z, size_t m,
                          size_t d, double reg, otk_status *status)
 {
     otk_mg_settings s;
-    gap_settings(&s, OTK_MG_SQEUCLIDEAN, 0, reg, eval_tol);
+    gap_settings(&s, OTK_METRIC_SQEUCLIDEAN, 0, reg, eval_tol);
     s.sinkhorn.max_iter = 100000;
     double v = NAN;
     otk_mg_info info;
@@ -163,7 +163,7 @@ typedef struct fit_job {
     const char *fig, *run;
     size_t d;
     size_t hidden[3]; /* widths of the 3 hidden layers */
-    otk_mg_cost cost;
+    otk_metric cost;
     double lambda;
     size_t steps, batch;
     double lr;
@@ -185,9 +185,10 @@ typedef struct recorder {
     size_t nonfinite;
 } recorder;
 
-static int record(void *user, const otk_mg_fit_progress *p)
+static int record(void *user, const otk_progress *pr)
 {
     recorder *r = user;
+    const otk_mg_fit_progress *p = pr->detail;
     const fit_job *j = r->job;
     if (!isfinite(p->loss))
         r->nonfinite++;
@@ -203,10 +204,10 @@ static int record(void *user, const otk_mg_fit_progress *p)
         otk_mg_info gi;
         double m = entropic_gap(j->cost, j->vsrc, r->mapped, j->n_valid, j->d,
                                 j->gap_reg, &gi);
-        double sq = exact_gap(OTK_MG_SQEUCLIDEAN, j->vsrc, r->mapped,
+        double sq = exact_gap(OTK_METRIC_SQEUCLIDEAN, j->vsrc, r->mapped,
                               j->n_valid, j->d, NULL);
-        double l2 = exact_gap(OTK_MG_EUCLIDEAN, j->vsrc, r->mapped, j->n_valid,
-                              j->d, NULL);
+        double l2 = exact_gap(OTK_METRIC_EUCLIDEAN, j->vsrc, r->mapped,
+                              j->n_valid, j->d, NULL);
         fprintf(j->valid, "%s,%zu,%.8g,%.8g,%.8g,%.8g\n", j->run, p->step, s, m,
                 sq, l2);
     }
@@ -228,7 +229,7 @@ static otk_mg_map *fit(const fit_job *j, otk_mg_fit_info *info)
         figure_die("otk_mg_map_create failed");
     otk_mg_fit_settings s;
     otk_mg_fit_default_settings(&s);
-    s.gap.cost = j->cost;
+    s.gap.metric = j->cost;
     s.gap.reg = j->gap_reg;
     s.gap.sinkhorn.threads = 1;
     s.gap.sinkhorn.tol = fit_tol;
@@ -253,7 +254,8 @@ static otk_mg_map *fit(const fit_job *j, otk_mg_fit_info *info)
             j->fig, j->run, j->d, cost_name(j->cost), j->lambda,
             otk_status_name(st), info->steps, j->batch,
             info->sinkhorn_iterations, info->inner_not_converged, info->fit_reg,
-            info->gap_reg, j->lr, info->last.loss, r.nonfinite, info->time_s);
+            info->gap_reg, j->lr, info->last.loss, r.nonfinite,
+            info->outcome.time_s);
     fflush(summary);
     fprintf(stderr,
             "  fit %-4s %-14s d=%-3zu %-11s lambda=%-5g %s steps=%zu "
@@ -263,10 +265,10 @@ static otk_mg_map *fit(const fit_job *j, otk_mg_fit_info *info)
             otk_status_name(st), info->steps, info->sinkhorn_iterations,
             (double)info->sinkhorn_iterations /
                 (double)(info->steps + !info->steps),
-            info->inner_not_converged, info->last.loss, info->time_s);
+            info->inner_not_converged, info->last.loss, info->outcome.time_s);
     if (st < 0) {
         fprintf(stderr, "otk_mg_fit: %s (%s)\n", otk_status_string(st),
-                info->bad_argument ? info->bad_argument : "-");
+                info->outcome.bad_argument ? info->outcome.bad_argument : "-");
         exit(1);
     }
     return map;
@@ -367,7 +369,7 @@ typedef struct f1_data {
     FILE *trace, *valid, *runs;
 } f1_data;
 
-static void f1_run(f1_data *D, const char *run, otk_mg_cost cost, double lambda,
+static void f1_run(f1_data *D, const char *run, otk_metric cost, double lambda,
                    int curves)
 {
     fit_job j = {0};
@@ -387,7 +389,7 @@ static void f1_run(f1_data *D, const char *run, otk_mg_cost cost, double lambda,
     j.tgt = D->tgt;
     j.n_pool = F1_POOL;
     j.fit_reg = D->fit_reg;
-    j.gap_reg = cost == OTK_MG_EUCLIDEAN ? D->gap_reg_l2 : D->gap_reg_sq;
+    j.gap_reg = cost == OTK_METRIC_EUCLIDEAN ? D->gap_reg_l2 : D->gap_reg_sq;
     /* off: here the automatic choice (on, as cost range / reg > 50)
      * doubles the iterations per step without changing the losses */
     j.eps_scaling = 0;
@@ -416,8 +418,9 @@ static void f1_run(f1_data *D, const char *run, otk_mg_cost cost, double lambda,
 
     otk_status st_sq, st_l2, st_div;
     double m0_sq =
-        exact_gap(OTK_MG_SQEUCLIDEAN, D->xtest, y, F1_TEST, 2, &st_sq);
-    double m0_l2 = exact_gap(OTK_MG_EUCLIDEAN, D->xtest, y, F1_TEST, 2, &st_l2);
+        exact_gap(OTK_METRIC_SQEUCLIDEAN, D->xtest, y, F1_TEST, 2, &st_sq);
+    double m0_l2 =
+        exact_gap(OTK_METRIC_EUCLIDEAN, D->xtest, y, F1_TEST, 2, &st_l2);
     otk_mg_info gi;
     double meps = entropic_gap(cost, D->xtest, y, F1_TEST, 2, j.gap_reg, &gi);
     double S =
@@ -435,11 +438,12 @@ static void f1_run(f1_data *D, const char *run, otk_mg_cost cost, double lambda,
     fprintf(D->runs,
             "%s,%s,%.6g,%s,%zu,%zu,%.6g,%.6g,%.8g,%s,%.8g,%s,%.8g,%.8g,%.8g,"
             "%.8g,%s,%zu,%zu,%zu,%.3f\n",
-            run, cost_name(cost), lambda, otk_status_name(info.status),
+            run, cost_name(cost), lambda, otk_status_name(info.outcome.status),
             info.steps, f1_batch, info.fit_reg, info.gap_reg, m0_sq,
             otk_status_name(st_sq), m0_l2, otk_status_name(st_l2), meps,
             disp_sq, disp_l2, S, otk_status_name(st_div), cr,
-            (size_t)F1_CROSS * (F1_CROSS - 1) / 2, cr_shown, info.time_s);
+            (size_t)F1_CROSS * (F1_CROSS - 1) / 2, cr_shown,
+            info.outcome.time_s);
     fflush(D->runs);
     fprintf(stderr,
             "    test: M0 sq=%.5f l2=%.5f  S=%.5f  crossings %zu of %zu pairs "
@@ -478,11 +482,12 @@ static void figure1(void)
      * target batch, gap 0.01 x mean C(x, y) between a source and a target
      * batch, each under its own cost (here on the first batch of each
      * pool, which is a random batch of the distribution). */
-    D.fit_reg = 0.1 * mean_cost(OTK_MG_SQEUCLIDEAN, D.tgt, 256, D.tgt, 256, 2);
+    D.fit_reg =
+        0.1 * mean_cost(OTK_METRIC_SQEUCLIDEAN, D.tgt, 256, D.tgt, 256, 2);
     D.gap_reg_sq =
-        0.01 * mean_cost(OTK_MG_SQEUCLIDEAN, D.src, 256, D.tgt, 256, 2);
+        0.01 * mean_cost(OTK_METRIC_SQEUCLIDEAN, D.src, 256, D.tgt, 256, 2);
     D.gap_reg_l2 =
-        0.01 * mean_cost(OTK_MG_EUCLIDEAN, D.src, 256, D.tgt, 256, 2);
+        0.01 * mean_cost(OTK_METRIC_EUCLIDEAN, D.src, 256, D.tgt, 256, 2);
     fprintf(stderr, "  regs: fit %.4g, gap sq %.4g, gap l2 %.4g\n", D.fit_reg,
             D.gap_reg_sq, D.gap_reg_l2);
 
@@ -507,9 +512,9 @@ static void figure1(void)
 
     size_t lambda_count = 5;
     /* the three tutorial runs, with validation curves */
-    f1_run(&D, "none", OTK_MG_SQEUCLIDEAN, 0.0, 1);
-    f1_run(&D, "l2_2", OTK_MG_EUCLIDEAN, 2.0, 1);
-    f1_run(&D, "sq_0.1", OTK_MG_SQEUCLIDEAN, 0.1, 1);
+    f1_run(&D, "none", OTK_METRIC_SQEUCLIDEAN, 0.0, 1);
+    f1_run(&D, "l2_2", OTK_METRIC_EUCLIDEAN, 2.0, 1);
+    f1_run(&D, "sq_0.1", OTK_METRIC_SQEUCLIDEAN, 0.1, 1);
     /* the lambda sweep (notes A7 R1), both costs */
     if (getenv("MGF_NOSWEEP") != NULL)
         lambda_count = 0;
@@ -518,11 +523,11 @@ static void figure1(void)
         char run[64];
         if (lambdas[k] != 2.0) {
             snprintf(run, sizeof run, "l2_%g", lambdas[k]);
-            f1_run(&D, run, OTK_MG_EUCLIDEAN, lambdas[k], 0);
+            f1_run(&D, run, OTK_METRIC_EUCLIDEAN, lambdas[k], 0);
         }
         if (lambdas[k] != 0.1) {
             snprintf(run, sizeof run, "sq_%g", lambdas[k]);
-            f1_run(&D, run, OTK_MG_SQEUCLIDEAN, lambdas[k], 0);
+            f1_run(&D, run, OTK_METRIC_SQEUCLIDEAN, lambdas[k], 0);
         }
     }
     figure_close(D.trace);
@@ -553,7 +558,8 @@ static void figure2(void)
     fprintf(fp, "cost,angle_deg,exact_gap,status_exact,disp,population,"
                 "reg1,entropic1,iters1,status1,reg2,entropic2,iters2,status2,"
                 "log_n\n");
-    static const otk_mg_cost costs[2] = {OTK_MG_SQEUCLIDEAN, OTK_MG_EUCLIDEAN};
+    static const otk_metric costs[2] = {OTK_METRIC_SQEUCLIDEAN,
+                                        OTK_METRIC_EUCLIDEAN};
     static const double rel[2] = {0.01, 0.1};
     double t0 = figure_now();
     for (size_t c = 0; c < 2; c++) {
@@ -578,7 +584,7 @@ static void figure2(void)
             /* population value for rho = N(0, I_2): rotations keep rho, so
              * W = 0 and M = E c(x, Rx): 2(1 - cos t) E|x|^2 = 4(1 - cos t),
              * or 2 sin(t/2) E|x| = 2 sin(t/2) sqrt(pi/2) */
-            double pop = costs[c] == OTK_MG_SQEUCLIDEAN
+            double pop = costs[c] == OTK_METRIC_SQEUCLIDEAN
                              ? 4.0 * (1.0 - cos(th))
                              : 2.0 * sin(th / 2.0) * sqrt(M_PI / 2.0);
             fprintf(fp,
@@ -586,8 +592,8 @@ static void figure2(void)
                     "%.10g,%zu,%s,%.10g\n",
                     cost_name(costs[c]), deg, m0, otk_status_name(se),
                     g1.displacement_cost, pop, r1, e1, g1.iterations,
-                    otk_status_name(g1.status), r2, e2, g2.iterations,
-                    otk_status_name(g2.status), log((double)N));
+                    otk_status_name(g1.outcome.status), r2, e2, g2.iterations,
+                    otk_status_name(g2.outcome.status), log((double)N));
         }
     }
     figure_close(fp);
@@ -704,7 +710,7 @@ static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
     /* wide enough for a full-rank linear part: [32, 64, 32] would pass
      * the displacement through 32 units, below d for d = 64 */
     j.hidden[0] = j.hidden[1] = j.hidden[2] = d < 32 ? 64 : 2 * d;
-    j.cost = OTK_MG_SQEUCLIDEAN;
+    j.cost = OTK_METRIC_SQEUCLIDEAN;
     j.lambda = lambda;
     j.steps = steps;
     j.batch = batch;
@@ -714,8 +720,8 @@ static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
     j.tgt = tgt;
     j.n_pool = F3_POOL;
     /* notes A7 R3: fit 0.1 x mean C(y, y), gap 0.01 x mean C(x, y) */
-    j.fit_reg = 0.1 * mean_cost(OTK_MG_SQEUCLIDEAN, tgt, 256, tgt, 256, d);
-    j.gap_reg = 0.01 * mean_cost(OTK_MG_SQEUCLIDEAN, src, 256, tgt, 256, d);
+    j.fit_reg = 0.1 * mean_cost(OTK_METRIC_SQEUCLIDEAN, tgt, 256, tgt, 256, d);
+    j.gap_reg = 0.01 * mean_cost(OTK_METRIC_SQEUCLIDEAN, src, 256, tgt, 256, d);
     /* Epsilon scaling: otkit's automatic choice (on in every case here) took
      * 1.2-1.75x fewer Sinkhorn iterations per step than plain Sinkhorn at
      * d = 4 to 16, but 1.7x more at d = 32 and 3.9x more at d = 64 (and
@@ -742,19 +748,19 @@ static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
     double cosine = dot / sqrt(nh * ns);
     otk_status st_div, st_gap, st_gap_true;
     double S = divergence(yt, F3_GAP, zt, F3_GAP, d, j.fit_reg, &st_div);
-    double m0 = exact_gap(OTK_MG_SQEUCLIDEAN, xt, yt, F3_GAP, d, &st_gap);
+    double m0 = exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, yt, F3_GAP, d, &st_gap);
     double m0_true =
-        exact_gap(OTK_MG_SQEUCLIDEAN, xt, ts, F3_GAP, d, &st_gap_true);
+        exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, ts, F3_GAP, d, &st_gap_true);
     /* the divergence the true map reaches on the same points: the floor
      * set by sampling */
     double S_true = divergence(ts, F3_GAP, zt, F3_GAP, d, j.fit_reg, NULL);
     fprintf(f3_out,
             "%s,%zu,%.6g,%zu,%zu,%s,%.8g,%.8g,%.8g,%.8g,%.8g,%s,%.8g,%.8g,%.6g,"
             "%.6g,%zu,%zu,%.3f\n",
-            sweep, d, lambda, info.steps, batch, otk_status_name(info.status),
-            uvp, cosine, S, S_true, m0, otk_status_name(st_gap), m0_true,
-            g.var2, info.fit_reg, info.gap_reg, info.sinkhorn_iterations, bad,
-            info.time_s);
+            sweep, d, lambda, info.steps, batch,
+            otk_status_name(info.outcome.status), uvp, cosine, S, S_true, m0,
+            otk_status_name(st_gap), m0_true, g.var2, info.fit_reg,
+            info.gap_reg, info.sinkhorn_iterations, bad, info.outcome.time_s);
     fflush(f3_out);
     fprintf(
         stderr,
