@@ -68,19 +68,10 @@ static const otk_setting_bounds table[] = {
 _Static_assert(sizeof(otk_bilevel_method) == sizeof(int), "enum size");
 _Static_assert(sizeof(otk_bilevel_lower_solver) == sizeof(int), "enum size");
 
-const otk_setting_bounds *otk_bilevel_setting_bounds(size_t *count)
-{
-    if (count)
-        *count = COUNT_OF;
-    return table;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk_bilevel_setting_bounds, table)
 
-void otk_bilevel_default_settings(otk_bilevel_settings *s)
-{
-    otk__apply_defaults(table, COUNT_OF, s);
-    s->progress = NULL;
-    s->progress_user = NULL;
-}
+OTK__DEFINE_DEFAULT_SETTINGS(otk_bilevel_default_settings, otk_bilevel_settings,
+                             table)
 
 otk_status otkb_validate_settings(otk__call *call,
                                   const otk_bilevel_settings *s)

@@ -41,6 +41,27 @@ otk_status otk__finish(otk__call *call, otk_status st);
 /* Seconds since the call started. */
 double otk__elapsed(const otk__call *call);
 
+/* Defines the public query `const otk_setting_bounds *FN(size_t *count)`
+ * of a module's bounds table TABLE (a static array): every module's
+ * otk_X_setting_bounds is this one function. */
+#define OTK__DEFINE_BOUNDS_QUERY(FN, TABLE)                                    \
+    const otk_setting_bounds *FN(size_t *count)                                \
+    {                                                                          \
+        if (count != NULL)                                                     \
+            *count = sizeof TABLE / sizeof TABLE[0];                           \
+        return TABLE;                                                          \
+    }
+
+/* Defines `void FN(TYPE *s)`, a module's otk_X_default_settings: the
+ * table's defaults, and no progress callback. */
+#define OTK__DEFINE_DEFAULT_SETTINGS(FN, TYPE, TABLE)                          \
+    void FN(TYPE *s)                                                           \
+    {                                                                          \
+        otk__apply_defaults(TABLE, sizeof TABLE / sizeof TABLE[0], s);         \
+        s->progress = NULL;                                                    \
+        s->progress_user = NULL;                                               \
+    }
+
 /* The first record of the table whose field in `settings` is outside its
  * bounds, or NULL when all are valid. */
 const otk_setting_bounds *otk__check_settings(const otk_setting_bounds *table,

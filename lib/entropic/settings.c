@@ -48,19 +48,10 @@ static const otk_setting_bounds table[] = {
 /* The table reads the domain enum as int. */
 _Static_assert(sizeof(otk_sinkhorn_domain) == sizeof(int), "enum size");
 
-const otk_setting_bounds *otk_sinkhorn_setting_bounds(size_t *count)
-{
-    if (count)
-        *count = COUNT_OF;
-    return table;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk_sinkhorn_setting_bounds, table)
 
-void otk_sinkhorn_default_settings(otk_sinkhorn_settings *s)
-{
-    otk__apply_defaults(table, COUNT_OF, s);
-    s->progress = NULL;
-    s->progress_user = NULL;
-}
+OTK__DEFINE_DEFAULT_SETTINGS(otk_sinkhorn_default_settings,
+                             otk_sinkhorn_settings, table)
 
 otk_status otk__sinkhorn_validate(otk__call *call,
                                   const otk_sinkhorn_settings *s)

@@ -29,19 +29,10 @@ static const otk_setting_bounds table[] = {
 /* clang-format on */
 #define COUNT_OF (sizeof table / sizeof table[0])
 
-const otk_setting_bounds *otk_exact_setting_bounds(size_t *count)
-{
-    if (count != NULL)
-        *count = COUNT_OF;
-    return table;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk_exact_setting_bounds, table)
 
-void otk_exact_default_settings(otk_exact_settings *settings)
-{
-    otk__apply_defaults(table, COUNT_OF, settings);
-    settings->progress = NULL;
-    settings->progress_user = NULL;
-}
+OTK__DEFINE_DEFAULT_SETTINGS(otk_exact_default_settings, otk_exact_settings,
+                             table)
 
 struct otk_exact_workspace {
     size_t n, m;

@@ -56,14 +56,10 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    otk__call call = otk__mg_begin(info);
+    otk__call call;
     otk_mg_settings defaults;
-    if (settings == NULL) {
-        otk_mg_default_settings(&defaults);
-        settings = &defaults;
-    }
     otk_cost cyz;
-    otk_status st = otk__mg_validate(&call, settings);
+    otk_status st = otk__mg_enter(&call, info, &settings, &defaults);
     if (st != OTK_CONVERGED)
         return st;
     if (!(settings->reg > 0.0)) /* no mean cost to scale a relative reg */

@@ -165,13 +165,19 @@ otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
                      bad);
 }
 
-otk__call otk__mg_begin(otk_mg_info *info)
+otk_status otk__mg_enter(otk__call *call, otk_mg_info *info,
+                         const otk_mg_settings **settings,
+                         otk_mg_settings *defaults)
 {
-    otk__call call = otk__begin(&info->outcome);
+    *call = otk__begin(&info->outcome);
     info->monge_gap = info->ot_cost = info->displacement_cost = NAN;
     info->reg = NAN;
     info->iterations = 0;
-    return call;
+    if (*settings == NULL) {
+        otk_mg_default_settings(defaults);
+        *settings = defaults;
+    }
+    return otk__mg_validate(call, *settings);
 }
 
 otk_status otk__mg_end(otk__call *call, otk_status st)
@@ -188,14 +194,10 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
     otk_mg_info local;
     if (info == NULL)
         info = &local;
-    otk__call call = otk__mg_begin(info);
+    otk__call call;
     otk_mg_settings defaults;
-    if (settings == NULL) {
-        otk_mg_default_settings(&defaults);
-        settings = &defaults;
-    }
     otk_cost c;
-    otk_status st = otk__mg_validate(&call, settings);
+    otk_status st = otk__mg_enter(&call, info, &settings, &defaults);
     if (st != OTK_CONVERGED ||
         (st = otk__mg_points(&call, settings, x, n, y, n, d, "x", "y", &c)) !=
             OTK_CONVERGED)

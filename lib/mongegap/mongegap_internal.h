@@ -18,8 +18,12 @@ otk_status otk__mg_points(otk__call *call, const otk_mg_settings *s,
                           const double *x, size_t n, const double *y, size_t m,
                           size_t d, const char *x_name, const char *y_name,
                           otk_cost *cost);
-/* Starts a gap or divergence call: the outcome reset, the numbers NaN. */
-otk__call otk__mg_begin(otk_mg_info *info);
+/* The start of a public entry: info's numbers reset (NaN), the clock
+ * started, and the settings (the defaults, written into *defaults, when
+ * *settings is NULL) validated. Returns 0 or the failure. */
+otk_status otk__mg_enter(otk__call *call, otk_mg_info *info,
+                         const otk_mg_settings **settings,
+                         otk_mg_settings *defaults);
 /* Ends a call whose result is st from the inner Sinkhorn solves:
  * OTK_MAX_ITER gets the cause "inner_max_iter". Returns st. */
 otk_status otk__mg_end(otk__call *call, otk_status st);

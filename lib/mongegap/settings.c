@@ -77,19 +77,9 @@ static const otk_setting_bounds fit_table[] = {
 /* The tables read the metric as int. */
 _Static_assert(sizeof(otk_metric) == sizeof(int), "enum size");
 
-const otk_setting_bounds *otk_mg_setting_bounds(size_t *count)
-{
-    if (count)
-        *count = GAP_COUNT;
-    return gap_table;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk_mg_setting_bounds, gap_table)
 
-const otk_setting_bounds *otk_mg_fit_setting_bounds(size_t *count)
-{
-    if (count)
-        *count = FIT_COUNT;
-    return fit_table;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk_mg_fit_setting_bounds, fit_table)
 
 void otk_mg_default_settings(otk_mg_settings *s)
 {

@@ -1066,19 +1066,10 @@ static const otk_setting_bounds bounds[] = {
 
 _Static_assert(sizeof(otk_formulation) == sizeof(int), "enum size");
 
-const otk_setting_bounds *otk__smooth_setting_bounds(size_t *count)
-{
-    if (count != NULL)
-        *count = BOUNDS_COUNT;
-    return bounds;
-}
+OTK__DEFINE_BOUNDS_QUERY(otk__smooth_setting_bounds, bounds)
 
-void otk__smooth_default_settings(otk_quadratic_settings *s)
-{
-    otk__apply_defaults(bounds, BOUNDS_COUNT, s);
-    s->progress = NULL;
-    s->progress_user = NULL;
-}
+OTK__DEFINE_DEFAULT_SETTINGS(otk__smooth_default_settings,
+                             otk_quadratic_settings, bounds)
 
 /* ---- the solve -------------------------------------------------------- */
 
