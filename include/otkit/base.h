@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define OTK_VERSION_MAJOR 0
-#define OTK_VERSION_MINOR 1
+#define OTK_VERSION_MINOR 2
 #define OTK_VERSION_PATCH 0
 /* MAJOR*10000 + MINOR*100 + PATCH, for preprocessor comparisons. */
 #define OTK_VERSION_NUMBER                                                     \

@@ -3,7 +3,8 @@
  *
  * The umbrella header: `#include <otkit/otkit.h>` gives the whole library.
  * What the modules share (version, otk_status, otk_cost, progress
- * callbacks) is documented in otkit/base.h; each solver in its own header:
+ * callbacks) is documented in otkit/base.h, the convention every solver
+ * follows in docs/api.md; each solver in its own header:
  *
  *   otkit/entropic.h   entropic OT (Sinkhorn), Sinkhorn divergence
  *   otkit/exact.h      exact OT (network simplex)
