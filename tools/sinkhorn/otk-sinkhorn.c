@@ -213,6 +213,15 @@ static int load_self_costs(const otkcli_tool *t, const options *o, size_t n,
     return 0;
 }
 
+/* Total of a weight vector; NULL (uniform weights) has mass 1. */
+static double total_mass(const double *w, size_t len)
+{
+    double sum = 0.0;
+    for (size_t k = 0; w != NULL && k < len; k++)
+        sum += w[k];
+    return w != NULL ? sum : 1.0;
+}
+
 int main(int argc, char **argv)
 {
     otkcli_tool t;
@@ -292,10 +301,13 @@ int main(int argc, char **argv)
         goto done;
     }
     if (st == OTK_MAX_ITER) {
+        /* the solver stops at a residual of tol times the mean mass */
+        double mass =
+            0.5 * (total_mass(pb.a, pb.cost.n) + total_mass(pb.b, pb.cost.m));
         snprintf(err.msg, sizeof err.msg,
-                 "residual %.3g > --tol %.3g after %zu iterations; raise "
-                 "--max-iter, loosen --tol, or raise --reg",
-                 info[0].residual, o.s.tol, info[0].iterations);
+                 "residual %.3g > --tol %.3g x mass %.3g after %zu "
+                 "iterations; raise --max-iter, loosen --tol, or raise --reg",
+                 info[0].residual, o.s.tol, mass, info[0].iterations);
         otkcli_warn_not_converged(&t, err.msg);
     }
     if (t.plan_path) {
