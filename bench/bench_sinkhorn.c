@@ -28,7 +28,7 @@
  * the dense cost C_ij = ||x_i - y_j||^2 / max_kl ||x_k - y_l||^2. Weights
  * are uniform (NULL) throughout.
  *
- * Timings are the solver's own info.time_s (wall clock of the solve) and the
+ * Timings are the solver's own info.outcome.time_s (wall clock of the solve) and the
  * best of --repeats runs (default 3); each run is a fresh otk_sinkhorn()
  * call, so scaling-domain runs include building the n x m kernel.
  */
@@ -83,7 +83,7 @@ static void check_status(const otk_sinkhorn_info *info)
     }
 }
 
-/* Best (smallest info.time_s) of o->repeats solves; *wall gets the wall
+/* Best (smallest info.outcome.time_s) of o->repeats solves; *wall gets the wall
  * clock of that run's otk_sinkhorn() call (workspace creation included). */
 static otk_sinkhorn_info best_of(const options *o, const otk_cost *cost,
                                  double reg, const otk_sinkhorn_settings *s,

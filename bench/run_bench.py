@@ -850,7 +850,7 @@ def bench_smooth(exe, root, sizes, reg, stop_thr, max_iter, budget, raw,
                 "that error." % (stop_thr, max_iter),
                 "Times: POT time.perf_counter() around the call (its dense "
                 "plan included), best of 3 (one run if over 20 s); otkit "
-                "info.time_s, best of 3 (both potentials and the sparse "
+                "info.outcome.time_s, best of 3 (both potentials and the sparse "
                 "plan requested). Per eval = time / objective-and-gradient "
                 "evaluations (POT: scipy's nfev).",
                 "cost rel. diff: |<P,C>_otkit - <P,C>_POT| / <P,C>_POT; the "
@@ -869,7 +869,7 @@ def bench_smooth(exe, root, sizes, reg, stop_thr, max_iter, budget, raw,
                 "(an evaluation is one objective-and-gradient pass over the "
                 "n x m cost, read row by row in storage order); otk_sparse "
                 "with k = %d, "
-                "otk_quadratic is k = n. ms/eval = info.time_s / "
+                "otk_quadratic is k = n. ms/eval = info.outcome.time_s / "
                 "info.evaluations (set-up, the final objective and the plan "
                 "recovery amortized), best of 3." % (iters, k),
                 "pass over C: one single-threaded sum of the n x n matrix in "
@@ -1162,7 +1162,7 @@ def bench_mongegap(exe, root, sizes, fit_steps, budget, quick, raw):
                 "points of N(0, I_d); target: as many of N(1, diag(s_k^2)), "
                 "s_k = 0.5 + k/d (seeded, bench-mongegap fit)."
                 % (fit_steps, MG_FIT_BATCH, 4),
-                "steps/s = steps / info.time_s, %s from the same initial "
+                "steps/s = steps / info.outcome.time_s, %s from the same initial "
                 "map. A step solves four %d x %d problems (the debiased "
                 "divergence's three, the gap's one) and back-propagates; "
                 "'Sinkhorn its/step' is info.sinkhorn_iterations / steps, "
@@ -1341,7 +1341,7 @@ def bench_maid(exe, cfg, raw):
         ["problem", "method", "LL+CG its", "us/it wall", "us/it CPU",
          "it/pass", "grad calls/LL it", "hvp calls/CG it", "% ll_grad",
          "% ll_hvp", "% upper", "% cross", "% rest", "load"],
-        ["us/it = info.time_s (wall) or the process CPU time of the "
+        ["us/it = info.outcome.time_s (wall) or the process CPU time of the "
          "otk_bilevel_solve call, divided by its LL+CG iterations; it/pass "
          "= us/it wall / the best time of one pass over the data (table "
          "below). Wall-clock times are inflated by other work on the "
