@@ -183,7 +183,13 @@ void otkcli_report(const otkcli_tool *t, const otkcli_problem *pb,
 /* The not-converged warning, naming the CLI's options. */
 void otkcli_warn_not_converged(const otkcli_tool *t, const char *detail);
 
-/* Write f (n) and g (m) to t->pot_path as rows "potential,index,value".
+/* Open path as an output and write the matrix (.npy when the name ends
+ * in ".npy", else CSV rows). 0, or -1 with the message printed. */
+int otkcli_tool_write_matrix(const otkcli_tool *t, const char *path,
+                             const double *data, size_t rows, size_t cols);
+
+/* Write f (n) and g (m) to t->pot_path as rows "potential,index,value"
+ * (or, for a name ending in ".npy", one 1-D array: f, then g).
  * 0, or -1 with the message printed. Does nothing without --potentials. */
 int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
                             const double *g, size_t m);
@@ -191,7 +197,9 @@ int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
 /* Write the plan to t->plan_path (nothing without --plan): dense = n rows
  * of m values, else COO rows "i,j,value" (0-based, nonzeros, after a
  * header line). The plan is the dense P when P is not NULL, else the
- * entries, sorted by row then column. 0, or -1 with the message printed.
+ * entries, sorted by row then column. A name ending in ".npy" gets the
+ * dense n x m array, or the COO rows as an nnz x 3 array. 0, or -1 with
+ * the message printed.
  */
 int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
                       const double *P, const otk_plan_entry *entries,

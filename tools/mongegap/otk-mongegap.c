@@ -279,15 +279,9 @@ static int run_estimate(otkcli_tool *t, const options *o)
         otkcli_warn_not_converged(
             t, "the entropic solve stopped before its tolerance; raise "
                "--reg or --relative-reg");
-    if (o->gradient != NULL) {
-        otkcli_error err;
-        FILE *fp = otkcli_open_output(o->gradient, &err);
-        if (fp == NULL) {
-            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
-            goto done;
-        }
-        otkcli_write_rows(fp, grad, x.rows, x.cols); /* errors: on close */
-    }
+    if (o->gradient != NULL &&
+        otkcli_tool_write_matrix(t, o->gradient, grad, x.rows, x.cols) != 0)
+        goto done;
     otkcli_summary sm = {.keys = ESTIMATE_KEYS};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_num(&sm, "monge_gap", info.monge_gap);
@@ -463,9 +457,10 @@ static int run_apply(otkcli_tool *t, const options *o)
         goto done;
     }
     otkcli_error err;
-    FILE *fp = otkcli_open_output(o->output ? o->output : "-", &err);
+    const char *out = o->output ? o->output : "-";
+    FILE *fp = otkcli_open_output(out, &err);
     if (fp != NULL)
-        otkcli_write_rows(fp, y, x.rows, x.cols); /* errors: on close */
+        otkcli_write_matrix(fp, out, y, x.rows, x.cols); /* errors: on close */
     if (fp == NULL || otkcli_commit_all(&err) != 0) {
         fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         goto done;
