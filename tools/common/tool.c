@@ -10,6 +10,19 @@ int otkcli_usage_error(const otkcli_tool *t, const char *msg)
     return OTKCLI_EXIT_USAGE;
 }
 
+void otkcli_print_version(const char *prog, FILE *fp)
+{
+    /* the GNU coding standards' form; the holder is LICENSE's */
+    fprintf(fp,
+            "%s (otkit) %s\n"
+            "Copyright (C) 2026 The otkit authors.\n"
+            "License MIT: <https://opensource.org/licenses/MIT>.\n"
+            "This is free software: you are free to change and redistribute "
+            "it.\n"
+            "There is NO WARRANTY, to the extent permitted by law.\n",
+            prog, otk_version());
+}
+
 int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
 {
     otkcli_error err;
@@ -40,7 +53,7 @@ int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
     case OTKCLI_OPT_VERSION:
-        printf("%s (otkit) %s\n", t->prog, otk_version());
+        otkcli_print_version(t->prog, stdout);
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
     case ':':

@@ -167,6 +167,10 @@ const char *otkcli_option_for_setting(const otkcli_tool *t,
  */
 int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code);
 
+/* The --version text: "prog (otkit) VERSION", then the copyright and
+ * licence lines as GNU tools print them. */
+void otkcli_print_version(const char *prog, FILE *fp);
+
 /* Print "prog: msg" and the --help hint to stderr; returns 2. */
 int otkcli_usage_error(const otkcli_tool *t, const char *msg);
 
