@@ -14,15 +14,17 @@
 /* clang-format off */
 static const char intro[] =
 "Usage: otk-mongegap estimate --x X.csv --y TX.csv [OPTIONS]\n"
-"       otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
-"       otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
+"  or:  otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
+"  or:  otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
 "\n"
 "estimate: the Monge gap M = (1/n) sum c(x_i, y_i) - W_c(x, y) of the pairs\n"
-"  (x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
+"(x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
+"\n"
 "fit: fit T(x) = x + MLP(x) minimizing S(T#source, target) + L * M(T)\n"
-"  over mini-batches with Adam (S uses the squared Euclidean cost). A\n"
-"  progress bar on stderr when it is a terminal, or a line per 100 steps\n"
-"  with -v.\n"
+"over mini-batches with Adam (S uses the squared Euclidean cost). A\n"
+"progress bar on stderr when it is a terminal, or a line per 100 steps\n"
+"with -v.\n"
+"\n"
 "apply: write T(x) for the rows of --x to --output (default stdout).\n"
 "\n";
 static const char outro[] =
