@@ -90,7 +90,7 @@ enum {
 #define OTKCLI_OPTS_INPUT                                                    \
     OTKCLI_HEADING("Input:"),                                                \
     OTKCLI_OPT("cost", 'c', "FILE", OTKCLI_OPT_COST,                         \
-               "n x m cost matrix (CSV, optional header row)"),              \
+               "n x m cost matrix (CSV, blank-separated text or .npy)"),      \
     OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X,                                 \
                "n x d source points (with --y, instead of --cost);\n"         \
                "costs are computed as needed, no n x m matrix is kept"),     \
