@@ -245,14 +245,20 @@ int otkcli_parse_npy(const char *name, const char *buf, size_t len, int flags,
         set_error(err, "%s: no data rows", name);
         return -1;
     }
-    if (cols > SIZE_MAX / rows || rows * cols > (len - at) / item ||
-        rows * cols * item != len - at) {
+    char dims[64];
+    if (h.ndim == 1)
+        snprintf(dims, sizeof dims, "(%zu,)", rows);
+    else
+        snprintf(dims, sizeof dims, "(%zu, %zu)", rows, cols);
+    if (cols > SIZE_MAX / sizeof(double) / rows) { /* as doubles too */
+        set_error(err, "%s: .npy: the shape %s is too large", name, dims);
+        return -1;
+    }
+    if (rows * cols * item != len - at) {
         set_error(err,
-                  "%s: .npy: the shape needs %s%zu values, the file "
-                  "holds %zu bytes of data (%zu values)",
-                  name, cols > SIZE_MAX / rows ? "more than " : "",
-                  cols > SIZE_MAX / rows ? SIZE_MAX : rows * cols, len - at,
-                  (len - at) / item);
+                  "%s: .npy: the shape %s needs %zu bytes of data, the file "
+                  "holds %zu",
+                  name, dims, rows * cols * item, len - at);
         return -1;
     }
     double *data = malloc(rows * cols * sizeof *data);
