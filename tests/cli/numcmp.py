@@ -19,11 +19,17 @@
         t is fitted (mean of F - f) unless --exact. Every entry must match
         to R * max|F, G| + A.
 
+    numcmp.py npy EXPECTED.npy ACTUAL.npy [--header-only] [--rel R] [--abs A]
+        Two .npy files (float64): the headers (magic, version, the
+        dictionary and its padding) must be the same bytes, and the values
+        match as in `text` (with --header-only only their count).
+
 Exit status: 0 match, 1 mismatch (reason and a diff on stderr), 2 bad use.
 """
 import difflib
 import math
 import re
+import struct
 import sys
 
 TOKEN = re.compile(r'"[^"]*"|[,:{}\[\]]|[^\s,:{}\[\]"]+')
@@ -172,8 +178,39 @@ def cmd_potentials(actual, fpath, gpath, exact, rel, abs_):
     return 0
 
 
+def read_npy(path):
+    """The header bytes and the float64 values of a version 1.0 .npy."""
+    try:
+        with open(path, "rb") as fp:
+            raw = fp.read()
+    except OSError as e:
+        raise SystemExit("numcmp: %s: %s" % (path, e.strerror)) from None
+    if raw[:8] != b"\x93NUMPY\x01\x00" or len(raw) < 10:
+        raise SystemExit("numcmp: %s: not a version 1.0 .npy file" % path)
+    end = 10 + struct.unpack("<H", raw[8:10])[0]
+    data = raw[end:]
+    if len(data) % 8:
+        raise SystemExit("numcmp: %s: %d bytes of data" % (path, len(data)))
+    return raw[:end], struct.unpack("<%dd" % (len(data) // 8), data)
+
+
+def cmd_npy(expected, actual, header_only, rel, abs_):
+    eh, ev = read_npy(expected)
+    ah, av = read_npy(actual)
+    if eh != ah:
+        return fail("%s: header %r, expected %r" % (actual, ah, eh))
+    if len(ev) != len(av):
+        return fail("%s: %d values, expected %d" % (actual, len(av), len(ev)))
+    for k, (e, a) in enumerate(zip(ev, av)):
+        if not math.isfinite(a) or (not header_only and
+                                    not numbers_match(e, a, rel, abs_)):
+            return fail("%s: value %d is %.17g, expected %.17g" % (
+                actual, k, a, e))
+    return 0
+
+
 def main(argv):
-    rel, abs_, exact, pos = 1e-6, 1e-12, False, []
+    rel, abs_, exact, header_only, pos = 1e-6, 1e-12, False, False, []
     it = iter(argv[1:])
     for arg in it:
         if arg in ("--rel", "--abs"):
@@ -186,14 +223,19 @@ def main(argv):
                 abs_ = v
         elif arg == "--exact":
             exact = True
+        elif arg == "--header-only":
+            header_only = True
         else:
             pos.append(arg)
     if len(pos) == 3 and pos[0] == "text":
         return cmd_text(pos[1], pos[2], rel, abs_)
     if len(pos) == 4 and pos[0] == "potentials":
         return cmd_potentials(pos[1], pos[2], pos[3], exact, rel, abs_)
+    if len(pos) == 3 and pos[0] == "npy":
+        return cmd_npy(pos[1], pos[2], header_only, rel, abs_)
     die("usage: numcmp.py text EXPECTED ACTUAL | "
-        "potentials ACTUAL F.csv G.csv [--exact] [--rel R] [--abs A]")
+        "potentials ACTUAL F.csv G.csv [--exact] | "
+        "npy EXPECTED ACTUAL [--header-only]  [--rel R] [--abs A]")
 
 
 if __name__ == "__main__":

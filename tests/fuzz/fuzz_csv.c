@@ -1,4 +1,5 @@
-/* The tools' CSV reader (tools/common/csv.c): matrices, the nonnegative
+/* The tools' matrix reader (tools/common/csv.c, npy.c): CSV, blank-
+ * separated text and .npy (the npy-* seeds), matrices, the nonnegative
  * flag and weight vectors. A result must have the shape it claims and
  * only finite values; every failure must come with a message. */
 #include <math.h>

@@ -4,12 +4,16 @@
 #   - the installed otk-sinkhorn finds the installed libotkit (install_rpath);
 #   - a small C program compiles and links against the installed otkit.pc,
 #     statically (so Libs.private must be complete and compiler-neutral),
-#     with clang when it is installed, else with cc.
-# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR
+#     with clang when it is installed, else with cc;
+#   - every tool's man page (when help2man made them) and bash completion
+#     are installed where man and bash-completion look.
+# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR MANDIR DATADIR man|no-man
 set -eu
-build=$1 prefix=$2 bindir=$3 libdir=$4
+build=$1 prefix=$2 bindir=$3 libdir=$4 mandir=$5 datadir=$6 man=$7
 case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
+case $mandir in /*) ;; *) mandir=$prefix/$mandir ;; esac
+case $datadir in /*) ;; *) datadir=$prefix/$datadir ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
@@ -17,6 +21,12 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$root" >"$tmp/log" 2>&
     { cat "$tmp/log" >&2; exit 1; }
 unset LD_LIBRARY_PATH
 "$root$bindir/otk-sinkhorn" --version
+for t in otk-sinkhorn otk-emd otk-quadratic otk-sparse otk-mongegap otk-maid; do
+    f=$root$datadir/bash-completion/completions/$t
+    [ -s "$f" ] || { echo "$f: not installed" >&2; exit 1; }
+    f=$root$mandir/man1/$t.1
+    [ "$man" = no-man ] || [ -s "$f" ] || { echo "$f: not installed" >&2; exit 1; }
+done
 
 CC=cc
 command -v clang >/dev/null 2>&1 && CC=clang

@@ -36,11 +36,14 @@ typedef struct otkcli_matrix {
 } otkcli_matrix;
 
 /*
- * Read a numeric CSV file ("-" is stdin). Accepts a UTF-8 BOM, CRLF line
- * ends, '#' comment lines, blank lines, spaces around fields, and one
- * optional header row (a first row in which no field is a number). Every
- * data row must have the same number of fields, every field a finite
- * number. Returns 0, or -1 with err set (nothing allocated then).
+ * Read a numeric matrix file ("-" is stdin): a .npy file (recognized by
+ * its magic bytes, whatever its name) or text. Text accepts a UTF-8 BOM,
+ * CRLF line ends, '#' comment lines, blank lines, spaces around fields,
+ * and one optional header row (a first row in which no field is a
+ * number). Fields are separated by commas, or by blanks (spaces, tabs)
+ * when the first non-comment line has no comma. Every data row must have
+ * the same number of fields, every field a finite number. Returns 0, or
+ * -1 with err set (nothing allocated then).
  */
 int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err);
 /* The same with checks: OTKCLI_NONNEGATIVE rejects negative values at
@@ -98,6 +101,17 @@ void otkcli_catch_signals(void);
 /* Write a matrix as CSV rows with %.17g. Returns 0, or -1 after the first
  * failed write (the output reports it when closed). */
 int otkcli_write_rows(FILE *fp, const double *data, size_t rows, size_t cols);
+/* Whether an output file name ends in ".npy" (then matrices are written
+ * as .npy, float64 in C order). */
+int otkcli_is_npy_name(const char *path);
+/* Write a matrix as a .npy file: rows x cols, or a 1-D array of
+ * rows * cols values with one_d. 0 or -1 as otkcli_write_rows. */
+int otkcli_write_npy(FILE *fp, const double *data, size_t rows, size_t cols,
+                     int one_d);
+/* Write a matrix to the output opened for path: .npy when the name ends
+ * in ".npy", else CSV rows. */
+int otkcli_write_matrix(FILE *fp, const char *path, const double *data,
+                        size_t rows, size_t cols);
 
 /* A binary PGM (P5) or PPM (P6, converted to BT.601 luma) image as
  * row-major grayscale values in [0, 1]; 0, or -1 with err set. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "npy.h"
 
 static void set_error(otkcli_error *err, const char *fmt, ...)
 {
@@ -57,12 +58,6 @@ static char *read_all(const char *path, size_t *len, otkcli_error *err)
         return NULL;
     }
     buf[used] = '\0';
-    if (memchr(buf, '\0', used) != NULL) {
-        free(buf);
-        set_error(err, "%s: binary data (NUL byte); expected CSV text",
-                  display_name(path));
-        return NULL;
-    }
     *len = used;
     return buf;
 }
@@ -98,12 +93,9 @@ static int parse_number(const char *s, const char *end, double *v)
  * character and the quoted text is trimmed, since blanks around fields
  * are allowed. */
 static void field_error(otkcli_error *err, const char *name, size_t line,
-                        const char *line_start, const char *f, const char *end,
+                        const char *line_start, const char *f, const char *fe,
                         size_t index, int kind)
 {
-    const char *fe = memchr(f, ',', (size_t)(end - f));
-    if (fe == NULL)
-        fe = end;
     while (f < fe && is_blank(*f))
         f++;
     while (fe > f && is_blank(fe[-1]))
@@ -127,6 +119,35 @@ int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
     return otkcli_read_matrix_flags(path, out, 0, err);
 }
 
+/* The end of the field that starts at f: the next separator sep, or
+ * with sep 0 the end of the next run of non-blanks. */
+static const char *field_end(const char *f, const char *end, char sep)
+{
+    if (sep != 0) {
+        const char *s = memchr(f, sep, (size_t)(end - f));
+        return s != NULL ? s : end;
+    }
+    while (f < end && is_blank(*f))
+        f++;
+    while (f < end && !is_blank(*f))
+        f++;
+    return f;
+}
+
+/* The start of the field after the one ending at fend, or NULL after the
+ * last field of the line. */
+static const char *next_field(const char *fend, const char *end, char sep)
+{
+    if (sep != 0)
+        return fend < end ? fend + 1 : NULL;
+    while (fend < end && is_blank(*fend))
+        fend++;
+    return fend < end ? fend : NULL;
+}
+
+static int parse_text(const char *name, char *buf, size_t len, int flags,
+                      otkcli_matrix *out, otkcli_error *err);
+
 int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
                              otkcli_error *err)
 {
@@ -135,7 +156,26 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
     char *buf = read_all(path, &len, err);
     if (buf == NULL)
         return -1;
+    int rc;
+    if (otkcli_is_npy(buf, len))
+        rc = otkcli_parse_npy(name, buf, len, flags, out, err);
+    else if (memchr(buf, '\0', len) != NULL) {
+        set_error(err, "%s: binary data (NUL byte); expected CSV text", name);
+        rc = -1;
+    } else
+        rc = parse_text(name, buf, len, flags, out, err);
+    free(buf);
+    return rc;
+}
+
+/* Text: comma-separated, or blank-separated when the first data line has
+ * no comma (as numpy.savetxt writes by default). Frees nothing. */
+static int parse_text(const char *name, char *buf, size_t len, int flags,
+                      otkcli_matrix *out, otkcli_error *err)
+{
     char *p = buf;
+    char sep = ',';
+    int sep_known = 0;
     if (len >= 3 && (unsigned char)p[0] == 0xEF &&
         (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
         p += 3; /* UTF-8 byte-order mark */
@@ -158,14 +198,17 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
             p = next;
             continue;
         }
+        if (!sep_known) {
+            sep = memchr(p, ',', (size_t)(end - p)) != NULL ? ',' : 0;
+            sep_known = 1;
+        }
         /* Split into fields and parse. */
         size_t nf = 0, first_bad = 0;
         int bad_kind = 0, any_number = 0;
-        const char *bad_at = NULL;
+        const char *bad_at = NULL, *bad_end = NULL;
         size_t row_start = count;
         for (const char *f = p;; nf++) {
-            const char *comma = memchr(f, ',', (size_t)(end - f));
-            const char *fend = comma != NULL ? comma : end;
+            const char *fend = field_end(f, end, sep);
             double v = 0.0;
             int rc = parse_number(f, fend, &v);
             if (rc == 0) {
@@ -175,6 +218,7 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
             }
             if (rc != 0 && bad_at == NULL) {
                 bad_at = f;
+                bad_end = fend;
                 first_bad = nf;
                 bad_kind = rc;
             }
@@ -189,9 +233,9 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
                 cap *= 2;
             }
             data[count++] = v;
-            if (comma == NULL)
+            f = next_field(fend, end, sep);
+            if (f == NULL)
                 break;
-            f = comma + 1;
         }
         if (data != NULL && rows == line_cap) {
             size_t *more = realloc(lines, (2 * line_cap + 64) * sizeof *lines);
@@ -214,10 +258,10 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
         }
         header_possible = 0;
         if (bad_at != NULL) {
-            field_error(err, name, line, p, bad_at, end, first_bad, bad_kind);
+            field_error(err, name, line, p, bad_at, bad_end, first_bad,
+                        bad_kind);
             free(data);
             free(lines);
-            free(buf);
             return -1;
         }
         if (rows == 0)
@@ -227,13 +271,11 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
                       line, cols, nf);
             free(data);
             free(lines);
-            free(buf);
             return -1;
         }
         lines[rows++] = line;
         p = next;
     }
-    free(buf);
     if (data == NULL) {
         free(lines);
         set_error(err, "%s: out of memory", name);

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -7,6 +8,19 @@ int otkcli_usage_error(const otkcli_tool *t, const char *msg)
 {
     fprintf(stderr, "%s: %s\nTry '%s --help'.\n", t->prog, msg, t->prog);
     return OTKCLI_EXIT_USAGE;
+}
+
+void otkcli_print_version(const char *prog, FILE *fp)
+{
+    /* the GNU coding standards' form; the holder is LICENSE's */
+    fprintf(fp,
+            "%s (otkit) %s\n"
+            "Copyright (C) 2026 The otkit authors.\n"
+            "License MIT: <https://opensource.org/licenses/MIT>.\n"
+            "This is free software: you are free to change and redistribute "
+            "it.\n"
+            "There is NO WARRANTY, to the extent permitted by law.\n",
+            prog, otk_version());
 }
 
 int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
@@ -39,7 +53,7 @@ int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code)
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
     case OTKCLI_OPT_VERSION:
-        printf("%s (otkit) %s\n", t->prog, otk_version());
+        otkcli_print_version(t->prog, stdout);
         *code = otkcli_close_stdout(t->prog, OTKCLI_EXIT_OK);
         return 1;
     case ':':
@@ -113,11 +127,52 @@ void otkcli_warn_not_converged(const otkcli_tool *t, const char *detail)
     fprintf(stderr, "%s: warning: not converged: %s\n", t->prog, detail);
 }
 
+int otkcli_tool_write_matrix(const otkcli_tool *t, const char *path,
+                             const double *data, size_t rows, size_t cols)
+{
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(path, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    /* write errors are found when the outputs are closed */
+    otkcli_write_matrix(fp, path, data, rows, cols);
+    return 0;
+}
+
+/* Open path and write the rows x cols values of buf as .npy (one_d: a 1-D
+ * array); frees buf. NULL buf: out of memory. 0 or -1 (printed). */
+static int write_npy_buffer(const otkcli_tool *t, const char *path, double *buf,
+                            size_t rows, size_t cols, int one_d)
+{
+    otkcli_error err;
+    FILE *fp = buf != NULL ? otkcli_open_output(path, &err) : NULL;
+    if (buf == NULL)
+        snprintf(err.msg, sizeof err.msg, "%s: out of memory", path);
+    if (fp == NULL) {
+        free(buf);
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    otkcli_write_npy(fp, buf, rows, cols, one_d);
+    free(buf);
+    return 0;
+}
+
 int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
                             const double *g, size_t m)
 {
     if (t->pot_path == NULL)
         return 0;
+    if (otkcli_is_npy_name(t->pot_path)) { /* f then g, one 1-D array */
+        double *fg = malloc((n + m) * sizeof *fg);
+        if (fg != NULL) {
+            memcpy(fg, f, n * sizeof *f);
+            memcpy(fg + n, g, m * sizeof *g);
+        }
+        return write_npy_buffer(t, t->pot_path, fg, n + m, 1, 1);
+    }
     otkcli_error err;
     FILE *fp = otkcli_open_output(t->pot_path, &err);
     /* write errors are found when the outputs are closed */
@@ -133,12 +188,45 @@ int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
     return 0;
 }
 
+/* The plan as .npy: dense n x m, or the COO rows (i, j, value) as an
+ * nnz x 3 float64 array. */
+static int write_plan_npy(const otkcli_tool *t, int dense, size_t n, size_t m,
+                          const double *P, const otk_plan_entry *entries,
+                          size_t nnz)
+{
+    if (dense && P != NULL)
+        return otkcli_tool_write_matrix(t, t->plan_path, P, n, m);
+    if (!dense && P != NULL) { /* the nonzeros of P */
+        nnz = 0;
+        for (size_t k = 0; k < n * m; k++)
+            nnz += P[k] != 0.0;
+    }
+    size_t rows = dense ? n : nnz, cols = dense ? m : 3;
+    double *buf = calloc(rows * cols, sizeof *buf);
+    size_t e = 0;
+    for (size_t k = 0; buf != NULL && k < (P != NULL ? n * m : nnz); k++) {
+        size_t i = P != NULL ? k / m : entries[k].i;
+        size_t j = P != NULL ? k % m : entries[k].j;
+        double v = P != NULL ? P[k] : entries[k].value;
+        if (dense)
+            buf[i * m + j] = v;
+        else if (v != 0.0 || P == NULL) {
+            buf[3 * e] = (double)i;
+            buf[3 * e + 1] = (double)j;
+            buf[3 * e++ + 2] = v;
+        }
+    }
+    return write_npy_buffer(t, t->plan_path, buf, rows, cols, 0);
+}
+
 int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
                       const double *P, const otk_plan_entry *entries,
                       size_t nnz)
 {
     if (t->plan_path == NULL)
         return 0;
+    if (otkcli_is_npy_name(t->plan_path))
+        return write_plan_npy(t, dense, n, m, P, entries, nnz);
     otkcli_error err;
     FILE *fp = otkcli_open_output(t->plan_path, &err);
     if (fp == NULL) {

@@ -90,7 +90,7 @@ enum {
 #define OTKCLI_OPTS_INPUT                                                    \
     OTKCLI_HEADING("Input:"),                                                \
     OTKCLI_OPT("cost", 'c', "FILE", OTKCLI_OPT_COST,                         \
-               "n x m cost matrix (CSV, optional header row)"),              \
+               "n x m cost matrix (CSV, blank-separated text or .npy)"),      \
     OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X,                                 \
                "n x d source points (with --y, instead of --cost);\n"         \
                "costs are computed as needed, no n x m matrix is kept"),     \
@@ -167,6 +167,10 @@ const char *otkcli_option_for_setting(const otkcli_tool *t,
  */
 int otkcli_tool_option(otkcli_tool *t, int c, char **argv, int *code);
 
+/* The --version text: "prog (otkit) VERSION", then the copyright and
+ * licence lines as GNU tools print them. */
+void otkcli_print_version(const char *prog, FILE *fp);
+
 /* Print "prog: msg" and the --help hint to stderr; returns 2. */
 int otkcli_usage_error(const otkcli_tool *t, const char *msg);
 
@@ -183,7 +187,13 @@ void otkcli_report(const otkcli_tool *t, const otkcli_problem *pb,
 /* The not-converged warning, naming the CLI's options. */
 void otkcli_warn_not_converged(const otkcli_tool *t, const char *detail);
 
-/* Write f (n) and g (m) to t->pot_path as rows "potential,index,value".
+/* Open path as an output and write the matrix (.npy when the name ends
+ * in ".npy", else CSV rows). 0, or -1 with the message printed. */
+int otkcli_tool_write_matrix(const otkcli_tool *t, const char *path,
+                             const double *data, size_t rows, size_t cols);
+
+/* Write f (n) and g (m) to t->pot_path as rows "potential,index,value"
+ * (or, for a name ending in ".npy", one 1-D array: f, then g).
  * 0, or -1 with the message printed. Does nothing without --potentials. */
 int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
                             const double *g, size_t m);
@@ -191,7 +201,9 @@ int otkcli_write_potentials(const otkcli_tool *t, const double *f, size_t n,
 /* Write the plan to t->plan_path (nothing without --plan): dense = n rows
  * of m values, else COO rows "i,j,value" (0-based, nonzeros, after a
  * header line). The plan is the dense P when P is not NULL, else the
- * entries, sorted by row then column. 0, or -1 with the message printed.
+ * entries, sorted by row then column. A name ending in ".npy" gets the
+ * dense n x m array, or the COO rows as an nnz x 3 array. 0, or -1 with
+ * the message printed.
  */
 int otkcli_write_plan(const otkcli_tool *t, int dense, size_t n, size_t m,
                       const double *P, const otk_plan_entry *entries,

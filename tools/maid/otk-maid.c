@@ -553,7 +553,7 @@ static int write_images(const otkcli_tool *t, const options *o,
     if (strcmp(o->problem, "tv1d") != 0)
         otkcli_write_pgm(fp, data, in->images * in->rows, in->cols);
     else
-        otkcli_write_rows(fp, data, in->images, in->cols);
+        otkcli_write_matrix(fp, path, data, in->images, in->cols);
     return 0;
 }
 
@@ -561,15 +561,9 @@ static int write_outputs(const otkcli_tool *t, const options *o,
                          const otk_bilevel_instance *in, const double *theta,
                          const double *x)
 {
-    otkcli_error err;
-    if (o->theta) {
-        FILE *fp = otkcli_open_output(o->theta, &err);
-        if (!fp) {
-            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
-            return -1;
-        }
-        otkcli_write_rows(fp, theta, in->problem.p, 1);
-    }
+    if (o->theta &&
+        otkcli_tool_write_matrix(t, o->theta, theta, in->problem.p, 1) != 0)
+        return -1;
     if (write_images(t, o, in, "--output", o->output, x) != 0 ||
         write_images(t, o, in, "--noisy", o->noisy, in->noisy) != 0)
         return -1;

@@ -14,15 +14,17 @@
 /* clang-format off */
 static const char intro[] =
 "Usage: otk-mongegap estimate --x X.csv --y TX.csv [OPTIONS]\n"
-"       otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
-"       otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
+"  or:  otk-mongegap fit --source X.csv --target Y.csv --save MAP [OPTIONS]\n"
+"  or:  otk-mongegap apply --map MAP --x X.csv [--output FILE]\n"
 "\n"
 "estimate: the Monge gap M = (1/n) sum c(x_i, y_i) - W_c(x, y) of the pairs\n"
-"  (x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
+"(x_i, y_i = T(x_i)) (rows of the two files), W_c entropic or exact.\n"
+"\n"
 "fit: fit T(x) = x + MLP(x) minimizing S(T#source, target) + L * M(T)\n"
-"  over mini-batches with Adam (S uses the squared Euclidean cost). A\n"
-"  progress bar on stderr when it is a terminal, or a line per 100 steps\n"
-"  with -v.\n"
+"over mini-batches with Adam (S uses the squared Euclidean cost). A\n"
+"progress bar on stderr when it is a terminal, or a line per 100 steps\n"
+"with -v.\n"
+"\n"
 "apply: write T(x) for the rows of --x to --output (default stdout).\n"
 "\n";
 static const char outro[] =
@@ -279,15 +281,9 @@ static int run_estimate(otkcli_tool *t, const options *o)
         otkcli_warn_not_converged(
             t, "the entropic solve stopped before its tolerance; raise "
                "--reg or --relative-reg");
-    if (o->gradient != NULL) {
-        otkcli_error err;
-        FILE *fp = otkcli_open_output(o->gradient, &err);
-        if (fp == NULL) {
-            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
-            goto done;
-        }
-        otkcli_write_rows(fp, grad, x.rows, x.cols); /* errors: on close */
-    }
+    if (o->gradient != NULL &&
+        otkcli_tool_write_matrix(t, o->gradient, grad, x.rows, x.cols) != 0)
+        goto done;
     otkcli_summary sm = {.keys = ESTIMATE_KEYS};
     otkcli_summary_str(&sm, "status", otk_status_name(st));
     otkcli_summary_num(&sm, "monge_gap", info.monge_gap);
@@ -463,9 +459,10 @@ static int run_apply(otkcli_tool *t, const options *o)
         goto done;
     }
     otkcli_error err;
-    FILE *fp = otkcli_open_output(o->output ? o->output : "-", &err);
+    const char *out = o->output ? o->output : "-";
+    FILE *fp = otkcli_open_output(out, &err);
     if (fp != NULL)
-        otkcli_write_rows(fp, y, x.rows, x.cols); /* errors: on close */
+        otkcli_write_matrix(fp, out, y, x.rows, x.cols); /* errors: on close */
     if (fp == NULL || otkcli_commit_all(&err) != 0) {
         fprintf(stderr, "%s: %s\n", t->prog, err.msg);
         goto done;

@@ -310,14 +310,8 @@ int main(int argc, char **argv)
                  info[0].residual, o.s.tol, mass, info[0].iterations);
         otkcli_warn_not_converged(&t, err.msg);
     }
-    if (t.plan_path) {
-        FILE *fp = otkcli_open_output(t.plan_path, &err);
-        if (fp == NULL) {
-            fprintf(stderr, "%s: %s\n", t.prog, err.msg);
-            goto done;
-        }
-        otkcli_write_rows(fp, P, n, m); /* errors: found on close */
-    }
+    if (t.plan_path && otkcli_tool_write_matrix(&t, t.plan_path, P, n, m) != 0)
+        goto done;
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
         goto done;
     otkcli_summary sm = {.keys = keys};
