@@ -28,9 +28,10 @@
  * the dense cost C_ij = ||x_i - y_j||^2 / max_kl ||x_k - y_l||^2. Weights
  * are uniform (NULL) throughout.
  *
- * Timings are the solver's own info.outcome.time_s (wall clock of the solve) and the
- * best of --repeats runs (default 3); each run is a fresh otk_sinkhorn()
- * call, so scaling-domain runs include building the n x m kernel.
+ * Timings are the solver's own info.outcome.time_s (wall clock of the solve)
+ * and the best of --repeats runs (default 3); each run is a fresh
+ * otk_sinkhorn() call, so scaling-domain runs include building the n x m
+ * kernel.
  */
 #include <errno.h>
 #include <math.h>

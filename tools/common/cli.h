@@ -26,6 +26,10 @@ typedef struct otkcli_error {
     char msg[1024];
 } otkcli_error;
 
+/* Format a message into err (printf-style). */
+void otkcli_set_error(otkcli_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* A dense matrix read from CSV: rows x cols doubles, row-major. line[i]
  * is the file line (1-based) of data row i, for messages about a row:
  * comments, blank lines and a header make the two differ. */

@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "npy.h"
 
-static void set_error(otkcli_error *err, const char *fmt, ...)
+void otkcli_set_error(otkcli_error *err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -28,7 +28,7 @@ static char *read_all(const char *path, size_t *len, otkcli_error *err)
 {
     FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (fp == NULL) {
-        set_error(err, "%s: %s", path, strerror(errno));
+        otkcli_set_error(err, "%s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, used = 0;
@@ -53,8 +53,8 @@ static char *read_all(const char *path, size_t *len, otkcli_error *err)
         fclose(fp);
     if (failed) {
         free(buf);
-        set_error(err, "%s: %s", display_name(path),
-                  buf == NULL ? "out of memory" : strerror(saved));
+        otkcli_set_error(err, "%s: %s", display_name(path),
+                         buf == NULL ? "out of memory" : strerror(saved));
         return NULL;
     }
     buf[used] = '\0';
@@ -103,15 +103,15 @@ static void field_error(otkcli_error *err, const char *name, size_t line,
     size_t col = (size_t)(f - line_start) + 1;
     int len = (int)(fe - f);
     if (len == 0) {
-        set_error(err, "%s:%zu:%zu: field %zu is empty", name, line, col,
-                  index + 1);
+        otkcli_set_error(err, "%s:%zu:%zu: field %zu is empty", name, line, col,
+                         index + 1);
         return;
     }
     const char *what = kind == -2   ? "not a finite number"
                        : kind == -3 ? "a negative weight"
                                     : "not a number";
-    set_error(err, "%s:%zu:%zu: field %zu is %s: '%.*s'", name, line, col,
-              index + 1, what, len > 40 ? 40 : len, f);
+    otkcli_set_error(err, "%s:%zu:%zu: field %zu is %s: '%.*s'", name, line,
+                     col, index + 1, what, len > 40 ? 40 : len, f);
 }
 
 int otkcli_read_matrix(const char *path, otkcli_matrix *out, otkcli_error *err)
@@ -160,7 +160,8 @@ int otkcli_read_matrix_flags(const char *path, otkcli_matrix *out, int flags,
     if (otkcli_is_npy(buf, len))
         rc = otkcli_parse_npy(name, buf, len, flags, out, err);
     else if (memchr(buf, '\0', len) != NULL) {
-        set_error(err, "%s: binary data (NUL byte); expected CSV text", name);
+        otkcli_set_error(err, "%s: binary data (NUL byte); expected CSV text",
+                         name);
         rc = -1;
     } else
         rc = parse_text(name, buf, len, flags, out, err);
@@ -267,8 +268,8 @@ static int parse_text(const char *name, char *buf, size_t len, int flags,
         if (rows == 0)
             cols = nf;
         else if (nf != cols) {
-            set_error(err, "%s:%zu:1: expected %zu fields, found %zu", name,
-                      line, cols, nf);
+            otkcli_set_error(err, "%s:%zu:1: expected %zu fields, found %zu",
+                             name, line, cols, nf);
             free(data);
             free(lines);
             return -1;
@@ -278,13 +279,13 @@ static int parse_text(const char *name, char *buf, size_t len, int flags,
     }
     if (data == NULL) {
         free(lines);
-        set_error(err, "%s: out of memory", name);
+        otkcli_set_error(err, "%s: out of memory", name);
         return -1;
     }
     if (rows == 0) {
         free(data);
         free(lines);
-        set_error(err, "%s: no data rows", name);
+        otkcli_set_error(err, "%s: no data rows", name);
         return -1;
     }
     out->data = data;
@@ -301,10 +302,10 @@ int otkcli_read_weights(const char *path, double **data, size_t *len,
     if (otkcli_read_matrix_flags(path, &m, OTKCLI_NONNEGATIVE, err) != 0)
         return -1;
     if (m.rows != 1 && m.cols != 1) {
-        set_error(err,
-                  "%s: expected one column or one row of weights, found "
-                  "%zu x %zu",
-                  display_name(path), m.rows, m.cols);
+        otkcli_set_error(err,
+                         "%s: expected one column or one row of weights, found "
+                         "%zu x %zu",
+                         display_name(path), m.rows, m.cols);
         otkcli_matrix_free(&m);
         return -1;
     }

@@ -11,14 +11,6 @@
 
 static const char magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
-static void set_error(otkcli_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-}
-
 int otkcli_is_npy(const char *buf, size_t len)
 {
     return len >= sizeof magic && memcmp(buf, magic, sizeof magic) == 0;
@@ -175,7 +167,7 @@ static int check_header(const char *name, const char *buf, size_t len,
                         header *h, size_t *data_at, otkcli_error *err)
 {
     if (len < 10) {
-        set_error(err, "%s: .npy: truncated header", name);
+        otkcli_set_error(err, "%s: .npy: truncated header", name);
         return -1;
     }
     unsigned char major = (unsigned char)buf[6];
@@ -186,45 +178,45 @@ static int check_header(const char *name, const char *buf, size_t len,
         start = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12) {
-            set_error(err, "%s: .npy: truncated header", name);
+            otkcli_set_error(err, "%s: .npy: truncated header", name);
             return -1;
         }
         hlen = (size_t)u[8] | (size_t)u[9] << 8 | (size_t)u[10] << 16 |
                (size_t)u[11] << 24;
         start = 12;
     } else {
-        set_error(err,
-                  "%s: .npy: format version %u.%u is not supported "
-                  "(1.0 to 3.0 are)",
-                  name, major, (unsigned char)buf[7]);
+        otkcli_set_error(err,
+                         "%s: .npy: format version %u.%u is not supported "
+                         "(1.0 to 3.0 are)",
+                         name, major, (unsigned char)buf[7]);
         return -1;
     }
     if (hlen > len - start) {
-        set_error(err, "%s: .npy: truncated header", name);
+        otkcli_set_error(err, "%s: .npy: truncated header", name);
         return -1;
     }
     if (parse_header(buf + start, hlen, h) != 0) {
-        set_error(err, "%s: .npy: malformed header: '%.*s'", name,
-                  (int)(hlen > 80 ? 80 : hlen), buf + start);
+        otkcli_set_error(err, "%s: .npy: malformed header: '%.*s'", name,
+                         (int)(hlen > 80 ? 80 : hlen), buf + start);
         return -1;
     }
     if (strcmp(h->descr, "<f8") != 0 && strcmp(h->descr, "<f4") != 0) {
-        set_error(err,
-                  "%s: .npy: dtype '%s' is not supported; expected "
-                  "'<f8' (float64) or '<f4' (float32), little-endian",
-                  name, h->descr);
+        otkcli_set_error(err,
+                         "%s: .npy: dtype '%s' is not supported; expected "
+                         "'<f8' (float64) or '<f4' (float32), little-endian",
+                         name, h->descr);
         return -1;
     }
     if (h->fortran_order) {
-        set_error(err,
-                  "%s: .npy: Fortran order is not supported; save a "
-                  "C-order array (numpy.ascontiguousarray)",
-                  name);
+        otkcli_set_error(err,
+                         "%s: .npy: Fortran order is not supported; save a "
+                         "C-order array (numpy.ascontiguousarray)",
+                         name);
         return -1;
     }
     if (h->ndim < 1 || h->ndim > 2) {
-        set_error(err, "%s: .npy: %d-D array; expected 1-D or 2-D", name,
-                  h->ndim);
+        otkcli_set_error(err, "%s: .npy: %d-D array; expected 1-D or 2-D", name,
+                         h->ndim);
         return -1;
     }
     *data_at = start + hlen;
@@ -242,7 +234,7 @@ int otkcli_parse_npy(const char *name, const char *buf, size_t len, int flags,
     int f4 = h.descr[2] == '4';
     size_t item = f4 ? 4 : 8;
     if (rows == 0 || cols == 0) {
-        set_error(err, "%s: no data rows", name);
+        otkcli_set_error(err, "%s: no data rows", name);
         return -1;
     }
     char dims[64];
@@ -251,14 +243,16 @@ int otkcli_parse_npy(const char *name, const char *buf, size_t len, int flags,
     else
         snprintf(dims, sizeof dims, "(%zu, %zu)", rows, cols);
     if (cols > SIZE_MAX / sizeof(double) / rows) { /* as doubles too */
-        set_error(err, "%s: .npy: the shape %s is too large", name, dims);
+        otkcli_set_error(err, "%s: .npy: the shape %s is too large", name,
+                         dims);
         return -1;
     }
     if (rows * cols * item != len - at) {
-        set_error(err,
-                  "%s: .npy: the shape %s needs %zu bytes of data, the file "
-                  "holds %zu",
-                  name, dims, rows * cols * item, len - at);
+        otkcli_set_error(
+            err,
+            "%s: .npy: the shape %s needs %zu bytes of data, the file "
+            "holds %zu",
+            name, dims, rows * cols * item, len - at);
         return -1;
     }
     double *data = malloc(rows * cols * sizeof *data);
@@ -266,7 +260,7 @@ int otkcli_parse_npy(const char *name, const char *buf, size_t len, int flags,
     if (data == NULL || line == NULL) {
         free(data);
         free(line);
-        set_error(err, "%s: out of memory", name);
+        otkcli_set_error(err, "%s: out of memory", name);
         return -1;
     }
     const unsigned char *p = (const unsigned char *)buf + at;
@@ -277,8 +271,8 @@ int otkcli_parse_npy(const char *name, const char *buf, size_t len, int flags,
                               ? "a negative weight"
                               : NULL;
         if (bad != NULL) {
-            set_error(err, "%s: element [%zu, %zu] is %s: %g", name, k / cols,
-                      k % cols, bad, v);
+            otkcli_set_error(err, "%s: element [%zu, %zu] is %s: %g", name,
+                             k / cols, k % cols, bad, v);
             free(data);
             free(line);
             return -1;
