@@ -4,10 +4,13 @@
 #   - the installed otk-sinkhorn finds the installed libotkit (install_rpath);
 #   - a small C program compiles and links against the installed otkit.pc,
 #     statically (so Libs.private must be complete and compiler-neutral),
-#     with clang when it is installed, else with cc.
-# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR
+#     with clang when it is installed, else with cc;
+#   - the installed Python package (SITEDIR, relative to PREFIX) imports
+#     with PYTHONPATH at the installed site directory and loads the
+#     installed libotkit, found from its own location.
+# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR SITEDIR
 set -eu
-build=$1 prefix=$2 bindir=$3 libdir=$4
+build=$1 prefix=$2 bindir=$3 libdir=$4 sitedir=$5
 case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 tmp=$(mktemp -d)
@@ -15,8 +18,17 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 meson install -C "$build" --no-rebuild --quiet --destdir "$root" >"$tmp/log" 2>&1 ||
     { cat "$tmp/log" >&2; exit 1; }
-unset LD_LIBRARY_PATH
+unset LD_LIBRARY_PATH OTKIT_LIBRARY
 "$root$bindir/otk-sinkhorn" --version
+
+case $sitedir in /*) ;; *) sitedir=$prefix/$sitedir ;; esac
+loaded=$(cd "$tmp" && PYTHONPATH="$root$sitedir" /usr/bin/python3 -c \
+    'import otkit; print(otkit._lib.lib._name)') || exit 1
+case $loaded in
+"$root$libdir"/*) echo "python: otkit loads $loaded" ;;
+*) echo "python: otkit loaded $loaded, not the library under $root$libdir" >&2
+   exit 1 ;;
+esac
 
 CC=cc
 command -v clang >/dev/null 2>&1 && CC=clang

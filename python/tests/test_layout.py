@@ -1,0 +1,76 @@
+"""The ctypes Structures match the library's otk_layout, and a wrong
+declaration is refused at import with the field named."""
+import ctypes
+import subprocess
+import sys
+
+import pytest
+
+from otkit import _lib
+
+
+def test_every_struct_matches_the_library():
+    layout = _lib.library_layout(_lib.lib)
+    _lib.check_layout(layout)  # what the import ran, explicitly
+    assert set(s._otk_name_ for s in _lib.STRUCTS) <= set(layout)
+    assert layout["otk_sinkhorn_info"]["outcome"] == (0, ctypes.sizeof(
+        _lib.Outcome))
+
+
+def declared(fields, name="otk_outcome"):
+    return type("Bad", (_lib.LayoutStructure,),
+                {"_otk_name_": name, "_fields_": fields})
+
+
+def test_a_wrong_field_type_is_named():
+    fields = list(_lib.Outcome._fields_)
+    fields[2] = ("bad_index", ctypes.c_uint)  # size_t declared as 32 bits
+    with pytest.raises(ImportError, match=r"otk_outcome\.bad_index"):
+        _lib.check_layout(_lib.library_layout(_lib.lib), [declared(fields)])
+
+
+def test_swapped_fields_are_named():
+    f = list(_lib.Cost._fields_)
+    f[2], f[3] = f[3], f[2]  # C and x: same size, swapped offsets
+    with pytest.raises(ImportError, match=r"otk_cost\.x is at offset"):
+        _lib.check_layout(_lib.library_layout(_lib.lib),
+                          [declared(f, "otk_cost")])
+
+
+def test_a_missing_field_is_named():
+    fields = _lib.ExactInfo._fields_[:-1]
+    with pytest.raises(ImportError, match=r"sizeof\(otk_exact_info\)|"
+                       r"otk_exact_info\.warm_started"):
+        _lib.check_layout(_lib.library_layout(_lib.lib),
+                          [declared(fields, "otk_exact_info")])
+
+
+def test_the_import_itself_fails_on_a_mismatch(tmp_path):
+    # A package whose declaration is wrong: the import raises ImportError.
+    code = ("import ctypes, otkit._lib as L\n"
+            "L.Progress._fields_\n")
+    patch = ("import ctypes, sys\n"
+             "import otkit._lib\n")
+    del code, patch
+    script = (
+        "import ctypes, importlib.util, sys, pathlib\n"
+        "import otkit\n"
+        "src = pathlib.Path(otkit._lib.__file__).read_text()\n"
+        "src = src.replace('(\"iteration\", ctypes.c_size_t)',"
+        " '(\"iteration\", ctypes.c_int)')\n"
+        "mod = type(sys)('otkit._lib_bad'); mod.__package__ = 'otkit'\n"
+        "try:\n"
+        "    exec(compile(src, 'bad', 'exec'), mod.__dict__)\n"
+        "except ImportError as e:\n"
+        "    print(e); sys.exit(0)\n"
+        "sys.exit(1)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert "otk_progress.iteration" in r.stdout
+
+
+def test_the_library_is_located_by_otkit_library(monkeypatch):
+    monkeypatch.setenv("OTKIT_LIBRARY", "/nonexistent/libotkit.so")
+    with pytest.raises(ImportError, match="OTKIT_LIBRARY"):
+        _lib.load()
