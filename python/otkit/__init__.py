@@ -6,7 +6,7 @@
 Pure Python over the shared library libotkit (ctypes). docs/python.md
 lists the functions and how they differ from POT's."""
 from . import _lib
-from . import bregman, lp, smooth, sparse, unbalanced, utils
+from . import bilevel, bregman, lp, smooth, sparse, unbalanced, utils
 from .bregman import (empirical_sinkhorn, empirical_sinkhorn2,
                       empirical_sinkhorn_divergence, sinkhorn, sinkhorn2)
 from .lp import emd, emd2
@@ -17,4 +17,4 @@ __version__ = _lib.version
 __all__ = ["sinkhorn", "sinkhorn2", "emd", "emd2", "dist", "monge_gap",
            "empirical_sinkhorn", "empirical_sinkhorn2",
            "empirical_sinkhorn_divergence", "bregman", "lp", "smooth",
-           "sparse", "unbalanced", "utils"]
+           "sparse", "unbalanced", "utils", "bilevel"]

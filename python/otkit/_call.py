@@ -25,9 +25,10 @@ class Callback:
     callback, where ctypes can only print it), which the callback turns
     into a cancellation and `run` into KeyboardInterrupt."""
 
-    def __init__(self, user=None, record=None):
+    def __init__(self, user=None, record=None, detail=None):
         self.user = user
         self.record = record  # a list to append each error to (POT's log)
+        self.detail = detail  # adds the solver's detail record to the dict
         self.error = None
         self.c_function = _lib.PROGRESS_FN(self._call)
 
@@ -39,7 +40,10 @@ class Callback:
             if self.record is not None:
                 self.record.append(r.error)
             if self.user is not None:
-                return 1 if self.user(progress_record(r)) else 0
+                record = progress_record(r)
+                if self.detail is not None and r.detail:
+                    record.update(self.detail(r.detail))
+                return 1 if self.user(record) else 0
             return 0
         except BaseException as e:  # KeyboardInterrupt too: stop cleanly
             self.error = e

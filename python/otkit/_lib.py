@@ -134,6 +134,69 @@ class MongeGapInfo(LayoutStructure):
                 ("iterations", ctypes.c_size_t)]
 
 
+# Bilevel callbacks (otkit/bilevel.h): 0 on success, nonzero stops.
+_V = ctypes.c_void_p
+_CD = ctypes.POINTER(ctypes.c_double)
+LL_GRAD_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, _CD, _CD)
+LL_HVP_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, _CD, _CD, _CD)
+CROSS_T_FN = LL_HVP_FN
+UPPER_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, _CD, _CD)
+LL_CONSTANTS_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, _CD, _CD)
+CROSS_NORM_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, _CD, _CD)
+LL_VALUE_FN = CROSS_NORM_FN
+LL_SOLVE_FN = ctypes.CFUNCTYPE(ctypes.c_int, _V, _CD, ctypes.c_double, _CD,
+                               ctypes.POINTER(ctypes.c_size_t))
+LIPSCHITZ_FN = LL_CONSTANTS_FN
+
+
+class BilevelProblem(LayoutStructure):
+    _otk_name_ = "otk_bilevel_problem"
+    _fields_ = [("n", ctypes.c_size_t), ("p", ctypes.c_size_t),
+                ("user", _V), ("ll_grad", LL_GRAD_FN),
+                ("ll_hvp", LL_HVP_FN), ("cross_t", CROSS_T_FN),
+                ("upper", UPPER_FN), ("ll_constants", LL_CONSTANTS_FN),
+                ("cross_norm", CROSS_NORM_FN), ("ll_value", LL_VALUE_FN),
+                ("ll_solve", LL_SOLVE_FN), ("L_g", ctypes.c_double),
+                ("L_B", ctypes.c_double), ("L_Ainv", ctypes.c_double),
+                ("lipschitz", LIPSCHITZ_FN), ("g_convex", ctypes.c_int)]
+
+
+_SZ, _D, _I = ctypes.c_size_t, ctypes.c_double, ctypes.c_int
+
+
+class BilevelSettings(LayoutStructure):
+    _otk_name_ = "otk_bilevel_settings"
+    _fields_ = [("method", _I), ("lower_solver", _I), ("eps0", _D),
+                ("delta0", _D), ("alpha0", _D), ("rho_under", _D),
+                ("rho_over", _D), ("nu_under", _D), ("nu_over", _D),
+                ("eta", _D), ("check_descent", _I), ("armijo_c", _D),
+                ("max_backtrack", _SZ), ("max_rounds", _SZ),
+                ("max_refinements", _SZ), ("eps_min", _D),
+                ("delta_min", _D), ("max_iter", _SZ), ("budget", _D),
+                ("grad_tol", _D), ("ll_max_iter", _SZ),
+                ("cg_max_iter", _SZ), ("hoag_decrease", _D),
+                ("theta_bound", _D), ("progress", PROGRESS_FN),
+                ("progress_user", _V)]
+
+
+class BilevelInfo(LayoutStructure):
+    _otk_name_ = "otk_bilevel_info"
+    _fields_ = [("outcome", Outcome), ("iterations", _SZ),
+                ("accepted", _SZ), ("upper_loss", _D),
+                ("ll_iterations", _SZ), ("cg_iterations", _SZ),
+                ("eps", _D), ("delta", _D), ("grad_norm", _D)]
+
+
+class BilevelTraceRow(LayoutStructure):
+    _otk_name_ = "otk_bilevel_trace_row"
+    _fields_ = [("iteration", _SZ), ("upper_loss", _D), ("upper_bound", _D),
+                ("lower_bound", _D), ("eps", _D), ("delta", _D),
+                ("step", _D), ("omega", _D), ("grad_norm", _D),
+                ("ll_iterations", _SZ), ("cg_iterations", _SZ),
+                ("backtracks", _SZ), ("accepted", _I), ("time_s", _D),
+                ("theta", _CD)]
+
+
 class LayoutField(ctypes.Structure):
     # Not itself checked: it is how the check reads the library.
     _fields_ = [("type", ctypes.c_char_p), ("field", ctypes.c_char_p),
@@ -142,7 +205,8 @@ class LayoutField(ctypes.Structure):
 
 STRUCTS = [Cost, PlanEntry, Outcome, Progress, Problem, Solution,
            SinkhornSettings, SinkhornInfo, ExactSettings, ExactInfo,
-           QuadraticSettings, QuadraticInfo, MongeGapSettings, MongeGapInfo]
+           QuadraticSettings, QuadraticInfo, MongeGapSettings, MongeGapInfo,
+           BilevelProblem, BilevelSettings, BilevelInfo, BilevelTraceRow]
 
 
 def library_layout(lib):
@@ -255,6 +319,9 @@ _declare("otk_mg_default_settings", None, P(MongeGapSettings))
 _declare("otk_monge_gap", ctypes.c_int, c_double_p, c_double_p,
          ctypes.c_size_t, ctypes.c_size_t, P(MongeGapSettings), c_double_p,
          P(MongeGapInfo))
+_declare("otk_bilevel_default_settings", None, P(BilevelSettings))
+_declare("otk_bilevel_solve", ctypes.c_int, P(BilevelProblem),
+         P(BilevelSettings), c_double_p, c_double_p, P(BilevelInfo))
 
 version = lib.otk_version().decode()
 
