@@ -1,6 +1,8 @@
 """The ctypes Structures match the library's otk_layout, and a wrong
 declaration is refused at import with the field named."""
 import ctypes
+import os
+import re
 import subprocess
 import sys
 
@@ -70,3 +72,45 @@ def test_the_library_is_located_by_otkit_library(monkeypatch):
     monkeypatch.setenv("OTKIT_LIBRARY", "/nonexistent/libotkit.so")
     with pytest.raises(ImportError, match="OTKIT_LIBRARY"):
         _lib.load()
+
+
+HEADERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                       "include", "otkit")
+
+
+def header_fields():
+    """{struct: [fields]} of every `typedef struct NAME {...} NAME;` in the
+    public headers (function pointers and `size_t i, j;` lists included)."""
+    text = ""
+    for name in sorted(os.listdir(HEADERS)):
+        if name.endswith(".h"):
+            with open(os.path.join(HEADERS, name), encoding="utf-8") as fh:
+                text += fh.read()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    out = {}
+    for name, body in re.findall(r"typedef struct (\w+) \{(.*?)\} \1;", text,
+                                 re.S):
+        fields = []
+        for decl in body.split(";"):
+            decl = " ".join(decl.split())
+            if not decl:
+                continue
+            fn = re.search(r"\(\s*\*\s*(\w+)\s*\)", decl)
+            if fn:
+                fields.append(fn.group(1))
+                continue
+            decl = re.sub(r"\[[^]]*\]", "", decl)
+            head, *rest = decl.split(",")
+            fields.append(head.split()[-1].lstrip("*"))
+            fields += [r.strip().lstrip("*") for r in rest]
+        out[name] = fields
+    return out
+
+
+def test_the_layout_lists_every_field_of_the_headers():
+    # A field added to a header but not to lib/api/layout.c fails here.
+    layout = _lib.library_layout(_lib.lib)
+    headers = header_fields()
+    for name, fields in layout.items():
+        assert name in headers, name
+        assert [f for f in fields if f is not None] == headers[name], name

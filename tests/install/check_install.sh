@@ -7,10 +7,11 @@
 #     with clang when it is installed, else with cc;
 #   - the installed Python package (SITEDIR, relative to PREFIX) imports
 #     with PYTHONPATH at the installed site directory and loads the
-#     installed libotkit, found from its own location.
+#     installed libotkit, found from its own location (skipped when
+#     SITEDIR is empty: a static-only build has no Python package).
 # Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR SITEDIR
 set -eu
-build=$1 prefix=$2 bindir=$3 libdir=$4 sitedir=$5
+build=$1 prefix=$2 bindir=$3 libdir=$4 sitedir=${5-}
 case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 tmp=$(mktemp -d)
@@ -21,14 +22,17 @@ meson install -C "$build" --no-rebuild --quiet --destdir "$root" >"$tmp/log" 2>&
 unset LD_LIBRARY_PATH OTKIT_LIBRARY
 "$root$bindir/otk-sinkhorn" --version
 
-case $sitedir in /*) ;; *) sitedir=$prefix/$sitedir ;; esac
-loaded=$(cd "$tmp" && PYTHONPATH="$root$sitedir" /usr/bin/python3 -c \
-    'import otkit; print(otkit._lib.lib._name)') || exit 1
-case $loaded in
-"$root$libdir"/*) echo "python: otkit loads $loaded" ;;
-*) echo "python: otkit loaded $loaded, not the library under $root$libdir" >&2
-   exit 1 ;;
-esac
+if [ -n "$sitedir" ]; then
+    case $sitedir in /*) ;; *) sitedir=$prefix/$sitedir ;; esac
+    loaded=$(cd "$tmp" && PYTHONPATH="$root$sitedir" /usr/bin/python3 -c \
+        'import otkit; print(otkit._lib.lib._name)') || exit 1
+    case $loaded in
+    "$root$libdir"/*) echo "python: otkit loads $loaded" ;;
+    *) echo "python: otkit loaded $loaded, not the library under" \
+        "$root$libdir" >&2
+       exit 1 ;;
+    esac
+fi
 
 CC=cc
 command -v clang >/dev/null 2>&1 && CC=clang
