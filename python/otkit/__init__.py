@@ -10,11 +10,11 @@ from . import bilevel, bregman, lp, smooth, sparse, unbalanced, utils
 from .bregman import (empirical_sinkhorn, empirical_sinkhorn2,
                       empirical_sinkhorn_divergence, sinkhorn, sinkhorn2)
 from .lp import emd, emd2
-from .mongegap import monge_gap
+from .mongegap import MongeMap, monge_gap
 from .utils import dist
 
 __version__ = _lib.version
-__all__ = ["sinkhorn", "sinkhorn2", "emd", "emd2", "dist", "monge_gap",
+__all__ = ["sinkhorn", "sinkhorn2", "emd", "emd2", "dist", "monge_gap", "MongeMap",
            "empirical_sinkhorn", "empirical_sinkhorn2",
            "empirical_sinkhorn_divergence", "bregman", "lp", "smooth",
            "sparse", "unbalanced", "utils", "bilevel"]

@@ -134,6 +134,33 @@ class MongeGapInfo(LayoutStructure):
                 ("iterations", ctypes.c_size_t)]
 
 
+class MongeGapFitProgress(LayoutStructure):
+    _otk_name_ = "otk_mg_fit_progress"
+    _fields_ = [("step", ctypes.c_size_t), ("loss", ctypes.c_double),
+                ("fitting", ctypes.c_double), ("monge_gap", ctypes.c_double)]
+
+
+class MongeGapFitSettings(LayoutStructure):
+    _otk_name_ = "otk_mg_fit_settings"
+    _fields_ = [("gap", MongeGapSettings), ("lambda", ctypes.c_double),
+                ("fit_reg", ctypes.c_double),
+                ("relative_fit_reg", ctypes.c_double),
+                ("steps", ctypes.c_size_t), ("batch", ctypes.c_size_t),
+                ("lr", ctypes.c_double), ("beta1", ctypes.c_double),
+                ("beta2", ctypes.c_double), ("adam_eps", ctypes.c_double),
+                ("seed", ctypes.c_ulong), ("progress", PROGRESS_FN),
+                ("progress_user", ctypes.c_void_p)]
+
+
+class MongeGapFitInfo(LayoutStructure):
+    _otk_name_ = "otk_mg_fit_info"
+    _fields_ = [("outcome", Outcome), ("steps", ctypes.c_size_t),
+                ("last", MongeGapFitProgress), ("fit_reg", ctypes.c_double),
+                ("gap_reg", ctypes.c_double),
+                ("sinkhorn_iterations", ctypes.c_size_t),
+                ("inner_not_converged", ctypes.c_size_t)]
+
+
 # Bilevel callbacks (otkit/bilevel.h): 0 on success, nonzero stops.
 _V = ctypes.c_void_p
 _CD = ctypes.POINTER(ctypes.c_double)
@@ -206,6 +233,7 @@ class LayoutField(ctypes.Structure):
 STRUCTS = [Cost, PlanEntry, Outcome, Progress, Problem, Solution,
            SinkhornSettings, SinkhornInfo, ExactSettings, ExactInfo,
            QuadraticSettings, QuadraticInfo, MongeGapSettings, MongeGapInfo,
+           MongeGapFitProgress, MongeGapFitSettings, MongeGapFitInfo,
            BilevelProblem, BilevelSettings, BilevelInfo, BilevelTraceRow]
 
 
@@ -319,6 +347,19 @@ _declare("otk_mg_default_settings", None, P(MongeGapSettings))
 _declare("otk_monge_gap", ctypes.c_int, c_double_p, c_double_p,
          ctypes.c_size_t, ctypes.c_size_t, P(MongeGapSettings), c_double_p,
          P(MongeGapInfo))
+_declare("otk_mg_fit_default_settings", None, P(MongeGapFitSettings))
+_declare("otk_mg_map_create", ctypes.c_void_p, ctypes.c_size_t,
+         P(ctypes.c_size_t), ctypes.c_size_t, ctypes.c_int, ctypes.c_ulong)
+_declare("otk_mg_map_free", None, ctypes.c_void_p)
+_declare("otk_mg_map_dim", ctypes.c_size_t, ctypes.c_void_p)
+_declare("otk_mg_map_apply", ctypes.c_int, ctypes.c_void_p, c_double_p,
+         ctypes.c_size_t, c_double_p)
+_declare("otk_mg_map_save", ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
+_declare("otk_mg_map_load", ctypes.c_void_p, ctypes.c_char_p, P(ctypes.c_int),
+         P(ctypes.c_size_t))
+_declare("otk_mg_fit", ctypes.c_int, ctypes.c_void_p, c_double_p,
+         ctypes.c_size_t, c_double_p, ctypes.c_size_t,
+         P(MongeGapFitSettings), P(MongeGapFitInfo))
 _declare("otk_bilevel_default_settings", None, P(BilevelSettings))
 _declare("otk_bilevel_solve", ctypes.c_int, P(BilevelProblem),
          P(BilevelSettings), c_double_p, c_double_p, P(BilevelInfo))
@@ -371,8 +412,8 @@ def info_dict(info):
             out["status"] = lib.otk_status_name(value.status).decode()
             out["cause"] = value.cause.decode() if value.cause else None
             out["time_s"] = value.time_s
-        elif field == "iterations":
-            out["iterations"] = value
+        elif isinstance(value, ctypes.Structure):
+            out[field] = {k: getattr(value, k) for k, _ in value._fields_}
         else:
             out[field] = value
     return out

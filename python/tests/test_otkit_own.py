@@ -44,3 +44,27 @@ def test_monge_gap_estimate_and_gradient():
     assert abs(num - grad[3, 1]) < 1e-6
     with pytest.raises(ValueError, match="^y: shape"):
         otkit.monge_gap(x, y[:-1])
+
+
+def test_monge_map_fit_apply_save_load(tmp_path):
+    rng = np.random.default_rng(1)
+    source = rng.normal(size=(64, 2))
+    target = source * 0.5 + [3.0, 0.0]
+    T = otkit.MongeMap(2, hidden=(8,), seed=1)
+    steps = []
+    info = T.fit(source, target, steps=30, batch=32, lr=1e-2,
+                 progress=lambda r: steps.append(r["loss"]) and False)
+    assert info["steps"] == 30 and len(steps) == 30
+    assert info["last"]["loss"] == steps[-1]
+    y = T(source)
+    assert y.shape == source.shape
+    T.save(tmp_path / "map.txt")
+    np.testing.assert_array_equal(otkit.MongeMap.load(tmp_path / "map.txt")
+                                  .apply(source), y)
+    with pytest.raises(ValueError, match="^x: dimension 3"):
+        T.apply(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"^lr \(settings.lr\)"):
+        T.fit(source, target, lr=-1)
+    (tmp_path / "bad.txt").write_text("otkit-map 1\nd x\n")
+    with pytest.raises(ValueError, match="bad.txt:2: not a readable"):
+        otkit.MongeMap.load(tmp_path / "bad.txt")
