@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
-  python3-matplotlib clang clang-format help2man groff-base"
+  python3-matplotlib python3-pytest clang clang-format help2man groff-base"
 missing=""
 # clang with its sanitizer and libFuzzer runtimes: tests/fuzz (-Dfuzz=enabled)
 PACKAGES="$PACKAGES libclang-rt-14-dev"

@@ -281,6 +281,23 @@ typedef struct otk_solution {
     size_t capacity;
 } otk_solution;
 
+/*
+ * The layout of the public structs, for bindings that declare them
+ * themselves (the Python package checks its ctypes Structures against it
+ * at import). One record per field: the struct's and the field's names
+ * as in C, offsetof and sizeof the field; and one record per struct with
+ * field NULL, offset 0 and size = sizeof the struct, before its fields.
+ * Static, never freed; *count (may be NULL) gets the number of records.
+ */
+typedef struct otk_layout_field {
+    const char *type;  /* "otk_sinkhorn_settings", ... */
+    const char *field; /* "tol", ..., or NULL for the struct itself */
+    size_t offset;
+    size_t size;
+} otk_layout_field;
+
+OTK_API const otk_layout_field *otk_layout(size_t *count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,9 +7,13 @@
 #     with clang when it is installed, else with cc;
 #   - every tool's man page (when help2man made them) and bash completion
 #     are installed where man and bash-completion look.
-# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR MANDIR DATADIR man|no-man
+#   - the installed Python package (SITEDIR, relative to PREFIX) imports
+#     with PYTHONPATH at the installed site directory and loads the
+#     installed libotkit, found from its own location (skipped when
+#     SITEDIR is empty: a static-only build has no Python package).
+# Usage: check_install.sh BUILD_DIR PREFIX BINDIR LIBDIR MANDIR DATADIR man|no-man [SITEDIR]
 set -eu
-build=$1 prefix=$2 bindir=$3 libdir=$4 mandir=$5 datadir=$6 man=$7
+build=$1 prefix=$2 bindir=$3 libdir=$4 mandir=$5 datadir=$6 man=$7 sitedir=${8-}
 case $bindir in /*) ;; *) bindir=$prefix/$bindir ;; esac
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
 case $mandir in /*) ;; *) mandir=$prefix/$mandir ;; esac
@@ -19,7 +23,7 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 meson install -C "$build" --no-rebuild --quiet --destdir "$root" >"$tmp/log" 2>&1 ||
     { cat "$tmp/log" >&2; exit 1; }
-unset LD_LIBRARY_PATH
+unset LD_LIBRARY_PATH OTKIT_LIBRARY
 "$root$bindir/otk-sinkhorn" --version
 for t in otk-sinkhorn otk-emd otk-quadratic otk-sparse otk-mongegap otk-maid; do
     f=$root$datadir/bash-completion/completions/$t
@@ -27,6 +31,18 @@ for t in otk-sinkhorn otk-emd otk-quadratic otk-sparse otk-mongegap otk-maid; do
     f=$root$mandir/man1/$t.1
     [ "$man" = no-man ] || [ -s "$f" ] || { echo "$f: not installed" >&2; exit 1; }
 done
+
+if [ -n "$sitedir" ]; then
+    case $sitedir in /*) ;; *) sitedir=$prefix/$sitedir ;; esac
+    loaded=$(cd "$tmp" && PYTHONPATH="$root$sitedir" /usr/bin/python3 -c \
+        'import otkit; print(otkit._lib.lib._name)') || exit 1
+    case $loaded in
+    "$root$libdir"/*) echo "python: otkit loads $loaded" ;;
+    *) echo "python: otkit loaded $loaded, not the library under" \
+        "$root$libdir" >&2
+       exit 1 ;;
+    esac
+fi
 
 CC=cc
 command -v clang >/dev/null 2>&1 && CC=clang
