@@ -4,11 +4,19 @@ import ctypes
 import numpy as np
 
 from . import _call, _lib, _solvers
+from .utils import dist
 
-# POT's methods -> (otkit domain, epsilon scaling). All solve the same
-# problem; otkit picks its own iteration, so they differ only in speed.
-METHODS = {"sinkhorn": (0, -1), "sinkhorn_knopp": (0, -1),
-           "sinkhorn_log": (1, -1), "sinkhorn_stabilized": (0, -1),
+# POT's methods -> (otkit domain, epsilon scaling), each POT's iteration:
+# sinkhorn(_knopp) scales a kernel (otkit's scaling domain, which falls back
+# to the log domain if the scalings stop being finite), sinkhorn_log is the
+# log domain, sinkhorn_stabilized the automatic choice, and only
+# sinkhorn_epsilon_scaling scales epsilon. All solve the same problem to
+# the same tolerance; on a 300 x 300 problem at (max M - min M) / reg =
+# 1150, the scaling domain without stages took 140 iterations and 7 ms,
+# otkit's C defaults (log domain, 12 epsilon stages) 350 iterations and
+# 89 ms (docs/python.md).
+METHODS = {"sinkhorn": (2, 0), "sinkhorn_knopp": (2, 0),
+           "sinkhorn_log": (1, 0), "sinkhorn_stabilized": (0, 0),
            "sinkhorn_epsilon_scaling": (0, 1)}
 
 
@@ -77,13 +85,24 @@ def empirical_sinkhorn(X_s, X_t, reg, a=None, b=None, metric="sqeuclidean",
                        numIterMax=10000, stopThr=1e-9, isLazy=False,
                        batchSize=100, verbose=False, log=False, warn=True,
                        threads=0, progress=None, **kwargs):
-    """POT's ot.bregman.empirical_sinkhorn: the plan between point clouds,
-    whose costs otkit computes on the fly (no n x m cost matrix; isLazy
-    and batchSize are accepted and not needed). With isLazy=True, as POT,
-    returns the log-scalings (log u, log v) instead of the plan."""
-    prep = _solvers.Prepared(a, b, X_s=X_s, X_t=X_t, metric=metric, reg=reg)
-    s = _solvers.sinkhorn_settings(stopThr, numIterMax, threads,
-                                   names=("stopThr", "numIterMax"))
+    """POT's ot.bregman.empirical_sinkhorn: the plan between point clouds.
+    As POT, isLazy=False forms the n x m cost matrix (utils.dist) and
+    iterates as ot.sinkhorn does (a kernel, METHODS["sinkhorn"]); with
+    isLazy=True otkit computes the costs on the fly (no n x m array;
+    batchSize is accepted and not needed) and, as POT, returns the
+    log-scalings (log u, log v) instead of the plan."""
+    names = ("stopThr", "numIterMax")
+    if isLazy:
+        prep = _solvers.Prepared(a, b, X_s=X_s, X_t=X_t, metric=metric,
+                                 reg=reg)
+        s = _solvers.sinkhorn_settings(stopThr, numIterMax, threads,
+                                       names=names)
+    else:
+        prep = _solvers.Prepared(a, b, M=dist(X_s, X_t, metric), reg=reg)
+        domain, eps = METHODS["sinkhorn"]
+        s = _solvers.sinkhorn_settings(stopThr, numIterMax, threads,
+                                       domain=domain, eps_scaling=eps,
+                                       names=names)
     info, errors = _solvers.sinkhorn(prep, s, _verbose(progress, verbose),
                                      warn, plan=not isLazy,
                                      names={"settings.max_iter":

@@ -30,7 +30,9 @@ def _solve(a, b, M, reg, reg_m, numItermax, stopThr, threads, progress,
         shift = reg * (np.log(a[rows])[:, None] + np.log(b[cols])[None, :])
     sub = M[np.ix_(rows, cols)] + shift
     prep = _solvers.Prepared(a[rows], b[cols], M=sub, reg=reg)
-    s = _solvers.sinkhorn_settings(stopThr, numItermax, threads, tau=tau)
+    # POT's default method scales a kernel (bregman.METHODS["sinkhorn"])
+    s = _solvers.sinkhorn_settings(stopThr, numItermax, threads, tau=tau,
+                                   domain=2, eps_scaling=0)
     info, errors = _solvers.sinkhorn(prep, s, progress, warn,
                                      names={"settings.tau_a": "reg_m",
                                             "settings.tau_b": "reg_m"})
