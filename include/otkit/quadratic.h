@@ -151,6 +151,41 @@ OTK_API otk_status otk_quadratic_solve(otk_quadratic_workspace *ws,
                                        otk_solution *solution,
                                        otk_quadratic_info *info);
 
+/*
+ * B independent problems of one shape n x m in one call (docs/quadratic.md,
+ * "Batches"), for many small problems such as routing tokens to experts.
+ * problem describes them stacked:
+ *   cost      dense only (point clouds: OTK_ERR_INVALID_ARGUMENT naming
+ *             "cost.C"); cost.n, cost.m are one problem's shape and cost.C
+ *             holds B blocks: problem q's cost is cost.C + q n m
+ *   a, b      B x n and B x m stacked weights, or NULL: uniform for all
+ *   reg       one value for every problem
+ * solution, stacked the same way (each member optional): f (B x n),
+ * g (B x m), P (B x n x m); plan holds B lists of capacity entries each,
+ * problem q's at plan + q capacity (capacity is per problem, the array
+ * has B capacity entries; infos[q].nnz tells how many problem q has).
+ * With settings.warm_start, each problem starts from its own f (and g).
+ * infos: NULL or an array of B, infos[q] exactly as the one-by-one call
+ * would fill it. A bad argument of one problem (a NaN cost, a negative
+ * weight, unequal masses) fails that problem only, its info naming it
+ * ("cost.C", bad_index within its block); the others are solved. What
+ * the problems share (B >= 1, problem, a dense cost, the sizes) is
+ * checked first: a failure there fails every info and solves nothing.
+ * settings.threads threads (0: the OpenMP default; at most B) share the
+ * problems, one workspace per thread created once per call; each solve
+ * runs on one thread, so problem q's result equals, bit for bit, that of
+ * otk_quadratic on its block with settings.threads = 1, whatever the
+ * thread count. The progress callback is called from the thread solving
+ * a problem, concurrently when threads > 1 (it must be thread-safe).
+ * The status is the worst of the B solves: the first failed problem's
+ * error if any failed, else the first non-converged problem's positive
+ * status if any did not converge, else OTK_CONVERGED.
+ */
+OTK_API otk_status otk_quadratic_batch(size_t B, const otk_problem *problem,
+                                       const otk_quadratic_settings *settings,
+                                       otk_solution *solution,
+                                       otk_quadratic_info *infos);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,15 @@ OTK_API otk_status otk_sparse_solve(otk_sparse_workspace *ws,
                                     otk_solution *solution,
                                     otk_sparse_info *info);
 
+/* B problems of one shape in one call, as otk_quadratic_batch, with k
+ * nonzeros per column at most in every problem; capacity k * m per
+ * problem always suffices. */
+OTK_API otk_status otk_sparse_batch(size_t B, const otk_problem *problem,
+                                    size_t k,
+                                    const otk_sparse_settings *settings,
+                                    otk_solution *solution,
+                                    otk_sparse_info *infos);
+
 #ifdef __cplusplus
 }
 #endif

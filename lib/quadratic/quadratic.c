@@ -37,3 +37,11 @@ otk_status otk_quadratic_solve(otk_quadratic_workspace *ws,
 {
     return otk__smooth_run(ws, problem, 0, 0, settings, solution, info);
 }
+
+otk_status otk_quadratic_batch(size_t B, const otk_problem *problem,
+                               const otk_quadratic_settings *settings,
+                               otk_solution *solution,
+                               otk_quadratic_info *infos)
+{
+    return otk__smooth_batch(B, problem, 0, 0, settings, solution, infos);
+}

@@ -25,6 +25,11 @@ otk_status otk__smooth_run(otk_quadratic_workspace *ws, const otk_problem *pb,
                            const otk_quadratic_settings *settings,
                            otk_solution *sol, otk_quadratic_info *info);
 
+/* B problems of one dense shape, stacked (otk_quadratic_batch). */
+otk_status otk__smooth_batch(size_t B, const otk_problem *pb, size_t k,
+                             int sparse, const otk_quadratic_settings *settings,
+                             otk_solution *sol, otk_quadratic_info *infos);
+
 const otk_setting_bounds *otk__smooth_setting_bounds(size_t *count);
 void otk__smooth_default_settings(otk_quadratic_settings *s);
 otk_quadratic_workspace *otk__smooth_workspace_create(size_t n, size_t m);

@@ -37,3 +37,10 @@ otk_status otk_sparse_solve(otk_sparse_workspace *ws,
 {
     return otk__smooth_run(ws, problem, k, 1, settings, solution, info);
 }
+
+otk_status otk_sparse_batch(size_t B, const otk_problem *problem, size_t k,
+                            const otk_sparse_settings *settings,
+                            otk_solution *solution, otk_sparse_info *infos)
+{
+    return otk__smooth_batch(B, problem, k, 1, settings, solution, infos);
+}

@@ -293,6 +293,169 @@ START_TEST(bad_k_is_rejected)
 }
 END_TEST
 
+/* B random problems of one shape, stacked: costs, and weights of unit
+ * mass per problem. */
+enum { BN = 7, BM = 5, BB = 5 };
+typedef struct batch_data {
+    double C[BB * BN * BM], a[BB * BN], b[BB * BM];
+} batch_data;
+
+static void batch_fill(batch_data *d)
+{
+    unsigned long long state = 12345;
+    for (size_t q = 0; q < BB * BN * BM; q++)
+        d->C[q] = test_uniform(&state);
+    double *w[2] = {d->a, d->b};
+    const size_t len[2] = {BN, BM};
+    for (int s = 0; s < 2; s++)
+        for (size_t p = 0; p < BB; p++) {
+            double sum = 0.0, *v = w[s] + p * len[s];
+            for (size_t i = 0; i < len[s]; i++)
+                sum += (v[i] = 0.2 + test_uniform(&state));
+            for (size_t i = 0; i < len[s]; i++)
+                v[i] /= sum;
+        }
+}
+
+/* What a batch writes: stacked f, g, P, plans and infos. */
+typedef struct batch_out {
+    double f[BB * BN], g[BB * BM], P[BB * BN * BM];
+    otk_plan_entry plan[BB * BN * BM];
+    otk_sparse_info info[BB];
+} batch_out;
+
+static otk_solution batch_solution(batch_out *o)
+{
+    memset(o, 0, sizeof *o);
+    return (otk_solution){o->f, o->g, o->P, o->plan, BN * BM};
+}
+
+/* k = 0: otk_quadratic_batch, else otk_sparse_batch. */
+static otk_status run_batch(const otk_problem *pb, size_t k,
+                            const otk_sparse_settings *s, batch_out *o)
+{
+    otk_solution sol = batch_solution(o);
+    return k == 0 ? otk_quadratic_batch(BB, pb, s, &sol, o->info)
+                  : otk_sparse_batch(BB, pb, k, s, &sol, o->info);
+}
+
+/* Problem q alone, single-threaded, into q's slots of o. */
+static otk_status run_one(const otk_problem *pb, size_t q, size_t k,
+                          const otk_sparse_settings *s, batch_out *o)
+{
+    otk_cost cost = otk_cost_dense(BN, BM, pb->cost->C + q * BN * BM);
+    otk_problem one = {&cost, pb->a != NULL ? pb->a + q * BN : NULL,
+                       pb->b != NULL ? pb->b + q * BM : NULL, pb->reg};
+    otk_sparse_settings s1 = *s;
+    s1.threads = 1;
+    otk_solution sol = {o->f + q * BN, o->g + q * BM, o->P + q * BN * BM,
+                        o->plan + q * BN * BM, BN * BM};
+    return k == 0 ? otk_quadratic(&one, &s1, &sol, &o->info[q])
+                  : otk_sparse(&one, k, &s1, &sol, &o->info[q]);
+}
+
+/* Problem q's results in x and y are the same bit for bit. */
+static void assert_same_problem(const batch_out *x, const batch_out *y,
+                                size_t q)
+{
+    ck_assert_int_eq(x->info[q].outcome.status, y->info[q].outcome.status);
+    ck_assert_uint_eq(x->info[q].iterations, y->info[q].iterations);
+    ck_assert_uint_eq(x->info[q].nnz, y->info[q].nnz);
+    ck_assert(memcmp(x->f + q * BN, y->f + q * BN, BN * sizeof(double)) == 0);
+    ck_assert(memcmp(x->g + q * BM, y->g + q * BM, BM * sizeof(double)) == 0);
+    ck_assert(memcmp(x->P + q * BN * BM, y->P + q * BN * BM,
+                     BN * BM * sizeof(double)) == 0);
+    ck_assert(memcmp(x->plan + q * BN * BM, y->plan + q * BN * BM,
+                     x->info[q].nnz * sizeof(otk_plan_entry)) == 0);
+    const double xv[] = {x->info[q].objective, x->info[q].dual_objective,
+                         x->info[q].marginal_error};
+    const double yv[] = {y->info[q].objective, y->info[q].dual_objective,
+                         y->info[q].marginal_error};
+    ck_assert(memcmp(xv, yv, sizeof xv) == 0);
+}
+
+START_TEST(batch_equals_one_by_one)
+{
+    batch_data d;
+    batch_fill(&d);
+    otk_cost cost = otk_cost_dense(BN, BM, d.C);
+    static batch_out one, two, ref;
+    const size_t ks[] = {0, 2}; /* quadratic, sparse */
+    for (int f = 0; f < 2; f++)
+        for (int kk = 0; kk < 2; kk++)
+            for (int w = 0; w < 2; w++) {
+                otk_problem pb = {&cost, w ? d.a : NULL, w ? d.b : NULL, 0.1};
+                otk_sparse_settings s = tight((otk_formulation)f);
+                s.threads = 1;
+                ck_assert_int_ge(run_batch(&pb, ks[kk], &s, &one), 0);
+                s.threads = 2;
+                ck_assert_int_ge(run_batch(&pb, ks[kk], &s, &two), 0);
+                batch_solution(&ref);
+                for (size_t q = 0; q < BB; q++) {
+                    ck_assert_int_ge(run_one(&pb, q, ks[kk], &s, &ref), 0);
+                    assert_same_problem(&one, &ref, q);
+                    assert_same_problem(&two, &ref, q);
+                }
+            }
+}
+END_TEST
+
+START_TEST(batch_bad_problem_fails_alone)
+{
+    batch_data d;
+    batch_fill(&d);
+    d.C[2 * BN * BM + 3] = NAN;
+    otk_cost cost = otk_cost_dense(BN, BM, d.C);
+    otk_problem pb = {&cost, d.a, d.b, 0.1};
+    otk_sparse_settings s = tight(OTK_FORMULATION_SEMI_DUAL);
+    s.threads = 2;
+    static batch_out o, ref;
+    ck_assert_int_eq(run_batch(&pb, 2, &s, &o), OTK_ERR_INVALID_INPUT);
+    ck_assert_int_eq(o.info[2].outcome.status, OTK_ERR_INVALID_INPUT);
+    ck_assert_str_eq(o.info[2].outcome.bad_argument, "cost.C");
+    ck_assert_uint_eq(o.info[2].outcome.bad_index, 3);
+    batch_solution(&ref);
+    for (size_t q = 0; q < BB; q++) {
+        if (q == 2)
+            continue;
+        ck_assert_int_ge(run_one(&pb, q, 2, &s, &ref), 0);
+        assert_same_problem(&o, &ref, q);
+    }
+    /* what the problems share is checked first: every info names it */
+    double x[BN], y[BM];
+    memset(x, 0, sizeof x);
+    memset(y, 0, sizeof y);
+    otk_cost points =
+        otk_cost_points(BN, BM, 1, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    pb.cost = &points;
+    ck_assert_int_eq(run_batch(&pb, 2, &s, &o), OTK_ERR_INVALID_ARGUMENT);
+    for (size_t q = 0; q < BB; q++)
+        ck_assert_str_eq(o.info[q].outcome.bad_argument, "cost.C");
+    pb.cost = &cost;
+    otk_sparse_info info;
+    ck_assert_int_eq(otk_sparse_batch(0, &pb, 2, &s, NULL, &info),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "B");
+}
+END_TEST
+
+START_TEST(batch_status_is_the_worst)
+{
+    batch_data d;
+    batch_fill(&d);
+    otk_cost cost = otk_cost_dense(BN, BM, d.C);
+    otk_problem pb = {&cost, d.a, d.b, 0.1};
+    otk_sparse_settings s = tight(OTK_FORMULATION_DUAL);
+    s.max_iter = 1;
+    static batch_out o;
+    ck_assert_int_eq(run_batch(&pb, 0, &s, &o), OTK_MAX_ITER);
+    d.C[4 * BN * BM] = INFINITY;
+    ck_assert_int_eq(run_batch(&pb, 0, &s, &o), OTK_ERR_INVALID_INPUT);
+    ck_assert_int_eq(o.info[0].outcome.status, OTK_MAX_ITER);
+    ck_assert_int_eq(o.info[4].outcome.status, OTK_ERR_INVALID_INPUT);
+}
+END_TEST
+
 static Suite *sparse_suite(void)
 {
     Suite *s = suite_create("sparse");
@@ -305,6 +468,9 @@ static Suite *sparse_suite(void)
     tcase_add_test(tc, ties_are_deterministic);
     tcase_add_test(tc, selection_and_projection_kernels);
     tcase_add_test(tc, bad_k_is_rejected);
+    tcase_add_test(tc, batch_equals_one_by_one);
+    tcase_add_test(tc, batch_bad_problem_fails_alone);
+    tcase_add_test(tc, batch_status_is_the_worst);
     suite_add_tcase(s, tc);
     return s;
 }
