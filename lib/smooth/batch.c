@@ -48,9 +48,8 @@ static otk_status worse(otk_status kept, otk_status st)
 }
 
 /* Problem q of the batch: its cost block, weights and outputs. */
-static void batch_item(const otk_problem *pb, const otk_solution *sol,
-                       size_t q, otk_cost *cost, otk_problem *item,
-                       otk_solution *out)
+static void batch_item(const otk_problem *pb, const otk_solution *sol, size_t q,
+                       otk_cost *cost, otk_problem *item, otk_solution *out)
 {
     const size_t n = pb->cost->n, m = pb->cost->m;
     *cost = otk_cost_dense(n, m, pb->cost->C + q * n * m);
@@ -88,8 +87,7 @@ static void free_workspaces(otk_quadratic_workspace **ws, size_t nt,
 }
 
 /* Fails every info of the batch with the first one's outcome. */
-static otk_status fail_all(otk_quadratic_info *infos, size_t B,
-                           otk_status st)
+static otk_status fail_all(otk_quadratic_info *infos, size_t B, otk_status st)
 {
     for (size_t q = 1; infos != NULL && q < B; q++)
         infos[q] = infos[0];
@@ -134,9 +132,9 @@ otk_status otk__smooth_batch(size_t B, const otk_problem *pb, size_t k,
         otk_solution out;
         otk_quadratic_info local;
         batch_item(pb, sol, (size_t)q, &cost, &item, &out);
-        status[q] = otk__smooth_run(ws[batch_thread()], &item, k, sparse,
-                                    &inner, &out,
-                                    infos != NULL ? &infos[q] : &local);
+        status[q] =
+            otk__smooth_run(ws[batch_thread()], &item, k, sparse, &inner, &out,
+                            infos != NULL ? &infos[q] : &local);
     }
     st = OTK_CONVERGED;
     for (size_t q = 0; q < B; q++)

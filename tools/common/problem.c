@@ -74,6 +74,19 @@ static int load_weights(const char *path, size_t expect, const char *side,
     return 0;
 }
 
+/* With --batch B, the cost's rows must split into B blocks of n >= 1. */
+static int batch_rows(const otkcli_problem_args *args, size_t rows,
+                      otkcli_error *err)
+{
+    if (args->batch <= 1 || rows % args->batch == 0)
+        return 0;
+    snprintf(err->msg, sizeof err->msg,
+             "%s: %zu rows are not a multiple of --batch %zu (B stacked "
+             "blocks of n rows)",
+             args->cost_path, rows, args->batch);
+    return -1;
+}
+
 int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
                         otkcli_error *err)
 {
@@ -82,7 +95,11 @@ int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
     if (args->cost_path != NULL) {
         if (otkcli_read_matrix(args->cost_path, &pb->C, err) != 0)
             return -1;
-        n = pb->C.rows;
+        if (batch_rows(args, pb->C.rows, err) != 0) {
+            otkcli_problem_free(pb);
+            return -1;
+        }
+        n = pb->C.rows / (args->batch > 1 ? args->batch : 1);
         m = pb->C.cols;
         pb->cost = otk_cost_dense(n, m, pb->C.data);
     } else {
@@ -108,8 +125,9 @@ int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
         pb->cost = otk_cost_points(n, m, pb->x.cols, pb->x.data, pb->y.data,
                                    metric, args->p);
     }
-    if (load_weights(args->a_path, n, "sources (rows)", &pb->a, err) ||
-        load_weights(args->b_path, m, "targets (columns)", &pb->b, err)) {
+    const size_t B = args->batch > 1 ? args->batch : 1;
+    if (load_weights(args->a_path, B * n, "sources (rows)", &pb->a, err) ||
+        load_weights(args->b_path, B * m, "targets (columns)", &pb->b, err)) {
         otkcli_problem_free(pb);
         return -1;
     }

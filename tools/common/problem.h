@@ -11,6 +11,9 @@ typedef struct otkcli_problem_args {
     const char *cost_path, *x_path, *y_path, *a_path, *b_path;
     const char *metric; /* "sqeuclidean" (default), "euclidean", "pnorm" */
     double p;           /* for pnorm; default 2 */
+    /* 0 or 1: one problem; B > 1: the cost's rows are B stacked blocks
+     * of n = rows / B (dense costs only), a has B n and b B m entries */
+    size_t batch;
 } otkcli_problem_args;
 
 typedef struct otkcli_problem {
@@ -26,7 +29,9 @@ int otkcli_problem_check_args(const otkcli_problem_args *args,
  * 0 or -1 with err. */
 int otkcli_check_stdin(const char *const *paths, size_t count,
                        otkcli_error *err);
-/* Read the files and check shapes. 0 or -1 with err (data errors). */
+/* Read the files and check shapes (with args->batch B > 1, pb->cost is
+ * one block's shape n x m over the whole stacked data). 0 or -1 with err (data
+ * errors). */
 int otkcli_problem_load(const otkcli_problem_args *args, otkcli_problem *pb,
                         otkcli_error *err);
 void otkcli_problem_free(otkcli_problem *pb);

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <otkit/otkit.h>
 
@@ -44,7 +45,8 @@ enum {
     O_MAXIT,
     O_HISTORY,
     O_THREADS,
-    O_PLAN_FORMAT
+    O_PLAN_FORMAT,
+    O_BATCH
 };
 
 /* An option that sets a settings field (the bounds table's name): its
@@ -70,6 +72,8 @@ enum {
     SETTING("history", "H", O_HISTORY, "L-BFGS memory", history),            \
     SETTING("threads", "N", O_THREADS,                                       \
             "threads (0: all cores on large problems)", threads),            \
+    OTKCLI_OPT("batch", 0, "B", O_BATCH,                                     \
+               "B stacked problems of n = rows / B (docs/cli.md)"),          \
     OTKCLI_HEADING("Output:"),                                               \
     OTKCLI_OPTS_PLAN,                                                        \
     OTKCLI_OPT("plan-format", 0, "F", O_PLAN_FORMAT,                         \
@@ -99,7 +103,7 @@ static const otkcli_spec sparse_spec = {sparse_intro, sparse_opts, keys, outro,
 typedef struct options {
     otk_quadratic_settings s;
     double reg;
-    size_t k;
+    size_t k, batch;
     int k_given, dense;
 } options;
 
@@ -130,6 +134,7 @@ static int own_option(options *o, int c, otkcli_error *err)
             return -1;
         }
         return 0;
+    case O_BATCH: return otkcli_parse_size("--batch", optarg, &o->batch, err);
     case O_PLAN_FORMAT:
         if (strcmp(optarg, "coo") != 0 && strcmp(optarg, "dense") != 0) {
             snprintf(err->msg, sizeof err->msg,
@@ -142,8 +147,13 @@ static int own_option(options *o, int c, otkcli_error *err)
     return 1;
 }
 
-static const char *check_options(const options *o, int sparse)
+static const char *check_options(const options *o, const otkcli_tool *t,
+                                 int sparse)
 {
+    if (o->batch < 1)
+        return "--batch: must be >= 1";
+    if (o->batch > 1 && t->in.cost_path == NULL)
+        return "--batch needs --cost (stacked dense cost blocks)";
     if (isnan(o->reg))
         return "missing --reg (or --gamma, the quadratic regularization)";
     if (!(o->reg > 0.0) || isinf(o->reg))
@@ -155,12 +165,213 @@ static const char *check_options(const options *o, int sparse)
     return NULL;
 }
 
+/* The message and exit code of a failed solve (bad is the argument the
+ * info names): a setting's option, --reg, or the library's message. */
+static int solve_failed(const otkcli_tool *t, const otkcli_problem *pb,
+                        double reg, otk_status st, const char *bad)
+{
+    const char *opt = otkcli_option_for_setting(t, bad);
+    if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
+        /* a setting out of range: name the option that set it */
+        otkcli_error err;
+        snprintf(err.msg, sizeof err.msg,
+                 "%s: value out of range (see --help and docs/quadratic.md)",
+                 opt);
+        return otkcli_usage_error(t, err.msg);
+    }
+    if (st == OTK_ERR_INVALID_ARGUMENT && bad != NULL &&
+        strcmp(bad, "reg") == 0)
+        /* --reg itself was checked: its product with the mass is not */
+        fprintf(stderr,
+                "%s: --reg %g times the total mass of the weights is below "
+                "the normal range; scale the weights or --reg up\n",
+                t->prog, reg);
+    else
+        otkcli_report(t, pb, st, bad);
+    return OTKCLI_EXIT_FAILURE;
+}
+
+/* The stacked plan (problem q's rows follow problem q - 1's): dense B n
+ * rows of m, or COO rows "problem,i,j,value" (.npy: nnz x 4). */
+static int write_batch_plan(const otkcli_tool *t, int dense, size_t B, size_t n,
+                            size_t m, const double *P)
+{
+    if (t->plan_path == NULL)
+        return 0;
+    if (dense)
+        return otkcli_tool_write_matrix(t, t->plan_path, P, B * n, m);
+    size_t nnz = 0;
+    for (size_t e = 0; e < B * n * m; e++)
+        nnz += P[e] != 0.0;
+    double *rows = malloc((nnz > 0 ? nnz : 1) * 4 * sizeof *rows);
+    if (rows == NULL) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        return -1;
+    }
+    size_t r = 0;
+    for (size_t e = 0; e < B * n * m; e++)
+        if (P[e] != 0.0) {
+            const double row[4] = {(double)(e / (n * m)), (double)(e / m % n),
+                                   (double)(e % m), P[e]};
+            memcpy(rows + 4 * r++, row, sizeof row);
+        }
+    int rc = 0;
+    if (otkcli_is_npy_name(t->plan_path)) {
+        rc = otkcli_tool_write_matrix(t, t->plan_path, rows, nnz, 4);
+    } else {
+        otkcli_error err;
+        FILE *fp = otkcli_open_output(t->plan_path, &err);
+        if (fp == NULL) {
+            fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+            rc = -1;
+        } else {
+            /* write errors are found when the outputs are closed */
+            fprintf(fp, "problem,i,j,value\n");
+            for (size_t q = 0; q < nnz; q++)
+                fprintf(fp, "%.0f,%.0f,%.0f,%.17g\n", rows[4 * q],
+                        rows[4 * q + 1], rows[4 * q + 2], rows[4 * q + 3]);
+        }
+    }
+    free(rows);
+    return rc;
+}
+
+/* The stacked potentials: rows "problem,potential,index,value" (.npy: a
+ * B x (n + m) array, problem q's f then g). */
+static int write_batch_potentials(const otkcli_tool *t, size_t B, size_t n,
+                                  size_t m, const double *f, const double *g)
+{
+    if (t->pot_path == NULL)
+        return 0;
+    if (otkcli_is_npy_name(t->pot_path)) {
+        double *fg = malloc(B * (n + m) * sizeof *fg);
+        if (fg == NULL) {
+            fprintf(stderr, "%s: out of memory\n", t->prog);
+            return -1;
+        }
+        for (size_t q = 0; q < B; q++) {
+            memcpy(fg + q * (n + m), f + q * n, n * sizeof *f);
+            memcpy(fg + q * (n + m) + n, g + q * m, m * sizeof *g);
+        }
+        int rc = otkcli_tool_write_matrix(t, t->pot_path, fg, B, n + m);
+        free(fg);
+        return rc;
+    }
+    otkcli_error err;
+    FILE *fp = otkcli_open_output(t->pot_path, &err);
+    if (fp == NULL) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
+    }
+    fprintf(fp, "problem,potential,index,value\n");
+    for (size_t q = 0; q < B; q++) {
+        for (size_t i = 0; i < n; i++)
+            fprintf(fp, "%zu,f,%zu,%.17g\n", q, i, f[q * n + i]);
+        for (size_t j = 0; j < m; j++)
+            fprintf(fp, "%zu,g,%zu,%.17g\n", q, j, g[q * m + j]);
+    }
+    return 0;
+}
+
+/* One aggregate summary record over the B infos (docs/cli.md): the worst
+ * status, the largest iterations, marginal error and column support,
+ * the sums of the values and of nnz, and the call's wall-clock time. */
+static void batch_summary(otkcli_summary *sm, otk_status st,
+                          const otk_quadratic_info *infos, size_t B,
+                          double time_s)
+{
+    size_t it = 0, nnz = 0, col = 0;
+    double err = 0.0, cost = 0.0, obj = 0.0, dual = 0.0;
+    for (size_t q = 0; q < B; q++) {
+        const otk_quadratic_info *in = &infos[q];
+        it = in->iterations > it ? in->iterations : it;
+        col = in->max_col_nnz > col ? in->max_col_nnz : col;
+        err = in->marginal_error > err ? in->marginal_error : err;
+        nnz += in->nnz;
+        cost += in->transport_cost;
+        obj += in->objective;
+        dual += in->dual_objective;
+    }
+    otkcli_summary_str(sm, "status", otk_status_name(st));
+    otkcli_summary_count(sm, "iterations", it);
+    otkcli_summary_num(sm, "marginal_error", err);
+    otkcli_summary_num(sm, "transport_cost", cost);
+    otkcli_summary_num(sm, "objective", obj);
+    otkcli_summary_num(sm, "dual_objective", dual);
+    otkcli_summary_count(sm, "nnz", nnz);
+    otkcli_summary_count(sm, "max_col_nnz", col);
+    otkcli_summary_num(sm, "time_s", time_s);
+}
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --batch B: the B stacked problems in one otk_quadratic_batch or
+ * otk_sparse_batch call (k = 0: quadratic); the exit code. */
+static int otkcli_smooth_batch(otkcli_tool *t, const otk_quadratic_settings *s,
+                               const otkcli_problem *pb, double reg, size_t k,
+                               size_t B, int dense)
+{
+    const size_t n = pb->cost.n, m = pb->cost.m;
+    double *f = malloc(B * n * sizeof *f), *g = malloc(B * m * sizeof *g);
+    double *P = t->plan_path != NULL ? malloc(B * n * m * sizeof *P) : NULL;
+    otk_quadratic_info *infos = malloc(B * sizeof *infos);
+    int code = OTKCLI_EXIT_FAILURE;
+    if (!f || !g || !infos || (t->plan_path && !P)) {
+        fprintf(stderr, "%s: out of memory\n", t->prog);
+        goto done;
+    }
+    const otk_problem op = {&pb->cost, pb->a, pb->b, reg};
+    otk_solution sol = {.f = f, .g = g, .P = P};
+    const double t0 = wall_seconds();
+    otk_status st = k > 0 ? otk_sparse_batch(B, &op, k, s, &sol, infos)
+                          : otk_quadratic_batch(B, &op, s, &sol, infos);
+    const double time_s = wall_seconds() - t0;
+    size_t first = 0, late = 0; /* the first problem of status st */
+    for (size_t q = B; q-- > 0;) {
+        first = infos[q].outcome.status == st ? q : first;
+        late += infos[q].outcome.status > 0;
+    }
+    if (st < 0) {
+        fprintf(stderr, "%s: problem %zu (rows %zu to %zu of %s):\n", t->prog,
+                first, first * n, first * n + n - 1, t->in.cost_path);
+        code = solve_failed(t, pb, reg, st, infos[first].outcome.bad_argument);
+        goto done;
+    }
+    if (st != OTK_CONVERGED) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "%zu of %zu problems; the first, problem %zu: %s, marginal "
+                 "error %.3g > --tol %.3g",
+                 late, B, first, otk_status_name(st),
+                 infos[first].marginal_error, s->tol);
+        otkcli_warn_not_converged(t, msg);
+    }
+    if (write_batch_plan(t, dense, B, n, m, P) != 0 ||
+        write_batch_potentials(t, B, n, m, f, g) != 0)
+        goto done;
+    otkcli_summary sm = {.keys = keys};
+    batch_summary(&sm, st, infos, B, time_s);
+    if (otkcli_finish(t, &sm) == 0)
+        code = otkcli_exit_code(st);
+done:
+    free(f);
+    free(g);
+    free(P);
+    free(infos);
+    return code;
+}
+
 int otkcli_smooth_main(int argc, char **argv, int sparse)
 {
     otkcli_tool t;
     otkcli_tool_init(&t, sparse ? "otk-sparse" : "otk-quadratic",
                      sparse ? &sparse_spec : &quadratic_spec);
-    options o = {.reg = NAN};
+    options o = {.reg = NAN, .batch = 1};
     otk_quadratic_default_settings(&o.s);
     otkcli_error err;
     int c, code = OTKCLI_EXIT_FAILURE;
@@ -178,7 +389,7 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
         if (r > 0 && otkcli_tool_option(&t, c, argv, &code) != 0)
             goto out;
     }
-    const char *problem = check_options(&o, sparse);
+    const char *problem = check_options(&o, &t, sparse);
     if (problem != NULL) {
         code = otkcli_usage_error(&t, problem);
         goto out;
@@ -190,6 +401,7 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
         o.s.progress_user = &t;
     }
 
+    t.in.batch = o.batch;
     otkcli_problem pb;
     if (otkcli_problem_load(&t.in, &pb, &err) != 0) {
         fprintf(stderr, "%s: %s\n", t.prog, err.msg);
@@ -207,6 +419,14 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
         code = otkcli_close_stdout(t.prog, OTKCLI_EXIT_FAILURE);
         goto out;
     }
+    if (o.batch > 1) {
+        code = otkcli_smooth_batch(&t, &o.s, &pb, o.reg, sparse ? o.k : 0,
+                                   o.batch, o.dense);
+        otkcli_abort_all();
+        otkcli_problem_free(&pb);
+        code = otkcli_close_stdout(t.prog, code);
+        goto out;
+    }
     double *f = malloc(n * sizeof *f), *g = malloc(m * sizeof *g);
     double *P = NULL;
     if (t.plan_path != NULL)
@@ -221,27 +441,8 @@ int otkcli_smooth_main(int argc, char **argv, int sparse)
     otk_solution sol = {.f = f, .g = g, .P = P};
     otk_status st = sparse ? otk_sparse(&op, o.k, &o.s, &sol, &info)
                            : otk_quadratic(&op, &o.s, &sol, &info);
-    const char *opt = otkcli_option_for_setting(&t, info.outcome.bad_argument);
-    if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
-        /* a setting out of range: name the option that set it */
-        snprintf(err.msg, sizeof err.msg,
-                 "%s: value out of range (see --help and docs/quadratic.md)",
-                 opt);
-        code = otkcli_usage_error(&t, err.msg);
-        goto done;
-    }
-    const char *bad = info.outcome.bad_argument;
-    if (st == OTK_ERR_INVALID_ARGUMENT && bad != NULL &&
-        strcmp(bad, "reg") == 0) {
-        /* --reg itself was checked: its product with the mass is not */
-        fprintf(stderr,
-                "%s: --reg %g times the total mass of the weights is below "
-                "the normal range; scale the weights or --reg up\n",
-                t.prog, o.reg);
-        goto done;
-    }
     if (st < 0) {
-        otkcli_report(&t, &pb, st, bad);
+        code = solve_failed(&t, &pb, o.reg, st, info.outcome.bad_argument);
         goto done;
     }
     if (st != OTK_CONVERGED) {
