@@ -280,6 +280,29 @@ OTK_API otk_status otk_bilevel_hypergradient(
     const double *theta, double eps, double delta, double *x, double *q,
     double *z, otk_bilevel_info *info);
 
+/*
+ * The true upper loss f(theta) = g(xhat(theta)), for confirming a value
+ * that a run reports (trace rows and info.upper_loss are g at a lower
+ * solution of accuracy eps, inexact by construction). Solves the lower
+ * level at theta from the warm start x (n entries, in place; changed
+ * only when certified) until ||grad_x h|| <= mu eps, which certifies
+ * ||x - xhat(theta)|| <= eps, and writes *loss = g(x) and, unless
+ * loss_error is NULL, *loss_error = ||grad g(x)|| eps + L_g eps^2 / 2,
+ * so that |f(theta) - *loss| <= *loss_error (the descent lemma). eps
+ * must be > 0 and finite; 1e-10 or the precision floor near it is
+ * "tight" for the built-in families. Of the settings (NULL: the
+ * defaults) it uses lower_solver and ll_max_iter; the budget does not
+ * apply. info (may be NULL): the outcome (a cap reached: OTK_STALLED
+ * with cause "ll_max_iter" or "ll_solve", *loss and *loss_error NaN),
+ * ll_iterations, upper_loss = *loss and eps.
+ */
+OTK_API otk_status otk_bilevel_evaluate(const otk_bilevel_problem *problem,
+                                        const otk_bilevel_settings *settings,
+                                        const double *theta, double eps,
+                                        double *x, double *loss,
+                                        double *loss_error,
+                                        otk_bilevel_info *info);
+
 /* The certified bound omega >= ||z - grad f(theta)|| of the paper's
  * Theorem 2.1 for a lower solution x with accuracy eps and a CG residual
  * delta: c eps + (||B|| / mu) delta + (L_B L_g / mu) eps^2 with

@@ -135,6 +135,9 @@ otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,
     return finish_run(&call, &run, info, st);
 }
 
+/* An accuracy argument: > 0 and finite. */
+static int bad_accuracy(double a) { return !(a > 0) || isinf(a); }
+
 otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
                                      const otk_bilevel_settings *settings,
                                      const double *theta, double eps,
@@ -151,9 +154,9 @@ otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
         return st;
     if (!z)
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "z", SIZE_MAX);
-    if (!(eps > 0) || isinf(eps))
+    if (bad_accuracy(eps))
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "eps", SIZE_MAX);
-    if (!(delta > 0) || isinf(delta))
+    if (bad_accuracy(delta))
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "delta", SIZE_MAX);
     /* the building block has no budget */
     otk_bilevel_settings s = *settings;
@@ -171,6 +174,47 @@ otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
     info->delta = delta;
     if (q)
         memcpy(q, run.q, problem->n * sizeof *q);
+    return finish_run(&call, &run, info, st);
+}
+
+otk_status otk_bilevel_evaluate(const otk_bilevel_problem *problem,
+                                const otk_bilevel_settings *settings,
+                                const double *theta, double eps, double *x,
+                                double *loss, double *loss_error,
+                                otk_bilevel_info *info)
+{
+    otk_bilevel_info scratch_info;
+    info = info ? info : &scratch_info;
+    double scratch_error;
+    loss_error = loss_error ? loss_error : &scratch_error;
+    *loss_error = NAN;
+    if (loss)
+        *loss = NAN;
+    otk__call call;
+    otk_bilevel_settings defaults;
+    otk_status st =
+        begin_call(&call, info, problem, &settings, &defaults, theta, x);
+    if (st != OTK_CONVERGED)
+        return st;
+    if (!loss)
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "loss", SIZE_MAX);
+    if (bad_accuracy(eps))
+        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "eps", SIZE_MAX);
+    otk_bilevel_settings s = *settings;
+    s.budget = 0;
+    otkb_run run;
+    if (otkb_run_init(&run, problem, &s, &call) != OTK_CONVERGED)
+        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
+    info->eps = eps;
+    double g, grad_g_norm;
+    st = otkb_ll_solve(&run, theta, eps, x);
+    if (st == OTK_CONVERGED)
+        st = otkb_upper(&run, x, &g, &grad_g_norm);
+    if (st == OTK_CONVERGED) {
+        *loss = info->upper_loss = g;
+        /* the half-width of the certified bounds of f (run.c) */
+        *loss_error = otkb_upper_bound(problem, g, grad_g_norm, eps) - g;
+    }
     return finish_run(&call, &run, info, st);
 }
 

@@ -28,6 +28,7 @@ COST = "0,1\n1,0\n"
 X = "0,0\n1,0\n0,1\n"
 Y = "0,1\n1,1\n0,2\n"
 DATA = "".join("%d,%d,%d\n" % (i, (i * 7) % 5, i % 2) for i in range(12))
+THETA = "1\n1\n"
 RUNS = {
     "otk-sinkhorn": [["--cost", "C.csv", "--reg", "1"],
                      ["--x", "x.csv", "--y", "y.csv", "--reg", "1",
@@ -44,7 +45,9 @@ RUNS = {
                  ["--problem", "tv1d", "--signals", "1", "--length", "8",
                   "--max-iter", "2"],
                  ["--problem", "logreg", "--data", "d.csv", "--max-iter",
-                  "2"]],
+                  "2"],
+                 ["--problem", "quadratic", "--rows", "20", "--dim", "2",
+                  "--evaluate", "t.csv"]],
 }
 
 
@@ -110,7 +113,7 @@ def main():
     candidates |= {"-" + c for c in string.ascii_letters}
     with tempfile.TemporaryDirectory() as tmp:
         for fname, text in [("C.csv", COST), ("x.csv", X), ("y.csv", Y),
-                            ("d.csv", DATA)]:
+                            ("d.csv", DATA), ("t.csv", THETA)]:
             with open(os.path.join(tmp, fname), "w") as f:
                 f.write(text)
         for name in TOOLS:

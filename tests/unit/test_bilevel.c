@@ -910,6 +910,93 @@ START_TEST(test_hypergradient_outcome)
 }
 END_TEST
 
+/* The exact lower solution of a quadratic lower level: one Newton step
+ * xhat = x0 - A^{-1} grad h(x0) with A assembled from ll_hvp (n small). */
+static void exact_lower(const otk_bilevel_problem *pb, const double *theta,
+                        const double *x0, double *xhat)
+{
+    size_t n = pb->n;
+    double *A = malloc(n * n * sizeof *A), *e = calloc(n, sizeof *e);
+    for (size_t j = 0; j < n; j++) {
+        e[j] = 1;
+        ck_assert_int_eq(pb->ll_hvp(pb->user, theta, x0, e, A + j * n), 0);
+        e[j] = 0;
+    }
+    ck_assert_int_eq(pb->ll_grad(pb->user, theta, x0, e), 0);
+    ck_assert_int_eq(otk__spd_solve(n, 1, A, e), 0);
+    for (size_t i = 0; i < n; i++)
+        xhat[i] = x0[i] - e[i];
+    free(A);
+    free(e);
+}
+
+/* otk_bilevel_evaluate: f(theta*) = f_star (analytic) to 1e-10, and at
+ * other thetas g at the exact lower solution, within the loss_error it
+ * certifies; bad arguments are named. */
+START_TEST(test_evaluate_true_loss)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 3, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    otk_bilevel_settings s = bt_caps(100000);
+    otk_bilevel_info info;
+    double x[4], xhat[4], loss, err, g;
+    memcpy(x, in.x0, sizeof x);
+    ck_assert_int_eq(otk_bilevel_evaluate(pb, &s, in.theta_star, 1e-10, x,
+                                          &loss, &err, &info),
+                     OTK_CONVERGED);
+    assert_close("f(theta*)", loss, in.f_star, 1e-10, 0);
+    ck_assert(err > 0 && err <= 1e-9);
+    ck_assert(info.ll_iterations > 0);
+    ck_assert(info.eps == 1e-10 && info.upper_loss == loss);
+    const double shifts[] = {-2, 0.5, 3};
+    for (int k = 0; k < 3; k++) {
+        double theta[4];
+        for (int i = 0; i < 4; i++)
+            theta[i] = in.theta_star[i] + shifts[k] * (i % 2 ? -1 : 1);
+        memcpy(x, in.x0, sizeof x);
+        ck_assert_int_eq(
+            otk_bilevel_evaluate(pb, &s, theta, 1e-10, x, &loss, &err, NULL),
+            OTK_CONVERGED);
+        exact_lower(pb, theta, in.x0, xhat);
+        ck_assert_int_eq(pb->upper(pb->user, xhat, &g, NULL), 0);
+        /* the certified error is what holds; it is small here */
+        ck_assert_msg(err <= 1e-8 * g, "loss_error %g for f %g", err, g);
+        ck_assert_msg(fabs(loss - g) <= err + 1e-14 * g,
+                      "|%.17g - %.17g| > loss_error %g", loss, g, err);
+        ck_assert(g > in.f_star);
+    }
+    /* a loose eps: a larger certified error that still holds */
+    memcpy(x, in.x0, sizeof x);
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, in.theta0, 1e-2, x, &loss, &err, NULL),
+        OTK_CONVERGED);
+    exact_lower(pb, in.theta0, in.x0, xhat);
+    ck_assert_int_eq(pb->upper(pb->user, xhat, &g, NULL), 0);
+    ck_assert(fabs(loss - g) <= err);
+    /* bad arguments and a cap */
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, in.theta0, 0, x, &loss, &err, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "eps");
+    ck_assert(isnan(loss) && isnan(err));
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, in.theta0, 1e-6, x, NULL, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "loss");
+    s.ll_max_iter = 1;
+    memcpy(x, in.x0, sizeof x);
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, in.theta0, 1e-12, x, &loss, &err, &info),
+        OTK_STALLED);
+    ck_assert_str_eq(info.outcome.cause, "ll_max_iter");
+    ck_assert(isnan(loss));
+    ck_assert(memcmp(x, in.x0, sizeof x) == 0); /* uncertified: unchanged */
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bilevel");
@@ -928,6 +1015,7 @@ int main(void)
     tcase_add_test(quad, test_budget_is_exact);
     tcase_add_test(quad, test_zero_hypergradient_is_not_convergence);
     tcase_add_test(quad, test_progress_and_cancel);
+    tcase_add_test(quad, test_evaluate_true_loss);
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);

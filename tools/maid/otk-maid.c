@@ -62,7 +62,8 @@ enum {
     O_NOISY,
     O_FILTERS,
     O_FILTER_SIZE,
-    O_LOWER
+    O_LOWER,
+    O_EVALUATE
 };
 
 /* A bilevel setting: the option names the settings field it sets. */
@@ -130,6 +131,12 @@ static const otkcli_opt opts[] = {
     SETTING("ll-max-iter", "N", O_LLMAX, "lower-level iteration cap",
             ll_max_iter),
     SETTING("cg-max-iter", "N", O_CGMAX, "CG iteration cap", cg_max_iter),
+    OTKCLI_HEADING("Evaluation:"),
+    OTKCLI_OPT("evaluate", 0, "FILE", O_EVALUATE,
+               "no run: the true upper loss at the theta in FILE\n"
+               "(the --theta format) by a lower solve to 1e-10\n"
+               "relative; --output, --noisy allowed, --trace and\n"
+               "--theta not"),
     OTKCLI_HEADING("Outputs:"),
     OTKCLI_OPT("trace", 0, "FILE", O_TRACE, "CSV, one row per outer iteration"),
     OTKCLI_OPT("theta", 0, "FILE", O_THETA,
@@ -159,6 +166,7 @@ static const otkcli_key keys[] = {{"status", NULL},
                                   {"optimality_gap", "--problem quadratic"},
                                   {"psnr", "--problem tv1d, tv2d or foe"},
                                   {"psnr_noisy", "--problem tv1d, tv2d or foe"},
+                                  {"loss_error", "--evaluate"},
                                   {NULL, NULL}};
 
 static const otkcli_spec spec = {intro, opts, keys, outro,
@@ -166,6 +174,7 @@ static const otkcli_spec spec = {intro, opts, keys, outro,
 
 typedef struct options {
     const char *problem, *method, *data, *trace, *theta, *output, *noisy;
+    const char *evaluate;
     const char *images[MAX_IMAGES];
     size_t image_count;
     size_t rows, dim, signals, length, size, train, seed, filters, fsize;
@@ -231,6 +240,7 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
             bad = otkcli_parse_size("--filter-size", optarg, &o->fsize, &err);
             break;
         case O_LOWER: o->lower = optarg; break;
+        case O_EVALUATE: o->evaluate = optarg; break;
         default:
             if (otkcli_tool_option(t, c, argv, code) != 0)
                 return -1;
@@ -508,24 +518,86 @@ static int on_row(void *user, const otk_progress *pr)
     return v->io_error; /* stop early rather than write a broken trace */
 }
 
-/* f at theta by a tight solve (for the optimality gap). */
-static double tight_loss(const otk_bilevel_instance *in, const double *theta)
+/* The accuracy of --evaluate and of the optimality gap: relative to the
+ * solution's size, found by a first loose solve. */
+#define TIGHT_EPS 1e-10
+#define TIGHT_LL_MAX_ITER 100000
+
+/* f(theta) by a tight lower solve from in->x0 into x (n entries):
+ * otk_bilevel_evaluate at eps = TIGHT_EPS max(1, ||x||), ||x|| from a
+ * solve at 1e-4; its cap the larger of --ll-max-iter and
+ * TIGHT_LL_MAX_ITER. info: the tight solve's, with ll_iterations of
+ * both. */
+static otk_status tight_loss(const otk_bilevel_instance *in,
+                             const otk_bilevel_settings *run_settings,
+                             const double *theta, double *x, double *loss,
+                             double *loss_error, otk_bilevel_info *info)
 {
     const otk_bilevel_problem *pb = &in->problem;
-    double *x = malloc(pb->n * sizeof *x), *z = malloc(pb->p * sizeof *z);
-    double g = NAN;
-    if (x && z) {
-        memcpy(x, in->x0, pb->n * sizeof *x);
-        otk_bilevel_settings s;
-        otk_bilevel_default_settings(&s);
-        s.ll_max_iter = s.cg_max_iter = 1000000;
-        if (otk_bilevel_hypergradient(pb, &s, theta, 1e-12, 1e-12, x, NULL, z,
-                                      NULL) == OTK_CONVERGED)
-            pb->upper(pb->user, x, &g, NULL);
+    otk_bilevel_settings s = *run_settings;
+    s.progress = NULL;
+    if (s.ll_max_iter < TIGHT_LL_MAX_ITER)
+        s.ll_max_iter = TIGHT_LL_MAX_ITER;
+    memcpy(x, in->x0, pb->n * sizeof *x);
+    otk_status st =
+        otk_bilevel_evaluate(pb, &s, theta, 1e-4, x, loss, loss_error, info);
+    if (st != OTK_CONVERGED)
+        return st;
+    size_t loose = info->ll_iterations;
+    double norm = 0;
+    for (size_t i = 0; i < pb->n; i++)
+        norm += x[i] * x[i];
+    double eps = TIGHT_EPS * fmax(1, sqrt(norm));
+    st = otk_bilevel_evaluate(pb, &s, theta, eps, x, loss, loss_error, info);
+    info->ll_iterations += loose;
+    return st;
+}
+
+/* The optimality gap (f - f*) / f* of the quadratic family at theta by a
+ * tight solve (x: n entries of scratch). */
+static double optimality_gap(const otkcli_tool *t,
+                             const otk_bilevel_instance *in,
+                             const otk_bilevel_settings *s, const double *theta,
+                             double *x)
+{
+    double f, err;
+    otk_bilevel_info info;
+    if (tight_loss(in, s, theta, x, &f, &err, &info) != OTK_CONVERGED)
+        fprintf(stderr,
+                "%s: warning: the lower level cannot be solved accurately at "
+                "the final theta (it may sit at the clip bound); "
+                "optimality_gap is unknown\n",
+                t->prog);
+    return (f - in->f_star) / in->f_star;
+}
+
+/* The hyperparameters of --evaluate: p values, one a line (a p x 1
+ * matrix, the --theta format); -1 after naming the file and line. */
+static int read_theta(const otkcli_tool *t, const char *path, size_t p,
+                      double *theta)
+{
+    otkcli_matrix m = {0};
+    otkcli_error err;
+    if (otkcli_read_matrix(path, &m, &err) != 0) {
+        fprintf(stderr, "%s: %s\n", t->prog, err.msg);
+        return -1;
     }
-    free(x);
-    free(z);
-    return g;
+    int rc = 0;
+    if (m.cols != 1 || m.rows != p) {
+        /* the line where the file departs from p lines of one value */
+        size_t line = m.rows == 0   ? 1
+                      : m.cols != 1 ? m.line[0]
+                                    : m.line[m.rows < p ? m.rows - 1 : p];
+        fprintf(stderr,
+                "%s: %s:%zu: expected %zu hyperparameters of this problem, one "
+                "per line (the --theta format); got %zu x %zu values\n",
+                t->prog, path, line, p, m.rows, m.cols);
+        rc = -1;
+    } else {
+        memcpy(theta, m.data, p * sizeof *theta);
+    }
+    otkcli_matrix_free(&m);
+    return rc;
 }
 
 /* Images or signals (the reconstruction or the noisy data) to path, when
@@ -570,6 +642,65 @@ static int write_outputs(const otkcli_tool *t, const options *o,
     return 0;
 }
 
+/* The denoising families' PSNR of x and of the noisy data. */
+static void add_quality(otkcli_summary *sm, const otk_bilevel_instance *in,
+                        const double *x)
+{
+    if (!in->clean)
+        return;
+    size_t len = in->problem.n;
+    otkcli_summary_num(sm, "psnr", otk_bilevel_psnr(x, in->clean, len));
+    otkcli_summary_num(sm, "psnr_noisy",
+                       otk_bilevel_psnr(in->noisy, in->clean, len));
+}
+
+/* --evaluate: f at the file's theta by a tight solve, with the run's
+ * summary keys (no outer iterations, no hypergradient: grad_norm NaN)
+ * and loss_error, the certified |f - upper_loss|. Returns the exit
+ * code; a stall (exit 3) prints NaN losses. */
+static int evaluate(const otkcli_tool *t, const options *o,
+                    const otk_bilevel_instance *in, double *theta, double *x)
+{
+    if (read_theta(t, o->evaluate, in->problem.p, theta) != 0)
+        return OTKCLI_EXIT_FAILURE;
+    double loss, loss_error;
+    otk_bilevel_info info;
+    otk_status st = tight_loss(in, &o->s, theta, x, &loss, &loss_error, &info);
+    if (st < 0) {
+        fprintf(stderr, "%s: %s: %s%s%s\n", t->prog, o->evaluate,
+                otk_status_string(st), info.outcome.bad_argument ? ": " : "",
+                info.outcome.bad_argument ? info.outcome.bad_argument : "");
+        return OTKCLI_EXIT_FAILURE;
+    }
+    if (st == OTK_STALLED)
+        fprintf(stderr,
+                "%s: warning: stalled (%s): the lower level cannot be solved "
+                "to eps %g at this theta; raise --ll-max-iter\n",
+                t->prog, info.outcome.cause ? info.outcome.cause : "",
+                info.eps);
+    if (write_images(t, o, in, "--output", o->output, x) != 0 ||
+        write_images(t, o, in, "--noisy", o->noisy, in->noisy) != 0)
+        return OTKCLI_EXIT_FAILURE;
+    otkcli_summary sm = {.keys = keys};
+    otkcli_summary_str(&sm, "status", otk_status_name(st));
+    otkcli_summary_count(&sm, "iterations", 0);
+    otkcli_summary_count(&sm, "accepted", 0);
+    otkcli_summary_num(&sm, "upper_loss", loss);
+    otkcli_summary_count(&sm, "lower_iterations", info.ll_iterations);
+    otkcli_summary_count(&sm, "cg_iterations", 0);
+    otkcli_summary_num(&sm, "eps", info.eps);
+    otkcli_summary_num(&sm, "grad_norm", NAN);
+    otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
+    if (in->theta_star)
+        otkcli_summary_num(&sm, "optimality_gap",
+                           (loss - in->f_star) / in->f_star);
+    add_quality(&sm, in, x);
+    otkcli_summary_num(&sm, "loss_error", loss_error);
+    if (otkcli_finish(t, &sm) != 0)
+        return OTKCLI_EXIT_FAILURE;
+    return st == OTK_STALLED ? OTKCLI_EXIT_NOT_CONVERGED : OTKCLI_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     otkcli_tool t;
@@ -602,11 +733,14 @@ int main(int argc, char **argv)
             return otkcli_usage_error(&t,
                                       "--lower-solver: expected fista or gd");
     }
+    if (o.evaluate && (o.trace || o.theta))
+        return otkcli_usage_error(&t, "--evaluate makes no run: it writes no "
+                                      "--trace and no --theta");
     const char *outs[] = {o.trace, o.theta, o.output, o.noisy};
-    const char *ins[MAX_IMAGES + 1] = {o.data};
-    memcpy(ins + 1, o.images, o.image_count * sizeof *ins);
+    const char *ins[MAX_IMAGES + 2] = {o.data, o.evaluate};
+    memcpy(ins + 2, o.images, o.image_count * sizeof *ins);
     otkcli_error err;
-    if (otkcli_check_paths(ins, o.image_count + 1, outs, 4, &err) != 0)
+    if (otkcli_check_paths(ins, o.image_count + 2, outs, 4, &err) != 0)
         return otkcli_usage_error(&t, err.msg);
 
     otk_bilevel_instance in;
@@ -621,6 +755,10 @@ int main(int argc, char **argv)
     run_view view = {&t, NULL, 0};
     if (!theta || !x) {
         fprintf(stderr, "%s: out of memory\n", t.prog);
+        goto done;
+    }
+    if (o.evaluate) {
+        code = evaluate(&t, &o, &in, theta, x);
         goto done;
     }
     memcpy(theta, in.theta0, in.problem.p * sizeof *theta);
@@ -680,22 +818,16 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "grad_norm", info.grad_norm);
     otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (in.theta_star) {
-        double f = tight_loss(&in, theta);
-        if (isnan(f))
-            fprintf(
-                stderr,
-                "%s: warning: the lower level cannot be solved accurately at "
-                "the final theta (it may sit at the clip bound); "
-                "optimality_gap is unknown\n",
-                t.prog);
-        otkcli_summary_num(&sm, "optimality_gap", (f - in.f_star) / in.f_star);
+        double *scratch = malloc(in.problem.n * sizeof *scratch);
+        if (!scratch) {
+            fprintf(stderr, "%s: out of memory\n", t.prog);
+            goto done;
+        }
+        otkcli_summary_num(&sm, "optimality_gap",
+                           optimality_gap(&t, &in, &o.s, theta, scratch));
+        free(scratch);
     }
-    if (in.clean) {
-        size_t len = in.problem.n;
-        otkcli_summary_num(&sm, "psnr", otk_bilevel_psnr(x, in.clean, len));
-        otkcli_summary_num(&sm, "psnr_noisy",
-                           otk_bilevel_psnr(in.noisy, in.clean, len));
-    }
+    add_quality(&sm, &in, x);
     if (otkcli_finish(&t, &sm) != 0)
         goto done;
     /* the normal end of a run is max-iter or the budget; only a stall or
