@@ -15,7 +15,8 @@ static long fail_size = -2, fail_nth, seen;
 void *malloc(size_t size)
 {
     if (fail_size == -2) { /* first call: read the settings */
-        const char *s = getenv("FAIL_MALLOC_SIZE"), *k = getenv("FAIL_MALLOC_NTH");
+        const char *s = getenv("FAIL_MALLOC_SIZE"),
+                   *k = getenv("FAIL_MALLOC_NTH");
         fail_size = s ? atol(s) : -1;
         fail_nth = k ? atol(k) : 1;
     }
