@@ -251,6 +251,11 @@ OTK_API size_t otk_setting_range(const otk_setting_bounds *bounds, char *buf,
  * becomes INFINITY, and INFINITY is what means "no limit"). */
 OTK_API double otk_setting_get(const otk_setting_bounds *bounds,
                                const void *settings);
+/* Writes value into the field of a settings struct, converted to the
+ * field's kind (INFINITY into a count is SIZE_MAX, "no limit"; counts above
+ * 2^53 are rounded as doubles are). No range check: see otk_setting_valid. */
+OTK_API void otk_setting_set(const otk_setting_bounds *bounds, void *settings,
+                             double value);
 
 /*
  * A transport problem, for the solvers that take one (docs/api.md):

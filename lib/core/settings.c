@@ -106,29 +106,32 @@ const otk_setting_bounds *otk__check_settings(const otk_setting_bounds *table,
     return NULL;
 }
 
+void otk_setting_set(const otk_setting_bounds *b, void *settings, double v)
+{
+    char *field = (char *)settings + b->offset;
+    switch (b->kind) {
+    case OTK_SETTING_REAL: memcpy(field, &v, sizeof v); break;
+    case OTK_SETTING_COUNT: {
+        size_t c = isinf(v) ? SIZE_MAX : (size_t)v;
+        memcpy(field, &c, sizeof c);
+        break;
+    }
+    case OTK_SETTING_INTEGER: {
+        int i = (int)v;
+        memcpy(field, &i, sizeof i);
+        break;
+    }
+    case OTK_SETTING_ULONG: {
+        unsigned long u = (unsigned long)v;
+        memcpy(field, &u, sizeof u);
+        break;
+    }
+    }
+}
+
 void otk__apply_defaults(const otk_setting_bounds *table, size_t count,
                          void *settings)
 {
-    for (size_t k = 0; k < count; k++) {
-        char *field = (char *)settings + table[k].offset;
-        double v = table[k].default_value;
-        switch (table[k].kind) {
-        case OTK_SETTING_REAL: memcpy(field, &v, sizeof v); break;
-        case OTK_SETTING_COUNT: {
-            size_t c = isinf(v) ? SIZE_MAX : (size_t)v;
-            memcpy(field, &c, sizeof c);
-            break;
-        }
-        case OTK_SETTING_INTEGER: {
-            int i = (int)v;
-            memcpy(field, &i, sizeof i);
-            break;
-        }
-        case OTK_SETTING_ULONG: {
-            unsigned long u = (unsigned long)v;
-            memcpy(field, &u, sizeof u);
-            break;
-        }
-        }
-    }
+    for (size_t k = 0; k < count; k++)
+        otk_setting_set(&table[k], settings, table[k].default_value);
 }

@@ -166,13 +166,6 @@ void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
     }
 }
 
-void test_setting_set(const otk_setting_bounds *b, void *settings, double v)
-{
-    otk_setting_bounds one = *b;
-    one.default_value = v;
-    otk__apply_defaults(&one, 1, settings);
-}
-
 int test_setting_outside(const otk_setting_bounds *b, double v[4])
 {
     int k = 0, real = b->kind == OTK_SETTING_REAL;
@@ -222,7 +215,7 @@ void test_bounds_table(const otk_setting_bounds *t, size_t count,
                       "%s: no out-of-range value tested", b->name);
         for (int i = 0; i < k; i++) {
             memcpy(s, def, size);
-            test_setting_set(b, s, v[i]);
+            otk_setting_set(b, s, v[i]);
             ck_assert_msg(!otk_setting_valid(b, otk_setting_get(b, s)),
                           "%s = %g counts as valid", b->name, v[i]);
             const char *bad = NULL;

@@ -44,9 +44,6 @@ double test_uniform(unsigned long long *state);
 void test_gaussian_points(double *x, size_t rows, size_t d, double shift,
                           unsigned long long *state);
 
-/* Writes v into the field of a settings struct that the bounds record
- * describes (the core's writer of defaults, on a copy of the record). */
-void test_setting_set(const otk_setting_bounds *b, void *settings, double v);
 /* Values just outside the record's range that its field can hold: the
  * open ends themselves, one unit past the closed finite ends, NaN and
  * infinity for real fields. Returns how many were written to v (0 only

@@ -184,21 +184,7 @@ int otkcli_setting_option(const otkcli_tool *t, int c, const char *value,
         *code = out_of_range(t, opt, b, v);
         return -1;
     }
-    char *field = (char *)settings + b->offset;
-    switch (b->kind) {
-    case OTK_SETTING_REAL: memcpy(field, &v, sizeof v); break;
-    case OTK_SETTING_COUNT: memcpy(field, &u, sizeof u); break;
-    case OTK_SETTING_INTEGER: {
-        int i = (int)u;
-        memcpy(field, &i, sizeof i);
-        break;
-    }
-    case OTK_SETTING_ULONG: {
-        unsigned long l = (unsigned long)u;
-        memcpy(field, &l, sizeof l);
-        break;
-    }
-    }
+    otk_setting_set(b, settings, v);
     return 1;
 }
 
