@@ -138,6 +138,39 @@ otk_status otk_bilevel_solve(const otk_bilevel_problem *problem,
 /* An accuracy argument: > 0 and finite. */
 static int bad_accuracy(double a) { return !(a > 0) || isinf(a); }
 
+/*
+ * The start of the building blocks (hypergradient, evaluate): the checks
+ * of every call, then the output they cannot do without (out, named
+ * out_name), the accuracies eps and, when given, *delta, and a run on *s,
+ * a copy of the settings without the budget (the blocks have none; *s
+ * must outlive the run).
+ */
+static otk_status begin_block(otk__call *call, otk_bilevel_info *info,
+                              const otk_bilevel_problem *problem,
+                              const otk_bilevel_settings *settings,
+                              const double *theta, const double *x,
+                              const void *out, const char *out_name, double eps,
+                              const double *delta, otk_bilevel_settings *s,
+                              otkb_run *run)
+{
+    otk_bilevel_settings defaults;
+    otk_status st =
+        begin_call(call, info, problem, &settings, &defaults, theta, x);
+    if (st != OTK_CONVERGED)
+        return st;
+    if (!out)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, out_name, SIZE_MAX);
+    if (bad_accuracy(eps))
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "eps", SIZE_MAX);
+    if (delta && bad_accuracy(*delta))
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "delta", SIZE_MAX);
+    *s = *settings;
+    s->budget = 0;
+    if (otkb_run_init(run, problem, s, call) != OTK_CONVERGED)
+        return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
+    return OTK_CONVERGED;
+}
+
 otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
                                      const otk_bilevel_settings *settings,
                                      const double *theta, double eps,
@@ -147,23 +180,12 @@ otk_status otk_bilevel_hypergradient(const otk_bilevel_problem *problem,
     otk_bilevel_info scratch_info;
     info = info ? info : &scratch_info;
     otk__call call;
-    otk_bilevel_settings defaults;
-    otk_status st =
-        begin_call(&call, info, problem, &settings, &defaults, theta, x);
+    otk_bilevel_settings s;
+    otkb_run run;
+    otk_status st = begin_block(&call, info, problem, settings, theta, x, z,
+                                "z", eps, &delta, &s, &run);
     if (st != OTK_CONVERGED)
         return st;
-    if (!z)
-        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "z", SIZE_MAX);
-    if (bad_accuracy(eps))
-        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "eps", SIZE_MAX);
-    if (bad_accuracy(delta))
-        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "delta", SIZE_MAX);
-    /* the building block has no budget */
-    otk_bilevel_settings s = *settings;
-    s.budget = 0;
-    otkb_run run;
-    if (otkb_run_init(&run, problem, &s, &call) != OTK_CONVERGED)
-        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     double g, grad_g_norm;
     st = otkb_hypergradient(&run, theta, eps, delta, x, z, &g, &grad_g_norm);
     if (st == OTK_CONVERGED) {
@@ -191,20 +213,12 @@ otk_status otk_bilevel_evaluate(const otk_bilevel_problem *problem,
     if (loss)
         *loss = NAN;
     otk__call call;
-    otk_bilevel_settings defaults;
-    otk_status st =
-        begin_call(&call, info, problem, &settings, &defaults, theta, x);
+    otk_bilevel_settings s;
+    otkb_run run;
+    otk_status st = begin_block(&call, info, problem, settings, theta, x, loss,
+                                "loss", eps, NULL, &s, &run);
     if (st != OTK_CONVERGED)
         return st;
-    if (!loss)
-        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "loss", SIZE_MAX);
-    if (bad_accuracy(eps))
-        return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, "eps", SIZE_MAX);
-    otk_bilevel_settings s = *settings;
-    s.budget = 0;
-    otkb_run run;
-    if (otkb_run_init(&run, problem, &s, &call) != OTK_CONVERGED)
-        return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     info->eps = eps;
     double g, grad_g_norm;
     st = otkb_ll_solve(&run, theta, eps, x);
