@@ -33,6 +33,11 @@ typedef struct otkcli_opt {
 
 /* clang-format off */
 #define OTKCLI_OPT(name, s, arg, code, help) {name, s, arg, code, help, NULL}
+/* An option that sets the library settings field `field` (a record of the
+ * spec's bounds table): parsed, checked and stored by otkcli_setting_option,
+ * its default and range printed by --help. */
+#define OTKCLI_SETTING(name, arg, code, help, field)                           \
+    {name, 0, arg, code, help, #field}
 #define OTKCLI_HEADING(text) {NULL, 0, NULL, 0, text, NULL}
 #define OTKCLI_END {NULL, 0, NULL, 0, NULL, NULL}
 /* clang-format on */

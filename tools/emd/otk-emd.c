@@ -27,20 +27,14 @@ static const char outro[] =
 
 enum { O_MAXIT = OTKCLI_OPT_TOOL, O_MASS_TOL, O_PLAN_FORMAT };
 
-/* An exact setting: the option names the settings field it sets. */
-#define SETTING(name, arg, code, help, field)                                  \
-    {                                                                          \
-        name, 0, arg, code, help, #field                                       \
-    }
-
 static const otkcli_opt opts[] = {
     OTKCLI_OPTS_INPUT,
     OTKCLI_HEADING("Solver:"),
-    SETTING("max-iter", "N", O_MAXIT, "pivot limit", max_iter),
-    SETTING("mass-tol", "T", O_MASS_TOL,
-            "relative mass difference tolerated, b then being\n"
-            "rescaled to a's mass",
-            mass_tol),
+    OTKCLI_SETTING("max-iter", "N", O_MAXIT, "pivot limit", max_iter),
+    OTKCLI_SETTING("mass-tol", "T", O_MASS_TOL,
+                   "relative mass difference tolerated, b then being\n"
+                   "rescaled to a's mass",
+                   mass_tol),
     OTKCLI_HEADING("Output:"),
     OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("plan-format", 0, "F", O_PLAN_FORMAT,

@@ -66,12 +66,6 @@ enum {
     O_EVALUATE
 };
 
-/* A bilevel setting: the option names the settings field it sets. */
-#define SETTING(name, arg, code, help, field)                                  \
-    {                                                                          \
-        name, 0, arg, code, help, #field                                       \
-    }
-
 static const otkcli_opt opts[] = {
     OTKCLI_HEADING("Problems:"),
     OTKCLI_OPT("problem", 0, "P", O_PROBLEM,
@@ -107,30 +101,32 @@ static const otkcli_opt opts[] = {
                "maid (default), fixed, hoag-geometric, hoag-quadratic\n"
                "or hoag-cubic"),
     OTKCLI_OPT("lower-solver", 0, "S", O_LOWER, "fista (default) or gd"),
-    SETTING("eps0", "E", O_EPS0, "initial lower-level accuracy", eps0),
-    SETTING("delta0", "D", O_DELTA0, "initial CG accuracy", delta0),
-    SETTING("alpha0", "A", O_ALPHA0, "initial step", alpha0),
-    SETTING("max-iter", "N", O_MAXITER, "outer iterations", max_iter),
-    SETTING("budget", "B", O_BUDGET, "lower-level + CG iterations (0: none)",
-            budget),
-    SETTING("rho-under", "R", O_RHO_UNDER, "step decrease factor per backtrack",
-            rho_under),
-    SETTING("rho-over", "R", O_RHO_OVER, "step increase factor after a success",
-            rho_over),
-    SETTING("nu-under", "V", O_NU_UNDER, "accuracy decrease factor", nu_under),
-    SETTING("nu-over", "V", O_NU_OVER,
-            "accuracy increase factor after a success", nu_over),
-    SETTING("eta", "E", O_ETA, "line-search slack", eta),
-    SETTING("armijo-c", "C", O_ARMIJO, "Armijo constant", armijo_c),
-    SETTING("max-backtrack", "N", O_MAXBT, "backtracks per iteration",
-            max_backtrack),
-    SETTING("no-descent-test", NULL, O_NODESCENT,
-            "accept steps without the descent test", check_descent),
-    SETTING("grad-tol", "T", O_GRADTOL, "stop when the hypergradient norm <= T",
-            grad_tol),
-    SETTING("ll-max-iter", "N", O_LLMAX, "lower-level iteration cap",
-            ll_max_iter),
-    SETTING("cg-max-iter", "N", O_CGMAX, "CG iteration cap", cg_max_iter),
+    OTKCLI_SETTING("eps0", "E", O_EPS0, "initial lower-level accuracy", eps0),
+    OTKCLI_SETTING("delta0", "D", O_DELTA0, "initial CG accuracy", delta0),
+    OTKCLI_SETTING("alpha0", "A", O_ALPHA0, "initial step", alpha0),
+    OTKCLI_SETTING("max-iter", "N", O_MAXITER, "outer iterations", max_iter),
+    OTKCLI_SETTING("budget", "B", O_BUDGET,
+                   "lower-level + CG iterations (0: none)", budget),
+    OTKCLI_SETTING("rho-under", "R", O_RHO_UNDER,
+                   "step decrease factor per backtrack", rho_under),
+    OTKCLI_SETTING("rho-over", "R", O_RHO_OVER,
+                   "step increase factor after a success", rho_over),
+    OTKCLI_SETTING("nu-under", "V", O_NU_UNDER, "accuracy decrease factor",
+                   nu_under),
+    OTKCLI_SETTING("nu-over", "V", O_NU_OVER,
+                   "accuracy increase factor after a success", nu_over),
+    OTKCLI_SETTING("eta", "E", O_ETA, "line-search slack", eta),
+    OTKCLI_SETTING("armijo-c", "C", O_ARMIJO, "Armijo constant", armijo_c),
+    OTKCLI_SETTING("max-backtrack", "N", O_MAXBT, "backtracks per iteration",
+                   max_backtrack),
+    OTKCLI_SETTING("no-descent-test", NULL, O_NODESCENT,
+                   "accept steps without the descent test", check_descent),
+    OTKCLI_SETTING("grad-tol", "T", O_GRADTOL,
+                   "stop when the hypergradient norm <= T", grad_tol),
+    OTKCLI_SETTING("ll-max-iter", "N", O_LLMAX, "lower-level iteration cap",
+                   ll_max_iter),
+    OTKCLI_SETTING("cg-max-iter", "N", O_CGMAX, "CG iteration cap",
+                   cg_max_iter),
     OTKCLI_HEADING("Evaluation:"),
     OTKCLI_OPT("evaluate", 0, "FILE", O_EVALUATE,
                "no run: the true upper loss at the theta in FILE\n"

@@ -57,14 +57,8 @@ enum {
     O_MAXIT
 };
 
-/* An option that sets a field of otk_mg_fit_settings (estimate reads
- * the gap's fields from its `gap`): --help prints the field's default and
- * range from the library's table, and the value is checked against it. */
-#define SETTING(name, arg, code, help, field)                                  \
-    {                                                                          \
-        name, 0, arg, code, help, #field                                       \
-    }
-
+/* OTKCLI_SETTING options name fields of otk_mg_fit_settings; estimate
+ * reads the gap's fields from its `gap`. */
 static const otkcli_opt opts[] = {
     OTKCLI_HEADING("estimate (and the Monge gap of fit):"),
     OTKCLI_OPT("x", 0, "FILE", OTKCLI_OPT_X, "points x_i, n x d (also apply)"),
@@ -74,37 +68,37 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("cost", 0, "M", O_COST,
                "deprecated name of --metric (removed in the next\n"
                "release)"),
-    SETTING("p", "P", OTKCLI_OPT_P, "exponent of pnorm: c = ||x - y||_p^p",
-            gap.p),
-    SETTING("reg", "R", O_REG,
-            "entropic regularization, absolute (0: relative)", gap.reg),
-    SETTING("relative-reg", "R", O_RELREG, "reg = R times the mean cost",
-            gap.relative_reg),
+    OTKCLI_SETTING("p", "P", OTKCLI_OPT_P,
+                   "exponent of pnorm: c = ||x - y||_p^p", gap.p),
+    OTKCLI_SETTING("reg", "R", O_REG,
+                   "entropic regularization, absolute (0: relative)", gap.reg),
+    OTKCLI_SETTING("relative-reg", "R", O_RELREG, "reg = R times the mean cost",
+                   gap.relative_reg),
     OTKCLI_OPT("exact", 0, NULL, O_EXACT,
                "exact W (network simplex) instead (estimate only)"),
     OTKCLI_OPT("gradient", 0, "FILE", O_GRADIENT,
                "write dM/dy (n rows of d values)"),
-    SETTING("tol", "T", O_TOL,
-            "inner Sinkhorn: stop when the L1 marginal residual\n"
-            "<= T times the mass (the default below is fit's;\n"
-            "estimate's is 1e-9)",
-            gap.sinkhorn.tol),
-    SETTING("max-iter", "N", O_MAXIT,
-            "inner Sinkhorn: iteration limit of each solve",
-            gap.sinkhorn.max_iter),
+    OTKCLI_SETTING("tol", "T", O_TOL,
+                   "inner Sinkhorn: stop when the L1 marginal residual\n"
+                   "<= T times the mass (the default below is fit's;\n"
+                   "estimate's is 1e-9)",
+                   gap.sinkhorn.tol),
+    OTKCLI_SETTING("max-iter", "N", O_MAXIT,
+                   "inner Sinkhorn: iteration limit of each solve",
+                   gap.sinkhorn.max_iter),
     OTKCLI_HEADING("fit:"),
     OTKCLI_OPT("source", 0, "FILE", O_SOURCE, "source samples (required)"),
     OTKCLI_OPT("target", 0, "FILE", O_TARGET, "target samples (required)"),
-    SETTING("lambda", "L", O_LAMBDA, "weight of the Monge gap", lambda),
+    OTKCLI_SETTING("lambda", "L", O_LAMBDA, "weight of the Monge gap", lambda),
     OTKCLI_OPT("hidden", 0, "H1,H2,..", O_HIDDEN, "hidden layer sizes (64,64)"),
     OTKCLI_OPT("activation", 0, "A", O_ACT,
                "gelu (default), relu, leaky_relu or tanh"),
-    SETTING("steps", "N", O_STEPS, "Adam steps", steps),
-    SETTING("batch", "B", O_BATCH, "mini-batch size", batch),
-    SETTING("lr", "R", O_LR, "learning rate", lr),
-    SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
-    SETTING("fit-reg", "R", O_FITREG,
-            "reg of S (0: 0.1 x mean cost of a target batch)", fit_reg),
+    OTKCLI_SETTING("steps", "N", O_STEPS, "Adam steps", steps),
+    OTKCLI_SETTING("batch", "B", O_BATCH, "mini-batch size", batch),
+    OTKCLI_SETTING("lr", "R", O_LR, "learning rate", lr),
+    OTKCLI_SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
+    OTKCLI_SETTING("fit-reg", "R", O_FITREG,
+                   "reg of S (0: 0.1 x mean cost of a target batch)", fit_reg),
     OTKCLI_OPT("save", 0, "MAP", O_SAVE,
                "where to write the fitted map (required)"),
     OTKCLI_HEADING("apply:"),

@@ -40,37 +40,32 @@ enum {
     O_CYY
 };
 
-/* A Sinkhorn setting: the option names the settings field it sets (its
- * default and range come from otk_sinkhorn_setting_bounds()). */
-#define SETTING(name, arg, code, help, field)                                  \
-    {                                                                          \
-        name, 0, arg, code, help, #field                                       \
-    }
-
 static const otkcli_opt opts[] = {
     OTKCLI_OPTS_INPUT, OTKCLI_HEADING("Problem and solver:"),
     OTKCLI_OPT("reg", 'e', "R", O_REG,
                "regularization, > 0, in units of the cost (required)"),
-    SETTING("tau-a", "T", O_TAU_A,
-            "KL penalty on the source marginal (inf: balanced)", tau_a),
-    SETTING("tau-b", "T", O_TAU_B, "the same on the target marginal", tau_b),
+    OTKCLI_SETTING("tau-a", "T", O_TAU_A,
+                   "KL penalty on the source marginal (inf: balanced)", tau_a),
+    OTKCLI_SETTING("tau-b", "T", O_TAU_B, "the same on the target marginal",
+                   tau_b),
     /* --tau is range-checked as tau_a and copied to tau_b */
-    SETTING("tau", "T", O_TAU, "both penalties", tau_a),
-    SETTING("tol", "T", O_TOL,
-            "stop when the L1 marginal residual <= T times the mass", tol),
-    SETTING("max-iter", "N", O_MAXIT, "iteration limit", max_iter),
-    SETTING("check-every", "K", O_CHECK,
-            "measure the residual every K iterations", check_every),
+    OTKCLI_SETTING("tau", "T", O_TAU, "both penalties", tau_a),
+    OTKCLI_SETTING("tol", "T", O_TOL,
+                   "stop when the L1 marginal residual <= T times the mass",
+                   tol),
+    OTKCLI_SETTING("max-iter", "N", O_MAXIT, "iteration limit", max_iter),
+    OTKCLI_SETTING("check-every", "K", O_CHECK,
+                   "measure the residual every K iterations", check_every),
     OTKCLI_OPT("domain", 0, "D", O_DOMAIN, "auto (default), log or scaling"),
     OTKCLI_OPT("eps-scaling", 0, "S", O_EPS, "auto (default), on or off"),
-    SETTING("relaxation", "W", O_RELAX,
-            "over-relaxation: 0 adaptive, 1 plain Sinkhorn, or\n"
-            "a fixed value in (0, 2)",
-            relaxation),
-    SETTING("threads", "N", O_THREADS,
-            "threads (0: all cores on large problems); more than\n"
-            "1024 or 4 per core are used as that maximum",
-            threads),
+    OTKCLI_SETTING("relaxation", "W", O_RELAX,
+                   "over-relaxation: 0 adaptive, 1 plain Sinkhorn, or\n"
+                   "a fixed value in (0, 2)",
+                   relaxation),
+    OTKCLI_SETTING("threads", "N", O_THREADS,
+                   "threads (0: all cores on large problems); more than\n"
+                   "1024 or 4 per core are used as that maximum",
+                   threads),
     OTKCLI_HEADING("Output:"), OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("divergence", 0, NULL, O_DIV,
                "also compute the debiased Sinkhorn divergence"),

@@ -49,13 +49,6 @@ enum {
     O_BATCH
 };
 
-/* An option that sets a settings field (the bounds table's name): its
- * value is parsed, range-checked and stored by otkcli_setting_option. */
-#define SETTING(name, arg, code, help, field)                                  \
-    {                                                                          \
-        name, 0, arg, code, help, #field                                       \
-    }
-
 /* The two tools' tables differ only by -k: the rest is shared. */
 /* clang-format off */
 #define SMOOTH_REG                                                           \
@@ -66,11 +59,11 @@ enum {
     OTKCLI_OPT("gamma", 'e', "G", O_REG, "the same as --reg (Blondel's name)")
 #define SMOOTH_REST                                                          \
     OTKCLI_OPT("formulation", 0, "F", O_FORM, "semi-dual (default) or dual"),\
-    SETTING("tol", "T", O_TOL,                                               \
+    OTKCLI_SETTING("tol", "T", O_TOL,                                               \
             "stop when the L1 marginal error <= T times the mass", tol),    \
-    SETTING("max-iter", "N", O_MAXIT, "L-BFGS iterations", max_iter),        \
-    SETTING("history", "H", O_HISTORY, "L-BFGS memory", history),            \
-    SETTING("threads", "N", O_THREADS,                                       \
+    OTKCLI_SETTING("max-iter", "N", O_MAXIT, "L-BFGS iterations", max_iter),        \
+    OTKCLI_SETTING("history", "H", O_HISTORY, "L-BFGS memory", history),            \
+    OTKCLI_SETTING("threads", "N", O_THREADS,                                       \
             "threads (0: all cores on large problems)", threads),            \
     OTKCLI_OPT("batch", 0, "B", O_BATCH,                                     \
                "B stacked problems of n = rows / B (docs/cli.md)"),          \
