@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact/pricing.h"
 #include "exact/simplex.h"
 #include "linalg/linalg.h"
 
@@ -188,36 +189,45 @@ void otk__ns_release(ns_state *s)
 }
 
 /* Block search: scan from next_arc; at the end of each block, stop if an
- * arc with reduced cost below -eps was seen and take the most negative.
- * With full = 1 the whole arc set is scanned. Returns 0 when none. */
+ * arc with reduced cost below -eps was seen and take the most negative
+ * (the first one in scan order among equals). With full = 1 the whole arc
+ * set is scanned. Returns 0 when none. The scan goes by segments, the
+ * pieces of a block within one cost row, each priced by one vector
+ * min-reduction (otk__ns_row_min), which picks the same arc as the
+ * arc-by-arc scan. */
 static int find_entering(ns_state *s, int full)
 {
-    const size_t n = s->n, m = s->m, narcs = s->narcs;
-    const double *pi_t = s->pi + n;
+    const size_t m = s->m, narcs = s->narcs;
+    const double *pi_t = s->pi + s->n;
     double best = -s->eps;
-    size_t best_arc = NO_ARC, k = s->next_arc, count = s->block;
-    size_t i = k / m, j = k % m;
-    double pi_i = s->pi[i];
-    /* the row being scanned: the matrix's, or computed once for points */
-    const double *crow = otk__cost_row(s->cost, s->yt, i, s->crow);
-    for (size_t scanned = 0; scanned < narcs; scanned++) {
-        double rc = crow[j] + pi_i - pi_t[j];
+    size_t best_arc = NO_ARC, k = s->next_arc, left = s->block;
+    /* point clouds: the row in s->crow, computed once per visit */
+    size_t row = SIZE_MAX;
+    const double *crow = NULL;
+    for (size_t scanned = 0; scanned < narcs;) {
+        const size_t i = k / m, j = k % m;
+        size_t len = m - j;
+        len = len < left ? len : left;
+        len = len < narcs - scanned ? len : narcs - scanned;
+        if (i != row) {
+            crow = otk__cost_row(s->cost, s->yt, i, s->crow);
+            row = i;
+        }
+        size_t at;
+        double rc = otk__ns_row_min(crow + j, s->pi[i], pi_t + j, len, &at);
         if (rc < best) {
             best = rc;
-            best_arc = k;
+            best_arc = k + at;
         }
-        if (++k == narcs)
+        scanned += len;
+        left -= len;
+        k += len;
+        if (k == narcs)
             k = 0;
-        if (++j == m) {
-            j = 0;
-            i = k / m;
-            pi_i = s->pi[i];
-            crow = otk__cost_row(s->cost, s->yt, i, s->crow);
-        }
-        if (--count == 0) {
+        if (left == 0) {
             if (best_arc != NO_ARC && !full)
                 break;
-            count = s->block;
+            left = s->block;
         }
     }
     s->next_arc = k;
