@@ -19,14 +19,14 @@
  * outputs a user of exact OT needs), not for the dense plan.
  *
  * Per run: the solver's info (status, pivots, nnz, costs, marginal error),
- * its own wall clock info.outcome.time_s and the wall clock of the call
- * (wall_s), and the peak resident memory of this process so far (VmHWM, see
- * bench_peak_rss_mib()). After each run, outside the timings, it also checks
- * the potentials: dual_violation = max_ij (f_i + g_j - C_ij) (<= 0 up to
- * rounding when the potentials are feasible) and the complementary
- * slackness residual max |f_i + g_j - C_ij| over the plan's support. In
- * the dense mode with x.bin/y.bin present, points_cost_maxdiff is the
- * largest |C_ij - c(x_i, y_j)| as otk_cost_points computes it (0 when the
+ * its own wall clock info.outcome.time_s, the wall clock and the process
+ * CPU time of the call (wall_s, cpu_s), and the peak resident memory of this
+ * process so far (VmHWM, see bench_peak_rss_mib()). After each run, outside the
+ * timings, it also checks the potentials: dual_violation = max_ij (f_i + g_j -
+ * C_ij) (<= 0 up to rounding when the potentials are feasible) and the
+ * complementary slackness residual max |f_i + g_j - C_ij| over the plan's
+ * support. In the dense mode with x.bin/y.bin present, points_cost_maxdiff is
+ * the largest |C_ij - c(x_i, y_j)| as otk_cost_points computes it (0 when the
  * driver's matrix is bit-identical to the point-cloud costs).
  */
 #include <errno.h>
@@ -86,12 +86,12 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
     for (int r = 0; r < o->repeats; r++) {
         double rss_before = bench_peak_rss_mib();
         otk_exact_info info;
-        double t0 = bench_now();
+        double c0 = bench_cpu_now(), t0 = bench_now();
         otk_problem pb = {.cost = cost};
         otk_solution sol = {
             .f = f, .g = g, .plan = plan, .capacity = n + m - 1};
         otk_exact(&pb, &s, &sol, &info);
-        double wall = bench_now() - t0;
+        double wall = bench_now() - t0, cpu = bench_cpu_now() - c0;
         double rss_after = bench_peak_rss_mib();
         const otk_outcome *out = &info.outcome;
         if (out->status < 0) {
@@ -120,6 +120,7 @@ static void run(const options *o, const char *mode, const otk_cost *cost,
             bench_jnum("points_cost_maxdiff", points_cost_maxdiff, 0);
         bench_jnum("time_s", out->time_s, 0);
         bench_jnum("wall_s", wall, 0);
+        bench_jnum("cpu_s", cpu, 0);
         bench_jnum("peak_rss_before_mib", rss_before, 0);
         bench_jnum("peak_rss_mib", rss_after, 0);
         bench_jnum("nxm_matrix_mib", 8.0 * (double)n * (double)m / 1048576.0,

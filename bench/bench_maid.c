@@ -121,13 +121,6 @@ static void parse_methods(const char *list, int *use)
     }
 }
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The 1-minute load average (other work skews every timing). */
 static double loadavg(void)
 {
@@ -529,10 +522,10 @@ static void run_method(int k, const otk_bilevel_instance *in, const options *o,
     s.progress = on_row;
     s.progress_user = &res->trace;
     const double load0 = loadavg();
-    const double c0 = cpu_now(), t0 = bench_now();
+    const double c0 = bench_cpu_now(), t0 = bench_now();
     res->status = otk_bilevel_solve(&w, &s, res->theta, res->x, &res->info);
     res->wall = bench_now() - t0;
-    res->cpu = cpu_now() - c0;
+    res->cpu = bench_cpu_now() - c0;
     const double load1 = loadavg();
     if (res->status < 0)
         bench_die("otk_bilevel_solve failed: %s",

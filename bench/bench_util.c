@@ -39,6 +39,13 @@ double bench_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Peak resident set size of this program, in MiB: VmHWM from
  * /proc/self/status, the high-water mark of the current address space.
  * getrusage()'s ru_maxrss is not used for the reported number because

@@ -14,6 +14,8 @@ void bench_die(const char *fmt, const char *arg);
 void *bench_xmalloc(size_t count, size_t size);
 /* Monotonic seconds. */
 double bench_now(void);
+/* CPU seconds of this process, all its threads. */
+double bench_cpu_now(void);
 /* Peak resident memory in MiB: VmHWM, and getrusage's ru_maxrss (which
  * Linux carries across fork and exec, so it may be the parent's). */
 double bench_peak_rss_mib(void);

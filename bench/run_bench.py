@@ -112,6 +112,13 @@ def parse_args(argv=None):
 
 # ---------------------------------------------------------------- helpers --
 
+def optional_exe(build, name):
+    """DIR/bench/NAME when it was built (bench-lemon needs LEMON), else
+    None."""
+    path = os.path.join(build, "bench", name)
+    return os.path.abspath(path) if os.access(path, os.X_OK) else None
+
+
 def log(msg):
     print("# " + msg, file=sys.stderr, flush=True)
 
@@ -620,18 +627,22 @@ def exact_repeats(n):
 
 def pot_emd(M, repeats):
     """POT's network simplex, ot.emd, best of `repeats` timed calls (the
-    call alone: M is built beforehand)."""
+    call alone: M is built beforehand), by process CPU time; wall time of
+    the same call alongside."""
     n, m = M.shape
     a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
     best, warns = None, []
     for r in range(repeats):
+        c0 = time.process_time()
         (G, lg), t, w = pot_call(ot.emd, a, b, M, numItermax=10 ** 8,
                                  log=True)
+        cpu = time.process_time() - c0
         warns += w
         if lg.get("warning"):
             warns.append(str(lg["warning"]))
-        if best is None or t < best["time_s"]:
-            best = {"time_s": t, "transport_cost": float(lg["cost"]),
+        if best is None or cpu < best["cpu_s"]:
+            best = {"time_s": t, "cpu_s": cpu,
+                    "transport_cost": float(lg["cost"]),
                     "result_code": int(lg["result_code"]),
                     "nnz": int(np.count_nonzero(G)),
                     "marginal_error_l1": marginal_errors(G, a, b)[0]}
@@ -640,15 +651,35 @@ def pot_emd(M, repeats):
     return best
 
 
+def run_lemon(exe, data_dir, n, repeats):
+    """bench-lemon (LEMON's NetworkSimplex on DIR/C.bin): its fastest run by
+    solve CPU time, or None without the program."""
+    if exe is None:
+        return None
+    cmd = [exe, "--repeats", str(repeats), data_dir, str(n)]
+    log("lemon: " + " ".join(shlex.quote(c) for c in cmd))
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return min(recs, key=lambda r: r["solve_cpu_s"])
+
+
 def best_run(recs):
-    """The fastest of bench-exact's per-run records (by info.outcome.time_s)."""
-    return min(recs, key=lambda r: r["time_s"])
+    """The fastest of bench-exact's per-run records (by CPU time)."""
+    return min(recs, key=lambda r: r["cpu_s"])
 
 
-def bench_exact(exe, root, sizes, points_n, raw):
-    t = Table("Exact OT (network simplex): otk_exact vs POT ot.emd",
-              ["n=m", "otkit cost input", "otkit s", "otkit pivots", "POT s",
-               "otkit/POT (target <= 1.0)",
+def ratio(x, y):
+    return x / y if x is not None and y else None
+
+
+def bench_exact(exe, lemon_exe, root, sizes, points_n, raw):
+    t = Table("Exact OT (network simplex): otk_exact vs POT ot.emd vs LEMON",
+              ["n=m", "otkit cost input", "otkit CPU s", "otkit wall s",
+               "otkit pivots", "POT CPU s", "POT wall s",
+               "LEMON solve CPU s", "LEMON build CPU s",
+               "otkit/POT CPU (target < 1.0)",
+               "otkit/LEMON solve CPU (target <= 0.6)",
                "cost rel. diff (target <= 1e-12)", "otkit nnz",
                "otkit peak RSS MiB", "otkit status"],
               ["Problems: x ~ N(0, I_2), y ~ N(0, I_2) + 1 (the clouds of the "
@@ -656,18 +687,26 @@ def bench_exact(exe, root, sizes, points_n, raw):
                "unscaled; the dense matrix is computed and written by the "
                "driver and is bit-identical to the point-cloud costs.",
                "otkit: otk_exact, default settings, asking for the sparse "
-               "plan and both potentials (not the dense plan); "
-               "info.outcome.time_s (validation, workspace, set-up, pivots, "
-               "outputs). POT: ot.emd(a, b, M, "
-               "numItermax=1e8) (LEMON network simplex in C++), "
-               "time.perf_counter() around the call alone (M is built "
-               "beforehand); its time includes building its own graph copy "
-               "of M and returning a dense n x m plan.",
+               "plan and both potentials (not the dense plan); process CPU "
+               "time and wall time of the call (validation, workspace, "
+               "set-up, pivots, outputs). POT: ot.emd(a, b, M, "
+               "numItermax=1e8) (LEMON-derived network simplex in C++), "
+               "time.process_time() and time.perf_counter() around the call "
+               "alone (M is built beforehand); its time includes building "
+               "its own graph copy of M and returning a dense n x m plan.",
+               "LEMON: bench-lemon (bench/bench_lemon.cpp, Debian's "
+               "liblemon-dev 1.3.1), NetworkSimplex<StaticDigraph, int, "
+               "double> with BLOCK_SEARCH, integer supplies 1 and -1 (the same "
+               "problem scaled by n); 'solve' is the NetworkSimplex object, "
+               "its maps and run(), 'build' the complete bipartite "
+               "StaticDigraph and its cost map. '-' when bench-lemon was not "
+               "built (no LEMON found).",
                "Runs: best of 3 for n <= 1000, best of 2 for n = 2000, one "
-               "run for larger n, for both solvers; the point-cloud row is "
-               "one run.",
+               "run for larger n, for every solver, by CPU time; the "
+               "point-cloud row is one run. All single-threaded.",
                "cost rel. diff: |c_otkit - c_POT| / c_POT of the optimal "
-               "costs. nnz: entries of otkit's sparse plan (at most "
+               "costs (LEMON's is checked against POT's too, noted if off). "
+               "nnz: entries of otkit's sparse plan (at most "
                "2n - 1; uniform weights with n = m make the optimum a "
                "permutation, so n is expected).",
                "peak RSS: VmHWM of the bench-exact process (the dense runs "
@@ -681,6 +720,7 @@ def bench_exact(exe, root, sizes, points_n, raw):
         pot = pot_emd(M, reps)
         pot_by_n[n] = pot
         del M
+        lem = run_lemon(lemon_exe, d, n, reps)
         os.remove(os.path.join(d, "C.bin"))
         rows = [("dense", recs)]
         if n == points_n:
@@ -689,9 +729,13 @@ def bench_exact(exe, root, sizes, points_n, raw):
         for kind, rs in rows:
             rec = best_run(rs)
             raw.append({"section": "exact", "n": n, "cost_input": kind,
-                        "otkit": rs, "pot": pot})
-            t.add(n, kind, rec["time_s"], rec["iterations"], pot["time_s"],
-                  rec["time_s"] / pot["time_s"],
+                        "otkit": rs, "pot": pot, "lemon": lem})
+            t.add(n, kind, rec["cpu_s"], rec["wall_s"], rec["iterations"],
+                  pot["cpu_s"], pot["time_s"],
+                  lem["solve_cpu_s"] if lem else None,
+                  lem["build_cpu_s"] if lem else None,
+                  ratio(rec["cpu_s"], pot["cpu_s"]),
+                  ratio(rec["cpu_s"], lem["solve_cpu_s"] if lem else None),
                   rel_diff(rec["transport_cost"], pot["transport_cost"]),
                   rec["nnz"], rec["peak_rss_mib"], rec["status"])
             tag = "n=%d %s" % (n, kind)
@@ -716,11 +760,15 @@ def bench_exact(exe, root, sizes, points_n, raw):
         if pot["result_code"] != 1 or pot["warnings"]:
             t.notes.append("n=%d: POT result_code %d, warnings: %s" % (
                 n, pot["result_code"], "; ".join(pot["warnings"]) or "none"))
+        if lem and (lem["status"] != "optimal" or (rel_diff(
+                lem["transport_cost"], pot["transport_cost"]) or 0) > 1e-12):
+            t.notes.append("n=%d: LEMON status %s, cost %.17g" % (
+                n, lem["status"], lem["transport_cost"]))
     if points_n in pot_by_n:
         t.notes.append("The 'points' row (otk_cost_points, no n x m matrix, "
                        "costs evaluated on the fly by the pricing) solves the "
-                       "same problem as the dense row above it; its POT "
-                       "columns repeat POT's dense run.")
+                       "same problem as the dense row above it; its POT and "
+                       "LEMON columns repeat their dense runs.")
     return t
 
 
@@ -1537,7 +1585,7 @@ def main():
     else:
         cfg = dict(fixed=[1000, 2000, 4000], log_sizes=[1000, 2000],
                    e2e_n=1000, points=[20000, 50000], pot_points_n=20000,
-                   exact=[500, 1000, 2000, 4000], exact_points_n=4000,
+                   exact=[500, 1000, 2000, 4000, 10000], exact_points_n=4000,
                    smooth=[500, 1000, 2000], mongegap=[1024, 4096, 8192],
                    mongegap_fit_steps=30,
                    maid=dict(size=64, tv_budget=30000, lr_budget=50000,
@@ -1579,7 +1627,9 @@ def main():
                                        raw["results"]))
             print(tables[-1].text(), flush=True)
         if "exact" in sections:
-            tables.append(bench_exact(exes["bench-exact"], root, cfg["exact"],
+            tables.append(bench_exact(exes["bench-exact"],
+                                      optional_exe(args.build, "bench-lemon"),
+                                      root, cfg["exact"],
                                       cfg["exact_points_n"], raw["results"]))
             print(tables[-1].text(), flush=True)
             if "otkit_version" not in machine:

@@ -5,6 +5,8 @@ set -eu
 PACKAGES="build-essential meson ninja-build pkg-config libopenblas-dev
   libgsl-dev liblbfgs-dev check python3 python3-numpy python3-pot
   python3-matplotlib python3-pytest clang clang-format help2man groff-base"
+# LEMON, for the exact-OT benchmark's comparison driver (bench/bench_lemon.cpp)
+PACKAGES="$PACKAGES liblemon-dev"
 missing=""
 # clang with its sanitizer and libFuzzer runtimes: tests/fuzz (-Dfuzz=enabled)
 PACKAGES="$PACKAGES libclang-rt-14-dev"
