@@ -3,19 +3,23 @@
 and its Monge gap against POT on the same problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
-                        [--sections dense,log,e2e,points,exact,smooth,mongegap,maid]
+                        [--sections dense,log,e2e,points,exact,smooth,mongegap,maid,threads]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
 (1) the C program DIR/bench/bench-sinkhorn or, for the exact section,
-DIR/bench/bench-exact, or, for the smooth section, DIR/bench/bench-smooth,
+DIR/bench/bench-exact (and DIR/bench/bench-lemon, LEMON's network simplex,
+where it was built), or, for the smooth section, DIR/bench/bench-smooth,
 or, for the mongegap section, DIR/bench/bench-mongegap
 (a child process, reading those files) and (2) POT in
 this process (or, for the point-cloud runs, in a child Python process so
 that its peak memory can be measured). Both therefore solve bit-identical
 inputs. Section maid has no POT peer: DIR/bench/bench-maid runs MAID
 and its baselines (otk_bilevel_solve) on one bilevel problem and the
-methods are compared with each other. The table goes to stdout;
+methods are compared with each other; section threads has none either:
+DIR/bench/bench-threads runs the threaded solvers with the default threads
+and one thread, on the machine as it is and next to a busy process on one
+CPU. The table goes to stdout;
 --markdown FILE also writes it as a markdown section, --json FILE dumps
 every raw record.
 
@@ -44,7 +48,7 @@ ot = None
 
 SEED = 20230401
 SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap",
-            "maid")
+            "maid", "threads")
 
 
 def sections_arg(text):
@@ -769,6 +773,106 @@ def bench_exact(exe, lemon_exe, root, sizes, points_n, raw):
                        "costs evaluated on the fly by the pricing) solves the "
                        "same problem as the dense row above it; its POT and "
                        "LEMON columns repeat their dense runs.")
+    return t
+
+
+# ---------------------------------------------------------------- threads --
+
+# The threaded regions' cases: (label, bench-threads arguments before THREADS)
+THREADS_CASES = (
+    ("Sinkhorn scaling, n=2000, 300 its, reg 0.01",
+     ["sinkhorn", 2000, 300, 0.01, "scaling"]),
+    ("Sinkhorn log, n=2000, 100 its, reg 0.01",
+     ["sinkhorn", 2000, 100, 0.01, "log"]),
+    ("quadratic dual, n=1000, 50 its, reg 0.1",
+     ["quadratic", 1000, 50, 0.1]),
+)
+THREADS_QUICK_CASES = (
+    ("Sinkhorn scaling, n=600, 100 its, reg 0.01",
+     ["sinkhorn", 600, 100, 0.01, "scaling"]),
+    ("quadratic dual, n=600, 20 its, reg 0.1", ["quadratic", 600, 20, 0.1]),
+)
+
+
+def start_busy():
+    """One busy process (a Python spin loop), pinned to the first CPU this
+    process may use when the OS allows it: another program holding a core."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(
+        os, "sched_getaffinity") else []
+
+    def pin():
+        if cpus:
+            os.sched_setaffinity(0, {cpus[0]})
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"],
+                            preexec_fn=pin)
+    time.sleep(1.0)  # let it reach the scheduler's steady state
+    return proc
+
+
+def run_threads(exe, args, threads, env_extra, repeats):
+    """bench-threads' fastest run (wall clock) of one setting."""
+    cmd = [exe, "--repeats", str(repeats)] + [str(a) for a in args] + \
+        [str(threads)]
+    env = dict(os.environ, **env_extra)
+    log("threads: %s%s" % (" ".join(env_extra and
+                                    ["%s=%s" % kv for kv in env_extra.items()]
+                                    or []) + (" " if env_extra else ""),
+                           " ".join(shlex.quote(c) for c in cmd)))
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, env=env,
+                         universal_newlines=True).stdout
+    recs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return min(recs, key=lambda r: r["wall_s"]), recs
+
+
+def bench_threads(exe, cases, repeats, raw):
+    t = Table("Threads on a shared machine: default threads vs one thread",
+              ["case", "machine", "setting", "wall s", "CPU s",
+               "wall / one thread's (target <= 1.0)",
+               "CPU / one thread's", "plan sum", "load before", "load after"],
+              ["bench-threads (bench/bench_threads.c): dense cost as in the "
+               "dense sections (divided by its maximum), tol 0, a fixed "
+               "number of iterations; wall clock and process CPU time of the "
+               "call (all threads), fastest of %d runs by wall clock." %
+               repeats,
+               "machine: 'idle' is the machine as it is (see the load "
+               "columns); 'busy' runs one spinning process pinned to one "
+               "CPU for the whole row group.",
+               "settings: 'default' is threads = 0 (the OpenMP default, at "
+               "most one thread per 131072 cost entries, and the sweeps' "
+               "measured choice between the team and the calling thread); "
+               "'1' is threads = 1; 'default, passive' adds "
+               "OMP_WAIT_POLICY=passive (threads sleep instead of spinning "
+               "at the end of a region; the environment's only lever, for "
+               "reference).",
+               "plan sum: the plan's entries summed in index order: equal "
+               "for every setting up to rounding, bit for bit between runs "
+               "of one thread count."])
+    settings = (("default", 0, {}), ("1", 1, {}),
+                ("default, passive", 0, {"OMP_WAIT_POLICY": "passive"}))
+    for label, args in cases:
+        for machine in ("idle", "busy"):
+            busy = start_busy() if machine == "busy" else None
+            try:
+                load0 = loadavg()
+                recs = {}
+                for name, threads, env in settings:
+                    recs[name] = run_threads(exe, args, threads, env, repeats)
+                load1 = loadavg()
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+            one = recs["1"][0]
+            for name, _, _ in settings:
+                rec = recs[name][0]
+                raw.append({"section": "threads", "case": label,
+                            "machine": machine, "setting": name,
+                            "runs": recs[name][1], "loadavg_before": load0,
+                            "loadavg_after": load1})
+                t.add(label, machine, name, rec["wall_s"], rec["cpu_s"],
+                      rec["wall_s"] / one["wall_s"],
+                      rec["cpu_s"] / one["cpu_s"],
+                      "%.17g" % rec["plan_sum"], load0, load1)
     return t
 
 
@@ -1554,6 +1658,7 @@ def main():
     exes = {}
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
                          ("bench-exact", "exact" in sections),
+                         ("bench-threads", "threads" in sections),
                          ("bench-smooth", "smooth" in sections),
                          ("bench-mongegap", "mongegap" in sections),
                          ("bench-maid", "maid" in sections)):
@@ -1635,6 +1740,12 @@ def main():
             if "otkit_version" not in machine:
                 rec = raw["results"][-1]["otkit"][0]
                 machine["otkit_version"] = rec.get("otkit_version", "unknown")
+        if "threads" in sections:
+            tables.append(bench_threads(
+                exes["bench-threads"],
+                THREADS_QUICK_CASES if args.quick else THREADS_CASES,
+                2 if args.quick else 3, raw["results"]))
+            print(tables[-1].text(), flush=True)
         if "smooth" in sections:
             tables += bench_smooth(exes["bench-smooth"], root, cfg["smooth"],
                                    SMOOTH_REG, SMOOTH_STOP_THR,

@@ -137,7 +137,10 @@ typedef struct otk_sinkhorn_settings {
      * OMP_NUM_THREADS) but at most one per 131072 cost entries, so small
      * problems run on the calling thread; k > 0 asks for k threads. Any
      * value is clamped to min(OTK_MAX_THREADS, 4 x the processors) (see
-     * base.h). Results are reproducible for a given thread count.
+     * base.h). Results are reproducible for a given thread count: it
+     * fixes the split of the rows; whether a team of that many threads or
+     * the calling thread alone runs the sweeps is measured during the
+     * solve (docs/api.md, "Threads").
      * Default 0; valid: [0, inf). */
     int threads;
     /* Called at every check (every check_every iterations, and at each

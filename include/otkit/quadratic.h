@@ -61,7 +61,8 @@ typedef struct otk_quadratic_settings {
     int history; /* Default 10; valid: [1, 1000] */
     /* Threads for the column passes (docs/api.md): 0 the OpenMP default,
      * at most one per 131072 cost entries; never more than
-     * OTK_MAX_THREADS, 4 per processor, or m. */
+     * OTK_MAX_THREADS, 4 per processor, or m. It fixes the split of the
+     * columns; a team or the calling thread runs them, as measured. */
     int threads; /* Default 0; valid: [0, inf) */
     /* 1: start from the potentials in solution->f (and solution->g for
      * the dual), which must then be given and finite ("solution.f",

@@ -5,6 +5,7 @@
 #include <otkit/entropic.h>
 
 #include "core/core.h"
+#include "linalg/par.h"
 
 struct otk_sinkhorn_workspace {
     size_t n, m;
@@ -18,8 +19,12 @@ struct otk_sinkhorn_workspace {
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
     int threads;            /* threads of the current solve */
     double *tbuf;           /* per thread: e (4 rows), crow, acc: 6m */
-    int tbuf_threads;       /* threads tbuf has room for */
-    double *yt;             /* d x m transposed targets (point clouds) */
+    double *tsums;    /* per thread: FINAL_SUMS partial sums (after tbuf) */
+    int tbuf_threads; /* threads tbuf has room for */
+    /* who runs the blocks of the log and of the scaling sweeps (a team or
+     * the calling thread, measured: linalg/par.h) */
+    otk__par par_log, par_scaling;
+    double *yt; /* d x m transposed targets (point clouds) */
     size_t yt_cap;
     double *K;          /* n x m kernel (scaling domain), lazily */
     double K_reg, K_lo; /* what K was built for */
@@ -44,16 +49,16 @@ typedef struct sweep_problem {
 /* Rows are processed in blocks of this many (one pass over the column
  * accumulator per block instead of per row). */
 #define SWEEP_BLOCK 4 /* otk__vdot4 and otk__vaxpy4 take four rows */
-/* Inside a parallel region of ws->threads threads: the calling thread's
- * block of rows [i0, i1), its scratch rows e (SWEEP_BLOCK rows of m) and
- * crow (m), and acc, where its column sums go (ws->colsum for thread 0),
- * zeroed. */
+#define FINAL_SUMS 7  /* the final pass's sums per block */
+/* Block `block` of ws->threads blocks of rows (OTK_PAR_BLOCKS): its rows
+ * [i0, i1), its scratch rows e (SWEEP_BLOCK rows of m) and crow (m), and
+ * acc, where its column sums go (ws->colsum for block 0), zeroed. */
 typedef struct thread_block {
     size_t i0, i1;
     double *e, *crow, *acc;
 } thread_block;
-thread_block otk__thread_block(otk_sinkhorn_workspace *ws);
-/* ws->colsum += the other threads' accumulators. */
+thread_block otk__thread_block(otk_sinkhorn_workspace *ws, int block);
+/* ws->colsum += the other blocks' accumulators, in block order. */
 void otk__reduce_colsums(otk_sinkhorn_workspace *ws);
 
 /* f from g in the log domain, accumulating the row and column sums of the

@@ -18,7 +18,6 @@
 #define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
 #define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
-#define MIN_WORK_PER_THREAD 131072 /* cost entries per thread and sweep */
 #define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
 #define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
 #define RATE_AGREE                                                             \
@@ -74,13 +73,19 @@ void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
     free(ws);
 }
 
-/* Per-thread rows for t threads; 0 or OTK_ERR_NO_MEMORY. */
+/* Per-block rows for t blocks (threads); 0 or OTK_ERR_NO_MEMORY. A new
+ * count starts the sweeps' measurements afresh; the same one keeps what
+ * earlier solves on this workspace measured. */
 static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
 {
+    if (t != ws->par_log.parts || t != ws->par_scaling.parts) {
+        otk__par_init(&ws->par_log, t);
+        otk__par_init(&ws->par_scaling, t);
+    }
     ws->threads = t;
     if (t <= ws->tbuf_threads)
         return 0;
-    const size_t per = (SWEEP_BLOCK + 2) * ws->m;
+    const size_t per = (SWEEP_BLOCK + 2) * ws->m + FINAL_SUMS;
     if ((size_t)t > SIZE_MAX / sizeof(double) / per)
         return OTK_ERR_NO_MEMORY;
     double *buf = malloc((size_t)t * per * sizeof *buf);
@@ -88,8 +93,18 @@ static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
         return OTK_ERR_NO_MEMORY;
     free(ws->tbuf);
     ws->tbuf = buf;
+    ws->tsums = buf + (size_t)t * (SWEEP_BLOCK + 2) * ws->m;
     ws->tbuf_threads = t;
     return 0;
+}
+
+/* The threads of a region run once per solve: the choice of the sweeps
+ * that have been timed more (linalg/par.h). */
+static int once_team(const otk_sinkhorn_workspace *ws)
+{
+    return otk__par_team(ws->par_scaling.count > ws->par_log.count
+                             ? &ws->par_scaling
+                             : &ws->par_log);
 }
 
 static double lambda(double tau, double reg)
@@ -180,12 +195,14 @@ static void cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         return;
     }
     double mn = INFINITY, mx = -INFINITY;
+    const int team = once_team(ws); /* min and max: exact in any order */
     /* clang-format off */
-#pragma omp parallel num_threads(ws->threads) if (ws->threads > 1) \
+#pragma omp parallel num_threads(team) if (team > 1) \
     reduction(min : mn) reduction(max : mx)
     /* clang-format on */
+    OTK_PAR_BLOCKS(b, ws->threads)
     {
-        thread_block tb = otk__thread_block(ws);
+        thread_block tb = otk__thread_block(ws, b);
         otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &mn, &mx);
     }
     *lo = mn;
@@ -436,13 +453,15 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         }
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
-    double kl_a = 0.0, dual = 0.0;
-    const int nt = ws->threads;
-#pragma omp parallel num_threads(nt) if (nt > 1) \
-    reduction(+ : transport, total, fr, marg, resid, kl_a, dual)
+    /* each block's sums, added in block order: the same numbers whoever
+     * runs the blocks */
+    const int nt = ws->threads, team = once_team(ws);
+#pragma omp parallel num_threads(team) if (team > 1)
+    OTK_PAR_BLOCKS(b, nt)
     {
-        thread_block tb = otk__thread_block(ws);
+        thread_block tb = otk__thread_block(ws, b);
+        double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0;
+        double resid = 0.0, kl_a = 0.0, dual = 0.0;
         for (size_t i = tb.i0; i < tb.i1; i++) {
             const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
             double mx, sum, ai = ws->wa[i], fi = ws->f[i];
@@ -468,6 +487,26 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                 dual += -ai * tau_a * expm1(-fi / tau_a);
             }
         }
+        double *part = ws->tsums + (size_t)b * FINAL_SUMS;
+        part[0] = transport;
+        part[1] = total;
+        part[2] = fr;
+        part[3] = marg;
+        part[4] = resid;
+        part[5] = kl_a;
+        part[6] = dual;
+    }
+    double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
+    double kl_a = 0.0, dual = 0.0;
+    for (int b = 0; b < nt; b++) {
+        const double *part = ws->tsums + (size_t)b * FINAL_SUMS;
+        transport += part[0];
+        total += part[1];
+        fr += part[2];
+        marg += part[3];
+        resid += part[4];
+        kl_a += part[5];
+        dual += part[6];
     }
     otk__reduce_colsums(ws);
     double gc = 0.0, kl_b = 0.0;
@@ -621,11 +660,9 @@ static otk_status setup(otk_sinkhorn_workspace *ws, const otk_problem *pr,
     ws->K_valid = 0; /* the cost's contents may have changed in place */
     /* A parallel region per sweep only pays off on large problems; on
      * small ones threads spend their time waiting for each other (and far
-     * more when another process holds a core). */
-    int threads = otk__threads(s->threads);
-    size_t per_thread = ws->n * ws->m / MIN_WORK_PER_THREAD;
-    if (s->threads == 0 && (size_t)threads > per_thread)
-        threads = per_thread > 1 ? (int)per_thread : 1;
+     * more when another process holds a core: the sweeps then measure
+     * whether to run their blocks on the calling thread, linalg/par.h). */
+    int threads = otk__threads_for_work(s->threads, ws->n * ws->m);
     if (reserve_threads(ws, threads) != 0)
         return OTK_ERR_NO_MEMORY;
     for (size_t i = 0; i < ws->n; i++)

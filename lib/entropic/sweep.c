@@ -13,10 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 
@@ -25,12 +21,9 @@
 #define ONE_PASS_MIN 1e-200
 #define ONE_PASS_MAX 1e200
 
-thread_block otk__thread_block(otk_sinkhorn_workspace *ws)
+thread_block otk__thread_block(otk_sinkhorn_workspace *ws, int block)
 {
-    size_t t = 0, nt = (size_t)ws->threads;
-#ifdef _OPENMP
-    t = (size_t)omp_get_thread_num();
-#endif
+    const size_t t = (size_t)block, nt = (size_t)ws->threads;
     const size_t m = ws->m;
     double *base = ws->tbuf + t * (SWEEP_BLOCK + 2) * m;
     thread_block b = {ws->n * t / nt, ws->n * (t + 1) / nt, base,
@@ -81,9 +74,11 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-#pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
+    const int team = otk__par_begin(&ws->par_log);
+#pragma omp parallel num_threads(team) if (team > 1)
+    OTK_PAR_BLOCKS(b, ws->threads)
     {
-        thread_block tb = otk__thread_block(ws);
+        thread_block tb = otk__thread_block(ws, b);
         for (size_t i0 = tb.i0; i0 < tb.i1; i0 += SWEEP_BLOCK) {
             size_t rows = tb.i1 - i0 < SWEEP_BLOCK ? tb.i1 - i0 : SWEEP_BLOCK;
             double w[SWEEP_BLOCK] = {0};
@@ -115,6 +110,7 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             add_rows(m, rows, w, tb.e, tb.acc);
         }
     }
+    otk__par_end(&ws->par_log);
     otk__reduce_colsums(ws);
 }
 
@@ -129,7 +125,8 @@ int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             return OTK_ERR_NO_MEMORY;
     }
     const double inv = 1.0 / pb->reg, lo = pb->cost_lo;
-#pragma omp parallel for num_threads(ws->threads) if (ws->threads > 1)
+    const int team = otk__par_team(&ws->par_scaling);
+#pragma omp parallel for num_threads(team) if (team > 1)
     for (size_t i = 0; i < n; i++) {
         const double *c = pb->cost->C + i * m;
         double *k = ws->K + i * m;
@@ -164,9 +161,11 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
         ws->h[j] *= ws->wb[j];
     const double shift = sigma - (pb->cost_lo - pb->shift);
     int failed = 0;
-#pragma omp parallel num_threads(ws->threads) if (ws->threads > 1)
+    const int team = otk__par_begin(&ws->par_scaling);
+#pragma omp parallel num_threads(team) if (team > 1)
+    OTK_PAR_BLOCKS(b, ws->threads)
     {
-        thread_block tb = otk__thread_block(ws);
+        thread_block tb = otk__thread_block(ws, b);
         int bad = 0;
         /* Blocks of rows: their K v in one pass over v, their column
          * updates in one pass over the accumulator. */
@@ -199,6 +198,7 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             failed = 1;
         }
     }
+    otk__par_end(&ws->par_scaling);
     if (failed)
         return -1;
     memcpy(ws->f, ws->hn, n * sizeof *ws->f);

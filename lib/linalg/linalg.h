@@ -39,11 +39,7 @@ void otk__vaxpy(size_t len, double alpha, const double *x, double *y);
 void otk__vdot4(size_t len, const double *x, const double *v, double out[4]);
 void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y);
 
-/* Number of threads the library's loops use for a `threads` setting
- * (0: the OpenMP default, honouring OMP_NUM_THREADS; 1 without OpenMP),
- * at most 4 per processor and OTK_MAX_THREADS. Every threaded module
- * takes its thread count from here. */
-int otk__threads(int requested);
+/* Thread counts and the threading policy: linalg/par.h. */
 
 /* ---- Exponentials and log-sum-exp (vexp.c) ---- */
 

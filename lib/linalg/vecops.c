@@ -1,10 +1,6 @@
 /* Row-level vector operations for the library's threaded loops. */
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "linalg/dispatch.h"
 #include "linalg/linalg.h"
 
@@ -155,21 +151,4 @@ void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y)
     }
 #endif
     axpy4_body(len, alpha, x, y);
-}
-
-int otk__threads(int requested)
-{
-#ifdef _OPENMP
-    int t = requested > 0 ? requested : omp_get_max_threads();
-    /* libgomp aborts the process, or crashes, when it cannot create the
-     * threads asked for (20000 printed and exited, 100000 crashed); more
-     * threads than a few per processor only wait for each other */
-    int procs = omp_get_num_procs();
-    int cap =
-        procs > 0 && procs < OTK_MAX_THREADS / 4 ? 4 * procs : OTK_MAX_THREADS;
-    return t < 1 ? 1 : t > cap ? cap : t;
-#else
-    (void)requested;
-    return 1;
-#endif
 }

@@ -12,6 +12,7 @@
 
 #include "core/core.h"
 #include "linalg/linalg.h"
+#include "linalg/par.h"
 #include "smooth/smooth.h"
 
 /* Checks what every problem shares; fails the call naming the argument. */

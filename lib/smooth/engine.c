@@ -31,19 +31,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "core/core.h"
 #include "linalg/dispatch.h"
 #if OTK_X86_64
 #include <immintrin.h>
 #endif
 #include "linalg/linalg.h"
+#include "linalg/par.h"
 #include "smooth/smooth.h"
 
-#define MIN_WORK_PER_THREAD 131072 /* as for Sinkhorn's sweeps */
 /* An objective change larger than this times |f| is far above rounding. */
 #define RESOLVED_CHANGE 1e-9
 
@@ -78,7 +74,8 @@ typedef struct engine {
     double mass;  /* a's total mass; the engine's weights sum to 1 */
     double shift; /* dense costs: min C, less which every cost is read */
     int dual;
-    int threads;
+    int threads;             /* blocks of columns, one scratch each */
+    otk__par par;            /* who runs them: a team or the calling thread */
     int mode;                /* EVAL_* */
     column_scratch *scratch; /* in the workspace, as every array here */
     /* per-column candidate lists of the row scan: LIST_CAP rows and
@@ -575,15 +572,6 @@ static double column_from_costs(const engine *e, column_scratch *w,
     return finish_column(e, w, j, w->rows, w->t, count, colsum);
 }
 
-static int thread_index(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* This thread's columns by the column path, COLUMN_BLOCK at a time. */
 static void columns_pass(const engine *e, column_scratch *w, const double *x,
                          double *g)
@@ -723,9 +711,11 @@ static double objective(engine *e, const double *x, double *g)
 {
     const size_t n = e->n, m = e->m;
     e->evaluations++;
-#pragma omp parallel num_threads(e->threads) if (e->threads > 1)
+    const int team = otk__par_begin(&e->par);
+#pragma omp parallel num_threads(team) if (team > 1)
+    OTK_PAR_BLOCKS(b, e->threads)
     {
-        column_scratch *w = &e->scratch[thread_index()];
+        column_scratch *w = &e->scratch[b];
         memset(w->grad, 0, n * sizeof *w->grad);
         w->f = 0.0;
         w->overflow = w->crowded = 0;
@@ -734,6 +724,7 @@ static double objective(engine *e, const double *x, double *g)
         else
             rows_pass(e, w, x, g);
     }
+    otk__par_end(&e->par);
     double f = 0.0;
     for (size_t i = 0; i < n; i++) {
         double gi = -e->a[i];
@@ -908,10 +899,7 @@ static otk_quadratic_workspace *workspace_new(size_t n, size_t m)
 /* Threads for n x m (see otk_quadratic_settings.threads). */
 static int engine_threads(int requested, size_t n, size_t m)
 {
-    int threads = otk__threads(requested);
-    size_t per_thread = n * m / MIN_WORK_PER_THREAD;
-    if (requested == 0 && (size_t)threads > per_thread)
-        threads = per_thread > 1 ? (int)per_thread : 1;
+    int threads = otk__threads_for_work(requested, n * m);
     if ((size_t)threads > m)
         threads = (int)m;
     return threads;
@@ -1377,6 +1365,7 @@ otk_status otk__smooth_run(otk_quadratic_workspace *ws, const otk_problem *pb,
     e.s = settings;
     e.call = &call;
     e.threads = engine_threads(settings->threads, e.n, e.m);
+    otk__par_init(&e.par, e.threads);
     otk_quadratic_workspace *own = ws == NULL ? workspace_new(e.n, e.m) : NULL;
     otk_quadratic_workspace *w = ws != NULL ? ws : own;
     if (w == NULL || engine_reserve(w, cost, (size_t)e.threads) != 0) {

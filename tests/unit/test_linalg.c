@@ -8,6 +8,7 @@
 #include <otkit/otkit.h>
 
 #include "linalg/linalg.h"
+#include "linalg/par.h"
 #include "testutil.h"
 
 START_TEST(cblas_binds_to_openblas)
@@ -298,6 +299,160 @@ START_TEST(threads_are_clamped)
 }
 END_TEST
 
+/* A made-up clock for the threading decider: each region (a begin and an
+ * end call, in turn) lasts what region_time says for its mode; the mode of
+ * the region is the one otk__par_begin returned (recorded by the test
+ * loop below), or, inside solvers, fixed by the region's index. */
+static double fake_t;
+static unsigned long fake_calls;
+static double (*region_time)(unsigned long region);
+
+static double fake_clock(void)
+{
+    if (fake_calls++ % 2 == 1)
+        fake_t += region_time(fake_calls / 2 - 1);
+    return fake_t;
+}
+
+static double team_cost, alone_cost;
+static int last_team;
+static double by_mode(unsigned long region)
+{
+    (void)region;
+    return last_team > 1 ? team_cost : alone_cost;
+}
+
+/* Runs `count` regions through p; returns how many ran as a team. */
+static unsigned long run_regions(otk__par *p, unsigned long count)
+{
+    unsigned long teams = 0;
+    for (unsigned long r = 0; r < count; r++) {
+        last_team = otk__par_begin(p);
+        teams += last_team > 1;
+        otk__par_end(p);
+    }
+    return teams;
+}
+
+/* The decider on made-up times: a team three times slower than one
+ * thread (a core taken by another process) is dropped after the first
+ * pair of probing regions and tried again ever more rarely; when the load
+ * goes away the team comes back within the longest probe interval; a new
+ * decider starts from the last choice; close times take both pairs; a
+ * team a hundred times slower costs a bounded share of the time; a fast
+ * team is kept, one thread tried only at the probes; one part never reads
+ * the clock. */
+START_TEST(par_decider_follows_the_measurements)
+{
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    region_time = by_mode;
+    otk__par p;
+    otk__par_hint = 0;
+    otk__par_init(&p, 2);
+    team_cost = 3.0;
+    alone_cost = 1.0;
+    ck_assert_uint_eq(run_regions(&p, 2), 1);    /* team, alone: clear */
+    ck_assert_uint_le(run_regions(&p, 1000), 7); /* probes: 60, .., 256 */
+    ck_assert_int_eq(otk__par_begin(&p) > 1 && p.count != p.next_probe, 0);
+    otk__par_end(&p);
+    otk__par q; /* a new decider starts where the last choice was */
+    otk__par_init(&q, 2);
+    ck_assert_uint_eq(run_regions(&q, 8), 0);
+    team_cost = 0.5; /* the other process is gone */
+    run_regions(&p, 300);
+    ck_assert_uint_ge(run_regions(&p, 100), 99);
+    otk__par_hint = 0;
+    team_cost = 1.5; /* close: two pairs */
+    otk__par_init(&p, 2);
+    ck_assert_uint_eq(run_regions(&p, 4), 2);
+    ck_assert_int_eq(p.mode, 0);
+    otk__par_hint = 0;
+    team_cost = 100.0; /* the probes' share of the time stays small */
+    otk__par_init(&p, 2);
+    double t0 = fake_t;
+    run_regions(&p, 20000);
+    ck_assert_double_le(fake_t - t0, 20000.0 * 1.0 * 1.1 + 100.0);
+    otk__par_hint = 0;
+    otk__par_init(&p, 4); /* an idle machine from the start */
+    team_cost = 0.3;
+    ck_assert_uint_ge(run_regions(&p, 1000), 1000 - 2 - 8);
+    otk__par_init(&p, 1);
+    unsigned long calls = fake_calls;
+    ck_assert_uint_eq(run_regions(&p, 10), 0);
+    ck_assert_uint_eq(fake_calls, calls);
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+}
+END_TEST
+
+/* Sweeps and evaluations whose team looks slow (the first probing region
+ * by the made-up clock) run on the calling thread, those whose team looks
+ * fast as a team: the results are the same bit for bit. */
+static double slow_team(unsigned long region)
+{
+    return region == 0 || region == 2 ? 3.0 : 1.0; /* probes 0, 2: team */
+}
+
+static double fast_team(unsigned long region)
+{
+    return region == 0 || region == 2 ? 1.0 : 3.0;
+}
+
+START_TEST(par_choice_does_not_change_results)
+{
+    enum { N = 60, M = 50 };
+    double C[N * M], P[2][N * M], f[2][N], g[2][M];
+    unsigned long long st = 11;
+    for (int k = 0; k < N * M; k++)
+        C[k] = test_uniform(&st);
+    otk_cost cost = otk_cost_dense(N, M, C);
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    double (*clocks[2])(unsigned long) = {slow_team, fast_team};
+    otk_sinkhorn_info si[2];
+    otk_quadratic_info qi[2];
+    double qP[2][N * M];
+    for (int run = 0; run < 2; run++) {
+        region_time = clocks[run];
+        otk__par_hint = 0; /* probe: the clock decides */
+        otk_sinkhorn_settings ss;
+        otk_sinkhorn_default_settings(&ss);
+        ss.threads = 2;
+        ss.domain = OTK_DOMAIN_LOG;
+        ss.tol = 1e-12;
+        fake_calls = 0;
+        ck_assert_int_eq(
+            otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 0.05}, &ss,
+                         &(otk_solution){f[run], g[run], P[run], NULL, 0},
+                         &si[run]),
+            OTK_CONVERGED);
+        ck_assert_uint_gt(fake_calls, 40); /* many sweeps were timed */
+        otk_quadratic_settings qs;
+        otk_quadratic_default_settings(&qs);
+        qs.threads = 2;
+        otk__par_hint = 0;
+        fake_calls = 0;
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, NULL, NULL, 0.5}, &qs,
+                          &(otk_solution){NULL, NULL, qP[run], NULL, 0},
+                          &qi[run]),
+            OTK_CONVERGED);
+        ck_assert_uint_gt(fake_calls, 40);
+    }
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+    ck_assert(memcmp(P[0], P[1], sizeof P[0]) == 0);
+    ck_assert(memcmp(f[0], f[1], sizeof f[0]) == 0);
+    ck_assert(memcmp(g[0], g[1], sizeof g[0]) == 0);
+    ck_assert_uint_eq(si[0].iterations, si[1].iterations);
+    ck_assert(memcmp(&si[0].objective, &si[1].objective, sizeof(double)) == 0);
+    ck_assert(memcmp(qP[0], qP[1], sizeof qP[0]) == 0);
+    ck_assert_uint_eq(qi[0].iterations, qi[1].iterations);
+    ck_assert(memcmp(&qi[0].objective, &qi[1].objective, sizeof(double)) == 0);
+}
+END_TEST
+
 static Suite *linalg_suite(void)
 {
     Suite *s = suite_create("linalg");
@@ -311,6 +466,8 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
+    tcase_add_test(tc, par_decider_follows_the_measurements);
+    tcase_add_test(tc, par_choice_does_not_change_results);
     suite_add_tcase(s, tc);
     return s;
 }

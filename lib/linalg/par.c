@@ -1,0 +1,176 @@
+/*
+ * The threading policy (see par.h): thread counts, and the measured choice
+ * between a team and the calling thread for repeated parallel regions.
+ *
+ * The choice: the first 2 PROBES regions alternate team and calling thread
+ * (team first; after the first pair already if one mode took more than
+ * CLEAR_RATIO times the other) and the faster mode by its fastest region
+ * is chosen. Then, now and then, one region runs in the other mode; if it
+ * beats the better of the chosen mode's last two regions the choice flips.
+ * The gap to the next probe is `interval` regions, which starts at
+ * FIRST_INTERVAL after a change and doubles up to MAX_INTERVAL while the
+ * choice stands, and at least PROBE_SHARE times the probe's cost in
+ * regions of the chosen mode: on a loaded machine a team region can take
+ * a hundred times a region on the calling thread (each team thread waits
+ * for a time slice), and probes then still cost at most about
+ * 1 / PROBE_SHARE of the time. So a change of load (another process
+ * taking or leaving a core) is followed after a bounded number of regions.
+ * Times are wall clock: the faster mode for the caller is the one that
+ * returns sooner.
+ */
+#include <math.h>
+
+#include <otkit/base.h>
+
+#include "core/core.h"
+#include "linalg/par.h"
+
+#define PROBES 2         /* regions of each mode timed before choosing */
+#define FIRST_INTERVAL 8 /* regions between probes after a change */
+#define MAX_INTERVAL 256 /* and at most, once the choice is stable */
+#define CLEAR_RATIO 2.0  /* a first pair this far apart decides alone */
+#define PROBE_SHARE 20.0 /* probes cost at most 1 / this of the time */
+#define MAX_GAP 65536UL  /* but are never further apart than this */
+
+double (*otk__par_clock)(void) = otk__now;
+int otk__par_hint = 0;
+
+/* Deciders may run in several user threads at once; the hint is only a
+ * starting point, so relaxed atomics do. */
+static int load_hint(void)
+{
+    return __atomic_load_n(&otk__par_hint, __ATOMIC_RELAXED);
+}
+
+static void store_hint(int mode)
+{
+    __atomic_store_n(&otk__par_hint, mode + 1, __ATOMIC_RELAXED);
+}
+
+int otk__threads(int requested)
+{
+#ifdef _OPENMP
+    int t = requested > 0 ? requested : omp_get_max_threads();
+    /* libgomp aborts the process, or crashes, when it cannot create the
+     * threads asked for (20000 printed and exited, 100000 crashed); more
+     * threads than a few per processor only wait for each other */
+    int procs = omp_get_num_procs();
+    int cap =
+        procs > 0 && procs < OTK_MAX_THREADS / 4 ? 4 * procs : OTK_MAX_THREADS;
+    return t < 1 ? 1 : t > cap ? cap : t;
+#else
+    (void)requested;
+    return 1;
+#endif
+}
+
+int otk__threads_for_work(int requested, size_t work)
+{
+    int threads = otk__threads(requested);
+    size_t per_thread = work / OTK_MIN_WORK_PER_THREAD;
+    if (requested == 0 && (size_t)threads > per_thread)
+        threads = per_thread > 1 ? (int)per_thread : 1;
+    return threads;
+}
+
+void otk__par_init(otk__par *p, int parts)
+{
+    *p = (otk__par){.parts = parts < 1 ? 1 : parts,
+                    .team = parts < 1 ? 1 : parts,
+                    .interval = FIRST_INTERVAL,
+                    .mode = 1,
+                    .best = {INFINITY, INFINITY},
+                    .recent = {INFINITY, INFINITY},
+                    .clock = otk__par_clock};
+    int hint = load_hint();
+    if (p->parts > 1 && hint != 0) { /* skip the probing regions */
+        p->count = 2 * PROBES;
+        p->mode = hint - 1;
+        p->next_probe = p->count + FIRST_INTERVAL;
+    }
+}
+
+int otk__par_team(const otk__par *p)
+{
+    return p->parts > 1 && p->mode == 1 ? p->parts : 1;
+}
+
+/* The mode of region number k: alternating while probing, the other one
+ * at a probe, else the chosen one. */
+static int mode_of(const otk__par *p, unsigned long k)
+{
+    if (k < 2 * PROBES)
+        return k % 2 == 0;
+    return k == p->next_probe ? !p->mode : p->mode;
+}
+
+int otk__par_begin(otk__par *p)
+{
+    if (p->parts <= 1) /* also a zeroed decider */
+        return p->team = 1;
+    p->team = mode_of(p, p->count) ? p->parts : 1;
+    p->start = p->clock();
+    return p->team;
+}
+
+void otk__par_end(otk__par *p)
+{
+    if (p->parts > 1)
+        otk__par_record(p, p->clock() - p->start);
+}
+
+/* Regions until the next probe, when a probe took `slow` and a region of
+ * the chosen mode takes `fast`. */
+static unsigned long gap(const otk__par *p, double slow, double fast)
+{
+    double share = fast > 0.0 ? ceil(PROBE_SHARE * slow / fast) : 0.0;
+    if (!(share < (double)MAX_GAP)) /* also NaN */
+        share = (double)MAX_GAP;
+    return (unsigned long)share > p->interval ? (unsigned long)share
+                                              : p->interval;
+}
+
+/* The probing regions end with the faster mode chosen. */
+static void choose(otk__par *p, unsigned long k)
+{
+    const int fast = p->best[0] < p->best[1] ? 0 : 1;
+    p->count = 2 * PROBES;
+    p->mode = fast;
+    p->recent[0] = p->recent[1] = p->best[fast];
+    p->next_probe = k + 1 + gap(p, p->best[!fast], p->best[fast]);
+    if (p->next_probe < p->count)
+        p->next_probe = p->count;
+    store_hint(fast);
+}
+
+void otk__par_record(otk__par *p, double seconds)
+{
+    const unsigned long k = p->count++;
+    const int mode = p->team > 1;
+    if (k < 2 * PROBES) {
+        p->best[mode] = fmin(p->best[mode], seconds);
+        const double lo = fmin(p->best[0], p->best[1]);
+        const double hi = fmax(p->best[0], p->best[1]);
+        if (k + 1 == 2 * PROBES || (k == 1 && hi > CLEAR_RATIO * lo))
+            choose(p, k);
+        return;
+    }
+    if (mode == p->mode) {
+        p->recent[0] = p->recent[1];
+        p->recent[1] = seconds;
+        return;
+    }
+    /* a probe of the other mode */
+    const double current = fmin(p->recent[0], p->recent[1]);
+    if (seconds < current) {
+        p->mode = mode;
+        p->recent[0] = p->recent[1] = seconds;
+        p->interval = FIRST_INTERVAL;
+        p->next_probe = k + 1 + gap(p, current, seconds);
+        store_hint(mode);
+        return;
+    }
+    if (p->interval < MAX_INTERVAL)
+        p->interval *= 2;
+    p->next_probe = k + 1 + gap(p, seconds, current);
+}
