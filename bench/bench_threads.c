@@ -124,8 +124,8 @@ static int mode_quadratic(const options *o, int argc, char **argv)
             bench_die("otk_quadratic failed: %s",
                       otk_status_string(info.outcome.status));
         report("quadratic", n, threads, r + 1, o->repeats,
-               otk_status_name(info.outcome.status), info.iterations, wall,
-               cpu, checksum(P, n * n));
+               otk_status_name(info.outcome.status), info.iterations, wall, cpu,
+               checksum(P, n * n));
     }
     free(P);
     free(C);
