@@ -90,6 +90,7 @@ static const otkcli_key keys[] = {
     OTKCLI_KEYS_SOLVER, {"sinkhorn_divergence", "with --divergence"},
     {"ranks", NULL},    {"time_s", NULL},
     {"comm_s", NULL},   {"compute_s", NULL},
+    {"messages", NULL}, {"comm_bytes", NULL},
     {NULL, NULL}};
 
 static const otkcli_spec spec = {intro, opts, keys, outro,
@@ -286,6 +287,8 @@ static int write_outputs(otkcli_tool *t, const options *o, const blocks *B,
     otkcli_summary_num(&sm, "time_s", st->comm_s + st->compute_s);
     otkcli_summary_num(&sm, "comm_s", comm_s);
     otkcli_summary_num(&sm, "compute_s", compute_s);
+    otkcli_summary_count(&sm, "messages", st->messages);
+    otkcli_summary_num(&sm, "comm_bytes", st->bytes);
     return otkcli_finish(t, &sm) == 0 ? otkcli_exit_code(status)
                                       : OTKCLI_EXIT_FAILURE;
 }
