@@ -75,6 +75,28 @@ const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
 double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                           size_t j, int prepare);
 
+/* The final pass (final.c), in two halves. otk__final_rows: the plan's
+ * rows from ws->f and ws->h (= log b + g / reg), written into P (n x m)
+ * when not NULL, their sums into sums[] and the column sums into
+ * ws->colsum. otk__final_info: every number of the info from those sums
+ * and the column sums colsum (m). */
+enum {
+    OTK__FINAL_TRANSPORT, /* sum_ij P_ij (C_ij - shift) */
+    OTK__FINAL_TOTAL,     /* sum P */
+    OTK__FINAL_FR,        /* sum_i f_i (P 1)_i, f as iterated */
+    OTK__FINAL_MARG,      /* the row part of marginal_error */
+    OTK__FINAL_RESID,     /* the row part of the residual */
+    OTK__FINAL_KL_A,      /* KL(P 1 | a) */
+    OTK__FINAL_DUAL,      /* the row part of the dual value */
+    OTK__FINAL_SUMS
+};
+void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     double *P, double sums[OTK__FINAL_SUMS]);
+void otk__final_info(const otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     const double *colsum, const double sums[OTK__FINAL_SUMS],
+                     double bscale, double mass_a, double mass_b,
+                     otk_sinkhorn_info *info);
+
 /* Newton steps on g (newton.c) apply: a balanced problem with m small
  * enough for a dense m x m solve. */
 int otk__newton_applies(const otk_sinkhorn_workspace *ws,

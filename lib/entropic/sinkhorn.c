@@ -427,7 +427,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                      otk_sinkhorn_info *info)
 {
     const size_t m = ws->m;
-    const double reg = pb->reg, inv = 1.0 / reg, tau_a = pb->tau_a;
+    const double inv = 1.0 / pb->reg;
     int prepared = 0;
     for (size_t j = 0; j < m; j++)
         if (ws->wb[j] == 0.0) { /* free dual variable: its c-transform */
@@ -436,69 +436,9 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         }
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
-    double kl_a = 0.0, dual = 0.0;
-    const int nt = ws->threads;
-#pragma omp parallel num_threads(nt) if (nt > 1) \
-    reduction(+ : transport, total, fr, marg, resid, kl_a, dual)
-    {
-        thread_block tb = otk__thread_block(ws);
-        for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
-            double mx, sum, ai = ws->wa[i], fi = ws->f[i];
-            otk__lse_affine(ws->h, inv, c, tb.e, m, &mx, &sum);
-            double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
-            double r = w * sum;
-            if (P != NULL)
-                for (size_t j = 0; j < m; j++)
-                    P[i * m + j] = w * tb.e[j];
-            if (w > 0.0) {
-                transport += w * otk__vdot(m, tb.e, c);
-                otk__vaxpy(m, w, tb.e, tb.acc);
-            }
-            total += r;
-            fr += fi * r;
-            marg += fabs(r - ai);
-            if (isinf(tau_a)) {
-                resid += fabs(r - ai);
-                dual += ai * fi;
-            } else {
-                resid += fabs(r - ai * exp(-fi / tau_a));
-                kl_a += (r > 0.0 ? r * log(r / ai) : 0.0) - r + ai;
-                dual += -ai * tau_a * expm1(-fi / tau_a);
-            }
-        }
-    }
-    otk__reduce_colsums(ws);
-    double gc = 0.0, kl_b = 0.0;
-    for (size_t j = 0; j < m; j++) {
-        double c = ws->colsum[j], bj = ws->wb[j], gj = ws->g[j];
-        gc += gj * c;
-        marg += fabs(c - bj * bscale);
-        if (isinf(pb->tau_b)) {
-            resid += fabs(c - bj);
-            dual += bj * gj;
-        } else {
-            resid += fabs(c - bj * exp(-gj / pb->tau_b));
-            kl_b += (c > 0.0 ? c * log(c / bj) : 0.0) - c + bj;
-            dual += -bj * pb->tau_b * expm1(-gj / pb->tau_b);
-        }
-    }
-    /* back from C - shift (f - shift) to C and f */
-    transport += pb->shift * total;
-    fr += pb->shift * total;
-    dual += pb->shift * mass_a;
-    double mass_term = reg * (total - mass_a * mass_b);
-    info->transport_cost = transport;
-    info->marginal_error = marg;
-    info->residual = resid;
-    /* reg KL(P | ab^T) = sum P (f + g - C) - reg (sum P - sum a sum b) */
-    info->objective = fr + gc - mass_term;
-    if (!isinf(tau_a))
-        info->objective += tau_a * kl_a;
-    if (!isinf(pb->tau_b))
-        info->objective += pb->tau_b * kl_b;
-    info->dual_objective = dual - mass_term;
+    double sums[OTK__FINAL_SUMS];
+    otk__final_rows(ws, pb, P, sums);
+    otk__final_info(ws, pb, ws->colsum, sums, bscale, mass_a, mass_b, info);
 }
 
 static void set_weights(otk_sinkhorn_workspace *ws, const double *a,

@@ -21,7 +21,7 @@ typedef struct dist {
     double *y;                  /* m x d: every target */
     otk_cost cost;              /* this rank's rows against every target */
     otk_sinkhorn_workspace *ws; /* n_loc x m */
-    double *red;                /* m + 8: what one reduction carries */
+    double *red;                /* m + OTK__FINAL_SUMS: one reduction */
     double *pairs;              /* 2 m: (max, sum) pairs of columns */
     size_t *cols_exact;         /* m: columns that need an exact update */
     double *f_all;              /* n, symmetric problems: every f */

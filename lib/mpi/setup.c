@@ -161,7 +161,7 @@ static otk_status check_global(dist *D, otk__call *call, const otk_problem *pr,
     otk__mpi_allreduce(D->ctx, v, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN);
     if (v[0] != h || ~v[1] != h)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "settings", SIZE_MAX);
-    if (D->n > INT_MAX || D->m > INT_MAX - 8)
+    if (D->n > INT_MAX || D->m > INT_MAX - OTK__FINAL_SUMS)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT,
                          D->n > INT_MAX ? "cost.n" : "cost.m", SIZE_MAX);
     return OTK_CONVERGED;
@@ -195,7 +195,7 @@ static otk_status allocate(dist *D, const otk_sinkhorn_settings *s)
     const size_t m = D->m, d = D->d;
     D->ws = otk_sinkhorn_workspace_create(D->n_loc, m);
     D->y = malloc(m * d * sizeof *D->y);
-    D->red = malloc((m + 8) * sizeof *D->red);
+    D->red = malloc((m + OTK__FINAL_SUMS) * sizeof *D->red);
     D->pairs = malloc(2 * m * sizeof *D->pairs);
     D->cols_exact = malloc(m * sizeof *D->cols_exact);
     /* the averaged update of a symmetric problem needs every f */
