@@ -281,6 +281,65 @@ static void test_solves(void)
     drop(&p);
 }
 
+/* Warm start from a g of a nearby problem: each rank passes its block. */
+static void test_warm_start(void)
+{
+    otk_sinkhorn_settings s = settings();
+    problem p = make(150, 270, 2, 1, 6);
+    otk_cost cost =
+        otk_cost_points(p.n, p.m, p.d, p.x, p.y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    double *g0 = malloc(p.m * sizeof *g0), *g = malloc(p.m * sizeof *g);
+    otk_problem coarse = {&cost, p.a, p.b, 0.2};
+    otk_sinkhorn(&coarse, &s, &(otk_solution){.g = g0}, NULL);
+    memcpy(g, g0, p.m * sizeof *g);
+    s.warm_start = 1;
+    otk_problem pr = {&cost, p.a, p.b, 0.05};
+    otk_sinkhorn_info ref, info;
+    otk_sinkhorn(&pr, &s, &(otk_solution){.g = g}, &ref);
+    local l;
+    split(&p, 0.05, &l);
+    double *mine = malloc(l.m * sizeof *mine);
+    memcpy(mine, g0 + l.j0, l.m * sizeof *mine);
+    otk_sinkhorn_mpi(MPI_COMM_WORLD, &l.pr, &s, &(otk_solution){.g = mine},
+                     &info, NULL);
+    compare_info("warm start", &info, &ref, size == 1);
+    double dg = rel_diff(mine, g + l.j0, l.m, max_abs(g, p.m));
+    worst = fmax(worst, dg);
+    CHECK(size == 1 ? dg == 0.0 : dg <= REL_TOL, "warm start: g %.3g", dg);
+    free(g0);
+    free(g);
+    free(mine);
+    drop(&p);
+}
+
+/* A callback that cancels on the last rank only, at its second check:
+ * every rank stops there with OTK_CANCELLED. */
+static int cancel_second(void *user, const otk_progress *p)
+{
+    (void)p;
+    int *calls = user;
+    return ++*calls == 2 && rank == size - 1;
+}
+
+static void test_cancel(void)
+{
+    otk_sinkhorn_settings s = settings();
+    int calls = 0;
+    s.progress = cancel_second;
+    s.progress_user = &calls;
+    problem p = make(60, 50, 2, 0, 7);
+    local l;
+    split(&p, 0.01, &l);
+    otk_sinkhorn_info info;
+    otk_status st =
+        otk_sinkhorn_mpi(MPI_COMM_WORLD, &l.pr, &s, NULL, &info, NULL);
+    CHECK(st == OTK_CANCELLED && calls == 2 &&
+              info.iterations == 2 * s.check_every,
+          "cancel: status %d after %d calls, %zu iterations", st, calls,
+          info.iterations);
+    drop(&p);
+}
+
 static void test_divergence(void)
 {
     otk_sinkhorn_settings s = settings();
@@ -415,7 +474,9 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     test_solves();
+    test_warm_start();
     test_divergence();
+    test_cancel();
     test_errors();
     test_out_of_memory();
     int total = failures;
