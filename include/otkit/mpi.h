@@ -32,6 +32,11 @@
  * lowest rank at fault, with global indices), and no rank is left
  * waiting. Residuals and stopping decisions are computed once and sent
  * to every rank, so all ranks run the same iterations.
+ *
+ * Only the calling thread makes MPI calls (settings.threads > 1 runs
+ * OpenMP threads inside the rank that never do): MPI_THREAD_FUNNELED is
+ * enough. MPI errors go to the communicator's error handler, which the
+ * library never replaces.
  */
 #ifndef OTKIT_MPI_H
 #define OTKIT_MPI_H

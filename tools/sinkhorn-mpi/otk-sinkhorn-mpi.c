@@ -355,8 +355,9 @@ done:
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
-    int rank;
+    /* OpenMP threads inside a rank never call MPI: FUNNELED suffices */
+    int provided, rank;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     otkcli_tool t;
     otkcli_tool_init(&t, "otk-sinkhorn-mpi", &spec);
