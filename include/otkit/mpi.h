@@ -17,15 +17,16 @@
  *
  * Results are those of otk_sinkhorn() on the global problem with the same
  * settings, to rounding: the same iterations, stages and statuses, and
- * potentials that agree to about 1e-13 relative (the column sums are
- * added in a different order); with one rank, bit for bit. Two
+ * potentials that differ only by the rounding of the column sums, which
+ * are added in another order (the tests require 1e-12 relative); with one
+ * rank, bit for bit. Two
  * differences, both of settings.relaxation = 0 (adaptive): there are no
  * Newton steps (otk_sinkhorn takes them only when m <= 256, where one
  * process is the right tool), and the over-relaxation's decisions rest on
  * residuals that may differ in the last bits.
  *
- * Every rank must call with the same reg, settings (callbacks aside),
- * metric, p, d and sizes of its blocks' counterparts; a mismatch is
+ * Every rank must call with the same reg, settings (the callback and
+ * threads aside), metric, p, d, and NULL-ness of a and b; a mismatch is
  * OTK_ERR_INVALID_ARGUMENT naming "settings" on every rank. Errors are
  * collective: when one rank meets bad input or runs out of memory, every
  * rank returns the same status, bad_argument and bad_index (that of the
