@@ -279,6 +279,15 @@ static void test_solves(void)
     s.threads = 2;
     solve_case("two threads per rank", &p, 0.05, &s);
     drop(&p);
+
+    /* a far target whose column sum underflows in the first iterations:
+     * its g comes from the exact (max, sum) column reduction */
+    s = settings();
+    s.eps_scaling = 0;
+    p = make(120, 300, 2, 0, 8);
+    p.y[0] = p.y[1] = 3.0;
+    solve_case("underflowing column", &p, 0.01, &s);
+    drop(&p);
 }
 
 /* Warm start from a g of a nearby problem: each rank passes its block. */
