@@ -10,6 +10,8 @@ PACKAGES="$PACKAGES liblemon-dev"
 missing=""
 # clang with its sanitizer and libFuzzer runtimes: tests/fuzz (-Dfuzz=enabled)
 PACKAGES="$PACKAGES libclang-rt-14-dev"
+# Open MPI: libotkit_mpi, otk-sinkhorn-mpi and the mpi tests (docs/distributed.md)
+PACKAGES="$PACKAGES libopenmpi-dev openmpi-bin"
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
         missing="$missing $p"

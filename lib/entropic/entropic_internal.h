@@ -19,7 +19,7 @@ struct otk_sinkhorn_workspace {
     double *hn, *en, *ccol; /* n: scratch for exact column updates */
     int threads;            /* threads of the current solve */
     double *tbuf;           /* per thread: e (4 rows), crow, acc: 6m */
-    double *tsums;    /* per thread: FINAL_SUMS partial sums (after tbuf) */
+    double *tsums; /* per thread: OTK__FINAL_SUMS partial sums (after tbuf) */
     int tbuf_threads; /* threads tbuf has room for */
     /* who runs the blocks of the log and of the scaling sweeps (a team or
      * the calling thread, measured: linalg/par.h) */
@@ -49,7 +49,7 @@ typedef struct sweep_problem {
 /* Rows are processed in blocks of this many (one pass over the column
  * accumulator per block instead of per row). */
 #define SWEEP_BLOCK 4 /* otk__vdot4 and otk__vaxpy4 take four rows */
-#define FINAL_SUMS 7  /* the final pass's sums per block */
+
 /* Block `block` of ws->threads blocks of rows (OTK_PAR_BLOCKS): its rows
  * [i0, i1), its scratch rows e (SWEEP_BLOCK rows of m) and crow (m), and
  * acc, where its column sums go (ws->colsum for block 0), zeroed. */
@@ -79,6 +79,40 @@ const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
 /* g_j from f exactly (log-sum-exp down column j). */
 double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                           size_t j, int prepare);
+
+/* The final pass (final.c), in two halves. otk__final_rows: the plan's
+ * rows from ws->f and ws->h (= log b + g / reg), written into P (n x m)
+ * when not NULL, their sums into sums[] and the column sums into
+ * ws->colsum. otk__final_info: every number of the info from those sums
+ * and the column sums colsum (m). */
+enum {
+    OTK__FINAL_TRANSPORT, /* sum_ij P_ij (C_ij - shift) */
+    OTK__FINAL_TOTAL,     /* sum P */
+    OTK__FINAL_FR,        /* sum_i f_i (P 1)_i, f as iterated */
+    OTK__FINAL_MARG,      /* the row part of marginal_error */
+    OTK__FINAL_RESID,     /* the row part of the residual */
+    OTK__FINAL_KL_A,      /* KL(P 1 | a) */
+    OTK__FINAL_DUAL,      /* the row part of the dual value */
+    OTK__FINAL_SUMS
+};
+/* The team size of a region run once per solve (par.h): the choice of
+ * the sweeps that have been timed more. */
+static inline int otk__once_team(const otk_sinkhorn_workspace *ws)
+{
+    return otk__par_team(ws->par_scaling.count > ws->par_log.count
+                             ? &ws->par_scaling
+                             : &ws->par_log);
+}
+/* Per-block rows for t blocks (threads); 0 or OTK_ERR_NO_MEMORY. A new
+ * count starts the sweeps' measurements afresh; the same one keeps what
+ * earlier solves on this workspace measured. */
+int otk__reserve_threads(otk_sinkhorn_workspace *ws, int t);
+void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     double *P, double sums[OTK__FINAL_SUMS]);
+void otk__final_info(const otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     const double *colsum, const double sums[OTK__FINAL_SUMS],
+                     double bscale, double mass_a, double mass_b,
+                     otk_sinkhorn_info *info);
 
 /* Newton steps on g (newton.c) apply: a balanced problem with m small
  * enough for a dense m x m solve. */

@@ -76,7 +76,7 @@ void otk_sinkhorn_workspace_free(otk_sinkhorn_workspace *ws)
 /* Per-block rows for t blocks (threads); 0 or OTK_ERR_NO_MEMORY. A new
  * count starts the sweeps' measurements afresh; the same one keeps what
  * earlier solves on this workspace measured. */
-static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
+int otk__reserve_threads(otk_sinkhorn_workspace *ws, int t)
 {
     if (t != ws->par_log.parts || t != ws->par_scaling.parts) {
         otk__par_init(&ws->par_log, t);
@@ -85,7 +85,7 @@ static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
     ws->threads = t;
     if (t <= ws->tbuf_threads)
         return 0;
-    const size_t per = (SWEEP_BLOCK + 2) * ws->m + FINAL_SUMS;
+    const size_t per = (SWEEP_BLOCK + 2) * ws->m + OTK__FINAL_SUMS;
     if ((size_t)t > SIZE_MAX / sizeof(double) / per)
         return OTK_ERR_NO_MEMORY;
     double *buf = malloc((size_t)t * per * sizeof *buf);
@@ -96,15 +96,6 @@ static int reserve_threads(otk_sinkhorn_workspace *ws, int t)
     ws->tsums = buf + (size_t)t * (SWEEP_BLOCK + 2) * ws->m;
     ws->tbuf_threads = t;
     return 0;
-}
-
-/* The threads of a region run once per solve: the choice of the sweeps
- * that have been timed more (linalg/par.h). */
-static int once_team(const otk_sinkhorn_workspace *ws)
-{
-    return otk__par_team(ws->par_scaling.count > ws->par_log.count
-                             ? &ws->par_scaling
-                             : &ws->par_log);
 }
 
 static double lambda(double tau, double reg)
@@ -195,7 +186,7 @@ static void cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         return;
     }
     double mn = INFINITY, mx = -INFINITY;
-    const int team = once_team(ws); /* min and max: exact in any order */
+    const int team = otk__once_team(ws); /* min and max: exact in any order */
     /* clang-format off */
 #pragma omp parallel num_threads(team) if (team > 1) \
     reduction(min : mn) reduction(max : mx)
@@ -444,7 +435,7 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                      otk_sinkhorn_info *info)
 {
     const size_t m = ws->m;
-    const double reg = pb->reg, inv = 1.0 / reg, tau_a = pb->tau_a;
+    const double inv = 1.0 / pb->reg;
     int prepared = 0;
     for (size_t j = 0; j < m; j++)
         if (ws->wb[j] == 0.0) { /* free dual variable: its c-transform */
@@ -453,91 +444,9 @@ static void finalize(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         }
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    /* each block's sums, added in block order: the same numbers whoever
-     * runs the blocks */
-    const int nt = ws->threads, team = once_team(ws);
-#pragma omp parallel num_threads(team) if (team > 1)
-    OTK_PAR_BLOCKS(b, nt)
-    {
-        thread_block tb = otk__thread_block(ws, b);
-        double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0;
-        double resid = 0.0, kl_a = 0.0, dual = 0.0;
-        for (size_t i = tb.i0; i < tb.i1; i++) {
-            const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
-            double mx, sum, ai = ws->wa[i], fi = ws->f[i];
-            otk__lse_affine(ws->h, inv, c, tb.e, m, &mx, &sum);
-            double w = ai > 0.0 ? exp(ws->loga[i] + fi * inv + mx) : 0.0;
-            double r = w * sum;
-            if (P != NULL)
-                for (size_t j = 0; j < m; j++)
-                    P[i * m + j] = w * tb.e[j];
-            if (w > 0.0) {
-                transport += w * otk__vdot(m, tb.e, c);
-                otk__vaxpy(m, w, tb.e, tb.acc);
-            }
-            total += r;
-            fr += fi * r;
-            marg += fabs(r - ai);
-            if (isinf(tau_a)) {
-                resid += fabs(r - ai);
-                dual += ai * fi;
-            } else {
-                resid += fabs(r - ai * exp(-fi / tau_a));
-                kl_a += (r > 0.0 ? r * log(r / ai) : 0.0) - r + ai;
-                dual += -ai * tau_a * expm1(-fi / tau_a);
-            }
-        }
-        double *part = ws->tsums + (size_t)b * FINAL_SUMS;
-        part[0] = transport;
-        part[1] = total;
-        part[2] = fr;
-        part[3] = marg;
-        part[4] = resid;
-        part[5] = kl_a;
-        part[6] = dual;
-    }
-    double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0, resid = 0.0;
-    double kl_a = 0.0, dual = 0.0;
-    for (int b = 0; b < nt; b++) {
-        const double *part = ws->tsums + (size_t)b * FINAL_SUMS;
-        transport += part[0];
-        total += part[1];
-        fr += part[2];
-        marg += part[3];
-        resid += part[4];
-        kl_a += part[5];
-        dual += part[6];
-    }
-    otk__reduce_colsums(ws);
-    double gc = 0.0, kl_b = 0.0;
-    for (size_t j = 0; j < m; j++) {
-        double c = ws->colsum[j], bj = ws->wb[j], gj = ws->g[j];
-        gc += gj * c;
-        marg += fabs(c - bj * bscale);
-        if (isinf(pb->tau_b)) {
-            resid += fabs(c - bj);
-            dual += bj * gj;
-        } else {
-            resid += fabs(c - bj * exp(-gj / pb->tau_b));
-            kl_b += (c > 0.0 ? c * log(c / bj) : 0.0) - c + bj;
-            dual += -bj * pb->tau_b * expm1(-gj / pb->tau_b);
-        }
-    }
-    /* back from C - shift (f - shift) to C and f */
-    transport += pb->shift * total;
-    fr += pb->shift * total;
-    dual += pb->shift * mass_a;
-    double mass_term = reg * (total - mass_a * mass_b);
-    info->transport_cost = transport;
-    info->marginal_error = marg;
-    info->residual = resid;
-    /* reg KL(P | ab^T) = sum P (f + g - C) - reg (sum P - sum a sum b) */
-    info->objective = fr + gc - mass_term;
-    if (!isinf(tau_a))
-        info->objective += tau_a * kl_a;
-    if (!isinf(pb->tau_b))
-        info->objective += pb->tau_b * kl_b;
-    info->dual_objective = dual - mass_term;
+    double sums[OTK__FINAL_SUMS];
+    otk__final_rows(ws, pb, P, sums);
+    otk__final_info(ws, pb, ws->colsum, sums, bscale, mass_a, mass_b, info);
 }
 
 static void set_weights(otk_sinkhorn_workspace *ws, const double *a,
@@ -663,7 +572,7 @@ static otk_status setup(otk_sinkhorn_workspace *ws, const otk_problem *pr,
      * more when another process holds a core: the sweeps then measure
      * whether to run their blocks on the calling thread, linalg/par.h). */
     int threads = otk__threads_for_work(s->threads, ws->n * ws->m);
-    if (reserve_threads(ws, threads) != 0)
+    if (otk__reserve_threads(ws, threads) != 0)
         return OTK_ERR_NO_MEMORY;
     for (size_t i = 0; i < ws->n; i++)
         ws->lse[i] = NAN;

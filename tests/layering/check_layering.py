@@ -29,6 +29,8 @@ BELOW = {
     "sparse": {"core", "linalg", "smooth"},
     "mongegap": {"core", "linalg"},
     "bilevel": {"core", "linalg"},
+    # libotkit_mpi (a separate library) drives the entropic sweeps
+    "mpi": {"core", "linalg", "entropic"},
 }
 # Public-API use between solver modules (through <otkit/...> and the
 # exported functions): the only edges between modules allowed in the call
