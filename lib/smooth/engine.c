@@ -41,6 +41,7 @@
 #include <immintrin.h>
 #endif
 #include "linalg/linalg.h"
+#include "smooth/finish.h"
 #include "smooth/smooth.h"
 
 #define MIN_WORK_PER_THREAD 131072 /* as for Sinkhorn's sweeps */
@@ -849,7 +850,8 @@ struct otk_quadratic_workspace {
     uint32_t *mem_u32; /* list rows and counts, candidate rows */
     size_t *mem_idx;   /* selection indices */
     column_scratch *scratch;
-    double *xt; /* point clouds: the transposed sources */
+    double *xt;              /* point clouds: the transposed sources */
+    otk__finish_buffers fin; /* the finishing step's arrays */
     size_t mem_cap, u32_cap, idx_cap, scratch_cap, xt_cap;
 };
 
@@ -880,6 +882,7 @@ void otk__smooth_workspace_free(otk_quadratic_workspace *ws)
     free(ws->mem_idx);
     free(ws->scratch);
     free(ws->xt);
+    otk__finish_buffers_free(&ws->fin);
     free(ws);
 }
 
@@ -1240,6 +1243,7 @@ static void info_reset(otk_quadratic_info *info)
     info->iterations = info->evaluations = 0;
     info->nnz = info->max_col_nnz = 0;
     info->marginal_error = info->transport_cost = NAN;
+    info->dual_gap = info->relative_gap = NAN;
     info->objective = info->dual_objective = NAN;
 }
 
@@ -1304,6 +1308,84 @@ static const char *stop_cause(otk_status st)
     }
 }
 
+/* ---- the finishing step (finish.h) ----------------------------------- */
+
+static double finish_value(void *ctx, const double *x, double *g)
+{
+    return objective(ctx, x, g);
+}
+
+static void finish_column_at(void *ctx, const double *x, size_t j, double *t,
+                             double *c, double *beta)
+{
+    engine *e = ctx;
+    column_scratch *w = &e->scratch[0];
+    e->beta_out = beta - j;
+    column_pass(e, w, x, j);
+    e->beta_out = NULL;
+    memcpy(t, w->t, e->n * sizeof *t);
+    load_column(e, j, c); /* the semi-dual's top-k reuses w->c */
+}
+
+/* The range of the costs the engine reads (point clouds: a pass over the
+ * columns). */
+static void cost_range(const engine *e, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    column_scratch *w = &e->scratch[0];
+    for (size_t j = 0; j < e->m; j++) {
+        load_column(e, j, w->c);
+        for (size_t i = 0; i < e->n; i++) {
+            *lo = w->c[i] < *lo ? w->c[i] : *lo;
+            *hi = w->c[i] > *hi ? w->c[i] : *hi;
+        }
+    }
+}
+
+/*
+ * After L-BFGS: Newton steps on the pieces (finish.h) within what is left
+ * of max_iter, until the certified gap is within tol of the scale of the
+ * problem (see otk_quadratic_info.relative_gap). The status: converged
+ * exactly when certified; else L-BFGS's iteration cap, or stalled.
+ */
+static otk_status finish(engine *e, otk_quadratic_workspace *ws, double *x,
+                         otk_status st, otk_quadratic_info *info)
+{
+    otk__finish_problem p = {.n = e->n,
+                             .m = e->m,
+                             .dual = e->dual,
+                             .reg = e->reg,
+                             .a = e->a,
+                             .b = e->b,
+                             .ctx = e,
+                             .value = finish_value,
+                             .column = finish_column_at};
+    cost_range(e, &p.cmin, &p.cmax);
+    double bmax = 0.0;
+    for (size_t j = 0; j < e->m; j++)
+        bmax = e->b[j] > bmax ? e->b[j] : bmax;
+    double *g = e->base_g;
+    double value = e->shift - objective(e, x, g);
+    const double scale = fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
+    size_t left =
+        e->s->max_iter > e->iterations ? e->s->max_iter - e->iterations : 0;
+    otk__finish_result r =
+        otk__smooth_finish(&p, &ws->fin, x, g, e->s->tol * scale, left);
+    if (r.no_memory)
+        return OTK_ERR_NO_MEMORY;
+    e->iterations += r.newton;
+    info->dual_gap = r.gap * e->mass;
+    value = e->shift - r.value;
+    info->relative_gap =
+        r.gap / fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
+    if (info->relative_gap <= e->s->tol)
+        return OTK_CONVERGED;
+    if (r.newton >= left && st == OTK_MAX_ITER)
+        return OTK_MAX_ITER;
+    return OTK_STALLED;
+}
+
 /* The solve in a bound engine: minimize, then the outputs. */
 static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
                              const otk_problem *pb,
@@ -1315,6 +1397,8 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     double *x = ws->x;
     start_point(e, s, sol, x);
     otk_status st = minimize(e, s, x, nvars);
+    if (st == OTK_CONVERGED || st == OTK_MAX_ITER || st == OTK_STALLED)
+        st = finish(e, ws, x, st, info);
     info->iterations = e->iterations;
     info->evaluations = e->evaluations;
     /* the true value at the result (fx is the line search's view) */
@@ -1323,8 +1407,6 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
         return st;
     double *g = sol != NULL ? sol->g : NULL;
     recover(e, ws, x, pb, e->dual ? NULL : g, sol, info);
-    if (st == OTK_STALLED && info->marginal_error <= s->tol * e->mass)
-        st = OTK_CONVERGED; /* stopped exactly at the optimum */
     for (size_t i = 0; i < n; i++)
         x[i] += e->shift; /* f of C from f of C - shift */
     if (sol != NULL && sol->f != NULL)
