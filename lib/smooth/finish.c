@@ -21,6 +21,8 @@
  * step gives up: at a kink of the objective (ties in the top-k selection
  * of an optimal column) the gap of the selected plan does not vanish. */
 #define MAX_IDLE_STEPS 30
+/* Rounds of the tie solve (ties.c). */
+#define MAX_TIE_ROUNDS 8
 /* An objective change larger than this times |f| is far above rounding
  * (as in engine.c). */
 #define RESOLVED_CHANGE 1e-9
@@ -30,68 +32,8 @@ void otk__finish_buffers_free(otk__finish_buffers *fb)
     free(fb->mem);
     free(fb->rows);
     free(fb->start);
+    otk__ties_buffers_free(&fb->ties);
     memset(fb, 0, sizeof *fb);
-}
-
-/* Grows *p to at least need elements of size bytes, keeping its
- * contents; 0, or -1 when memory is short. */
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t want = need > 2 * *cap ? need : 2 * *cap;
-    void *q = realloc(*p, want * size);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = want;
-    return 0;
-}
-
-/* The bound on D* - D(x) (see finish.h). At a maximum, some plan T of
- * the supergradient set meets both marginals, and (dual) every entry
- * alpha_i + beta_j - c_ij is at most reg b_j (a column's largest positive
- * entry is in every top-k selection) and above c_ij - ... for an entry
- * T carries, (semi-dual) an entry T carries is within reg b_j of its
- * column's largest s_ij. With a_i > 0 every row carries mass, so the
- * optimal alpha of such rows lie in [A - osc, A], osc = (max C - min C)
- * + reg max b, where A is their largest (shifted to equal x's), and the
- * dual's beta of a column with b_j > 0 in [min C - A, max C + reg max b -
- * A]. Potentials of zero weight can be lowered to A - osc (alpha) or min
- * C - A (beta) without changing D, and their gradient is <= 0 (an
- * unbalanced load), so only their excess above that level counts. */
-double otk__finish_gap(const otk__finish_problem *p, const double *x,
-                       const double *g)
-{
-    const size_t n = p->n, m = p->m;
-    double bmax = 0.0, top = -INFINITY;
-    for (size_t j = 0; j < m; j++)
-        bmax = p->b[j] > bmax ? p->b[j] : bmax;
-    for (size_t i = 0; i < n; i++)
-        if (p->a[i] > 0.0 && x[i] > top)
-            top = x[i];
-    const double osc = (p->cmax - p->cmin) + p->reg * bmax;
-    double gap = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double below = top - x[i], r;
-        if (p->a[i] > 0.0)
-            r = fmax(below, osc - below);
-        else
-            r = fmax(0.0, osc - below);
-        gap += fabs(g[i]) * r;
-    }
-    if (!p->dual)
-        return gap;
-    const double lo = p->cmin - top, hi = p->cmax + p->reg * bmax - top;
-    for (size_t j = 0; j < m; j++) {
-        double beta = x[n + j], r;
-        if (p->b[j] > 0.0)
-            r = fmax(fabs(beta - lo), fabs(beta - hi));
-        else
-            r = fmax(0.0, beta - lo);
-        gap += fabs(g[n + j]) * r;
-    }
-    return gap;
 }
 
 /* The working arrays of a Newton step, nv = n (+ m) each. */
@@ -129,8 +71,8 @@ static int read_supports(newton *w, const double *x)
         for (size_t i = 0; i < p->n; i++) {
             if (!(w->col[i] > 0.0))
                 continue;
-            if (grow((void **)&fb->rows, &fb->rows_cap, used + 1,
-                     sizeof *fb->rows) != 0)
+            if (otk__smooth_grow((void **)&fb->rows, &fb->rows_cap, used + 1,
+                                 sizeof *fb->rows) != 0)
                 return -1;
             fb->rows[used++] = (uint32_t)i;
         }
@@ -311,10 +253,11 @@ static int newton_bind(newton *w, const otk__finish_problem *p,
     w->fb = fb;
     w->nv = p->n + (p->dual ? p->m : 0);
     w->evaluations = 0;
-    if (grow((void **)&fb->mem, &fb->mem_cap, 10 * w->nv + 2 * p->n,
-             sizeof *fb->mem) != 0 ||
-        grow((void **)&fb->start, &fb->start_cap, p->m + 1,
-             sizeof *fb->start) != 0)
+    if (otk__smooth_grow((void **)&fb->mem, &fb->mem_cap,
+                         10 * w->nv + 9 * p->n + 3 * p->m,
+                         sizeof *fb->mem) != 0 ||
+        otk__smooth_grow((void **)&fb->start, &fb->start_cap, p->m + 1,
+                         sizeof *fb->start) != 0)
         return -1;
     double *next = fb->mem;
     double **arrays[] = {&w->diag, &w->shift, &w->d,  &w->r,  &w->z,
@@ -335,6 +278,7 @@ otk__finish_result otk__smooth_finish(const otk__finish_problem *p,
 {
     otk__finish_result res = {0};
     newton w;
+    fb->ties.has_pick = 0;
     double f = p->value(p->ctx, x, g);
     res.evaluations = 1;
     if (newton_bind(&w, p, fb) != 0) {
@@ -364,6 +308,17 @@ otk__finish_result otk__smooth_finish(const otk__finish_problem *p,
         res.gap = otk__finish_gap(p, x, g);
         idle = res.gap < 0.5 * best ? 0 : idle + 1;
         best = res.gap < best ? res.gap : best;
+    }
+    /* at a kink: the tie structure solved exactly, again from each better
+     * point */
+    for (int round = 0; round < MAX_TIE_ROUNDS && !(res.gap <= target) &&
+                        p->k < p->n && !res.no_memory;
+         round++) {
+        int moved =
+            otk__ties_finish(p, &fb->ties, x, g, &f, &res.gap, w.ccol + p->n);
+        res.no_memory = moved < 0;
+        if (moved <= 0)
+            break;
     }
     res.evaluations += w.evaluations;
     res.value = f;

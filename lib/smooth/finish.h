@@ -23,11 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smooth/ties.h"
+
 /* The problem as the finishing step sees it (the engine's units: weights
  * of mass 1, reg times the mass, costs less the engine's shift). */
 typedef struct otk__finish_problem {
     size_t n, m;
     int dual;            /* variables alpha, beta (else alpha) */
+    size_t k;            /* nonzeros per column (n: no constraint) */
     double reg;          /* the engine's reg */
     const double *a, *b; /* weights, each of mass 1 */
     double cmin, cmax;   /* the range of the costs */
@@ -49,9 +52,14 @@ typedef struct otk__finish_buffers {
     size_t rows_cap;
     size_t *start; /* m + 1: column j's rows are rows[start[j] ..] */
     size_t start_cap;
+    otk__ties_buffers ties;
 } otk__finish_buffers;
 
 void otk__finish_buffers_free(otk__finish_buffers *fb);
+
+/* Grows *p to at least need elements of size bytes, keeping its contents
+ * (a buffer kept across solves); 0, or -1 when memory is short. */
+int otk__smooth_grow(void **p, size_t *cap, size_t need, size_t size);
 
 /* What the finishing step did. */
 typedef struct otk__finish_result {

@@ -671,6 +671,16 @@ START_TEST(masses_scale_out)
         solved r = solve_dense(&cost, sa, sb, q.gamma / sc, k, form);
         ck_assert_msg(r.st == ref.st, "scale %g: %s, unscaled %s", sc,
                       otk_status_name(r.st), otk_status_name(ref.st));
+        assert_close("dual_objective", r.info.dual_objective,
+                     ref.info.dual_objective * sc, 1e-6, 0.0);
+        if (k < q.n) {
+            /* k = 2 is optimal at a kink: the maximum is unique, the
+             * maximizing potentials and the tied selection are not (the
+             * tie solve may settle on another one after other roundings) */
+            ck_assert(r.info.relative_gap <= 1e-10);
+            solved_free(&r);
+            continue;
+        }
         for (size_t e = 0; e < q.n * q.m; e++)
             sP[e] = ref.P[e] * sc;
         assert_close_vec("plan", r.P, sP, q.n * q.m, 1e-6, 0.0);
@@ -680,8 +690,6 @@ START_TEST(masses_scale_out)
                      ref.info.transport_cost * sc, 1e-6, 0.0);
         assert_close("objective", r.info.objective, ref.info.objective * sc,
                      1e-6, 0.0);
-        assert_close("dual_objective", r.info.dual_objective,
-                     ref.info.dual_objective * sc, 1e-6, 0.0);
         assert_close("marginal_error", r.info.marginal_error,
                      ref.info.marginal_error * sc, 1e-3, 1e-10 * sc);
         solved_free(&r);
