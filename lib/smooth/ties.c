@@ -37,8 +37,11 @@
 #include "smooth/finish.h"
 #include "smooth/ties.h"
 
-/* The dense system's largest size (unknowns). */
+/* The dense system's largest size (unknowns), and the multiply-adds of
+ * all eliminations of one finish (about ten seconds): the active-set loop
+ * may need a solve per change of the structure. */
 #define TIES_MAX_DENSE 1500
+#define TIES_MAX_WORK 2e10
 
 /* Entry roles in a column's structure. */
 enum { ROLE_S = 1, ROLE_W = 2 };
@@ -677,6 +680,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
     double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
     double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
     int improved = 0;
+    double work_done = 0.0; /* the eliminations' multiply-adds */
     if (otk__smooth_grow((void **)&tb->start, &tb->start_cap, m + 1,
                          sizeof *tb->start) != 0 ||
         otk__smooth_grow((void **)&tb->slots, &tb->slots_cap, m,
@@ -697,8 +701,11 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         const double *start = x;
         for (int it = 0; it < MAX_REFINE; it++) {
             size_t N = 0;
+            if (work_done > TIES_MAX_WORK)
+                return improved;
             if (solve_structure(p, tb, start, &N) != 0)
                 break;
+            work_done += (double)N * (double)N * (double)N / 3.0;
             if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
                                  2 * (tb->used + 1), sizeof *tb->mu) != 0)
                 return -1;
