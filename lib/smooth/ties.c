@@ -56,6 +56,7 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
 {
     free(tb->mat);
     free(tb->vec);
+    free(tb->mu);
     free(tb->entries);
     free(tb->start);
     free(tb->slots);
