@@ -15,6 +15,10 @@
  *   fixed N FORM K ITERS    a fixed budget: tol = 0, max_iter = ITERS; R runs
  *                           of otk_quadratic, then R runs of otk_sparse with
  *                           k = K (time per evaluation of both)
+ *   routing B N M K         B routing problems of N tokens x M experts, at
+ *                           most K tokens per expert: otk_sparse_batch vs
+ *                           a loop of otk_sparse_solve (problems per
+ *                           second; see mode_routing)
  *
  * FORM is "dual" or "semi-dual". reg (--reg, or its alias --gamma: Blondel's
  * name) defaults to 0.1, in the units of the cost.
@@ -238,6 +242,94 @@ static int mode_fixed(const options *o, int argc, char **argv)
     return 0;
 }
 
+/* routing B N M K: B problems of N tokens x M experts (the cost: minus the
+ * scores <token, expert> of random 16-dimensional features), at most K
+ * tokens per expert, uniform weights: otk_sparse_batch once, then one
+ * otk_sparse_solve per problem in a loop with one workspace (same
+ * settings, threads = 1 for both). Prints problems per second of each,
+ * the worst status and the iterations of all problems, R times. */
+static int mode_routing(const options *o, int argc, char **argv)
+{
+    if (argc != 4)
+        bench_die("usage: routing B N M K%s", "");
+    const size_t B = bench_parse_size(argv[0], "B");
+    const size_t n = bench_parse_size(argv[1], "N");
+    const size_t m = bench_parse_size(argv[2], "M");
+    const size_t k = bench_parse_size(argv[3], "K");
+    enum { DIM = 16 };
+    double *C = malloc(B * n * m * sizeof *C);
+    double *f = malloc(B * n * sizeof *f), *g = malloc(B * m * sizeof *g);
+    otk_sparse_info *infos = malloc(B * sizeof *infos);
+    if (C == NULL || f == NULL || g == NULL || infos == NULL)
+        bench_die("out of memory%s", "");
+    uint64_t rng = (uint64_t)o->seed;
+    double *tok = malloc(n * DIM * sizeof *tok);
+    if (tok == NULL)
+        bench_die("out of memory%s", "");
+    for (size_t q = 0; q < B; q++) {
+        double *Cq = C + q * n * m, expert[DIM];
+        for (size_t i = 0; i < n * DIM; i++)
+            tok[i] = bench_rng_normal(&rng);
+        for (size_t j = 0; j < m; j++) {
+            for (int d = 0; d < DIM; d++)
+                expert[d] = bench_rng_normal(&rng);
+            for (size_t i = 0; i < n; i++) {
+                double sc = 0.0;
+                for (int d = 0; d < DIM; d++)
+                    sc += tok[i * DIM + d] * expert[d];
+                Cq[i * m + j] = -sc / DIM;
+            }
+        }
+    }
+    free(tok);
+    otk_sparse_settings s;
+    otk_sparse_default_settings(&s);
+    s.threads = 1;
+    for (int r = 0; r < o->repeats; r++) {
+        otk_cost cost = otk_cost_dense(n, m, C);
+        const otk_problem pb = {&cost, NULL, NULL, o->reg};
+        double t0 = bench_now();
+        otk_status st = otk_sparse_batch(
+            B, &pb, k, &s, &(otk_solution){f, g, NULL, NULL, 0}, infos);
+        double batch_s = bench_now() - t0;
+        size_t it_batch = 0;
+        for (size_t q = 0; q < B; q++)
+            it_batch += infos[q].iterations;
+        otk_sparse_workspace *ws = otk_sparse_workspace_create(n, m);
+        if (ws == NULL)
+            bench_die("out of memory%s", "");
+        t0 = bench_now();
+        otk_status worst = OTK_CONVERGED;
+        size_t it_loop = 0;
+        for (size_t q = 0; q < B; q++) {
+            otk_cost cq = otk_cost_dense(n, m, C + q * n * m);
+            const otk_problem pq = {&cq, NULL, NULL, o->reg};
+            otk_sparse_info in;
+            otk_status sq = otk_sparse_solve(
+                ws, &pq, k, &s, &(otk_solution){f, g, NULL, NULL, 0}, &in);
+            worst = sq > worst ? sq : worst;
+            it_loop += in.iterations;
+        }
+        double loop_s = bench_now() - t0;
+        otk_sparse_workspace_free(ws);
+        printf("{\"mode\": \"routing\", \"B\": %zu, \"n\": %zu, \"m\": %zu, "
+               "\"k\": %zu, \"status_batch\": \"%s\", "
+               "\"status_loop\": \"%s\", \"iterations_batch\": %zu, "
+               "\"iterations_loop\": %zu, ",
+               B, n, m, k, otk_status_name(st), otk_status_name(worst),
+               it_batch, it_loop);
+        bench_jnum("batch_problems_per_s", (double)B / batch_s, 0);
+        bench_jnum("loop_problems_per_s", (double)B / loop_s, 1);
+        printf("}\n");
+        fflush(stdout);
+    }
+    free(C);
+    free(f);
+    free(g);
+    free(infos);
+    return 0;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -247,6 +339,7 @@ static void usage(FILE *fp)
             "  pass N\n"
             "  solve N FORM TOL        (FORM: dual or semi-dual)\n"
             "  fixed N FORM K ITERS\n"
+            "  routing B N M K\n"
             "One JSON object per run on stdout. See the comment at the top "
             "of bench/bench_smooth.c.\n",
             bench_prog);
@@ -255,8 +348,10 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     bench_prog = "bench-smooth";
-    static const bench_mode modes[] = {
-        {"pass", mode_pass}, {"solve", mode_solve}, {"fixed", mode_fixed}};
+    static const bench_mode modes[] = {{"pass", mode_pass},
+                                       {"solve", mode_solve},
+                                       {"fixed", mode_fixed},
+                                       {"routing", mode_routing}};
     return bench_main(argc, argv, (bench_options){NULL, 42, 3, 0.1}, modes,
                       sizeof modes / sizeof *modes, usage);
 }

@@ -50,12 +50,15 @@ typedef struct otk_quadratic_settings {
     /* Which smooth problem L-BFGS solves. Default
      * OTK_FORMULATION_SEMI_DUAL; valid: [0, 1] */
     otk_formulation formulation;
-    /* Stop when the L1 marginal error of the recovered plan is <= tol
-     * times the total mass of a (the rule is relative: weights 1e-300 a
-     * and 1e-300 b with reg 1e300 give 1e-300 times the plan of a, b,
-     * reg 1, after the same iterations). */
+    /* L-BFGS runs until the L1 marginal error of the recovered plan is
+     * <= tol times the total mass of a (the rule is relative: weights
+     * 1e-300 a and 1e-300 b with reg 1e300 give 1e-300 times the plan of
+     * a, b, reg 1, after the same iterations), or stalls; Newton steps on
+     * the pieces of the objective then finish. The solve is converged
+     * exactly when the certified relative gap (info.relative_gap) is
+     * <= tol. */
     double tol; /* Default 1e-9; valid: [0, inf) */
-    /* L-BFGS iterations. */
+    /* L-BFGS iterations and Newton steps together. */
     size_t max_iter; /* Default 10000; valid: [1, 2147483647] */
     /* L-BFGS memory (pairs kept). */
     int history; /* Default 10; valid: [1, 1000] */
@@ -77,16 +80,21 @@ typedef struct otk_quadratic_settings {
 
 /*
  * What a solve reports. outcome.cause, for a positive status:
- *   "max_iter"     OTK_MAX_ITER: settings.max_iter iterations done;
- *   "line_search"  OTK_STALLED: the line search could not make progress
- *                  before tol (precision exhausted or, for small k in
- *                  otk_sparse, a nonsmooth objective);
+ *   "max_iter"     OTK_MAX_ITER: settings.max_iter iterations and Newton
+ *                  steps done, the gap not certified;
+ *   "line_search"  OTK_STALLED: neither L-BFGS nor the Newton steps could
+ *                  bring the certified relative gap under tol: precision
+ *                  exhausted or, for small k in otk_sparse, an optimum at
+ *                  a kink (ties in the top-k selection of an optimal
+ *                  column, where the selected plan's marginal violation
+ *                  does not vanish); info.dual_gap still bounds the
+ *                  distance to the maximum;
  *   "progress"     OTK_CANCELLED: the progress callback returned nonzero.
  * The numbers a failed call did not compute are NaN (counts 0).
  */
 typedef struct otk_quadratic_info {
     otk_outcome outcome;
-    size_t iterations;     /* L-BFGS iterations */
+    size_t iterations;     /* L-BFGS iterations plus Newton steps */
     size_t evaluations;    /* objective/gradient evaluations */
     double marginal_error; /* ||P 1 - a||_1 + ||P^T 1 - b||_1 */
     double transport_cost; /* <P, C> */
@@ -94,6 +102,14 @@ typedef struct otk_quadratic_info {
     double dual_objective; /* the dual or semi-dual value at the result */
     size_t nnz;            /* nonzero entries of the plan */
     size_t max_col_nnz;    /* largest number of nonzeros in a column */
+    /* The certificate: dual_gap >= (the maximum of the dual or
+     * semi-dual) - dual_objective, from a supergradient (the plan's
+     * marginal violation) and the box the optimality conditions put the
+     * optimal potentials in (docs/quadratic.md, "The certificate");
+     * relative_gap is dual_gap / max(|dual_objective|, mass (max C - min C
+     * + reg mass max b)), the number compared with tol. */
+    double dual_gap;
+    double relative_gap;
 } otk_quadratic_info;
 
 /* The bounds table of otk_quadratic_settings (docs/api.md); count gets

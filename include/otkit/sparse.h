@@ -14,13 +14,25 @@
  *              (f - c_j) / (reg b_j): its k largest entries projected
  *              onto the simplex, zeros elsewhere.
  *
+ * The maximum is certified (info.dual_gap, info.relative_gap; converged
+ * only when relative_gap <= tol), also where it is a kink of the
+ * objective (ties in the top-k selection of an optimal column): the tie
+ * structure's optimality conditions are solved exactly (docs/quadratic.md,
+ * "The finish and the certificate"). The dual's maximum is at most the
+ * semi-dual's; they coincide for k = 1, k = n and optima without ties.
+ *
  * Every column of the returned plan has at most k nonzeros, but its
  * marginals are met only approximately in general (exactly for k >= the
- * column supports of the quadratic solution); info.marginal_error is the
- * measured violation, never hidden. k = n (all rows) is quadratic OT;
- * with the semi-dual, k = 1 is the linear program's semi-dual, whose
- * potentials are optimal for exact OT. For at most k nonzeros per row,
- * transpose the problem (swap a and b, transpose C).
+ * column supports of the quadratic solution): at a kink the optimality
+ * conditions hold for a convex combination of tied selections, which has
+ * more nonzeros. Among the k-sparse plans of the optimal potentials otkit
+ * returns the tie solve's choice or the plain top-k selection, whichever
+ * has the smaller marginal error; info.marginal_error is the measured
+ * violation, info.objective that plan's primal value. k = n (all rows) is
+ * quadratic OT; k = 1 is the linear program's semi-dual, whose potentials
+ * are optimal for exact OT (otkit starts from the network simplex's). For
+ * at most k nonzeros per row, transpose the problem (swap a and b,
+ * transpose C).
  *
  * Top-k is found by partial selection in expected O(n) per column, ties
  * broken towards the lower row index. Settings, their bounds table, info

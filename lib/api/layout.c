@@ -126,6 +126,8 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_quadratic_info, dual_objective),
     OTK_FIELD(otk_quadratic_info, nnz),
     OTK_FIELD(otk_quadratic_info, max_col_nnz),
+    OTK_FIELD(otk_quadratic_info, dual_gap),
+    OTK_FIELD(otk_quadratic_info, relative_gap),
 
     OTK_STRUCT(otk_mg_settings),
     OTK_FIELD(otk_mg_settings, metric),

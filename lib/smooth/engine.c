@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <otkit/exact.h>
+
 #include "core/core.h"
 #include "linalg/dispatch.h"
 #if OTK_X86_64
@@ -38,6 +40,7 @@
 #endif
 #include "linalg/linalg.h"
 #include "linalg/par.h"
+#include "smooth/finish.h"
 #include "smooth/smooth.h"
 
 /* An objective change larger than this times |f| is far above rounding. */
@@ -840,7 +843,8 @@ struct otk_quadratic_workspace {
     uint32_t *mem_u32; /* list rows and counts, candidate rows */
     size_t *mem_idx;   /* selection indices */
     column_scratch *scratch;
-    double *xt; /* point clouds: the transposed sources */
+    double *xt;              /* point clouds: the transposed sources */
+    otk__finish_buffers fin; /* the finishing step's arrays */
     size_t mem_cap, u32_cap, idx_cap, scratch_cap, xt_cap;
 };
 
@@ -871,6 +875,7 @@ void otk__smooth_workspace_free(otk_quadratic_workspace *ws)
     free(ws->mem_idx);
     free(ws->scratch);
     free(ws->xt);
+    otk__finish_buffers_free(&ws->fin);
     free(ws);
 }
 
@@ -1062,6 +1067,80 @@ OTK__DEFINE_DEFAULT_SETTINGS(otk__smooth_default_settings,
 /* ---- the solve -------------------------------------------------------- */
 
 /*
+ * Column j of the returned plan into w->t: the top-k selection of the
+ * final variables, or where the tie solve chose the support among tied
+ * entries (ties.h), the plan on that support: [x]_+ / reg (dual), or the
+ * projection of its entries onto the simplex of mass b_j (semi-dual).
+ */
+static void plan_column(const engine *e, const otk_quadratic_workspace *ws,
+                        column_scratch *w, const double *vars, size_t j)
+{
+    const otk__ties_buffers *tb = &ws->fin.ties;
+    column_pass(e, w, vars, j);
+    if (!tb->has_pick || tb->pick_start[j] == tb->pick_start[j + 1])
+        return;
+    const uint32_t *rows = tb->pick_rows + tb->pick_start[j];
+    const size_t count = tb->pick_start[j + 1] - tb->pick_start[j];
+    load_column(e, j, w->c);
+    const double beta =
+        e->dual ? vars[e->n + j] : (e->beta_out ? e->beta_out[j] : 0.0);
+    memset(w->t, 0, e->n * sizeof *w->t);
+    if (e->dual) {
+        for (size_t r = 0; r < count; r++) {
+            double x = vars[rows[r]] + beta - w->c[rows[r]];
+            w->t[rows[r]] = x > 0.0 ? x / e->reg : 0.0;
+        }
+        return;
+    }
+    const double bj = e->b[j], scale = 1.0 / (e->reg * bj);
+    double *sel = w->v;
+    for (size_t r = 0; r < count; r++)
+        sel[r] = (vars[rows[r]] - w->c[rows[r]]) * scale;
+    double theta = otk__simplex_threshold(sel, count, 1.0, w->idx, NULL);
+    for (size_t r = 0; r < count; r++) {
+        double y = sel[r] - theta;
+        w->t[rows[r]] = y > 0.0 ? bj * y : 0.0;
+    }
+    if (e->beta_out != NULL)
+        e->beta_out[j] = -e->reg * bj * theta;
+}
+
+/* The L1 marginal error of the plan plan_column returns (unit mass). */
+static double plan_error(const engine *e, const otk_quadratic_workspace *ws,
+                         const double *vars)
+{
+    column_scratch *w = &e->scratch[0];
+    double *rows = w->grad, err = 0.0;
+    memset(rows, 0, e->n * sizeof *rows);
+    for (size_t j = 0; j < e->m; j++) {
+        plan_column(e, ws, w, vars, j);
+        double colsum = 0.0;
+        for (size_t i = 0; i < e->n; i++) {
+            colsum += w->t[i];
+            rows[i] += w->t[i];
+        }
+        err += fabs(colsum - e->b[j]);
+    }
+    for (size_t i = 0; i < e->n; i++)
+        err += fabs(rows[i] - e->a[i]);
+    return err;
+}
+
+/* Of the two k-sparse plans at a kink, the tie solve's choice and the
+ * plain top-k selection, keeps the one of smaller marginal error. */
+static void choose_plan(const engine *e, otk_quadratic_workspace *ws,
+                        const double *vars)
+{
+    otk__ties_buffers *tb = &ws->fin.ties;
+    if (!tb->has_pick)
+        return;
+    double picked = plan_error(e, ws, vars);
+    tb->has_pick = 0;
+    double plain = plan_error(e, ws, vars);
+    tb->has_pick = picked < plain;
+}
+
+/*
  * The plan of the final variables, its numbers, and the outputs, in the
  * caller's units: plan entries times the mass, costs plus the shift. The
  * columns come in order, so the row-major list takes two passes: the
@@ -1085,7 +1164,7 @@ static void recover(engine *e, otk_quadratic_workspace *ws, const double *vars,
     double transport = 0.0, sq = 0.0, err = 0.0, total = 0.0;
     size_t nnz = 0, max_col = 0;
     for (size_t j = 0; j < m; j++) {
-        column_pass(e, w, vars, j);
+        plan_column(e, ws, w, vars, j);
         load_column(e, j, w->c); /* the semi-dual's top-k reuses c */
         double colsum = 0.0;
         size_t col_nnz = 0;
@@ -1126,7 +1205,7 @@ static void recover(engine *e, otk_quadratic_workspace *ws, const double *vars,
         start += c;
     }
     for (size_t j = 0; j < m; j++) {
-        column_pass(e, w, vars, j);
+        plan_column(e, ws, w, vars, j);
         for (size_t i = 0; i < n; i++) {
             if (w->t[i] == 0.0)
                 continue;
@@ -1228,6 +1307,7 @@ static void info_reset(otk_quadratic_info *info)
     info->iterations = info->evaluations = 0;
     info->nnz = info->max_col_nnz = 0;
     info->marginal_error = info->transport_cost = NAN;
+    info->dual_gap = info->relative_gap = NAN;
     info->objective = info->dual_objective = NAN;
 }
 
@@ -1292,6 +1372,118 @@ static const char *stop_cause(otk_status st)
     }
 }
 
+/* ---- the finishing step (finish.h) ----------------------------------- */
+
+static double finish_value(void *ctx, const double *x, double *g)
+{
+    return objective(ctx, x, g);
+}
+
+static void finish_column_at(void *ctx, const double *x, size_t j, double *t,
+                             double *c, double *beta)
+{
+    engine *e = ctx;
+    column_scratch *w = &e->scratch[0];
+    e->beta_out = beta - j;
+    column_pass(e, w, x, j);
+    e->beta_out = NULL;
+    memcpy(t, w->t, e->n * sizeof *t);
+    load_column(e, j, c); /* the semi-dual's top-k reuses w->c */
+}
+
+/*
+ * k = 1: the semi-dual is the linear program's (plus (reg/2) sum b_j^2),
+ * piecewise linear, and the dual's maximum is the same; the network
+ * simplex's potentials (f, g) are optimal for both (the dual's beta is g_j
+ * + reg b_j, where every column's largest entry reg b_j is tied on its
+ * support). They replace x when better; the tie solve then certifies
+ * them. (The exact solver allocates its own workspace.)
+ */
+static void lp_start(engine *e, double *x)
+{
+    const size_t n = e->n, m = e->m, nv = n + (e->dual ? m : 0);
+    double *f = malloc((2 * n + 2 * m) * sizeof *f);
+    if (f == NULL)
+        return;
+    double *gpot = f + n, *trial = gpot + m;
+    const otk_problem lp = {e->cost, e->a, e->b, 1.0};
+    otk_status st =
+        otk_exact(&lp, NULL, &(otk_solution){f, gpot, NULL, NULL, 0}, NULL);
+    if (st == OTK_OPTIMAL) {
+        for (size_t i = 0; i < n; i++)
+            trial[i] = f[i] - e->shift;
+        for (size_t j = 0; e->dual && j < m; j++)
+            trial[n + j] = gpot[j] + e->reg * e->b[j];
+        double *g = e->base_g;
+        double now = objective(e, x, g), lp_value = objective(e, trial, g);
+        if (lp_value <= now)
+            memcpy(x, trial, nv * sizeof *x);
+    }
+    free(f);
+}
+
+/* The range of the costs the engine reads (point clouds: a pass over the
+ * columns). */
+static void cost_range(const engine *e, double *lo, double *hi)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    column_scratch *w = &e->scratch[0];
+    for (size_t j = 0; j < e->m; j++) {
+        load_column(e, j, w->c);
+        for (size_t i = 0; i < e->n; i++) {
+            *lo = w->c[i] < *lo ? w->c[i] : *lo;
+            *hi = w->c[i] > *hi ? w->c[i] : *hi;
+        }
+    }
+}
+
+/*
+ * After L-BFGS: Newton steps on the pieces (finish.h) within what is left
+ * of max_iter, until the certified gap is within tol of the scale of the
+ * problem (see otk_quadratic_info.relative_gap). The status: converged
+ * exactly when certified; else L-BFGS's iteration cap, or stalled.
+ */
+static otk_status finish(engine *e, otk_quadratic_workspace *ws, double *x,
+                         otk_status st, otk_quadratic_info *info)
+{
+    otk__finish_problem p = {.n = e->n,
+                             .m = e->m,
+                             .dual = e->dual,
+                             .k = e->k < e->n ? e->k : e->n,
+                             .reg = e->reg,
+                             .a = e->a,
+                             .b = e->b,
+                             .ctx = e,
+                             .value = finish_value,
+                             .column = finish_column_at};
+    cost_range(e, &p.cmin, &p.cmax);
+    double bmax = 0.0;
+    for (size_t j = 0; j < e->m; j++)
+        bmax = e->b[j] > bmax ? e->b[j] : bmax;
+    double *g = e->base_g;
+    if (e->k == 1)
+        lp_start(e, x);
+    double value = e->shift - objective(e, x, g);
+    const double scale = fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
+    size_t left =
+        e->s->max_iter > e->iterations ? e->s->max_iter - e->iterations : 0;
+    otk__finish_result r =
+        otk__smooth_finish(&p, &ws->fin, x, g, e->s->tol * scale, left);
+    if (r.no_memory)
+        return OTK_ERR_NO_MEMORY;
+    e->iterations += r.newton;
+    info->dual_gap = r.gap * e->mass;
+    value = e->shift - r.value;
+    info->relative_gap =
+        r.gap / fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
+    if (info->relative_gap <= e->s->tol)
+        return OTK_CONVERGED;
+    if (r.newton >= left && st == OTK_MAX_ITER)
+        return OTK_MAX_ITER;
+    return OTK_STALLED;
+}
+
 /* The solve in a bound engine: minimize, then the outputs. */
 static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
                              const otk_problem *pb,
@@ -1303,6 +1495,8 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     double *x = ws->x;
     start_point(e, s, sol, x);
     otk_status st = minimize(e, s, x, nvars);
+    if (st == OTK_CONVERGED || st == OTK_MAX_ITER || st == OTK_STALLED)
+        st = finish(e, ws, x, st, info);
     info->iterations = e->iterations;
     info->evaluations = e->evaluations;
     /* the true value at the result (fx is the line search's view) */
@@ -1310,9 +1504,8 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     if (st < 0)
         return st;
     double *g = sol != NULL ? sol->g : NULL;
+    choose_plan(e, ws, x);
     recover(e, ws, x, pb, e->dual ? NULL : g, sol, info);
-    if (st == OTK_STALLED && info->marginal_error <= s->tol * e->mass)
-        st = OTK_CONVERGED; /* stopped exactly at the optimum */
     for (size_t i = 0; i < n; i++)
         x[i] += e->shift; /* f of C from f of C - shift */
     if (sol != NULL && sol->f != NULL)

@@ -115,7 +115,9 @@ class QuadraticInfo(LayoutStructure):
                 ("transport_cost", ctypes.c_double),
                 ("objective", ctypes.c_double),
                 ("dual_objective", ctypes.c_double), ("nnz", ctypes.c_size_t),
-                ("max_col_nnz", ctypes.c_size_t)]
+                ("max_col_nnz", ctypes.c_size_t),
+                ("dual_gap", ctypes.c_double),
+                ("relative_gap", ctypes.c_double)]
 
 
 class MongeGapSettings(LayoutStructure):

@@ -37,6 +37,7 @@ BELOW = {
 # graph besides BELOW.
 PUBLIC_USES = {
     "mongegap": {"entropic", "exact"},
+    "smooth": {"exact"},
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

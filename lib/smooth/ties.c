@@ -1,0 +1,749 @@
+/*
+ * The finish at a kink (see finish.h): an optimum where the k-th entry of
+ * a column ties with others. There no single top-k selection gives a
+ * vanishing gradient; the optimality conditions hold for a convex
+ * combination of the tied selections instead.
+ *
+ * The structure. Per column j, x_i = alpha_i + beta_j - c_ij (the
+ * semi-dual's beta_j from its threshold): S_j the entries in the plan
+ * strictly above the tie level, W_j the entries within delta of it, r_j =
+ * k - |S_j| of them to select. On that structure the optimality
+ * conditions are linear in the unknowns alpha, beta, the levels v_j and
+ * the plan entries w_ij of the tied entries (the multipliers of the ties),
+ * for the dual and the semi-dual alike (the semi-dual's threshold is
+ * -beta_j):
+ *
+ *   rows     sum_{j: i in S_j} x_ij / reg + sum_{j: i in W_j} w_ij = a_i
+ *   columns  sum_{S_j} x_ij / reg + sum_{W_j} w_ij = b_j
+ *   ties     x_ij = v_j                      (i in W_j)
+ *   slots    sum_{W_j} w_ij = r_j v_j / reg
+ *
+ * one row equation replaced by fixing that row's alpha (the potentials'
+ * common shift). Solved densely (Gaussian elimination with partial
+ * pivoting) when small enough.
+ *
+ * The certificate at the solution uses the combination mu_i = w_ij reg /
+ * v_j of the tied selections (clipped to [0, 1], at most r_j in all). Each
+ * selection L is a piece of the objective; its gradient is an
+ * eps-supergradient, eps the piece's shortfall from the maximum, so
+ * D* <= D(x) + sum of the shortfalls + <g_mu, x* - x>, the last term
+ * bounded as in otk__finish_gap.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smooth/finish.h"
+#include "smooth/ties.h"
+
+/* The dense system's largest size (unknowns), and the multiply-adds of
+ * all eliminations of one finish (about ten seconds): the active-set loop
+ * may need a solve per change of the structure. */
+#define TIES_MAX_DENSE 1500
+#define TIES_MAX_WORK 2e10
+
+/* Entry roles in a column's structure. */
+enum { ROLE_S = 1, ROLE_W = 2 };
+
+typedef struct column_entry {
+    uint32_t i;
+    int role;
+    double c;
+} column_entry;
+
+void otk__ties_buffers_free(otk__ties_buffers *tb)
+{
+    free(tb->mat);
+    free(tb->vec);
+    free(tb->mu);
+    free(tb->entries);
+    free(tb->start);
+    free(tb->slots);
+    free(tb->parent);
+    free(tb->pick_rows);
+    free(tb->pick_start);
+    memset(tb, 0, sizeof *tb);
+}
+
+/* Column j at z: its plan t, costs c and entries x = alpha + beta_j - c
+ * (beta_j the dual's variable, or the semi-dual's from its threshold). */
+static void column_at(const otk__finish_problem *p, const double *z, size_t j,
+                      double *t, double *c, double *x)
+{
+    double beta;
+    p->column(p->ctx, z, j, t, c, &beta);
+    if (p->dual)
+        beta = z[p->n + j];
+    for (size_t i = 0; i < p->n; i++)
+        x[i] = z[i] + beta - c[i];
+}
+
+static int desc(const void *p, const void *q)
+{
+    double x = *(const double *)p, y = *(const double *)q;
+    return (x < y) - (x > y);
+}
+
+/* The k-th largest of x (len entries), by sorting a copy into tmp. */
+static double kth_largest(const double *x, size_t len, size_t k, double *tmp)
+{
+    memcpy(tmp, x, len * sizeof *tmp);
+    qsort(tmp, len, sizeof *tmp, desc);
+    return tmp[(k < len ? k : len) - 1];
+}
+
+/* Column j's structure at x (see the top) with tie width delta times the
+ * level: appends its entries, sets its slots; 0, or -1 if memory is
+ * short. */
+static int column_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
+                            size_t j, const double *xcol, const double *c,
+                            const double *t, double delta, double *tmp)
+{
+    const size_t n = p->n, k = p->k;
+    double level = k < n ? kth_largest(xcol, n, k, tmp) : 0.0;
+    double width = delta * fabs(level);
+    int ties = k < n && level > width && level > 0.0;
+    size_t in_s = 0, in_w = 0;
+    for (size_t i = 0; i < n; i++) {
+        int role = 0;
+        if (ties && xcol[i] > level + width)
+            role = ROLE_S;
+        else if (ties && xcol[i] >= level - width)
+            role = ROLE_W;
+        else if (!ties && t[i] > 0.0)
+            role = ROLE_S;
+        if (role == 0)
+            continue;
+        if (otk__smooth_grow((void **)&tb->entries, &tb->entries_cap,
+                             tb->used + 1, sizeof *tb->entries) != 0)
+            return -1;
+        tb->entries[tb->used++] = (column_entry){(uint32_t)i, role, c[i]};
+        in_s += role == ROLE_S;
+        in_w += role == ROLE_W;
+    }
+    tb->slots[j] = 0;
+    if (in_w > 0 && in_s < k && in_w > k - in_s) {
+        tb->slots[j] = k - in_s;
+        return 0;
+    }
+    /* no real tie: the plan's entries only */
+    size_t keep = tb->start[j];
+    for (size_t e = tb->start[j]; e < tb->used; e++) {
+        column_entry ce = tb->entries[e];
+        if (t[ce.i] > 0.0) {
+            ce.role = ROLE_S;
+            tb->entries[keep++] = ce;
+        }
+    }
+    tb->used = keep;
+    return 0;
+}
+
+/* Solves the n x n system A z = y in place (A row-major, destroyed);
+ * 0, or -1 if a pivot is negligible. */
+static int gauss_solve(double *A, double *y, size_t N)
+{
+    double scale = 0.0;
+    for (size_t q = 0; q < N * N; q++)
+        scale = fabs(A[q]) > scale ? fabs(A[q]) : scale;
+    for (size_t col = 0; col < N; col++) {
+        size_t piv = col;
+        for (size_t r = col + 1; r < N; r++)
+            if (fabs(A[r * N + col]) > fabs(A[piv * N + col]))
+                piv = r;
+        if (!(fabs(A[piv * N + col]) > 1e-13 * scale))
+            return -1;
+        if (piv != col) {
+            for (size_t q = 0; q < N; q++) {
+                double tmp = A[col * N + q];
+                A[col * N + q] = A[piv * N + q];
+                A[piv * N + q] = tmp;
+            }
+            double tmp = y[col];
+            y[col] = y[piv];
+            y[piv] = tmp;
+        }
+        const double inv = 1.0 / A[col * N + col];
+        for (size_t r = col + 1; r < N; r++) {
+            const double f = A[r * N + col] * inv;
+            if (f == 0.0)
+                continue;
+            for (size_t q = col; q < N; q++)
+                A[r * N + q] -= f * A[col * N + q];
+            y[r] -= f * y[col];
+        }
+    }
+    for (size_t r = N; r-- > 0;) {
+        double s = y[r];
+        for (size_t q = r + 1; q < N; q++)
+            s -= A[r * N + q] * y[q];
+        y[r] = s / A[r * N + r];
+    }
+    return 0;
+}
+
+static size_t find(size_t *parent, size_t v)
+{
+    while (parent[v] != v)
+        v = parent[v] = parent[parent[v]];
+    return v;
+}
+
+/* Fills and solves the linear system of the structure; z receives alpha,
+ * beta, then per tied column v_j and its w (in entry order). */
+static int solve_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           const double *x, size_t *nz)
+{
+    const size_t n = p->n, m = p->m;
+    const double inv = 1.0 / p->reg;
+    size_t N = n + m;
+    for (size_t j = 0; j < m; j++)
+        if (tb->slots[j] > 0)
+            for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++)
+                N += tb->entries[e].role == ROLE_W;
+    size_t tiecols = 0;
+    for (size_t j = 0; j < m; j++)
+        tiecols += tb->slots[j] > 0;
+    N += tiecols;
+    if (N > TIES_MAX_DENSE)
+        return -1;
+    if (otk__smooth_grow((void **)&tb->mat, &tb->mat_cap, N * N,
+                         sizeof *tb->mat) != 0 ||
+        otk__smooth_grow((void **)&tb->vec, &tb->vec_cap, N, sizeof *tb->vec) !=
+            0)
+        return -1;
+    double *A = tb->mat, *y = tb->vec;
+    memset(A, 0, N * N * sizeof *A);
+    memset(y, 0, N * sizeof *y);
+    for (size_t i = 0; i < n; i++)
+        y[i] = p->a[i];
+    size_t next = n + m; /* the next tie unknown */
+    size_t eq = n + m;   /* the next tie equation */
+    for (size_t j = 0; j < m; j++) {
+        const size_t col = n + j;
+        y[col] = p->b[j];
+        size_t vj = 0;
+        if (tb->slots[j] > 0) {
+            vj = next++;
+            A[eq * N + vj] = -(double)tb->slots[j] * inv; /* slots */
+        }
+        const size_t slot_eq = eq;
+        if (tb->slots[j] > 0)
+            eq++;
+        size_t count = 0;
+        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
+            const column_entry ce = tb->entries[e];
+            if (ce.role == ROLE_S) {
+                A[ce.i * N + ce.i] += inv;
+                A[ce.i * N + col] += inv;
+                y[ce.i] += ce.c * inv;
+                A[col * N + ce.i] += inv;
+                A[col * N + col] += inv;
+                y[col] += ce.c * inv;
+                count++;
+            } else if (tb->slots[j] > 0) {
+                const size_t w = next++;
+                A[ce.i * N + w] += 1.0;
+                A[col * N + w] += 1.0;
+                A[slot_eq * N + w] = 1.0;
+                /* the tie: alpha_i + beta_j - v_j = c_ij */
+                A[eq * N + ce.i] = 1.0;
+                A[eq * N + col] = 1.0;
+                A[eq * N + vj] = -1.0;
+                y[eq++] = ce.c;
+                count++;
+            }
+        }
+        if (count == 0) { /* no support: keep beta_j */
+            memset(A + col * N, 0, N * sizeof *A);
+            A[col * N + col] = 1.0;
+            y[col] = p->dual ? x[n + j] : 0.0;
+        }
+    }
+    /* per connected component of the structure (rows and columns joined
+     * by its entries), its heaviest row's equation gives way to fixing
+     * that row's alpha: the potentials' shift on each component */
+    size_t *root = tb->parent;
+    for (size_t v = 0; v < n + m; v++)
+        root[v] = v;
+    for (size_t j = 0; j < m; j++)
+        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
+            size_t u = find(root, tb->entries[e].i), v = find(root, n + j);
+            root[u] = v;
+        }
+    for (size_t v = 0; v < n + m; v++) /* each root: the heaviest row */
+        root[v] = find(root, v);
+    size_t *heaviest = root + n + m;
+    for (size_t v = 0; v < n + m; v++)
+        heaviest[v] = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        size_t r = root[i];
+        if (heaviest[r] == SIZE_MAX || p->a[i] > p->a[heaviest[r]])
+            heaviest[r] = i;
+    }
+    for (size_t v = 0; v < n + m; v++) {
+        size_t i0 = heaviest[v];
+        if (i0 == SIZE_MAX)
+            continue;
+        memset(A + i0 * N, 0, N * sizeof *A);
+        A[i0 * N + i0] = 1.0;
+        y[i0] = x[i0];
+    }
+    *nz = N;
+    return gauss_solve(A, y, N);
+}
+
+/* The simplex threshold of the values u (count) for the mass z: sum of
+ * [u - theta]_+ = z (u sorted into tmp). */
+static double threshold(const double *u, size_t count, double z, double *tmp)
+{
+    memcpy(tmp, u, count * sizeof *tmp);
+    qsort(tmp, count, sizeof *tmp, desc);
+    double cum = 0.0, theta = tmp[0] - z;
+    for (size_t r = 0; r < count; r++) {
+        cum += tmp[r];
+        double th = (cum - z) / (double)(r + 1);
+        if (tmp[r] > th)
+            theta = th;
+    }
+    return theta;
+}
+
+/* The semi-dual's column value on the entries u (count) with mass b:
+ * max over t in the simplex of mass b on them of <u, t> - (reg/2)|t|^2,
+ * and its threshold. */
+static double piece_value(const otk__finish_problem *p, const double *u,
+                          size_t count, double b, double *theta, double *tmp)
+{
+    *theta = threshold(u, count, p->reg * b, tmp);
+    double val = 0.0;
+    for (size_t r = 0; r < count; r++) {
+        double t = (u[r] - *theta) / p->reg;
+        if (t > 0.0)
+            val += u[r] * t - 0.5 * p->reg * t * t;
+    }
+    return val;
+}
+
+/* The certificate of the structure's combination at the point z (see the
+ * top). g receives the combination's gradient of the minimized function;
+ * the shortfalls are returned. */
+static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
+                          const double *z, const double *mu, double *g,
+                          double *colbuf, double *ccol, double *tcol,
+                          double *tmp)
+{
+    const size_t n = p->n, m = p->m, k = p->k;
+    const double inv = 1.0 / p->reg;
+    double eps = 0.0;
+    for (size_t i = 0; i < n; i++)
+        g[i] = -p->a[i];
+    if (p->dual)
+        for (size_t j = 0; j < m; j++)
+            g[n + j] = -p->b[j];
+    for (size_t j = 0; j < m; j++) {
+        column_at(p, z, j, tcol, ccol, colbuf);
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        if (tb->slots[j] == 0) { /* the selected plan (no tie) */
+            for (size_t i = 0; i < n; i++) {
+                g[i] += tcol[i];
+                if (p->dual)
+                    g[n + j] += tcol[i];
+            }
+            continue;
+        }
+        if (p->dual) {
+            /* delta_k(x) minus the combination's value */
+            double top = 0.0, have = 0.0;
+            for (size_t i = 0; i < n; i++)
+                tmp[i] = colbuf[i] > 0.0 ? colbuf[i] * colbuf[i] : 0.0;
+            qsort(tmp, n, sizeof *tmp, desc);
+            for (size_t r = 0; r < k && r < n; r++)
+                top += tmp[r];
+            for (size_t e = s0; e < s1; e++) {
+                const column_entry ce = tb->entries[e];
+                double xv = colbuf[ce.i] > 0.0 ? colbuf[ce.i] : 0.0;
+                double wgt = ce.role == ROLE_S ? 1.0 : mu[e];
+                g[ce.i] += wgt * xv * inv;
+                g[n + j] += wgt * xv * inv;
+                have += wgt * xv * xv;
+            }
+            eps += 0.5 * inv * (top - have);
+            continue;
+        }
+        /* the semi-dual: the selections of the combination, from the
+         * cumulative mu (systematic sampling: the subset hit by u + q) */
+        double best, th;
+        {
+            size_t cnt = 0;
+            double lvl = k < n ? kth_largest(colbuf, n, k, tmp) : -INFINITY;
+            for (size_t i = 0; i < n && cnt < k; i++)
+                if (colbuf[i] > lvl)
+                    ccol[cnt++] = colbuf[i];
+            for (size_t i = 0; i < n && cnt < k; i++)
+                if (colbuf[i] == lvl)
+                    ccol[cnt++] = colbuf[i];
+            best = piece_value(p, ccol, cnt, p->b[j], &th, tmp);
+        }
+        double cuts[TIES_MAX_DENSE + 2];
+        size_t ncut = 0, nw = 0;
+        double cum = 0.0;
+        cuts[ncut++] = 0.0;
+        for (size_t e = s0; e < s1; e++)
+            if (tb->entries[e].role == ROLE_W) {
+                cum += mu[e];
+                double fr = cum - floor(cum);
+                if (ncut < TIES_MAX_DENSE + 1)
+                    cuts[ncut++] = fr;
+                nw++;
+            }
+        cuts[ncut++] = 1.0;
+        qsort(cuts, ncut, sizeof *cuts, desc);
+        for (size_t q = 0; q + 1 < ncut; q++) {
+            const double lam = cuts[q] - cuts[q + 1];
+            if (!(lam > 0.0))
+                continue;
+            const double u = 0.5 * (cuts[q] + cuts[q + 1]);
+            /* the selection: S and the tied entries whose interval
+             * [cum_before, cum_after) holds u + an integer */
+            size_t cnt = 0;
+            double c0 = 0.0;
+            for (size_t e = s0; e < s1; e++) {
+                const column_entry ce = tb->entries[e];
+                int in = ce.role == ROLE_S;
+                if (ce.role == ROLE_W) {
+                    double c1 = c0 + mu[e];
+                    in = floor(c1 - u) - floor(c0 - u) > 0.0;
+                    c0 = c1;
+                }
+                tcol[e - s0] = in ? 1.0 : 0.0;
+                if (in)
+                    ccol[cnt++] = colbuf[ce.i];
+            }
+            if (cnt == 0)
+                continue;
+            double val = piece_value(p, ccol, cnt, p->b[j], &th, tmp);
+            eps += lam * (best - val);
+            for (size_t e = s0; e < s1; e++)
+                if (tcol[e - s0] > 0.0) {
+                    double t = (colbuf[tb->entries[e].i] - th) * inv;
+                    if (t > 0.0)
+                        g[tb->entries[e].i] += lam * t;
+                }
+        }
+        (void)nw;
+    }
+    return eps;
+}
+
+/* mu per entry from the solution (w reg / v; 1 on S, and on every entry
+ * of a column without ties) into raw; clipped to [0, 1], at most r per
+ * column, into mu. */
+static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
+                         const double *sol, double *raw, double *mu)
+{
+    const size_t n = p->n, m = p->m;
+    size_t next = n + m;
+    for (size_t j = 0; j < m; j++) {
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        const double v = tb->slots[j] > 0 ? sol[next++] : 0.0;
+        double sum = 0.0;
+        for (size_t e = s0; e < s1; e++) {
+            raw[e] = mu[e] = 1.0;
+            if (tb->slots[j] == 0 || tb->entries[e].role != ROLE_W)
+                continue;
+            raw[e] = v > 0.0 ? sol[next] * p->reg / v : 0.0;
+            next++;
+            mu[e] = raw[e] < 0.0 ? 0.0 : raw[e] > 1.0 ? 1.0 : raw[e];
+            sum += mu[e];
+        }
+        if (tb->slots[j] > 0 && sum > (double)tb->slots[j])
+            for (size_t e = s0; e < s1; e++)
+                if (tb->entries[e].role == ROLE_W)
+                    mu[e] *= (double)tb->slots[j] / sum;
+    }
+}
+
+/*
+ * The structure's next guess at the solution z (an active-set step), into
+ * the entries after tb->used (then moved down): per tied column, a tied
+ * entry of weight above 1 joins S, one below 0 leaves, an S entry that
+ * fell to the level and an outside entry that rose to it join the tie;
+ * per column without ties whose selection at z differs (an outside entry
+ * above its smallest), those two tie. Returns the number of changes, or
+ * -1 if memory is short.
+ */
+static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
+                   const double *z, const double *raw, double *xcol,
+                   double *ccol, double *tcol, unsigned char *mark)
+{
+    const size_t n = p->n, m = p->m, k = p->k, old_used = tb->used;
+    long changes = 0;
+    size_t out = old_used, next = n + m;
+    for (size_t j = 0; j < m; j++) {
+        column_at(p, z, j, tcol, ccol, xcol);
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        memset(mark, 0, n);
+        size_t new_start = out, in_s = 0, in_w = 0;
+        double level = tb->slots[j] > 0 ? tb->vec[next++] : NAN;
+        const double tol = 1e-9 * (fabs(level) + p->reg * p->b[j]);
+        if (otk__smooth_grow((void **)&tb->entries, &tb->entries_cap,
+                             out + n + 1, sizeof *tb->entries) != 0)
+            return -1;
+        if (tb->slots[j] > 0) {
+            for (size_t e = s0; e < s1; e++) {
+                column_entry ce = tb->entries[e];
+                int role = ce.role;
+                if (role == ROLE_W) {
+                    next++;
+                    if (raw[e] > 1.0 + 1e-12)
+                        role = ROLE_S, changes++;
+                    else if (raw[e] < -1e-12)
+                        role = 0, changes++;
+                } else if (xcol[ce.i] <= level + tol) {
+                    role = ROLE_W, changes++;
+                }
+                mark[ce.i] = 1;
+                if (role == 0)
+                    continue;
+                ce.role = role;
+                in_s += role == ROLE_S;
+                in_w += role == ROLE_W;
+                tb->entries[out++] = ce;
+            }
+            for (size_t i = 0; i < n; i++)
+                if (!mark[i] && xcol[i] >= level - tol) {
+                    tb->entries[out++] =
+                        (column_entry){(uint32_t)i, ROLE_W, ccol[i]};
+                    in_w++;
+                    changes++;
+                }
+        } else {
+            size_t low = SIZE_MAX, high = SIZE_MAX;
+            for (size_t e = s0; e < s1; e++) {
+                size_t i = tb->entries[e].i;
+                mark[i] = 1;
+                if (low == SIZE_MAX || xcol[i] < xcol[tb->entries[low].i])
+                    low = e;
+            }
+            for (size_t i = 0; i < n; i++)
+                if (!mark[i] && xcol[i] > 0.0 &&
+                    (high == SIZE_MAX || xcol[i] > xcol[high]))
+                    high = i;
+            for (size_t e = s0; e < s1; e++)
+                tb->entries[out++] = tb->entries[e];
+            in_s = s1 - s0;
+            if (high != SIZE_MAX && s1 - s0 >= k &&
+                xcol[high] > xcol[tb->entries[low].i]) {
+                tb->entries[new_start + (low - s0)].role = ROLE_W;
+                tb->entries[out++] =
+                    (column_entry){(uint32_t)high, ROLE_W, ccol[high]};
+                in_s--;
+                in_w = 2;
+                changes++;
+            } else if (high != SIZE_MAX && s1 - s0 < k) {
+                tb->entries[out++] =
+                    (column_entry){(uint32_t)high, ROLE_S, ccol[high]};
+                in_s++;
+                changes++;
+            }
+        }
+        tb->start[j] = new_start;
+        tb->slots[j] = in_w > 0 && in_s < k && in_w > k - in_s ? k - in_s : 0;
+        if (tb->slots[j] == 0)
+            for (size_t e = new_start; e < out; e++)
+                tb->entries[e].role = ROLE_S;
+    }
+    /* move the new structure down */
+    const size_t shift = old_used;
+    memmove(tb->entries, tb->entries + shift,
+            (out - shift) * sizeof *tb->entries);
+    for (size_t j = 0; j < m; j++)
+        tb->start[j] -= shift;
+    tb->used = out - shift;
+    tb->start[m] = tb->used;
+    return changes;
+}
+
+/*
+ * When the structure is settled but a component (of the last solve) does
+ * not balance its mass (its pinned row's equation unmet), the objective
+ * is linear in that component's common shift (alpha + c on its rows, beta
+ * - c on its columns) until an entry between it and the rest reaches its
+ * column's activation level (the tie level, the smallest selected entry
+ * of a full column, or 0). The most unbalanced component is shifted that
+ * far, so that the next structure links it. Returns 1 if shifted.
+ */
+static int shift_component(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           double *z, const double *gz, double *xcol,
+                           double *ccol, double *tcol, double *imbalance)
+{
+    const size_t n = p->n, m = p->m, k = p->k;
+    const size_t *root = tb->parent;
+    for (size_t v = 0; v < n + m; v++)
+        imbalance[v] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        imbalance[root[i]] += gz[i];
+    if (p->dual)
+        for (size_t j = 0; j < m; j++)
+            imbalance[root[n + j]] += gz[n + j];
+    size_t worst = SIZE_MAX;
+    for (size_t v = 0; v < n + m; v++)
+        if (root[v] == v && fabs(imbalance[v]) > 1e-13 &&
+            (worst == SIZE_MAX || fabs(imbalance[v]) > fabs(imbalance[worst])))
+            worst = v;
+    if (worst == SIZE_MAX)
+        return 0;
+    const double sgn = imbalance[worst] < 0.0 ? 1.0 : -1.0;
+    double c = INFINITY;
+    for (size_t j = 0; j < m; j++) {
+        column_at(p, z, j, tcol, ccol, xcol);
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        double level = s1 - s0 >= k || tb->slots[j] > 0 ? INFINITY : 0.0;
+        for (size_t e = s0; e < s1; e++)
+            if (level > 0.0 || tb->slots[j] > 0)
+                level = fmin(level, xcol[tb->entries[e].i]);
+        const int col_in = root[n + j] == worst;
+        for (size_t i = 0; i < n; i++) {
+            const int row_in = root[i] == worst;
+            /* sgn > 0 raises entries of its rows in other columns; sgn < 0
+             * raises other rows' entries in its columns */
+            if ((sgn > 0.0 && row_in && !col_in) ||
+                (sgn < 0.0 && !row_in && col_in)) {
+                double need = level - xcol[i];
+                if (need > 0.0 && need < c)
+                    c = need;
+            }
+        }
+    }
+    if (!isfinite(c))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (root[i] == worst)
+            z[i] += sgn * c;
+    if (p->dual)
+        for (size_t j = 0; j < m; j++)
+            if (root[n + j] == worst)
+                z[n + j] -= sgn * c;
+    return 1;
+}
+
+/* Keeps the structure's plan support (see ties.h) for the tied columns. */
+static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
+                      const double *mu)
+{
+    const size_t m = p->m;
+    if (otk__smooth_grow((void **)&tb->pick_start, &tb->pick_start_cap, m + 1,
+                         sizeof *tb->pick_start) != 0 ||
+        otk__smooth_grow((void **)&tb->pick_rows, &tb->pick_rows_cap,
+                         tb->used + 1, sizeof *tb->pick_rows) != 0)
+        return -1;
+    size_t out = 0;
+    for (size_t j = 0; j < m; j++) {
+        tb->pick_start[j] = out;
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        if (tb->slots[j] == 0)
+            continue;
+        for (size_t e = s0; e < s1; e++)
+            if (tb->entries[e].role == ROLE_S)
+                tb->pick_rows[out++] = tb->entries[e].i;
+        /* the r largest mu, one at a time (entries come in row order) */
+        const size_t first = out;
+        for (size_t r = 0; r < tb->slots[j]; r++) {
+            size_t best = SIZE_MAX;
+            for (size_t e = s0; e < s1; e++) {
+                if (tb->entries[e].role != ROLE_W)
+                    continue;
+                int taken = 0;
+                for (size_t q = first; q < out; q++)
+                    taken |= tb->pick_rows[q] == tb->entries[e].i;
+                if (!taken && (best == SIZE_MAX || mu[e] > mu[best]))
+                    best = e;
+            }
+            if (best != SIZE_MAX)
+                tb->pick_rows[out++] = tb->entries[best].i;
+        }
+    }
+    tb->pick_start[m] = out;
+    tb->has_pick = 1;
+    return 0;
+}
+
+/* Active-set steps of the tie structure per width. */
+#define MAX_REFINE 200
+
+int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
+                     double *x, double *g, double *f, double *gap, double *work)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
+    double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
+    double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
+    int improved = 0;
+    double work_done = 0.0; /* the eliminations' multiply-adds */
+    if (otk__smooth_grow((void **)&tb->start, &tb->start_cap, m + 1,
+                         sizeof *tb->start) != 0 ||
+        otk__smooth_grow((void **)&tb->slots, &tb->slots_cap, m,
+                         sizeof *tb->slots) != 0 ||
+        otk__smooth_grow((void **)&tb->parent, &tb->parent_cap, 2 * (n + m),
+                         sizeof *tb->parent) != 0)
+        return -1;
+    for (size_t d = 0; d < sizeof deltas / sizeof deltas[0]; d++) {
+        tb->used = 0;
+        for (size_t j = 0; j < m; j++) {
+            tb->start[j] = tb->used;
+            column_at(p, x, j, tcol, ccol, xcol);
+            if (column_structure(p, tb, j, xcol, ccol, tcol, deltas[d], tmp) !=
+                0)
+                return -1;
+        }
+        tb->start[m] = tb->used;
+        const double *start = x;
+        for (int it = 0; it < MAX_REFINE; it++) {
+            size_t N = 0;
+            if (work_done > TIES_MAX_WORK)
+                return improved;
+            if (solve_structure(p, tb, start, &N) != 0)
+                break;
+            work_done += (double)N * (double)N * (double)N / 3.0;
+            if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
+                                 2 * (tb->used + 1), sizeof *tb->mu) != 0)
+                return -1;
+            double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
+            memcpy(z, tb->vec, nv * sizeof *z);
+            structure_mu(p, tb, tb->vec, raw, mu);
+            double fz = p->value(p->ctx, z, gz);
+            if (!isfinite(fz))
+                break;
+            double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
+            double gz_gap = otk__finish_gap(p, z, gz) + eps;
+            if (gz_gap < *gap) {
+                *gap = gz_gap;
+                memcpy(x, z, nv * sizeof *x);
+                *f = p->value(p->ctx, x, g);
+                improved = 1;
+                if (keep_picks(p, tb, mu) != 0)
+                    return -1;
+            }
+            /* the refined structure needs the solution (tb->vec) and raw:
+             * keep them until it is built */
+            long changes =
+                refine(p, tb, z, raw, xcol, ccol, tcol, (unsigned char *)tmp);
+            if (changes < 0)
+                return -1;
+            if (changes == 0) {
+                /* the structure kept; tb->parent still holds its roots */
+                if (!shift_component(p, tb, z, gz, xcol, ccol, tcol,
+                                     gz + n + m))
+                    break;
+                changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                 (unsigned char *)tmp);
+                if (changes < 0)
+                    return -1;
+            }
+            start = z;
+        }
+    }
+    return improved;
+}
