@@ -25,9 +25,8 @@ static double norm(const double *v, size_t len)
 static int exact_gradient(gd_work *w, const double *theta, double *out)
 {
     double scale = fmax(1, norm(w->x, w->pb->n));
-    otk_status st = otk_bilevel_hypergradient(w->pb, &w->s, theta,
-                                              1e-9 * scale, 1e-9 * scale,
-                                              w->x, NULL, out, NULL);
+    otk_status st = otk_bilevel_hypergradient(
+        w->pb, &w->s, theta, 1e-9 * scale, 1e-9 * scale, w->x, NULL, out, NULL);
     return st == OTK_CONVERGED ? 0 : -1;
 }
 
@@ -82,8 +81,8 @@ double otkmaid_gd_gap(const otk_bilevel_instance *in, size_t iterations)
             theta[i] -= g[i] / L;
     }
     double f;
-    if (otk_bilevel_evaluate(pb, &w.s, theta, 1e-9 * fmax(1, norm(w.x, n)),
-                             w.x, &f, NULL, NULL) == OTK_CONVERGED)
+    if (otk_bilevel_evaluate(pb, &w.s, theta, 1e-9 * fmax(1, norm(w.x, n)), w.x,
+                             &f, NULL, NULL) == OTK_CONVERGED)
         gap = (f - in->f_star) / in->f_star;
 done:
     free(w.x);
