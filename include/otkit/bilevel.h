@@ -12,7 +12,11 @@
  *
  *     grad f(theta) = -B^T A^{-1} grad g(xhat).
  *
- * MAID never computes it exactly. It solves the lower level only until
+ * MAID never computes it exactly. In its certified mode (settings
+ * error_mode, otk_bilevel_error_mode; the default is the practical mode
+ * described there, whose convergence rests on the inexact
+ * sufficient-decrease line search, not on certificates) it solves the
+ * lower level only until
  * ||grad_x h|| <= mu * eps (which certifies ||x - xhat|| <= eps), solves
  * A q = grad g by conjugate gradient to the absolute residual delta, and
  * forms z = -B^T q. A certified bound omega >= ||z - grad f|| decides
@@ -293,8 +297,7 @@ typedef struct otk_bilevel_info {
 OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
 
 /* The "paper" preset: the defaults with the paper's MAID (certified
- * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0), as
- * the otkit versions before the practical mode ran it. */
+ * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0). */
 OTK_API void otk_bilevel_paper_settings(otk_bilevel_settings *s);
 
 /* The bounds table of otk_bilevel_settings (docs/api.md): one record per

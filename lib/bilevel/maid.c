@@ -28,7 +28,8 @@ static double practical_omega(const otkb_run *run)
 /* One hypergradient at theta into run->z, with row's g, omega and ||z||.
  * Practical mode with the descent test: z_c first at eps/nu, delta/nu
  * (reused from the previous refinement when *have_coarse), then z
- * warm-started from it. */
+ * warm-started from it. When the last line search left x accurate to
+ * both, the pair sees CG's error only. */
 static otk_status one_gradient(otkb_run *run, const double *theta, double eps,
                                double delta, double *x, double *gnorm_g,
                                int *have_coarse, otk_bilevel_trace_row *row)
@@ -94,6 +95,13 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
     }
 }
 
+/* Practical mode cuts a trial's lower-level solve at this many times the
+ * last accepted trial's (at least the floor): the step went where the
+ * lower level is much harder (logistic regression: tiny weights) and is
+ * rejected like a step that raises the loss. */
+#define TRIAL_COST_FACTOR 4
+#define TRIAL_COST_FLOOR 100
+
 /* Backtracking trials in round j, saturating (a count of SIZE_MAX is
  * "no limit"). */
 static size_t trials_in_round(const otk_bilevel_settings *s, size_t j)
@@ -113,9 +121,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
      * certified ones, or in practical mode the estimate that takes the
      * error x - xhat as uncorrelated with grad g, |grad g . (x - xhat)|
      * ~ ||grad g|| eps / sqrt(n). */
-    double slack =
-        s->error_mode == OTK_BILEVEL_PRACTICAL ? 1 / sqrt((double)n) : 1;
-    int fast = 1; /* every line search so far took its first trial */
+    int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
+    double slack = practical ? 1 / sqrt((double)n) : 1;
+    int fast = 1;        /* every line search so far took its first trial */
+    size_t trial_ll = 0; /* lower-level cost of the last accepted trial */
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
     otk_bilevel_trace_row row = {0};
     double gnorm_g = 0;
@@ -147,7 +156,14 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
+                size_t ll_before = run->ll_iterations;
+                /* practical: a trial solve far dearer than the last
+                 * accepted one is a step into a harder region; cut it */
+                if (practical && trial_ll > 0)
+                    run->trial_cap = TRIAL_COST_FACTOR * trial_ll;
                 st = otkb_try_step(run, theta, a, eps, x, &g_new, &gn_new);
+                run->trial_cap = 0;
+                size_t cost = run->ll_iterations - ll_before;
                 /* a trial point whose lower level cannot be solved within
                  * the cap is rejected like a trial that raises f */
                 if (st == OTK_STALLED && run->failed &&
@@ -166,9 +182,19 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                     row.lower_bound = otkb_lower_bound(pb, g_new, gn_new, eps);
                     gnorm_g = gn_new;
                     alpha = a;
+                    trial_ll =
+                        cost > TRIAL_COST_FLOOR ? cost : TRIAL_COST_FLOOR;
                     row.accepted = 1;
                     break;
                 }
+                /* The computed loss did not rise, but fell by less than
+                 * the bounds' slack (or not at all: a short step leaves a
+                 * loosely solved x where it is): a shorter step only
+                 * shrinks the decrease while the slack stays, so the
+                 * accuracy, not the step, is tightened. A rise shrinks the
+                 * step. */
+                if (adaptive && g_new <= row.upper_loss)
+                    break;
                 if (otkb_over_budget(run))
                     break;
             }

@@ -81,7 +81,10 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
         !(L >= mu) || !isfinite(L))
         return numerical(run, "ll_constants");
     at_theta a = {pb, theta, NULL};
-    size_t cap = solve_cap(run, run->s->ll_max_iter);
+    size_t own = run->s->ll_max_iter;
+    if (run->trial_cap > 0 && run->trial_cap < own)
+        own = run->trial_cap;
+    size_t cap = solve_cap(run, own);
     /* practical mode: ||grad h|| <= max(mu, floor) eps, i.e. the
      * certificate's eps scaled up where mu is below the floor */
     if (run->s->error_mode == OTK_BILEVEL_PRACTICAL && mu < run->s->ll_mu_floor)
@@ -95,7 +98,7 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
     if (r.error)
         return numerical(run, "ll_grad");
     if (!r.reached)
-        return cap_reached(run, cap, run->s->ll_max_iter, "ll_max_iter");
+        return cap_reached(run, cap, own, "ll_max_iter");
     return OTK_CONVERGED;
 }
 

@@ -17,6 +17,7 @@ typedef struct otkb_run {
     const otk_bilevel_settings *s;
     otk__call *call;                     /* the public call: its clock */
     size_t ll_iterations, cg_iterations; /* cumulative */
+    size_t trial_cap; /* > 0: a tighter cap of the next lower-level solve */
     /* What stopped the run: the cause of OTK_STALLED, or the callback of
      * OTK_ERR_NUMERICAL. */
     const char *failed;
