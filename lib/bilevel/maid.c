@@ -211,9 +211,13 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 }
             } else if (adaptive) {
                 if (eps <= s->eps_min && delta <= s->delta_min) {
+                    /* the trace gets this iteration's row too */
                     run->failed = "eps_min";
-                    info->iterations = k + 1;
-                    return OTK_STALLED;
+                    row.iteration = info->iterations = k + 1;
+                    row.eps = eps;
+                    row.delta = delta;
+                    return otkb_emit(run, &row, theta) ? OTK_CANCELLED
+                                                       : OTK_STALLED;
                 }
                 eps = fmax(eps * s->nu_under, s->eps_min);
                 delta = fmax(delta * s->nu_under, s->delta_min);
