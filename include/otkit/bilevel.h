@@ -124,13 +124,18 @@ typedef enum otk_bilevel_method {
  * (see otk_bilevel_settings.progress).
  */
 typedef struct otk_bilevel_trace_row {
-    size_t iteration;     /* outer iterations done (0: the start) */
-    double upper_loss;    /* g(x) at the current theta's lower solution */
-    double upper_bound;   /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
-    double lower_bound;   /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
-    double eps;           /* lower-level accuracy of that solution */
-    double delta;         /* CG residual accuracy in use */
-    double step;          /* step size alpha of the last accepted step */
+    size_t iteration;  /* outer iterations done (0: the start) */
+    double upper_loss; /* g(x) at the current theta's lower solution */
+    /* The bounds of f from a lower solution of accuracy eps: certified
+     * in certified mode; in practical mode where mu < ll_mu_floor the
+     * lower-level stop no longer makes eps a distance bound. */
+    double upper_bound; /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
+    double lower_bound; /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
+    double eps;         /* lower-level accuracy of that solution */
+    double delta;       /* CG residual accuracy in use */
+    double step;        /* step size alpha of the last accepted step */
+    /* omega: the certified bound (certified mode, the baselines) or
+     * practical mode's estimate (otk_bilevel_error_mode). */
     double omega;         /* hypergradient error bound (NaN: not computed) */
     double grad_norm;     /* ||z||, the inexact hypergradient's norm */
     size_t ll_iterations; /* cumulative lower-level iterations */
