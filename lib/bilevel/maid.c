@@ -131,6 +131,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     otk_status st = otkb_start(run, theta, x, eps, delta, &row, &gnorm_g, info);
     if (st != OTK_CONVERGED)
         return st;
+    /* the first trial is measured against the start's solve */
+    trial_ll = run->ll_iterations > TRIAL_COST_FLOOR ? run->ll_iterations
+                                                     : TRIAL_COST_FLOOR;
 
     size_t k;
     for (k = 0; k < s->max_iter; k++) {
