@@ -820,6 +820,8 @@ START_TEST(test_quadratic_conditioned)
     ck_assert_int_eq(otk__sym_eig_range(3, H, &lo, &hi), 0);
     ck_assert_double_eq_tol(hi / lo, 50, 1e-6);
     ck_assert_double_eq_tol(hi, 1, 1e-8); /* S_0 = 1 */
+    otk_bilevel_instance_free(&in);
+    /* cond < 1 is refused, leaving an empty instance that free accepts */
     ck_assert_int_eq(
         otk_bilevel_quadratic_conditioned_create(40, 3, 0.5, 7, &in),
         OTK_ERR_INVALID_ARGUMENT);
