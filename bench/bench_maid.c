@@ -6,34 +6,36 @@
  * settings and budget.
  *
  *   bench-maid [OPTIONS] tv2d SIZE NOISE IMAGE...
+ *   bench-maid [OPTIONS] foe SIZE NOISE IMAGE...
  *   bench-maid [OPTIONS] logreg TRAIN CSV
+ *   bench-maid [OPTIONS] quadratic ROWS DIM COND
  *
  * Problems:
  *   tv2d    otk_bilevel_tv2d_create on the given PGM/PPM images (read as
  *           BT.601 luma in [0, 1]), each cut to its centre square and
  *           averaged down to SIZE x SIZE (box filter over the source pixels
  *           of each target pixel), noise N(0, NOISE^2) from --seed.
+ *   foe     otk_bilevel_foe_create on the same images, --filters filters of
+ *           --filter-size taps.
  *   logreg  otk_bilevel_logreg_create on a CSV of features with an integer
- *           label last: the rows are shuffled by GSL's mt19937 seeded with
- *           --seed (gsl_ran_shuffle), features scaled by their largest
- *           magnitude, the first TRAIN rows train (0: half), the rest
- *           validate. Both instances are those `otk-maid` builds from the
- *           same files and seed, so a run can be reproduced with the CLI.
+ *           label last (its first --lr-rows rows; 0: all): the rows are
+ *           shuffled by GSL's mt19937 seeded with --seed (gsl_ran_shuffle),
+ *           features scaled by their largest magnitude, the first TRAIN
+ *           rows train (0: half), the rest validate. The instances are
+ *           those `otk-maid` builds from the same files and seed.
+ *   quadratic  otk_bilevel_quadratic_conditioned_create(ROWS, DIM, COND,
+ *           --seed), or the paper's uniform draws for COND 0.
  *
- * Methods (--methods, comma list; default all, in this order):
- *   maid            OTK_BILEVEL_MAID, eps0 = delta0 = --eps0, alpha0 = --alpha0
- *   maid-hoag-step  the same with alpha0 = HOAG's first step 1 / L_lambda,
- *                   L_lambda = ||z_0|| / sqrt(p), z_0 the hypergradient at
- *                   theta0 with eps = delta = --eps0 (as the MAID authors'
- *                   MNIST script does)
- *   fixed-loose     OTK_BILEVEL_FIXED, eps0 = delta0 = --eps-loose
- *   fixed-tight     OTK_BILEVEL_FIXED, eps0 = delta0 = --eps-tight
- *   hoag-geometric, hoag-quadratic, hoag-cubic   eps0 = --eps0
+ * Runs (--methods, comma list of names; default all, in the order of
+ * specs[] below): MAID with the library's defaults ("maid", practical
+ * error bound) and with eps0 = delta0 = 1, 1e-3, 1e-5; the same four in
+ * certified mode ("certified*"); the fixed-accuracy baseline at 0.1,
+ * 1e-3, 1e-5; HOAG geometric, quadratic and cubic with eps0 = --eps0.
  * Every run: otk_bilevel_default_settings, then budget = --budget (lower-
  * level + CG iterations), max_iter = --max-iter, ll_max_iter = cg_max_iter
- * = --caps, and the fields above; theta0 and x0 from the instance. A run
- * stuck at one point (see same_point_rejected) is cancelled by its
- * progress callback: status "cancelled", "cancelled_stuck": true.
+ * = --caps, and the run's method, error_mode, eps0 = delta0; theta0 and x0 from
+ * the instance. A run stuck at one point (see same_point_rejected) is cancelled
+ * by its progress callback: status "cancelled", "cancelled_stuck": true.
  *
  * Output, one JSON object per line:
  *   "instance"  sizes, f0 = g at theta0 by a tight lower solve.
@@ -55,14 +57,15 @@
  * alternating between two W, so that its softmax cache misses every time (as in
  *               FISTA); ll_hvp at one W, cache warm (as in CG).
  *   "reach"     per target and method: the first trace row whose
- *               upper_loss <= target, with its cumulative lower + CG
- *               iterations and time_s (null when never reached), and
- *               f_tight at that row's theta.
- * Targets, the same for every method: with f_best the lowest final
- * upper loss (the last trace row) of all methods at the budget and f0
- * above, "90%" is f_best + 0.1 (f0 - f_best) (90 percent of the best
- * decrease), "best+1%" is f_best (1 + 1e-2) and "best+0.1%" is
- * f_best (1 + 1e-3).
+ *               upper_loss <= target AND whose true f (a tight re-solve at
+ *               --tight-eps, warm-started from the run's final x) is <=
+ *               target too, with its cumulative lower + CG iterations,
+ *               time_s and that f (reached false when no row is
+ *               confirmed within 40 re-solves).
+ * Targets, the same for every method: with f_best the lowest f_tight at
+ * the final theta of all runs and f0 = f at theta0 (tight), "90%" is
+ * f_best + 0.1 (f0 - f_best) (90 percent of the best decrease),
+ * "best+1%" is f_best (1 + 1e-2) and "best+0.1%" is f_best (1 + 1e-3).
  */
 #include <math.h>
 #include <stdint.h>
@@ -83,16 +86,43 @@
 
 /* ---- options ------------------------------------------------------------ */
 
-#define N_METHODS 7
-static const char *const method_names[N_METHODS] = {
-    "maid",           "maid-hoag-step", "fixed-loose", "fixed-tight",
-    "hoag-geometric", "hoag-quadratic", "hoag-cubic"};
+/* The runs: MAID in both error modes over the eps0 = delta0 sweep, the
+ * fixed-accuracy baseline at three accuracies, the three HOAG
+ * schedules (eps0 = --eps0). "maid" is the library's defaults. */
+typedef struct method_spec {
+    const char *name;
+    otk_bilevel_method method;
+    otk_bilevel_error_mode mode;
+    double eps0; /* 0: --eps0 */
+} method_spec;
+
+#define P OTK_BILEVEL_PRACTICAL
+#define C OTK_BILEVEL_CERTIFIED
+static const method_spec specs[] = {
+    {"maid", OTK_BILEVEL_MAID, P, 0},
+    {"maid-eps1", OTK_BILEVEL_MAID, P, 1},
+    {"maid-eps1e-3", OTK_BILEVEL_MAID, P, 1e-3},
+    {"maid-eps1e-5", OTK_BILEVEL_MAID, P, 1e-5},
+    {"certified", OTK_BILEVEL_MAID, C, 0},
+    {"certified-eps1", OTK_BILEVEL_MAID, C, 1},
+    {"certified-eps1e-3", OTK_BILEVEL_MAID, C, 1e-3},
+    {"certified-eps1e-5", OTK_BILEVEL_MAID, C, 1e-5},
+    {"fixed-eps0.1", OTK_BILEVEL_FIXED, P, 0.1},
+    {"fixed-eps1e-3", OTK_BILEVEL_FIXED, P, 1e-3},
+    {"fixed-eps1e-5", OTK_BILEVEL_FIXED, P, 1e-5},
+    {"hoag-geometric", OTK_BILEVEL_HOAG_GEOMETRIC, P, 0},
+    {"hoag-quadratic", OTK_BILEVEL_HOAG_QUADRATIC, P, 0},
+    {"hoag-cubic", OTK_BILEVEL_HOAG_CUBIC, P, 0},
+};
+#undef P
+#undef C
+#define N_METHODS ((int)(sizeof specs / sizeof specs[0]))
 
 typedef struct options {
     unsigned long seed;
-    double budget, eps0, alpha0, eps_loose, eps_tight, tight_eps;
-    size_t max_iter, caps;
-    int use[N_METHODS];
+    double budget, eps0, tight_eps;
+    size_t max_iter, caps, lr_rows, filters, filter_size;
+    int use[32];
 } options;
 
 static unsigned long parse_seed(const char *s)
@@ -106,14 +136,14 @@ static unsigned long parse_seed(const char *s)
 
 static void parse_methods(const char *list, int *use)
 {
-    memset(use, 0, N_METHODS * sizeof *use);
+    memset(use, 0, sizeof(int) * (size_t)N_METHODS);
     char buf[512];
     if (strlen(list) >= sizeof buf)
         bench_die("--methods too long%s", "");
     strcpy(buf, list);
     for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
         int k = 0;
-        while (k < N_METHODS && strcmp(tok, method_names[k]) != 0)
+        while (k < N_METHODS && strcmp(tok, specs[k].name) != 0)
             k++;
         if (k == N_METHODS)
             bench_die("--methods: unknown method %s", tok);
@@ -168,11 +198,12 @@ typedef struct problem_data {
     double *x_train;             /* logreg: n_train x f (for the pass) */
 } problem_data;
 
-static void make_tv2d(const options *o, int argc, char **argv,
-                      otk_bilevel_instance *in, problem_data *pd)
+/* tv2d and foe: the images cut and averaged to size x size, stacked. */
+static void make_denoise(const options *o, int foe, int argc, char **argv,
+                         otk_bilevel_instance *in, problem_data *pd)
 {
     if (argc < 3)
-        bench_die("usage: tv2d SIZE NOISE IMAGE...%s", "");
+        bench_die("usage: %s SIZE NOISE IMAGE...", foe ? "foe" : "tv2d");
     const size_t size = bench_parse_size(argv[0], "SIZE");
     const double noise = bench_parse_double(argv[1], "NOISE");
     const size_t count = (size_t)argc - 2, px = size * size;
@@ -189,14 +220,38 @@ static void make_tv2d(const options *o, int argc, char **argv,
         free(img);
     }
     otk_status st =
-        otk_bilevel_tv2d_create(stack, count, size, size, noise, o->seed, in);
+        foe ? otk_bilevel_foe_create(stack, count, size, size, noise,
+                                     o->filters, o->filter_size, o->seed, in)
+            : otk_bilevel_tv2d_create(stack, count, size, size, noise, o->seed,
+                                      in);
     free(stack);
     if (st != OTK_CONVERGED)
-        bench_die("otk_bilevel_tv2d_create: %s", otk_status_string(st));
-    pd->name = "tv2d";
+        bench_die("creating the instance: %s", otk_status_string(st));
+    pd->name = foe ? "foe" : "tv2d";
     pd->size = size;
     pd->images = count;
     pd->noise = noise;
+}
+
+/* quadratic ROWS DIM COND: otk_bilevel_quadratic_conditioned_create (COND
+ * 0: the paper's uniform draws, otk_bilevel_quadratic_create). */
+static void make_quadratic(const options *o, int argc, char **argv,
+                           otk_bilevel_instance *in, problem_data *pd)
+{
+    if (argc != 3)
+        bench_die("usage: quadratic ROWS DIM COND%s", "");
+    const size_t rows = bench_parse_size(argv[0], "ROWS");
+    const size_t dim = bench_parse_size(argv[1], "DIM");
+    const double cond = bench_parse_double(argv[2], "COND");
+    otk_status st =
+        cond == 0 ? otk_bilevel_quadratic_create(rows, dim, o->seed, in)
+                  : otk_bilevel_quadratic_conditioned_create(rows, dim, cond,
+                                                             o->seed, in);
+    if (st != OTK_CONVERGED)
+        bench_die("creating the instance: %s", otk_status_string(st));
+    pd->name = "quadratic";
+    pd->size = rows;
+    pd->images = dim;
 }
 
 static void make_logreg(const options *o, int argc, char **argv,
@@ -212,7 +267,8 @@ static void make_logreg(const options *o, int argc, char **argv,
     otkcli_error err;
     if (otkcli_read_matrix(argv[1], &m, &err) != 0)
         bench_die("%s", err.msg);
-    const size_t n = m.rows, f = m.cols - 1;
+    const size_t n = o->lr_rows && o->lr_rows < m.rows ? o->lr_rows : m.rows;
+    const size_t f = m.cols - 1;
     if (m.cols < 2 || n < 4)
         bench_die("%s: need 4 rows of features and a label", argv[1]);
     if (train == 0)
@@ -446,71 +502,24 @@ typedef struct run_result {
     double wall, cpu, f_tight;
 } run_result;
 
-static double hoag_first_step(const otk_bilevel_instance *in, const options *o)
-{
-    const otk_bilevel_problem *pb = &in->problem;
-    double *x = bench_xmalloc(pb->n, sizeof *x);
-    double *z = bench_xmalloc(pb->p, sizeof *z);
-    memcpy(x, in->x0, pb->n * sizeof *x);
-    /* twice, as HOAG does: its start solve, then the hypergradient, whose
-     * lower-level check is certified on entry but still ends with one
-     * gradient step on x */
-    otk_bilevel_settings s;
-    otk_bilevel_default_settings(&s);
-    s.ll_max_iter = s.cg_max_iter = o->caps;
-    for (int k = 0; k < 2; k++) {
-        otk_status st = otk_bilevel_hypergradient(pb, &s, in->theta0, o->eps0,
-                                                  o->eps0, x, NULL, z, NULL);
-        if (st != OTK_CONVERGED)
-            bench_die("hypergradient at theta0: %s", otk_status_string(st));
-    }
-    double zz = 0.0;
-    for (size_t j = 0; j < pb->p; j++)
-        zz += z[j] * z[j];
-    const double zn = sqrt(zz);
-    free(x);
-    free(z);
-    const double L_lambda = zn > 1e-3 ? zn / sqrt((double)pb->p) : 1.0;
-    return 1.0 / L_lambda;
-}
-
-static void settings_for(int k, const options *o, double hoag_step,
-                         otk_bilevel_settings *s)
+static void settings_for(int k, const options *o, otk_bilevel_settings *s)
 {
     otk_bilevel_default_settings(s);
     s->budget = o->budget;
     s->max_iter = o->max_iter;
     s->ll_max_iter = o->caps;
     s->cg_max_iter = o->caps;
-    s->eps0 = s->delta0 = o->eps0;
-    s->alpha0 = o->alpha0;
-    switch (k) {
-    case 0: s->method = OTK_BILEVEL_MAID; break;
-    case 1:
-        s->method = OTK_BILEVEL_MAID;
-        s->alpha0 = hoag_step;
-        break;
-    case 2:
-        s->method = OTK_BILEVEL_FIXED;
-        s->eps0 = s->delta0 = o->eps_loose;
-        break;
-    case 3:
-        s->method = OTK_BILEVEL_FIXED;
-        s->eps0 = s->delta0 = o->eps_tight;
-        break;
-    case 4: s->method = OTK_BILEVEL_HOAG_GEOMETRIC; break;
-    case 5: s->method = OTK_BILEVEL_HOAG_QUADRATIC; break;
-    default: s->method = OTK_BILEVEL_HOAG_CUBIC; break;
-    }
+    s->method = specs[k].method;
+    s->error_mode = specs[k].mode;
+    s->eps0 = s->delta0 = specs[k].eps0 > 0 ? specs[k].eps0 : o->eps0;
 }
 
 static void run_method(int k, const otk_bilevel_instance *in, const options *o,
-                       const problem_data *pd, double hoag_step,
-                       run_result *res)
+                       const problem_data *pd, run_result *res)
 {
     const otk_bilevel_problem *pb = &in->problem;
     otk_bilevel_settings s;
-    settings_for(k, o, hoag_step, &s);
+    settings_for(k, o, &s);
     prof pf;
     otk_bilevel_problem w = wrap_problem(pb, &pf);
     res->used = 1;
@@ -537,7 +546,9 @@ static void run_method(int k, const otk_bilevel_instance *in, const options *o,
     const size_t cost = info->ll_iterations + info->cg_iterations;
     printf("{\"mode\": \"run\", \"problem\": \"%s\", \"method\": \"%s\", "
            "\"otkit_version\": \"%s\", ",
-           pd->name, method_names[k], otk_version());
+           pd->name, specs[k].name, otk_version());
+    printf("\"error_mode\": \"%s\", ",
+           s.error_mode == OTK_BILEVEL_CERTIFIED ? "certified" : "practical");
     bench_jnum("eps0", s.eps0, 0);
     bench_jnum("delta0", s.delta0, 0);
     bench_jnum("alpha0", s.alpha0, 0);
@@ -675,6 +686,8 @@ static void kernels(const otk_bilevel_instance *in, const problem_data *pd,
                     const double *theta, const double *x)
 {
     const otk_bilevel_problem *pb = &in->problem;
+    if (!pd->x_train && !in->noisy)
+        return; /* quadratic: no data to pass over */
     kernel_ctx c = {0};
     double *xb = bench_xmalloc(pb->n, sizeof *xb);
     double *v = bench_xmalloc(pb->n, sizeof *v);
@@ -741,6 +754,29 @@ static void kernels(const otk_bilevel_instance *in, const problem_data *pd,
 
 /* ---- targets ------------------------------------------------------------- */
 
+/* The first row of a run whose trace loss is <= target and whose true f
+ * (a tight re-solve, warm-started from the run's final x) confirms it;
+ * rows whose trace loss is under the target only because of an inexact
+ * lower solution are skipped. At most MAX_CONFIRM re-solves; -1 when no
+ * row is confirmed. */
+#define MAX_CONFIRM 40
+static long confirmed_row(const otk_bilevel_problem *pb, const options *o,
+                          const run_result *res, double target, double *f,
+                          size_t *tries)
+{
+    const trace_buf *tb = &res->trace;
+    *tries = 0;
+    for (size_t r = 0; r < tb->len && *tries < MAX_CONFIRM; r++) {
+        if (!(tb->rows[r].upper_loss <= target))
+            continue;
+        (*tries)++;
+        *f = tight_f(pb, tb->thetas + r * tb->p, res->x, o->tight_eps, NULL);
+        if (*f <= target)
+            return (long)r;
+    }
+    return -1;
+}
+
 static void reach(const otk_bilevel_instance *in, const options *o,
                   const problem_data *pd, const run_result *res, double f0)
 {
@@ -748,13 +784,9 @@ static void reach(const otk_bilevel_instance *in, const options *o,
     double f_best = INFINITY;
     int best_k = -1;
     for (int k = 0; k < N_METHODS; k++)
-        if (res[k].used && res[k].trace.len > 0) {
-            const trace_buf *tb = &res[k].trace;
-            const double last = tb->rows[tb->len - 1].upper_loss;
-            if (last < f_best) {
-                f_best = last;
-                best_k = k;
-            }
+        if (res[k].used && res[k].f_tight < f_best) {
+            f_best = res[k].f_tight;
+            best_k = k;
         }
     if (best_k < 0)
         return;
@@ -766,25 +798,23 @@ static void reach(const otk_bilevel_instance *in, const options *o,
             if (!res[k].used)
                 continue;
             const trace_buf *tb = &res[k].trace;
-            size_t r = 0;
-            while (r < tb->len && !(tb->rows[r].upper_loss <= targets[t]))
-                r++;
+            double ft = NAN;
+            size_t tries;
+            long r = confirmed_row(pb, o, &res[k], targets[t], &ft, &tries);
             printf("{\"mode\": \"reach\", \"problem\": \"%s\", "
                    "\"target_name\": \"%s\", ",
                    pd->name, names[t]);
             bench_jnum("target", targets[t], 0);
             bench_jnum("f0", f0, 0);
             bench_jnum("f_best", f_best, 0);
-            printf("\"best_method\": \"%s\", \"method\": \"%s\", ",
-                   method_names[best_k], method_names[k]);
-            if (r == tb->len) {
+            printf("\"best_method\": \"%s\", \"method\": \"%s\", "
+                   "\"tight_resolves\": %zu, ",
+                   specs[best_k].name, specs[k].name, tries);
+            if (r < 0) {
                 printf("\"reached\": false}\n");
                 continue;
             }
             const otk_bilevel_trace_row *row = &tb->rows[r];
-            /* the true f at that theta, solved from x0 (untimed) */
-            const double ft =
-                tight_f(pb, tb->thetas + r * tb->p, in->x0, o->tight_eps, NULL);
             printf("\"reached\": true, \"iteration\": %zu, "
                    "\"ll_iterations\": %zu, \"cg_iterations\": %zu, "
                    "\"lower_plus_cg\": %zu, ",
@@ -804,23 +834,25 @@ static void usage(FILE *fp)
 {
     fprintf(fp,
             "Usage: %s [OPTIONS] tv2d SIZE NOISE IMAGE...\n"
+            "       %s [OPTIONS] foe SIZE NOISE IMAGE...\n"
             "       %s [OPTIONS] logreg TRAIN CSV\n"
+            "       %s [OPTIONS] quadratic ROWS DIM COND\n"
             "Options: --seed S (0) --budget B (1e5) --max-iter K (2000)\n"
-            "  --caps N (10000: ll_max_iter and cg_max_iter)\n"
-            "  --eps0 E (0.1: MAID's and HOAG's) --alpha0 A (0.01: MAID's)\n"
-            "  --eps-loose E (0.1) --eps-tight E (1e-5: the fixed runs)\n"
+            "  --caps N (100000: ll_max_iter and cg_max_iter)\n"
+            "  --eps0 E (0.1: the runs without their own eps0)\n"
             "  --tight-eps E (1e-6: the untimed evaluations of f)\n"
-            "  --methods LIST (maid,maid-hoag-step,fixed-loose,fixed-tight,\n"
-            "                  hoag-geometric,hoag-quadratic,hoag-cubic)\n"
+            "  --lr-rows N (0: all; logreg uses the first N rows)\n"
+            "  --filters K (8) --filter-size S (5): foe\n"
+            "  --methods LIST (a comma list of the run names, default all)\n"
             "JSON lines on stdout; see the comment at the top of "
             "bench/bench_maid.c.\n",
-            bench_prog, bench_prog);
+            bench_prog, bench_prog, bench_prog, bench_prog);
 }
 
 int main(int argc, char **argv)
 {
     bench_prog = "bench-maid";
-    options o = {0, 1e5, 0.1, 0.01, 0.1, 1e-5, 1e-6, 2000, 10000, {0}};
+    options o = {0, 1e5, 0.1, 1e-6, 2000, 100000, 0, 8, 5, {0}};
     for (int k = 0; k < N_METHODS; k++)
         o.use[k] = 1;
     int k = 1;
@@ -845,14 +877,14 @@ int main(int argc, char **argv)
             o.caps = bench_parse_size(val, "--caps");
         else if (strcmp(opt, "--eps0") == 0)
             o.eps0 = bench_parse_double(val, "--eps0");
-        else if (strcmp(opt, "--alpha0") == 0)
-            o.alpha0 = bench_parse_double(val, "--alpha0");
-        else if (strcmp(opt, "--eps-loose") == 0)
-            o.eps_loose = bench_parse_double(val, "--eps-loose");
-        else if (strcmp(opt, "--eps-tight") == 0)
-            o.eps_tight = bench_parse_double(val, "--eps-tight");
         else if (strcmp(opt, "--tight-eps") == 0)
             o.tight_eps = bench_parse_double(val, "--tight-eps");
+        else if (strcmp(opt, "--lr-rows") == 0)
+            o.lr_rows = bench_parse_size(val, "--lr-rows");
+        else if (strcmp(opt, "--filters") == 0)
+            o.filters = bench_parse_size(val, "--filters");
+        else if (strcmp(opt, "--filter-size") == 0)
+            o.filter_size = bench_parse_size(val, "--filter-size");
         else if (strcmp(opt, "--methods") == 0)
             parse_methods(val, o.use);
         else {
@@ -868,10 +900,14 @@ int main(int argc, char **argv)
     const char *mode = argv[k];
     otk_bilevel_instance in;
     problem_data pd = {0};
-    if (strcmp(mode, "tv2d") == 0)
-        make_tv2d(&o, argc - k - 1, argv + k + 1, &in, &pd);
+    int rest = argc - k - 1;
+    char **args = argv + k + 1;
+    if (strcmp(mode, "tv2d") == 0 || strcmp(mode, "foe") == 0)
+        make_denoise(&o, mode[0] == 'f', rest, args, &in, &pd);
     else if (strcmp(mode, "logreg") == 0)
-        make_logreg(&o, argc - k - 1, argv + k + 1, &in, &pd);
+        make_logreg(&o, rest, args, &in, &pd);
+    else if (strcmp(mode, "quadratic") == 0)
+        make_quadratic(&o, rest, args, &in, &pd);
     else {
         usage(stderr);
         return 2;
@@ -880,7 +916,6 @@ int main(int argc, char **argv)
 
     size_t f0_its = 0;
     const double f0 = tight_f(pb, in.theta0, in.x0, o.tight_eps, &f0_its);
-    const double hoag_step = hoag_first_step(&in, &o);
     printf("{\"mode\": \"instance\", \"problem\": \"%s\", \"n\": %zu, "
            "\"p\": %zu, \"seed\": %lu, ",
            pd.name, pb->n, pb->p, o.seed);
@@ -893,7 +928,6 @@ int main(int argc, char **argv)
                pd.images, pd.noise);
     bench_jnum("f0", f0, 0);
     bench_jnum("tight_eps", o.tight_eps, 0);
-    bench_jnum("hoag_first_step", hoag_step, 0);
     bench_jnum("loadavg", loadavg(), 1);
     printf("}\n");
     fflush(stdout);
@@ -902,7 +936,7 @@ int main(int argc, char **argv)
     memset(res, 0, sizeof res);
     for (int m = 0; m < N_METHODS; m++)
         if (o.use[m])
-            run_method(m, &in, &o, &pd, hoag_step, &res[m]);
+            run_method(m, &in, &o, &pd, &res[m]);
 
     /* the kernels at the first run's final theta and x */
     int first = 0;

@@ -12,7 +12,11 @@
  *
  *     grad f(theta) = -B^T A^{-1} grad g(xhat).
  *
- * MAID never computes it exactly. It solves the lower level only until
+ * MAID never computes it exactly. In its certified mode (settings
+ * error_mode, otk_bilevel_error_mode; the default is the practical mode
+ * described there, whose convergence rests on the inexact
+ * sufficient-decrease line search, not on certificates) it solves the
+ * lower level only until
  * ||grad_x h|| <= mu * eps (which certifies ||x - xhat|| <= eps), solves
  * A q = grad g by conjugate gradient to the absolute residual delta, and
  * forms z = -B^T q. A certified bound omega >= ||z - grad f|| decides
@@ -120,13 +124,18 @@ typedef enum otk_bilevel_method {
  * (see otk_bilevel_settings.progress).
  */
 typedef struct otk_bilevel_trace_row {
-    size_t iteration;     /* outer iterations done (0: the start) */
-    double upper_loss;    /* g(x) at the current theta's lower solution */
-    double upper_bound;   /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
-    double lower_bound;   /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
-    double eps;           /* lower-level accuracy of that solution */
-    double delta;         /* CG residual accuracy in use */
-    double step;          /* step size alpha of the last accepted step */
+    size_t iteration;  /* outer iterations done (0: the start) */
+    double upper_loss; /* g(x) at the current theta's lower solution */
+    /* The bounds of f from a lower solution of accuracy eps: certified
+     * in certified mode; in practical mode where mu < ll_mu_floor the
+     * lower-level stop no longer makes eps a distance bound. */
+    double upper_bound; /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
+    double lower_bound; /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
+    double eps;         /* lower-level accuracy of that solution */
+    double delta;       /* CG residual accuracy in use */
+    double step;        /* step size alpha of the last accepted step */
+    /* omega: the certified bound (certified mode, the baselines) or
+     * practical mode's estimate (otk_bilevel_error_mode). */
     double omega;         /* hypergradient error bound (NaN: not computed) */
     double grad_norm;     /* ||z||, the inexact hypergradient's norm */
     size_t ll_iterations; /* cumulative lower-level iterations */
@@ -136,6 +145,34 @@ typedef struct otk_bilevel_trace_row {
     double time_s;        /* wall time since the start (= elapsed_s) */
     const double *theta;  /* the current theta, p entries (during the call) */
 } otk_bilevel_trace_row;
+
+/*
+ * How MAID judges a hypergradient (settings.error_mode).
+ *
+ * OTK_BILEVEL_PRACTICAL (the default): omega is an a-posteriori estimate,
+ * 2 nu/(1 - nu) ||z_c - z|| with nu = nu_under, z the hypergradient at
+ * (eps, delta) and z_c the one at the accuracies eps/nu, delta/nu just
+ * before (warm-started: z_c costs a CG solve to a looser residual, z
+ * continues from it); it estimates the error of z if that error is
+ * proportional to the accuracies. The line search accepts theta - a z
+ * when the computed losses decrease: g(x_new) <= g(x) - c a ||z||^2.
+ * The lower level stops at ||grad_x h|| <= max(mu, ll_mu_floor) eps,
+ * which is MAID's certificate where mu >= ll_mu_floor and a plain
+ * gradient-norm stop (HOAG's kind) where mu is tiny. Nothing here is
+ * certified: convergence in this mode rests on the inexact
+ * sufficient-decrease line search, as in the paper's experiments with
+ * estimated constants, not on the bounds of Theorem 2.1.
+ *
+ * OTK_BILEVEL_CERTIFIED: the paper's Algorithm 3.1 with the certified
+ * omega of otk_bilevel_omega, the lower-level stop ||grad_x h|| <= mu eps
+ * and a line search between the certified bounds of f, so that every
+ * accepted step provably decreases the true f. Often far more expensive:
+ * the certified omega can be 10^3 to 10^5 times the true error.
+ */
+typedef enum otk_bilevel_error_mode {
+    OTK_BILEVEL_PRACTICAL = 0,
+    OTK_BILEVEL_CERTIFIED = 1
+} otk_bilevel_error_mode;
 
 /* otkit's lower-level solver (when the problem has no ll_solve). */
 typedef enum otk_bilevel_lower_solver {
@@ -161,13 +198,23 @@ typedef struct otk_bilevel_settings {
     double eps0; /* Default 0.1; valid: (0, inf) */
     /* Initial CG residual. */
     double delta0; /* Default 0.1; valid: (0, inf) */
-    /* Initial step size. HOAG ignores it and starts from 1 / L_lambda
-     * with L_lambda = ||z_0|| / sqrt(p). */
-    double alpha0; /* Default 0.01; valid: (0, inf) */
+    /* How MAID judges a hypergradient and a step
+     * (otk_bilevel_error_mode), 0 = OTK_BILEVEL_PRACTICAL. The lower-level
+     * stop of every method follows it too. */
+    otk_bilevel_error_mode error_mode; /* Default 0; valid: [0, 1] */
+    /* Initial step size; 0: HOAG's first step 1 / L_lambda with L_lambda
+     * = ||z_0|| / sqrt(p) (1 when ||z_0|| <= 1e-3), z_0 the first
+     * hypergradient. HOAG always starts so; 0.01 is the paper's. */
+    double alpha0; /* Default 0; valid: [0, inf) */
     /* Step shrink per backtrack. */
     double rho_under; /* Default 0.5; valid: (0, 1) */
-    /* Step growth after an accepted step (10/9). */
+    /* Step growth after an accepted step (10/9), once any line search
+     * has needed a second trial. */
     double rho_over; /* Default 1.1111111111111112; valid: [1, inf) */
+    /* Step growth after an accepted step while every line search so far
+     * accepted its first trial (a short alpha0 grows fast; the first
+     * backtrack switches to rho_over for the rest of the run). */
+    double rho_fast; /* Default 1.5; valid: [1, inf) */
     /* Accuracy tightening. */
     double nu_under; /* Default 0.5; valid: (0, 1) */
     /* Accuracy relaxing after an accepted step. */
@@ -198,9 +245,16 @@ typedef struct otk_bilevel_settings {
      * only means the accuracies are too loose to see a gradient). */
     double grad_tol; /* Default 0; valid: [0, inf) */
     /* The cap of one lower-level (FISTA or GD) solve. */
-    size_t ll_max_iter; /* Default 2000; valid: [1, inf) */
+    size_t ll_max_iter; /* Default 100000; valid: [1, inf) */
     /* The cap of one CG solve. */
-    size_t cg_max_iter; /* Default 2000; valid: [1, inf) */
+    size_t cg_max_iter; /* Default 100000; valid: [1, inf) */
+    /* 1: CG starts from the previous hypergradient's q (the adjoint
+     * changes little between outer iterations); 0: from q = 0 (the
+     * reference code). Every method. */
+    int cg_warm_start; /* Default 1; valid: [0, 1] */
+    /* Practical mode's lower-level stop ||grad_x h|| <= max(mu,
+     * ll_mu_floor) eps (see otk_bilevel_error_mode). */
+    double ll_mu_floor; /* Default 0.01; valid: [0, inf) */
     /* HOAG's geometric decrease factor. */
     double hoag_decrease; /* Default 0.9; valid: (0, 1) */
     /* Each theta_i is clipped to [-theta_bound, theta_bound] after a
@@ -246,6 +300,10 @@ typedef struct otk_bilevel_info {
 
 /* Writes the bounds table's defaults (progress callback NULL). */
 OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
+
+/* The "paper" preset: the defaults with the paper's MAID (certified
+ * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0). */
+OTK_API void otk_bilevel_paper_settings(otk_bilevel_settings *s);
 
 /* The bounds table of otk_bilevel_settings (docs/api.md): one record per
  * numeric field, *count of them (count may be NULL). Static; never
@@ -352,6 +410,21 @@ OTK_API double otk_bilevel_psnr(const double *image, const double *clean,
 OTK_API otk_status otk_bilevel_quadratic_create(size_t rows, size_t dim,
                                                 unsigned long seed,
                                                 otk_bilevel_instance *out);
+
+/*
+ * The same family with a stated conditioning: A1 = Q, A2 = Q D, A3 = Q D
+ * S, Q (rows x dim) orthonormal from Gaussian draws, D = diag U[1, 2),
+ * S = diag cond^(-i / (2 (dim - 1))), i = 0..dim-1, then x1, x2,
+ * theta_e, b1, b2 as above (GSL mt19937 with the seed). Then M = Q S:
+ * the upper-level Hessian M^T M has condition number exactly cond, the
+ * lower level's is at most 4. The paper's uniform draws give condition
+ * numbers of 10^3 to 10^6 (1000 x 10: about 1.3e6), where no first-order
+ * method gets near theta* in a few thousand steps; this family is for
+ * showing convergence itself. cond >= 1 and finite, rows >= dim >= 1.
+ */
+OTK_API otk_status otk_bilevel_quadratic_conditioned_create(
+    size_t rows, size_t dim, double cond, unsigned long seed,
+    otk_bilevel_instance *out);
 
 /*
  * TV denoising of 1-D signals (the authors' prototype): `signals` signals

@@ -58,7 +58,7 @@ otk_status otkb_hoag_loop(otkb_run *run, double *theta, double *x,
         if (s->grad_tol > 0 && zn <= s->grad_tol)
             return OTK_CONVERGED;
         if (k == 0) /* HOAG's first step length, 1 / L_lambda */
-            L_lambda = zn > 1e-3 ? zn / sqrt((double)p) : 1;
+            L_lambda = 1 / otkb_first_step(zn, p);
 
         double alpha = 1 / L_lambda;
         double eps_old = eps;

@@ -11,6 +11,55 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Practical mode's a-posteriori error estimate of z (at eps, delta) from
+ * z_c (at eps/nu, delta/nu): if the error is proportional to the
+ * accuracies, err(z_c) - err(z) ~ (1 - nu)/nu err(z) <= ||z_c - z||; the
+ * factor 2 is the safety margin. */
+static double practical_omega(const otkb_run *run)
+{
+    double nu = run->s->nu_under, d2 = 0;
+    for (size_t j = 0; j < run->pb->p; j++) {
+        double d = run->z_coarse[j] - run->z[j];
+        d2 += d * d;
+    }
+    return 2 * nu / (1 - nu) * sqrt(d2);
+}
+
+/* One hypergradient at theta into run->z, with row's g, omega and ||z||.
+ * Practical mode with the descent test: z_c first at eps/nu, delta/nu
+ * (reused from the previous refinement when *have_coarse), then z
+ * warm-started from it. When the last line search left x accurate to
+ * both, the pair sees CG's error only. */
+static otk_status one_gradient(otkb_run *run, const double *theta, double eps,
+                               double delta, double *x, double *gnorm_g,
+                               int *have_coarse, otk_bilevel_trace_row *row)
+{
+    const otk_bilevel_problem *pb = run->pb;
+    const otk_bilevel_settings *s = run->s;
+    int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
+    int test = s->method == OTK_BILEVEL_MAID && s->check_descent;
+    otk_status st;
+    if (practical && test && !*have_coarse) {
+        st = otkb_hypergradient(run, theta, eps / s->nu_under,
+                                delta / s->nu_under, x, run->z_coarse,
+                                &row->upper_loss, gnorm_g);
+        if (st != OTK_CONVERGED)
+            return st;
+    }
+    st = otkb_hypergradient(run, theta, eps, delta, x, run->z, &row->upper_loss,
+                            gnorm_g);
+    if (st != OTK_CONVERGED)
+        return st;
+    row->grad_norm = sqrt(otk__dot(pb->p, run->z, run->z));
+    row->omega = practical && test
+                     ? practical_omega(run)
+                     : otkb_omega(pb, theta, x, eps, delta, *gnorm_g);
+    /* a refinement after this one starts from this z */
+    memcpy(run->z_coarse, run->z, pb->p * sizeof *run->z);
+    *have_coarse = 1;
+    return OTK_CONVERGED;
+}
+
 /* Algorithm 3.2: the hypergradient at theta, refining eps and delta until
  * the descent test omega <= (1 - eta) ||z|| holds (MAID only). On return
  * x is the lower solution at accuracy *eps and row holds g, omega, ||z||. */
@@ -18,16 +67,14 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
                                    double *eps, double *delta, double *x,
                                    double *gnorm_g, otk_bilevel_trace_row *row)
 {
-    const otk_bilevel_problem *pb = run->pb;
     const otk_bilevel_settings *s = run->s;
     int test = s->method == OTK_BILEVEL_MAID && s->check_descent;
+    int have_coarse = 0;
     for (size_t r = 0;; r++) {
-        otk_status st = otkb_hypergradient(run, theta, *eps, *delta, x, run->z,
-                                           &row->upper_loss, gnorm_g);
+        otk_status st = one_gradient(run, theta, *eps, *delta, x, gnorm_g,
+                                     &have_coarse, row);
         if (st != OTK_CONVERGED)
             return st;
-        row->grad_norm = sqrt(otk__dot(pb->p, run->z, run->z));
-        row->omega = otkb_omega(pb, theta, x, *eps, *delta, *gnorm_g);
         if (!test)
             return OTK_CONVERGED;
         if (isnan(row->omega)) {
@@ -48,6 +95,13 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
     }
 }
 
+/* Practical mode cuts a trial's lower-level solve at this many times the
+ * last accepted trial's (at least the floor): the step went where the
+ * lower level is much harder (logistic regression: tiny weights) and is
+ * rejected like a step that raises the loss. */
+#define TRIAL_COST_FACTOR 4
+#define TRIAL_COST_FLOOR 100
+
 /* Backtracking trials in round j, saturating (a count of SIZE_MAX is
  * "no limit"). */
 static size_t trials_in_round(const otk_bilevel_settings *s, size_t j)
@@ -63,12 +117,23 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     const otk_bilevel_settings *s = run->s;
     size_t n = pb->n, p = pb->p;
     int adaptive = s->method == OTK_BILEVEL_MAID;
+    /* The line search compares bounds of f, g -+ ||grad g|| eps: the
+     * certified ones, or in practical mode the estimate that takes the
+     * error x - xhat as uncorrelated with grad g, |grad g . (x - xhat)|
+     * ~ ||grad g|| eps / sqrt(n). */
+    int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
+    double slack = practical ? 1 / sqrt((double)n) : 1;
+    int fast = 1;        /* every line search so far took its first trial */
+    size_t trial_ll = 0; /* lower-level cost of the last accepted trial */
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
     otk_bilevel_trace_row row = {0};
     double gnorm_g = 0;
     otk_status st = otkb_start(run, theta, x, eps, delta, &row, &gnorm_g, info);
     if (st != OTK_CONVERGED)
         return st;
+    /* the first trial is measured against the start's solve */
+    trial_ll = run->ll_iterations > TRIAL_COST_FLOOR ? run->ll_iterations
+                                                     : TRIAL_COST_FLOOR;
 
     size_t k;
     for (k = 0; k < s->max_iter; k++) {
@@ -84,45 +149,78 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             info->delta = delta;
             if (s->grad_tol > 0 && row.grad_norm <= s->grad_tol)
                 return OTK_CONVERGED;
-            double lower = otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps);
+            if (k == 0 && j == 0 && s->alpha0 == 0)
+                alpha = otkb_first_step(row.grad_norm, p);
+            double lower =
+                otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps * slack);
             double z2 = row.grad_norm * row.grad_norm;
             size_t trials = trials_in_round(s, j);
             double a = alpha;
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
-                if ((st = otkb_try_step(run, theta, a, eps, x, &g_new,
-                                        &gn_new)) != OTK_CONVERGED)
+                size_t ll_before = run->ll_iterations;
+                /* practical: a trial solve far dearer than the last
+                 * accepted one is a step into a harder region; cut it */
+                if (practical && trial_ll > 0)
+                    run->trial_cap = TRIAL_COST_FACTOR * trial_ll;
+                st = otkb_try_step(run, theta, a, eps, x, &g_new, &gn_new);
+                run->trial_cap = 0;
+                size_t cost = run->ll_iterations - ll_before;
+                /* a trial point whose lower level cannot be solved within
+                 * the cap is rejected like a trial that raises f */
+                if (st == OTK_STALLED && run->failed &&
+                    strcmp(run->failed, "ll_max_iter") == 0) {
+                    run->failed = NULL;
+                    continue;
+                }
+                if (st != OTK_CONVERGED)
                     goto cut;
-                double upper = otkb_upper_bound(pb, g_new, gn_new, eps);
+                double upper = otkb_upper_bound(pb, g_new, gn_new, eps * slack);
                 if (upper - lower <= -s->armijo_c * a * z2) {
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
                     memcpy(x, run->x_trial, n * sizeof *x);
                     row.upper_loss = g_new;
-                    row.upper_bound = upper;
+                    row.upper_bound = otkb_upper_bound(pb, g_new, gn_new, eps);
                     row.lower_bound = otkb_lower_bound(pb, g_new, gn_new, eps);
                     gnorm_g = gn_new;
                     alpha = a;
+                    trial_ll =
+                        cost > TRIAL_COST_FLOOR ? cost : TRIAL_COST_FLOOR;
                     row.accepted = 1;
                     break;
                 }
+                /* The computed loss did not rise, but fell by less than
+                 * the bounds' slack (or not at all: a short step leaves a
+                 * loosely solved x where it is): a shorter step only
+                 * shrinks the decrease while the slack stays, so the
+                 * accuracy, not the step, is tightened. A rise shrinks the
+                 * step. */
+                if (adaptive && g_new <= row.upper_loss)
+                    break;
                 if (otkb_over_budget(run))
                     break;
             }
+            if (row.backtracks > 1)
+                fast = 0; /* the step has found its scale */
             if (row.accepted) {
                 row.step = alpha;
                 info->accepted++;
                 info->upper_loss = row.upper_loss;
-                alpha *= s->rho_over;
+                alpha *= fast ? s->rho_fast : s->rho_over;
                 if (adaptive) {
                     eps *= s->nu_over;
                     delta *= s->nu_over;
                 }
             } else if (adaptive) {
                 if (eps <= s->eps_min && delta <= s->delta_min) {
+                    /* the trace gets this iteration's row too */
                     run->failed = "eps_min";
-                    info->iterations = k + 1;
-                    return OTK_STALLED;
+                    row.iteration = info->iterations = k + 1;
+                    row.eps = eps;
+                    row.delta = delta;
+                    return otkb_emit(run, &row, theta) ? OTK_CANCELLED
+                                                       : OTK_STALLED;
                 }
                 eps = fmax(eps * s->nu_under, s->eps_min);
                 delta = fmax(delta * s->nu_under, s->delta_min);

@@ -185,9 +185,78 @@ done:
     return rc;
 }
 
+/* Columns of Q (rows x dim, row-major) made orthonormal by modified
+ * Gram-Schmidt; -1 when a column is (numerically) dependent. */
+static int orthonormalize(double *Q, size_t rows, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++) {
+        for (size_t i = 0; i < j; i++) {
+            double r = 0;
+            for (size_t t = 0; t < rows; t++)
+                r += Q[t * dim + i] * Q[t * dim + j];
+            for (size_t t = 0; t < rows; t++)
+                Q[t * dim + j] -= r * Q[t * dim + i];
+        }
+        double nrm = 0;
+        for (size_t t = 0; t < rows; t++)
+            nrm += Q[t * dim + j] * Q[t * dim + j];
+        if (!(nrm > 1e-20))
+            return -1;
+        for (size_t t = 0; t < rows; t++)
+            Q[t * dim + j] /= sqrt(nrm);
+    }
+    return 0;
+}
+
+/* The conditioned family's matrices: A1 = Q, A2 = Q D, A3 = Q D S with Q
+ * orthonormal (Gaussian draws, then Gram-Schmidt), D = diag U[1, 2) and
+ * S = diag cond^(-i / (2 (dim - 1))), so that M = A1 (A2^T A2)^{-1} A2^T
+ * A3 = Q S and M^T M = S^2 has condition number cond. */
+static int conditioned_draws(quad_data *d, double cond, gsl_rng *rng)
+{
+    size_t rows = d->rows, dim = d->dim;
+    for (size_t i = 0; i < rows * dim; i++)
+        d->A1[i] = gsl_ran_gaussian(rng, 1.0);
+    if (orthonormalize(d->A1, rows, dim) != 0)
+        return -1;
+    for (size_t j = 0; j < dim; j++) {
+        double dj = 1 + gsl_rng_uniform(rng);
+        double sj =
+            dim > 1 ? pow(cond, -0.5 * (double)j / (double)(dim - 1)) : 1;
+        for (size_t t = 0; t < rows; t++) {
+            d->A2[t * dim + j] = d->A1[t * dim + j] * dj;
+            d->A3[t * dim + j] = d->A2[t * dim + j] * sj;
+        }
+    }
+    return 0;
+}
+
+static otk_status quad_create(size_t rows, size_t dim, double cond,
+                              unsigned long seed, otk_bilevel_instance *out);
+
 otk_status otk_bilevel_quadratic_create(size_t rows, size_t dim,
                                         unsigned long seed,
                                         otk_bilevel_instance *out)
+{
+    return quad_create(rows, dim, 0, seed, out);
+}
+
+otk_status otk_bilevel_quadratic_conditioned_create(size_t rows, size_t dim,
+                                                    double cond,
+                                                    unsigned long seed,
+                                                    otk_bilevel_instance *out)
+{
+    if (!(cond >= 1) || isinf(cond)) {
+        if (out)
+            otkb_instance_clear(out);
+        return OTK_ERR_INVALID_ARGUMENT;
+    }
+    return quad_create(rows, dim, cond, seed, out);
+}
+
+/* cond 0: the paper's uniform draws; else conditioned_draws. */
+static otk_status quad_create(size_t rows, size_t dim, double cond,
+                              unsigned long seed, otk_bilevel_instance *out)
 {
     if (!out)
         return OTK_ERR_INVALID_ARGUMENT;
@@ -220,9 +289,13 @@ otk_status otk_bilevel_quadratic_create(size_t rows, size_t dim,
     /* The draws in the reference's order: A1, A2, A3, x1, x2, theta_e,
      * then the noise. */
     double *mats[3] = {d->A1, d->A2, d->A3};
-    for (int m = 0; m < 3; m++)
+    st = OTK_ERR_NUMERICAL;
+    if (cond > 0 && conditioned_draws(d, cond, rng) != 0)
+        goto fail;
+    for (int m = 0; m < 3 && cond == 0; m++)
         for (size_t i = 0; i < rk; i++)
             mats[m][i] = gsl_rng_uniform(rng);
+    st = OTK_ERR_NO_MEMORY;
     for (size_t i = 0; i < 3 * dim; i++)
         xs[i] = gsl_rng_uniform(rng);
     const double *x1 = xs, *x2 = xs + dim, *theta_e = xs + 2 * dim;

@@ -81,7 +81,14 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
         !(L >= mu) || !isfinite(L))
         return numerical(run, "ll_constants");
     at_theta a = {pb, theta, NULL};
-    size_t cap = solve_cap(run, run->s->ll_max_iter);
+    size_t own = run->s->ll_max_iter;
+    if (run->trial_cap > 0 && run->trial_cap < own)
+        own = run->trial_cap;
+    size_t cap = solve_cap(run, own);
+    /* practical mode: ||grad h|| <= max(mu, floor) eps, i.e. the
+     * certificate's eps scaled up where mu is below the floor */
+    if (run->s->error_mode == OTK_BILEVEL_PRACTICAL && mu < run->s->ll_mu_floor)
+        eps *= run->s->ll_mu_floor / mu;
     otk__solve_result r =
         run->s->lower_solver == OTK_BILEVEL_GD
             ? otk__scgd(grad_at, &a, pb->n, mu, L, eps, cap, x, run->scratch)
@@ -91,7 +98,7 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
     if (r.error)
         return numerical(run, "ll_grad");
     if (!r.reached)
-        return cap_reached(run, cap, run->s->ll_max_iter, "ll_max_iter");
+        return cap_reached(run, cap, own, "ll_max_iter");
     return OTK_CONVERGED;
 }
 
@@ -127,9 +134,10 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
         return st;
     if ((st = otkb_upper(run, x, g, grad_g_norm)) != OTK_CONVERGED)
         return st;
-    /* q_0 = 0 as in the reference: a warm start from the previous q
-     * would tie successive hypergradients together. */
-    memset(run->q, 0, pb->n * sizeof *run->q);
+    /* The adjoint changes little between outer iterations, so the last
+     * q is a good start; q = 0 is the reference code's. */
+    if (!run->s->cg_warm_start)
+        memset(run->q, 0, pb->n * sizeof *run->q);
     at_theta a = {pb, theta, x};
     size_t cap = solve_cap(run, run->s->cg_max_iter);
     otk__solve_result r = otk__cg(hvp_at, &a, pb->n, run->grad_g, run->q, delta,
@@ -176,6 +184,11 @@ double otkb_lower_bound(const otk_bilevel_problem *pb, double g,
     return g - grad_norm * eps - (pb->g_convex ? 0 : 0.5 * pb->L_g * eps * eps);
 }
 
+double otkb_first_step(double grad_norm, size_t p)
+{
+    return grad_norm > 1e-3 ? sqrt((double)p) / grad_norm : 1;
+}
+
 /* ---- run bookkeeping ---- */
 
 otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
@@ -186,7 +199,7 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->s = s;
     run->call = call;
     size_t n = pb->n, p = pb->p;
-    run->block = malloc((9 * n + 3 * p) * sizeof(double));
+    run->block = malloc((9 * n + 4 * p) * sizeof(double));
     if (!run->block)
         return OTK_ERR_NO_MEMORY;
     run->scratch = run->block;        /* 4 n: CG's or FISTA's */
@@ -198,6 +211,8 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->z = run->block + 9 * n;
     run->theta_trial = run->z + p;
     run->theta_keep = run->z + 2 * p;
+    run->z_coarse = run->z + 3 * p;
+    memset(run->q, 0, n * sizeof *run->q); /* the first CG starts at 0 */
     return OTK_CONVERGED;
 }
 

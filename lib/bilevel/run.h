@@ -17,6 +17,7 @@ typedef struct otkb_run {
     const otk_bilevel_settings *s;
     otk__call *call;                     /* the public call: its clock */
     size_t ll_iterations, cg_iterations; /* cumulative */
+    size_t trial_cap; /* > 0: a tighter cap of the next lower-level solve */
     /* What stopped the run: the cause of OTK_STALLED, or the callback of
      * OTK_ERR_NUMERICAL. */
     const char *failed;
@@ -25,6 +26,7 @@ typedef struct otkb_run {
     double *q, *grad_g; /* n each: the adjoint and grad g at the last x */
     double *x_trial, *x_keep, *x_solve;   /* n each */
     double *z, *theta_trial, *theta_keep; /* p each */
+    double *z_coarse; /* p: practical mode's looser hypergradient */
 } otkb_run;
 
 otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
@@ -52,6 +54,10 @@ double otkb_upper_bound(const otk_bilevel_problem *pb, double g,
                         double grad_norm, double eps);
 double otkb_lower_bound(const otk_bilevel_problem *pb, double g,
                         double grad_norm, double eps);
+/* HOAG's first step 1 / L_lambda, L_lambda = ||z_0|| / sqrt(p) (1 when
+ * ||z_0|| <= 1e-3): the step that would move theta by sqrt(p), one unit
+ * per hyperparameter on average. */
+double otkb_first_step(double grad_norm, size_t p);
 /* Lower-level + CG iterations have reached settings.budget. */
 int otkb_over_budget(const otkb_run *run);
 

@@ -27,10 +27,15 @@ static const otk_setting_bounds table[] = {
     FIELD(eps0, REAL, 0, INFINITY, LO | HI, 0.1,
           "initial lower-level accuracy"),
     FIELD(delta0, REAL, 0, INFINITY, LO | HI, 0.1, "initial CG residual"),
-    FIELD(alpha0, REAL, 0, INFINITY, LO | HI, 0.01, "initial step size"),
+    FIELD(error_mode, INT, 0, OTK_BILEVEL_CERTIFIED, 0, OTK_BILEVEL_PRACTICAL,
+          "error bound: 0 practical, 1 certified"),
+    FIELD(alpha0, REAL, 0, INFINITY, HI, 0,
+          "initial step size (0: HOAG's first step)"),
     FIELD(rho_under, REAL, 0, 1, LO | HI, 0.5, "step shrink per backtrack"),
     FIELD(rho_over, REAL, 1, INFINITY, HI, 10.0 / 9.0,
           "step growth after an accepted step"),
+    FIELD(rho_fast, REAL, 1, INFINITY, HI, 1.5,
+          "step growth until the first backtrack"),
     FIELD(nu_under, REAL, 0, 1, LO | HI, 0.5, "accuracy tightening"),
     FIELD(nu_over, REAL, 1, INFINITY, HI, 1.05,
           "accuracy relaxing after an accepted step"),
@@ -52,10 +57,14 @@ static const otk_setting_bounds table[] = {
           "lower-level + CG iterations (0: none)"),
     FIELD(grad_tol, REAL, 0, INFINITY, HI, 0,
           "stop when ||z|| <= grad_tol (0: never)"),
-    FIELD(ll_max_iter, COUNT, 1, INFINITY, 0, 2000,
+    FIELD(ll_max_iter, COUNT, 1, INFINITY, 0, 100000,
           "iterations of one lower-level solve"),
-    FIELD(cg_max_iter, COUNT, 1, INFINITY, 0, 2000,
+    FIELD(cg_max_iter, COUNT, 1, INFINITY, 0, 100000,
           "iterations of one CG solve"),
+    FIELD(cg_warm_start, INT, 0, 1, 0, 1,
+          "1: CG starts from the previous q"),
+    FIELD(ll_mu_floor, REAL, 0, INFINITY, HI, 0.01,
+          "practical lower-level stop: max(mu, floor) eps"),
     FIELD(hoag_decrease, REAL, 0, 1, LO | HI, 0.9,
           "HOAG's geometric decrease factor"),
     FIELD(theta_bound, REAL, 0, INFINITY, LO, 1000,
@@ -67,11 +76,21 @@ static const otk_setting_bounds table[] = {
 /* The table reads enums as int. */
 _Static_assert(sizeof(otk_bilevel_method) == sizeof(int), "enum size");
 _Static_assert(sizeof(otk_bilevel_lower_solver) == sizeof(int), "enum size");
+_Static_assert(sizeof(otk_bilevel_error_mode) == sizeof(int), "enum size");
 
 OTK__DEFINE_BOUNDS_QUERY(otk_bilevel_setting_bounds, table)
 
 OTK__DEFINE_DEFAULT_SETTINGS(otk_bilevel_default_settings, otk_bilevel_settings,
                              table)
+
+void otk_bilevel_paper_settings(otk_bilevel_settings *s)
+{
+    otk_bilevel_default_settings(s);
+    s->error_mode = OTK_BILEVEL_CERTIFIED;
+    s->alpha0 = 0.01;
+    s->rho_fast = s->rho_over;
+    s->cg_warm_start = 0;
+}
 
 otk_status otkb_validate_settings(otk__call *call,
                                   const otk_bilevel_settings *s)

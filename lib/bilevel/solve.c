@@ -219,6 +219,7 @@ otk_status otk_bilevel_evaluate(const otk_bilevel_problem *problem,
                                 "loss", eps, NULL, &s, &run);
     if (st != OTK_CONVERGED)
         return st;
+    s.error_mode = OTK_BILEVEL_CERTIFIED; /* the stop that certifies eps */
     info->eps = eps;
     double g, grad_g_norm;
     st = otkb_ll_solve(&run, theta, eps, x);

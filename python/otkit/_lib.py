@@ -196,14 +196,16 @@ _SZ, _D, _I = ctypes.c_size_t, ctypes.c_double, ctypes.c_int
 class BilevelSettings(LayoutStructure):
     _otk_name_ = "otk_bilevel_settings"
     _fields_ = [("method", _I), ("lower_solver", _I), ("eps0", _D),
-                ("delta0", _D), ("alpha0", _D), ("rho_under", _D),
-                ("rho_over", _D), ("nu_under", _D), ("nu_over", _D),
+                ("delta0", _D), ("error_mode", _I), ("alpha0", _D),
+                ("rho_under", _D), ("rho_over", _D), ("rho_fast", _D),
+                ("nu_under", _D), ("nu_over", _D),
                 ("eta", _D), ("check_descent", _I), ("armijo_c", _D),
                 ("max_backtrack", _SZ), ("max_rounds", _SZ),
                 ("max_refinements", _SZ), ("eps_min", _D),
                 ("delta_min", _D), ("max_iter", _SZ), ("budget", _D),
                 ("grad_tol", _D), ("ll_max_iter", _SZ),
-                ("cg_max_iter", _SZ), ("hoag_decrease", _D),
+                ("cg_max_iter", _SZ), ("cg_warm_start", _I),
+                ("ll_mu_floor", _D), ("hoag_decrease", _D),
                 ("theta_bound", _D), ("progress", PROGRESS_FN),
                 ("progress_user", _V)]
 

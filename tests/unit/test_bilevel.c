@@ -245,6 +245,25 @@ static double omega_grid(const otk_bilevel_problem *pb, const double *theta,
     return worst;
 }
 
+/* Logistic regression on 40 points of 3 features in 3 classes, 25 of
+ * them training. */
+static otk_bilevel_instance tiny_logreg(void)
+{
+    double feats[40 * 3];
+    int labels[40];
+    unsigned long long st = 9;
+    for (int i = 0; i < 40; i++) {
+        labels[i] = i % 3;
+        for (int j = 0; j < 3; j++)
+            feats[i * 3 + j] = (j == labels[i]) + 0.5 * test_uniform(&st);
+    }
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_logreg_create(feats, labels, 25, feats + 75,
+                                               labels + 25, 15, 3, 3, &in),
+                     OTK_CONVERGED);
+    return in;
+}
+
 START_TEST(test_omega_dominates_error)
 {
     otk_bilevel_instance in;
@@ -276,17 +295,7 @@ START_TEST(test_omega_dominates_error)
     omega_grid(&in.problem, tv2, in.x0);
     otk_bilevel_instance_free(&in);
 
-    double feats[40 * 3];
-    int labels[40];
-    unsigned long long st = 9;
-    for (int i = 0; i < 40; i++) {
-        labels[i] = i % 3;
-        for (int j = 0; j < 3; j++)
-            feats[i * 3 + j] = (j == labels[i]) + 0.5 * test_uniform(&st);
-    }
-    ck_assert_int_eq(otk_bilevel_logreg_create(feats, labels, 25, feats + 75,
-                                               labels + 25, 15, 3, 3, &in),
-                     OTK_CONVERGED);
+    in = tiny_logreg();
     double lt[9];
     for (int j = 0; j < 9; j++)
         lt[j] = -2.0 + 0.3 * j;
@@ -338,6 +347,7 @@ START_TEST(test_bounds_and_true_decrease)
     for (int m = 0; m < 2; m++) {
         otk_bilevel_settings s;
         otk_bilevel_default_settings(&s);
+        s.error_mode = OTK_BILEVEL_CERTIFIED; /* the sandwich is certified */
         s.method = methods[m];
         s.eps0 = s.delta0 = 1e-2;
         s.max_iter = 60;
@@ -412,6 +422,7 @@ START_TEST(test_maid_reaches_optimum)
      * stays of order eps; once f is within that slack of f*, no step can
      * be certified and the baseline stops improving. */
     s.method = OTK_BILEVEL_FIXED;
+    s.error_mode = OTK_BILEVEL_CERTIFIED;
     memcpy(theta, in.theta0, sizeof theta);
     memcpy(x, in.x0, sizeof x);
     ck_assert_int_eq(otk_bilevel_solve(&in.problem, &s, theta, x, &info),
@@ -505,11 +516,16 @@ START_TEST(test_budget_is_exact)
 }
 END_TEST
 
+/* On the paper's uniform draws HOAG's step can drift past 2 / L_f (its
+ * loss then grows by less than its 20 % rejection threshold per step, see
+ * docs/bilevel.md), so the schedules are tested on a conditioned
+ * instance. */
 START_TEST(test_hoag_schedules_decrease)
 {
     otk_bilevel_instance in;
-    ck_assert_int_eq(otk_bilevel_quadratic_create(300, 6, 1, &in),
-                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(300, 6, 100, 1, &in),
+        OTK_CONVERGED);
     const otk_bilevel_method methods[] = {OTK_BILEVEL_HOAG_GEOMETRIC,
                                           OTK_BILEVEL_HOAG_QUADRATIC,
                                           OTK_BILEVEL_HOAG_CUBIC};
@@ -530,6 +546,285 @@ START_TEST(test_hoag_schedules_decrease)
                       "method %d: f %g from %g (f* %g)", m, f, f0, in.f_star);
         ck_assert(info.ll_iterations + info.cg_iterations > 0);
     }
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* ---- the practical mode, the step rule and the CG warm start ---- */
+
+/* Every row: accepted steps decrease the true f (otk_bilevel_evaluate to
+ * 1e-9 relative from x0 as the oracle); the step rule's first rows are kept
+ * for the tests below. */
+typedef struct practical_watch {
+    const otk_bilevel_instance *in;
+    double f_prev, err_prev;
+    size_t accepted, raised;
+    otk_bilevel_trace_row first[3];
+    size_t rows;
+} practical_watch;
+
+static int watch_true_decrease(void *user, const otk_progress *pr)
+{
+    practical_watch *w = user;
+    const otk_bilevel_trace_row *row = pr->detail;
+    const otk_bilevel_problem *pb = &w->in->problem;
+    double *x = malloc(pb->n * sizeof *x), f, err;
+    ck_assert_ptr_nonnull(x);
+    memcpy(x, w->in->x0, pb->n * sizeof *x);
+    otk_bilevel_settings s = bt_caps(100000);
+    /* 1e-9 relative to the solution's size; a rise counts only when it
+     * exceeds both values' certified errors */
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, row->theta, 1e-4, x, &f, &err, NULL),
+        OTK_CONVERGED);
+    double tight = 1e-9 * fmax(1, sqrt(bt_dot(x, x, pb->n)));
+    ck_assert_int_eq(
+        otk_bilevel_evaluate(pb, &s, row->theta, tight, x, &f, &err, NULL),
+        OTK_CONVERGED);
+    free(x);
+    if (row->accepted) {
+        w->accepted++;
+        if (!(f - err < w->f_prev + w->err_prev))
+            w->raised++;
+    }
+    w->err_prev = err;
+    if (w->rows < 3)
+        w->first[w->rows] = *row;
+    w->rows++;
+    w->f_prev = f;
+    return 0;
+}
+
+static otk_status run_watched(const otk_bilevel_instance *in,
+                              otk_bilevel_settings *s, practical_watch *w,
+                              otk_bilevel_info *info)
+{
+    const otk_bilevel_problem *pb = &in->problem;
+    double *theta = malloc(pb->p * sizeof *theta);
+    double *x = malloc(pb->n * sizeof *x);
+    ck_assert(theta && x);
+    memcpy(theta, in->theta0, pb->p * sizeof *theta);
+    memcpy(x, in->x0, pb->n * sizeof *x);
+    memset(w, 0, sizeof *w);
+    w->in = in;
+    w->f_prev = w->err_prev = INFINITY;
+    s->progress = watch_true_decrease;
+    s->progress_user = w;
+    otk_status st = otk_bilevel_solve(pb, s, theta, x, info);
+    free(theta);
+    free(x);
+    return st;
+}
+
+/* The practical mode certifies nothing, but on the small families its
+ * line search still decreases the true upper loss at every accepted
+ * step, from every eps0 of the benchmark's sweep. */
+START_TEST(test_practical_true_decrease)
+{
+    otk_bilevel_instance ins[4];
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 29, &ins[0]),
+                     OTK_CONVERGED);
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(50, 4, 200, 0, &ins[1]),
+        OTK_CONVERGED);
+    ck_assert_int_eq(otk_bilevel_tv1d_create(2, 32, 0.1, 5, &ins[2]),
+                     OTK_CONVERGED);
+    ins[3] = tiny_logreg();
+    const double eps0[] = {1, 1e-1, 1e-3};
+    for (int k = 0; k < 4; k++)
+        for (int e = 0; e < 3; e++) {
+            otk_bilevel_settings s;
+            otk_bilevel_default_settings(&s);
+            s.eps0 = s.delta0 = eps0[e];
+            s.max_iter = 40;
+            /* logreg: mu = min e^theta >= e^-5 keeps the oracle cheap */
+            s.theta_bound = k == 3 ? 5 : s.theta_bound;
+            practical_watch w;
+            otk_bilevel_info info;
+            otk_status st = run_watched(&ins[k], &s, &w, &info);
+            ck_assert_msg(st == OTK_MAX_ITER || st == OTK_STALLED,
+                          "family %d eps0 %g: %s", k, eps0[e],
+                          otk_status_name(st));
+            ck_assert_msg(w.accepted >= 5, "family %d eps0 %g: %zu accepted", k,
+                          eps0[e], w.accepted);
+            ck_assert_msg(w.raised == 0,
+                          "family %d eps0 %g: %zu of %zu accepted steps "
+                          "raised the true f",
+                          k, eps0[e], w.raised, w.accepted);
+        }
+    for (int k = 0; k < 4; k++)
+        otk_bilevel_instance_free(&ins[k]);
+}
+END_TEST
+
+/* alpha0 = 0: the first trial is HOAG's sqrt(p) / ||z_0||; while first
+ * trials succeed the step grows by rho_fast, after a backtrack by
+ * rho_over; alpha0 > 0 is used as given. */
+START_TEST(test_first_step_rule)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(50, 4, 200, 0, &in),
+        OTK_CONVERGED);
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    ck_assert(s.alpha0 == 0 && s.rho_fast == 1.5);
+    /* HOAG's first step from the same first hypergradient: certified mode
+     * without the descent test computes z_0 at eps0, delta0 as HOAG does */
+    s.error_mode = OTK_BILEVEL_CERTIFIED;
+    s.check_descent = 0;
+    s.eps0 = s.delta0 = 1e-6;
+    s.max_iter = 1;
+    s.method = OTK_BILEVEL_HOAG_GEOMETRIC;
+    practical_watch w;
+    otk_bilevel_info info;
+    run_watched(&in, &s, &w, &info);
+    const double hoag_step = w.first[1].step;
+    ck_assert_double_eq_tol(hoag_step, 2.0 / w.first[1].grad_norm,
+                            1e-15 * hoag_step);
+    s.method = OTK_BILEVEL_MAID;
+    s.max_iter = 2;
+    run_watched(&in, &s, &w, &info);
+    const otk_bilevel_trace_row *r1 = &w.first[1], *r2 = &w.first[2];
+    /* row 1 started from HOAG's step: the accepted one is it halved */
+    double halvings = log(hoag_step / r1->step) / log(2.0);
+    ck_assert_msg(halvings > -1e-9 && fabs(halvings - round(halvings)) < 1e-9,
+                  "first step %g, HOAG's %g", r1->step, hoag_step);
+    /* row 2 from r1->step times rho_fast, or rho_over after a backtrack */
+    if (r1->backtracks == 1 && r2->backtracks == 1)
+        ck_assert_double_eq_tol(r2->step, r1->step * s.rho_fast,
+                                1e-15 * r2->step);
+
+    /* the paper's preset: alpha0 = 0.01, growth 10/9 */
+    otk_bilevel_paper_settings(&s);
+    ck_assert(s.error_mode == OTK_BILEVEL_CERTIFIED && s.alpha0 == 0.01 &&
+              s.rho_fast == s.rho_over && s.cg_warm_start == 0);
+    s.max_iter = 2;
+    s.eps0 = s.delta0 = 1e-6; /* accurate enough to certify the steps */
+    run_watched(&in, &s, &w, &info);
+    r1 = &w.first[1];
+    r2 = &w.first[2];
+    ck_assert_uint_eq(r1->backtracks, 1);
+    ck_assert(r1->step == 0.01);
+    ck_assert_uint_eq(r2->backtracks, 1);
+    ck_assert_double_eq_tol(r2->step, 0.01 * s.rho_over, 1e-17);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* The first line search with a backtrack switches the growth to rho_over
+ * for the rest of the run. */
+static int check_growth(void *user, const otk_progress *pr)
+{
+    double *state = user; /* previous step, backtracked yet, rho_over */
+    const otk_bilevel_trace_row *row = pr->detail;
+    if (row->iteration == 0 || !row->accepted)
+        return 0;
+    if (state[1] != 0 && row->backtracks == 1 && state[0] > 0)
+        ck_assert_double_eq_tol(row->step, state[0] * state[2],
+                                1e-14 * row->step);
+    if (row->backtracks > 1)
+        state[1] = 1;
+    state[0] = row->backtracks == 1 || state[1] != 0 ? row->step : 0;
+    return 0;
+}
+
+START_TEST(test_growth_after_backtrack)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_quadratic_create(50, 4, 29, &in),
+                     OTK_CONVERGED);
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.max_iter = 60;
+    double state[3] = {0, 0, s.rho_over};
+    s.progress = check_growth;
+    s.progress_user = state;
+    double theta[4], x[4];
+    memcpy(theta, in.theta0, sizeof theta);
+    memcpy(x, in.x0, sizeof x);
+    otk_bilevel_info info;
+    otk_bilevel_solve(&in.problem, &s, theta, x, &info);
+    ck_assert_msg(state[1] != 0, "no backtrack in 60 iterations");
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* CG warm-started from the previous q does the same work in fewer CG
+ * iterations, for MAID and the baselines alike, and lands where the cold
+ * start does. */
+START_TEST(test_cg_warm_start)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_tv1d_create(2, 64, 0.1, 1, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    const otk_bilevel_method methods[] = {OTK_BILEVEL_MAID, OTK_BILEVEL_FIXED,
+                                          OTK_BILEVEL_HOAG_GEOMETRIC};
+    for (int m = 0; m < 3; m++) {
+        size_t cg[2];
+        double loss[2];
+        for (int warm = 0; warm < 2; warm++) {
+            otk_bilevel_settings s;
+            otk_bilevel_default_settings(&s);
+            s.method = methods[m];
+            s.eps0 = s.delta0 = 1e-3;
+            s.check_descent = 0; /* the same directions either way */
+            s.max_iter = 30;
+            s.cg_warm_start = warm;
+            double theta[3], *x = malloc(pb->n * sizeof *x);
+            memcpy(theta, in.theta0, sizeof theta);
+            memcpy(x, in.x0, pb->n * sizeof *x);
+            otk_bilevel_info info;
+            otk_status st = otk_bilevel_solve(pb, &s, theta, x, &info);
+            ck_assert(st == OTK_MAX_ITER || st == OTK_STALLED);
+            cg[warm] = info.cg_iterations;
+            loss[warm] = info.upper_loss;
+            free(x);
+        }
+        ck_assert_msg(cg[1] < 0.95 * (double)cg[0],
+                      "method %d: %zu CG iterations warm, %zu cold", m, cg[1],
+                      cg[0]);
+        ck_assert_double_eq_tol(loss[1], loss[0], 1e-2 * loss[0]);
+    }
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* The conditioned quadratic family has the stated condition number: the
+ * upper-level Hessian M^T M from differences of exact hypergradients
+ * (f is quadratic). */
+START_TEST(test_quadratic_conditioned)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(40, 3, 50, 7, &in),
+        OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    double H[9], g0[3], t[3], x[3];
+    memcpy(x, in.x0, sizeof x);
+    otk_bilevel_settings s = bt_caps(100000);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, in.theta0, 1e-12, 1e-12,
+                                               x, NULL, g0, NULL),
+                     OTK_CONVERGED);
+    for (int j = 0; j < 3; j++) {
+        memcpy(t, in.theta0, sizeof t);
+        t[j] += 1;
+        ck_assert_int_eq(otk_bilevel_hypergradient(pb, &s, t, 1e-12, 1e-12, x,
+                                                   NULL, H + 3 * j, NULL),
+                         OTK_CONVERGED);
+        for (int i = 0; i < 3; i++)
+            H[3 * j + i] -= g0[i];
+    }
+    double lo, hi;
+    ck_assert_int_eq(otk__sym_eig_range(3, H, &lo, &hi), 0);
+    ck_assert_double_eq_tol(hi / lo, 50, 1e-6);
+    ck_assert_double_eq_tol(hi, 1, 1e-8); /* S_0 = 1 */
+    otk_bilevel_instance_free(&in);
+    /* cond < 1 is refused, leaving an empty instance that free accepts */
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(40, 3, 0.5, 7, &in),
+        OTK_ERR_INVALID_ARGUMENT);
     otk_bilevel_instance_free(&in);
 }
 END_TEST
@@ -762,7 +1057,9 @@ START_TEST(test_settings_bounds_table)
         "max_backtrack", "max_rounds",    "max_refinements",
         "eps_min",       "delta_min",     "max_iter",
         "budget",        "grad_tol",      "ll_max_iter",
-        "cg_max_iter",   "hoag_decrease", "theta_bound"};
+        "cg_max_iter",   "hoag_decrease", "theta_bound",
+        "error_mode",    "rho_fast",      "cg_warm_start",
+        "ll_mu_floor"};
     otk_bilevel_settings def;
     memset(&def, 0x5a, sizeof def);
     otk_bilevel_default_settings(&def);
@@ -1016,6 +1313,11 @@ int main(void)
     tcase_add_test(quad, test_zero_hypergradient_is_not_convergence);
     tcase_add_test(quad, test_progress_and_cancel);
     tcase_add_test(quad, test_evaluate_true_loss);
+    tcase_add_test(quad, test_practical_true_decrease);
+    tcase_add_test(quad, test_first_step_rule);
+    tcase_add_test(quad, test_growth_after_backtrack);
+    tcase_add_test(quad, test_cg_warm_start);
+    tcase_add_test(quad, test_quadratic_conditioned);
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);

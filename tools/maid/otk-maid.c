@@ -10,6 +10,7 @@
 #include <otkit/otkit.h>
 
 #include "common/tool.h"
+#include "gd_reference.h"
 
 /* clang-format off */
 static const char intro[] =
@@ -31,6 +32,7 @@ enum {
     O_PROBLEM = OTKCLI_OPT_TOOL,
     O_ROWS,
     O_DIM,
+    O_COND,
     O_SIGNALS,
     O_LENGTH,
     O_NOISE,
@@ -53,6 +55,11 @@ enum {
     O_ARMIJO,
     O_MAXBT,
     O_NODESCENT,
+    O_CERTIFIED,
+    O_PAPER,
+    O_RHO_FAST,
+    O_NOWARM,
+    O_MUFLOOR,
     O_GRADTOL,
     O_LLMAX,
     O_CGMAX,
@@ -77,8 +84,11 @@ static const otkcli_opt opts[] = {
                "  weights and smoothings; the data options of tv2d)\n"
                "logreg: multinomial logistic regression, one l2\n"
                "  weight per weight"),
-    OTKCLI_OPT("rows", 0, "R", O_ROWS, "quadratic: rows (1000)"),
-    OTKCLI_OPT("dim", 0, "D", O_DIM, "quadratic: dimension (10)"),
+    OTKCLI_OPT("rows", 0, "R", O_ROWS, "quadratic: rows (50)"),
+    OTKCLI_OPT("dim", 0, "D", O_DIM, "quadratic: dimension (4)"),
+    OTKCLI_OPT("cond", 0, "C", O_COND,
+               "quadratic: condition number of the upper-level\n"
+               "Hessian (200); 0: the paper's uniform draws"),
     OTKCLI_OPT("signals", 0, "N", O_SIGNALS, "tv1d: signals (5)"),
     OTKCLI_OPT("length", 0, "L", O_LENGTH, "tv1d: signal length (256)"),
     OTKCLI_OPT("noise", 0, "S", O_NOISE,
@@ -121,6 +131,19 @@ static const otkcli_opt opts[] = {
                    max_backtrack),
     OTKCLI_SETTING("no-descent-test", NULL, O_NODESCENT,
                    "accept steps without the descent test", check_descent),
+    OTKCLI_SETTING("certified", NULL, O_CERTIFIED,
+                   "certified error bound and line search (the\n"
+                   "paper's; default: the practical estimate)",
+                   error_mode),
+    OTKCLI_OPT("paper", 0, NULL, O_PAPER,
+               "the paper's MAID: --certified, alpha0 0.01, growth\n"
+               "10/9, CG from 0 (give it first: it resets those)"),
+    OTKCLI_SETTING("rho-fast", "R", O_RHO_FAST,
+                   "step increase factor until the first backtrack", rho_fast),
+    OTKCLI_SETTING("no-cg-warm-start", NULL, O_NOWARM,
+                   "every CG solve starts from q = 0", cg_warm_start),
+    OTKCLI_SETTING("ll-mu-floor", "M", O_MUFLOOR,
+                   "practical lower-level stop max(mu, M) eps", ll_mu_floor),
     OTKCLI_SETTING("grad-tol", "T", O_GRADTOL,
                    "stop when the hypergradient norm <= T", grad_tol),
     OTKCLI_SETTING("ll-max-iter", "N", O_LLMAX, "lower-level iteration cap",
@@ -160,6 +183,7 @@ static const otkcli_key keys[] = {{"status", NULL},
                                   {"grad_norm", NULL},
                                   {"time_s", NULL},
                                   {"optimality_gap", "--problem quadratic"},
+                                  {"gd_optimality_gap", "--problem quadratic"},
                                   {"psnr", "--problem tv1d, tv2d or foe"},
                                   {"psnr_noisy", "--problem tv1d, tv2d or foe"},
                                   {"loss_error", "--evaluate"},
@@ -175,9 +199,21 @@ typedef struct options {
     size_t image_count;
     size_t rows, dim, signals, length, size, train, seed, filters, fsize;
     const char *lower;
-    double noise;
+    double noise, cond;
     otk_bilevel_settings s;
 } options;
+
+/* --paper: the fields of otk_bilevel_paper_settings, leaving the options
+ * given before it that the preset does not set. */
+static void apply_paper(otk_bilevel_settings *s)
+{
+    otk_bilevel_settings p;
+    otk_bilevel_paper_settings(&p);
+    s->error_mode = p.error_mode;
+    s->alpha0 = p.alpha0;
+    s->rho_fast = s->rho_over;
+    s->cg_warm_start = p.cg_warm_start;
+}
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
 {
@@ -193,6 +229,9 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         case O_PROBLEM: o->problem = optarg; break;
         case O_ROWS:
             bad = otkcli_parse_size("--rows", optarg, &o->rows, &err);
+            break;
+        case O_COND:
+            bad = otkcli_parse_double("--cond", optarg, &o->cond, &err);
             break;
         case O_DIM:
             bad = otkcli_parse_size("--dim", optarg, &o->dim, &err);
@@ -225,6 +264,9 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
             break;
         case O_METHOD: o->method = optarg; break;
         case O_NODESCENT: o->s.check_descent = 0; break;
+        case O_CERTIFIED: o->s.error_mode = OTK_BILEVEL_CERTIFIED; break;
+        case O_NOWARM: o->s.cg_warm_start = 0; break;
+        case O_PAPER: apply_paper(&o->s); break;
         case O_TRACE: o->trace = optarg; break;
         case O_THETA: o->theta = optarg; break;
         case O_OUTPUT: o->output = optarg; break;
@@ -442,7 +484,14 @@ static int make_problem(const otkcli_tool *t, const options *o,
             return otkcli_usage_error(t,
                                       "--dim must be >= 1 and --rows >= --dim");
         }
-        st = otk_bilevel_quadratic_create(o->rows, o->dim, o->seed, in);
+        if (!(o->cond == 0 || o->cond >= 1) || isinf(o->cond)) {
+            *usage = 1;
+            return otkcli_usage_error(t, "--cond must be 0 or >= 1");
+        }
+        st = o->cond == 0
+                 ? otk_bilevel_quadratic_create(o->rows, o->dim, o->seed, in)
+                 : otk_bilevel_quadratic_conditioned_create(
+                       o->rows, o->dim, o->cond, o->seed, in);
     } else if (strcmp(p, "tv1d") == 0) {
         if (o->signals == 0 || o->length < 2 || !(o->noise >= 0)) {
             *usage = 1;
@@ -690,6 +739,8 @@ static int evaluate(const otkcli_tool *t, const options *o,
     if (in->theta_star)
         otkcli_summary_num(&sm, "optimality_gap",
                            (loss - in->f_star) / in->f_star);
+    if (in->theta_star) /* no run: nothing to compare with */
+        otkcli_summary_num(&sm, "gd_optimality_gap", NAN);
     add_quality(&sm, in, x);
     otkcli_summary_num(&sm, "loss_error", loss_error);
     if (otkcli_finish(t, &sm) != 0)
@@ -702,8 +753,9 @@ int main(int argc, char **argv)
     otkcli_tool t;
     otkcli_tool_init(&t, "otk-maid", &spec);
     options o = {0};
-    o.rows = 1000;
-    o.dim = 10;
+    o.rows = 50;
+    o.dim = 4;
+    o.cond = 200;
     o.signals = 5;
     o.length = 256;
     o.size = 64;
@@ -822,6 +874,10 @@ int main(int argc, char **argv)
         otkcli_summary_num(&sm, "optimality_gap",
                            optimality_gap(&t, &in, &o.s, theta, scratch));
         free(scratch);
+        /* exact gradient descent's gap at the same iteration count: on an
+         * ill-conditioned instance the gap says more read against it */
+        otkcli_summary_num(&sm, "gd_optimality_gap",
+                           otkmaid_gd_gap(&in, info.iterations));
     }
     add_quality(&sm, &in, x);
     if (otkcli_finish(&t, &sm) != 0)
