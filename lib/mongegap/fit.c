@@ -5,10 +5,11 @@
  * to the mapped points, back-propagates them through the network and
  * updates its parameters. Everything is allocated once before the loop.
  *
- * Sinkhorn is not warm-started across steps: each step draws new points,
- * so the previous potentials belong to other points (a warm start from
- * them was no better than from zero).
+ * The inner Sinkhorn solves are warm-started across steps (warm.c): each
+ * step draws new points, so the previous potentials are extended to them
+ * by their entropic c-transform, which starts the solve near its answer.
  */
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -92,6 +93,16 @@ static double mean_sq_cost(const double *u, size_t n, const double *v, size_t m,
     return otk__mg_mean_cost(&c);
 }
 
+/* The inner solves' tolerance: the setting, relative to the batch's mass
+ * (1), but not below what the residual of b points can reach in double
+ * precision (its terms carry rounding errors of about b ulps; a tol under
+ * that floor would run every solve to its cap). */
+static double inner_tol(double tol, size_t b)
+{
+    const double floor = 16.0 * (double)b * DBL_EPSILON;
+    return tol > floor ? tol : floor;
+}
+
 /* A usable reg: positive and finite. */
 static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
 
@@ -155,11 +166,15 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         free_state(&st);
         return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     }
+    /* without the memory for warm starts the solves stay cold */
+    if (settings->gap.sinkhorn.warm_start)
+        (void)otk__mg_scratch_warm(&st.sc, d);
     gsl_rng_set(rng, settings->seed);
     const size_t b = st.b, np = map->nparams;
-    otk_mg_settings fit_cost;
+    otk_mg_settings gap = settings->gap, fit_cost;
+    gap.sinkhorn.tol = inner_tol(settings->gap.sinkhorn.tol, b);
     otk_mg_default_settings(&fit_cost); /* squared Euclidean */
-    fit_cost.sinkhorn = settings->gap.sinkhorn;
+    fit_cost.sinkhorn = gap.sinkhorn;
     double b1t = 1.0, b2t = 1.0;
     const char *bad_reg = NULL;
     for (size_t step = 1; step <= settings->steps; step++) {
@@ -200,9 +215,8 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         int inner_stopped = s1 != OTK_CONVERGED;
         if (settings->lambda > 0.0) {
             otk_mg_info gi;
-            otk_status s2 =
-                otk__mg_entropic_gap(&settings->gap, st.xb, st.yb, b, d,
-                                     info->gap_reg, &st.sc, st.g_gap, &gi);
+            otk_status s2 = otk__mg_entropic_gap(
+                &gap, st.xb, st.yb, b, d, info->gap_reg, &st.sc, st.g_gap, &gi);
             info->sinkhorn_iterations += gi.iterations;
             if (s2 < 0 || s2 == OTK_CANCELLED) {
                 status = s2;

@@ -45,16 +45,44 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
                            double sign, double *grad_rows, double *grad_cols);
 
+/* The warm start of one of a training loop's problems (warm.c): the rows
+ * u (n x d) and f of its last converged solve, from which the next
+ * solve's g at new column points is the entropic c-transform. */
+typedef struct mg_warm {
+    double *u, *f, *g, *t; /* t: n doubles of scratch */
+    size_t n, m, d;
+    int ready; /* u and f hold a converged solve */
+} mg_warm;
+
+/* 0, or -1 when memory is short (then nothing is held). */
+int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d);
+void otk__mg_warm_free(mg_warm *w); /* accepts a zeroed w */
+/* A Sinkhorn solve of the cost c (uniform weights) at reg with the
+ * settings' Sinkhorn settings; with w, warm-started from w when it is
+ * ready (no epsilon scaling then), and w keeps this solve when it
+ * converges. sol may be NULL. */
+otk_status otk__mg_solve(otk_sinkhorn_workspace *ws, const otk_mg_settings *s,
+                         const otk_cost *c, double reg, mg_warm *w,
+                         otk_solution *sol, otk_sinkhorn_info *info);
+
+/* Which of mg_scratch's warm starts: the gap's problem and the
+ * divergence's three. */
+enum { MG_WARM_GAP, MG_WARM_YZ, MG_WARM_YY, MG_WARM_ZZ, MG_WARM_COUNT };
+
 /* Workspaces for repeated entropic solves between clouds of n and m
  * points (a training loop allocates them once). */
 typedef struct mg_scratch {
     otk_sinkhorn_workspace *nn, *nm, *mm;
-    double *pot; /* 3 (n + m) potentials */
+    double *pot; /* 4 (n + m) potentials */
     size_t n, m;
+    mg_warm *warm; /* MG_WARM_COUNT warm starts, or NULL: cold solves */
 } mg_scratch;
 
 /* 0, or -1 when memory is short (then nothing is held). */
 int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
+/* Warm starts for points in R^d from now on: 0, or -1 when memory is
+ * short (then the solves stay cold). */
+int otk__mg_scratch_warm(mg_scratch *sc, size_t d);
 void otk__mg_scratch_free(mg_scratch *sc);
 
 /* The entropic gap of valid inputs at a given reg, with its gradient
