@@ -85,6 +85,36 @@ int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
 int otk__mg_scratch_warm(mg_scratch *sc, size_t d);
 void otk__mg_scratch_free(mg_scratch *sc);
 
+/* The buffers of a training step (step.c) on batches of b points. */
+typedef struct mg_step {
+    size_t b, d;
+    double *xb, *zb, *yb;  /* batches: source, target, mapped (b x d) */
+    double *g_fit, *g_gap; /* gradients with respect to yb */
+    double *cache, *work;  /* network passes */
+    double *grad;          /* the loss's gradient (map->nparams) */
+    mg_scratch sc;
+} mg_step;
+
+/* The terms of a step's loss: S(T#x, z) at div_reg with the settings div
+ * (the squared Euclidean cost), plus lambda times the gap under gap's
+ * cost at gap_reg. */
+typedef struct mg_loss {
+    const otk_mg_settings *div, *gap;
+    double div_reg, gap_reg, lambda;
+} mg_loss;
+
+/* 0, or -1 when memory is short (then nothing is held). */
+int otk__mg_step_init(mg_step *st, const otk_mg_map *map, size_t b);
+void otk__mg_step_free(mg_step *st);
+/* The loss of map on the batches st->xb and st->zb into p (fitting,
+ * monge_gap, loss; step untouched) and its gradient into st->grad.
+ * *stopped: 1 when an inner solve stopped at its cap (the step is still
+ * usable); *iterations grows by the solves' iterations. Returns 0, an
+ * error or OTK_CANCELLED (then st->grad is not computed). */
+otk_status otk__mg_step_loss(mg_step *st, const otk_mg_map *map,
+                             const mg_loss *L, otk_mg_fit_progress *p,
+                             int *stopped, size_t *iterations);
+
 /* The entropic gap of valid inputs at a given reg, with its gradient
  * (grad may be NULL); fills info's numbers. */
 otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
