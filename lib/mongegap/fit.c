@@ -83,6 +83,16 @@ static double inner_tol(double tol, size_t b)
     return tol > floor ? tol : floor;
 }
 
+/* Adam's step size at a step (1-based) under the schedule. */
+static double step_size(const otk_mg_fit_settings *s, size_t step)
+{
+    if (s->lr_schedule == 0)
+        return s->lr;
+    const double t = (double)(step - 1) / (double)s->steps;
+    const double pi = 3.14159265358979323846;
+    return s->lr * 0.5 * (1.0 + cos(pi * t));
+}
+
 /* A usable reg: positive and finite. */
 static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
 
@@ -199,7 +209,8 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         /* an Adam step */
         b1t *= settings->beta1;
         b2t *= settings->beta2;
-        const double lr = settings->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
+        const double lr =
+            step_size(settings, step) * sqrt(1.0 - b2t) / (1.0 - b1t);
         for (size_t k = 0; k < np; k++) {
             double gk = sp->grad[k];
             st.m1[k] = settings->beta1 * st.m1[k] + (1 - settings->beta1) * gk;

@@ -70,6 +70,8 @@ static const otk_setting_bounds fit_table[] = {
           "points per batch"),
     FIELD(otk_mg_fit_settings, , lr, REAL, 0, INFINITY, LO | HI, 1e-3,
           "Adam step size"),
+    FIELD(otk_mg_fit_settings, , lr_schedule, INT, 0, 1, 0, 0,
+          "step size over the run: 0 constant, 1 cosine to 0"),
     FIELD(otk_mg_fit_settings, , beta1, REAL, 0, 1, HI, 0.9,
           "Adam first-moment decay"),
     FIELD(otk_mg_fit_settings, , beta2, REAL, 0, 1, HI, 0.999,

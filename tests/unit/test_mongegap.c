@@ -350,6 +350,7 @@ START_TEST(settings_bounds_tables)
                                              "steps",
                                              "batch",
                                              "lr",
+                                             "lr_schedule",
                                              "beta1",
                                              "beta2",
                                              "adam_eps",

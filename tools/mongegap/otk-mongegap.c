@@ -59,7 +59,8 @@ enum {
     O_GAPREG,
     O_DIVREG,
     O_INNERTOL,
-    O_INNERIT
+    O_INNERIT,
+    O_LRSCHED
 };
 
 /* OTKCLI_SETTING options name fields of otk_mg_fit_settings; estimate
@@ -101,6 +102,9 @@ static const otkcli_opt opts[] = {
     OTKCLI_SETTING("steps", "N", O_STEPS, "Adam steps", steps),
     OTKCLI_SETTING("batch", "B", O_BATCH, "mini-batch size", batch),
     OTKCLI_SETTING("lr", "R", O_LR, "learning rate", lr),
+    OTKCLI_SETTING("lr-schedule", "K", O_LRSCHED,
+                   "step size over the run: 0 constant, 1 cosine to 0",
+                   lr_schedule),
     OTKCLI_SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
     OTKCLI_SETTING("gap-reg", "R", O_GAPREG,
                    "reg of the Monge gap, absolute (0: --relative-reg\n"
