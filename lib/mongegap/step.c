@@ -66,9 +66,8 @@ otk_status otk__mg_step_loss(mg_step *st, const otk_mg_map *map,
     *stopped = s1 != OTK_CONVERGED;
     if (L->lambda > 0.0) {
         otk_mg_info gi;
-        otk_status s2 = otk__mg_entropic_gap(L->gap, st->xb, st->yb, b, d,
-                                             L->gap_reg, &st->sc, st->g_gap,
-                                             &gi);
+        otk_status s2 = otk__mg_entropic_gap(
+            L->gap, st->xb, st->yb, b, d, L->gap_reg, &st->sc, st->g_gap, &gi);
         *iterations += gi.iterations;
         if (s2 < 0 || s2 == OTK_CANCELLED)
             return s2;
@@ -78,7 +77,6 @@ otk_status otk__mg_step_loss(mg_step *st, const otk_mg_map *map,
             st->g_fit[k] += L->lambda * st->g_gap[k];
     }
     p->loss = p->fitting + L->lambda * p->monge_gap;
-    otk__mlp_backward(map, st->xb, b, st->g_fit, st->cache, st->grad,
-                      st->work);
+    otk__mlp_backward(map, st->xb, b, st->g_fit, st->cache, st->grad, st->work);
     return OTK_CONVERGED;
 }
