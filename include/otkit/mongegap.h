@@ -221,17 +221,17 @@ typedef struct otk_mg_fit_settings {
      * squared Euclidean cost: used as given if > 0; 0: relative_fit_reg
      * times the mean cost within the first target batch. */
     double fit_reg;          /* Default 0; valid: [0, inf) */
-    double relative_fit_reg; /* Default 0.1; valid: (0, inf) */
+    double relative_fit_reg; /* Default 0.3; valid: (0, inf) */
     /* Adam steps. */
     size_t steps; /* Default 1000; valid: [1, inf) */
     /* Points per batch (capped at the data's). */
     size_t batch; /* Default 256; valid: [2, inf) */
     /* Adam's step and moment parameters. */
-    double lr; /* Default 1e-3; valid: (0, inf) */
+    double lr; /* Default 3e-3; valid: (0, inf) */
     /* The step size over the run: 0 constant lr; 1 cosine, lr at the
      * first step down to 0 at the last, lr (1 + cos(pi (t - 1) / steps))
      * / 2 at step t (docs/mongegap.md, "Optimizer schedule"). */
-    int lr_schedule; /* Default 0; valid: [0, 1] */
+    int lr_schedule; /* Default 1; valid: [0, 1] */
     double beta1;    /* Default 0.9; valid: [0, 1) */
     double beta2;    /* Default 0.999; valid: [0, 1) */
     double adam_eps; /* Default 1e-8; valid: (0, inf) */

@@ -111,7 +111,7 @@ static const otkcli_opt opts[] = {
                    "times the mean cost of the first batch); as --reg",
                    gap.reg),
     OTKCLI_SETTING("div-reg", "R", O_DIVREG,
-                   "reg of S (0: 0.1 x mean cost of a target batch)", fit_reg),
+                   "reg of S (0: 0.3 x mean cost of a target batch)", fit_reg),
     OTKCLI_SETTING("fit-reg", "R", O_FITREG, "older name of --div-reg",
                    fit_reg),
     OTKCLI_SETTING("inner-tol", "T", O_INNERTOL,

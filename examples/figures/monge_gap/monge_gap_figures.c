@@ -470,6 +470,9 @@ static void figure1(void)
     D.ztest = figure_xmalloc(2 * F1_TEST * sizeof *D.ztest);
     const double noise = 0.05;
     sample_moon(rng, F1_POOL, noise, D.src);
+    /* the moon sampler walks its angles in order: shuffled, the pool's
+     * first batch is a random batch (not one end of the moon) */
+    shuffle2(rng, F1_POOL, D.src);
     sample_s_curve(rng, F1_POOL, noise, D.tgt);
     sample_moon(rng, F1_VALID, noise, D.vsrc);
     sample_s_curve(rng, F1_VALID, noise, D.vtgt);
@@ -481,7 +484,8 @@ static void figure1(void)
     /* The tutorial's regs, fixed for the run: fit 0.1 x mean C(y, y) on a
      * target batch, gap 0.01 x mean C(x, y) between a source and a target
      * batch, each under its own cost (here on the first batch of each
-     * pool, which is a random batch of the distribution). */
+     * shuffled pool, a random batch of the distribution, as the
+     * tutorial's first batches are). */
     D.fit_reg =
         0.1 * mean_cost(OTK_METRIC_SQEUCLIDEAN, D.tgt, 256, D.tgt, 256, 2);
     D.gap_reg_sq =

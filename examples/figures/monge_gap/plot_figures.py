@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 
 DPI = 100
@@ -247,11 +248,15 @@ def figure1(data_dir, out_dir):
         axes[1].set_title("optimality on 512 held-out points "
                           "(dotted: $\\lambda$ = 0)")
         axes[2].set_title("crossings among 256 held-out points")
+        lams = sorted({float(r["lambda"]) for c in sweep for r in sweep[c]})
         for ax in axes:
             ax.set_xscale("log")
+            # the swept values only: log-axis minor labels overlapped them
+            ax.set_xticks(lams, [f"{v:g}" for v in lams])
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(r"$\lambda$")
             ax.grid(True, which="both", alpha=0.3)
-            ax.legend()
+            ax.legend(fontsize=7.5)
         fig.tight_layout()
         save(fig, out_dir, "fig1_lambda_sweep.png")
 
@@ -261,7 +266,7 @@ def figure2(data_dir, out_dir):
     if not os.path.exists(path):
         return
     rows = read_rows(path)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
     for ax, c in zip(axes, ("sqeuclidean", "euclidean")):
         rr = [r for r in rows if r["cost"] == c]
         ang = np.array([float(r["angle_deg"]) for r in rr])
@@ -292,10 +297,12 @@ def figure2(data_dir, out_dir):
         ax.set_ylabel("Monge gap of the rotation")
         ax.set_xticks(np.arange(0, 181, 30))
         ax.grid(True, alpha=0.3)
-    axes[0].legend(loc="upper left")
+    # below the panels: inside, the legend hid the markers of small angles
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
     fig.suptitle("Monge gap of rotations $x \\mapsto R_\\theta x$ on "
                  "n = 256 points from N(0, I$_2$)", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
     save(fig, out_dir, "fig2_rotation_gap.png")
 
 
