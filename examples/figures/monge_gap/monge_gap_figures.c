@@ -974,12 +974,18 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_free(&g);
 }
 
-/* MGF_T4_DIMS = "D,D,.." and MGF_T4_SEEDS = N restrict the grid (for a
+/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1) and
+ * MGF_T4_LAMBDAS = K (the first K of 0, 1, 10) restrict the grid (for a
  * partial rerun); the full grid is the default. */
 static void table4(void)
 {
     static const size_t dims[] = {2, 4, 8, 16, 32, 64};
-    static const double lambdas[] = {0.0, 1.0, 10.0};
+    static const double all_lambdas[] = {0.0, 1.0, 10.0};
+    size_t nl = 3;
+    const char *e = getenv("MGF_T4_LAMBDAS"); /* how many of them */
+    if (e != NULL && strtoul(e, NULL, 10) >= 1 && strtoul(e, NULL, 10) <= 3)
+        nl = strtoul(e, NULL, 10);
+    const double *lambdas = all_lambdas;
     const char *only = getenv("MGF_T4_DIMS");
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
@@ -998,7 +1004,7 @@ static void table4(void)
                 continue;
         }
         for (unsigned long seed = 0; seed < nseeds; seed++)
-            f4_problem(dims[k], seed, lambdas, 3);
+            f4_problem(dims[k], seed, lambdas, nl);
     }
     figure_close(f4_out);
 }
