@@ -23,8 +23,11 @@ int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d)
 {
     memset(w, 0, sizeof *w);
     w->u = malloc((n * d + n + m + n) * sizeof *w->u);
-    if (w->u == NULL)
+    w->C = malloc(n * m * sizeof *w->C);
+    if (w->u == NULL || w->C == NULL) {
+        otk__mg_warm_free(w);
         return -1;
+    }
     w->f = w->u + n * d;
     w->g = w->f + n;
     w->t = w->g + m;
@@ -37,6 +40,7 @@ int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d)
 void otk__mg_warm_free(mg_warm *w)
 {
     free(w->u);
+    free(w->C);
     memset(w, 0, sizeof *w);
 }
 
@@ -59,7 +63,7 @@ otk_status otk__mg_solve(otk_sinkhorn_workspace *ws, const otk_mg_settings *s,
 {
     otk_sinkhorn_settings ss = s->sinkhorn;
     ss.warm_start = 0; /* the fit's field says whether w exists */
-    const otk_problem pb = {c, NULL, NULL, reg};
+    otk_problem pb = {c, NULL, NULL, reg};
     otk_solution local = {0};
     if (w == NULL)
         return otk_sinkhorn_solve(ws, &pb, &ss, sol, info);
@@ -68,6 +72,14 @@ otk_status otk__mg_solve(otk_sinkhorn_workspace *ws, const otk_mg_settings *s,
         sol = &local;
     }
     double *g_out = sol->g;
+    /* the solve iterates on a dense copy of the cost: formed once (the
+     * cost of one sweep), it spares every sweep the distances, and lets
+     * the solver use the scaling domain when the reg allows */
+    for (size_t i = 0; i < w->n; i++)
+        for (size_t j = 0; j < w->m; j++)
+            w->C[i * w->m + j] = otk_cost_entry(c, i, j);
+    const otk_cost dense = otk_cost_dense(w->n, w->m, w->C);
+    pb.cost = &dense;
     if (w->ready) {
         extend(s, w, c->y, reg);
         ss.warm_start = 1;
