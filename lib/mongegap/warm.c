@@ -48,7 +48,7 @@ void otk__mg_warm_free(mg_warm *w)
 static void extend(const otk_mg_settings *s, mg_warm *w, const double *v,
                    double reg)
 {
-    otk_cost c = otk__mg_cost(s, w->n, w->m, w->d, w->u, v);
+    otk_cost c = otk_cost_points(w->n, w->m, w->d, w->u, v, s->metric, s->p);
     const double log_n = log((double)w->n);
     for (size_t j = 0; j < w->m; j++) {
         for (size_t i = 0; i < w->n; i++)
