@@ -21,11 +21,19 @@
  *                       = 0.
  *   fit D STEPS BATCH   otk_mg_fit of a residual MLP (hidden [64, 64],
  *                       GELU, seed 0) with lambda = 1 and otherwise the
- *                       default fit settings (relative regs, gap tol 1e-6,
- *                       Adam lr 1e-3), STEPS steps at batch BATCH; R runs,
+ *                       default fit settings, STEPS steps at batch BATCH;
+ *                       R runs,
  *                       each from a fresh map. Source: 4 * BATCH points of
  *                       N(0, I_D); target: 4 * BATCH points of
  *                       N(1, diag(s_k^2)), s_k = 0.5 + k / D (k < D).
+ *
+ *   fit-uvp D TARGET    a default fit (otk_mg_fit_default_settings, hidden
+ *                       [64, 64]) on 2048 samples of N(0, diag(a_k^2)) to
+ *                       N(1, diag(c_k^2)), a_k = 0.5 + k/D, c_k = 1.5 -
+ *                       k/(2D), whose optimal map is coordinatewise; the
+ *                       L2-UVP on 2048 held-out points every 25 steps
+ *                       (its time subtracted), and the first step and
+ *                       fit time at which it is <= TARGET (%).
  *
  * Problem data (gap). With --data DIR the program reads raw little-endian
  * float64 files written by run_bench.py: DIR/x.bin and DIR/y.bin (N x D,
@@ -251,6 +259,7 @@ static int mode_fit(const options *o, int argc, char **argv)
         otk_mg_map_apply(map, src, nb, mapped);
         otk_mg_settings gs = s.gap;
         gs.reg = info.gap_reg;
+        gs.sinkhorn.warm_start = 0; /* the one-shot gap never warm starts */
         otk_mg_info gi;
         otk_monge_gap(src, mapped, nb, d, &gs, NULL, &gi);
         otk_mg_map_free(map);
@@ -296,6 +305,115 @@ static int mode_fit(const options *o, int argc, char **argv)
     return 0;
 }
 
+/* ---- fit-uvp: time to a fixed L2-UVP -------------------------------- */
+
+/* The problem: N(0, diag(a_k^2)) to N(1, diag(c_k^2)), a_k = 0.5 + k / D,
+ * c_k = 1.5 - k / (2 D), whose optimal map is x_k -> 1 + (c_k / a_k) x_k
+ * (coordinatewise: diagonal covariances commute). */
+typedef struct uvp_watch {
+    size_t d, n_test, every, reached_step;
+    const double *xt, *ts;
+    double *yt, var, target, eval_s, reached_s, last_uvp;
+    const otk_mg_map *map;
+} uvp_watch;
+
+static double scale_a(size_t k, size_t d) { return 0.5 + (double)k / d; }
+static double scale_c(size_t k, size_t d) { return 1.5 - 0.5 * k / d; }
+
+/* Every `every` steps: the held-out L2-UVP (its time is not the fit's:
+ * it is subtracted from the elapsed time); the first step at or below the
+ * target is kept. */
+static int uvp_progress(void *user, const otk_progress *pr)
+{
+    uvp_watch *w = user;
+    if (pr->iteration % w->every != 0 || w->reached_step != 0)
+        return 0;
+    double t0 = bench_now(), err = 0.0;
+    otk_mg_map_apply(w->map, w->xt, w->n_test, w->yt);
+    for (size_t k = 0; k < w->n_test * w->d; k++)
+        err += (w->yt[k] - w->ts[k]) * (w->yt[k] - w->ts[k]);
+    w->last_uvp = 100.0 * err / (double)w->n_test / w->var;
+    w->eval_s += bench_now() - t0;
+    if (w->last_uvp <= w->target) {
+        w->reached_step = pr->iteration;
+        w->reached_s = pr->elapsed_s - w->eval_s;
+    }
+    return 0;
+}
+
+static int mode_fit_uvp(const options *o, int argc, char **argv)
+{
+    if (argc != 2)
+        bench_die("usage: fit-uvp D TARGET%s", "");
+    const size_t d = bench_parse_size(argv[0], "D");
+    const double target = strtod(argv[1], NULL);
+    const size_t n = 2048, nt = 2048;
+    double *src = bench_xmalloc(n * d, sizeof *src);
+    double *tgt = bench_xmalloc(n * d, sizeof *tgt);
+    double *xt = bench_xmalloc(nt * d, sizeof *xt);
+    double *ts = bench_xmalloc(nt * d, sizeof *ts);
+    double *yt = bench_xmalloc(nt * d, sizeof *yt);
+    uint64_t rs = o->seed;
+    double var = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < d; k++) {
+            src[i * d + k] = scale_a(k, d) * bench_rng_normal(&rs);
+            tgt[i * d + k] = 1.0 + scale_c(k, d) * bench_rng_normal(&rs);
+        }
+    for (size_t i = 0; i < nt; i++)
+        for (size_t k = 0; k < d; k++) {
+            xt[i * d + k] = scale_a(k, d) * bench_rng_normal(&rs);
+            ts[i * d + k] = 1.0 + scale_c(k, d) / scale_a(k, d) * xt[i * d + k];
+        }
+    for (size_t k = 0; k < d; k++)
+        var += scale_c(k, d) * scale_c(k, d);
+    const size_t hidden[2] = {64, 64};
+    for (int r = 0; r < o->repeats; r++) {
+        otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, 0);
+        if (map == NULL)
+            bench_die("otk_mg_map_create failed%s", "");
+        otk_mg_fit_settings s;
+        otk_mg_fit_default_settings(&s);
+        uvp_watch w = {d,   nt,     25,  0,   xt,  ts, yt,
+                       var, target, 0.0, NAN, NAN, map};
+        s.progress = uvp_progress;
+        s.progress_user = &w;
+        otk_mg_fit_info info;
+        otk_mg_fit(map, src, n, tgt, n, &s, &info);
+        if (info.outcome.status < 0)
+            bench_die("otk_mg_fit failed: %s",
+                      otk_status_name(info.outcome.status));
+        const size_t reached = w.reached_step;
+        const double reached_s = w.reached_s,
+                     fit_s = info.outcome.time_s - w.eval_s;
+        w.reached_step = 0; /* then one more check: the final map's */
+        w.every = 1;
+        otk_progress last = {.iteration = info.steps, .elapsed_s = 0.0};
+        uvp_progress(&w, &last);
+        printf("{\"mode\": \"fit-uvp\", \"d\": %zu, \"n\": %zu, "
+               "\"hidden\": [64, 64], \"run\": %d, \"repeats\": %d, "
+               "\"otkit_version\": \"%s\", \"status\": \"%s\", "
+               "\"steps\": %zu, \"batch\": %zu, \"reached_step\": %zu, "
+               "\"sinkhorn_iterations\": %zu, ",
+               d, n, r + 1, o->repeats, otk_version(),
+               otk_status_name(info.outcome.status), info.steps, s.batch,
+               reached, info.sinkhorn_iterations);
+        bench_jnum("target_uvp", target, 0);
+        bench_jnum("reached_s", reached ? reached_s : NAN, 0);
+        bench_jnum("final_uvp", w.last_uvp, 0);
+        bench_jnum("time_s", fit_s, 1);
+        printf("}\n");
+        fflush(stdout);
+        otk_mg_map_free(map);
+    }
+    free(src);
+    free(tgt);
+    free(xt);
+    free(ts);
+    free(yt);
+    return 0;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -303,6 +421,7 @@ static void usage(FILE *fp)
             "Modes:\n"
             "  gap N D REG TOL\n"
             "  fit D STEPS BATCH\n"
+            "  fit-uvp D TARGET\n"
             "One JSON object per run on stdout. See the comment at the top "
             "of bench/bench_mongegap.c.\n",
             bench_prog);
@@ -311,7 +430,8 @@ static void usage(FILE *fp)
 int main(int argc, char **argv)
 {
     bench_prog = "bench-mongegap";
-    static const bench_mode modes[] = {{"gap", mode_gap}, {"fit", mode_fit}};
+    static const bench_mode modes[] = {
+        {"gap", mode_gap}, {"fit", mode_fit}, {"fit-uvp", mode_fit_uvp}};
     return bench_main(argc, argv, (bench_options){NULL, 42, 3, NAN}, modes,
                       sizeof modes / sizeof *modes, usage);
 }

@@ -200,8 +200,20 @@ typedef struct otk_mg_fit_settings {
      * gap.relative_reg times the mean cost between the first batches,
      * then fixed for the whole run (the tutorial's choice). gap.exact
      * must be 0 (its range here is [0, 0]: training needs the entropic
-     * gradient). Defaults those of otk_mg_settings but
-     * gap.sinkhorn.tol = 1e-6. */
+     * gradient). gap.sinkhorn holds the settings of every inner solve
+     * of a step (the divergence's three and the gap's), with the fit's
+     * defaults (docs/mongegap.md, "Inner solves"):
+     *   tol 1e-3: the L1 marginal residual relative to the batch's mass
+     *     (1), raised to at least 16 b DBL_EPSILON for a batch of b
+     *     points, the least the residual's rounding allows;
+     *   max_iter 1000: each solve's budget within a step;
+     *   warm_start 1 (valid [0, 1]): each solve starts from the previous
+     *     step's potentials extended to the new points by their entropic
+     *     c-transform, without epsilon scaling; a cold solve (the first
+     *     step, or after a solve that stopped at its cap) uses
+     *     epsilon scaling as sinkhorn.eps_scaling says;
+     *   check_every 2 (listed in the table): warm starts converge in a
+     *     few iterations. */
     otk_mg_settings gap;
     /* Weight of the Monge gap; 0 fits without it. */
     double lambda; /* Default 1; valid: [0, inf) */
@@ -209,13 +221,17 @@ typedef struct otk_mg_fit_settings {
      * squared Euclidean cost: used as given if > 0; 0: relative_fit_reg
      * times the mean cost within the first target batch. */
     double fit_reg;          /* Default 0; valid: [0, inf) */
-    double relative_fit_reg; /* Default 0.1; valid: (0, inf) */
+    double relative_fit_reg; /* Default 0.3; valid: (0, inf) */
     /* Adam steps. */
     size_t steps; /* Default 1000; valid: [1, inf) */
     /* Points per batch (capped at the data's). */
     size_t batch; /* Default 256; valid: [2, inf) */
     /* Adam's step and moment parameters. */
-    double lr;       /* Default 1e-3; valid: (0, inf) */
+    double lr; /* Default 3e-3; valid: (0, inf) */
+    /* The step size over the run: 0 constant lr; 1 cosine, lr at the
+     * first step down to 0 at the last, lr (1 + cos(pi (t - 1) / steps))
+     * / 2 at step t (docs/mongegap.md, "Optimizer schedule"). */
+    int lr_schedule; /* Default 1; valid: [0, 1] */
     double beta1;    /* Default 0.9; valid: [0, 1) */
     double beta2;    /* Default 0.999; valid: [0, 1) */
     double adam_eps; /* Default 1e-8; valid: (0, inf) */

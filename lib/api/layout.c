@@ -159,6 +159,7 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_mg_fit_settings, steps),
     OTK_FIELD(otk_mg_fit_settings, batch),
     OTK_FIELD(otk_mg_fit_settings, lr),
+    OTK_FIELD(otk_mg_fit_settings, lr_schedule),
     OTK_FIELD(otk_mg_fit_settings, beta1),
     OTK_FIELD(otk_mg_fit_settings, beta2),
     OTK_FIELD(otk_mg_fit_settings, adam_eps),

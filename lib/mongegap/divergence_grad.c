@@ -18,18 +18,20 @@ otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
     otk_cost cyy = otk__mg_cost(s, n, n, d, y, y);
     otk_cost czz = otk__mg_cost(s, m, m, d, z, z);
     double *f_yz = sc->pot, *g_yz = f_yz + n, *f_yy = g_yz + m;
-    double *g_yy = f_yy + n;
+    double *g_yy = f_yy + n, *f_zz = g_yy + n, *g_zz = f_zz + m;
     otk_sinkhorn_info info[3];
     otk_status sts[3];
-    const otk_problem pyz = {&cyz, NULL, NULL, reg};
-    const otk_problem pyy = {&cyy, NULL, NULL, reg};
-    const otk_problem pzz = {&czz, NULL, NULL, reg};
     otk_solution syz = {.f = f_yz, .g = g_yz}, syy = {.f = f_yy, .g = g_yy};
+    otk_solution szz = {.f = f_zz, .g = g_zz};
+    mg_warm *w = sc->warm;
     /* the self terms (the same cloud on both sides) are detected as
      * symmetric and use the averaged update */
-    sts[0] = otk_sinkhorn_solve(sc->nm, &pyz, &s->sinkhorn, &syz, &info[0]);
-    sts[1] = otk_sinkhorn_solve(sc->nn, &pyy, &s->sinkhorn, &syy, &info[1]);
-    sts[2] = otk_sinkhorn_solve(sc->mm, &pzz, &s->sinkhorn, NULL, &info[2]);
+    sts[0] = otk__mg_solve(sc->nm, s, &cyz, reg, w ? &w[MG_WARM_YZ] : NULL,
+                           &syz, &info[0]);
+    sts[1] = otk__mg_solve(sc->nn, s, &cyy, reg, w ? &w[MG_WARM_YY] : NULL,
+                           &syy, &info[1]);
+    sts[2] = otk__mg_solve(sc->mm, s, &czz, reg, w ? &w[MG_WARM_ZZ] : NULL,
+                           &szz, &info[2]);
     /* errors first, then the least converged */
     otk_status st = OTK_CONVERGED;
     for (int k = 0; k < 3; k++)

@@ -5,10 +5,11 @@
  * to the mapped points, back-propagates them through the network and
  * updates its parameters. Everything is allocated once before the loop.
  *
- * Sinkhorn is not warm-started across steps: each step draws new points,
- * so the previous potentials belong to other points (a warm start from
- * them was no better than from zero).
+ * The inner Sinkhorn solves are warm-started across steps (warm.c): each
+ * step draws new points, so the previous potentials are extended to them
+ * by their entropic c-transform, which starts the solve near its answer.
  */
+#include <float.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -22,45 +23,25 @@
 
 /* Everything the loop needs, allocated once. */
 typedef struct fit_state {
-    size_t b, d;
-    double *xb, *zb, *yb;   /* batches: source, target, mapped (b x d) */
-    double *g_fit, *g_gap;  /* gradients with respect to yb */
-    double *cache, *work;   /* network passes */
-    double *grad, *m1, *m2; /* parameter gradient and Adam moments */
+    mg_step step;    /* batches, buffers, the loss's gradient */
+    double *m1, *m2; /* Adam moments */
     size_t *perm_s, *perm_t;
-    mg_scratch sc;
 } fit_state;
 
 static void free_state(fit_state *st)
 {
-    free(st->xb);
-    free(st->cache);
-    free(st->grad);
+    otk__mg_step_free(&st->step);
+    free(st->m1);
     free(st->perm_s);
-    otk__mg_scratch_free(&st->sc);
 }
 
-static int alloc_state(fit_state *st, const otk_mg_map *map, size_t ns,
-                       size_t nt)
+static int alloc_state(fit_state *st, const otk_mg_map *map, size_t b,
+                       size_t ns, size_t nt)
 {
-    const size_t b = st->b, d = st->d;
-    size_t widest = 0;
-    for (size_t l = 0; l <= map->layers; l++)
-        widest = map->size[l] > widest ? map->size[l] : widest;
-    st->xb = malloc(5 * b * d * sizeof *st->xb);
-    st->cache = malloc((otk__mlp_cache_len(map, b) + 2 * b * widest) *
-                       sizeof *st->cache);
-    st->grad = calloc(3 * map->nparams, sizeof *st->grad);
+    st->m1 = calloc(2 * map->nparams, sizeof *st->m1);
     st->perm_s = malloc((ns + nt) * sizeof *st->perm_s);
-    if (!st->xb || !st->cache || !st->grad || !st->perm_s ||
-        otk__mg_scratch_init(&st->sc, b, b) != 0)
+    if (!st->m1 || !st->perm_s || otk__mg_step_init(&st->step, map, b) != 0)
         return -1;
-    st->zb = st->xb + b * d;
-    st->yb = st->zb + b * d;
-    st->g_fit = st->yb + b * d;
-    st->g_gap = st->g_fit + b * d;
-    st->work = st->cache + otk__mlp_cache_len(map, b);
-    st->m1 = st->grad + map->nparams;
     st->m2 = st->m1 + map->nparams;
     st->perm_t = st->perm_s + ns;
     for (size_t i = 0; i < ns; i++)
@@ -92,8 +73,50 @@ static double mean_sq_cost(const double *u, size_t n, const double *v, size_t m,
     return otk__mg_mean_cost(&c);
 }
 
+/* The inner solves' tolerance: the setting, relative to the batch's mass
+ * (1), but not below what the residual of b points can reach in double
+ * precision (its terms carry rounding errors of about b ulps; a tol under
+ * that floor would run every solve to its cap). */
+static double inner_tol(double tol, size_t b)
+{
+    const double floor = 16.0 * (double)b * DBL_EPSILON;
+    return tol > floor ? tol : floor;
+}
+
+/* Adam's step size at a step (1-based) under the schedule. */
+static double step_size(const otk_mg_fit_settings *s, size_t step)
+{
+    if (s->lr_schedule == 0)
+        return s->lr;
+    const double t = (double)(step - 1) / (double)s->steps;
+    const double pi = 3.14159265358979323846;
+    return s->lr * 0.5 * (1.0 + cos(pi * t));
+}
+
 /* A usable reg: positive and finite. */
 static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
+
+/* The regs into info, fixed from the first batches (the tutorial's
+ * choice); NULL, or the name of a relative reg of a zero mean cost (all
+ * the batch's points equal). */
+static const char *first_regs(const otk_mg_fit_settings *s,
+                              const otk_mg_map *map, mg_step *sp,
+                              otk_mg_fit_info *info)
+{
+    const size_t b = sp->b, d = sp->d;
+    info->fit_reg =
+        s->fit_reg > 0.0
+            ? s->fit_reg
+            : s->relative_fit_reg * mean_sq_cost(sp->zb, b, sp->zb, b, d);
+    otk__mlp_forward(map, sp->xb, b, sp->yb, sp->cache);
+    otk_cost c = otk__mg_cost(&s->gap, b, b, d, sp->xb, sp->yb);
+    info->gap_reg = s->gap.reg > 0.0
+                        ? s->gap.reg
+                        : s->gap.relative_reg * otk__mg_mean_cost(&c);
+    if (!positive(info->fit_reg))
+        return "fit_reg";
+    return s->lambda > 0.0 && !positive(info->gap_reg) ? "gap_reg" : NULL;
+}
 
 /* Calls the progress callback after a step; nonzero: cancel. */
 static int report(const otk_mg_fit_settings *s, const otk__call *call,
@@ -145,82 +168,51 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         return otk__fail(&call, OTK_ERR_INVALID_INPUT, "target", bad);
 
     fit_state st = {0};
-    st.d = d;
-    st.b = settings->batch;
-    st.b = st.b > ns ? ns : st.b;
-    st.b = st.b > nt ? nt : st.b;
+    size_t b = settings->batch;
+    b = b > ns ? ns : b;
+    b = b > nt ? nt : b;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (rng == NULL || alloc_state(&st, map, ns, nt) != 0) {
+    if (rng == NULL || alloc_state(&st, map, b, ns, nt) != 0) {
         gsl_rng_free(rng);
         free_state(&st);
         return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     }
+    mg_step *sp = &st.step;
+    /* without the memory for warm starts the solves stay cold */
+    if (settings->gap.sinkhorn.warm_start)
+        (void)otk__mg_scratch_warm(&sp->sc, d);
     gsl_rng_set(rng, settings->seed);
-    const size_t b = st.b, np = map->nparams;
-    otk_mg_settings fit_cost;
-    otk_mg_default_settings(&fit_cost); /* squared Euclidean */
-    fit_cost.sinkhorn = settings->gap.sinkhorn;
+    const size_t np = map->nparams;
+    otk_mg_settings gap = settings->gap, div;
+    gap.sinkhorn.tol = inner_tol(settings->gap.sinkhorn.tol, b);
+    otk_mg_default_settings(&div); /* squared Euclidean */
+    div.sinkhorn = gap.sinkhorn;
+    mg_loss L = {&div, &gap, NAN, NAN, settings->lambda};
     double b1t = 1.0, b2t = 1.0;
     const char *bad_reg = NULL;
     for (size_t step = 1; step <= settings->steps; step++) {
-        draw(rng, st.perm_s, ns, source, b, d, st.xb);
-        draw(rng, st.perm_t, nt, target, b, d, st.zb);
-        otk__mlp_forward(map, st.xb, b, st.yb, st.cache);
-        if (step == 1) { /* the regs, fixed from the first batches */
-            info->fit_reg = settings->fit_reg > 0.0
-                                ? settings->fit_reg
-                                : settings->relative_fit_reg *
-                                      mean_sq_cost(st.zb, b, st.zb, b, d);
-            otk_cost c = otk__mg_cost(&settings->gap, b, b, d, st.xb, st.yb);
-            info->gap_reg =
-                settings->gap.reg > 0.0
-                    ? settings->gap.reg
-                    : settings->gap.relative_reg * otk__mg_mean_cost(&c);
-            /* a relative reg of a zero mean cost: all points equal */
-            bad_reg = !positive(info->fit_reg) ? "fit_reg"
-                      : settings->lambda > 0.0 && !positive(info->gap_reg)
-                          ? "gap_reg"
-                          : NULL;
-            if (bad_reg != NULL)
-                break;
-        }
+        draw(rng, st.perm_s, ns, source, b, d, sp->xb);
+        draw(rng, st.perm_t, nt, target, b, d, sp->zb);
+        if (step == 1 &&
+            (bad_reg = first_regs(settings, map, sp, info)) != NULL)
+            break;
+        L.div_reg = info->fit_reg;
+        L.gap_reg = info->gap_reg;
         otk_mg_fit_progress p = {step, 0.0, 0.0, 0.0};
-        size_t its = 0;
-        otk_status s1 = otk__mg_divergence_core(&fit_cost, st.yb, b, st.zb, b,
-                                                d, info->fit_reg, &st.sc,
-                                                &p.fitting, st.g_fit, &its);
-        info->sinkhorn_iterations += its;
-        /* errors end the fit, and so does a cancel by a progress callback
-         * in gap.sinkhorn; an inner solve that stopped at max_iter leaves
-         * a usable step, counted below */
-        if (s1 < 0 || s1 == OTK_CANCELLED) {
+        int inner_stopped;
+        otk_status s1 = otk__mg_step_loss(sp, map, &L, &p, &inner_stopped,
+                                          &info->sinkhorn_iterations);
+        if (s1 != OTK_CONVERGED) { /* an error, or cancelled */
             status = s1;
             break;
         }
-        int inner_stopped = s1 != OTK_CONVERGED;
-        if (settings->lambda > 0.0) {
-            otk_mg_info gi;
-            otk_status s2 =
-                otk__mg_entropic_gap(&settings->gap, st.xb, st.yb, b, d,
-                                     info->gap_reg, &st.sc, st.g_gap, &gi);
-            info->sinkhorn_iterations += gi.iterations;
-            if (s2 < 0 || s2 == OTK_CANCELLED) {
-                status = s2;
-                break;
-            }
-            inner_stopped |= s2 != OTK_CONVERGED;
-            p.monge_gap = gi.monge_gap;
-            for (size_t k = 0; k < b * d; k++)
-                st.g_fit[k] += settings->lambda * st.g_gap[k];
-        }
-        p.loss = p.fitting + settings->lambda * p.monge_gap;
-        /* back-propagate and take an Adam step */
-        otk__mlp_backward(map, st.xb, b, st.g_fit, st.cache, st.grad, st.work);
+        /* an Adam step */
         b1t *= settings->beta1;
         b2t *= settings->beta2;
-        const double lr = settings->lr * sqrt(1.0 - b2t) / (1.0 - b1t);
+        const double lr =
+            step_size(settings, step) * sqrt(1.0 - b2t) / (1.0 - b1t);
         for (size_t k = 0; k < np; k++) {
-            double gk = st.grad[k];
+            double gk = sp->grad[k];
             st.m1[k] = settings->beta1 * st.m1[k] + (1 - settings->beta1) * gk;
             st.m2[k] =
                 settings->beta2 * st.m2[k] + (1 - settings->beta2) * gk * gk;

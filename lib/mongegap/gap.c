@@ -92,15 +92,38 @@ int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m)
     sc->nn = otk_sinkhorn_workspace_create(n, n);
     sc->nm = otk_sinkhorn_workspace_create(n, m);
     sc->mm = otk_sinkhorn_workspace_create(m, m);
-    sc->pot = malloc(3 * (n + m) * sizeof *sc->pot);
+    sc->pot = malloc(4 * (n + m) * sizeof *sc->pot);
+    sc->warm = NULL;
     if (sc->nn && sc->nm && sc->mm && sc->pot)
         return 0;
     otk__mg_scratch_free(sc);
     return -1;
 }
 
+int otk__mg_scratch_warm(mg_scratch *sc, size_t d)
+{
+    const size_t n = sc->n, m = sc->m;
+    /* rows x columns of each problem, in the order of MG_WARM_* */
+    const size_t rows[MG_WARM_COUNT] = {n, n, n, m};
+    const size_t cols[MG_WARM_COUNT] = {n, m, n, m};
+    sc->warm = calloc(MG_WARM_COUNT, sizeof *sc->warm);
+    int bad = sc->warm == NULL;
+    for (int k = 0; k < MG_WARM_COUNT && !bad; k++)
+        bad = otk__mg_warm_init(&sc->warm[k], rows[k], cols[k], d) != 0;
+    if (!bad)
+        return 0;
+    for (int k = 0; sc->warm != NULL && k < MG_WARM_COUNT; k++)
+        otk__mg_warm_free(&sc->warm[k]);
+    free(sc->warm);
+    sc->warm = NULL;
+    return -1;
+}
+
 void otk__mg_scratch_free(mg_scratch *sc)
 {
+    for (int k = 0; sc->warm != NULL && k < MG_WARM_COUNT; k++)
+        otk__mg_warm_free(&sc->warm[k]);
+    free(sc->warm);
     otk_sinkhorn_workspace_free(sc->nn);
     otk_sinkhorn_workspace_free(sc->nm);
     otk_sinkhorn_workspace_free(sc->mm);
@@ -113,15 +136,17 @@ otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
                                 mg_scratch *sc, double *grad, otk_mg_info *info)
 {
     otk_cost c = otk__mg_cost(s, n, n, d, x, y);
-    double *f = sc->pot, *g = f + n, disp = 0.0;
+    /* after the divergence's potentials (fit steps keep both) */
+    double *f = sc->pot + 3 * (sc->n + sc->m), *g = f + n, disp = 0.0;
     for (size_t i = 0; i < n; i++)
         disp += otk_cost_entry(&c, i, i) / (double)n;
     info->displacement_cost = disp;
     info->reg = reg;
     otk_sinkhorn_info si;
-    const otk_problem pb = {&c, NULL, NULL, reg};
     otk_solution sol = {.f = f, .g = g};
-    otk_status st = otk_sinkhorn_solve(sc->nn, &pb, &s->sinkhorn, &sol, &si);
+    otk_status st =
+        otk__mg_solve(sc->nn, s, &c, reg,
+                      sc->warm ? &sc->warm[MG_WARM_GAP] : NULL, &sol, &si);
     info->iterations = si.iterations;
     if (st < 0)
         return st;

@@ -45,17 +45,76 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
                            double sign, double *grad_rows, double *grad_cols);
 
+/* The warm start of one of a training loop's problems (warm.c): the rows
+ * u (n x d) and f of its last converged solve, from which the next
+ * solve's g at new column points is the entropic c-transform. */
+typedef struct mg_warm {
+    double *u, *f, *g, *t; /* t: n doubles of scratch */
+    double *C;             /* n x m: the solve's dense cost */
+    size_t n, m, d;
+    int ready; /* u and f hold a converged solve */
+} mg_warm;
+
+/* 0, or -1 when memory is short (then nothing is held). */
+int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d);
+void otk__mg_warm_free(mg_warm *w); /* accepts a zeroed w */
+/* A Sinkhorn solve of the cost c (uniform weights) at reg with the
+ * settings' Sinkhorn settings; with w, warm-started from w when it is
+ * ready (no epsilon scaling then), and w keeps this solve when it
+ * converges. sol may be NULL. */
+otk_status otk__mg_solve(otk_sinkhorn_workspace *ws, const otk_mg_settings *s,
+                         const otk_cost *c, double reg, mg_warm *w,
+                         otk_solution *sol, otk_sinkhorn_info *info);
+
+/* Which of mg_scratch's warm starts: the gap's problem and the
+ * divergence's three. */
+enum { MG_WARM_GAP, MG_WARM_YZ, MG_WARM_YY, MG_WARM_ZZ, MG_WARM_COUNT };
+
 /* Workspaces for repeated entropic solves between clouds of n and m
  * points (a training loop allocates them once). */
 typedef struct mg_scratch {
     otk_sinkhorn_workspace *nn, *nm, *mm;
-    double *pot; /* 3 (n + m) potentials */
+    double *pot; /* 4 (n + m) potentials */
     size_t n, m;
+    mg_warm *warm; /* MG_WARM_COUNT warm starts, or NULL: cold solves */
 } mg_scratch;
 
 /* 0, or -1 when memory is short (then nothing is held). */
 int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
+/* Warm starts for points in R^d from now on: 0, or -1 when memory is
+ * short (then the solves stay cold). */
+int otk__mg_scratch_warm(mg_scratch *sc, size_t d);
 void otk__mg_scratch_free(mg_scratch *sc);
+
+/* The buffers of a training step (step.c) on batches of b points. */
+typedef struct mg_step {
+    size_t b, d;
+    double *xb, *zb, *yb;  /* batches: source, target, mapped (b x d) */
+    double *g_fit, *g_gap; /* gradients with respect to yb */
+    double *cache, *work;  /* network passes */
+    double *grad;          /* the loss's gradient (map->nparams) */
+    mg_scratch sc;
+} mg_step;
+
+/* The terms of a step's loss: S(T#x, z) at div_reg with the settings div
+ * (the squared Euclidean cost), plus lambda times the gap under gap's
+ * cost at gap_reg. */
+typedef struct mg_loss {
+    const otk_mg_settings *div, *gap;
+    double div_reg, gap_reg, lambda;
+} mg_loss;
+
+/* 0, or -1 when memory is short (then nothing is held). */
+int otk__mg_step_init(mg_step *st, const otk_mg_map *map, size_t b);
+void otk__mg_step_free(mg_step *st);
+/* The loss of map on the batches st->xb and st->zb into p (fitting,
+ * monge_gap, loss; step untouched) and its gradient into st->grad.
+ * *stopped: 1 when an inner solve stopped at its cap (the step is still
+ * usable); *iterations grows by the solves' iterations. Returns 0, an
+ * error or OTK_CANCELLED (then st->grad is not computed). */
+otk_status otk__mg_step_loss(mg_step *st, const otk_mg_map *map,
+                             const mg_loss *L, otk_mg_fit_progress *p,
+                             int *stopped, size_t *iterations);
 
 /* The entropic gap of valid inputs at a given reg, with its gradient
  * (grad may be NULL); fills info's numbers. */

@@ -24,8 +24,8 @@
 /* The gap's fields; the fit allows only exact = 0 and solves less
  * accurately (training gradients need no 1e-9 solves). The Sinkhorn
  * fields listed here have otkit/entropic.h's ranges (or narrower: the
- * gap's solves never warm start) and this module's defaults. */
-#define GAP_FIELDS(T, base, exact_max, tol0)                                   \
+ * gap's one-shot solves never warm start) and this module's defaults. */
+#define GAP_FIELDS(T, base, exact_max, tol0, iter0, warm_max, warm0, warm_doc) \
     FIELD(T, base, metric, INT, 0, OTK_METRIC_PNORM, 0,                        \
           OTK_METRIC_SQEUCLIDEAN,                                              \
           "cost: 0 sqeuclidean, 1 euclidean, 2 pnorm ||x - y||_p^p"),          \
@@ -38,29 +38,40 @@
           "reg relative to the mean cost, when reg = 0"),                      \
     FIELD(T, base, sinkhorn.tol, REAL, 0, INFINITY, HI, tol0,                  \
           "Sinkhorn: stop at a relative L1 marginal residual <= tol"),         \
-    FIELD(T, base, sinkhorn.max_iter, COUNT, 1, INFINITY, 0, 10000,            \
+    FIELD(T, base, sinkhorn.max_iter, COUNT, 1, INFINITY, 0, iter0,            \
           "Sinkhorn: iteration cap of one solve"),                             \
-    FIELD(T, base, sinkhorn.warm_start, INT, 0, 0, 0, 0,                       \
-          "Sinkhorn: no warm starts (every solve has new points)")
+    FIELD(T, base, sinkhorn.warm_start, INT, 0, warm_max, 0, warm0, warm_doc)
 
 static const otk_setting_bounds gap_table[] = {
-    GAP_FIELDS(otk_mg_settings, , 1, 1e-9),
+    GAP_FIELDS(otk_mg_settings, , 1, 1e-9, 10000, 0, 0,
+               "Sinkhorn: no warm starts (every solve has new points)"),
 };
 
+/* The fit's inner solves (docs/mongegap.md, "Inner solves"): ott-jax's
+ * training threshold 1e-3, far below the mini-batch's own noise; a cap
+ * per solve that a warm-started solve never nears; warm starts from the
+ * previous step; the residual checked every 2 iterations, since warm
+ * starts converge in a few. */
 static const otk_setting_bounds fit_table[] = {
-    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 1e-6),
+    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 1e-3, 1000, 1, 1,
+               "Sinkhorn: 1 warm-starts each step's solves from the last "
+               "step's potentials"),
+    FIELD(otk_mg_fit_settings, gap., sinkhorn.check_every, COUNT, 1, INFINITY,
+          0, 2, "Sinkhorn: residual checked every this many iterations"),
     FIELD(otk_mg_fit_settings, , lambda, REAL, 0, INFINITY, HI, 1,
           "weight of the Monge gap"),
     FIELD(otk_mg_fit_settings, , fit_reg, REAL, 0, INFINITY, HI, 0,
           "reg of the fitting loss (0: relative_fit_reg)"),
     FIELD(otk_mg_fit_settings, , relative_fit_reg, REAL, 0, INFINITY, LO | HI,
-          0.1, "fit_reg relative to the mean cost of a target batch"),
+          0.3, "fit_reg relative to the mean cost of a target batch"),
     FIELD(otk_mg_fit_settings, , steps, COUNT, 1, INFINITY, 0, 1000,
           "Adam steps"),
     FIELD(otk_mg_fit_settings, , batch, COUNT, 2, INFINITY, 0, 256,
           "points per batch"),
-    FIELD(otk_mg_fit_settings, , lr, REAL, 0, INFINITY, LO | HI, 1e-3,
+    FIELD(otk_mg_fit_settings, , lr, REAL, 0, INFINITY, LO | HI, 3e-3,
           "Adam step size"),
+    FIELD(otk_mg_fit_settings, , lr_schedule, INT, 0, 1, 0, 1,
+          "step size over the run: 0 constant, 1 cosine to 0"),
     FIELD(otk_mg_fit_settings, , beta1, REAL, 0, 1, HI, 0.9,
           "Adam first-moment decay"),
     FIELD(otk_mg_fit_settings, , beta2, REAL, 0, 1, HI, 0.999,

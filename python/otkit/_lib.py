@@ -148,7 +148,8 @@ class MongeGapFitSettings(LayoutStructure):
                 ("fit_reg", ctypes.c_double),
                 ("relative_fit_reg", ctypes.c_double),
                 ("steps", ctypes.c_size_t), ("batch", ctypes.c_size_t),
-                ("lr", ctypes.c_double), ("beta1", ctypes.c_double),
+                ("lr", ctypes.c_double), ("lr_schedule", ctypes.c_int),
+                ("beta1", ctypes.c_double),
                 ("beta2", ctypes.c_double), ("adam_eps", ctypes.c_double),
                 ("seed", ctypes.c_ulong), ("progress", PROGRESS_FN),
                 ("progress_user", ctypes.c_void_p)]

@@ -29,7 +29,8 @@ static const char intro[] =
 "\n";
 static const char outro[] =
 "inner_not_converged counts the fit steps whose Sinkhorn solves stopped\n"
-"at their cap (then status max_iter and exit 3).\n"
+"at their cap (then status max_iter and exit 3); sinkhorn_iterations is\n"
+"their total over all steps.\n"
 "Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 an\n"
 "entropic solve did not converge (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
@@ -54,7 +55,12 @@ enum {
     O_MAP,
     O_OUTPUT,
     O_TOL,
-    O_MAXIT
+    O_MAXIT,
+    O_GAPREG,
+    O_DIVREG,
+    O_INNERTOL,
+    O_INNERIT,
+    O_LRSCHED
 };
 
 /* OTKCLI_SETTING options name fields of otk_mg_fit_settings; estimate
@@ -96,9 +102,27 @@ static const otkcli_opt opts[] = {
     OTKCLI_SETTING("steps", "N", O_STEPS, "Adam steps", steps),
     OTKCLI_SETTING("batch", "B", O_BATCH, "mini-batch size", batch),
     OTKCLI_SETTING("lr", "R", O_LR, "learning rate", lr),
+    OTKCLI_SETTING("lr-schedule", "K", O_LRSCHED,
+                   "step size over the run: 0 constant, 1 cosine to 0",
+                   lr_schedule),
     OTKCLI_SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
-    OTKCLI_SETTING("fit-reg", "R", O_FITREG,
-                   "reg of S (0: 0.1 x mean cost of a target batch)", fit_reg),
+    OTKCLI_SETTING("gap-reg", "R", O_GAPREG,
+                   "reg of the Monge gap, absolute (0: --relative-reg\n"
+                   "times the mean cost of the first batch); as --reg",
+                   gap.reg),
+    OTKCLI_SETTING("div-reg", "R", O_DIVREG,
+                   "reg of S (0: 0.3 x mean cost of a target batch)", fit_reg),
+    OTKCLI_SETTING("fit-reg", "R", O_FITREG, "older name of --div-reg",
+                   fit_reg),
+    OTKCLI_SETTING("inner-tol", "T", O_INNERTOL,
+                   "every inner Sinkhorn solve of a step (the divergence's\n"
+                   "three, the gap's): stop when the L1 marginal residual\n"
+                   "<= T times the batch's mass; as --tol",
+                   gap.sinkhorn.tol),
+    OTKCLI_SETTING("inner-max-iter", "N", O_INNERIT,
+                   "iteration budget of each inner solve of a step; as\n"
+                   "--max-iter",
+                   gap.sinkhorn.max_iter),
     OTKCLI_OPT("save", 0, "MAP", O_SAVE,
                "where to write the fitted map (required)"),
     OTKCLI_HEADING("apply:"),
@@ -126,6 +150,7 @@ static const otkcli_key keys[] = {{NULL, "estimate"},
                                   {"fit_reg", NULL},
                                   {"gap_reg", NULL},
                                   {"inner_not_converged", NULL},
+                                  {"sinkhorn_iterations", NULL},
                                   {"time_s", NULL},
                                   {NULL, NULL}};
 #define ESTIMATE_KEYS (keys + 1)
@@ -149,7 +174,7 @@ static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
         int set = otkcli_setting_option(t, c, optarg, &o->s, code);
         if (set < 0)
             return -1;
-        o->reg_set |= set > 0 && c == O_REG;
+        o->reg_set |= set > 0 && (c == O_REG || c == O_GAPREG);
         o->relreg_set |= set > 0 && c == O_RELREG;
         if (set > 0)
             continue;
@@ -399,7 +424,8 @@ static int run_fit(otkcli_tool *t, const options *o)
         snprintf(detail, sizeof detail,
                  "in %zu of %zu steps a Sinkhorn solve stopped at its "
                  "iteration cap before its tolerance (the map was still "
-                 "fitted and saved); raise --reg, --relative-reg or --fit-reg",
+                 "fitted and saved); raise --inner-max-iter, --inner-tol, "
+                 "--gap-reg or --div-reg",
                  info.inner_not_converged, info.steps);
         otkcli_warn_not_converged(t, detail);
     }
@@ -412,6 +438,7 @@ static int run_fit(otkcli_tool *t, const options *o)
     otkcli_summary_num(&sm, "fit_reg", info.fit_reg);
     otkcli_summary_num(&sm, "gap_reg", info.gap_reg);
     otkcli_summary_count(&sm, "inner_not_converged", info.inner_not_converged);
+    otkcli_summary_count(&sm, "sinkhorn_iterations", info.sinkhorn_iterations);
     otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (otkcli_finish(t, &sm) == 0)
         code = otkcli_exit_code(st);

@@ -3,7 +3,11 @@
 # Regularizer to Learn All Transport Maps", ICML 2023; ott-jax's Monge-gap
 # tutorial) with otkit (docs/figures.md).
 #
-#   examples/figures/monge_gap/make_figures.sh [BUILD_DIR]
+#   examples/figures/monge_gap/make_figures.sh [BUILD_DIR [WHICH]]
+#
+# WHICH: the figures to compute, "123" by default; "4" is the Gaussian
+# benchmark table at otk_mg_fit's defaults (table4_gauss.md; about 54
+# default fits, an hour of CPU).
 #
 # BUILD_DIR (default: build in the repository root) is configured with
 # meson if needed; the program examples/monge_gap_figures is built there
@@ -23,7 +27,7 @@ mkdir -p "$data"
 # an idle OpenBLAS thread only burns system time
 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} \
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} \
-    "$build/examples/monge_gap_figures" "$data"
+    "$build/examples/monge_gap_figures" "$data" "${2:-123}"
 "$python" "$here/plot_figures.py" "$data" "$here"
 echo "make_figures.sh: done in $(( $(date +%s) - start )) s;" \
      "data in $data, figures in $here"

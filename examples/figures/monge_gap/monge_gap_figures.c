@@ -470,6 +470,9 @@ static void figure1(void)
     D.ztest = figure_xmalloc(2 * F1_TEST * sizeof *D.ztest);
     const double noise = 0.05;
     sample_moon(rng, F1_POOL, noise, D.src);
+    /* the moon sampler walks its angles in order: shuffled, the pool's
+     * first batch is a random batch (not one end of the moon) */
+    shuffle2(rng, F1_POOL, D.src);
     sample_s_curve(rng, F1_POOL, noise, D.tgt);
     sample_moon(rng, F1_VALID, noise, D.vsrc);
     sample_s_curve(rng, F1_VALID, noise, D.vtgt);
@@ -481,7 +484,8 @@ static void figure1(void)
     /* The tutorial's regs, fixed for the run: fit 0.1 x mean C(y, y) on a
      * target batch, gap 0.01 x mean C(x, y) between a source and a target
      * batch, each under its own cost (here on the first batch of each
-     * pool, which is a random batch of the distribution). */
+     * shuffled pool, a random batch of the distribution, as the
+     * tutorial's first batches are). */
     D.fit_reg =
         0.1 * mean_cost(OTK_METRIC_SQEUCLIDEAN, D.tgt, 256, D.tgt, 256, 2);
     D.gap_reg_sq =
@@ -809,6 +813,202 @@ static void figure3(void)
     figure_close(f3_out);
 }
 
+/* ---- table 4: the Gaussian benchmark at otk_mg_fit's defaults ---- */
+
+enum { F4_TRAIN = 2048, F4_BATCH = 256 };
+
+/* CPU seconds of this process (the fits run on one thread). */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Moments of n points: mean m (d) and covariance S (d x d). */
+static void moments(const double *X, size_t n, size_t d, double *m, double *S)
+{
+    for (size_t k = 0; k < d; k++) {
+        m[k] = 0.0;
+        for (size_t i = 0; i < n; i++)
+            m[k] += X[i * d + k] / (double)n;
+    }
+    for (size_t a = 0; a < d; a++)
+        for (size_t c = 0; c < d; c++) {
+            double v = 0.0;
+            for (size_t i = 0; i < n; i++)
+                v += (X[i * d + a] - m[a]) * (X[i * d + c] - m[c]);
+            S[a * d + c] = v / (double)(n - 1);
+        }
+}
+
+/* L2-UVP (%) of the images y of xt against the true map's ts. */
+static double uvp(const gauss_problem *g, const double *y, const double *ts,
+                  size_t n)
+{
+    double err = 0.0;
+    for (size_t k = 0; k < n * g->d; k++)
+        err += (y[k] - ts[k]) * (y[k] - ts[k]);
+    return 100.0 * (err / (double)n) / g->var2;
+}
+
+/* The closed-form map between the Gaussians fitted to the samples'
+ * moments, applied to xt (the baseline a user with this prior would use). */
+static double moment_uvp(const gauss_problem *g, const double *src,
+                         const double *tgt, size_t n, const double *xt,
+                         const double *ts, double *y)
+{
+    const size_t d = g->d;
+    gauss_problem e = *g;
+    double *S1 = figure_xmalloc(3 * d * d * sizeof *S1), *S2 = S1 + d * d;
+    double *m1 = figure_xmalloc(2 * d * sizeof *m1), res;
+    e.A = S2 + d * d;
+    e.m1 = m1;
+    e.m2 = m1 + d;
+    moments(src, n, d, e.m1, S1);
+    moments(tgt, n, d, e.m2, S2);
+    if (gl_gaussian_map(d, S1, S2, e.A, &res) != 0)
+        figure_die("moment map failed");
+    gauss_map(&e, F3_TEST, xt, y);
+    free(S1);
+    free(m1);
+    return uvp(g, y, ts, F3_TEST);
+}
+
+/* Norm of an n x d array. */
+static double norm2(const double *v, size_t len)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < len; k++)
+        s += v[k] * v[k];
+    return sqrt(s);
+}
+
+static FILE *f4_out;
+
+/* One problem (d, seed) and its fits at lambda = 0 and each other lambda,
+ * with otk_mg_fit's defaults (the CLI's hidden 64,64) but lambda. */
+static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
+                       size_t nl)
+{
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 300 + d + 1000 * seed);
+    gauss_problem g;
+    gauss_make(rng, d, &g);
+    double *src = figure_xmalloc(F4_TRAIN * d * sizeof *src);
+    double *tgt = figure_xmalloc(F4_TRAIN * d * sizeof *tgt);
+    double *xt = figure_xmalloc(F3_TEST * d * sizeof *xt);
+    double *zt = figure_xmalloc(F3_TEST * d * sizeof *zt);
+    double *yt = figure_xmalloc(F3_TEST * d * sizeof *yt);
+    double *ts = figure_xmalloc(F3_TEST * d * sizeof *ts);
+    double *gg = figure_xmalloc(2 * F4_BATCH * d * sizeof *gg);
+    gauss_sample(rng, F4_TRAIN, d, g.m1, g.R1, src);
+    gauss_sample(rng, F4_TRAIN, d, g.m2, g.R2, tgt);
+    gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
+    gauss_sample(rng, F3_TEST, d, g.m2, g.R2, zt);
+    gsl_rng_free(rng);
+    gauss_map(&g, F3_TEST, xt, ts);
+    double id = uvp(&g, xt, ts, F3_TEST);
+    double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
+    for (size_t l = 0; l < nl; l++) {
+        otk_mg_fit_settings s;
+        otk_mg_fit_default_settings(&s);
+        s.lambda = lambdas[l];
+        s.seed = seed;
+        const char *e = getenv("MGF_STEPS4"); /* quick checks only */
+        if (e != NULL)
+            s.steps = strtoul(e, NULL, 10);
+        s.gap.sinkhorn.threads = 1;
+        const size_t hidden[2] = {64, 64};
+        otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
+        otk_mg_fit_info info;
+        double c0 = cpu_now();
+        otk_status st =
+            otk_mg_fit(map, src, F4_TRAIN, tgt, F4_TRAIN, &s, &info);
+        double cpu = cpu_now() - c0;
+        if (st < 0 || otk_mg_map_apply(map, xt, F3_TEST, yt) != 0)
+            figure_die("fit failed");
+        double u = uvp(&g, yt, ts, F3_TEST);
+        /* Why the gap matters little in high dimension: on one held-out
+         * batch, the gradients with respect to the mapped points of the
+         * gap (at the fit's gap reg) and of the divergence (at its fit
+         * reg), and the exact gap of the batch */
+        otk_mg_settings es;
+        otk_mg_default_settings(&es);
+        es.reg = info.gap_reg;
+        es.sinkhorn.tol = 1e-6;
+        es.sinkhorn.max_iter = 100000;
+        otk_mg_info gi;
+        otk_status sg = otk_monge_gap(xt, yt, F4_BATCH, d, &es, gg, &gi);
+        double gap_grad = sg >= 0 ? norm2(gg, F4_BATCH * d) : NAN;
+        es.reg = info.fit_reg;
+        double dv;
+        otk_status sd = otk_mg_divergence(yt, F4_BATCH, zt, F4_BATCH, d, &es,
+                                          &dv, gg + F4_BATCH * d, &gi);
+        double div_grad =
+            sd >= 0 ? norm2(gg + F4_BATCH * d, F4_BATCH * d) : NAN;
+        double m0 =
+            exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, yt, F4_BATCH, d, NULL);
+        fprintf(f4_out,
+                "%zu,%lu,%g,%s,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
+                "%.6g,%zu,%.2f\n",
+                d, seed, lambdas[l], otk_status_name(st), info.steps,
+                info.inner_not_converged, u, mom, id, info.gap_reg,
+                info.fit_reg, gap_grad, div_grad, m0, info.sinkhorn_iterations,
+                cpu);
+        fflush(f4_out);
+        fprintf(stderr,
+                "  table4 d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
+                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU\n",
+                d, seed, lambdas[l], otk_status_name(st), u, mom, id, gap_grad,
+                div_grad, cpu);
+        otk_mg_map_free(map);
+    }
+    free(src);
+    free(tgt);
+    free(xt);
+    free(zt);
+    free(yt);
+    free(ts);
+    free(gg);
+    gauss_free(&g);
+}
+
+/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1) and
+ * MGF_T4_LAMBDAS = K (the first K of 0, 1, 10) restrict the grid (for a
+ * partial rerun); the full grid is the default. */
+static void table4(void)
+{
+    static const size_t dims[] = {2, 4, 8, 16, 32, 64};
+    static const double all_lambdas[] = {0.0, 1.0, 10.0};
+    size_t nl = 3;
+    const char *e = getenv("MGF_T4_LAMBDAS"); /* how many of them */
+    if (e != NULL && strtoul(e, NULL, 10) >= 1 && strtoul(e, NULL, 10) <= 3)
+        nl = strtoul(e, NULL, 10);
+    const double *lambdas = all_lambdas;
+    const char *only = getenv("MGF_T4_DIMS");
+    const char *seeds_env = getenv("MGF_T4_SEEDS");
+    unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
+    fprintf(stderr, "table 4: Gaussian benchmark at otk_mg_fit's defaults\n");
+    f4_out = figure_open("table4_gauss.csv");
+    fprintf(f4_out, "d,seed,lambda,status,steps,inner_not_converged,uvp,"
+                    "uvp_moments,uvp_identity,gap_reg,fit_reg,gap_grad_norm,"
+                    "div_grad_norm,exact_gap,sinkhorn_iterations,cpu_s\n");
+    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++) {
+        char tag[16];
+        snprintf(tag, sizeof tag, ",%zu,", dims[k]);
+        if (only != NULL) {
+            char list[128];
+            snprintf(list, sizeof list, ",%s,", only);
+            if (strstr(list, tag) == NULL)
+                continue;
+        }
+        for (unsigned long seed = 0; seed < nseeds; seed++)
+            f4_problem(dims[k], seed, lambdas, nl);
+    }
+    figure_close(f4_out);
+}
+
 int main(int argc, char **argv)
 {
     figure_prog = "monge_gap_figures";
@@ -843,6 +1043,8 @@ int main(int argc, char **argv)
         figure2();
     if (strchr(which, '3'))
         figure3();
+    if (strchr(which, '4'))
+        table4();
     figure_close(summary);
     fprintf(stderr, "monge_gap_figures: done in %.1f s\n", figure_now() - t0);
     return 0;
