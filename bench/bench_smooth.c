@@ -19,6 +19,9 @@
  *                           most K tokens per expert: otk_sparse_batch vs
  *                           a loop of otk_sparse_solve (problems per
  *                           second; see mode_routing)
+ *   finish N M FORM K       otk_sparse certified (tol 1e-9) on N x M point
+ *                           clouds with non-uniform weights: total time
+ *                           and its L-BFGS phase (see mode_finish)
  *
  * FORM is "dual" or "semi-dual". reg (--reg, or its alias --gamma: Blondel's
  * name) defaults to 0.1, in the units of the cost.
@@ -243,7 +246,8 @@ static int mode_fixed(const options *o, int argc, char **argv)
 }
 
 /* routing B N M K: B problems of N tokens x M experts (the cost: minus the
- * scores <token, expert> of random 16-dimensional features), at most K
+ * scores <token, expert> of random 16-dimensional features, or with --data
+ * DIR the B stacked N x M blocks of DIR/C.bin), at most K
  * tokens per expert, uniform weights: otk_sparse_batch once, then one
  * otk_sparse_solve per problem in a loop with one workspace (same
  * settings, threads = 1 for both). Prints problems per second of each,
@@ -282,6 +286,8 @@ static int mode_routing(const options *o, int argc, char **argv)
         }
     }
     free(tok);
+    if (o->data_dir != NULL) /* run_bench.py's costs, shared with POT */
+        bench_read_raw(o->data_dir, "C.bin", C, B * n * m, 0);
     otk_sparse_settings s;
     otk_sparse_default_settings(&s);
     s.threads = 1;
@@ -330,6 +336,88 @@ static int mode_routing(const options *o, int argc, char **argv)
     return 0;
 }
 
+/* The L-BFGS phase of a solve: the time of its last progress call (the
+ * callback runs once per L-BFGS iteration, not in the finish). */
+typedef struct lbfgs_clock {
+    double t0, last;
+    size_t calls;
+} lbfgs_clock;
+
+static int lbfgs_tick(void *user, const otk_progress *p)
+{
+    (void)p;
+    lbfgs_clock *c = user;
+    c->last = bench_now() - c->t0;
+    c->calls++;
+    return 0;
+}
+
+/* finish N M FORM K: otk_sparse (default settings, tol 1e-9) on N x M
+ * point clouds, x ~ N(0, I_2), y ~ N(0, I_2) + 1, squared Euclidean cost,
+ * weights uniform in [0.5, 1.5] normalised. Prints the certified solve's
+ * time beside its L-BFGS phase (which is the L-BFGS run to its stall or
+ * tolerance that the finish starts from), R times. */
+static int mode_finish(const options *o, int argc, char **argv)
+{
+    if (argc != 4)
+        bench_die("usage: finish N M FORM K%s", "");
+    const size_t n = bench_parse_size(argv[0], "N");
+    const size_t m = bench_parse_size(argv[1], "M");
+    otk_formulation form = parse_formulation(argv[2]);
+    const size_t k = bench_parse_size(argv[3], "K");
+    double *x = bench_xmalloc(2 * n, sizeof *x),
+           *y = bench_xmalloc(2 * m, sizeof *y);
+    double *a = bench_xmalloc(n, sizeof *a), *b = bench_xmalloc(m, sizeof *b);
+    uint64_t rng = (uint64_t)o->seed;
+    for (size_t i = 0; i < 2 * n; i++)
+        x[i] = bench_rng_normal(&rng);
+    for (size_t j = 0; j < 2 * m; j++)
+        y[j] = bench_rng_normal(&rng) + 1.0;
+    double sa = 0.0, sb = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sa += a[i] = 0.5 + bench_rng_uniform(&rng);
+    for (size_t j = 0; j < m; j++)
+        sb += b[j] = 0.5 + bench_rng_uniform(&rng);
+    for (size_t i = 0; i < n; i++)
+        a[i] /= sa;
+    for (size_t j = 0; j < m; j++)
+        b[j] /= sb;
+    otk_cost cost = otk_cost_points(n, m, 2, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    const otk_problem pb = {&cost, a, b, o->reg};
+    otk_sparse_settings s;
+    otk_sparse_default_settings(&s);
+    s.formulation = form;
+    s.threads = 1;
+    lbfgs_clock clk;
+    s.progress = lbfgs_tick;
+    s.progress_user = &clk;
+    for (int r = 0; r < o->repeats; r++) {
+        otk_sparse_info info;
+        clk = (lbfgs_clock){bench_now(), 0.0, 0};
+        otk_status st = otk_sparse(&pb, k, &s, NULL, &info);
+        if (st < 0)
+            bench_die("otk_sparse failed: %s", otk_status_string(st));
+        printf("{\"mode\": \"finish\", \"n\": %zu, \"m\": %zu, "
+               "\"formulation\": \"%s\", \"k\": %zu, \"status\": \"%s\", "
+               "\"iterations\": %zu, \"lbfgs_iterations\": %zu, ",
+               n, m, formulation_name(form), k, otk_status_name(st),
+               info.iterations, clk.calls);
+        bench_jnum("reg", o->reg, 0);
+        bench_jnum("relative_gap", info.relative_gap, 0);
+        bench_jnum("marginal_error", info.marginal_error, 0);
+        bench_jnum("dual_objective", info.dual_objective, 0);
+        bench_jnum("time_s", info.outcome.time_s, 0);
+        bench_jnum("lbfgs_s", clk.last, 1);
+        printf("}\n");
+        fflush(stdout);
+    }
+    free(x);
+    free(y);
+    free(a);
+    free(b);
+    return 0;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -340,6 +428,7 @@ static void usage(FILE *fp)
             "  solve N FORM TOL        (FORM: dual or semi-dual)\n"
             "  fixed N FORM K ITERS\n"
             "  routing B N M K\n"
+            "  finish N M FORM K\n"
             "One JSON object per run on stdout. See the comment at the top "
             "of bench/bench_smooth.c.\n",
             bench_prog);
@@ -351,7 +440,8 @@ int main(int argc, char **argv)
     static const bench_mode modes[] = {{"pass", mode_pass},
                                        {"solve", mode_solve},
                                        {"fixed", mode_fixed},
-                                       {"routing", mode_routing}};
+                                       {"routing", mode_routing},
+                                       {"finish", mode_finish}};
     return bench_main(argc, argv, (bench_options){NULL, 42, 3, 0.1}, modes,
                       sizeof modes / sizeof *modes, usage);
 }

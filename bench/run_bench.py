@@ -3,7 +3,8 @@
 and its Monge gap against POT on the same problems.
 
     /usr/bin/python3 bench/run_bench.py [--quick] [--build DIR] [--markdown FILE]
-                        [--sections dense,log,e2e,points,exact,smooth,mongegap,maid,threads]
+                        [--sections dense,log,e2e,points,exact,smooth,mongegap,maid,threads,
+                                    routing,finish]
 
 Each problem is generated here with numpy (seeded), written as raw
 little-endian float64 files into a temporary directory, and solved by
@@ -19,7 +20,10 @@ and its baselines (otk_bilevel_solve) on one bilevel problem and the
 methods are compared with each other; section threads has none either:
 DIR/bench/bench-threads runs the threaded solvers with the default threads
 and one thread, on the machine as it is and next to a busy process on one
-CPU. The table goes to stdout;
+CPU. Sections routing (otk_sparse_batch against a loop of
+otk_sparse_solve and POT's ot.smooth in a Python loop, token-to-expert
+problems) and finish (the certified otk_sparse against its own L-BFGS
+phase) also run DIR/bench/bench-smooth. The table goes to stdout;
 --markdown FILE also writes it as a markdown section, --json FILE dumps
 every raw record.
 
@@ -48,7 +52,7 @@ ot = None
 
 SEED = 20230401
 SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap",
-            "maid", "threads")
+            "maid", "threads", "routing", "finish")
 
 
 def sections_arg(text):
@@ -1693,6 +1697,131 @@ def run_maid_bench(exe, args):
 
 # ---------------------------------------------------------------- main --
 
+
+# ------------------------------------------------- routing and finish --
+
+ROUTING = dict(B=1024, n=64, m=8, ks=[8, 16], reg=0.1, dim=16, seed=7)
+FINISH = dict(n=40, m=30, ks=[2, 3, 5], reg=1.0)
+
+
+def routing_costs(B, n, m, dim, seed):
+    """B stacked n x m routing costs: minus <token, expert> / dim."""
+    rng = np.random.default_rng(seed)
+    tok = rng.standard_normal((B, n, dim))
+    exp = rng.standard_normal((B, dim, m))
+    return -(tok @ exp) / dim
+
+
+class TopKSquaredL2:
+    """ot.smooth's regularizer interface for the sparsity-constrained
+    semi-dual (POT 0.8 has no such class): per column, the k largest
+    entries projected onto the simplex of mass b_j, zeros elsewhere."""
+
+    def __init__(self, gamma, k):
+        self.gamma, self.k = gamma, k
+
+    def max_Omega(self, X, b):
+        n, m = X.shape
+        k = min(self.k, n)
+        idx = np.argpartition(-X, k - 1, axis=0)[:k]
+        cols = np.arange(m)[None, :]
+        top = X[idx, cols] / (b * self.gamma)
+        G = np.zeros_like(X)
+        G[idx, cols] = ot.smooth.projection_simplex(top, axis=0)
+        val = np.sum(X * G, axis=0) - 0.5 * self.gamma * b * np.sum(G * G,
+                                                                    axis=0)
+        return val, G
+
+    def Omega(self, T):
+        return 0.5 * self.gamma * np.sum(T ** 2)
+
+
+def pot_routing(Cs, k, reg):
+    """ot.smooth.solve_semi_dual with TopKSquaredL2 in a loop over the
+    problems: problems per second and the worst L1 marginal error."""
+    B, n, m = Cs.shape
+    a, b = np.full(n, 1.0 / n), np.full(m, 1.0 / m)
+    regul = TopKSquaredL2(reg, k)
+    worst = 0.0
+    t0 = time.perf_counter()
+    for C in Cs:
+        alpha, _ = ot.smooth.solve_semi_dual(a, b, C, regul, tol=1e-9)
+        P = ot.smooth.get_plan_from_semi_dual(alpha, b, C, regul)
+        worst = max(worst, marginal_errors(P, a, b)[0])
+    return B / (time.perf_counter() - t0), worst
+
+
+def bench_routing(exe, root, quick, raw):
+    c = dict(ROUTING, B=64) if quick else ROUTING
+    Cs = routing_costs(c["B"], c["n"], c["m"], c["dim"], c["seed"])
+    d = os.path.join(root, "routing")
+    os.makedirs(d, exist_ok=True)
+    write_raw(d, "C.bin", Cs)
+    t = Table("Token-to-expert routing: %d problems of %d tokens x %d "
+              "experts, otk_sparse_batch vs a loop vs POT"
+              % (c["B"], c["n"], c["m"]),
+              ["k", "batch problems/s", "loop problems/s", "batch/loop",
+               "POT problems/s", "batch/POT", "otkit status (batch, loop)",
+               "otkit iterations (batch)", "POT worst L1 err"],
+              ["Costs: minus <token, expert> / %d of standard normal "
+               "%d-dimensional features (numpy seed %d), uniform weights, "
+               "reg = %g, at most k tokens per expert (column)."
+               % (c["dim"], c["dim"], c["seed"], c["reg"]),
+               "otkit: `bench-smooth --data DIR --reg %g routing B N M K`, "
+               "default settings (tol 1e-9, certified), threads = 1 for "
+               "both; batch = one otk_sparse_batch call, loop = one "
+               "otk_sparse_solve per problem in one workspace; best of 3."
+               % c["reg"],
+               "POT: ot.smooth.solve_semi_dual(tol=1e-9) with a top-k "
+               "simplex projection in ot.smooth's regularizer interface "
+               "(POT 0.8 has none), then get_plan_from_semi_dual, in a "
+               "Python loop over the same problems; one run."])
+    for k in c["ks"]:
+        recs = run_otkit(exe, d, "routing", [c["B"], c["n"], c["m"], k],
+                         options=("--reg", c["reg"]))
+        best = max(recs, key=lambda r: r["batch_problems_per_s"])
+        loop = max(r["loop_problems_per_s"] for r in recs)
+        pps, perr = pot_routing(Cs, k, c["reg"])
+        raw.append({"section": "routing", "k": k, "otkit": recs,
+                    "pot_problems_per_s": pps, "pot_worst_error": perr})
+        t.add(k, best["batch_problems_per_s"], loop,
+              ratio(best["batch_problems_per_s"], loop), pps,
+              ratio(best["batch_problems_per_s"], pps),
+              "%s, %s" % (best["status_batch"], best["status_loop"]),
+              best["iterations_batch"], perr)
+    return t
+
+
+def bench_finish(exe, raw):
+    c = FINISH
+    t = Table("The certified solve against its L-BFGS phase: otk_sparse "
+              "on %d x %d point clouds" % (c["n"], c["m"]),
+              ["formulation", "k", "status", "relative gap", "L1 err",
+               "iterations", "L-BFGS iterations", "total s", "L-BFGS s",
+               "total/L-BFGS", "target"],
+              ["Problem: `bench-smooth --reg %g finish %d %d FORM K` "
+               "(x ~ N(0, I_2), y ~ N(0, I_2) + 1, squared Euclidean cost, "
+               "weights uniform in [0.5, 1.5] normalised), default settings "
+               "(tol 1e-9), threads = 1; best of 3 by total time."
+               % (c["reg"], c["n"], c["m"]),
+               "L-BFGS s: the time of the last progress callback, which "
+               "runs once per L-BFGS iteration: the L-BFGS run to its "
+               "stall (what otk_sparse returned before the finish), inside "
+               "the same solve. target: total <= 2 x L-BFGS."])
+    for form in ("semi-dual", "dual"):
+        for k in c["ks"]:
+            recs = run_otkit(exe, None, "finish", [c["n"], c["m"], form, k],
+                             options=("--reg", c["reg"]))
+            r = min(recs, key=lambda q: q["time_s"])
+            raw.append({"section": "finish", "records": recs})
+            q = ratio(r["time_s"], r["lbfgs_s"])
+            t.add(form, k, r["status"], r["relative_gap"],
+                  r["marginal_error"], r["iterations"],
+                  r["lbfgs_iterations"], r["time_s"], r["lbfgs_s"], q,
+                  "met" if q is not None and q <= 2.0 else "missed")
+    return t
+
+
 def main():
     args = parse_args()
     if args.pot_points_worker:
@@ -1717,7 +1846,8 @@ def main():
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
                          ("bench-exact", "exact" in sections),
                          ("bench-threads", "threads" in sections),
-                         ("bench-smooth", "smooth" in sections),
+                         ("bench-smooth",
+                          bool(sections & {"smooth", "routing", "finish"})),
                          ("bench-mongegap", "mongegap" in sections),
                          ("bench-maid", "maid" in sections)):
         if not needed:
@@ -1813,6 +1943,13 @@ def main():
                                    raw["results"], machine)
             for t in tables[-2:]:
                 print(t.text(), flush=True)
+        if "routing" in sections:
+            tables.append(bench_routing(exes["bench-smooth"], root,
+                                        args.quick, raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "finish" in sections:
+            tables.append(bench_finish(exes["bench-smooth"], raw["results"]))
+            print(tables[-1].text(), flush=True)
         if "mongegap" in sections:
             tables += bench_mongegap(exes["bench-mongegap"], root,
                                      cfg["mongegap"],

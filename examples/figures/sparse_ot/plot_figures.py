@@ -6,7 +6,8 @@ plan, cost and error below was computed by otkit.
     plot_figures.py DATA_DIR OUT_DIR
 
 Writes OUT_DIR/fig1_1d_plans.png, fig2_2d_five_methods.png,
-fig3_colour_transfer.png, fig3_colour_metrics.png, fig4_convergence.png.
+fig3_colour_transfer.png, fig3_colour_metrics.png, fig4_convergence.png,
+fig5_routing.png and numbers.md (the tables docs/figures.md quotes).
 Needs Debian's python3-matplotlib and python3-numpy (run with
 /usr/bin/python3); python3-pil, if present, shrinks the photo figure.
 """
@@ -62,6 +63,16 @@ def status_note(row):
     if row["status"] == "converged":
         return ""
     return f" ({row['status']})"
+
+
+def cert_note(row):
+    """The measured L1 marginal error and, for the quadratic and sparse
+    solves, the certified relative gap of the dual (from the info)."""
+    note = f"marg. err {float(row['marginal_error']):.1e}"
+    gap = float(row.get("relative_gap", "nan"))
+    if gap == gap:
+        note += f", gap {gap:.0e}"
+    return note
 
 
 def draw_blocks(ax, P, colour=SRC_COLOUR, lw=0.8):
@@ -122,9 +133,9 @@ def figure1(data, out, summ):
                ("entropic", "entropic", 0, "Entropic (KL), reg 2e-3"),
                ("quadratic", "quadratic-dual", 0, "Squared L2, γ = 0.1"),
                ("k2", "sparse", 2, "Col-2-sparse, γ = 1")]
-    fig = plt.figure(figsize=(11.2, 6.4))
+    fig = plt.figure(figsize=(11.2, 7.0))
     outer = fig.add_gridspec(len(cases), len(methods), wspace=0.18,
-                             hspace=0.32, left=0.05, right=0.99, top=0.9,
+                             hspace=0.4, left=0.05, right=0.99, top=0.87,
                              bottom=0.02)
     for r, (case, label) in enumerate(cases):
         ab = read_matrix(f"{data}/fig1_{case}_ab.csv")
@@ -146,9 +157,8 @@ def figure1(data, out, summ):
             axt.plot(np.arange(n), b, color=TGT_COLOUR, lw=2.5)
             axt.set_ylim(0, 1.1 * b.max())
             axt.axis("off")
-            err = float(row["marginal_error"])
             axt.set_title(f"{title}{status_note(row)}\nzeros "
-                          f"{zeros_percent(P):.1f}%, marg. err {err:.1e}",
+                          f"{zeros_percent(P):.1f}%\n{cert_note(row)}",
                           fontsize=8.5)
             if c == 0:
                 fig.text(0.005, 0.47 - 0.5 * r + 0.25, label, rotation=90,
@@ -189,13 +199,15 @@ def figure2(data, out, summ):
                             alpha=min(P[i, j] / pmax + 0.2, 1.0), lw=1)
         ax.plot(xs[:, 0], xs[:, 1], "+", color=SRC_COLOUR, ms=10, mew=1.5)
         ax.plot(ys[:, 0], ys[:, 1], ".", color=TGT_COLOUR, ms=8)
-        ax.set_xlim(-4, 6)
-        ax.set_ylim(-3, 7)
+        both = np.vstack([xs, ys])  # every point inside, with a margin
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        pad = 0.06 * (hi - lo).max()
+        ax.set_xlim(lo[0] - pad, hi[0] + pad)
+        ax.set_ylim(lo[1] - pad, hi[1] + pad)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(f"{title}{status_note(row)}\nnnz {int(row['nnz'])}, "
-                     f"zeros {zeros_percent(P):.0f}%, "
-                     f"marg. err {float(row['marginal_error']):.0e}",
+                     f"zeros {zeros_percent(P):.0f}%\n{cert_note(row)}",
                      fontsize=8.5)
         plan_heatmap(axes[1, c], P)
         axes[1, c].set_aspect("equal")
@@ -269,11 +281,13 @@ def figure3(data, out, metrics):
               label="‖a − T1‖₁")
     ax.loglog(ks, f("sq_err_a"), "s-", color="C1", ms=4,
               label="‖a − T1‖₂² (notebooks)")
+    ax.loglog(ks, f("relative_gap"), "^--", color="C2", ms=4,
+              label="certified relative gap")
     ax.loglog(np.array(ks)[~conv], f("l1_err")[~conv], "x", color="k",
               ms=8, label="not converged")
     ax.set_xlabel("k")
     ax.set_title("marginal error (‖b − Tᵀ1‖ ≈ 1e-15: semi-dual)")
-    ax.legend(fontsize=7.5, loc="center left", bbox_to_anchor=(0, 0.38))
+    ax.legend(fontsize=7, loc="lower left")
     ax = axes[2]
     ax.semilogx(ks, 1e3 * (f("transport_cost") - emd), "o-", color="C3",
                 label="k-sparse")
@@ -286,7 +300,7 @@ def figure3(data, out, metrics):
     for ax in axes:
         ax.grid(True, which="major", alpha=0.3)
     fig.suptitle(f"Colour transfer chelsea → coffee ({n} × {n}, γ = 1, "
-                 "semi-dual, L-BFGS ≤ 1000 iterations, tol 1e-9)",
+                 "semi-dual, certified finish, tol 1e-9, default max_iter)",
                  fontsize=10)
     save(fig, f"{out}/fig3_colour_metrics.png")
 
@@ -305,24 +319,47 @@ def figure4(data, out, metrics, summ):
                                               bottom=0.21))
     levels = [1e-2, 1e-4, 1e-6, 1e-8]
     reach = {lv: [] for lv in levels}  # first iteration with error <= level
-    for q, k in enumerate(ks):
+    traces = {}
+    for k in ks:
         tr = [r for r in rows if int(r["k"]) == k]
-        it = np.array([int(r["iteration"]) for r in tr])
-        err = np.array([float(r["marginal_error"]) for r in tr])
-        t = np.array([float(r["time_s"]) for r in tr])
-        st = by[("sparse", k)]["status"]
-        label = f"k = {k}" + ("" if st == "converged" else f" ({st})")
-        colour = cmap(q / max(len(ks) - 1, 1))
+        traces[k] = (np.array([int(r["iteration"]) for r in tr]),
+                     np.array([float(r["marginal_error"]) for r in tr]),
+                     np.array([float(r["time_s"]) for r in tr]))
+    # k at or above the quadratic plan's largest column give the same
+    # iterates: one curve for each group of identical traces
+    groups = []
+    for k in ks:
+        if groups and np.array_equal(traces[groups[-1][0]][1], traces[k][1]):
+            groups[-1].append(k)
+        else:
+            groups.append([k])
+    for q, grp in enumerate(groups):
+        k = grp[0]
+        it, err, t = traces[k]
+        m = by[("sparse", k)]
+        st = m["status"]
+        label = (f"k = {k}" if len(grp) == 1 else
+                 f"k = {k}…{grp[-1]} (identical)")
+        label += "" if st == "converged" else f" ({st})"
+        colour = cmap(q / max(len(groups) - 1, 1))
         axes[0].semilogy(it, err, color=colour, lw=1, label=label)
         axes[1].semilogy(t, err, color=colour, lw=1, label=label)
+        # the returned plan, after the finish (Newton steps, tie solve)
+        final = max(float(m["l1_err"]), 1e-16)
+        axes[0].semilogy([int(m["iterations"])], [final], "o", ms=4,
+                         color=colour, mec="k", mew=0.5)
+        axes[1].semilogy([float(m["time_s"])], [final], "o", ms=4,
+                         color=colour, mec="k", mew=0.5)
+    for k in ks:
+        it, err, _ = traces[k]
         for lv in levels:
             hit = np.nonzero(err <= lv)[0]
             reach[lv].append(it[hit[0]] if len(hit) else np.nan)
     axes[0].set_xlabel("L-BFGS iteration")
     axes[0].set_ylabel("marginal error ‖a − T1‖₁")
-    axes[0].set_title("convergence vs iterations")
+    axes[0].set_title("L-BFGS progress; dot: the returned plan")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(ks),
+    fig.legend(handles, labels, loc="lower center", ncol=len(groups),
                fontsize=7.5, frameon=False)
     axes[1].set_xlabel("wall time (s, one thread)")
     axes[1].set_title("convergence vs time")
@@ -344,7 +381,6 @@ def figure4(data, out, metrics, summ):
     for q, lv in enumerate(levels):
         ax.semilogx(ks, reach[lv], "o-", ms=4, color=plt.get_cmap("plasma")(
             q / len(levels)), label=f"error ≤ {lv:.0e}")
-    ax.set_ylim(0, 1050)
     ax.set_xlim(0.8, 1.5 * n)
     ax.set_xlabel("k")
     ax.set_ylabel("L-BFGS iterations")
@@ -353,9 +389,104 @@ def figure4(data, out, metrics, summ):
     for a in axes:
         a.grid(True, which="major", alpha=0.3)
     fig.suptitle(f"Smoothness/sparsity trade-off: colour problem {n} × {n}, "
-                 "γ = 1, semi-dual from α = 0, tol 1e-9, ≤ 1000 iterations",
+                 "γ = 1, semi-dual from α = 0, certified finish, tol 1e-9",
                  fontsize=10)
     save(fig, f"{out}/fig4_convergence.png")
+
+
+# ---------------------------------------------------------------- figure 5
+
+def figure5(data, out):
+    summ = read_rows(f"{data}/fig5_routing.csv")
+    loads = read_rows(f"{data}/fig5_loads.csv")
+    capacity = 16
+    names = {"top1": "top-1", "top1-capacity": "top-1, capacity 16",
+             "sinkhorn-capacity": "Sinkhorn (entropic OT) top-1, "
+                                  "capacity 16",
+             "sparse": "k-sparse OT, k = {k}"}
+    fig, axes = plt.subplots(2, 3, figsize=(12, 5.6), sharey=True,
+                             gridspec_kw=dict(wspace=0.08, hspace=0.55,
+                                              left=0.05, right=0.99,
+                                              top=0.86, bottom=0.08))
+    top = max(int(r["load"]) for r in loads) + 2
+    for ax, r in zip(axes.flat, summ):
+        k = int(r["k"])
+        ld = np.array([int(q["load"]) for q in loads
+                       if q["method"] == r["method"] and int(q["k"]) == k])
+        over = ld > capacity
+        ax.bar(np.arange(len(ld)), ld, color=np.where(over, "C3", "C0"))
+        ax.axhline(capacity, color="k", ls="--", lw=0.8)
+        ax.set_ylim(0, top)
+        ax.set_xticks(range(0, len(ld), 3))
+        t = names[r["method"]].format(k=k)
+        t += f"\n{int(r['dropped'])} tokens dropped, largest load " \
+             f"{r['max_load']}"
+        if r["method"] == "sparse":
+            t += (f"\n{r['status']}, gap {float(r['relative_gap']):.0e}, "
+                  f"marg. err {float(r['marginal_error']):.1e}")
+        ax.set_title(t, fontsize=8.5)
+    for ax in axes[1]:
+        ax.set_xlabel("expert")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("tokens processed")
+    fig.suptitle("Routing 256 tokens to 16 experts (random features, cost = "
+                 "−score), capacity 16 (dashed); red: over capacity",
+                 fontsize=10)
+    save(fig, f"{out}/fig5_routing.png")
+
+
+# ------------------------------------------------------------- numbers.md
+
+def md_table(header, rows):
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out + [""]
+
+
+def g3(v):
+    """A CSV number shortened for the tables ("nan" kept as "-")."""
+    x = float(v)
+    return "-" if x != x else f"{x:.3g}"
+
+
+def write_numbers(data, out, metrics):
+    """numbers.md: every number docs/figures.md quotes, from the CSVs."""
+    summ = read_rows(f"{data}/summary.csv")
+    lines = ["# Sparsity-constrained OT figures: the numbers", "",
+             "Generated by `plot_figures.py` from the CSV files of "
+             "`sparse_figures` (`make_figures.sh`); never edited by hand. "
+             "Run times are left out: they vary between runs (see "
+             "`summary.csv`).", "", "## Every solve (`summary.csv`)", ""]
+    lines += md_table(
+        ["figure", "case", "method", "k", "reg", "status", "iterations",
+         "L1 marginal error", "<P,C>", "primal", "dual", "certified rel. gap",
+         "nnz", "largest column"],
+        [[r["figure"], r["case"], r["method"], r["k"], r["reg"], r["status"],
+          r["iterations"], g3(r["marginal_error"]),
+          f"{float(r['transport_cost']):.7g}", f"{float(r['objective']):.7g}",
+          "-" if r["dual_objective"] == "nan" else
+          f"{float(r['dual_objective']):.7g}", g3(r["relative_gap"]),
+          r["nnz"], r["max_col_nnz"]] for r in summ])
+    lines += ["## Colour transfer (`fig3_metrics.csv`)", ""]
+    lines += md_table(
+        ["method", "k", "status", "density", "‖a−T1‖²", "‖a−T1‖₁",
+         "<T,C> − EMD", "certified rel. gap", "unmatched colours"],
+        [[m["method"], m["k"], m["status"], g3(m["density"]),
+          g3(m["sq_err_a"]), g3(m["l1_err"]),
+          f"{float(m['transport_cost']) - float(m['emd_cost']):+.2e}",
+          g3(m["relative_gap"]), m["empty_rows"]] for m in metrics])
+    lines += ["## Routing (`fig5_routing.csv`)", ""]
+    lines += md_table(
+        ["method", "k", "status", "certified rel. gap", "L1 marginal error",
+         "dropped tokens", "largest load"],
+        [[r["method"], r["k"] if r["method"] == "sparse" else "-",
+          r["status"] if r["method"] == "sparse" else "-",
+          g3(r["relative_gap"]), g3(r["marginal_error"]), r["dropped"],
+          r["max_load"]] for r in read_rows(f"{data}/fig5_routing.csv")])
+    with open(f"{out}/numbers.md", "w") as f:
+        f.write("\n".join(lines))
+    print(f"  {out}/numbers.md")
 
 
 def main():
@@ -368,6 +499,8 @@ def main():
     figure2(data, out, summ)
     figure3(data, out, metrics)
     figure4(data, out, metrics, summ)
+    figure5(data, out)
+    write_numbers(data, out, metrics)
 
 
 if __name__ == "__main__":

@@ -14,20 +14,30 @@
  * Files written (all CSV have a header line):
  *   summary.csv          one row per solve: figure, case, method, k, reg,
  *                        status, iterations, marginal_error (L1),
- *                        transport_cost, objective, nnz (exact nonzeros),
- *                        nnz_thr (entries > 1e-10), max_col_nnz, time_s
+ *                        transport_cost, objective, dual_objective and
+ *                        relative_gap (the certificate of the quadratic
+ *                        and sparse solves, NaN otherwise), nnz (exact
+ *                        nonzeros), nnz_thr (entries > 1e-10), max_col_nnz,
+ *                        time_s
  *   fig1_<case>_ab.csv   the 1-D histograms a, b
  *   fig1_<case>_<method>.csv, fig2_<method>.csv
  *                        dense plans, one row of the plan per line
  *   fig2_points.csv      the 2-D source and target points
  *   fig3_metrics.csv     colour transfer: per method/k, density, squared L2
- *                        marginal errors, <T,C>, <T_EMD,C>, empty rows
+ *                        marginal errors, <T,C>, <T_EMD,C>, empty rows,
+ *                        certified relative gap
  *   fig3_<img>_<method>.ppm
  *                        downscaled photos recoloured by the barycentric map
  *                        (<img> = chelsea or coffee; method orig, emd,
  *                        quadratic, k<K>)
  *   fig4_trace.csv       L-BFGS progress of every k of the colour problem:
  *                        k, iteration, marginal_error, objective, time_s
+ *   fig5_routing.csv     token-to-expert routing (256 tokens, 16 experts,
+ *                        capacity 16): per method (top1, top1-capacity,
+ *                        sinkhorn-capacity, sparse at k = 8, 16, 32)
+ *                        status, certified relative gap, marginal error,
+ *                        dropped tokens, largest expert load, time
+ *   fig5_loads.csv       method, k, expert, load (tokens it processes)
  */
 #include <errno.h>
 #include <math.h>
@@ -87,16 +97,25 @@ static plan_stats stats_of(size_t n, size_t m, const double *P)
     return s;
 }
 
+/* The certificate of a smooth solve (NaN for exact and entropic). */
+typedef struct certificate {
+    double dual_objective, relative_gap;
+} certificate;
+
+static const certificate no_certificate = {NAN, NAN};
+
 static void summary_row(const char *fig, const char *tag, const char *method,
                         size_t k, double reg, otk_status st, size_t iters,
-                        double merr, double cost, double obj, size_t n,
-                        size_t m, const double *P, double time_s)
+                        double merr, double cost, double obj, certificate cert,
+                        size_t n, size_t m, const double *P, double time_s)
 {
     plan_stats ps = stats_of(n, m, P);
     fprintf(summary,
-            "%s,%s,%s,%zu,%.6g,%s,%zu,%.6e,%.10g,%.10g,%zu,%zu,%zu,%.4f\n", fig,
-            tag, method, k, reg, otk_status_name(st), iters, merr, cost, obj,
-            ps.nnz, ps.nnz_thr, ps.max_col_nnz, time_s);
+            "%s,%s,%s,%zu,%.6g,%s,%zu,%.6e,%.10g,%.10g,%.12g,%.3e,%zu,%zu,%zu,"
+            "%.4f\n",
+            fig, tag, method, k, reg, otk_status_name(st), iters, merr, cost,
+            obj, cert.dual_objective, cert.relative_gap, ps.nnz, ps.nnz_thr,
+            ps.max_col_nnz, time_s);
     fflush(summary);
     fprintf(stderr,
             "  %-5s %-12s %-10s k=%-4zu %-9s it=%-6zu merr=%.3e "
@@ -118,7 +137,7 @@ static void run_exact(const char *fig, const char *tag, const otk_cost *c,
         figure_die(otk_status_string(st));
     summary_row(fig, tag, "exact", 0, 0.0, st, info.iterations,
                 info.marginal_error, info.transport_cost, info.transport_cost,
-                c->n, c->m, P, info.outcome.time_s);
+                no_certificate, c->n, c->m, P, info.outcome.time_s);
 }
 
 static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
@@ -135,8 +154,8 @@ static void run_sinkhorn(const char *fig, const char *tag, const otk_cost *c,
     if (st < 0)
         figure_die(otk_status_string(st));
     summary_row(fig, tag, "entropic", 0, reg, st, info.iterations,
-                info.marginal_error, info.transport_cost, info.objective, c->n,
-                c->m, P, info.outcome.time_s);
+                info.marginal_error, info.transport_cost, info.objective,
+                no_certificate, c->n, c->m, P, info.outcome.time_s);
 }
 
 /* Progress recorder for figure 4 (and the colour sweep). */
@@ -154,7 +173,8 @@ static int record(void *user, const otk_progress *p)
     return 0;
 }
 
-/* k = 0: otk_quadratic; else otk_sparse with k. */
+/* k = 0: otk_quadratic; else otk_sparse with k. max_iter 0: the default,
+ * so that every plan comes from a certified optimum or a stall. */
 static otk_status run_smooth(const char *fig, const char *tag,
                              const otk_cost *c, const double *a,
                              const double *b, double reg, size_t k,
@@ -165,7 +185,8 @@ static otk_status run_smooth(const char *fig, const char *tag,
     otk_quadratic_default_settings(&s);
     s.formulation = form;
     s.tol = tol;
-    s.max_iter = max_iter;
+    if (max_iter > 0)
+        s.max_iter = max_iter;
     s.threads = 1;
     if (tr != NULL) {
         s.progress = record;
@@ -188,7 +209,8 @@ static otk_status run_smooth(const char *fig, const char *tag,
                  form == OTK_FORMULATION_DUAL ? "-dual" : "");
     summary_row(fig, tag, method, k, reg, st, info->iterations,
                 info->marginal_error, info->transport_cost, info->objective,
-                c->n, c->m, P, info->outcome.time_s);
+                (certificate){info->dual_objective, info->relative_gap}, c->n,
+                c->m, P, info->outcome.time_s);
     return st;
 }
 
@@ -258,12 +280,12 @@ static void figure1(void)
         write_matrix(name, N, N, P);
         /* L2: POT's smooth dual, reg 0.1 */
         run_smooth("fig1", cases[c], &cost, a, b, 0.1, 0, OTK_FORMULATION_DUAL,
-                   1e-9, 10000, NULL, P, &qi);
+                   1e-9, 0, NULL, P, &qi);
         snprintf(name, sizeof name, "fig1_%s_quadratic.csv", cases[c]);
         write_matrix(name, N, N, P);
-        /* column-2-sparse semi-dual, reg 1, notebook's maxiter 500 */
+        /* column-2-sparse semi-dual, reg 1, to the certified optimum */
         run_smooth("fig1", cases[c], &cost, a, b, 1.0, 2,
-                   OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+                   OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, NULL, P, &qi);
         snprintf(name, sizeof name, "fig1_%s_k2.csv", cases[c]);
         write_matrix(name, N, N, P);
     }
@@ -305,13 +327,13 @@ static void figure2(void)
     run_sinkhorn("fig2", "2d", &cost, NULL, NULL, 0.1, P);
     write_matrix("fig2_entropic.csv", N, N, P);
     run_smooth("fig2", "2d", &cost, NULL, NULL, 10.0, 0, OTK_FORMULATION_DUAL,
-               1e-9, 500, NULL, P, &qi);
+               1e-9, 0, NULL, P, &qi);
     write_matrix("fig2_quadratic.csv", N, N, P);
     run_smooth("fig2", "2d", &cost, NULL, NULL, 1.0, 2,
-               OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+               OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, NULL, P, &qi);
     write_matrix("fig2_k2.csv", N, N, P);
     run_smooth("fig2", "2d", &cost, NULL, NULL, 1.0, 1,
-               OTK_FORMULATION_SEMI_DUAL, 1e-8, 500, NULL, P, &qi);
+               OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, NULL, P, &qi);
     write_matrix("fig2_k1.csv", N, N, P);
 }
 
@@ -551,7 +573,8 @@ static void figure34(const char *photo_dir, size_t ncolors)
     double *P = figure_xmalloc(n * m * sizeof *P);
     FILE *met = figure_open("fig3_metrics.csv");
     fprintf(met, "method,k,status,iterations,density,sq_err_a,sq_err_b,"
-                 "l1_err,transport_cost,emd_cost,empty_rows,time_s\n");
+                 "l1_err,transport_cost,emd_cost,empty_rows,time_s,"
+                 "relative_gap\n");
     FILE *tr = figure_open("fig4_trace.csv");
     fprintf(tr, "k,iteration,marginal_error,objective,time_s\n");
 
@@ -564,12 +587,13 @@ static void figure34(const char *photo_dir, size_t ncolors)
     if (st < 0)
         figure_die(otk_status_string(st));
     summary_row("fig3", "colour", "exact", 0, 0.0, st, ei.iterations,
-                ei.marginal_error, ei.transport_cost, ei.transport_cost, n, m,
-                P, ei.outcome.time_s);
+                ei.marginal_error, ei.transport_cost, ei.transport_cost,
+                no_certificate, n, m, P, ei.outcome.time_s);
     const double emd = ei.transport_cost;
     recolour("emd", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
     plan_stats ps = stats_of(n, m, P);
-    fprintf(met, "exact,0,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+    fprintf(met,
+            "exact,0,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f,nan\n",
             otk_status_name(st), ei.iterations,
             (double)ps.nnz_thr / (double)(n * m), sa, sb, ei.marginal_error,
             ei.transport_cost, emd, empty, ei.outcome.time_s);
@@ -586,29 +610,32 @@ static void figure34(const char *photo_dir, size_t ncolors)
         trace t = {tr, k, 0.0};
         otk_quadratic_info qi;
         st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, reg, k,
-                        OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, &t, P, &qi);
+                        OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, &t, P, &qi);
         char tag[32];
         snprintf(tag, sizeof tag, "k%zu", k);
         recolour(tag, &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
         ps = stats_of(n, m, P);
         fprintf(met,
-                "sparse,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+                "sparse,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f,"
+                "%.3e\n",
                 k, otk_status_name(st), qi.iterations,
                 (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
-                qi.transport_cost, emd, empty, qi.outcome.time_s);
+                qi.transport_cost, emd, empty, qi.outcome.time_s,
+                qi.relative_gap);
         fflush(met);
     }
     /* the quadratic solver itself, as a check of k = n */
     otk_quadratic_info qi;
     st = run_smooth("fig3", "colour", &cost, pa.w, pb.w, reg, 0,
-                    OTK_FORMULATION_SEMI_DUAL, 1e-9, 1000, NULL, P, &qi);
+                    OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, NULL, P, &qi);
     recolour("quadratic", &ia, &pa, &ib, &pb, P, &sa, &sb, &empty);
     ps = stats_of(n, m, P);
     fprintf(met,
-            "quadratic,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f\n",
+            "quadratic,%zu,%s,%zu,%.6e,%.6e,%.6e,%.6e,%.10g,%.10g,%zu,%.4f,"
+            "%.3e\n",
             n, otk_status_name(st), qi.iterations,
             (double)ps.nnz_thr / (double)(n * m), sa, sb, qi.marginal_error,
-            qi.transport_cost, emd, empty, qi.outcome.time_s);
+            qi.transport_cost, emd, empty, qi.outcome.time_s, qi.relative_gap);
     figure_close(met);
     figure_close(tr);
     free(P);
@@ -620,6 +647,110 @@ static void figure34(const char *photo_dir, size_t ncolors)
     free(pb.col);
     free(pb.w);
     free(pb.label);
+}
+
+/* ---- figure 5: token-to-expert routing (V-MoE) ---- */
+
+enum { R_TOKENS = 256, R_EXPERTS = 16, R_DIM = 16, R_CAPACITY = 16 };
+
+/* Expert loads and dropped tokens of a hard assignment (expert[i] of token
+ * i, or -1): with `capacity` > 0, tokens beyond an expert's capacity are
+ * dropped in token order (first come, first served). */
+static void route_hard(const char *method, const int *expert, size_t capacity,
+                       FILE *loads, FILE *sum)
+{
+    size_t load[R_EXPERTS] = {0}, dropped = 0, max_load = 0;
+    for (size_t i = 0; i < R_TOKENS; i++) {
+        if (expert[i] < 0 || (capacity > 0 && load[expert[i]] >= capacity)) {
+            dropped++;
+            continue;
+        }
+        load[expert[i]]++;
+    }
+    for (size_t j = 0; j < R_EXPERTS; j++) {
+        fprintf(loads, "%s,0,%zu,%zu\n", method, j, load[j]);
+        max_load = load[j] > max_load ? load[j] : max_load;
+    }
+    fprintf(sum, "%s,0,converged,nan,nan,%zu,%zu,0\n", method, dropped,
+            max_load);
+}
+
+/* Row-wise argmax of an n x m matrix (the larger, the better). */
+static void argmax_rows(const double *S, int *expert)
+{
+    for (size_t i = 0; i < R_TOKENS; i++) {
+        int best = 0;
+        for (size_t j = 1; j < R_EXPERTS; j++)
+            if (S[i * R_EXPERTS + j] > S[i * R_EXPERTS + (size_t)best])
+                best = (int)j;
+        expert[i] = best;
+    }
+}
+
+static void figure5(void)
+{
+    static double tok[R_TOKENS * R_DIM], ex[R_EXPERTS * R_DIM],
+        C[R_TOKENS * R_EXPERTS], S[R_TOKENS * R_EXPERTS],
+        P[R_TOKENS * R_EXPERTS];
+    static int expert[R_TOKENS];
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 5);
+    for (size_t i = 0; i < R_TOKENS * R_DIM; i++)
+        tok[i] = gsl_ran_gaussian(rng, 1.0);
+    for (size_t i = 0; i < R_EXPERTS * R_DIM; i++)
+        ex[i] = gsl_ran_gaussian(rng, 1.0);
+    gsl_rng_free(rng);
+    /* router scores <token, expert> / sqrt(dim); the cost is minus them */
+    for (size_t i = 0; i < R_TOKENS; i++)
+        for (size_t j = 0; j < R_EXPERTS; j++) {
+            double sc = 0.0;
+            for (size_t d = 0; d < R_DIM; d++)
+                sc += tok[i * R_DIM + d] * ex[j * R_DIM + d];
+            S[i * R_EXPERTS + j] = sc / sqrt((double)R_DIM);
+            C[i * R_EXPERTS + j] = -S[i * R_EXPERTS + j];
+        }
+    FILE *loads = figure_open("fig5_loads.csv");
+    fprintf(loads, "method,k,expert,load\n");
+    FILE *sum = figure_open("fig5_routing.csv");
+    fprintf(sum, "method,k,status,relative_gap,marginal_error,dropped,"
+                 "max_load,time_s\n");
+    argmax_rows(S, expert);
+    route_hard("top1", expert, 0, loads, sum);
+    route_hard("top1-capacity", expert, R_CAPACITY, loads, sum);
+    /* entropic OT with uniform marginals balances the experts; each token
+     * then goes to its largest entry, and capacity drops the excess */
+    otk_cost cost = otk_cost_dense(R_TOKENS, R_EXPERTS, C);
+    run_sinkhorn("fig5", "routing", &cost, NULL, NULL, 0.05, P);
+    argmax_rows(P, expert);
+    route_hard("sinkhorn-capacity", expert, R_CAPACITY, loads, sum);
+    /* k-sparse OT: at most k tokens per expert (column); a token is routed
+     * to every expert whose column holds it, dropped when its row is 0 */
+    const size_t ks[3] = {8, 16, 32};
+    for (int q = 0; q < 3; q++) {
+        otk_quadratic_info qi;
+        otk_status st =
+            run_smooth("fig5", "routing", &cost, NULL, NULL, 1.0, ks[q],
+                       OTK_FORMULATION_SEMI_DUAL, 1e-9, 0, NULL, P, &qi);
+        size_t dropped = 0, max_load = 0;
+        for (size_t i = 0; i < R_TOKENS; i++) {
+            size_t nz = 0;
+            for (size_t j = 0; j < R_EXPERTS; j++)
+                nz += P[i * R_EXPERTS + j] != 0.0;
+            dropped += nz == 0;
+        }
+        for (size_t j = 0; j < R_EXPERTS; j++) {
+            size_t load = 0;
+            for (size_t i = 0; i < R_TOKENS; i++)
+                load += P[i * R_EXPERTS + j] != 0.0;
+            fprintf(loads, "sparse,%zu,%zu,%zu\n", ks[q], j, load);
+            max_load = load > max_load ? load : max_load;
+        }
+        fprintf(sum, "sparse,%zu,%s,%.3e,%.3e,%zu,%zu,%.3f\n", ks[q],
+                otk_status_name(st), qi.relative_gap, qi.marginal_error,
+                dropped, max_load, qi.outcome.time_s);
+    }
+    figure_close(loads);
+    figure_close(sum);
 }
 
 int main(int argc, char **argv)
@@ -636,13 +767,15 @@ int main(int argc, char **argv)
         figure_die("N_COLORS must be at least 2");
     summary = figure_open("summary.csv");
     fprintf(summary, "figure,case,method,k,reg,status,iterations,"
-                     "marginal_error,transport_cost,objective,nnz,nnz_thr,"
-                     "max_col_nnz,time_s\n");
+                     "marginal_error,transport_cost,objective,"
+                     "dual_objective,relative_gap,nnz,nnz_thr,max_col_nnz,"
+                     "time_s\n");
     double t0 = figure_now();
     fprintf(stderr, "sparse_figures: otkit %s\n", otk_version());
     figure1();
     figure2();
     figure34(argv[2], ncolors);
+    figure5();
     figure_close(summary);
     fprintf(stderr, "sparse_figures: done in %.1f s\n", figure_now() - t0);
     return 0;
