@@ -39,7 +39,8 @@
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 
-#define POINTS_PER_CLUSTER 8 /* mean cluster size aimed at */
+#define POINTS_PER_CLUSTER 8 /* mean cluster size aimed at, at least */
+#define MAX_CLUSTERS 20000   /* per side: bounds the cluster pairs */
 #define COARSE_CELLS 1.0     /* kernel width of reg_c, in cells */
 #define DIRECT_PAIRS 250000  /* levels this small use the dense solver */
 #define COARSE_REL_TOL 1e-4  /* residual of coarse levels, times mass */
@@ -51,6 +52,9 @@
 #define RATE_AGREE 1.5             /* as the dense solver's adaptive omega */
 #define MAX_RATE (1.0 - 1e-8)
 #define UNDERFLOW_COLSUM 1e-250 /* below: T(f) down the columns */
+/* A sweep's scratch per thread, in rows of max(n, m): the column sums,
+ * the block's h, costs, exponentials and column sums, its coordinates. */
+#define SCRATCH_ROWS(d) (5 + (d))
 
 /* One level: clouds x (n x d) and y (m x d), weights of equal mass, the
  * cost scale |x - y|^2 and reg. */
@@ -101,7 +105,7 @@ typedef struct ms_level {
     double *colsum;          /* column sums of a sweep's plan */
     double *T;               /* c-transforms, max(n, m) */
     double *Fmax, *Gmax;     /* cluster maxima of f and g */
-    double *buf;             /* 4 max(n, m) per thread */
+    double *buf;             /* SCRATCH_ROWS max(n, m) per thread */
     size_t buflen;
     ms_pairs pairs;
 } ms_level;
@@ -292,29 +296,50 @@ typedef struct sweep_extra {
     double *pot, omega;
 } sweep_extra;
 
-/* The squared distances from p to the points of cluster J of C, into c. */
-static void distances(const otk__clusters *C, size_t J, const double *p,
-                      double *c)
+/* A row cluster's block: the kept columns' h and transposed coordinates
+ * gathered into contiguous scratch (coordinate q at yc + q * stride), so
+ * that each row of the cluster runs long vector loops. Returns the
+ * block's length. */
+static size_t gather(const otk__clusters *C, const uint32_t *idx, size_t k0,
+                     size_t k1, const double *hcol, double *hb, double *yc,
+                     size_t stride)
 {
-    const size_t d = C->d, j0 = C->start[J], cnt = C->start[J + 1] - j0;
-    for (size_t jj = 0; jj < cnt; jj++)
-        c[jj] = 0.0;
-    for (size_t q = 0; q < d; q++) {
-        const double *yq = C->ptsT + q * C->n + j0, pq = p[q];
-        for (size_t jj = 0; jj < cnt; jj++) {
-            const double dd = yq[jj] - pq;
-            c[jj] += dd * dd;
+    size_t len = 0;
+    for (size_t k = k0; k < k1; k++) {
+        const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
+        memcpy(hb + len, hcol + j0, cnt * sizeof *hb);
+        for (size_t q = 0; q < C->d; q++)
+            memcpy(yc + q * stride + len, C->ptsT + q * C->n + j0,
+                   cnt * sizeof *yc);
+        len += cnt;
+    }
+    return len;
+}
+
+/* c_j = |p - y_j|^2 over the block. */
+static void block_distances(size_t d, size_t len, const double *yc,
+                            size_t stride, const double *p, double *c)
+{
+    for (size_t j = 0; j < len; j++) {
+        const double dd = yc[j] - p[0];
+        c[j] = dd * dd;
+    }
+    for (size_t q = 1; q < d; q++) {
+        const double *yq = yc + q * stride, pq = p[q];
+        for (size_t j = 0; j < len; j++) {
+            const double dd = yq[j] - pq;
+            c[j] += dd * dd;
         }
     }
 }
 
-/* acc += w e over the points of the kept clusters idx[k0..k1) of C. */
+/* acc += the block's column sums ab, back at the columns' places. */
 static void scatter(const otk__clusters *C, const uint32_t *idx, size_t k0,
-                    size_t k1, double w, const double *e, double *acc)
+                    size_t k1, const double *ab, double *acc)
 {
     for (size_t k = k0, o = 0; k < k1; k++) {
         const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
-        otk__vaxpy(cnt, w, e + o, acc + j0);
+        otk__vaxpy(cnt, 1.0, ab + o, acc + j0);
         o += cnt;
     }
 }
@@ -335,36 +360,30 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
     const size_t *ptr = rows_are_x ? L->pairs.rowptr : L->pairs.colptr;
     const uint32_t *idx = rows_are_x ? L->pairs.cols : L->pairs.rows;
     const double scale = L->pb->scale, s = scale / reg;
-    const size_t stride = 4 * L->buflen;
+    const size_t bl = L->buflen, d = L->pb->d, stride = SCRATCH_ROWS(d) * bl;
     double *mean = ex != NULL ? ex->mean : NULL;
     double *pot = ex != NULL ? ex->pot : NULL;
     const double omega = ex != NULL ? ex->omega : 1.0;
     if (pot != NULL)
         for (int t = 0; t < L->threads; t++)
-            memset(L->buf + (size_t)t * stride + 3 * L->buflen, 0,
-                   C->n * sizeof *L->buf);
+            memset(L->buf + (size_t)t * stride, 0, C->n * sizeof *L->buf);
 #pragma omp parallel num_threads(L->threads) if (L->threads > 1)
     {
         size_t t = 0;
 #ifdef _OPENMP
         t = (size_t)omp_get_thread_num();
 #endif
-        double *hb = L->buf + t * stride, *cb = hb + L->buflen;
-        double *e = cb + L->buflen, *acc = e + L->buflen;
+        /* per thread: acc, hb, cb, e, ab, then d rows of coordinates */
+        double *acc = L->buf + t * stride, *hb = acc + bl, *cb = hb + bl;
+        double *e = cb + bl, *ab = e + bl, *yc = ab + bl;
 #pragma omp for schedule(static)
         for (long I = 0; I < (long)R->count; I++) {
-            size_t len = 0;
-            for (size_t k = ptr[I]; k < ptr[I + 1]; k++) {
-                const size_t j0 = C->start[idx[k]], j1 = C->start[idx[k] + 1];
-                memcpy(hb + len, hcol + j0, (j1 - j0) * sizeof *hb);
-                len += j1 - j0;
-            }
+            const size_t k0 = ptr[I], k1 = ptr[I + 1];
+            const size_t len = gather(C, idx, k0, k1, hcol, hb, yc, bl);
+            if (pot != NULL)
+                memset(ab, 0, len * sizeof *ab);
             for (size_t r = R->start[I]; r < R->start[I + 1]; r++) {
-                size_t o = 0;
-                for (size_t k = ptr[I]; k < ptr[I + 1]; k++) {
-                    distances(C, idx[k], R->pts + r * R->d, cb + o);
-                    o += C->start[idx[k] + 1] - C->start[idx[k]];
-                }
+                block_distances(d, len, yc, bl, R->pts + r * d, cb);
                 double mx, sum;
                 otk__lse_affine(hb, s, cb, e, len, &mx, &sum);
                 T[r] = -reg * (mx + log(sum));
@@ -376,18 +395,18 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
                     double delta =
                         omega == 1.0 ? 0.0 : (1.0 - omega) * (pot[r] - T[r]);
                     pot[r] = T[r] + delta;
-                    scatter(C, idx, ptr[I], ptr[I + 1],
-                            R->w[r] * exp(delta / reg) / sum, e, acc);
+                    otk__vaxpy(len, R->w[r] * exp(delta / reg) / sum, e, ab);
                 }
             }
+            if (pot != NULL)
+                scatter(C, idx, k0, k1, ab, acc);
         }
     }
     if (pot == NULL)
         return;
-    memcpy(L->colsum, L->buf + 3 * L->buflen, C->n * sizeof *L->colsum);
+    memcpy(L->colsum, L->buf, C->n * sizeof *L->colsum);
     for (int t = 1; t < L->threads; t++)
-        otk__vaxpy(C->n, 1.0, L->buf + (size_t)t * stride + 3 * L->buflen,
-                   L->colsum);
+        otk__vaxpy(C->n, 1.0, L->buf + (size_t)t * stride, L->colsum);
 }
 
 static void set_h(size_t len, const double *logw, const double *pot, double reg,
@@ -656,8 +675,12 @@ static double first_width(const ms_problem *pb, const double *extent)
         return 1.0;
     for (size_t k = 0; k < pb->d; k++)
         vol *= fmax(extent[k], 1e-3 * widest);
+    /* more points per cluster on large clouds: the kept pairs of clusters
+     * (two indices each) and the O(clusters^2) tests that find them stay
+     * bounded */
     double pts = (double)(pb->n > pb->m ? pb->n : pb->m);
-    double w = pow(vol * POINTS_PER_CLUSTER / pts, 1.0 / (double)pb->d);
+    double per = fmax(POINTS_PER_CLUSTER, pts / MAX_CLUSTERS);
+    double w = pow(vol * per / pts, 1.0 / (double)pb->d);
     return fmax(w, 1e-6 * widest);
 }
 
@@ -732,7 +755,8 @@ static int level_alloc(ms_level *L)
     L->Fmax = malloc(L->X.count * sizeof *L->Fmax);
     L->Gmax = malloc(L->Yp->count * sizeof *L->Gmax);
     L->colsum = malloc(big * sizeof *L->colsum);
-    L->buf = malloc(4 * big * (size_t)L->threads * sizeof *L->buf);
+    L->buf = malloc(SCRATCH_ROWS(L->pb->d) * big * (size_t)L->threads *
+                    sizeof *L->buf);
     if (!L->lx || !L->ly || !L->f || !L->g || !L->hx || !L->hy || !L->T ||
         !L->Fmax || !L->Gmax || !L->buf || !L->colsum)
         return -1;
