@@ -52,6 +52,8 @@
 #define RATE_AGREE 1.5             /* as the dense solver's adaptive omega */
 #define MAX_RATE (1.0 - 1e-8)
 #define UNDERFLOW_COLSUM 1e-250 /* below: T(f) down the columns */
+#define ONE_PASS_MIN 1e-200     /* a one-pass row is trusted when its */
+#define ONE_PASS_MAX 1e200      /* sum lies in here (otk__exp_affine_sum) */
 /* A sweep's scratch per thread, in rows of max(n, m): the column sums,
  * the block's h, costs, exponentials and column sums, its coordinates. */
 #define SCRATCH_ROWS(d) (5 + (d))
@@ -294,6 +296,9 @@ static double neglected_mass(ms_level *L, double reg)
 typedef struct sweep_extra {
     double *mean;
     double *pot, omega;
+    /* the rows' last c-transforms (NULL: none): their log-sum-exps are
+     * nearly this sweep's, a shift that lets each row be read once */
+    const double *guess;
 } sweep_extra;
 
 /* A row cluster's block: the kept columns' h and transposed coordinates
@@ -364,6 +369,7 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
     double *mean = ex != NULL ? ex->mean : NULL;
     double *pot = ex != NULL ? ex->pot : NULL;
     const double omega = ex != NULL ? ex->omega : 1.0;
+    const double *guess = ex != NULL ? ex->guess : NULL;
     if (pot != NULL)
         for (int t = 0; t < L->threads; t++)
             memset(L->buf + (size_t)t * stride, 0, C->n * sizeof *L->buf);
@@ -384,8 +390,11 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
                 memset(ab, 0, len * sizeof *ab);
             for (size_t r = R->start[I]; r < R->start[I + 1]; r++) {
                 block_distances(d, len, yc, bl, R->pts + r * d, cb);
-                double mx, sum;
-                otk__lse_affine(hb, s, cb, e, len, &mx, &sum);
+                double mx = guess != NULL ? -guess[r] / reg : NAN, sum = 0.0;
+                if (isfinite(mx))
+                    sum = otk__exp_affine_sum(hb, s, cb, mx, e, len);
+                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
+                    otk__lse_affine(hb, s, cb, e, len, &mx, &sum);
                 T[r] = -reg * (mx + log(sum));
                 if (mean != NULL)
                     mean[r] =
@@ -495,7 +504,8 @@ static int symmetric_iteration(ms_level *L, ms_run *run, double reg, double tol,
 {
     const size_t n = L->pb->n;
     set_h(n, L->lx, L->g, reg, L->hy);
-    sweep(L, 1, L->hy, reg, L->T, NULL);
+    const sweep_extra ex = {NULL, NULL, 1.0, L->g};
+    sweep(L, 1, L->hy, reg, L->T, &ex);
     run->iterations++;
     if (measure) {
         int r = check(run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg,
@@ -514,7 +524,7 @@ static int iteration(ms_level *L, ms_run *run, double reg, double tol,
     const size_t n = L->pb->n, m = L->pb->m;
     const double *b = L->Yp->w;
     set_h(m, L->ly, L->g, reg, L->hy);
-    const sweep_extra ex = {NULL, L->f, omega};
+    const sweep_extra ex = {NULL, L->f, omega, L->f};
     sweep(L, 1, L->hy, reg, L->T, &ex);
     double rows =
         omega == 1.0 ? 0.0 : side_residual(n, L->X.w, L->f, L->T, reg);
@@ -861,7 +871,7 @@ static otk_status final_pass(ms_level *L, ms_run *run)
     if (mean == NULL)
         return OTK_ERR_NO_MEMORY;
     set_h(m, L->ly, L->g, reg, L->hy);
-    const sweep_extra ex = {mean, NULL, 1.0};
+    const sweep_extra ex = {mean, NULL, 1.0, L->f};
     sweep(L, 1, L->hy, reg, L->T, &ex);
     double transport = 0.0, total = 0.0, fr = 0.0, gc = 0.0, marg = 0.0;
     double resid = 0.0, dual = 0.0;
