@@ -91,7 +91,7 @@ START_TEST(matches_the_dense_solver)
                                              NULL, &ms, &div1, &s1, i1),
                      OTK_CONVERGED);
     for (int k = 0; k < 3; k++) {
-        ck_assert(i1[k].neglected_mass > 0.0); /* pairs were dropped */
+        ck_assert(i1[k].neglected_mass > 0.0);   /* pairs were dropped */
         ck_assert(i1[k].neglected_mass < 1e-10); /* well below tol */
         ck_assert(i1[k].residual <= 1e-9 * 2.0);
         assert_close("dual", i1[k].dual_objective, i0[k].dual_objective, 1e-9,
@@ -225,9 +225,9 @@ START_TEST(refuses_what_it_cannot_bound)
 }
 END_TEST
 
-/* max_iter and cancellation end with the returned plan measured, and
- * identical clouds (a self-transport problem) give the same as the dense
- * solver. */
+/* Identical clouds (a self-transport problem) give the same as the dense
+ * solver, with one thread or two, and max_iter ends with the returned
+ * plan measured. */
 START_TEST(budget_and_self_transport)
 {
     const size_t n = 400, d = 2;
