@@ -143,6 +143,29 @@ typedef struct otk_sinkhorn_settings {
      * solve (docs/api.md, "Threads").
      * Default 0; valid: [0, inf). */
     int threads;
+    /* Multiscale path for large point clouds (docs/entropic.md,
+     * "Multiscale"): the points are clustered on a grid, the clusters are
+     * solved first (recursively, as coarser point clouds), and epsilon
+     * scaling then runs on the points with the kernel truncated to the
+     * pairs of clusters where the potentials allow plan entries above
+     * exp(-truncation) times a b^T. Needs point clouds with the squared
+     * Euclidean metric, a balanced problem and warm_start = 0 (else
+     * OTK_ERR_INVALID_ARGUMENT naming settings.multiscale). The plan
+     * outside the kept pairs is bounded from the returned potentials
+     * (info.neglected_mass), and the residual adds twice that bound to
+     * the one measured on the kept pairs, so that it bounds the full
+     * plan's. iterations counts the sweeps on the points (not those of the
+     * coarse levels), stages the epsilon-scaling stages on the points.
+     * 1 on, 0 off, -1 auto (on for such problems when n m >= 1e9).
+     * Default 0; valid: [-1, 1]. */
+    int multiscale;
+    /* Multiscale: a pair of clusters is kept when its bound on the plan
+     * entries (divided by a_i b_j) is at least exp(-truncation). When the
+     * neglected mass keeps the residual above tol the pairs are rebuilt
+     * from the final potentials; if that does not help the solve ends
+     * with OTK_STALLED, cause "truncation" (raise it).
+     * Default 20; valid: (0, inf). */
+    double truncation;
     /* Called at every check (every check_every iterations, and at each
      * Newton trial point) with an otk_progress whose solver is "sinkhorn",
      * error the residual, reg the current stage's reg, objective NaN, and
@@ -164,6 +187,8 @@ typedef struct otk_sinkhorn_progress {
  *   "max_iter"        max_iter ran out at the requested reg
  *   "max_iter_stage"  max_iter ran out in an earlier epsilon-scaling stage
  *                     (the returned f is one row update at reg from it)
+ * and for OTK_STALLED (multiscale only):
+ *   "truncation"      the neglected mass keeps the residual above tol
  * NULL otherwise. Numbers a failed call did not compute are NaN (counts 0).
  */
 typedef struct otk_sinkhorn_info {
@@ -176,6 +201,9 @@ typedef struct otk_sinkhorn_info {
     double transport_cost;      /* <P, C> */
     double objective;           /* regularized primal value at P */
     double dual_objective;      /* dual value at (f, g) */
+    double neglected_mass;      /* bound of the plan mass that was not
+                                   formed: 0, or for the multiscale path
+                                   the truncation's (see settings) */
 } otk_sinkhorn_info;
 
 /* The settings bounds table (docs/api.md): one record per numeric field

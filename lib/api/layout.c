@@ -75,6 +75,8 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_sinkhorn_settings, warm_start),
     OTK_FIELD(otk_sinkhorn_settings, relaxation),
     OTK_FIELD(otk_sinkhorn_settings, threads),
+    OTK_FIELD(otk_sinkhorn_settings, multiscale),
+    OTK_FIELD(otk_sinkhorn_settings, truncation),
     OTK_FIELD(otk_sinkhorn_settings, progress),
     OTK_FIELD(otk_sinkhorn_settings, progress_user),
 
@@ -88,6 +90,7 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_sinkhorn_info, transport_cost),
     OTK_FIELD(otk_sinkhorn_info, objective),
     OTK_FIELD(otk_sinkhorn_info, dual_objective),
+    OTK_FIELD(otk_sinkhorn_info, neglected_mass),
 
     OTK_STRUCT(otk_exact_settings),
     OTK_FIELD(otk_exact_settings, max_iter),

@@ -135,4 +135,30 @@ otk__call otk__sinkhorn_begin(otk_sinkhorn_info **where,
 otk_status otk__sinkhorn_validate(otk__call *call,
                                   const otk_sinkhorn_settings *s);
 
+/* The smallest reg / (max C - min C) a solve accepts. */
+#define OTK__MIN_REL_REG 1e-10
+
+/* The multiscale path (multiscale.c): whether settings.multiscale picks it
+ * for this (checked) problem; the checks it adds to a solve's arguments
+ * (OTK_ERR_INVALID_ARGUMENT naming settings.multiscale); and the solve
+ * itself, which ends the call. */
+int otk__multiscale_wanted(const otk_problem *pr,
+                           const otk_sinkhorn_settings *s);
+otk_status otk__multiscale_check(otk__call *call, const otk_problem *pr,
+                                 const otk_sinkhorn_settings *s);
+typedef struct otk__multiscale_args {
+    double mass_a, mass_b; /* the checked masses */
+    int symmetric;         /* the problem is its own transpose */
+    /* the solver of the coarsest level: otk_sinkhorn, passed in so that
+     * the two files do not call each other (tests/layering) */
+    otk_status (*direct)(const otk_problem *, const otk_sinkhorn_settings *,
+                         otk_solution *, otk_sinkhorn_info *);
+} otk__multiscale_args;
+otk_status otk__multiscale_solve(otk__call *call, otk_sinkhorn_workspace *ws,
+                                 const otk_problem *pr,
+                                 const otk_sinkhorn_settings *s,
+                                 otk_solution *sol,
+                                 const otk__multiscale_args *args,
+                                 otk_sinkhorn_info *info);
+
 #endif

@@ -95,6 +95,7 @@ void otk__final_info(const otk_sinkhorn_workspace *ws, const sweep_problem *pb,
     info->transport_cost = transport;
     info->marginal_error = marg;
     info->residual = resid;
+    info->neglected_mass = 0.0; /* every entry of the plan is formed */
     /* reg KL(P | ab^T) = sum P (f + g - C) - reg (sum P - sum a sum b) */
     info->objective = fr + gc - mass_term;
     if (!isinf(pb->tau_a))

@@ -18,7 +18,6 @@
 #define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
 #define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
 #define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
-#define MIN_REL_REG 1e-10          /* smallest reg / (max C - min C) */
 #define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
 #define RATE_AGREE                                                             \
     1.5                    /* successive rates that agree: the                 \
@@ -507,7 +506,7 @@ otk__call otk__sinkhorn_begin(otk_sinkhorn_info **where,
     info->stages = 0;
     info->domain = OTK_DOMAIN_AUTO;
     info->objective = info->dual_objective = info->transport_cost = NAN;
-    info->marginal_error = info->residual = NAN;
+    info->marginal_error = info->residual = info->neglected_mass = NAN;
     return call;
 }
 
@@ -537,6 +536,9 @@ static otk_status check_args(otk__call *call, const otk_sinkhorn_workspace *ws,
     if (s->domain == OTK_DOMAIN_SCALING && pr->cost->C == NULL)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "settings.domain",
                          SIZE_MAX);
+    st = otk__multiscale_check(call, pr, s);
+    if (st != OTK_CONVERGED)
+        return st;
     if (s->warm_start) {
         const double *g = sol != NULL ? sol->g : NULL;
         if (g == NULL && !ws->g_valid)
@@ -685,7 +687,7 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
     const double range = hi - lo;
     /* The iterations work with potentials / reg, of magnitude range / reg;
      * beyond 1e10 double precision cannot represent the plan. */
-    if (reg < MIN_REL_REG * range)
+    if (reg < OTK__MIN_REL_REG * range)
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
     start_g(ws, s, sol != NULL ? sol->g : NULL);
     /* tol is relative to the mass: the residual of a problem of mass M
@@ -744,6 +746,14 @@ static otk_status solve_in(otk__call *call, otk_sinkhorn_workspace *ws,
         check_args(call, ws, problem, settings, solution, &mass_a, &mass_b);
     if (st != OTK_CONVERGED)
         return st;
+    if (otk__multiscale_wanted(problem, settings)) {
+        const otk__multiscale_args args = {
+            mass_a, mass_b,
+            is_symmetric(problem->cost, problem->a, problem->b, settings),
+            otk_sinkhorn};
+        return otk__multiscale_solve(call, ws, problem, settings, solution,
+                                     &args, info);
+    }
     return solve_checked(call, ws, problem, settings, solution, mass_a, mass_b,
                          info);
 }

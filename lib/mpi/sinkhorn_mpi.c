@@ -16,7 +16,6 @@
 #define STAGE_MAX_ITER 200
 #define STAGE_REL_TOL 1e-3
 #define UNDERFLOW_COLSUM 1e-250
-#define MIN_REL_REG 1e-10
 #define KEEP_GOING 1000
 
 typedef struct run_state {
@@ -190,7 +189,7 @@ static otk_status solve_set_up(dist *D, otk__call *call, const otk_problem *pr,
         mass_b = mass_a;
     double lo, hi;
     otk__dist_cost_bounds(D, &lo, &hi);
-    if (reg < MIN_REL_REG * (hi - lo))
+    if (reg < OTK__MIN_REL_REG * (hi - lo))
         return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "reg", SIZE_MAX);
     const double mass_ref = 0.5 * (mass_a + mass_b);
     const double tol_abs = s->tol * mass_ref;

@@ -68,7 +68,8 @@ class SinkhornSettings(LayoutStructure):
                 ("eps_scaling", ctypes.c_int),
                 ("eps_scaling_factor", ctypes.c_double),
                 ("warm_start", ctypes.c_int), ("relaxation", ctypes.c_double),
-                ("threads", ctypes.c_int), ("progress", PROGRESS_FN),
+                ("threads", ctypes.c_int), ("multiscale", ctypes.c_int),
+                ("truncation", ctypes.c_double), ("progress", PROGRESS_FN),
                 ("progress_user", ctypes.c_void_p)]
 
 
@@ -80,7 +81,8 @@ class SinkhornInfo(LayoutStructure):
                 ("residual", ctypes.c_double),
                 ("transport_cost", ctypes.c_double),
                 ("objective", ctypes.c_double),
-                ("dual_objective", ctypes.c_double)]
+                ("dual_objective", ctypes.c_double),
+                ("neglected_mass", ctypes.c_double)]
 
 
 class ExactSettings(LayoutStructure):

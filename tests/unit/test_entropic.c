@@ -786,7 +786,8 @@ START_TEST(settings_bounds_table)
     static const char *const fields[] = {
         "tol",        "max_iter",   "check_every", "tau_a",
         "tau_b",      "domain",     "eps_scaling", "eps_scaling_factor",
-        "warm_start", "relaxation", "threads"};
+        "warm_start", "relaxation", "threads",     "multiscale",
+        "truncation"};
     otk_sinkhorn_settings def;
     memset(&def, 0x5a, sizeof def);
     otk_sinkhorn_default_settings(&def);

@@ -35,6 +35,8 @@ enum {
     O_EPS,
     O_RELAX,
     O_THREADS,
+    O_MULTI,
+    O_TRUNC,
     O_DIV,
     O_CXX,
     O_CYY
@@ -66,6 +68,14 @@ static const otkcli_opt opts[] = {
                    "threads (0: all cores on large problems); more than\n"
                    "1024 or 4 per core are used as that maximum",
                    threads),
+    OTKCLI_OPT("multiscale", 0, NULL, O_MULTI,
+               "point clouds, squared Euclidean, balanced: cluster the\n"
+               "points, solve coarse to fine, truncate the kernel\n"
+               "(docs/entropic.md, \"Multiscale\")"),
+    OTKCLI_SETTING("truncation", "K", O_TRUNC,
+                   "with --multiscale: drop blocks whose plan bound is\n"
+                   "below exp(-K)",
+                   truncation),
     OTKCLI_HEADING("Output:"), OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("divergence", 0, NULL, O_DIV,
                "also compute the debiased Sinkhorn divergence"),
@@ -76,6 +86,7 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPTS_GENERAL, OTKCLI_END};
 
 static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
+                                  {"neglected_mass", "with --multiscale"},
                                   {"sinkhorn_divergence", "with --divergence"},
                                   {"time_s", NULL},
                                   {NULL, NULL}};
@@ -105,6 +116,8 @@ static int report(otkcli_tool *t, const otkcli_problem *pb,
      * the scaling domain for point clouds */
     if (opt == NULL && what && strcmp(what, "settings.domain") == 0)
         opt = "--domain";
+    if (opt == NULL && what && strcmp(what, "settings.multiscale") == 0)
+        opt = "--multiscale";
     otk_status st = info->outcome.status;
     if (st == OTK_ERR_INVALID_ARGUMENT && opt != NULL) {
         char msg[128];
@@ -139,6 +152,7 @@ static int own_option(options *o, int c, otkcli_error *err)
     switch (c) {
     case O_REG: return otkcli_parse_double("--reg", optarg, &o->reg, err);
     case O_DIV: o->divergence = 1; return 0;
+    case O_MULTI: s->multiscale = 1; return 0;
     case O_CXX: o->cxx_path = optarg; return 0;
     case O_CYY: o->cyy_path = optarg; return 0;
     case O_DOMAIN:
@@ -305,6 +319,10 @@ int main(int argc, char **argv)
                  info[0].residual, o.s.tol, mass, info[0].iterations);
         otkcli_warn_not_converged(&t, err.msg);
     }
+    if (st == OTK_STALLED)
+        otkcli_warn_not_converged(
+            &t, "the truncated kernel's neglected mass keeps the residual "
+                "above --tol; raise --truncation");
     if (t.plan_path && otkcli_tool_write_matrix(&t, t.plan_path, P, n, m) != 0)
         goto done;
     if (otkcli_write_potentials(&t, f, n, g, m) != 0)
@@ -316,6 +334,8 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "transport_cost", info[0].transport_cost);
     otkcli_summary_num(&sm, "objective", info[0].objective);
     otkcli_summary_num(&sm, "dual_objective", info[0].dual_objective);
+    if (o.s.multiscale == 1)
+        otkcli_summary_num(&sm, "neglected_mass", info[0].neglected_mass);
     if (o.divergence)
         otkcli_summary_num(&sm, "sinkhorn_divergence", div);
     otkcli_summary_num(&sm, "time_s", info[0].outcome.time_s);

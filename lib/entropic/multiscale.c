@@ -1,0 +1,1048 @@
+/*
+ * Multiscale Sinkhorn for point clouds with the squared Euclidean cost
+ * (settings.multiscale; docs/entropic.md, "Multiscale"). The references
+ * are GeomLoss's multiscale backend (Feydy 2020: a coarse problem on
+ * cluster centres, potentials carried to the points, block-sparse
+ * kernels) and Schmitzer's sparse scaling (2019: truncation of the kernel
+ * where the potentials say the plan is negligible).
+ *
+ * A level solves two clouds at reg:
+ *   1. both clouds are clustered on one grid (cluster.c);
+ *   2. the clusters (centres, masses) are solved at a coarser
+ *      reg_c = max(reg, scale (COARSE_CELLS width)^2), recursively, down
+ *      to a size that the dense solver takes directly;
+ *   3. each point starts from its cluster's potentials, and epsilon
+ *      scaling goes from reg_c down to reg on the points, each stage with
+ *      the pairs of clusters (I, J) whose plan bound
+ *        F_I + G_J - scale dist(box_I, box_J)^2 >= -truncation reg
+ *      (F, G the largest potentials in the cluster) rebuilt from the
+ *      current potentials; only those pairs' cost entries are ever formed.
+ * The mass of the plan outside the kept pairs is bounded from the returned
+ * potentials, every entry of a dropped pair by the same bound:
+ *   neglected <= sum over dropped (I, J) of
+ *      Ahat_I Bhat_J exp((F_I + G_J - scale dist(box_I, box_J)^2) / reg),
+ *   Ahat_I = sum_{i in I} a_i exp((f_i - F_I) / reg) (Bhat_J likewise),
+ * and the reported residual adds twice that bound (it can move row and
+ * column sums by as much) to the one measured on the kept pairs.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/core.h"
+#include "entropic/cluster.h"
+#include "entropic/entropic_internal.h"
+#include "linalg/linalg.h"
+
+#define POINTS_PER_CLUSTER 8 /* mean cluster size aimed at, at least */
+#define MAX_CLUSTERS 20000   /* per side: bounds the cluster pairs */
+#define COARSE_CELLS 1.0     /* kernel width of reg_c, in cells */
+#define DIRECT_PAIRS 250000  /* levels this small use the dense solver */
+#define COARSE_REL_TOL 1e-4  /* residual of coarse levels, times mass */
+#define STAGE_MAX_ITER 200   /* iterations per intermediate stage */
+#define STAGE_REL_TOL 1e-3   /* their residual target, times mass */
+#define REBUILDS 3           /* kept sets rebuilt to meet tol at the end */
+#define AUTO_PAIRS 1e9       /* settings.multiscale = -1: n m at least */
+#define RATE_AGREE 1.5       /* as the dense solver's adaptive omega */
+#define MAX_RATE (1.0 - 1e-8)
+#define UNDERFLOW_COLSUM 1e-250 /* below: T(f) down the columns */
+#define ONE_PASS_MIN 1e-200     /* a one-pass row is trusted when its */
+#define ONE_PASS_MAX 1e200      /* sum lies in here (otk__exp_affine_sum) */
+/* A sweep's scratch per thread, in rows of max(n, m): the column sums,
+ * the block's h, costs, exponentials and column sums, its coordinates. */
+#define SCRATCH_ROWS(d) (5 + (d))
+
+/* One level: clouds x (n x d) and y (m x d), weights of equal mass, the
+ * cost scale |x - y|^2 and reg. */
+typedef struct ms_problem {
+    size_t n, m, d;
+    const double *x, *y, *a, *b;
+    double scale, reg, mass;
+    int symmetric; /* x = y and a = b: one side, the averaged update */
+} ms_problem;
+
+/* What a level is asked for and reports. */
+typedef struct ms_run {
+    const otk_sinkhorn_settings *s;
+    otk_status (*direct)(const otk_problem *, const otk_sinkhorn_settings *,
+                         otk_solution *, otk_sinkhorn_info *);
+    const otk__call *call; /* progress times (top level only) */
+    int top, threads;
+    double tol;           /* absolute residual target of the last stage */
+    size_t budget;        /* iterations of this level's stages */
+    size_t iterations;    /* done at this level */
+    size_t stages, stage; /* run at this level; the current one */
+    double residual;      /* measured on the kept pairs */
+    int max_iter_stage;   /* the budget ran out before the last stage */
+    /* the top level's outputs: b's scale, the plan or NULL, the info */
+    double bscale;
+    double *P;
+    otk_sinkhorn_info *info;
+} ms_run;
+
+/* The kept pairs of clusters, by row cluster (rowptr, cols) and by
+ * column cluster (colptr, rows), each list ascending. */
+typedef struct ms_pairs {
+    size_t *rowptr, *colptr;
+    uint32_t *cols, *rows;
+    size_t count;
+} ms_pairs;
+
+/* A level's state: the clustered sides (one when symmetric), the log
+ * weights and potentials in sorted order, the kept pairs and scratch. */
+typedef struct ms_level {
+    const ms_problem *pb;
+    int threads;
+    otk__clusters X, Y;
+    const otk__clusters *Yp; /* &Y, or &X when symmetric */
+    double *lx, *ly;         /* log weights */
+    double *f, *g;           /* potentials */
+    double *hx, *hy;         /* log w + potential / reg */
+    double *colsum;          /* column sums of a sweep's plan */
+    double *T;               /* c-transforms, max(n, m) */
+    double *Fmax, *Gmax;     /* cluster maxima of f and g */
+    double *buf;             /* SCRATCH_ROWS max(n, m) per thread */
+    size_t buflen;
+    ms_pairs pairs;
+} ms_level;
+
+static void pairs_free(ms_pairs *p)
+{
+    free(p->rowptr);
+    free(p->colptr);
+    free(p->cols);
+    free(p->rows);
+    memset(p, 0, sizeof *p);
+}
+
+/* The exponent of the plan bound of the cluster pair (I, J). */
+static double pair_bound(const ms_level *L, size_t I, size_t J, double reg)
+{
+    const double d2 = otk__box_dist2(&L->X, I, L->Yp, J);
+    return (L->Fmax[I] + L->Gmax[J] - L->pb->scale * d2) / reg;
+}
+
+static void cluster_max(const otk__clusters *c, const double *pot, double *mx)
+{
+    for (size_t q = 0; q < c->count; q++) {
+        double v = -INFINITY;
+        for (size_t s = c->start[q]; s < c->start[q + 1]; s++)
+            v = fmax(v, pot[s]);
+        mx[q] = v;
+    }
+}
+
+/* For each cluster of one side, the cluster of the other side with mass
+ * whose pair bound is largest: that pair is always kept, so that no point
+ * is left without a column of positive weight. */
+static void best_partners(const ms_level *L, int by_rows, double reg,
+                          uint32_t *best)
+{
+    const otk__clusters *P = by_rows ? &L->X : L->Yp;
+    const otk__clusters *Q = by_rows ? L->Yp : &L->X;
+    const long np = (long)P->count;
+#pragma omp parallel for schedule(dynamic, 16)                                 \
+    num_threads(L->threads) if (L->threads > 1)
+    for (long p = 0; p < np; p++) {
+        double top = -INFINITY;
+        uint32_t arg = 0;
+        for (size_t q = 0; q < Q->count; q++) {
+            if (!(Q->mass[q] > 0.0))
+                continue;
+            double v = by_rows ? pair_bound(L, (size_t)p, q, reg)
+                               : pair_bound(L, q, (size_t)p, reg);
+            if (v > top) {
+                top = v;
+                arg = (uint32_t)q;
+            }
+        }
+        best[p] = arg;
+    }
+}
+
+typedef struct keep_rule {
+    const ms_level *L;
+    double reg, cut; /* kept: bound exponent >= -cut */
+    const uint32_t *best_col, *best_row;
+} keep_rule;
+
+static int kept(const keep_rule *k, size_t I, size_t J)
+{
+    return k->best_col[I] == J || k->best_row[J] == I ||
+           pair_bound(k->L, I, J, k->reg) >= -k->cut;
+}
+
+/* One row cluster's kept columns: counted (cols NULL) or written. */
+static size_t row_pairs(const keep_rule *k, size_t I, uint32_t *cols)
+{
+    size_t c = 0;
+    for (size_t J = 0; J < k->L->Yp->count; J++)
+        if (kept(k, I, J)) {
+            if (cols != NULL)
+                cols[c] = (uint32_t)J;
+            c++;
+        }
+    return c;
+}
+
+/* The column lists from the row lists (a counting sort, rows ascending). */
+static void transpose_pairs(ms_pairs *p, size_t nr, size_t nc)
+{
+    memset(p->colptr, 0, (nc + 1) * sizeof *p->colptr);
+    for (size_t k = 0; k < p->count; k++)
+        p->colptr[p->cols[k] + 1]++;
+    for (size_t J = 0; J < nc; J++)
+        p->colptr[J + 1] += p->colptr[J];
+    size_t *fill = malloc(nc * sizeof *fill);
+    memcpy(fill, p->colptr, nc * sizeof *fill);
+    for (size_t I = 0; I < nr; I++)
+        for (size_t k = p->rowptr[I]; k < p->rowptr[I + 1]; k++)
+            p->rows[fill[p->cols[k]]++] = (uint32_t)I;
+    free(fill);
+}
+
+/* The kept pairs at reg from the current potentials. Returns 0 or -1
+ * (memory). */
+static int build_pairs(ms_level *L, double reg, double cut)
+{
+    const size_t nr = L->X.count, nc = L->Yp->count;
+    cluster_max(&L->X, L->f, L->Fmax);
+    cluster_max(L->Yp, L->g, L->Gmax);
+    pairs_free(&L->pairs);
+    ms_pairs *p = &L->pairs;
+    uint32_t *best_col = malloc(nr * sizeof *best_col);
+    uint32_t *best_row = malloc(nc * sizeof *best_row);
+    p->rowptr = calloc(nr + 1, sizeof *p->rowptr);
+    p->colptr = malloc((nc + 1) * sizeof *p->colptr);
+    int ok = best_col && best_row && p->rowptr && p->colptr;
+    if (ok) {
+        best_partners(L, 1, reg, best_col);
+        best_partners(L, 0, reg, best_row);
+        const keep_rule k = {L, reg, cut, best_col, best_row};
+#pragma omp parallel for schedule(dynamic, 16)                                 \
+    num_threads(L->threads) if (L->threads > 1)
+        for (long I = 0; I < (long)nr; I++)
+            p->rowptr[I + 1] = row_pairs(&k, (size_t)I, NULL);
+        for (size_t I = 0; I < nr; I++)
+            p->rowptr[I + 1] += p->rowptr[I];
+        p->count = p->rowptr[nr];
+        p->cols = malloc(p->count * sizeof *p->cols);
+        p->rows = malloc(p->count * sizeof *p->rows);
+        ok = p->cols != NULL && p->rows != NULL;
+        if (ok) {
+#pragma omp parallel for schedule(dynamic, 16)                                 \
+    num_threads(L->threads) if (L->threads > 1)
+            for (long I = 0; I < (long)nr; I++)
+                row_pairs(&k, (size_t)I, p->cols + p->rowptr[I]);
+            transpose_pairs(p, nr, nc);
+        }
+    }
+    free(best_col);
+    free(best_row);
+    return ok ? 0 : -1;
+}
+
+/* The bound of the plan mass outside the kept pairs, from the current
+ * potentials (header comment). */
+static double neglected_mass(ms_level *L, double reg)
+{
+    const otk__clusters *X = &L->X, *Y = L->Yp;
+    cluster_max(X, L->f, L->Fmax);
+    cluster_max(Y, L->g, L->Gmax);
+    /* Ahat and Bhat in hx and hy (free until the next sweep) */
+    double *ahat = L->hx, *bhat = L->hy;
+    for (size_t q = 0; q < X->count; q++) {
+        ahat[q] = 0.0;
+        for (size_t s = X->start[q]; s < X->start[q + 1]; s++)
+            ahat[q] += X->w[s] * exp((L->f[s] - L->Fmax[q]) / reg);
+    }
+    for (size_t q = 0; q < Y->count; q++) {
+        bhat[q] = 0.0;
+        for (size_t s = Y->start[q]; s < Y->start[q + 1]; s++)
+            bhat[q] += Y->w[s] * exp((L->g[s] - L->Gmax[q]) / reg);
+    }
+    double *per_row = L->T;
+#pragma omp parallel for schedule(dynamic, 16)                                 \
+    num_threads(L->threads) if (L->threads > 1)
+    for (long I = 0; I < (long)X->count; I++) {
+        const ms_pairs *p = &L->pairs;
+        size_t k = p->rowptr[I];
+        double sum = 0.0;
+        for (size_t J = 0; J < Y->count; J++) {
+            if (k < p->rowptr[I + 1] && p->cols[k] == J) {
+                k++;
+                continue;
+            }
+            if (bhat[J] > 0.0)
+                sum += bhat[J] * exp(pair_bound(L, (size_t)I, J, reg));
+        }
+        per_row[I] = ahat[I] > 0.0 ? ahat[I] * sum : 0.0;
+    }
+    double total = 0.0;
+    for (size_t q = 0; q < X->count; q++)
+        total += per_row[q];
+    return total;
+}
+
+/* What a sweep does besides the c-transform T: the rows' mean costs
+ * (mean != NULL), or the rows' update pot <- (1 - omega) pot + omega T
+ * with the column sums of the plan (new pot, hcol) (pot != NULL). */
+typedef struct sweep_extra {
+    double *mean;
+    double *pot, omega;
+    /* the rows' last c-transforms (NULL: none): their log-sum-exps are
+     * nearly this sweep's, a shift that lets each row be read once */
+    const double *guess;
+} sweep_extra;
+
+/* A row cluster's block: the kept columns' h and transposed coordinates
+ * gathered into contiguous scratch (coordinate q at yc + q * stride), so
+ * that each row of the cluster runs long vector loops. Returns the
+ * block's length. */
+static size_t gather(const otk__clusters *C, const uint32_t *idx, size_t k0,
+                     size_t k1, const double *hcol, double *hb, double *yc,
+                     size_t stride)
+{
+    size_t len = 0;
+    for (size_t k = k0; k < k1; k++) {
+        const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
+        memcpy(hb + len, hcol + j0, cnt * sizeof *hb);
+        for (size_t q = 0; q < C->d; q++)
+            memcpy(yc + q * stride + len, C->ptsT + q * C->n + j0,
+                   cnt * sizeof *yc);
+        len += cnt;
+    }
+    return len;
+}
+
+/* c_j = |p - y_j|^2 over the block. */
+static void block_distances(size_t d, size_t len, const double *yc,
+                            size_t stride, const double *p, double *c)
+{
+    for (size_t j = 0; j < len; j++) {
+        const double dd = yc[j] - p[0];
+        c[j] = dd * dd;
+    }
+    for (size_t q = 1; q < d; q++) {
+        const double *yq = yc + q * stride, pq = p[q];
+        for (size_t j = 0; j < len; j++) {
+            const double dd = yq[j] - pq;
+            c[j] += dd * dd;
+        }
+    }
+}
+
+/* acc += the block's column sums ab, back at the columns' places. */
+static void scatter(const otk__clusters *C, const uint32_t *idx, size_t k0,
+                    size_t k1, const double *ab, double *acc)
+{
+    for (size_t k = k0, o = 0; k < k1; k++) {
+        const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
+        otk__vaxpy(cnt, 1.0, ab + o, acc + j0);
+        o += cnt;
+    }
+}
+
+/*
+ * T_r = -reg log sum_c exp(hcol_c - scale |p_r - q_c|^2 / reg) for every
+ * sorted point r of one side (X when rows_are_x, else Y) over the points
+ * c of the other side's kept clusters, and what ex asks (NULL: nothing);
+ * the column sums go to L->colsum. Row clusters are split statically
+ * among the threads and the sums added in thread order: reproducible for
+ * a given thread count.
+ */
+static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
+                  double *T, const sweep_extra *ex)
+{
+    const otk__clusters *R = rows_are_x ? &L->X : L->Yp;
+    const otk__clusters *C = rows_are_x ? L->Yp : &L->X;
+    const size_t *ptr = rows_are_x ? L->pairs.rowptr : L->pairs.colptr;
+    const uint32_t *idx = rows_are_x ? L->pairs.cols : L->pairs.rows;
+    const double scale = L->pb->scale, s = scale / reg;
+    const size_t bl = L->buflen, d = L->pb->d, stride = SCRATCH_ROWS(d) * bl;
+    double *mean = ex != NULL ? ex->mean : NULL;
+    double *pot = ex != NULL ? ex->pot : NULL;
+    const double omega = ex != NULL ? ex->omega : 1.0;
+    const double *guess = ex != NULL ? ex->guess : NULL;
+    if (pot != NULL)
+        for (int t = 0; t < L->threads; t++)
+            memset(L->buf + (size_t)t * stride, 0, C->n * sizeof *L->buf);
+#pragma omp parallel num_threads(L->threads) if (L->threads > 1)
+    {
+        size_t t = 0;
+#ifdef _OPENMP
+        t = (size_t)omp_get_thread_num();
+#endif
+        /* per thread: acc, hb, cb, e, ab, then d rows of coordinates */
+        double *acc = L->buf + t * stride, *hb = acc + bl, *cb = hb + bl;
+        double *e = cb + bl, *ab = e + bl, *yc = ab + bl;
+#pragma omp for schedule(static)
+        for (long I = 0; I < (long)R->count; I++) {
+            const size_t k0 = ptr[I], k1 = ptr[I + 1];
+            const size_t len = gather(C, idx, k0, k1, hcol, hb, yc, bl);
+            if (pot != NULL)
+                memset(ab, 0, len * sizeof *ab);
+            for (size_t r = R->start[I]; r < R->start[I + 1]; r++) {
+                block_distances(d, len, yc, bl, R->pts + r * d, cb);
+                double mx = guess != NULL ? -guess[r] / reg : NAN, sum = 0.0;
+                if (isfinite(mx))
+                    sum = otk__exp_affine_sum(hb, s, cb, mx, e, len);
+                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
+                    otk__lse_affine(hb, s, cb, e, len, &mx, &sum);
+                T[r] = -reg * (mx + log(sum));
+                if (mean != NULL)
+                    mean[r] =
+                        sum > 0.0 ? scale * otk__vdot(len, e, cb) / sum : 0.0;
+                if (pot != NULL) {
+                    /* P_rc = w_r exp(delta / reg) e_c / sum */
+                    double delta =
+                        omega == 1.0 ? 0.0 : (1.0 - omega) * (pot[r] - T[r]);
+                    pot[r] = T[r] + delta;
+                    otk__vaxpy(len, R->w[r] * exp(delta / reg) / sum, e, ab);
+                }
+            }
+            if (pot != NULL)
+                scatter(C, idx, k0, k1, ab, acc);
+        }
+    }
+    if (pot == NULL)
+        return;
+    memcpy(L->colsum, L->buf, C->n * sizeof *L->colsum);
+    for (int t = 1; t < L->threads; t++)
+        otk__vaxpy(C->n, 1.0, L->buf + (size_t)t * stride, L->colsum);
+}
+
+static void set_h(size_t len, const double *logw, const double *pot, double reg,
+                  double *h)
+{
+    for (size_t k = 0; k < len; k++)
+        h[k] = logw[k] + pot[k] / reg;
+}
+
+/* sum_k |w_k exp((pot_k - T_k) / reg) - w_k|: how far the plan's sums on
+ * this side are from the weights when T is the side's c-transform. */
+static double side_residual(size_t len, const double *w, const double *pot,
+                            const double *T, double reg)
+{
+    double r = 0.0;
+    for (size_t k = 0; k < len; k++)
+        r += fabs(w[k] * expm1((pot[k] - T[k]) / reg));
+    return r;
+}
+
+/* The adaptive over-relaxation (settings.relaxation = 0), a smaller copy
+ * of the dense solver's: plain iterations until two successive measured
+ * rates agree, then omega = 2 / (1 + sqrt(1 - r)); back to plain when the
+ * residual grows tenfold. */
+typedef struct ms_relax {
+    int adaptive;
+    double omega, prev_res, prev_rate, switch_res;
+    size_t prev_k;
+} ms_relax;
+
+static void relax_update(ms_relax *rx, double res, size_t k)
+{
+    if (!rx->adaptive)
+        return;
+    double rate = rx->prev_k > 0 && res < rx->prev_res && res > 0.0
+                      ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
+                      : 1.0;
+    if (rx->omega != 1.0) {
+        if (res > 10.0 * rx->switch_res) {
+            rx->omega = 1.0;
+            rx->prev_rate = NAN;
+        }
+    } else if (rate < 1.0) {
+        double q = (1.0 - rate) / (1.0 - rx->prev_rate);
+        if (q > 1.0 / RATE_AGREE && q < RATE_AGREE) {
+            double r = fmin(fmax(rate, rx->prev_rate), MAX_RATE);
+            rx->omega = 2.0 / (1.0 + sqrt(1.0 - r));
+            rx->switch_res = res;
+        }
+        rx->prev_rate = rate;
+    } else {
+        rx->prev_rate = NAN;
+    }
+    rx->prev_res = res;
+    rx->prev_k = k;
+}
+
+#define KEEP_GOING 1000 /* not a status */
+
+/* The residual of this check, passed to the callback (top level). */
+static int check(ms_run *run, double res, double reg, double tol)
+{
+    run->residual = res;
+    if (isnan(res))
+        return OTK_ERR_NUMERICAL;
+    if (run->top && run->s->progress != NULL) {
+        const otk_sinkhorn_progress detail = {.stage = run->stage,
+                                              .domain = OTK_DOMAIN_LOG};
+        otk_progress p = {.solver = "sinkhorn",
+                          .iteration = run->iterations,
+                          .error = res,
+                          .reg = reg,
+                          .objective = NAN,
+                          .elapsed_s = otk__elapsed(run->call),
+                          .detail = &detail};
+        if (run->s->progress(run->s->progress_user, &p) != 0)
+            return OTK_CANCELLED;
+    }
+    return res <= tol ? OTK_CONVERGED : KEEP_GOING;
+}
+
+/* Symmetric: T(g) for g <- (g + T(g)) / 2; the measured plan is (g, g),
+ * whose row and column sums are equal. */
+static int symmetric_iteration(ms_level *L, ms_run *run, double reg, double tol,
+                               int measure)
+{
+    const size_t n = L->pb->n;
+    set_h(n, L->lx, L->g, reg, L->hy);
+    const sweep_extra ex = {NULL, NULL, 1.0, L->g};
+    sweep(L, 1, L->hy, reg, L->T, &ex);
+    run->iterations++;
+    if (measure) {
+        int r = check(run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg,
+                      tol);
+        if (r != KEEP_GOING)
+            return r;
+    }
+    return KEEP_GOING;
+}
+
+/* f <- (1 - w) f + w T(g), then T(f) for the next g; the measured plan
+ * is (new f, old g). */
+static int iteration(ms_level *L, ms_run *run, double reg, double tol,
+                     double omega, int measure)
+{
+    const size_t n = L->pb->n, m = L->pb->m;
+    const double *b = L->Yp->w;
+    set_h(m, L->ly, L->g, reg, L->hy);
+    const sweep_extra ex = {NULL, L->f, omega, L->f};
+    sweep(L, 1, L->hy, reg, L->T, &ex);
+    double rows =
+        omega == 1.0 ? 0.0 : side_residual(n, L->X.w, L->f, L->T, reg);
+    run->iterations++;
+    /* T(f) from the column sums c_j = b_j exp((g_j - T_j) / reg), or down
+     * the columns where they cannot give it */
+    int from_sums = 1;
+    for (size_t j = 0; j < m && from_sums; j++)
+        from_sums = b[j] > 0.0 && L->colsum[j] > UNDERFLOW_COLSUM &&
+                    isfinite(L->colsum[j]);
+    double cols = 0.0;
+    if (from_sums) {
+        for (size_t j = 0; j < m; j++) {
+            cols += fabs(L->colsum[j] - b[j]);
+            L->T[j] = L->g[j] - reg * log(L->colsum[j] / b[j]);
+        }
+    } else {
+        set_h(n, L->lx, L->f, reg, L->hx);
+        sweep(L, 0, L->hx, reg, L->T, NULL);
+        cols = side_residual(m, b, L->g, L->T, reg);
+    }
+    if (measure) {
+        int r = check(run, rows + cols, reg, tol);
+        if (r != KEEP_GOING)
+            return r;
+    }
+    return KEEP_GOING;
+}
+
+/* The next g from the c-transform an iteration left in L->T. */
+static void advance_g(ms_level *L, double omega)
+{
+    const size_t m = L->pb->m;
+    if (L->pb->symmetric)
+        for (size_t k = 0; k < m; k++)
+            L->g[k] = 0.5 * (L->g[k] + L->T[k]);
+    else
+        for (size_t j = 0; j < m; j++)
+            L->g[j] = (1.0 - omega) * L->g[j] + omega * L->T[j];
+}
+
+/* Iterations at one reg on the current kept pairs until the residual is
+ * <= tol, the budget runs out or the callback cancels. */
+static otk_status run_stage(ms_level *L, ms_run *run, double reg, double tol,
+                            size_t budget)
+{
+    const otk_sinkhorn_settings *s = run->s;
+    const int sym = L->pb->symmetric;
+    ms_relax rx = {s->relaxation == 0.0 && !sym, 1.0, NAN, NAN, NAN, 0};
+    if (!rx.adaptive && !sym)
+        rx.omega = s->relaxation;
+    for (size_t k = 1; k <= budget; k++) {
+        /* iteration counts as in the dense solver: every check_every-th
+         * over the whole run, and the stage's last */
+        const int measure =
+            (run->iterations + 1) % s->check_every == 0 || k == budget;
+        int r = sym ? symmetric_iteration(L, run, reg, tol, measure)
+                    : iteration(L, run, reg, tol, rx.omega, measure);
+        if (r != KEEP_GOING)
+            return (otk_status)r;
+        if (measure && !sym)
+            relax_update(&rx, run->residual, k);
+        /* the last measured plan is the one returned */
+        if (k < budget)
+            advance_g(L, rx.omega);
+    }
+    return OTK_MAX_ITER;
+}
+
+/* The epsilon-scaling stages on the points of a level with pairs rebuilt
+ * for each; the last is final_stage. */
+static otk_status final_stage(ms_level *L, ms_run *run);
+
+static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
+{
+    const ms_problem *pb = L->pb;
+    const otk_sinkhorn_settings *s = run->s;
+    for (double reg_s = reg_c;; reg_s *= s->eps_scaling_factor) {
+        const int last = reg_s <= pb->reg * (1.0 + 1e-12);
+        if (last)
+            reg_s = pb->reg;
+        run->stage = ++run->stages;
+        if (build_pairs(L, reg_s, s->truncation) != 0)
+            return OTK_ERR_NO_MEMORY;
+        if (last)
+            return final_stage(L, run);
+        size_t left = run->budget - run->iterations;
+        size_t budget = left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
+        double tol = fmax(run->tol, STAGE_REL_TOL * pb->mass);
+        otk_status st = run_stage(L, run, reg_s, tol, budget);
+        if (st < 0 || st == OTK_CANCELLED)
+            return st;
+        if (run->iterations >= run->budget) {
+            /* the rows at reg from this g, as the dense solver does */
+            if (build_pairs(L, pb->reg, s->truncation) != 0)
+                return OTK_ERR_NO_MEMORY;
+            set_h(pb->m, L->ly, L->g, pb->reg, L->hy);
+            sweep(L, 1, L->hy, pb->reg, L->f, NULL);
+            run->max_iter_stage = 1;
+            return OTK_MAX_ITER;
+        }
+        advance_g(L, 1.0);
+    }
+}
+
+/* The last stage: iterate to the tolerance; at the top level the
+ * residual must hold with twice the neglected mass added, else the kept
+ * pairs are rebuilt from the new potentials (REBUILDS times, then
+ * OTK_STALLED: the truncation is too coarse for tol). */
+static otk_status final_stage(ms_level *L, ms_run *run)
+{
+    const double reg = L->pb->reg, tol = run->tol;
+    double bound = 0.0;
+    for (int round = 0;; round++) {
+        double target = fmax(tol - 2.0 * bound, 0.5 * tol);
+        otk_status st = run_stage(L, run, reg, run->top ? target : tol,
+                                  run->budget - run->iterations);
+        if (!run->top || st != OTK_CONVERGED)
+            return st;
+        bound = neglected_mass(L, reg);
+        if (run->residual + 2.0 * bound <= tol)
+            return OTK_CONVERGED;
+        if (round == REBUILDS)
+            return OTK_STALLED;
+        if (2.0 * bound > 0.25 * tol &&
+            build_pairs(L, reg, run->s->truncation) != 0)
+            return OTK_ERR_NO_MEMORY;
+    }
+}
+
+/* The corner and size of the box of both clouds. */
+static void bounding_box(const ms_problem *pb, double *origin, double *extent)
+{
+    const size_t d = pb->d;
+    for (size_t k = 0; k < d; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < pb->n; i++) {
+            lo = fmin(lo, pb->x[i * d + k]);
+            hi = fmax(hi, pb->x[i * d + k]);
+        }
+        for (size_t j = 0; j < pb->m; j++) {
+            lo = fmin(lo, pb->y[j * d + k]);
+            hi = fmax(hi, pb->y[j * d + k]);
+        }
+        origin[k] = lo;
+        extent[k] = hi - lo;
+    }
+}
+
+/* The cell width for about POINTS_PER_CLUSTER points per cell of the box
+ * (flat directions count as a thousandth of the widest). */
+static double first_width(const ms_problem *pb, const double *extent)
+{
+    double widest = 0.0, vol = 1.0;
+    for (size_t k = 0; k < pb->d; k++)
+        widest = fmax(widest, extent[k]);
+    if (widest == 0.0)
+        return 1.0;
+    for (size_t k = 0; k < pb->d; k++)
+        vol *= fmax(extent[k], 1e-3 * widest);
+    /* more points per cluster on large clouds: the kept pairs of clusters
+     * (two indices each) and the O(clusters^2) tests that find them stay
+     * bounded */
+    double pts = (double)(pb->n > pb->m ? pb->n : pb->m);
+    double per = fmax(POINTS_PER_CLUSTER, pts / MAX_CLUSTERS);
+    double w = pow(vol * per / pts, 1.0 / (double)pb->d);
+    return fmax(w, 1e-6 * widest);
+}
+
+/* Both clouds on one grid, widened until the cluster pairs are at most a
+ * quarter of the point pairs (so that each level shrinks). *width gets
+ * the cell width. */
+static otk_status cluster_level(ms_level *L, double *width)
+{
+    const ms_problem *pb = L->pb;
+    double *box = malloc(2 * pb->d * sizeof *box);
+    if (box == NULL)
+        return OTK_ERR_NO_MEMORY;
+    bounding_box(pb, box, box + pb->d);
+    double w = first_width(pb, box + pb->d);
+    otk_status st = OTK_ERR_NO_MEMORY;
+    for (int tries = 0; tries < 64; tries++, w *= 2.0) {
+        otk__clusters_free(&L->X);
+        otk__clusters_free(&L->Y);
+        L->Yp = pb->symmetric ? &L->X : &L->Y;
+        if (otk__cluster_grid(pb->x, pb->a, pb->n, pb->d, box, box + pb->d, w,
+                              &L->X) != 0 ||
+            (!pb->symmetric &&
+             otk__cluster_grid(pb->y, pb->b, pb->m, pb->d, box, box + pb->d, w,
+                               &L->Y) != 0))
+            continue;
+        /* cluster indices are 32-bit in the pair lists */
+        if (L->X.count <= UINT32_MAX && L->Yp->count <= UINT32_MAX &&
+            (double)L->X.count * (double)L->Yp->count <=
+                0.25 * (double)pb->n * (double)pb->m) {
+            st = OTK_CONVERGED;
+            break;
+        }
+    }
+    *width = w;
+    free(box);
+    return st;
+}
+
+static void level_free(ms_level *L)
+{
+    otk__clusters_free(&L->X);
+    otk__clusters_free(&L->Y);
+    if (L->ly != L->lx)
+        free(L->ly);
+    free(L->lx);
+    if (L->f != L->g)
+        free(L->f);
+    free(L->g);
+    free(L->hx);
+    free(L->hy);
+    free(L->T);
+    free(L->Fmax);
+    free(L->Gmax);
+    free(L->buf);
+    free(L->colsum);
+    pairs_free(&L->pairs);
+}
+
+/* The level's arrays, after clustering. 0 or -1 (memory). */
+static int level_alloc(ms_level *L)
+{
+    const size_t n = L->pb->n, m = L->pb->m, big = n > m ? n : m;
+    L->buflen = big;
+    L->lx = malloc(n * sizeof *L->lx);
+    L->ly = L->pb->symmetric ? L->lx : malloc(m * sizeof *L->ly);
+    L->g = malloc(m * sizeof *L->g);
+    /* a symmetric level has f = g throughout */
+    L->f = L->pb->symmetric ? L->g : malloc(n * sizeof *L->f);
+    L->hx = malloc(big * sizeof *L->hx);
+    L->hy = malloc(big * sizeof *L->hy);
+    L->T = malloc(big * sizeof *L->T);
+    L->Fmax = malloc(L->X.count * sizeof *L->Fmax);
+    L->Gmax = malloc(L->Yp->count * sizeof *L->Gmax);
+    L->colsum = malloc(big * sizeof *L->colsum);
+    L->buf = malloc(SCRATCH_ROWS(L->pb->d) * big * (size_t)L->threads *
+                    sizeof *L->buf);
+    if (!L->lx || !L->ly || !L->f || !L->g || !L->hx || !L->hy || !L->T ||
+        !L->Fmax || !L->Gmax || !L->buf || !L->colsum)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        L->lx[i] = log(L->X.w[i]);
+    for (size_t j = 0; j < m && !L->pb->symmetric; j++)
+        L->ly[j] = log(L->Y.w[j]);
+    return 0;
+}
+
+/* A level small enough for the dense point-cloud solver, to a coarse
+ * tolerance (its result is a starting point). */
+static otk_status direct_solve(const ms_problem *pb, ms_run *run, double *f,
+                               double *g)
+{
+    otk_cost cost = otk_cost_points(pb->n, pb->m, pb->d, pb->x, pb->y,
+                                    OTK_METRIC_SQEUCLIDEAN, 2.0);
+    cost.scale = pb->scale;
+    otk_sinkhorn_settings s = *run->s;
+    s.multiscale = 0;
+    s.warm_start = 0;
+    s.tol = run->tol / pb->mass;
+    s.max_iter = run->budget;
+    s.progress = NULL;
+    const otk_problem p = {&cost, pb->a, pb->b, pb->reg};
+    otk_solution sol = {f, g, NULL, NULL, 0};
+    otk_sinkhorn_info info;
+    otk_status st = run->direct(&p, &s, &sol, &info);
+    run->iterations += info.iterations;
+    return st;
+}
+
+static otk_status level_solve(const ms_problem *pb, ms_run *run, double *f,
+                              double *g);
+
+/* The level's starting potentials: those of its clusters, solved as a
+ * level of their own at reg_c. */
+static otk_status coarse_start(ms_level *L, const ms_run *run, double reg_c)
+{
+    const ms_problem *pb = L->pb;
+    const ms_problem cp = {
+        L->X.count,  L->Yp->count, pb->d, L->X.center, L->Yp->center, L->X.mass,
+        L->Yp->mass, pb->scale,    reg_c, pb->mass,    pb->symmetric};
+    ms_run cr = {.s = run->s,
+                 .direct = run->direct,
+                 .threads = run->threads,
+                 .tol = COARSE_REL_TOL * pb->mass,
+                 .budget = run->s->max_iter};
+    double *fc = malloc(cp.n * sizeof *fc), *gc = malloc(cp.m * sizeof *gc);
+    otk_status st = OTK_ERR_NO_MEMORY;
+    if (fc != NULL && gc != NULL)
+        st = level_solve(&cp, &cr, fc, gc);
+    if (st >= 0) {
+        /* a symmetric level iterates on g alone */
+        const double *fs = pb->symmetric ? gc : fc;
+        for (size_t i = 0; i < pb->n; i++)
+            L->f[i] = fs[L->X.of[i]];
+        for (size_t j = 0; j < pb->m; j++)
+            L->g[j] = gc[L->Yp->of[j]];
+        st = OTK_CONVERGED;
+    }
+    free(fc);
+    free(gc);
+    return st;
+}
+
+/* The kept entries of the plan into the dense n x m P (zero elsewhere). */
+static void write_plan(const ms_level *L, double *P)
+{
+    const ms_problem *pb = L->pb;
+    const size_t m = pb->m, d = pb->d;
+    const otk__clusters *X = &L->X, *Y = L->Yp;
+    memset(P, 0, pb->n * m * sizeof *P);
+    for (size_t I = 0; I < X->count; I++)
+        for (size_t r = X->start[I]; r < X->start[I + 1]; r++)
+            for (size_t k = L->pairs.rowptr[I]; k < L->pairs.rowptr[I + 1];
+                 k++) {
+                const uint32_t J = L->pairs.cols[k];
+                for (size_t c = Y->start[J]; c < Y->start[J + 1]; c++) {
+                    double d2 = 0.0;
+                    for (size_t q = 0; q < d; q++) {
+                        double dd = X->pts[r * d + q] - Y->pts[c * d + q];
+                        d2 += dd * dd;
+                    }
+                    P[X->perm[r] * m + Y->perm[c]] =
+                        exp(L->lx[r] + L->ly[c] +
+                            (L->f[r] + L->g[c] - pb->scale * d2) / pb->reg);
+                }
+            }
+}
+
+/* The top level's final pass: every number of the info measured on the
+ * kept pairs' plan of the returned potentials, plus the bound of what
+ * lies outside. */
+static otk_status final_pass(ms_level *L, ms_run *run)
+{
+    const ms_problem *pb = L->pb;
+    const size_t n = pb->n, m = pb->m;
+    const double reg = pb->reg;
+    otk_sinkhorn_info *info = run->info;
+    double *mean = malloc(n * sizeof *mean);
+    if (mean == NULL)
+        return OTK_ERR_NO_MEMORY;
+    set_h(m, L->ly, L->g, reg, L->hy);
+    const sweep_extra ex = {mean, NULL, 1.0, L->f};
+    sweep(L, 1, L->hy, reg, L->T, &ex);
+    double transport = 0.0, total = 0.0, fr = 0.0, gc = 0.0, marg = 0.0;
+    double resid = 0.0, dual = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double a = L->X.w[i], r = a * exp((L->f[i] - L->T[i]) / reg);
+        transport += r * mean[i];
+        total += r;
+        fr += L->f[i] * r;
+        marg += fabs(r - a);
+        resid += fabs(r - a);
+        dual += a * L->f[i];
+    }
+    free(mean);
+    set_h(n, L->lx, L->f, reg, L->hx);
+    sweep(L, 0, L->hx, reg, L->T, NULL);
+    for (size_t j = 0; j < m; j++) {
+        double b = L->Yp->w[j], c = b * exp((L->g[j] - L->T[j]) / reg);
+        gc += L->g[j] * c;
+        marg += fabs(c - b * run->bscale);
+        resid += fabs(c - b);
+        dual += b * L->g[j];
+    }
+    const double bound = neglected_mass(L, reg);
+    const double mass_term = reg * (total - pb->mass * pb->mass);
+    info->transport_cost = transport;
+    info->marginal_error = marg;
+    info->residual = resid + 2.0 * bound;
+    info->neglected_mass = bound;
+    info->objective = fr + gc - mass_term;
+    info->dual_objective = dual - mass_term;
+    if (run->P != NULL)
+        write_plan(L, run->P);
+    return OTK_CONVERGED;
+}
+
+/* Solves one level; f (n) and g (m) in the level's own point order. */
+static otk_status level_solve(const ms_problem *pb, ms_run *run, double *f,
+                              double *g)
+{
+    if (!run->top && (double)pb->n * (double)pb->m <= DIRECT_PAIRS)
+        return direct_solve(pb, run, f, g);
+    ms_level L;
+    memset(&L, 0, sizeof L);
+    L.pb = pb;
+    L.threads = run->threads;
+    double width;
+    otk_status st = cluster_level(&L, &width);
+    if (st == OTK_CONVERGED && level_alloc(&L) != 0)
+        st = OTK_ERR_NO_MEMORY;
+    const double cell = COARSE_CELLS * width;
+    const double reg_c = fmax(pb->reg, pb->scale * cell * cell);
+    if (st == OTK_CONVERGED)
+        st = coarse_start(&L, run, reg_c);
+    if (st == OTK_CONVERGED)
+        st = level_stages(&L, run, reg_c);
+    if (st >= 0 && run->top) {
+        otk_status fp = final_pass(&L, run);
+        st = fp != OTK_CONVERGED ? fp : st;
+    }
+    if (st >= 0) {
+        for (size_t i = 0; i < pb->n; i++)
+            f[L.X.perm[i]] = L.f[i];
+        for (size_t j = 0; j < pb->m; j++)
+            g[L.Yp->perm[j]] = L.g[j];
+    }
+    level_free(&L);
+    return st;
+}
+
+int otk__multiscale_wanted(const otk_problem *pr,
+                           const otk_sinkhorn_settings *s)
+{
+    const otk_cost *c = pr->cost;
+    if (s->multiscale != -1)
+        return s->multiscale == 1;
+    return c->C == NULL && c->metric == OTK_METRIC_SQEUCLIDEAN &&
+           isinf(s->tau_a) && isinf(s->tau_b) && !s->warm_start &&
+           (double)c->n * (double)c->m >= AUTO_PAIRS;
+}
+
+otk_status otk__multiscale_check(otk__call *call, const otk_problem *pr,
+                                 const otk_sinkhorn_settings *s)
+{
+    const otk_cost *c = pr->cost;
+    if (s->multiscale != 1)
+        return OTK_CONVERGED;
+    /* the truncation bound is that of the squared Euclidean cost; the
+     * iteration is the balanced one; a warm start would skip the coarse
+     * levels that make the kept pairs */
+    if (c->C != NULL || c->metric != OTK_METRIC_SQEUCLIDEAN ||
+        !isinf(s->tau_a) || !isinf(s->tau_b) || s->warm_start)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "settings.multiscale",
+                         SIZE_MAX);
+    return OTK_CONVERGED;
+}
+
+/* scale times the squared diagonal of the box of both clouds: no cost
+ * entry is larger. */
+static double range_bound(const ms_problem *pb)
+{
+    double *box = malloc(2 * pb->d * sizeof *box), diag2 = 0.0;
+    if (box == NULL)
+        return INFINITY;
+    bounding_box(pb, box, box + pb->d);
+    for (size_t k = 0; k < pb->d; k++)
+        diag2 += box[pb->d + k] * box[pb->d + k];
+    free(box);
+    return pb->scale * diag2;
+}
+
+otk_status otk__multiscale_solve(otk__call *call, otk_sinkhorn_workspace *ws,
+                                 const otk_problem *pr,
+                                 const otk_sinkhorn_settings *s,
+                                 otk_solution *sol,
+                                 const otk__multiscale_args *args,
+                                 otk_sinkhorn_info *info)
+{
+    const double mass_a = args->mass_a, mass_b = args->mass_b;
+    const otk_cost *cost = pr->cost;
+    const size_t n = cost->n, m = cost->m;
+    /* b rescaled to a's mass, as the dense solver does */
+    const double bscale = mass_b / mass_a;
+    double *a = malloc(n * sizeof *a), *b = malloc(m * sizeof *b);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
+    }
+    for (size_t i = 0; i < n; i++)
+        a[i] = pr->a != NULL ? pr->a[i] : 1.0 / (double)n;
+    for (size_t j = 0; j < m; j++)
+        b[j] = (pr->b != NULL ? pr->b[j] : 1.0 / (double)m) / bscale;
+    const ms_problem pb = {n, m,           cost->d, cost->x, cost->y,        a,
+                           b, cost->scale, pr->reg, mass_a,  args->symmetric};
+    ms_run run = {.s = s,
+                  .direct = args->direct,
+                  .call = call,
+                  .top = 1,
+                  .threads = otk__threads_for_work(s->threads, n * m),
+                  .tol = s->tol * mass_a,
+                  .budget = s->max_iter,
+                  .bscale = bscale,
+                  .P = sol != NULL ? sol->P : NULL,
+                  .info = info};
+    /* as the dense solver: potentials / reg must stay resolvable */
+    const int reg_ok = pr->reg >= OTK__MIN_REL_REG * range_bound(&pb);
+    otk_status st = reg_ok ? level_solve(&pb, &run, ws->f, ws->g)
+                           : OTK_ERR_INVALID_ARGUMENT;
+    free(a);
+    free(b);
+    if (!reg_ok)
+        return otk__fail(call, st, "reg", SIZE_MAX);
+    if (st < 0)
+        return otk__fail(call, st, NULL, SIZE_MAX);
+    info->iterations = run.iterations;
+    info->stages = run.stages;
+    info->domain = OTK_DOMAIN_LOG;
+    if (st == OTK_MAX_ITER)
+        call->out->cause = run.max_iter_stage ? "max_iter_stage" : "max_iter";
+    if (st == OTK_STALLED)
+        call->out->cause = "truncation";
+    st = otk__finite_result(st, ws->f, n);
+    st = otk__finite_result(st, ws->g, m);
+    if (st >= 0 && !(isfinite(info->objective) && isfinite(info->residual)))
+        st = OTK_ERR_NUMERICAL;
+    if (st == OTK_CONVERGED &&
+        !(info->residual <= 2.0 * run.tol + 1e-12 * mass_a))
+        st = OTK_ERR_NUMERICAL;
+    ws->g_valid = st >= 0;
+    if (sol != NULL && sol->f != NULL)
+        memcpy(sol->f, ws->f, n * sizeof *sol->f);
+    if (sol != NULL && sol->g != NULL)
+        memcpy(sol->g, ws->g, m * sizeof *sol->g);
+    return otk__finish(call, st);
+}

@@ -1,0 +1,271 @@
+/* The multiscale Sinkhorn path (settings.multiscale): against the dense
+ * solver on the same problems, the bound on the neglected mass checked
+ * against the full plan of the returned potentials, and the settings it
+ * refuses. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <otkit/entropic.h>
+
+#include "testutil.h"
+
+#define PROBLEM(cost, a, b, reg) (&(otk_problem){(cost), (a), (b), (reg)})
+
+/* Uniform points in [0, 1]^d. */
+static double *uniform_points(size_t rows, size_t d, unsigned long long seed)
+{
+    double *x = malloc(rows * d * sizeof *x);
+    for (size_t k = 0; k < rows * d; k++)
+        x[k] = test_uniform(&seed);
+    return x;
+}
+
+static otk_sinkhorn_settings with_multiscale(int on)
+{
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.multiscale = on;
+    return s;
+}
+
+/* Sums of the full plan a_i b_j exp((f_i + g_j - C_ij) / reg) of the
+ * returned potentials: its total, and the L1 violation of its marginals. */
+static void full_plan(const otk_cost *cost, const double *a, const double *b,
+                      double reg, const double *f, const double *g,
+                      double *total, double *violation)
+{
+    const size_t n = cost->n, m = cost->m;
+    double *col = calloc(m, sizeof *col), sum = 0.0, viol = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double row = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            double p = a[i] * b[j] *
+                       exp((f[i] + g[j] - otk_cost_entry(cost, i, j)) / reg);
+            row += p;
+            col[j] += p;
+        }
+        sum += row;
+        viol += fabs(row - a[i]);
+    }
+    for (size_t j = 0; j < m; j++)
+        viol += fabs(col[j] - b[j]);
+    free(col);
+    *total = sum;
+    *violation = viol;
+}
+
+/* Different sizes, random weights (one zero), at a reg where part of the
+ * pairs is dropped: the same potentials, values and divergence as the
+ * dense solver. */
+START_TEST(matches_the_dense_solver)
+{
+    const size_t n = 500, m = 400, d = 3;
+    double *x = uniform_points(n, d, 1), *y = uniform_points(m, d, 2);
+    double *a = malloc(n * sizeof *a), *b = malloc(m * sizeof *b);
+    unsigned long long st = 3;
+    double sa = 0.0, sb = 0.0;
+    for (size_t i = 0; i < n; i++)
+        sa += a[i] = 0.5 + test_uniform(&st);
+    for (size_t j = 0; j < m; j++)
+        sb += b[j] = 0.5 + test_uniform(&st);
+    sa -= a[7];
+    a[7] = 0.0;
+    for (size_t i = 0; i < n; i++)
+        a[i] /= sa;
+    for (size_t j = 0; j < m; j++)
+        b[j] /= sb;
+    otk_cost cost = otk_cost_points(n, m, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    const double reg = 4e-3;
+    double *f0 = malloc(n * sizeof *f0), *g0 = malloc(m * sizeof *g0);
+    double *f1 = malloc(n * sizeof *f1), *g1 = malloc(m * sizeof *g1);
+    otk_sinkhorn_settings dense = with_multiscale(0), ms = with_multiscale(1);
+    otk_sinkhorn_info i0[3], i1[3];
+    double div0, div1;
+    otk_solution s0 = {f0, g0, NULL, NULL, 0}, s1 = {f1, g1, NULL, NULL, 0};
+    ck_assert_int_eq(otk_sinkhorn_divergence(PROBLEM(&cost, a, b, reg), NULL,
+                                             NULL, &dense, &div0, &s0, i0),
+                     OTK_CONVERGED);
+    ck_assert_int_eq(otk_sinkhorn_divergence(PROBLEM(&cost, a, b, reg), NULL,
+                                             NULL, &ms, &div1, &s1, i1),
+                     OTK_CONVERGED);
+    for (int k = 0; k < 3; k++) {
+        ck_assert(i1[k].neglected_mass > 0.0);   /* pairs were dropped */
+        ck_assert(i1[k].neglected_mass < 1e-10); /* well below tol */
+        ck_assert(i1[k].residual <= 1e-9 * 2.0);
+        assert_close("dual", i1[k].dual_objective, i0[k].dual_objective, 1e-9,
+                     0.0);
+        ck_assert(i0[k].neglected_mass == 0.0);
+    }
+    assert_close("divergence", div1, div0, 1e-7, 0.0);
+    assert_close("transport", i1[0].transport_cost, i0[0].transport_cost, 1e-8,
+                 0.0);
+    assert_close("objective", i1[0].objective, i0[0].objective, 1e-9, 0.0);
+    /* potentials agree up to f + t, g - t, where the weights are positive
+     * (the zero-weight row's f is its c-transform on the kept pairs) */
+    f1[7] = f0[7] + (f1[0] - f0[0]);
+    assert_close_shifted("f", f1, f0, n, 0.0, 1e-7);
+    free(x);
+    free(y);
+    free(a);
+    free(b);
+    free(f0);
+    free(g0);
+    free(f1);
+    free(g1);
+}
+END_TEST
+
+/* A coarse truncation (exp(-4)) leaves mass out: the reported bound holds
+ * for the full plan of the returned potentials, the residual bounds the
+ * full plan's, and the solve says the truncation kept it from tol. */
+START_TEST(neglected_mass_is_bounded)
+{
+    const size_t n = 300, d = 3;
+    double *x = uniform_points(n, d, 5), *y = uniform_points(n, d, 6);
+    double *a = malloc(n * sizeof *a), *P = malloc(n * n * sizeof *P);
+    double *f = malloc(n * sizeof *f), *g = malloc(n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        a[i] = 1.0 / (double)n;
+    otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    const double reg = 5e-3;
+    otk_sinkhorn_settings s = with_multiscale(1);
+    s.truncation = 4.0;
+    otk_sinkhorn_info info;
+    otk_solution sol = {f, g, P, NULL, 0};
+    otk_status st =
+        otk_sinkhorn(PROBLEM(&cost, NULL, NULL, reg), &s, &sol, &info);
+    ck_assert_int_eq(st, OTK_STALLED);
+    ck_assert_str_eq(info.outcome.cause, "truncation");
+    double kept = 0.0, total, violation;
+    size_t zeros = 0;
+    for (size_t k = 0; k < n * n; k++) {
+        kept += P[k];
+        zeros += P[k] == 0.0;
+    }
+    full_plan(&cost, a, a, reg, f, g, &total, &violation);
+    const double missing = total - kept;
+    ck_assert(zeros > 0);
+    ck_assert(missing > 1e-9); /* the truncation did drop mass */
+    ck_assert(missing <= info.neglected_mass);
+    ck_assert(violation <= info.residual);
+    ck_assert(info.residual > 1e-9);
+    /* the same with the default truncation converges, and the bound is
+     * far below tol */
+    s.truncation = 20.0;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&cost, NULL, NULL, reg), &s, &sol, &info),
+        OTK_CONVERGED);
+    full_plan(&cost, a, a, reg, f, g, &total, &violation);
+    ck_assert(violation <= info.residual);
+    ck_assert(info.neglected_mass < 1e-10);
+    free(x);
+    free(y);
+    free(a);
+    free(P);
+    free(f);
+    free(g);
+}
+END_TEST
+
+/* The multiscale path needs squared Euclidean point clouds, a balanced
+ * problem and no warm start; auto leaves small problems to the dense
+ * solver. */
+START_TEST(refuses_what_it_cannot_bound)
+{
+    const size_t n = 50, d = 2;
+    double *x = uniform_points(n, d, 7), *y = uniform_points(n, d, 8);
+    double *C = malloc(n * n * sizeof *C), g[50] = {0};
+    otk_cost pts = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            C[i * n + j] = otk_cost_entry(&pts, i, j);
+    otk_cost dense = otk_cost_dense(n, n, C);
+    otk_cost eucl = otk_cost_points(n, n, d, x, y, OTK_METRIC_EUCLIDEAN, 2);
+    otk_sinkhorn_info info;
+    otk_sinkhorn_settings s = with_multiscale(1);
+    const otk_cost *refused[] = {&dense, &eucl};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(
+            otk_sinkhorn(PROBLEM(refused[k], NULL, NULL, 0.1), &s, NULL, &info),
+            OTK_ERR_INVALID_ARGUMENT);
+        ck_assert_str_eq(info.outcome.bad_argument, "settings.multiscale");
+    }
+    s.tau_a = 1.0;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&pts, NULL, NULL, 0.1), &s, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.multiscale");
+    s = with_multiscale(1);
+    s.warm_start = 1;
+    otk_solution sol = {NULL, g, NULL, NULL, 0};
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&pts, NULL, NULL, 0.1), &s, &sol, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.multiscale");
+    s = with_multiscale(1);
+    s.truncation = 0.0;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&pts, NULL, NULL, 0.1), &s, NULL, &info),
+        OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(info.outcome.bad_argument, "settings.truncation");
+    /* auto on a small problem (and on a dense cost) is the dense solver */
+    s = with_multiscale(-1);
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&pts, NULL, NULL, 0.1), &s, NULL, &info),
+        OTK_CONVERGED);
+    ck_assert(info.neglected_mass == 0.0);
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&dense, NULL, NULL, 0.1), &s, NULL, &info),
+        OTK_CONVERGED);
+    free(x);
+    free(y);
+    free(C);
+}
+END_TEST
+
+/* Identical clouds (a self-transport problem) give the same as the dense
+ * solver, with one thread or two, and max_iter ends with the returned
+ * plan measured. */
+START_TEST(budget_and_self_transport)
+{
+    const size_t n = 400, d = 2;
+    double *x = uniform_points(n, d, 9);
+    otk_cost self = otk_cost_points(n, n, d, x, x, OTK_METRIC_SQEUCLIDEAN, 2);
+    otk_sinkhorn_settings s = with_multiscale(1);
+    otk_sinkhorn_info i0, i1;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&self, NULL, NULL, 2e-3), &s, NULL, &i1),
+        OTK_CONVERGED);
+    s.multiscale = 0;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&self, NULL, NULL, 2e-3), &s, NULL, &i0),
+        OTK_CONVERGED);
+    assert_close("self dual", i1.dual_objective, i0.dual_objective, 1e-9, 0.0);
+    s.multiscale = 1;
+    s.max_iter = 3;
+    ck_assert_int_eq(
+        otk_sinkhorn(PROBLEM(&self, NULL, NULL, 2e-3), &s, NULL, &i1),
+        OTK_MAX_ITER);
+    ck_assert_str_eq(i1.outcome.cause, "max_iter_stage");
+    ck_assert_uint_eq(i1.iterations, 3);
+    ck_assert(isfinite(i1.residual) && i1.residual > 1e-9);
+    free(x);
+}
+END_TEST
+
+static Suite *multiscale_suite(void)
+{
+    Suite *s = suite_create("multiscale");
+    TCase *tc = tcase_create("multiscale");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, matches_the_dense_solver);
+    tcase_add_test(tc, neglected_mass_is_bounded);
+    tcase_add_test(tc, refuses_what_it_cannot_bound);
+    tcase_add_test(tc, budget_and_self_transport);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(multiscale_suite()); }
