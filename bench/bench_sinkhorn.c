@@ -19,6 +19,27 @@
  *                               (VmHWM, see bench_peak_rss_mib())
  *   membw [MB]                  single-threaded read bandwidth: sum of a
  *                               MB-megabyte double array (256), best of 5
+ *   exp-kernel [LEN]            ns per exponential of the sweeps' kernel
+ *                               (otk__exp_affine_sum) on LEN (4096) entries
+ *                               that stay in L1, arguments in [-30, 0],
+ *                               best of 5 runs of about 0.2 s; CPU and wall
+ *   sweep-cost KIND N D REG ITERS
+ *                               ns per pair and iteration of single-threaded
+ *                               log-domain sweeps, KIND points (d = D,
+ *                               squared Euclidean, no matrix) or dense (the
+ *                               n x n matrix of those points; D ignored
+ *                               beyond building it): solves with tol 0 and
+ *                               eps scaling off for ITERS and 2 ITERS
+ *                               iterations, best of --repeats each; the
+ *                               difference is the cost of ITERS iterations
+ *                               without the set-up and final pass. CPU
+ *                               (process) and wall time.
+ *   iterations N D REG TOL MAXITER
+ *                               iteration counts (deterministic) of point
+ *                               clouds to TOL, one line per variant: the
+ *                               defaults, plain iterations (relaxation 1),
+ *                               no epsilon scaling, and the divergence's
+ *                               three solves with the defaults
  *
  * Problem data. With --data DIR the program reads raw little-endian float64
  * files written by run_bench.py: DIR/x.bin (N x D), DIR/y.bin (N x D), and
@@ -44,6 +65,8 @@
 #include <time.h>
 
 #include <otkit/otkit.h>
+
+#include "linalg/linalg.h"
 
 #include "bench_util.h"
 
@@ -187,18 +210,38 @@ static int mode_tol(const options *o, int argc, char **argv, int e2e)
     return 0;
 }
 
-static int mode_points(const options *o, int argc, char **argv)
+/* The arguments N D REG TOL MAXITER of the point-cloud modes, and the
+ * points (n x d each) they ask for. */
+typedef struct points_args {
+    size_t n, d, max_iter;
+    double reg, tol;
+    double *x, *y;
+} points_args;
+
+static points_args parse_points(const options *o, int argc, char **argv,
+                                const char *usage_fmt, const char *mode)
 {
     if (argc != 5)
-        bench_die("usage: points N D REG TOL MAXITER%s", "");
-    size_t n = bench_parse_size(argv[0], "N");
-    size_t d = bench_parse_size(argv[1], "D");
-    double reg = bench_parse_double(argv[2], "REG");
-    double tol = bench_parse_double(argv[3], "TOL");
-    size_t max_iter = bench_parse_size(argv[4], "MAXITER");
-    double *x = bench_xmalloc(n * d, sizeof *x),
-           *y = bench_xmalloc(n * d, sizeof *y);
-    bench_load_points(o, n, d, x, y, 0);
+        bench_die(usage_fmt, mode);
+    points_args pa;
+    pa.n = bench_parse_size(argv[0], "N");
+    pa.d = bench_parse_size(argv[1], "D");
+    pa.reg = bench_parse_double(argv[2], "REG");
+    pa.tol = bench_parse_double(argv[3], "TOL");
+    pa.max_iter = bench_parse_size(argv[4], "MAXITER");
+    pa.x = bench_xmalloc(pa.n * pa.d, sizeof *pa.x);
+    pa.y = bench_xmalloc(pa.n * pa.d, sizeof *pa.y);
+    bench_load_points(o, pa.n, pa.d, pa.x, pa.y, 0);
+    return pa;
+}
+
+static int mode_points(const options *o, int argc, char **argv)
+{
+    points_args pa =
+        parse_points(o, argc, argv, "usage: %s N D REG TOL MAXITER", "points");
+    const size_t n = pa.n, d = pa.d, max_iter = pa.max_iter;
+    const double reg = pa.reg, tol = pa.tol;
+    double *x = pa.x, *y = pa.y;
     double rss_before = bench_peak_rss_mib();
     otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     otk_sinkhorn_settings s;
@@ -271,6 +314,179 @@ static int mode_membw(int argc, char **argv)
     return 0;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int mode_exp_kernel(const options *o, int argc, char **argv)
+{
+    (void)o;
+    if (argc > 1)
+        bench_die("usage: exp-kernel [LEN]%s", "");
+    size_t len = argc == 1 ? bench_parse_size(argv[0], "LEN") : 4096;
+    double *h = bench_xmalloc(len, sizeof *h), *c = bench_xmalloc(len, 8),
+           *e = bench_xmalloc(len, sizeof *e);
+    for (size_t j = 0; j < len; j++) {
+        h[j] = 0.0;
+        c[j] = 30.0 * (double)((j * 2654435761u) % len) / (double)len;
+    }
+    size_t reps = 1 + (size_t)(2e8 / 4.0 / (double)len); /* about 0.2 s */
+    double best_cpu = INFINITY, best_wall = INFINITY, check = 0.0;
+    for (int r = 0; r < 5; r++) {
+        double w0 = bench_now(), c0 = cpu_now();
+        for (size_t k = 0; k < reps; k++)
+            check += otk__exp_affine_sum(h, 1.0, c, 0.0, e, len);
+        double cpu = cpu_now() - c0, wall = bench_now() - w0;
+        best_cpu = cpu < best_cpu ? cpu : best_cpu;
+        best_wall = wall < best_wall ? wall : best_wall;
+    }
+    double count = (double)reps * (double)len;
+    printf("{\"mode\": \"exp-kernel\", \"len\": %zu, ", len);
+    bench_jnum("cpu_ns_per_exp", 1e9 * best_cpu / count, 0);
+    bench_jnum("wall_ns_per_exp", 1e9 * best_wall / count, 0);
+    bench_jnum("checksum", check, 1);
+    printf("}\n");
+    free(h);
+    free(c);
+    free(e);
+    return 0;
+}
+
+/* Best CPU and wall time of o->repeats solves of `iters` iterations. */
+static void time_sweeps(const options *o, const otk_cost *cost, double reg,
+                        size_t iters, double *cpu, double *wall,
+                        otk_sinkhorn_info *info)
+{
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.tol = 0.0;
+    s.max_iter = iters;
+    s.eps_scaling = 0;
+    s.domain = OTK_DOMAIN_LOG;
+    s.relaxation = 1.0;
+    s.threads = 1;
+    *cpu = *wall = INFINITY;
+    for (int r = 0; r < o->repeats; r++) {
+        double w0 = bench_now(), c0 = cpu_now();
+        otk_sinkhorn(&(otk_problem){cost, NULL, NULL, reg}, &s, NULL, info);
+        double c1 = cpu_now() - c0, w1 = bench_now() - w0;
+        check_status(info);
+        *cpu = c1 < *cpu ? c1 : *cpu;
+        *wall = w1 < *wall ? w1 : *wall;
+    }
+}
+
+static int mode_sweep_cost(const options *o, int argc, char **argv)
+{
+    if (argc != 5)
+        bench_die("usage: sweep-cost KIND N D REG ITERS%s", "");
+    int dense = strcmp(argv[0], "dense") == 0;
+    if (!dense && strcmp(argv[0], "points") != 0)
+        bench_die("sweep-cost: KIND must be points or dense, not '%s'",
+                  argv[0]);
+    size_t n = bench_parse_size(argv[1], "N");
+    size_t d = bench_parse_size(argv[2], "D");
+    double reg = bench_parse_double(argv[3], "REG");
+    size_t iters = bench_parse_size(argv[4], "ITERS");
+    double *x = bench_xmalloc(n * d, sizeof *x),
+           *y = bench_xmalloc(n * d, sizeof *y), *C = NULL;
+    bench_load_points(o, n, d, x, y, 0);
+    otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    if (dense) {
+        C = bench_xmalloc(n * n, sizeof *C);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                C[i * n + j] = otk_cost_entry(&cost, i, j);
+        cost = otk_cost_dense(n, n, C);
+    }
+    double cpu1, wall1, cpu2, wall2;
+    otk_sinkhorn_info info;
+    time_sweeps(o, &cost, reg, iters, &cpu1, &wall1, &info);
+    time_sweeps(o, &cost, reg, 2 * iters, &cpu2, &wall2, &info);
+    double pairs = (double)n * (double)n * (double)iters;
+    printf("{\"mode\": \"sweep-cost\", \"kind\": \"%s\", \"n\": %zu, "
+           "\"d\": %zu, \"iters\": %zu, \"repeats\": %d, ",
+           argv[0], n, d, iters, o->repeats);
+    bench_jnum("reg", reg, 0);
+    bench_jnum("cpu_s", cpu2, 0);
+    bench_jnum("wall_s", wall2, 0);
+    bench_jnum("cpu_ns_per_pair", 1e9 * (cpu2 - cpu1) / pairs, 0);
+    bench_jnum("wall_ns_per_pair", 1e9 * (wall2 - wall1) / pairs, 0);
+    bench_jnum("residual", info.residual, 1);
+    printf("}\n");
+    free(x);
+    free(y);
+    free(C);
+    return 0;
+}
+
+static void print_iterations(size_t n, size_t d, double reg, double tol,
+                             const char *variant, const otk_sinkhorn_info *info,
+                             size_t solves, double cpu)
+{
+    size_t its = 0;
+    int worst = 0;
+    for (size_t k = 0; k < solves; k++) {
+        its += info[k].iterations;
+        worst = (int)info[k].outcome.status > worst
+                    ? (int)info[k].outcome.status
+                    : worst;
+    }
+    printf("{\"mode\": \"iterations\", \"variant\": \"%s\", \"n\": %zu, "
+           "\"d\": %zu, \"solves\": %zu, \"iterations\": %zu, "
+           "\"stages\": %zu, \"status\": \"%s\", ",
+           variant, n, d, solves, its, info[0].stages,
+           otk_status_name((otk_status)worst));
+    bench_jnum("reg", reg, 0);
+    bench_jnum("tol", tol, 0);
+    bench_jnum("residual", info[0].residual, 0);
+    bench_jnum("cpu_s", cpu, 1);
+    printf("}\n");
+    fflush(stdout);
+}
+
+static int mode_iterations(const options *o, int argc, char **argv)
+{
+    points_args pa = parse_points(
+        o, argc, argv, "usage: %s N D REG TOL MAXITER", "iterations");
+    const size_t n = pa.n, d = pa.d, max_iter = pa.max_iter;
+    const double reg = pa.reg, tol = pa.tol;
+    double *x = pa.x, *y = pa.y;
+    otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    const otk_problem pr = {&cost, NULL, NULL, reg};
+    static const char *variants[] = {"defaults", "plain", "no-eps-scaling"};
+    for (int v = 0; v < 3; v++) {
+        otk_sinkhorn_settings s;
+        otk_sinkhorn_default_settings(&s);
+        s.tol = tol;
+        s.max_iter = max_iter;
+        if (v == 1)
+            s.relaxation = 1.0;
+        if (v == 2)
+            s.eps_scaling = 0;
+        otk_sinkhorn_info info;
+        double c0 = cpu_now();
+        otk_sinkhorn(&pr, &s, NULL, &info);
+        check_status(&info);
+        print_iterations(n, d, reg, tol, variants[v], &info, 1, cpu_now() - c0);
+    }
+    otk_sinkhorn_settings s;
+    otk_sinkhorn_default_settings(&s);
+    s.tol = tol;
+    s.max_iter = max_iter;
+    otk_sinkhorn_info info[3];
+    double div, c0 = cpu_now();
+    otk_sinkhorn_divergence(&pr, NULL, NULL, &s, &div, NULL, info);
+    check_status(&info[0]);
+    print_iterations(n, d, reg, tol, "divergence", info, 3, cpu_now() - c0);
+    free(x);
+    free(y);
+    return 0;
+}
+
 static void usage(FILE *fp)
 {
     fprintf(fp,
@@ -281,6 +497,9 @@ static void usage(FILE *fp)
             "  e2e N REG TOL [MAXITER]\n"
             "  points N D REG TOL MAXITER\n"
             "  membw [MB]\n"
+            "  exp-kernel [LEN]\n"
+            "  sweep-cost KIND N D REG ITERS\n"
+            "  iterations N D REG TOL MAXITER\n"
             "One JSON object per line on stdout. See the comment at the top "
             "of bench/bench_sinkhorn.c.\n",
             bench_prog);
@@ -309,7 +528,10 @@ int main(int argc, char **argv)
                                        {"log-tol", mode_log_tol},
                                        {"e2e", mode_e2e},
                                        {"points", mode_points},
-                                       {"membw", mode_membw_opts}};
+                                       {"membw", mode_membw_opts},
+                                       {"exp-kernel", mode_exp_kernel},
+                                       {"sweep-cost", mode_sweep_cost},
+                                       {"iterations", mode_iterations}};
     return bench_main(argc, argv, (bench_options){NULL, 42, 3, NAN}, modes,
                       sizeof modes / sizeof *modes, usage);
 }

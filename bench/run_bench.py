@@ -53,6 +53,8 @@ ot = None
 SEED = 20230401
 SECTIONS = ("dense", "log", "e2e", "points", "exact", "smooth", "mongegap",
             "maid", "threads", "routing", "finish")
+# Sinkhorn kernel throughput and iteration counts (otkit only).
+SECTIONS += ("throughput", "iterations")
 
 
 def sections_arg(text):
@@ -625,6 +627,71 @@ def bench_points(exe, root, sizes, dim, reg, tol, max_iter, pot_n, budget,
               pot["peak_rss_mib"] if pot else None,
               pot["time_per_iter_s"] / rec["time_per_iter_s"] if pot
               else None, pot_note)
+    return t
+
+
+def bench_throughput(exe, rows, raw):
+    """Single-threaded log-domain sweeps in ns per pair and iteration
+    against the exp kernel's ns per exponential, measured in the same run
+    (before and after the rows)."""
+    t = Table("Sinkhorn sweep throughput (one thread): ns per pair and "
+              "iteration against the exp kernel",
+              ["kind", "n=m", "d", "reg", "its", "CPU ns/pair",
+               "wall ns/pair", "% of exp throughput (CPU)", "load before",
+               "load after"],
+              ["bench-sinkhorn sweep-cost: otk_sinkhorn with tol 0, eps "
+               "scaling off, relaxation 1, log domain, threads 1, run for "
+               "its and 2 its iterations (best of 1); the difference is the "
+               "cost of its iterations without the set-up and final pass, "
+               "per pair. x ~ N(0, I_d), y ~ N(0, I_d) + 1, squared "
+               "Euclidean; 'dense' is the n x n matrix of the same costs.",
+               "% of exp throughput = the exp kernel's CPU ns per "
+               "exponential (bench-sinkhorn exp-kernel, 4096 entries in L1, "
+               "best of 5) / the sweep's CPU ns per pair: 100 % would be a "
+               "sweep as fast as its exponentials alone."])
+    exp0 = run_otkit(exe, None, "exp-kernel", [], repeats=1)[0]
+    recs = []
+    for kind, n, dim, reg, its in rows:
+        before = loadavg()
+        rec = run_otkit(exe, None, "sweep-cost", [kind, n, dim, reg, its],
+                        repeats=1)[0]
+        rec["load_before"], rec["load_after"] = before, loadavg()
+        recs.append(rec)
+    exp1 = run_otkit(exe, None, "exp-kernel", [], repeats=1)[0]
+    ns_exp = min(exp0["cpu_ns_per_exp"], exp1["cpu_ns_per_exp"])
+    t.notes.append("exp kernel: %.3g / %.3g CPU ns per exp before / after "
+                   "the rows (wall %.3g / %.3g); the smaller is used."
+                   % (exp0["cpu_ns_per_exp"], exp1["cpu_ns_per_exp"],
+                      exp0["wall_ns_per_exp"], exp1["wall_ns_per_exp"]))
+    for rec in recs:
+        t.add(rec["kind"], rec["n"], rec["d"], rec["reg"], rec["iters"],
+              rec["cpu_ns_per_pair"], rec["wall_ns_per_pair"],
+              100.0 * ns_exp / rec["cpu_ns_per_pair"], rec["load_before"],
+              rec["load_after"])
+    raw.append({"section": "throughput", "exp_kernel": [exp0, exp1],
+                "rows": recs})
+    return t
+
+
+def bench_iterations(exe, n, dim, reg, tol, max_iter, raw):
+    """Iteration counts (deterministic) of point clouds to a tight tol."""
+    t = Table("Sinkhorn iterations to tol=%g: point clouds n=m=%d, d=%d, "
+              "reg=%g" % (tol, n, dim, reg),
+              ["variant", "status", "iterations", "stages", "residual",
+               "CPU s"],
+              ["bench-sinkhorn iterations: x ~ N(0, I_d), y ~ N(0, I_d) + 1, "
+               "squared Euclidean, uniform weights, max_iter %d. 'defaults': "
+               "default settings (adaptive over-relaxation, auto epsilon "
+               "scaling); 'plain': relaxation 1; 'no-eps-scaling': "
+               "eps_scaling 0; 'divergence': otk_sinkhorn_divergence's three "
+               "solves with the defaults (iterations summed). Iteration "
+               "counts do not depend on the machine; CPU s does." % max_iter])
+    recs = run_otkit(exe, None, "iterations", [n, dim, reg, tol, max_iter],
+                     repeats=1)
+    for rec in recs:
+        t.add(rec["variant"], rec["status"], rec["iterations"], rec["stages"],
+              rec["residual"], rec["cpu_s"])
+    raw.append({"section": "iterations", "rows": recs})
     return t
 
 
@@ -1842,6 +1909,7 @@ def main():
 
     sections = args.sections
     sinkhorn_sections = sections & {"dense", "log", "e2e", "points"}
+    sinkhorn_sections |= sections & {"throughput", "iterations"}
     exes = {}
     for name, needed in (("bench-sinkhorn", sinkhorn_sections),
                          ("bench-exact", "exact" in sections),
@@ -1920,6 +1988,28 @@ def main():
                                        cfg["pot_points_n"],
                                        args.pot_points_budget,
                                        raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "throughput" in sections:
+            if args.quick:
+                rows = [("points", 1000, 3, 0.1, 20),
+                        ("points", 1000, 3, 1e-3, 20),
+                        ("dense", 1000, 3, 0.1, 20)]
+            else:
+                rows = [("points", 5000, 3, 0.1, 40),
+                        ("points", 20000, 3, 0.1, 4),
+                        ("points", 50000, 3, 0.1, 2),
+                        ("points", 100000, 3, 0.1, 1),
+                        ("points", 5000, 3, 1e-3, 40),
+                        ("points", 20000, 3, 1e-3, 4),
+                        ("points", 5000, 16, 0.1, 20),
+                        ("dense", 2000, 3, 0.1, 100),
+                        ("dense", 5000, 3, 0.1, 20)]
+            tables.append(bench_throughput(exe, rows, raw["results"]))
+            print(tables[-1].text(), flush=True)
+        if "iterations" in sections:
+            tables.append(bench_iterations(exe, 500 if args.quick else 2000,
+                                           3, 0.1, 1e-9, 20000,
+                                           raw["results"]))
             print(tables[-1].text(), flush=True)
         if "exact" in sections:
             tables.append(bench_exact(exes["bench-exact"],

@@ -225,9 +225,12 @@ static double omega_for_rate(double r)
  * checks). Under omega the rate is still measured: when the residual grows
  * tenfold, or shrinks no faster than plain iterations did for STALL_CHECKS
  * checks in a row (a slower mode has taken over, which needs a larger
- * omega), it goes back to plain iterations and measures again. */
+ * omega), omega is raised once for that mode (slower_mode) where no Newton
+ * phases follow, and otherwise or at the next stall it goes back to plain
+ * iterations and measures again. */
 typedef struct relax_state {
-    int adaptive, stalls;
+    int adaptive, stalls, raised;
+    int may_raise; /* no Newton phases here: slower_mode applies */
     double prev_res, prev_rate, plain_rate, switch_res;
     size_t prev_k;
 } relax_state;
@@ -237,6 +240,34 @@ static void back_to_plain(relax_state *rx, sweep_problem *pb)
     pb->omega = 1.0;
     rx->prev_rate = NAN;
     rx->stalls = 0;
+}
+
+/* Under omega the residual decays at rate lam; for a mode whose plain
+ * rate is r, lam solves (lam + omega - 1)^2 = lam omega^2 r while omega is
+ * below that mode's optimum (Young's relation for over-relaxation of an
+ * alternating scheme; above it |lam| = omega - 1). A stall (lam no better
+ * than the plain rate omega was set for) is a slower mode: its r follows
+ * from lam, and omega is raised to that mode's optimum instead of
+ * measuring plain iterations again, whose first checks would show the
+ * same fast transient and give the same omega. Returns 0 when lam tells
+ * nothing (at or below omega - 1, or not a slower mode) or omega was
+ * already raised once since plain iterations set it (a second stall means
+ * the model does not hold: plain iterations measure again). */
+static int slower_mode(relax_state *rx, sweep_problem *pb, double lam,
+                       double res)
+{
+    const double w = pb->omega;
+    if (!rx->may_raise || rx->raised || !(lam < 1.0 && lam > w - 1.0))
+        return 0;
+    double r = (lam + w - 1.0) * (lam + w - 1.0) / (lam * w * w);
+    if (!(r > rx->plain_rate && r < 1.0))
+        return 0;
+    rx->plain_rate = r;
+    pb->omega = omega_for_rate(r);
+    rx->switch_res = res;
+    rx->stalls = 0;
+    rx->raised = 1;
+    return 1;
 }
 
 static double relax_update(relax_state *rx, sweep_problem *pb, double res,
@@ -249,7 +280,9 @@ static double relax_update(relax_state *rx, sweep_problem *pb, double res,
                       : 1.0;
     if (pb->omega != 1.0) {
         rx->stalls = rate >= rx->plain_rate ? rx->stalls + 1 : 0;
-        if (res > 10.0 * rx->switch_res || rx->stalls >= STALL_CHECKS)
+        if (res > 10.0 * rx->switch_res)
+            back_to_plain(rx, pb);
+        else if (rx->stalls >= STALL_CHECKS && !slower_mode(rx, pb, rate, res))
             back_to_plain(rx, pb);
     } else if (rate < 1.0) {
         /* agreement in 1 - rate (the quantity omega depends on) */
@@ -259,6 +292,7 @@ static double relax_update(relax_state *rx, sweep_problem *pb, double res,
             pb->omega = omega_for_rate(rx->plain_rate);
             rx->switch_res = res;
             rx->stalls = 0;
+            rx->raised = 0;
         }
         rx->prev_rate = rate;
     } else {
@@ -389,7 +423,12 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
 {
     sweep_problem pb = *pb_in;
     const double relax = st->symmetric ? 1.0 : st->s->relaxation;
-    const relax_state fresh = {relax == 0.0, 0, NAN, NAN, NAN, NAN, 0};
+    const relax_state fresh = {.adaptive = relax == 0.0,
+                               .may_raise = !otk__newton_applies(ws, &pb),
+                               .prev_res = NAN,
+                               .prev_rate = NAN,
+                               .plain_rate = NAN,
+                               .switch_res = NAN};
     relax_state rx = fresh;
     int newton_phases = 0;
     pb.omega = rx.adaptive ? 1.0 : relax;

@@ -81,19 +81,21 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
         thread_block tb = otk__thread_block(ws, b);
         for (size_t i0 = tb.i0; i0 < tb.i1; i0 += SWEEP_BLOCK) {
             size_t rows = tb.i1 - i0 < SWEEP_BLOCK ? tb.i1 - i0 : SWEEP_BLOCK;
-            double w[SWEEP_BLOCK] = {0};
+            double w[SWEEP_BLOCK] = {0}, sums[SWEEP_BLOCK];
+            /* Last sweep's log-sum-exp is nearly this one's: use it as
+             * the shift and read the rows once, a tile of columns at a
+             * time for the whole block; fall back to the two-pass
+             * max-then-sum for a row whose guess was too far off. */
+            otk__cost_rows_exp(pb->cost, ws->yt, i0, rows, pb->shift, ws->h,
+                               inv, ws->lse + i0, tb.e, sums, tb.crow);
             for (size_t r = 0; r < rows; r++) {
                 size_t i = i0 + r;
                 double *e = tb.e + r * m;
-                const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
-                /* Last sweep's log-sum-exp is nearly this one's: use it as
-                 * the shift and read the row once; fall back to the
-                 * two-pass max-then-sum when it was too far off. */
-                double shift = ws->lse[i], sum = 0.0;
-                if (isfinite(shift))
-                    sum = otk__exp_affine_sum(ws->h, inv, c, shift, e, m);
-                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
+                double shift = ws->lse[i], sum = sums[r];
+                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX)) {
+                    const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
                     otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
+                }
                 double log_sum = log(sum);
                 ws->lse[i] = shift + log_sum;
                 /* T = the plain update; delta = over-relaxation's step */

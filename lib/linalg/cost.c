@@ -48,57 +48,127 @@ void otk__cost_prepare(const otk_cost *cost, double *yt)
             yt[k * cost->m + j] = cost->y[j * cost->d + k];
 }
 
-OTK_INLINE void points_row_body(const otk_cost *cost, const double *yt,
-                                size_t i, double *out)
+/* out[j] = C(i, j0 + j) - cshift for j < len. The squared differences
+ * are summed over k in order for each column with x_i in registers, so a
+ * tile of columns is formed in one pass over its yt entries; a full row is
+ * the tile j0 = 0, len = m, cshift = 0. */
+OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
+                                 size_t i, size_t j0, size_t len, double cshift,
+                                 double *out)
 {
     const size_t m = cost->m, d = cost->d;
-    const double *xi = cost->x + i * d;
-    for (size_t j = 0; j < m; j++)
-        out[j] = 0.0;
+    const double *xi = cost->x + i * d, *y0 = yt + j0;
     if (cost->metric == OTK_METRIC_PNORM && cost->p != 2.0) {
+        for (size_t j = 0; j < len; j++)
+            out[j] = 0.0;
         for (size_t k = 0; k < d; k++) {
-            const double *row = yt + k * m, xk = xi[k];
-            for (size_t j = 0; j < m; j++)
+            const double *row = y0 + k * m, xk = xi[k];
+            for (size_t j = 0; j < len; j++)
                 out[j] += abs_pow(xk - row[j], cost->p);
         }
     } else {
-        for (size_t k = 0; k < d; k++) {
-            const double *row = yt + k * m, xk = xi[k];
-            for (size_t j = 0; j < m; j++) {
-                double t = xk - row[j];
-                out[j] += t * t;
+        size_t j = 0;
+        for (; j + 4 <= len; j += 4) {
+            otk_v4d acc = {0, 0, 0, 0};
+            for (size_t k = 0; k < d; k++) {
+                otk_v4d t = xi[k] - otk__load4(y0 + k * m + j);
+                acc += t * t;
             }
+            otk__store4(out + j, acc);
+        }
+        for (; j < len; j++) {
+            double acc = 0.0;
+            for (size_t k = 0; k < d; k++) {
+                double t = xi[k] - y0[k * m + j];
+                acc += t * t;
+            }
+            out[j] = acc;
         }
         if (cost->metric == OTK_METRIC_EUCLIDEAN)
-            for (size_t j = 0; j < m; j++)
+            for (j = 0; j < len; j++)
                 out[j] = sqrt(out[j]);
     }
     if (cost->scale != 1.0)
-        for (size_t j = 0; j < m; j++)
+        for (size_t j = 0; j < len; j++)
             out[j] *= cost->scale;
+    if (cshift != 0.0)
+        for (size_t j = 0; j < len; j++)
+            out[j] -= cshift;
 }
 
 #if OTK_HAVE_AVX2_VARIANT
-OTK_TARGET_AVX2 static void
-points_row_avx2(const otk_cost *cost, const double *yt, size_t i, double *out)
+OTK_TARGET_AVX2 static void points_tile_avx2(const otk_cost *cost,
+                                             const double *yt, size_t i,
+                                             size_t j0, size_t len,
+                                             double cshift, double *out)
 {
-    points_row_body(cost, yt, i, out);
+    points_tile_body(cost, yt, i, j0, len, cshift, out);
 }
 #endif
+
+static void points_tile(const otk_cost *cost, const double *yt, size_t i,
+                        size_t j0, size_t len, double cshift, double *out)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx2()) {
+        points_tile_avx2(cost, yt, i, j0, len, cshift, out);
+        return;
+    }
+#endif
+    points_tile_body(cost, yt, i, j0, len, cshift, out);
+}
 
 const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
                             double *out)
 {
     if (cost->C != NULL)
         return cost->C + i * cost->m;
-#if OTK_HAVE_AVX2_VARIANT
-    if (otk__cpu_has_avx2()) {
-        points_row_avx2(cost, yt, i, out);
-        return out;
-    }
-#endif
-    points_row_body(cost, yt, i, out);
+    points_tile(cost, yt, i, 0, cost->m, 0.0, out);
     return out;
+}
+
+/* Columns per tile: the tile's yt entries, h, and the cost tile itself
+ * (d + 2 doubles per column) stay within about 16 KiB of L1, so the rows
+ * of a block reuse them from there. A multiple of 8 (whole vectors). */
+static size_t tile_columns(const otk_cost *cost)
+{
+    size_t d = cost->C != NULL ? 0 : cost->d;
+    size_t t = 2048 / (d + 2) / 8 * 8;
+    return t < 64 ? 64 : t;
+}
+
+size_t otk__cost_exp_scratch_len(const otk_cost *cost)
+{
+    size_t t = tile_columns(cost);
+    return t < cost->m ? t : cost->m;
+}
+
+void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
+                        size_t rows, double cshift, const double *h, double s,
+                        const double *shift, double *e, double *sum,
+                        double *tile)
+{
+    const size_t m = cost->m, step = tile_columns(cost);
+    for (size_t r = 0; r < rows; r++)
+        sum[r] = 0.0;
+    for (size_t j0 = 0; j0 < m; j0 += step) {
+        const size_t len = m - j0 < step ? m - j0 : step;
+        for (size_t r = 0; r < rows; r++) {
+            if (!isfinite(shift[r]))
+                continue;
+            const size_t i = i0 + r;
+            const double *c = tile;
+            if (cost->C == NULL)
+                points_tile(cost, yt, i, j0, len, cshift, tile);
+            else if (cshift != 0.0)
+                for (size_t j = 0; j < len; j++)
+                    tile[j] = cost->C[i * m + j0 + j] - cshift;
+            else
+                c = cost->C + i * m + j0;
+            sum[r] += otk__exp_affine_sum(h + j0, s, c, shift[r],
+                                          e + r * m + j0, len);
+        }
+    }
 }
 
 void otk__cost_col(const otk_cost *cost, size_t j, double *out)

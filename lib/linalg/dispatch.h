@@ -31,4 +31,20 @@ static inline int otk__cpu_has_avx512(void)
 
 #define OTK_INLINE static inline __attribute__((always_inline))
 
+/* Four doubles as one GCC vector (two SSE2 registers on the baseline, one
+ * AVX register in the AVX2 variants), loaded and stored unaligned. */
+typedef double otk_v4d __attribute__((vector_size(32)));
+
+OTK_INLINE otk_v4d otk__load4(const double *p)
+{
+    otk_v4d v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+OTK_INLINE void otk__store4(double *p, otk_v4d v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+
 #endif

@@ -160,6 +160,24 @@ void otk__cost_prepare(const otk_cost *cost, double *yt);
  */
 const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
                             double *out);
+/*
+ * The exponentials of a log-domain sweep for rows i0 .. i0 + rows - 1:
+ *   e[r m + j] = exp(h_j - s (C_{i0+r, j} - cshift) - shift[r]),
+ * sum[r] = sum_j e[r m + j]; rows whose shift is not finite are skipped
+ * (sum 0, e untouched). The columns are taken in tiles small enough for
+ * L1 and every row of the block runs through a tile before the next, so
+ * h and (for point clouds) the targets are read from memory once per
+ * block instead of once per row, and a point-cloud row is never written
+ * out: its cost tile goes from registers to the exponential through L1.
+ * Each entry is the same arithmetic as otk__cost_row minus cshift followed
+ * by otk__exp_affine_sum (the sums differ by rounding: they are summed per
+ * tile). tile: otk__cost_exp_scratch_len(cost) doubles of scratch.
+ */
+size_t otk__cost_exp_scratch_len(const otk_cost *cost);
+void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
+                        size_t rows, double cshift, const double *h, double s,
+                        const double *shift, double *e, double *sum,
+                        double *tile);
 /* Column j of the cost into out (n entries). */
 void otk__cost_col(const otk_cost *cost, size_t j, double *out);
 /* One entry (the public otk_cost_entry is this). */

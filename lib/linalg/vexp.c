@@ -6,8 +6,9 @@
  * is exact), exp(r) by a degree-13 Taylor polynomial (truncation error
  * below 5e-18 relative), and 2^k applied as two factors 2^(k/2) 2^(k-k/2)
  * so that the result underflows gradually and overflows to inf exactly
- * like libm's. Arguments are clamped to [-746, 710], outside of which the
- * result is 0 or inf anyway; NaN propagates.
+ * like libm's. Arguments below -746 give 0 without any arithmetic on them
+ * (an underflowing product is several times slower than an exp), above
+ * 710 they are clamped (the result is inf anyway); NaN propagates.
  *
  * GCC vector extensions keep the code portable; each kernel is built for
  * the baseline and for AVX2+FMA and picked at run time (dispatch.h).
@@ -22,7 +23,7 @@
 #endif
 #include "linalg/linalg.h"
 
-typedef double v4d __attribute__((vector_size(32)));
+typedef otk_v4d v4d;
 typedef int64_t v4i __attribute__((vector_size(32)));
 
 #define EXP_LO (-746.0)
@@ -52,7 +53,8 @@ typedef int64_t v4i __attribute__((vector_size(32)));
 
 OTK_INLINE double exp_scalar(double x)
 {
-    x = x < EXP_LO ? EXP_LO : x;
+    if (x < EXP_LO)
+        return 0.0; /* without the underflowing product (see exp4) */
     x = x > EXP_HI ? EXP_HI : x;
     double kd = x * LOG2E + SHIFTER;
     int64_t kbits, sbits;
@@ -96,7 +98,12 @@ OTK_INLINE v4d exp4(v4d x)
     const v4d lo = {EXP_LO, EXP_LO, EXP_LO, EXP_LO};
     const v4d hi = {EXP_HI, EXP_HI, EXP_HI, EXP_HI};
     const v4d shifter = {SHIFTER, SHIFTER, SHIFTER, SHIFTER};
-    x = select4(x < lo, lo, x);
+    /* Lanes whose result is 0 are computed at x = 0 and zeroed at the
+     * end: letting 2^k1 2^k2 underflow to 0 takes the CPU's slow path for
+     * tiny results (a microcode assist, several times the cost of an exp),
+     * and at small reg most of a Sinkhorn row lies there. */
+    const v4i zero = x < lo;
+    x = select4(zero, (v4d){0, 0, 0, 0}, x);
     x = select4(x > hi, hi, x);
     v4d kd = (x * LOG2E + shifter) - shifter; /* round(x / ln2) */
     v4d r = (x - kd * LN2_HI) - kd * LN2_LO;
@@ -113,17 +120,11 @@ OTK_INLINE v4d exp4(v4d x)
     v4d k1 = (kd * 0.5 + shifter) - shifter, k2 = kd - k1;
     v4i e1 = ((v4i)(k1 + shifter) - (v4i)shifter + 1023) << 52;
     v4i e2 = ((v4i)(k2 + shifter) - (v4i)shifter + 1023) << 52;
-    return p * (v4d)e1 * (v4d)e2;
+    return (v4d)((v4i)(p * (v4d)e1 * (v4d)e2) & ~zero);
 }
 
-OTK_INLINE v4d load4(const double *p)
-{
-    v4d v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-OTK_INLINE void store4(double *p, v4d v) { memcpy(p, &v, sizeof v); }
+#define load4 otk__load4
+#define store4 otk__store4
 
 OTK_INLINE double exp_shift_sum_body(const double *x, double shift, double *y,
                                      size_t len)
@@ -215,7 +216,11 @@ static const double exp2_sixteenths[16] = {
 
 OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
 {
-    x = _mm512_max_pd(_mm512_set1_pd(EXP_LO), x);
+    /* as in exp4: results that are 0 come from x = 0, then zeroed (an
+     * underflowing vscalefpd takes the slow path for tiny results); NaN
+     * lanes are kept (the comparison is true for them) */
+    __mmask8 keep = _mm512_cmp_pd_mask(x, _mm512_set1_pd(EXP_LO), _CMP_NLT_UQ);
+    x = _mm512_maskz_mov_pd(keep, x);
     x = _mm512_min_pd(_mm512_set1_pd(EXP_HI), x);
     __m512d kd =
         _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(16.0 * LOG2E)),
@@ -236,7 +241,7 @@ OTK_TARGET_AVX512 static inline __m512d exp8(__m512d x)
 #undef OTK_PAIR
     __m512d p = _mm512_fmadd_pd(r4, _mm512_fmadd_pd(r2, q67, q45),
                                 _mm512_fmadd_pd(r2, q23, q01));
-    return _mm512_scalef_pd(_mm512_mul_pd(t, p), k);
+    return _mm512_maskz_scalef_pd(keep, _mm512_mul_pd(t, p), k);
 }
 
 OTK_TARGET_AVX512 static double exp_affine_sum_avx512(const double *h, double s,

@@ -1,5 +1,6 @@
 /* The shared linear-algebra layer: BLAS binding, exp and log-sum-exp
  * kernels against libm, and point-cloud cost rows against entries. */
+#include <fenv.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -78,6 +79,30 @@ START_TEST(exp_kernel_special_values)
     ck_assert_double_eq(y[8], exp(-745.1));
     ck_assert_double_eq_tol(y[9] / exp(709.7), 1.0, 1e-15);
     ck_assert_double_eq_tol(y[10], exp(1.0), 1e-15);
+}
+END_TEST
+
+/* Arguments whose exp is 0 (far below -745, which is most of a Sinkhorn
+ * row at small reg) must not go through an underflowing product: the CPU
+ * handles tiny results on a slow path several times the cost of an exp.
+ * The underflow flag is raised exactly when such a product was made. */
+START_TEST(exp_kernel_zero_results_do_not_underflow)
+{
+    enum { N = 203 };
+    double x[N], y[N], h[N], c[N];
+    for (int j = 0; j < N; j++) {
+        x[j] = -750.0 - 10.0 * j;
+        h[j] = j % 7 == 0 ? -INFINITY : 0.0;
+        c[j] = 800.0 + j;
+    }
+    feclearexcept(FE_ALL_EXCEPT);
+    double s1 = otk__exp_shift_sum(x, 0.0, y, N);
+    double s2 = otk__exp_affine_sum(h, 1.0, c, 0.0, y, N);
+    ck_assert_msg(!fetestexcept(FE_UNDERFLOW),
+                  "an exp with result 0 underflowed (the slow path)");
+    ck_assert(s1 == 0.0 && s2 == 0.0);
+    for (int j = 0; j < N; j++)
+        ck_assert_double_eq(y[j], 0.0);
 }
 END_TEST
 
@@ -170,6 +195,112 @@ START_TEST(cost_rows_match_entries)
     ck_assert_double_eq(lo, -1.0);
     ck_assert_double_eq(hi, 9.0);
     ck_assert_ptr_eq(otk__cost_row(&dense, NULL, 1, row), C + 3);
+}
+END_TEST
+
+/* C_ij by its definition, for the oracle below. */
+static double pair_cost_ref(const otk_cost *c, size_t i, size_t j)
+{
+    if (c->C != NULL)
+        return c->C[i * c->m + j];
+    double s = 0.0;
+    for (size_t q = 0; q < c->d; q++) {
+        double t = fabs(c->x[i * c->d + q] - c->y[j * c->d + q]);
+        s += c->metric == OTK_METRIC_PNORM ? pow(t, c->p) : t * t;
+    }
+    return c->scale * (c->metric == OTK_METRIC_EUCLIDEAN ? sqrt(s) : s);
+}
+
+/* One cost (dense or points) through otk__cost_rows_exp: every entry
+ * against libm's exp of the definition, and bit for bit against the
+ * untiled path (otk__cost_row minus cshift, otk__exp_affine_sum), which
+ * the sweeps' fallback uses; the sums to rounding. The buffers are offset
+ * by one double so that nothing is 32-byte aligned. */
+static void check_rows_exp(const otk_cost *c, double cshift, double s,
+                           unsigned long long *st)
+{
+    const size_t n = c->n, m = c->m, rows = n;
+    double *yt = malloc((otk__cost_scratch_len(c) + 1) * sizeof *yt);
+    double *h = malloc((m + 1) * sizeof *h), *row = malloc(m * sizeof *row);
+    double *e = malloc((rows * m + 1) * sizeof *e),
+           *e1 = malloc(m * sizeof *e1);
+    double *tile = malloc((otk__cost_exp_scratch_len(c) + 1) * sizeof *tile);
+    ck_assert(yt && h && row && e && e1 && tile);
+    otk__cost_prepare(c, yt + 1);
+    for (size_t j = 0; j < m; j++)
+        h[j + 1] = j % 11 == 3 ? -INFINITY : 2.0 * test_uniform(st) - 1.0;
+    double shift[3] = {-1.5, NAN, 0.25}, sum[3];
+    for (size_t k = 0; k < rows * m + 1; k++)
+        e[k] = -7.0; /* to see the skipped row untouched */
+    otk__cost_rows_exp(c, yt + 1, 0, rows, cshift, h + 1, s, shift, e + 1, sum,
+                       tile + 1);
+    ck_assert_double_eq(sum[1], 0.0);
+    for (size_t r = 0; r < rows; r += 2) {
+        const double *cr = otk__cost_row(c, yt + 1, r, row);
+        for (size_t j = 0; j < m; j++)
+            e1[j] = cr[j] - cshift;
+        double s1 = otk__exp_affine_sum(h + 1, s, e1, shift[r], e1, m);
+        double ref_sum = 0.0;
+        for (size_t j = 0; j < m; j++) {
+            double arg =
+                h[j + 1] - s * (pair_cost_ref(c, r, j) - cshift) - shift[r];
+            double ref = exp(arg), got = e[1 + r * m + j];
+            ref_sum += ref;
+            assert_close("entry", got, ref, 1e-12, 0.0);
+            ck_assert_msg(got == e1[j],
+                          "tiled and untiled differ (r %zu j %zu)", r, j);
+        }
+        assert_close("sum", sum[r], ref_sum, 1e-13, 0.0);
+        assert_close("sum vs untiled", sum[r], s1, 1e-14, 0.0);
+    }
+    for (size_t j = 0; j < m; j++)
+        ck_assert_double_eq(e[1 + m + j], -7.0);
+    free(yt);
+    free(h);
+    free(row);
+    free(e);
+    free(e1);
+    free(tile);
+}
+
+/* The tiled sweep kernel over dimensions and widths that are not
+ * multiples of the vector width or of the tile (which depends on d). */
+START_TEST(cost_rows_exp_property)
+{
+    const size_t ds[] = {1, 2, 3, 5, 8, 16, 17};
+    const size_t ms[] = {1, 3, 7, 65, 409, 1001};
+    const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
+                                  OTK_METRIC_PNORM};
+    const double ps[] = {2.0, 2.0, 1.5};
+    unsigned long long st = 5;
+    enum { N = 3 };
+    for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++) {
+            const size_t d = ds[a], m = ms[b];
+            double *x = malloc(N * d * sizeof *x),
+                   *y = malloc(m * d * sizeof *y);
+            ck_assert(x && y);
+            test_gaussian_points(x, N, d, 0.0, &st);
+            test_gaussian_points(y, m, d, 0.3, &st);
+            for (int k = 0; k < 3; k++) {
+                otk_cost c = otk_cost_points(N, m, d, x, y, metrics[k], ps[k]);
+                c.scale = k == 1 ? 1.0 : 0.5;
+                /* s C stays within about 20 of cshift: entries of O(1) */
+                check_rows_exp(&c, k == 0 ? 0.0 : 0.75, 0.5 / (double)d, &st);
+            }
+            double *C = malloc(N * m * sizeof *C);
+            ck_assert(C != NULL);
+            for (size_t k = 0; k < N * m; k++)
+                C[k] = 1e3 + 3.0 * test_uniform(&st);
+            otk_cost dense = otk_cost_dense(N, m, C);
+            check_rows_exp(&dense, 1e3, 2.0, &st);
+            for (size_t k = 0; k < N * m; k++)
+                C[k] -= 1e3;
+            check_rows_exp(&dense, 0.0, 2.0, &st);
+            free(C);
+            free(x);
+            free(y);
+        }
 }
 END_TEST
 
@@ -461,8 +592,10 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, cblas_binds_to_openblas);
     tcase_add_test(tc, exp_kernel_accuracy);
     tcase_add_test(tc, exp_kernel_special_values);
+    tcase_add_test(tc, exp_kernel_zero_results_do_not_underflow);
     tcase_add_test(tc, lse_kernels);
     tcase_add_test(tc, cost_rows_match_entries);
+    tcase_add_test(tc, cost_rows_exp_property);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
