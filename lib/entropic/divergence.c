@@ -43,6 +43,18 @@ static double mass(const double *w, size_t len)
     return s;
 }
 
+/* The divergence's three solves start cold: the settings (or the
+ * defaults) without a warm start. */
+void otk__cold_settings(const otk_sinkhorn_settings *settings,
+                        otk_sinkhorn_settings *cold)
+{
+    if (settings == NULL)
+        otk_sinkhorn_default_settings(cold);
+    else
+        *cold = *settings;
+    cold->warm_start = 0;
+}
+
 otk_status otk_sinkhorn_divergence(const otk_problem *xy,
                                    const otk_cost *cost_xx,
                                    const otk_cost *cost_yy,
@@ -80,11 +92,7 @@ otk_status otk_sinkhorn_divergence(const otk_problem *xy,
     if (what != NULL)
         return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT, what, SIZE_MAX);
     otk_sinkhorn_settings cold;
-    if (settings == NULL)
-        otk_sinkhorn_default_settings(&cold);
-    else
-        cold = *settings;
-    cold.warm_start = 0;
+    otk__cold_settings(settings, &cold);
     const otk_problem pxx = {&xx, xy->a, xy->a, xy->reg};
     const otk_problem pyy = {&yy, xy->b, xy->b, xy->reg};
     st = otk_sinkhorn(xy, &cold, solution, &info[0]);

@@ -107,6 +107,19 @@ static inline int otk__once_team(const otk_sinkhorn_workspace *ws)
  * count starts the sweeps' measurements afresh; the same one keeps what
  * earlier solves on this workspace measured. */
 int otk__reserve_threads(otk_sinkhorn_workspace *ws, int t);
+/* The cost's exact min and max over the workspace's rows (for point
+ * clouds one pass over its pairs, split among its threads). Needs ws->yt
+ * prepared and the threads reserved. */
+void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
+                         double *lo, double *hi);
+/* The settings (or the defaults) without a warm start (divergence.c). */
+void otk__cold_settings(const otk_sinkhorn_settings *settings,
+                        otk_sinkhorn_settings *cold);
+#define OTK__EPS_SCALING_MIN_RANGE 50.0 /* auto epsilon scaling above this */
+/* The first stage's reg: R = max C - min C with epsilon scaling, else reg.
+ * A warm start brings potentials for reg itself: the stages that would
+ * compute them from coarser regs are skipped. */
+double otk__first_reg(const otk_sinkhorn_settings *s, double range, double reg);
 void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
                      double *P, double sums[OTK__FINAL_SUMS]);
 void otk__final_info(const otk_sinkhorn_workspace *ws, const sweep_problem *pb,

@@ -13,12 +13,11 @@
 #include "linalg/linalg.h"
 
 /* Auto rules (docs/entropic.md explains the numbers). */
-#define SCALING_MAX_RANGE 100.0    /* use the kernel when range/reg <= this */
-#define EPS_SCALING_MIN_RANGE 50.0 /* auto epsilon scaling above this */
-#define STAGE_MAX_ITER 200         /* iterations per intermediate stage */
-#define STAGE_REL_TOL 1e-3         /* their residual target, times mass */
-#define UNDERFLOW_COLSUM 1e-250    /* below: redo the column exactly */
-#define MAX_RATE (1.0 - 1e-8)      /* rates used for omega stay below */
+#define SCALING_MAX_RANGE 100.0 /* use the kernel when range/reg <= this */
+#define STAGE_MAX_ITER 200      /* iterations per intermediate stage */
+#define STAGE_REL_TOL 1e-3      /* their residual target, times mass */
+#define UNDERFLOW_COLSUM 1e-250 /* below: redo the column exactly */
+#define MAX_RATE (1.0 - 1e-8)   /* rates used for omega stay below */
 #define RATE_AGREE                                                             \
     1.5                    /* successive rates that agree: the                 \
                               ratio of their 1 - r within this */
@@ -177,8 +176,8 @@ static int want_scaling(const otk_sinkhorn_workspace *ws,
  * looser bound would switch epsilon scaling on where it only costs
  * iterations (the bounding box of Gaussian clouds in d = 16 gives about 10
  * times the true max). Needs ws->yt prepared and the threads reserved. */
-static void cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
-                        double *lo, double *hi)
+void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
+                         double *lo, double *hi)
 {
     if (cost->C != NULL) {
         otk__cost_bounds(cost, lo, hi);
@@ -669,12 +668,12 @@ static otk_status run_stages(otk_sinkhorn_workspace *ws, sweep_problem *pb,
 /* The first stage's reg: R = max C - min C with epsilon scaling, else reg.
  * A warm start brings potentials for reg itself: the stages that would
  * compute them from coarser regs are skipped. */
-static double first_reg(const otk_sinkhorn_settings *s, double range,
-                        double reg)
+double otk__first_reg(const otk_sinkhorn_settings *s, double range, double reg)
 {
-    int scaled = !s->warm_start &&
-                 (s->eps_scaling == 1 || (s->eps_scaling == -1 &&
-                                          range / reg > EPS_SCALING_MIN_RANGE));
+    int scaled =
+        !s->warm_start &&
+        (s->eps_scaling == 1 ||
+         (s->eps_scaling == -1 && range / reg > OTK__EPS_SCALING_MIN_RANGE));
     return scaled && range > reg ? range : reg;
 }
 
@@ -722,7 +721,7 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
         return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
 
     double lo, hi;
-    cost_bounds(ws, cost, &lo, &hi);
+    otk__ws_cost_bounds(ws, cost, &lo, &hi);
     const double range = hi - lo;
     /* The iterations work with potentials / reg, of magnitude range / reg;
      * beyond 1e10 double precision cannot represent the plan. */
@@ -744,8 +743,8 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
      * an offset such as 1e8 costs no precision. */
     sweep_problem pb = {
         cost, reg, 1.0, 1.0, s->tau_a, s->tau_b, lo, balanced ? lo : 0.0, 1.0};
-    otk_status st = run_stages(ws, &pb, reg, first_reg(s, range, reg), range,
-                               tol_abs, mass_ref, &rs);
+    otk_status st = run_stages(ws, &pb, reg, otk__first_reg(s, range, reg),
+                               range, tol_abs, mass_ref, &rs);
     info->stages = rs.stage;
     if (st == OTK_ERR_NO_MEMORY)
         return otk__fail(call, st, NULL, SIZE_MAX);

@@ -11,19 +11,8 @@
 
 void otk__dist_cost_bounds(dist *D, double *lo, double *hi)
 {
-    otk_sinkhorn_workspace *ws = D->ws;
-    double mn = INFINITY, mx = -INFINITY;
-    const int team = otk__once_team(ws); /* min and max: exact in any order */
-    /* clang-format off */
-#pragma omp parallel num_threads(team) if (team > 1) \
-    reduction(min : mn) reduction(max : mx)
-    /* clang-format on */
-    OTK_PAR_BLOCKS(b, ws->threads)
-    {
-        thread_block tb = otk__thread_block(ws, b);
-        otk__cost_rows_bounds(&D->cost, ws->yt, tb.i0, tb.i1, tb.crow, &mn,
-                              &mx);
-    }
+    double mn, mx;
+    otk__ws_cost_bounds(D->ws, &D->cost, &mn, &mx);
     /* the widening of otk__cost_rows_bounds is monotone, so the bounds of
      * the blocks give those of all rows whatever the split */
     double v[2] = {mn, -mx};

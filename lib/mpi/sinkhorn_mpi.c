@@ -12,7 +12,6 @@
 #include "mpi/relax.h"
 
 /* otk_sinkhorn's rules (lib/entropic/sinkhorn.c, docs/entropic.md). */
-#define EPS_SCALING_MIN_RANGE 50.0
 #define STAGE_MAX_ITER 200
 #define STAGE_REL_TOL 1e-3
 #define UNDERFLOW_COLSUM 1e-250
@@ -157,15 +156,6 @@ static otk_status run_stages(dist *D, sweep_problem *pb, double reg,
     }
 }
 
-static double first_reg(const otk_sinkhorn_settings *s, double range,
-                        double reg)
-{
-    int scaled = !s->warm_start &&
-                 (s->eps_scaling == 1 || (s->eps_scaling == -1 &&
-                                          range / reg > EPS_SCALING_MIN_RANGE));
-    return scaled && range > reg ? range : reg;
-}
-
 /* This rank's blocks of the potentials (f back from C - shift). */
 static void write_potentials(const dist *D, double shift, otk_solution *sol)
 {
@@ -197,8 +187,8 @@ static otk_status solve_set_up(dist *D, otk__call *call, const otk_problem *pr,
     sweep_problem pb = {&D->cost, reg,      1.0, 1.0,
                         s->tau_a, s->tau_b, lo,  balanced ? lo : 0.0,
                         1.0};
-    otk_status st = run_stages(D, &pb, reg, first_reg(s, hi - lo, reg), tol_abs,
-                               mass_ref, &rs);
+    otk_status st = run_stages(D, &pb, reg, otk__first_reg(s, hi - lo, reg),
+                               tol_abs, mass_ref, &rs);
     info->stages = rs.stage;
     if (st == OTK_MAX_ITER)
         call->out->cause = pb.reg != reg ? "max_iter_stage" : "max_iter";
@@ -278,11 +268,7 @@ otk_status otk_sinkhorn_divergence_mpi(MPI_Comm comm, const otk_problem *local,
     mpi_ctx ctx;
     otk__mpi_ctx_init(&ctx, comm);
     otk_sinkhorn_settings cold;
-    if (settings == NULL)
-        otk_sinkhorn_default_settings(&cold);
-    else
-        cold = *settings;
-    cold.warm_start = 0;
+    otk__cold_settings(settings, &cold);
     if (divergence != NULL)
         *divergence = NAN;
     otk_sinkhorn_info *rec = &info[0];
