@@ -910,7 +910,9 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_map(&g, F3_TEST, xt, ts);
     double id = uvp(&g, xt, ts, F3_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
-    for (size_t l = 0; l < nl; l++) {
+    /* MGF_T4_FROM = K: only the lambdas from the K-th (quick checks) */
+    const char *from = getenv("MGF_T4_FROM");
+    for (size_t l = from ? strtoul(from, NULL, 10) : 0; l < nl; l++) {
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.lambda = lambdas[l];
@@ -918,6 +920,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
         const char *e = getenv("MGF_STEPS4"); /* quick checks only */
         if (e != NULL)
             s.steps = strtoul(e, NULL, 10);
+        if ((e = getenv("MGF_RELREG4")) != NULL)
+            s.gap.relative_reg = strtod(e, NULL);
+        if ((e = getenv("MGF_SCALE4")) != NULL)
+            s.gap_reg_scale = atoi(e);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
