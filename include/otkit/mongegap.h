@@ -225,7 +225,7 @@ typedef struct otk_mg_fit_settings {
      * the plan is a permutation to rounding for d >= 8 and the gap's
      * gradient vanishes), but at least 0.01 times the mean cost (the
      * tutorial's reg, which low dimensions keep). The fit's default
-     * gap.relative_reg (1) is for scale 1. */
+     * gap.relative_reg (0.3) is for scale 1. */
     int gap_reg_scale; /* Default 1; valid: [0, 1] */
     /* Weight of the Monge gap; 0 fits without it. */
     double lambda; /* Default 1; valid: [0, inf) */

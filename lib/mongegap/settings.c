@@ -54,7 +54,7 @@ static const otk_setting_bounds gap_table[] = {
  * previous step; the residual checked every 2 iterations, since warm
  * starts converge in a few. */
 static const otk_setting_bounds fit_table[] = {
-    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 1.0, 1e-3, 1000, 1, 1,
+    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 0.3, 1e-3, 1000, 1, 1,
                "Sinkhorn: 1 warm-starts each step's solves from the last "
                "step's potentials"),
     FIELD(otk_mg_fit_settings, gap., sinkhorn.check_every, COUNT, 1, INFINITY,

@@ -14,8 +14,10 @@
  * For quick experiments only (make_figures.sh sets none of them), the
  * environment variables MGF_STEPS1, MGF_BATCH1, MGF_LR1 (figure 1),
  * MGF_STEPS3, MGF_BATCH3, MGF_LR3, MGF_F3ONLY="d,lambda" (figure 3),
- * MGF_TOL_FIT (training Sinkhorn tolerance) and MGF_NOSWEEP (figure 1
- * without the lambda sweep) override the settings below.
+ * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
+ * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
+ * MGF_SCALE4 (gap_reg_scale) and MGF_T4_FROM (table 4) override the
+ * settings below.
  *
  * Files written (all CSV have a header line):
  *   fig1_points.csv   held-out moon (source) and S-curve (target) points:
