@@ -197,8 +197,9 @@ typedef struct otk_mg_fit_progress {
  */
 typedef struct otk_mg_fit_settings {
     /* The Monge gap's cost and its reg: gap.reg if > 0, else
-     * gap.relative_reg times the mean cost between the first batches,
-     * then fixed for the whole run (the tutorial's choice). gap.exact
+     * gap.relative_reg times the scale gap_reg_scale names, measured on
+     * the first batches, then fixed for the whole run (the tutorial's
+     * choice). gap.exact
      * must be 0 (its range here is [0, 0]: training needs the entropic
      * gradient). gap.sinkhorn holds the settings of every inner solve
      * of a step (the divergence's three and the gap's), with the fit's
@@ -215,6 +216,17 @@ typedef struct otk_mg_fit_settings {
      *   check_every 2 (listed in the table): warm starts converge in a
      *     few iterations. */
     otk_mg_settings gap;
+    /* The scale of gap.relative_reg (docs/mongegap.md, "The gap's reg"):
+     * 0 the mean cost between x_i and T(x_j) (ott-jax's, with
+     * gap.relative_reg 0.01); 1 the median over i of
+     * min_{j != i} |c(x_i, T(x_j)) - c(x_i, T(x_i))|, the cost margin of
+     * each point's nearest competitor, which stays comparable to the
+     * plan's cost differences as the dimension grows (with the mean cost
+     * the plan is a permutation to rounding for d >= 8 and the gap's
+     * gradient vanishes), but at least 0.01 times the mean cost (the
+     * tutorial's reg, which low dimensions keep). The fit's default
+     * gap.relative_reg (0.3) is for scale 1. */
+    int gap_reg_scale; /* Default 1; valid: [0, 1] */
     /* Weight of the Monge gap; 0 fits without it. */
     double lambda; /* Default 1; valid: [0, inf) */
     /* Reg of the fitting loss, the debiased Sinkhorn divergence with the

@@ -156,6 +156,7 @@ static const otk_layout_field layout[] = {
 
     OTK_STRUCT(otk_mg_fit_settings),
     OTK_FIELD(otk_mg_fit_settings, gap),
+    OTK_FIELD(otk_mg_fit_settings, gap_reg_scale),
     OTK_FIELD(otk_mg_fit_settings, lambda),
     OTK_FIELD(otk_mg_fit_settings, fit_reg),
     OTK_FIELD(otk_mg_fit_settings, relative_fit_reg),

@@ -93,6 +93,17 @@ static double step_size(const otk_mg_fit_settings *s, size_t step)
     return s->lr * 0.5 * (1.0 + cos(pi * t));
 }
 
+/* gap_reg_scale 1: the nearest competitor's cost margin, which the plan
+ * must resolve in every dimension, but not below the tutorial's reg (0.01
+ * x the mean cost), where low dimensions already do well and the margin
+ * is small (docs/mongegap.md, "The gap's reg"). */
+static double spread_scale(const otk_cost *c)
+{
+    const double margin = otk__mg_competitor_cost(c);
+    const double tutorial = 0.01 * otk__mg_mean_cost(c);
+    return margin > tutorial ? margin : tutorial;
+}
+
 /* A usable reg: positive and finite. */
 static int positive(double reg) { return reg > 0.0 && isfinite(reg); }
 
@@ -110,9 +121,10 @@ static const char *first_regs(const otk_mg_fit_settings *s,
             : s->relative_fit_reg * mean_sq_cost(sp->zb, b, sp->zb, b, d);
     otk__mlp_forward(map, sp->xb, b, sp->yb, sp->cache);
     otk_cost c = otk__mg_cost(&s->gap, b, b, d, sp->xb, sp->yb);
-    info->gap_reg = s->gap.reg > 0.0
-                        ? s->gap.reg
-                        : s->gap.relative_reg * otk__mg_mean_cost(&c);
+    info->gap_reg = s->gap.reg > 0.0 ? s->gap.reg
+                    : s->gap_reg_scale == 0
+                        ? s->gap.relative_reg * otk__mg_mean_cost(&c)
+                        : s->gap.relative_reg * spread_scale(&c);
     if (!positive(info->fit_reg))
         return "fit_reg";
     return s->lambda > 0.0 && !positive(info->gap_reg) ? "gap_reg" : NULL;

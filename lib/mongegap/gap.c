@@ -62,6 +62,40 @@ double otk__mg_mean_cost(const otk_cost *c)
     return total / ((double)c->n * (double)c->m);
 }
 
+/* The median over the rows i of min_{j != i} |C_ij - C_ii|: how far each
+ * point's nearest competitor is from its own image, the cost difference
+ * the entropic plan must resolve. Unlike the mean cost it does not grow
+ * against the differences as the dimension concentrates distances. */
+double otk__mg_competitor_cost(const otk_cost *c)
+{
+    const size_t n = c->n < c->m ? c->n : c->m;
+    if (n < 2)
+        return 0.0;
+    double *gap = malloc(n * sizeof *gap);
+    if (gap == NULL)
+        return NAN;
+    for (size_t i = 0; i < n; i++) {
+        const double own = otk_cost_entry(c, i, i);
+        double best = INFINITY;
+        for (size_t j = 0; j < n; j++) {
+            double dif = fabs(otk_cost_entry(c, i, j) - own);
+            if (j != i && dif < best)
+                best = dif;
+        }
+        gap[i] = best;
+    }
+    /* the lower median by insertion sort: n is one batch */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && gap[k - 1] > gap[k]; k--) {
+            double t = gap[k];
+            gap[k] = gap[k - 1];
+            gap[k - 1] = t;
+        }
+    double med = gap[(n - 1) / 2];
+    free(gap);
+    return med;
+}
+
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
                            double sign, double *grad_rows, double *grad_cols)

@@ -35,6 +35,7 @@ void otk__mg_grad_first(const otk_mg_settings *s, const double *u,
                         const double *v, size_t d, double weight, double *out);
 /* Mean of the cost over all pairs. */
 double otk__mg_mean_cost(const otk_cost *c);
+double otk__mg_competitor_cost(const otk_cost *c);
 /*
  * For the entropic plan P of cost c (uniform weights, potentials f, g at
  * reg), add sign * sum_j P_ij grad_u c(x_i, y_j) to grad_rows[i] and

@@ -25,7 +25,8 @@
  * accurately (training gradients need no 1e-9 solves). The Sinkhorn
  * fields listed here have otkit/entropic.h's ranges (or narrower: the
  * gap's one-shot solves never warm start) and this module's defaults. */
-#define GAP_FIELDS(T, base, exact_max, tol0, iter0, warm_max, warm0, warm_doc) \
+#define GAP_FIELDS(T, base, exact_max, rel0, tol0, iter0, warm_max, warm0,   \
+                   warm_doc)                                                  \
     FIELD(T, base, metric, INT, 0, OTK_METRIC_PNORM, 0,                        \
           OTK_METRIC_SQEUCLIDEAN,                                              \
           "cost: 0 sqeuclidean, 1 euclidean, 2 pnorm ||x - y||_p^p"),          \
@@ -33,9 +34,9 @@
     FIELD(T, base, exact, INT, 0, exact_max, 0, 0,                             \
           "1: exact W (network simplex), 0: entropic"),                        \
     FIELD(T, base, reg, REAL, 0, INFINITY, HI, 0,                              \
-          "entropic reg (0: relative_reg times the mean cost)"),               \
-    FIELD(T, base, relative_reg, REAL, 0, INFINITY, LO | HI, 0.01,             \
-          "reg relative to the mean cost, when reg = 0"),                      \
+          "entropic reg (0: relative_reg times its scale)"),                   \
+    FIELD(T, base, relative_reg, REAL, 0, INFINITY, LO | HI, rel0,             \
+          "reg relative to its scale, when reg = 0"),                          \
     FIELD(T, base, sinkhorn.tol, REAL, 0, INFINITY, HI, tol0,                  \
           "Sinkhorn: stop at a relative L1 marginal residual <= tol"),         \
     FIELD(T, base, sinkhorn.max_iter, COUNT, 1, INFINITY, 0, iter0,            \
@@ -43,7 +44,7 @@
     FIELD(T, base, sinkhorn.warm_start, INT, 0, warm_max, 0, warm0, warm_doc)
 
 static const otk_setting_bounds gap_table[] = {
-    GAP_FIELDS(otk_mg_settings, , 1, 1e-9, 10000, 0, 0,
+    GAP_FIELDS(otk_mg_settings, , 1, 0.01, 1e-9, 10000, 0, 0,
                "Sinkhorn: no warm starts (every solve has new points)"),
 };
 
@@ -53,11 +54,13 @@ static const otk_setting_bounds gap_table[] = {
  * previous step; the residual checked every 2 iterations, since warm
  * starts converge in a few. */
 static const otk_setting_bounds fit_table[] = {
-    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 1e-3, 1000, 1, 1,
+    GAP_FIELDS(otk_mg_fit_settings, gap., 0, 0.3, 1e-3, 1000, 1, 1,
                "Sinkhorn: 1 warm-starts each step's solves from the last "
                "step's potentials"),
     FIELD(otk_mg_fit_settings, gap., sinkhorn.check_every, COUNT, 1, INFINITY,
           0, 2, "Sinkhorn: residual checked every this many iterations"),
+    FIELD(otk_mg_fit_settings, , gap_reg_scale, INT, 0, 1, 0, 1,
+          "scale of gap.relative_reg: 0 mean cost, 1 competitor margin"),
     FIELD(otk_mg_fit_settings, , lambda, REAL, 0, INFINITY, HI, 1,
           "weight of the Monge gap"),
     FIELD(otk_mg_fit_settings, , fit_reg, REAL, 0, INFINITY, HI, 0,

@@ -146,7 +146,8 @@ class MongeGapFitProgress(LayoutStructure):
 
 class MongeGapFitSettings(LayoutStructure):
     _otk_name_ = "otk_mg_fit_settings"
-    _fields_ = [("gap", MongeGapSettings), ("lambda", ctypes.c_double),
+    _fields_ = [("gap", MongeGapSettings), ("gap_reg_scale", ctypes.c_int),
+                ("lambda", ctypes.c_double),
                 ("fit_reg", ctypes.c_double),
                 ("relative_fit_reg", ctypes.c_double),
                 ("steps", ctypes.c_size_t), ("batch", ctypes.c_size_t),

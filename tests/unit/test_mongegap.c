@@ -344,6 +344,7 @@ START_TEST(settings_bounds_tables)
                                              "gap.sinkhorn.max_iter",
                                              "gap.sinkhorn.warm_start",
                                              "gap.sinkhorn.check_every",
+                                             "gap_reg_scale",
                                              "lambda",
                                              "fit_reg",
                                              "relative_fit_reg",
@@ -602,6 +603,7 @@ START_TEST(fitting_gaussians)
         s.lambda = reg ? 1.0 : 0.0;
         s.batch = 64;
         s.lr = 3e-3;
+        s.gap_reg_scale = 0; /* 0.05 x the mean cost */
         s.gap.relative_reg = 0.05;
         s.seed = 3;
         s.steps = 50;
@@ -852,6 +854,55 @@ START_TEST(wide_map_files)
 }
 END_TEST
 
+/* The fit's default gap reg keeps the gap's gradient alive in high
+ * dimension: at d = 16 on a batch of 256, the gradient of the entropic gap
+ * at that reg is a fair share of the gradient of its displacement term
+ * alone (an entropic plan that is the identity permutation to rounding
+ * cancels the two exactly). With the mean cost as the scale (ott-jax's
+ * 0.01 x mean) the plan is a permutation and the share vanishes. */
+static double gap_grad_share(int scale, double relative)
+{
+    enum { B = 256, DG = 16 };
+    static double x[B * DG], y[B * DG], g[B * DG];
+    points(x, B, DG, 41);
+    const size_t hidden[2] = {64, 64};
+    otk_mg_map *map = otk_mg_map_create(DG, hidden, 2, OTK_ACT_GELU, 3);
+    ck_assert_ptr_nonnull(map);
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    s.steps = 1;
+    s.gap_reg_scale = scale;
+    s.gap.relative_reg = relative;
+    otk_mg_fit_info info;
+    ck_assert_int_ge(otk_mg_fit(map, x, B, x, B, &s, &info), 0);
+    ck_assert_int_eq(otk_mg_map_apply(map, x, B, y), OTK_CONVERGED);
+    otk_mg_map_free(map);
+    double own = 0.0, all = 0.0;
+    for (size_t k = 0; k < B * DG; k++)
+        own += pow(2.0 * (y[k] - x[k]) / B, 2); /* d/dy of mean |x_i-y_i|^2 */
+    otk_mg_settings gs;
+    otk_mg_default_settings(&gs);
+    gs.reg = info.gap_reg;
+    gs.sinkhorn.tol = 1e-6;
+    gs.sinkhorn.max_iter = 100000;
+    otk_mg_info gi;
+    ck_assert_int_eq(otk_monge_gap(x, y, B, DG, &gs, g, &gi), OTK_CONVERGED);
+    for (size_t k = 0; k < B * DG; k++)
+        all += g[k] * g[k];
+    return sqrt(all / own);
+}
+
+START_TEST(default_gap_reg_keeps_the_gradient_in_high_dimension)
+{
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    double share = gap_grad_share(s.gap_reg_scale, s.gap.relative_reg);
+    ck_assert_msg(share > 0.05, "default: gap gradient share %g", share);
+    double old = gap_grad_share(0, 0.01);
+    ck_assert_msg(old < 1e-2, "mean-cost scale: share %g", old);
+}
+END_TEST
+
 static Suite *mongegap_suite(void)
 {
     Suite *s = suite_create("mongegap");
@@ -872,6 +923,7 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, pnorm_is_otkits_metric);
     tcase_add_test(tc, estimate_outcomes);
     tcase_add_test(tc, settings_bounds_tables);
+    tcase_add_test(tc, default_gap_reg_keeps_the_gradient_in_high_dimension);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -60,7 +60,8 @@ enum {
     O_DIVREG,
     O_INNERTOL,
     O_INNERIT,
-    O_LRSCHED
+    O_LRSCHED,
+    O_GAPSCALE
 };
 
 /* OTKCLI_SETTING options name fields of otk_mg_fit_settings; estimate
@@ -78,7 +79,9 @@ static const otkcli_opt opts[] = {
                    "exponent of pnorm: c = ||x - y||_p^p", gap.p),
     OTKCLI_SETTING("reg", "R", O_REG,
                    "entropic regularization, absolute (0: relative)", gap.reg),
-    OTKCLI_SETTING("relative-reg", "R", O_RELREG, "reg = R times the mean cost",
+    OTKCLI_SETTING("relative-reg", "R", O_RELREG,
+                   "reg = R times the mean cost (estimate: default\n"
+                   "0.01) or fit's --gap-reg-scale (the default below)",
                    gap.relative_reg),
     OTKCLI_OPT("exact", 0, NULL, O_EXACT,
                "exact W (network simplex) instead (estimate only)"),
@@ -108,8 +111,13 @@ static const otkcli_opt opts[] = {
     OTKCLI_SETTING("seed", "S", O_SEED, "initialization and batch seed", seed),
     OTKCLI_SETTING("gap-reg", "R", O_GAPREG,
                    "reg of the Monge gap, absolute (0: --relative-reg\n"
-                   "times the mean cost of the first batch); as --reg",
+                   "times --gap-reg-scale on the first batch); as --reg",
                    gap.reg),
+    OTKCLI_SETTING("gap-reg-scale", "K", O_GAPSCALE,
+                   "scale of --relative-reg in fit: 0 the mean cost, 1\n"
+                   "the median cost margin of each point's nearest\n"
+                   "competitor (docs/mongegap.md)",
+                   gap_reg_scale),
     OTKCLI_SETTING("div-reg", "R", O_DIVREG,
                    "reg of S (0: 0.3 x mean cost of a target batch)", fit_reg),
     OTKCLI_SETTING("fit-reg", "R", O_FITREG, "older name of --div-reg",

@@ -14,8 +14,10 @@
  * For quick experiments only (make_figures.sh sets none of them), the
  * environment variables MGF_STEPS1, MGF_BATCH1, MGF_LR1 (figure 1),
  * MGF_STEPS3, MGF_BATCH3, MGF_LR3, MGF_F3ONLY="d,lambda" (figure 3),
- * MGF_TOL_FIT (training Sinkhorn tolerance) and MGF_NOSWEEP (figure 1
- * without the lambda sweep) override the settings below.
+ * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
+ * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
+ * MGF_SCALE4 (gap_reg_scale) and MGF_T4_FROM (table 4) override the
+ * settings below.
  *
  * Files written (all CSV have a header line):
  *   fig1_points.csv   held-out moon (source) and S-curve (target) points:
@@ -910,7 +912,9 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_map(&g, F3_TEST, xt, ts);
     double id = uvp(&g, xt, ts, F3_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
-    for (size_t l = 0; l < nl; l++) {
+    /* MGF_T4_FROM = K: only the lambdas from the K-th (quick checks) */
+    const char *from = getenv("MGF_T4_FROM");
+    for (size_t l = from ? strtoul(from, NULL, 10) : 0; l < nl; l++) {
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.lambda = lambdas[l];
@@ -918,6 +922,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
         const char *e = getenv("MGF_STEPS4"); /* quick checks only */
         if (e != NULL)
             s.steps = strtoul(e, NULL, 10);
+        if ((e = getenv("MGF_RELREG4")) != NULL)
+            s.gap.relative_reg = strtod(e, NULL);
+        if ((e = getenv("MGF_SCALE4")) != NULL)
+            s.gap_reg_scale = atoi(e);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
