@@ -112,6 +112,19 @@ int otk__reserve_threads(otk_sinkhorn_workspace *ws, int t);
  * prepared and the threads reserved. */
 void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
                          double *lo, double *hi);
+/* The row part of the residual: the L1 violation of P 1 = a exp(-f/tau_a)
+ * over the workspace's rows (sinkhorn.c). */
+double otk__row_residual(const otk_sinkhorn_workspace *ws,
+                         const sweep_problem *pb);
+/* pb at reg: reg and the unbalanced damping factors lam_a, lam_b. */
+void otk__set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s,
+                  double reg);
+/* An epsilon-scaling stage's iteration budget (all that is left for the
+ * last stage, else at most 200) and residual target (tol_abs for the last,
+ * else at least 1e-3 x mass_ref), after `done` iterations. */
+void otk__stage_limits(const otk_sinkhorn_settings *s, int last, size_t done,
+                       double tol_abs, double mass_ref, size_t *budget,
+                       double *tol);
 /* The settings (or the defaults) without a warm start (divergence.c). */
 void otk__cold_settings(const otk_sinkhorn_settings *settings,
                         otk_sinkhorn_settings *cold);

@@ -104,8 +104,8 @@ static double lambda(double tau, double reg)
 /* Residual of the plan (new f, old g): the L1 violation of
  * P 1 = a exp(-f / tau_a) and P^T 1 = b exp(-g / tau_b). Without
  * over-relaxation the row part is zero up to rounding. */
-static double residual(const otk_sinkhorn_workspace *ws,
-                       const sweep_problem *pb)
+double otk__row_residual(const otk_sinkhorn_workspace *ws,
+                         const sweep_problem *pb)
 {
     double r = 0.0;
     for (size_t i = 0; i < ws->n; i++) {
@@ -114,6 +114,13 @@ static double residual(const otk_sinkhorn_workspace *ws,
                             : ws->wa[i] * exp(-ws->f[i] / pb->tau_a);
         r += fabs(ws->rowsum[i] - target);
     }
+    return r;
+}
+
+static double residual(const otk_sinkhorn_workspace *ws,
+                       const sweep_problem *pb)
+{
+    double r = otk__row_residual(ws, pb);
     for (size_t j = 0; j < ws->m; j++) {
         double target = isinf(pb->tau_b)
                             ? ws->wb[j]
@@ -631,12 +638,20 @@ static void start_g(otk_sinkhorn_workspace *ws, const otk_sinkhorn_settings *s,
     ws->g_valid = 0; /* until this solve returns a usable g */
 }
 
-static void set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s,
-                    double reg)
+void otk__set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s, double reg)
 {
     pb->reg = reg;
     pb->lam_a = lambda(s->tau_a, reg);
     pb->lam_b = lambda(s->tau_b, reg);
+}
+
+void otk__stage_limits(const otk_sinkhorn_settings *s, int last, size_t done,
+                       double tol_abs, double mass_ref, size_t *budget,
+                       double *tol)
+{
+    size_t left = s->max_iter - done;
+    *budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
+    *tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
 }
 
 /* The epsilon-scaling stages from reg_s down to reg (one stage at reg
@@ -650,10 +665,11 @@ static otk_status run_stages(otk_sinkhorn_workspace *ws, sweep_problem *pb,
         int last = reg_s <= reg;
         if (last)
             reg_s = reg;
-        set_reg(pb, s, reg_s);
-        size_t left = s->max_iter - rs->iterations;
-        size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
-        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
+        otk__set_reg(pb, s, reg_s);
+        size_t budget;
+        double tol;
+        otk__stage_limits(s, last, rs->iterations, tol_abs, mass_ref, &budget,
+                          &tol);
         int scaling = want_scaling(ws, pb, s->domain, range);
         rs->stage++;
         otk_status st = run_stage(ws, pb, scaling, tol, budget, rs);
@@ -685,7 +701,7 @@ double otk__first_reg(const otk_sinkhorn_settings *s, double range, double reg)
 static void rows_at_reg(otk_sinkhorn_workspace *ws, sweep_problem *pb,
                         double reg, run_state *rs)
 {
-    set_reg(pb, rs->s, reg);
+    otk__set_reg(pb, rs->s, reg);
     pb->omega = 1.0;
     otk__sweep_log(ws, pb);
     rs->domain = OTK_DOMAIN_LOG;

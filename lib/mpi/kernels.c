@@ -21,27 +21,13 @@ void otk__dist_cost_bounds(dist *D, double *lo, double *hi)
     *hi = -v[1];
 }
 
-/* The row part of the residual over this rank's rows. */
-static double row_residual(const otk_sinkhorn_workspace *ws,
-                           const sweep_problem *pb)
-{
-    double r = 0.0;
-    for (size_t i = 0; i < ws->n; i++) {
-        double target = isinf(pb->tau_a)
-                            ? ws->wa[i]
-                            : ws->wa[i] * exp(-ws->f[i] / pb->tau_a);
-        r += fabs(ws->rowsum[i] - target);
-    }
-    return r;
-}
-
 void otk__dist_sweep(dist *D, const sweep_problem *pb)
 {
     otk_sinkhorn_workspace *ws = D->ws;
     const size_t m = D->m;
     otk__sweep_log(ws, pb);
     memcpy(D->red, ws->colsum, m * sizeof *D->red);
-    D->red[m] = row_residual(ws, pb);
+    D->red[m] = otk__row_residual(ws, pb);
     otk__mpi_sum(D->ctx, D->red, (int)m + 1);
     memcpy(ws->colsum, D->red, m * sizeof *D->red);
     D->row_resid = D->red[m];

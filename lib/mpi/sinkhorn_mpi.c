@@ -12,8 +12,6 @@
 #include "mpi/relax.h"
 
 /* otk_sinkhorn's rules (lib/entropic/sinkhorn.c, docs/entropic.md). */
-#define STAGE_MAX_ITER 200
-#define STAGE_REL_TOL 1e-3
 #define UNDERFLOW_COLSUM 1e-250
 #define KEEP_GOING 1000
 
@@ -23,19 +21,6 @@ typedef struct run_state {
     size_t iterations, stage;
     double residual;
 } run_state;
-
-static double lambda(double tau, double reg)
-{
-    return isinf(tau) ? 1.0 : tau / (tau + reg);
-}
-
-static void set_reg(sweep_problem *pb, const otk_sinkhorn_settings *s,
-                    double reg)
-{
-    pb->reg = reg;
-    pb->lam_a = lambda(s->tau_a, reg);
-    pb->lam_b = lambda(s->tau_b, reg);
-}
 
 /* The residual of the last sweep's plan (the same on every rank), checked
  * and passed to the callback; a cancellation on any rank stops all. */
@@ -142,10 +127,11 @@ static otk_status run_stages(dist *D, sweep_problem *pb, double reg,
         int last = reg_s <= reg;
         if (last)
             reg_s = reg;
-        set_reg(pb, s, reg_s);
-        size_t left = s->max_iter - rs->iterations;
-        size_t budget = last || left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
-        double tol = last ? tol_abs : fmax(tol_abs, STAGE_REL_TOL * mass_ref);
+        otk__set_reg(pb, s, reg_s);
+        size_t budget;
+        double tol;
+        otk__stage_limits(s, last, rs->iterations, tol_abs, mass_ref, &budget,
+                          &tol);
         rs->stage++;
         otk_status st = run_stage(D, pb, tol, budget, rs);
         if (st < 0 || st == OTK_CANCELLED || last ||
@@ -194,7 +180,7 @@ static otk_status solve_set_up(dist *D, otk__call *call, const otk_problem *pr,
         call->out->cause = pb.reg != reg ? "max_iter_stage" : "max_iter";
     if (pb.reg != reg) {
         /* stopped in an earlier stage: rows exact at reg (not counted) */
-        set_reg(&pb, s, reg);
+        otk__set_reg(&pb, s, reg);
         pb.omega = 1.0;
         otk__dist_sweep(D, &pb);
     }
