@@ -70,6 +70,7 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
     if (pb->ll_solve) {
         int rc = pb->ll_solve(pb->user, theta, eps, x, &its);
         run->ll_iterations += its;
+        run->solve_residual = NAN;
         if (rc != 0) {
             run->failed = "ll_solve";
             return OTK_STALLED;
@@ -95,6 +96,7 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
             : otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap, x,
                            run->scratch);
     run->ll_iterations += r.iterations;
+    run->solve_residual = r.residual;
     if (r.error)
         return numerical(run, "ll_grad");
     if (!r.reached)
@@ -109,8 +111,10 @@ otk_status otkb_ll_solve(otkb_run *run, const double *theta, double eps,
 {
     memcpy(run->x_solve, x, run->pb->n * sizeof *x);
     otk_status st = ll_solve_into(run, theta, eps, run->x_solve);
-    if (st == OTK_CONVERGED)
+    if (st == OTK_CONVERGED) {
         memcpy(x, run->x_solve, run->pb->n * sizeof *x);
+        run->ll_residual = run->solve_residual;
+    }
     return st;
 }
 
@@ -139,6 +143,8 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
     if (!run->s->cg_warm_start)
         memset(run->q, 0, pb->n * sizeof *run->q);
     at_theta a = {pb, theta, x};
+    if (run->cg_rel_cap > 0)
+        delta = fmin(delta, run->cg_rel_cap * *grad_g_norm);
     size_t cap = solve_cap(run, run->s->cg_max_iter);
     otk__solve_result r = otk__cg(hvp_at, &a, pb->n, run->grad_g, run->q, delta,
                                   cap, run->scratch);
@@ -147,6 +153,7 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
         return numerical(run, "ll_hvp");
     if (!r.reached)
         return cap_reached(run, cap, run->s->cg_max_iter, "cg_max_iter");
+    run->q_norm = sqrt(otk__dot(pb->n, run->q, run->q));
     if (pb->cross_t(pb->user, theta, x, run->q, z) != 0)
         return numerical(run, "cross_t");
     for (size_t j = 0; j < pb->p; j++)
@@ -184,6 +191,13 @@ double otkb_lower_bound(const otk_bilevel_problem *pb, double g,
     return g - grad_norm * eps - (pb->g_convex ? 0 : 0.5 * pb->L_g * eps * eps);
 }
 
+double otkb_loss_error(const otkb_run *run, double grad_norm, double eps)
+{
+    if (isfinite(run->ll_residual) && isfinite(run->q_norm))
+        return run->q_norm * run->ll_residual;
+    return otkb_upper_bound(run->pb, 0, grad_norm, eps);
+}
+
 double otkb_first_step(double grad_norm, size_t p)
 {
     return grad_norm > 1e-3 ? sqrt((double)p) / grad_norm : 1;
@@ -213,6 +227,7 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->theta_keep = run->z + 2 * p;
     run->z_coarse = run->z + 3 * p;
     memset(run->q, 0, n * sizeof *run->q); /* the first CG starts at 0 */
+    run->ll_residual = run->q_norm = NAN;  /* none yet */
     return OTK_CONVERGED;
 }
 
