@@ -657,6 +657,40 @@ START_TEST(test_practical_true_decrease)
 }
 END_TEST
 
+/* An absolute delta above ||grad g|| (logistic regression's ||grad g||
+ * is below 1) must not let CG accept its start q = 0 as the adjoint:
+ * practical MAID's CG stops no later than at 0.1 ||grad g||, so the
+ * first hypergradient is a real one (close to the tight one) and the
+ * loss-error estimate ||q|| ||grad_x h|| is not 0. */
+START_TEST(test_practical_cg_is_relative_to_grad_g)
+{
+    otk_bilevel_instance in = tiny_logreg();
+    const otk_bilevel_problem *pb = &in.problem;
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.eps0 = s.delta0 = 1;
+    s.max_iter = 1;
+    practical_watch w;
+    otk_bilevel_info info;
+    run_watched(&in, &s, &w, &info);
+    ck_assert_uint_gt(info.cg_iterations, 0);
+    /* the tight hypergradient at theta0 */
+    double *x = malloc(pb->n * sizeof *x), *z = malloc(pb->p * sizeof *z);
+    ck_assert(x && z);
+    memcpy(x, in.x0, pb->n * sizeof *x);
+    otk_bilevel_settings t = bt_caps(100000);
+    ck_assert_int_eq(otk_bilevel_hypergradient(pb, &t, in.theta0, 1e-10,
+                                               1e-12, x, NULL, z, NULL),
+                     OTK_CONVERGED);
+    double zn = sqrt(bt_dot(z, z, pb->p));
+    ck_assert_msg(fabs(w.first[1].grad_norm - zn) < 0.5 * zn,
+                  "||z|| %g, tight %g", w.first[1].grad_norm, zn);
+    free(x);
+    free(z);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 /* alpha0 = 0: the first trial is HOAG's sqrt(p) / ||z_0||; while first
  * trials succeed the step grows by rho_fast, after a backtrack by
  * rho_over; alpha0 > 0 is used as given. */
@@ -1314,6 +1348,7 @@ int main(void)
     tcase_add_test(quad, test_progress_and_cancel);
     tcase_add_test(quad, test_evaluate_true_loss);
     tcase_add_test(quad, test_practical_true_decrease);
+    tcase_add_test(quad, test_practical_cg_is_relative_to_grad_g);
     tcase_add_test(quad, test_first_step_rule);
     tcase_add_test(quad, test_growth_after_backtrack);
     tcase_add_test(quad, test_cg_warm_start);
