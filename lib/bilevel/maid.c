@@ -216,10 +216,13 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * the bounds' slack (or not at all: a short step leaves a
                  * loosely solved x where it is): a shorter step only
                  * shrinks the decrease while the slack stays, so the
-                 * accuracy, not the step, is tightened. A rise shrinks the
-                 * step. */
-                if (adaptive && g_new <= row.upper_loss)
+                 * accuracy, not the step, is tightened, and the next round
+                 * starts from this step (the longer ones raised the loss).
+                 * A rise shrinks the step. */
+                if (adaptive && g_new <= row.upper_loss) {
+                    alpha = a;
                     break;
+                }
                 if (otkb_over_budget(run))
                     break;
             }
