@@ -128,7 +128,7 @@ typedef struct otk_bilevel_trace_row {
     double upper_loss; /* g(x) at the current theta's lower solution */
     /* The bounds of f from a lower solution of accuracy eps: certified
      * in certified mode (and at every method's row 0); after a practical
-     * MAID step g -+ its first-order loss error ||q|| ||grad_x h||
+     * MAID step g -+ its first-order loss error estimate
      * (otk_bilevel_error_mode), an estimate, not a bound. */
     double upper_bound; /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
     double lower_bound; /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
@@ -159,8 +159,10 @@ typedef struct otk_bilevel_trace_row {
  * ||A q - grad g|| <= 0.1 ||grad g||, so q is never just its warm start.
  * The line search is the paper's inexact sufficient-decrease test with
  * the loss error of each lower solution x estimated to first order,
- * e(x) = ||q|| ||grad_x h(x)|| (g(x) - f = grad g . (x - xhat) ~
- * q . grad_x h(x); never above the certified ||grad g|| eps): it accepts
+ * e(x) = min(3 |q . grad_x h(x)|, ||q|| ||grad_x h(x)||) (g(x) - f =
+ * grad g . (x - xhat) ~ q . grad_x h(x), times a safety factor for q's
+ * error, capped by its Cauchy-Schwarz bound, which is never above the
+ * certified ||grad g|| eps): it accepts
  * theta - a z when g(x_new) + e(x_new) <= g(x) - e(x) - c a ||z||^2, so a
  * loss that is low only because its solve was loose cannot be accepted.
  * After a step whose two errors sum to at most a tenth of the decrease,

@@ -129,9 +129,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     size_t n = pb->n, p = pb->p;
     int adaptive = s->method == OTK_BILEVEL_MAID;
     /* The line search compares bounds of f: the certified ones, g -+
-     * ||grad g|| eps, or in practical mode g -+ the first-order loss
-     * error ||q|| ||grad_x h|| of each solve (otkb_loss_error), so a step
-     * is accepted only when the loss falls by more than its own error. */
+     * ||grad g|| eps, or in practical mode g -+ the estimate of each
+     * solve's first-order loss error (otkb_loss_error), so a step is
+     * accepted only when the loss falls by more than its own error. */
     int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
     if (practical && adaptive)
         run->cg_rel_cap = CG_REL_CAP;
