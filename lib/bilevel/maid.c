@@ -151,7 +151,8 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     for (k = 0; k < s->max_iter; k++) {
         row.backtracks = 0;
         row.accepted = 0;
-        int loose = 0;
+        int loose = 0, retry = 0; /* retry: the last round failed on the
+                                   * accuracy at step alpha */
         for (size_t j = 0; j < s->max_rounds && !row.accepted; j++) {
             if ((st = inexact_gradient(run, theta, &eps, &delta, x, &gnorm_g,
                                        &row)) != OTK_CONVERGED)
@@ -170,6 +171,8 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             double z2 = row.grad_norm * row.grad_norm;
             size_t trials = trials_in_round(s, j);
             double a = alpha;
+            int warm_trial = retry;
+            retry = 0;
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
@@ -178,7 +181,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * accepted one is a step into a harder region; cut it */
                 if (practical && trial_ll > 0)
                     run->trial_cap = TRIAL_COST_FACTOR * trial_ll;
-                st = otkb_try_step(run, theta, a, eps, x, &g_new, &gn_new);
+                /* the round's first trial after one that failed on the
+                 * accuracy at this step starts from that trial's x */
+                const double *warm = i == 0 && warm_trial ? run->x_trial : x;
+                st = otkb_try_step(run, theta, a, eps, warm, &g_new, &gn_new);
                 run->trial_cap = 0;
                 size_t cost = run->ll_iterations - ll_before;
                 /* a trial point whose lower level cannot be solved within
@@ -221,6 +227,7 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * A rise shrinks the step. */
                 if (adaptive && g_new <= row.upper_loss) {
                     alpha = a;
+                    retry = 1;
                     break;
                 }
                 if (otkb_over_budget(run))

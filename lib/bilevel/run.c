@@ -275,7 +275,8 @@ otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
     for (size_t t = 0; t < p; t++)
         run->theta_trial[t] =
             fmin(fmax(theta[t] - alpha * run->z[t], -bound), bound);
-    memcpy(run->x_trial, x, run->pb->n * sizeof *x);
+    if (x != run->x_trial) /* x_trial itself: warm from the last trial */
+        memcpy(run->x_trial, x, run->pb->n * sizeof *x);
     otk_status st = otkb_ll_solve(run, run->theta_trial, eps, run->x_trial);
     if (st != OTK_CONVERGED)
         return st;

@@ -86,7 +86,8 @@ int otkb_over_budget(const otkb_run *run);
 
 /* A trial step: run->theta_trial = theta - alpha run->z, clipped to
  * theta_bound; run->x_trial = the lower solution there to accuracy eps
- * (warm-started from x); *g and *grad_norm describe g at it. */
+ * (warm-started from x, which may be run->x_trial itself); *g and
+ * *grad_norm describe g at it. */
 otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
                          double eps, const double *x, double *g,
                          double *grad_norm);
