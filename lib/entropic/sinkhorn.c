@@ -202,8 +202,13 @@ void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     /* clang-format on */
     OTK_PAR_BLOCKS(b, ws->threads)
     {
+        /* a block's bounds, combined with the others' also when one
+         * thread runs them all (otk__cost_rows_bounds overwrites) */
         thread_block tb = otk__thread_block(ws, b);
-        otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &mn, &mx);
+        double blo, bhi;
+        otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &blo, &bhi);
+        mn = fmin(mn, blo);
+        mx = fmax(mx, bhi);
     }
     *lo = mn;
     *hi = mx;
