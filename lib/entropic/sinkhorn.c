@@ -238,10 +238,10 @@ static double omega_for_rate(double r)
  * iteration between consecutive checks; omega is set once two successive
  * rates agree (the asymptotic rate, not the fast transient of the first
  * checks). Under omega the rate is still measured. After omega's own
- * transient (relax_update) the residual must be below that at the switch,
- * else plain iterations measure again; a stall (no faster than plain
- * iterations did for STALL_CHECKS checks in a row: a slower mode has taken
- * over, which needs a larger omega) raises omega once for that mode
+ * transient (relax_update) a residual GROWTH times that at the switch
+ * sends it back to plain iterations, which measure again; a stall (no faster
+ * than plain iterations did for STALL_CHECKS checks in a row: a slower mode has
+ * taken over, which needs a larger omega) raises omega once for that mode
  * (slower_mode) where no Newton phases follow, and otherwise, or at the
  * next stall, it goes back to plain iterations and measures again. */
 typedef struct relax_state {
@@ -302,11 +302,11 @@ static double relax_update(relax_state *rx, sweep_problem *pb, double res,
          * or its rate then, omega was switched off in a cycle of 40
          * iterations that hardly moved the slow mode. So the transient
          * may grow the residual by GROWTH times its span and counts no
-         * stall; after it the residual must be below the switch's. */
+         * stall; after it GROWTH-fold growth ends omega, as before. */
         const double span = fmin(1.0 / (2.0 - pb->omega), MAX_SPAN);
         const int transient = (double)(k - rx->switch_k) < span;
         rx->stalls = rate >= rx->plain_rate && !transient ? rx->stalls + 1 : 0;
-        if (res > (transient ? GROWTH * span : 1.0) * rx->switch_res)
+        if (res > GROWTH * (transient ? span : 1.0) * rx->switch_res)
             back_to_plain(rx, pb);
         else if (rx->stalls >= STALL_CHECKS && slower_mode(rx, pb, rate, res))
             rx->switch_k = k;

@@ -3,8 +3,8 @@
  * al. 2021), the rule docs/entropic.md describes: plain iterations until
  * two successive rates agree, then omega = 2 / (1 + sqrt(1 - r)); back to
  * plain iterations when the residual grows more than GROWTH times omega's
- * transient span (1 / (2 - omega) iterations, at most MAX_SPAN), or is
- * above the switch's after it, or omega is no faster than plain
+ * transient span (1 / (2 - omega) iterations, at most MAX_SPAN) in it,
+ * or GROWTH-fold after it, or omega is no faster than plain
  * iterations for STALL_CHECKS checks after it (lib/entropic/sinkhorn.c
  * says why).
  */
@@ -35,7 +35,7 @@ void otk__relax_update(relax_state *rx, double *omega, double res, size_t k)
         const double span = fmin(1.0 / (2.0 - *omega), MAX_SPAN);
         const int transient = (double)(k - rx->switch_k) < span;
         rx->stalls = rate >= rx->plain_rate && !transient ? rx->stalls + 1 : 0;
-        if (res > (transient ? GROWTH * span : 1.0) * rx->switch_res ||
+        if (res > GROWTH * (transient ? span : 1.0) * rx->switch_res ||
             rx->stalls >= STALL_CHECKS) {
             *omega = 1.0;
             rx->prev_rate = NAN;
