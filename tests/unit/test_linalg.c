@@ -465,13 +465,14 @@ static unsigned long run_regions(otk__par *p, unsigned long count)
     return teams;
 }
 
-/* The decider on made-up times: a team three times slower than one
- * thread (a core taken by another process) is dropped after the first
- * pair of probing regions and tried again ever more rarely; when the load
- * goes away the team comes back within the longest probe interval; a new
- * decider starts from the last choice; close times take both pairs; a
- * team a hundred times slower costs a bounded share of the time; a fast
- * team is kept, one thread tried only at the probes; one part never reads
+/* The decider on made-up times: until it has measured, regions (the
+ * first one and the one-off ones) run on the calling thread; a team three
+ * times slower than one thread (a core taken by another process) is
+ * dropped after the first pair of probing regions and tried again ever more
+ * rarely; when the load goes away the team comes back within the longest probe
+ * interval; a new decider starts from the last choice; close times take both
+ * pairs; a team a hundred times slower costs a bounded share of the time; a
+ * fast team is kept, one thread tried only at the probes; one part never reads
  * the clock. */
 START_TEST(par_decider_follows_the_measurements)
 {
@@ -483,7 +484,11 @@ START_TEST(par_decider_follows_the_measurements)
     otk__par_init(&p, 2);
     team_cost = 3.0;
     alone_cost = 1.0;
-    ck_assert_uint_eq(run_regions(&p, 2), 1);    /* team, alone: clear */
+    ck_assert_int_eq(otk__par_team(&p), 1); /* not measured yet */
+    unsigned long teams = otk__par_regions[1];
+    ck_assert_uint_eq(run_regions(&p, 1), 0); /* alone first */
+    ck_assert_uint_eq(run_regions(&p, 1), 1); /* team: clearly slower */
+    ck_assert_uint_eq(otk__par_regions[1], teams + 1);
     ck_assert_uint_le(run_regions(&p, 1000), 7); /* probes: 60, .., 256 */
     ck_assert_int_eq(otk__par_begin(&p) > 1 && p.count != p.next_probe, 0);
     otk__par_end(&p);
@@ -522,13 +527,98 @@ END_TEST
  * fast as a team: the results are the same bit for bit. */
 static double slow_team(unsigned long region)
 {
-    return region == 0 || region == 2 ? 3.0 : 1.0; /* probes 0, 2: team */
+    return region == 1 || region == 3 ? 3.0 : 1.0; /* probes 1, 3: team */
 }
 
 static double fast_team(unsigned long region)
 {
-    return region == 0 || region == 2 ? 1.0 : 3.0;
+    return region == 1 || region == 3 ? 1.0 : 3.0;
 }
+
+/* A short solve next to a team that is slow (a core taken by another
+ * process): the team runs one region, the probe that drops it. The
+ * regions before the choice (the point cloud's cost bounds) and the
+ * first sweep run on the calling thread, as does the final pass after
+ * it (they ran as a team before the choice when the team came first). */
+START_TEST(par_short_solves_stay_on_the_calling_thread)
+{
+    enum { N = 60, M = 50, D = 2 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 12;
+    for (int k = 0; k < N * D; k++)
+        x[k] = test_uniform(&st);
+    for (int k = 0; k < M * D; k++)
+        y[k] = test_uniform(&st);
+    otk_cost cost = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    region_time = slow_team;
+    otk__par_hint = 0;
+    fake_calls = 0;
+    otk_sinkhorn_settings ss;
+    otk_sinkhorn_default_settings(&ss);
+    ss.threads = 2;
+    otk_sinkhorn_info info;
+    const unsigned long alone = otk__par_regions[0];
+    const unsigned long teams = otk__par_regions[1];
+    ck_assert_int_eq(
+        otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 0.5}, &ss, NULL, &info),
+        OTK_CONVERGED);
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+    ck_assert_uint_lt(fake_calls / 2, 60); /* before the next probe */
+    ck_assert_uint_eq(otk__par_regions[1] - teams, 1);
+    /* the timed sweeps and the two one-off regions */
+    ck_assert_uint_eq(otk__par_regions[0] - alone, fake_calls / 2 - 1 + 2);
+}
+END_TEST
+
+/* The reg of the first epsilon-scaling stage, from the progress record. */
+static int first_reg(void *user, const otk_progress *p)
+{
+    double *reg = user;
+    if (isnan(*reg))
+        *reg = p->reg;
+    return 0;
+}
+
+/* Point clouds' exact cost range (the first stage's reg) when the calling
+ * thread runs both blocks of the bounds pass: each block's bounds count,
+ * not the last block's alone (they did when one thread ran the blocks,
+ * as after a decision for the calling thread on a loaded machine). The
+ * oracle: the range over all entries, within the pass's widening. */
+START_TEST(par_calling_thread_bounds_every_block)
+{
+    enum { N = 80, M = 70, D = 3 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 13;
+    for (int k = 0; k < N * D; k++)
+        x[k] = test_uniform(&st);
+    for (int k = 0; k < M * D; k++)
+        y[k] = 2.0 * test_uniform(&st);
+    otk_cost cost = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            lo = fmin(lo, otk_cost_entry(&cost, i, j));
+            hi = fmax(hi, otk_cost_entry(&cost, i, j));
+        }
+    for (int hint = 1; hint <= 2; hint++) {
+        otk__par_hint = hint; /* 1: the calling thread, 2: a team */
+        otk_sinkhorn_settings ss;
+        otk_sinkhorn_default_settings(&ss);
+        ss.threads = 2;
+        ss.eps_scaling = 1;
+        ss.max_iter = 1;
+        double reg = NAN;
+        ss.progress = first_reg;
+        ss.progress_user = &reg;
+        otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 1e-3}, &ss, NULL, NULL);
+        ck_assert_double_eq_tol(reg, hi - lo, 1e-12 * hi);
+    }
+    otk__par_hint = 0;
+}
+END_TEST
 
 START_TEST(par_choice_does_not_change_results)
 {
@@ -600,6 +690,8 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
+    tcase_add_test(tc, par_short_solves_stay_on_the_calling_thread);
+    tcase_add_test(tc, par_calling_thread_bounds_every_block);
     tcase_add_test(tc, par_choice_does_not_change_results);
     suite_add_tcase(s, tc);
     return s;
