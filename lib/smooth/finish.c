@@ -314,8 +314,8 @@ otk__finish_result otk__smooth_finish(const otk__finish_problem *p,
     for (int round = 0; round < MAX_TIE_ROUNDS && !(res.gap <= target) &&
                         p->k < p->n && !res.no_memory;
          round++) {
-        int moved =
-            otk__ties_finish(p, &fb->ties, x, g, &f, &res.gap, w.ccol + p->n);
+        int moved = otk__ties_finish(p, &fb->ties, x, g, &f, &res.gap, target,
+                                     w.ccol + p->n);
         res.no_memory = moved < 0;
         if (moved <= 0)
             break;
