@@ -39,13 +39,12 @@
 #include "smooth/ties.h"
 
 /* The dense system's largest size (unknowns: a 512 x 512 problem's
- * structures were measured at 2200-3500), and the multiply-adds of all
- * eliminations of one solve (tb->work, reset by the engine; a few seconds
- * with LAPACK): the active-set loop may need a solve per change of the
- * structure, and the engine may call the finish again after more L-BFGS
- * iterations. */
+ * structures were measured at 2200-3500). The multiply-adds of all
+ * eliminations of one solve are bounded by tb->work_cap (set by the
+ * engine with tb->work): the active-set loop may need a solve per change
+ * of the structure, and the engine may call the finish again after more
+ * L-BFGS iterations. */
 #define TIES_MAX_DENSE 4096
-#define TIES_MAX_WORK 2e10
 #define TIES_LAPACK_FROM 512
 
 /* Entry roles in a column's structure. */
@@ -756,7 +755,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         double gap_before[2] = {NAN, NAN};
         for (int it = 0; it < MAX_REFINE; it++) {
             size_t N = 0;
-            if (tb->work > TIES_MAX_WORK)
+            if (tb->work > tb->work_cap)
                 return improved;
             if (solve_structure(p, tb, start, &N) != 0)
                 break;

@@ -29,8 +29,9 @@ typedef struct otk__ties_buffers {
     int has_pick;
     int *ipiv; /* the LU's pivots */
     /* the eliminations' multiply-adds and their number since the engine
-     * last reset them (the budget of one solve, see ties.c) */
-    double work;
+     * last reset them, and the most multiply-adds allowed (one solve's
+     * budget, see ties.c) */
+    double work, work_cap;
     size_t solves;
     double *cuts; /* n + 2: a column's cumulative weights (combination) */
     size_t ipiv_cap, cuts_cap;
