@@ -109,6 +109,7 @@ typedef struct engine {
     size_t iter_offset, window_iter, window;
     double window_f, creep, scale;
     int handover;
+    int at_lp;         /* x is the linear program's potentials (k = 1) */
     double cmin, cmax; /* the range of the costs read */
 } engine;
 
@@ -1509,6 +1510,11 @@ static otk_status finish(engine *e, otk_quadratic_workspace *ws, double *x,
     const double scale = fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
     size_t left =
         e->s->max_iter > e->iterations ? e->s->max_iter - e->iterations : 0;
+    /* the linear program's potentials are optimal: no Newton step can
+     * gain, so the tie solve alone certifies them */
+    if (e->at_lp)
+        left = 0;
+    e->at_lp = 0;
     otk__finish_result r =
         otk__smooth_finish(&p, &ws->fin, x, g, e->s->tol * scale, left);
     if (r.no_memory)
@@ -1553,6 +1559,7 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     if (e->k == 1) {
         lp_start(e, x);
         e->handover = 1;
+        e->at_lp = 1;
     } else {
         st = minimize(e, s, x, nvars);
     }
