@@ -521,7 +521,8 @@ END_TEST
  * semi-dual's), and the plan k-sparse per column with its marginal error
  * and primal value as reported.
  */
-static const char *const references[] = {"rand5x3_g0.5", "rand5x2_g0.2"};
+static const char *const references[] = {"rand5x3_g0.5", "rand5x2_g0.2",
+                                         "rand8x6_g0.5"};
 
 /* The certified gap of the last reference_solve. */
 static double last_gap;
@@ -601,8 +602,8 @@ START_TEST(sparse_references)
              * "Dual and semi-dual") */
             const double Dd = reference_solve(&oc, k, 1, P);
             ck_assert_msg(fabs(Dd - upper) <= 1e-9 * fabs(upper) + slack,
-                          "k %zu: dual %.17g, the semi-dual's maximum %.17g",
-                          k, Dd, upper);
+                          "k %zu: dual %.17g, the semi-dual's maximum %.17g", k,
+                          Dd, upper);
         }
     }
     free(P);
