@@ -1880,7 +1880,10 @@ def bench_finish(exe, raw):
                "L-BFGS s: the time of the last progress callback, which "
                "runs once per L-BFGS iteration: the L-BFGS run to its "
                "stall (what otk_sparse returned before the finish), inside "
-               "the same solve. target: total <= 2 x L-BFGS."])
+               "the same solve (on these problems L-BFGS stalls before the "
+               "hand-over to the finish fires, docs/quadratic.md: "
+               "iterations - L-BFGS iterations are the Newton steps). "
+               "target: total <= 2 x L-BFGS."])
     for form in ("semi-dual", "dual"):
         for k in c["ks"]:
             recs = run_otkit(exe, None, "finish", [c["n"], c["m"], form, k],

@@ -89,6 +89,13 @@ int otk__least_squares(size_t rows, size_t cols, const double *A,
  * n x n, B: n x nrhs, row-major; B becomes X). Returns 0 or nonzero. */
 int otk__spd_solve(size_t n, size_t nrhs, const double *A, double *B);
 
+/* LU with partial pivoting of a general n x n row-major A, in place
+ * (LAPACK's blocked dgetrf; ipiv: n ints), and the solve of A z = y with
+ * it (y becomes z). The diagonal of the factored A is U's (the pivots).
+ * Each returns 0, or nonzero when LAPACK fails (an exactly zero pivot). */
+int otk__lu_factor(size_t n, double *A, int *ipiv);
+int otk__lu_apply(size_t n, const double *LU, const int *ipiv, double *y);
+
 /* ---- Iterative solvers for the bilevel module (cg.c, scfista.c) ---- */
 
 /* y = A v for a symmetric positive definite A; nonzero return is an
