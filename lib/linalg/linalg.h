@@ -23,6 +23,14 @@ void otk__axpy(size_t len, double alpha, const double *x, double *y);
 void otk__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                double alpha, const double *a, const double *b, double beta,
                double *c);
+/* The tiles otk__gemm issues a product in (rows x cols of C; m x n: one
+ * call), small enough that OpenBLAS runs each on the calling thread
+ * (blas.c), and otk__gemm with given tiles (rows, cols >= 1). */
+void otk__gemm_tile_shape(size_t m, size_t n, size_t k, size_t *rows,
+                          size_t *cols);
+void otk__gemm_tiled(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                     double alpha, const double *a, const double *b,
+                     double beta, double *c, size_t rows, size_t cols);
 /* Name of the shared object that provides cblas_ddot (for the link-order
  * test and `--version`); "" when it cannot be told. */
 const char *otk__blas_library(void);
