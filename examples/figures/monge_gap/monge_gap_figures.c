@@ -17,7 +17,8 @@
  * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
  * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
  * MGF_SCALE4 (gap_reg_scale) and MGF_T4_FROM (table 4) override the
- * settings below.
+ * settings below; MGF_T4_WRITE also writes table 4's training samples
+ * (t4_dD_sS_source.csv and _target.csv, for otk-mongegap fit).
  *
  * Files written (all CSV have a header line):
  *   fig1_points.csv   held-out moon (source) and S-curve (target) points:
@@ -888,6 +889,19 @@ static double norm2(const double *v, size_t len)
 
 static FILE *f4_out;
 
+/* t4_dD_sS_WHAT.csv: n points, one per row, for otk-mongegap fit. */
+static void write_points(size_t d, unsigned long seed, const char *what,
+                         const double *x, size_t n, size_t cols)
+{
+    char name[64];
+    snprintf(name, sizeof name, "t4_d%zu_s%lu_%s.csv", d, seed, what);
+    FILE *fp = figure_open(name);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < cols; k++)
+            fprintf(fp, "%.17g%c", x[i * cols + k], k + 1 < cols ? ',' : '\n');
+    figure_close(fp);
+}
+
 /* One problem (d, seed) and its fits at lambda = 0 and each other lambda,
  * with otk_mg_fit's defaults (the CLI's hidden 64,64) but lambda. */
 static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
@@ -909,6 +923,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
     gauss_sample(rng, F3_TEST, d, g.m2, g.R2, zt);
     gsl_rng_free(rng);
+    if (getenv("MGF_T4_WRITE") != NULL) { /* the data, for otk-mongegap */
+        write_points(d, seed, "source", src, F4_TRAIN, d);
+        write_points(d, seed, "target", tgt, F4_TRAIN, d);
+    }
     gauss_map(&g, F3_TEST, xt, ts);
     double id = uvp(&g, xt, ts, F3_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
