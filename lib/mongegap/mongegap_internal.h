@@ -2,6 +2,7 @@
 #ifndef OTK_MONGEGAP_INTERNAL_H
 #define OTK_MONGEGAP_INTERNAL_H
 
+#include <gsl/gsl_rng.h>
 #include <otkit/entropic.h>
 #include <otkit/mongegap.h>
 
@@ -130,5 +131,35 @@ otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
                                    size_t d, double reg, mg_scratch *sc,
                                    double *value, double *grad,
                                    size_t *iterations);
+
+/* Validation during a fit (validate.c). */
+typedef struct mg_valid {
+    mg_step step;     /* the held-out batch in step.xb and step.zb */
+    double *best;     /* the parameters of the best check */
+    double best_loss; /* its loss (INFINITY before the first check) */
+    size_t best_step; /* its step (0 before the first check) */
+} mg_valid;
+
+/* The fit's samples and their row orders: training draws from the first
+ * ns - hs rows of perm_s (nt - ht of perm_t). */
+typedef struct mg_split {
+    const double *source, *target;
+    size_t ns, nt, hs, ht, batch;
+    size_t *perm_s, *perm_t;
+} mg_split;
+
+/* The rows held out of n for a fraction (at least 2). */
+size_t otk__mg_holdout(size_t n, double fraction);
+/* Holds out sp->hs source and sp->ht target rows at random (moved to the
+ * ends of the permutations) and keeps a batch of them; 0, or -1 when
+ * memory is short (then otk__mg_valid_free still applies). */
+int otk__mg_valid_init(mg_valid *v, const otk_mg_map *map, gsl_rng *rng,
+                       const mg_split *sp);
+void otk__mg_valid_free(mg_valid *v); /* accepts a zeroed v */
+/* The loss of map on the held-out batch after `step`; keeps the map when
+ * it is the best so far. *stopped and *iterations as otk__mg_step_loss. */
+otk_status otk__mg_valid_check(mg_valid *v, const otk_mg_map *map,
+                               const mg_loss *L, size_t step, int *stopped,
+                               size_t *iterations);
 
 #endif

@@ -83,6 +83,10 @@ static const otk_setting_bounds fit_table[] = {
           "Adam denominator offset"),
     FIELD(otk_mg_fit_settings, , seed, ULONG, 0, INFINITY, 0, 0,
           "batch sampling seed"),
+    FIELD(otk_mg_fit_settings, , validate_every, COUNT, 0, INFINITY, 0, 0,
+          "validation every this many steps, best map kept (0: none)"),
+    FIELD(otk_mg_fit_settings, , validation_fraction, REAL, 0, 1, LO | HI,
+          0.1, "fraction of the rows held out for validation"),
 };
 /* clang-format on */
 #define GAP_COUNT (sizeof gap_table / sizeof gap_table[0])
