@@ -236,7 +236,7 @@ typedef struct otk_mg_fit_settings {
     double fit_reg;          /* Default 0; valid: [0, inf) */
     double relative_fit_reg; /* Default 0.3; valid: (0, inf) */
     /* Adam steps. */
-    size_t steps; /* Default 1000; valid: [1, inf) */
+    size_t steps; /* Default 1500; valid: [1, inf) */
     /* Points per batch (capped at the data's). */
     size_t batch; /* Default 256; valid: [2, inf) */
     /* Adam's step and moment parameters. */

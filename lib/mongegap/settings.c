@@ -67,7 +67,7 @@ static const otk_setting_bounds fit_table[] = {
           "reg of the fitting loss (0: relative_fit_reg)"),
     FIELD(otk_mg_fit_settings, , relative_fit_reg, REAL, 0, INFINITY, LO | HI,
           0.3, "fit_reg relative to the mean cost of a target batch"),
-    FIELD(otk_mg_fit_settings, , steps, COUNT, 1, INFINITY, 0, 1000,
+    FIELD(otk_mg_fit_settings, , steps, COUNT, 1, INFINITY, 0, 1500,
           "Adam steps"),
     FIELD(otk_mg_fit_settings, , batch, COUNT, 2, INFINITY, 0, 256,
           "points per batch"),

@@ -1010,7 +1010,8 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_free(&g);
 }
 
-/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1) and
+/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1, or from
+ * MGF_T4_FIRST_SEED) and
  * MGF_T4_LAMBDAS = K (the first K of 0, 1, 10) restrict the grid (for a
  * partial rerun); the full grid is the default. */
 static void table4(void)
@@ -1025,6 +1026,8 @@ static void table4(void)
     const char *only = getenv("MGF_T4_DIMS");
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
+    const char *first_env = getenv("MGF_T4_FIRST_SEED");
+    unsigned long first = first_env ? strtoul(first_env, NULL, 10) : 0;
     fprintf(stderr, "table 4: Gaussian benchmark at otk_mg_fit's defaults\n");
     f4_out = figure_open("table4_gauss.csv");
     fprintf(f4_out, "d,seed,lambda,status,steps,inner_not_converged,uvp,"
@@ -1039,7 +1042,7 @@ static void table4(void)
             if (strstr(list, tag) == NULL)
                 continue;
         }
-        for (unsigned long seed = 0; seed < nseeds; seed++)
+        for (unsigned long seed = first; seed < first + nseeds; seed++)
             f4_problem(dims[k], seed, lambdas, nl);
     }
     figure_close(f4_out);
