@@ -78,8 +78,9 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
 double otk__exp_affine_sum(const double *h, double s, const double *c,
                            double shift, double *e, size_t len);
 
-/* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
-double otk__lse(const double *t, size_t len);
+/* log(sum_j exp(t_j)) in two passes (the vectorized kernel); t is
+ * overwritten with exp(t_j - max_j t_j). */
+double otk__lse(double *t, size_t len);
 
 /* ---- LAPACK (the one in OpenBLAS; lapack.c) ---- */
 

@@ -100,21 +100,33 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
                            double sign, double *grad_rows, double *grad_cols)
 {
-    /* P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), uniform a and b */
+    /* P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), uniform a and b; the
+     * exponentials of a row segment at a time by the vectorized kernel */
+    enum { SEG = 256 };
+    double p[SEG];
     const size_t n = c->n, m = c->m, d = c->d;
     const double log_ab = -log((double)n) - log((double)m);
     for (size_t i = 0; i < n; i++) {
         const double *u = c->x + i * d;
-        for (size_t j = 0; j < m; j++) {
-            double pij =
-                exp(log_ab + (f[i] + g[j] - otk_cost_entry(c, i, j)) / reg);
-            if (pij < 1e-300)
-                continue;
-            const double *v = c->y + j * d;
-            if (grad_rows != NULL)
-                otk__mg_grad_first(s, u, v, d, sign * pij, grad_rows + i * d);
-            if (grad_cols != NULL) /* grad_2 c(u, v) = -grad_1 c(u, v) */
-                otk__mg_grad_first(s, u, v, d, -sign * pij, grad_cols + j * d);
+        for (size_t j0 = 0; j0 < m; j0 += SEG) {
+            const size_t len = m - j0 < SEG ? m - j0 : SEG;
+            for (size_t k = 0; k < len; k++)
+                p[k] = log_ab +
+                       (f[i] + g[j0 + k] - otk_cost_entry(c, i, j0 + k)) / reg;
+            otk__exp_shift_sum(p, 0.0, p, len);
+            for (size_t k = 0; k < len; k++) {
+                const double pij = p[k];
+                if (pij < 1e-300)
+                    continue;
+                const size_t j = j0 + k;
+                const double *v = c->y + j * d;
+                if (grad_rows != NULL)
+                    otk__mg_grad_first(s, u, v, d, sign * pij,
+                                       grad_rows + i * d);
+                if (grad_cols != NULL) /* grad_2 c(u, v) = -grad_1 c(u, v) */
+                    otk__mg_grad_first(s, u, v, d, -sign * pij,
+                                       grad_cols + j * d);
+            }
         }
     }
 }
