@@ -53,6 +53,7 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
 typedef struct mg_warm {
     double *u, *f, *g, *t; /* t: n doubles of scratch */
     double *C;             /* n x m: the solve's dense cost */
+    double *yt;            /* (n + m) d: transposed points (linalg.h) */
     size_t n, m, d;
     int ready; /* u and f hold a converged solve */
 } mg_warm;
