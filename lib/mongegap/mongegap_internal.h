@@ -41,11 +41,13 @@ double otk__mg_competitor_cost(const otk_cost *c);
  * For the entropic plan P of cost c (uniform weights, potentials f, g at
  * reg), add sign * sum_j P_ij grad_u c(x_i, y_j) to grad_rows[i] and
  * -sign * sum_i P_ij grad_u c(x_i, y_j) to grad_cols[j] (either may be
- * NULL, or both the same array).
+ * NULL, or both the same array). scratch: (d + 1) m doubles for c's m
+ * columns in R^d.
  */
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
-                           double sign, double *grad_rows, double *grad_cols);
+                           double sign, double *grad_rows, double *grad_cols,
+                           double *scratch);
 
 /* The warm start of one of a training loop's problems (warm.c): the rows
  * u (n x d) and f of its last converged solve, from which the next
@@ -77,13 +79,14 @@ enum { MG_WARM_GAP, MG_WARM_YZ, MG_WARM_YY, MG_WARM_ZZ, MG_WARM_COUNT };
  * points (a training loop allocates them once). */
 typedef struct mg_scratch {
     otk_sinkhorn_workspace *nn, *nm, *mm;
-    double *pot; /* 4 (n + m) potentials */
+    double *pot;  /* 4 (n + m) potentials */
+    double *rows; /* (d + 1) max(n, m): otk__mg_add_plan_grad's scratch */
     size_t n, m;
     mg_warm *warm; /* MG_WARM_COUNT warm starts, or NULL: cold solves */
 } mg_scratch;
 
 /* 0, or -1 when memory is short (then nothing is held). */
-int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
+int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m, size_t d);
 /* Warm starts for points in R^d from now on: 0, or -1 when memory is
  * short (then the solves stay cold). */
 int otk__mg_scratch_warm(mg_scratch *sc, size_t d);
