@@ -17,8 +17,7 @@
  * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
  * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
  * MGF_SCALE4 (gap_reg_scale), MGF_TOL4 (gap.sinkhorn.tol), MGF_BATCH4,
- * MGF_LR4, MGF_FITREG4 (relative_fit_reg), MGF_OMEGA4
- * (gap.sinkhorn.relaxation) and MGF_T4_FROM (table 4)
+ * MGF_LR4, MGF_FITREG4 (relative_fit_reg) and MGF_T4_FROM (table 4)
  * override the
  * settings below; MGF_T4_WRITE also writes table 4's training samples
  * (t4_dD_sS_source.csv and _target.csv, for otk-mongegap fit).
@@ -955,8 +954,6 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
             s.lr = strtod(e, NULL);
         if ((e = getenv("MGF_FITREG4")) != NULL)
             s.relative_fit_reg = strtod(e, NULL);
-        if ((e = getenv("MGF_OMEGA4")) != NULL)
-            s.gap.sinkhorn.relaxation = strtod(e, NULL);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
