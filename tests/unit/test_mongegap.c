@@ -905,6 +905,55 @@ START_TEST(default_gap_reg_keeps_the_gradient_in_high_dimension)
 }
 END_TEST
 
+/* The fit's default gap reg on a batch that is the whole sample (so the
+ * mean cost and the median margin do not depend on the batch's order),
+ * from the initial map's images: max(0.3 x margin, 0.01 x mean cost),
+ * computed here from the definitions. In 2-D the tutorial's floor holds,
+ * unscaled by the relative reg. */
+START_TEST(default_gap_reg_floor_is_the_tutorials)
+{
+    enum { B = 64 };
+    double x[B * D], y[B * D], z[B * D], margin[B];
+    points(x, B, D, 51);
+    points(z, B, D, 52);
+    const size_t hidden[1] = {8};
+    otk_mg_map *map = otk_mg_map_create(D, hidden, 1, OTK_ACT_GELU, 4);
+    ck_assert_ptr_nonnull(map);
+    ck_assert_int_eq(otk_mg_map_apply(map, x, B, y), OTK_CONVERGED);
+    double mean = 0.0;
+    for (int i = 0; i < B; i++) {
+        double own = 0.0, best = INFINITY;
+        for (int k = 0; k < D; k++)
+            own += pow(x[i * D + k] - y[i * D + k], 2);
+        for (int j = 0; j < B; j++) {
+            double cij = 0.0;
+            for (int k = 0; k < D; k++)
+                cij += pow(x[i * D + k] - y[j * D + k], 2);
+            mean += cij / (B * B);
+            if (j != i)
+                best = fmin(best, fabs(cij - own));
+        }
+        margin[i] = best;
+    }
+    for (int i = 1; i < B; i++) /* sort for the lower median */
+        for (int k = i; k > 0 && margin[k - 1] > margin[k]; k--) {
+            double t = margin[k];
+            margin[k] = margin[k - 1];
+            margin[k - 1] = t;
+        }
+    const double want = fmax(0.3 * margin[(B - 1) / 2], 0.01 * mean);
+    ck_assert_double_gt(0.01 * mean, 0.3 * margin[(B - 1) / 2]);
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    s.steps = 1;
+    s.batch = B;
+    otk_mg_fit_info info;
+    ck_assert_int_ge(otk_mg_fit(map, x, B, z, B, &s, &info), 0);
+    assert_close("gap reg", info.gap_reg, want, 1e-12, 0.0);
+    otk_mg_map_free(map);
+}
+END_TEST
+
 /* A fit of the 2-D Gaussian problem of fitting_gaussians with a
  * constant step too large to settle, validated every 10 steps. */
 static otk_status validated_fit(const double *xs, const double *zt, size_t n,
@@ -1003,6 +1052,7 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, settings_bounds_tables);
     tcase_add_test(tc, default_gap_reg_keeps_the_gradient_in_high_dimension);
     tcase_add_test(tc, validation_keeps_the_best_map);
+    tcase_add_test(tc, default_gap_reg_floor_is_the_tutorials);
     suite_add_tcase(s, tc);
     return s;
 }
