@@ -309,8 +309,9 @@ OTK_API const otk_setting_bounds *otk_mg_fit_setting_bounds(size_t *count);
  * mini-batches with Adam, mu and nu the empirical measures of source
  * (ns x d) and target (nt x d). Each step draws a batch of each (without
  * replacement within the batch), and back-propagates the envelope
- * gradients of S and M through the network. Reproducible for a given
- * seed and thread count.
+ * gradients of S and M through the network (with validate_every > 0,
+ * the batches come from the rows not held out, and the best check's map
+ * is returned). Reproducible for a given seed and thread count.
  */
 OTK_API otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                               const double *target, size_t nt,
