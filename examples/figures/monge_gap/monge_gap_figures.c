@@ -17,7 +17,8 @@
  * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
  * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
  * MGF_SCALE4 (gap_reg_scale), MGF_TOL4 (gap.sinkhorn.tol), MGF_BATCH4,
- * MGF_LR4, MGF_FITREG4 (relative_fit_reg) and MGF_T4_FROM (table 4)
+ * MGF_LR4, MGF_FITREG4 (relative_fit_reg), MGF_VALIDATE4
+ * (validate_every) and MGF_T4_FROM (table 4)
  * override the
  * settings below; MGF_T4_WRITE also writes table 4's training samples
  * (t4_dD_sS_source.csv and _target.csv, for otk-mongegap fit).
@@ -954,6 +955,8 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
             s.lr = strtod(e, NULL);
         if ((e = getenv("MGF_FITREG4")) != NULL)
             s.relative_fit_reg = strtod(e, NULL);
+        if ((e = getenv("MGF_VALIDATE4")) != NULL)
+            s.validate_every = strtoul(e, NULL, 10);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
@@ -995,9 +998,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
         fflush(f4_out);
         fprintf(stderr,
                 "  table4 d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
-                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU\n",
+                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU "
+                "(best step %zu)\n",
                 d, seed, lambdas[l], otk_status_name(st), u, mom, id, gap_grad,
-                div_grad, cpu);
+                div_grad, cpu, info.best_step);
         otk_mg_map_free(map);
     }
     free(src);
