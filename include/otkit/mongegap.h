@@ -258,7 +258,9 @@ typedef struct otk_mg_fit_settings {
      * loss of the map on one fixed batch of the held-out rows (batch
      * points, or fewer if fewer are held out) at the fit's regs and
      * inner settings. A fit that runs all its steps returns the map of
-     * the check with the lowest loss (info.best_step). */
+     * the check with the lowest loss (info.best_step); that loss need
+     * not track the distance to the OT map (measured in
+     * docs/mongegap.md), hence off by default. */
     size_t validate_every;      /* Default 0; valid: [0, inf) */
     double validation_fraction; /* Default 0.1; valid: (0, 1) */
     /* Called after every step with an otk_progress whose solver is
