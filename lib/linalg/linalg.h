@@ -23,6 +23,14 @@ void otk__axpy(size_t len, double alpha, const double *x, double *y);
 void otk__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                double alpha, const double *a, const double *b, double beta,
                double *c);
+/* The tiles otk__gemm issues a product in (rows x cols of C; m x n: one
+ * call), small enough that OpenBLAS runs each on the calling thread
+ * (blas.c), and otk__gemm with given tiles (rows, cols >= 1). */
+void otk__gemm_tile_shape(size_t m, size_t n, size_t k, size_t *rows,
+                          size_t *cols);
+void otk__gemm_tiled(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                     double alpha, const double *a, const double *b,
+                     double beta, double *c, size_t rows, size_t cols);
 /* Name of the shared object that provides cblas_ddot (for the link-order
  * test and `--version`); "" when it cannot be told. */
 const char *otk__blas_library(void);
@@ -70,8 +78,9 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
 double otk__exp_affine_sum(const double *h, double s, const double *c,
                            double shift, double *e, size_t len);
 
-/* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
-double otk__lse(const double *t, size_t len);
+/* log(sum_j exp(t_j)) in two passes (the vectorized kernel); t is
+ * overwritten with exp(t_j - max_j t_j). */
+double otk__lse(double *t, size_t len);
 
 /* ---- LAPACK (the one in OpenBLAS; lapack.c) ---- */
 

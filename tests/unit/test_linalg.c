@@ -29,6 +29,84 @@ START_TEST(cblas_binds_to_openblas)
 }
 END_TEST
 
+/* C = alpha op(A) op(B) + beta C in long double, and the bound on a
+ * double evaluation's error, k eps sum |alpha a b| + eps |beta c|. */
+static void gemm_oracle(int ta, int tb, size_t m, size_t n, size_t k,
+                        double alpha, const double *a, const double *b,
+                        double beta, const double *c, long double *ref,
+                        double *bound)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            long double s = 0.0L, mag = 0.0L;
+            for (size_t p = 0; p < k; p++) {
+                long double t =
+                    (long double)(ta ? a[p * m + i] : a[i * k + p]) *
+                    (tb ? b[j * k + p] : b[p * n + j]);
+                s += t;
+                mag += fabsl(t);
+            }
+            ref[i * n + j] = alpha * s + (long double)beta * c[i * n + j];
+            bound[i * n + j] =
+                (double)((k + 2) * DBL_EPSILON *
+                         (fabsl(alpha) * mag +
+                          fabsl((long double)beta * c[i * n + j])));
+        }
+}
+
+START_TEST(gemm_tiles_stay_on_the_calling_thread)
+{
+    /* otk__gemm issues small products in tiles that OpenBLAS runs on the
+     * calling thread (m n k <= 65536 x 4 in Debian's build), so that its
+     * thread pool is not woken for a training loop's layers; the tiles
+     * must obey that bound and the result must be right to rounding, as
+     * one call's (not bit for bit: OpenBLAS's small-matrix kernels, on
+     * AVX-512 machines, apply beta in the same pass) */
+    static const size_t shapes[][3] = {
+        {256, 64, 64},  {256, 64, 8}, {64, 64, 256}, {300, 70, 129},
+        {3, 1000, 500}, {1, 1, 10},   {2000, 3, 5}};
+    const double tile_max = 65536.0 * 4.0;
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        const size_t m = shapes[q][0], n = shapes[q][1], k = shapes[q][2];
+        size_t rows, cols;
+        otk__gemm_tile_shape(m, n, k, &rows, &cols);
+        ck_assert(rows >= 1 && rows <= m && cols >= 1 && cols <= n);
+        ck_assert_msg((double)rows * (double)cols * (double)k <= tile_max,
+                      "%zu x %zu x %zu: tile %zu x %zu would use threads", m, n,
+                      k, rows, cols);
+        double *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
+        double *c0 = malloc(4 * m * n * sizeof *c0), *bound = c0 + 3 * m * n;
+        long double *ref = malloc(m * n * sizeof *ref);
+        ck_assert(a && b && c0 && ref);
+        double *c1 = c0 + m * n, *c2 = c1 + m * n;
+        srand(17 + (unsigned)q);
+        for (size_t t = 0; t < m * k; t++)
+            a[t] = (double)rand() / RAND_MAX - 0.5;
+        for (size_t t = 0; t < k * n; t++)
+            b[t] = (double)rand() / RAND_MAX - 0.5;
+        for (int tr = 0; tr < 4; tr++) {
+            const int ta = tr & 1, tb = tr >> 1;
+            for (size_t t = 0; t < m * n; t++)
+                c0[t] = c1[t] = c2[t] = (double)(t % 7) - 3.0;
+            gemm_oracle(ta, tb, m, n, k, 0.75, a, b, -0.5, c0, ref, bound);
+            otk__gemm(ta, tb, m, n, k, 0.75, a, b, -0.5, c0);
+            otk__gemm_tiled(ta, tb, m, n, k, 0.75, a, b, -0.5, c1, m, n);
+            /* odd tiles: the edges of every kernel block */
+            otk__gemm_tiled(ta, tb, m, n, k, 0.75, a, b, -0.5, c2, 3, 5);
+            for (size_t t = 0; t < m * n; t++) {
+                ck_assert_double_le(fabs((double)(c0[t] - ref[t])), bound[t]);
+                ck_assert_double_le(fabs((double)(c1[t] - ref[t])), bound[t]);
+                ck_assert_double_le(fabs((double)(c2[t] - ref[t])), bound[t]);
+            }
+        }
+        free(a);
+        free(b);
+        free(c0);
+        free(ref);
+    }
+}
+END_TEST
+
 /* Relative error of the kernel against libm over [lo, hi]. */
 static double exp_error(double lo, double hi, size_t len)
 {
@@ -680,6 +758,7 @@ static Suite *linalg_suite(void)
     TCase *tc = tcase_create("linalg");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, cblas_binds_to_openblas);
+    tcase_add_test(tc, gemm_tiles_stay_on_the_calling_thread);
     tcase_add_test(tc, exp_kernel_accuracy);
     tcase_add_test(tc, exp_kernel_special_values);
     tcase_add_test(tc, exp_kernel_zero_results_do_not_underflow);

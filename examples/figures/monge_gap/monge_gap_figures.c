@@ -16,8 +16,12 @@
  * MGF_STEPS3, MGF_BATCH3, MGF_LR3, MGF_F3ONLY="d,lambda" (figure 3),
  * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
  * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
- * MGF_SCALE4 (gap_reg_scale) and MGF_T4_FROM (table 4) override the
- * settings below.
+ * MGF_SCALE4 (gap_reg_scale), MGF_TOL4 (gap.sinkhorn.tol), MGF_BATCH4,
+ * MGF_LR4, MGF_FITREG4 (relative_fit_reg), MGF_VALIDATE4
+ * (validate_every) and MGF_T4_FROM (table 4)
+ * override the
+ * settings below; MGF_T4_WRITE also writes table 4's training samples
+ * (t4_dD_sS_source.csv and _target.csv, for otk-mongegap fit).
  *
  * Files written (all CSV have a header line):
  *   fig1_points.csv   held-out moon (source) and S-curve (target) points:
@@ -888,6 +892,19 @@ static double norm2(const double *v, size_t len)
 
 static FILE *f4_out;
 
+/* t4_dD_sS_WHAT.csv: n points, one per row, for otk-mongegap fit. */
+static void write_points(size_t d, unsigned long seed, const char *what,
+                         const double *x, size_t n, size_t cols)
+{
+    char name[64];
+    snprintf(name, sizeof name, "t4_d%zu_s%lu_%s.csv", d, seed, what);
+    FILE *fp = figure_open(name);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < cols; k++)
+            fprintf(fp, "%.17g%c", x[i * cols + k], k + 1 < cols ? ',' : '\n');
+    figure_close(fp);
+}
+
 /* One problem (d, seed) and its fits at lambda = 0 and each other lambda,
  * with otk_mg_fit's defaults (the CLI's hidden 64,64) but lambda. */
 static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
@@ -909,6 +926,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
     gauss_sample(rng, F3_TEST, d, g.m2, g.R2, zt);
     gsl_rng_free(rng);
+    if (getenv("MGF_T4_WRITE") != NULL) { /* the data, for otk-mongegap */
+        write_points(d, seed, "source", src, F4_TRAIN, d);
+        write_points(d, seed, "target", tgt, F4_TRAIN, d);
+    }
     gauss_map(&g, F3_TEST, xt, ts);
     double id = uvp(&g, xt, ts, F3_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
@@ -926,6 +947,16 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
             s.gap.relative_reg = strtod(e, NULL);
         if ((e = getenv("MGF_SCALE4")) != NULL)
             s.gap_reg_scale = atoi(e);
+        if ((e = getenv("MGF_TOL4")) != NULL)
+            s.gap.sinkhorn.tol = strtod(e, NULL);
+        if ((e = getenv("MGF_BATCH4")) != NULL)
+            s.batch = strtoul(e, NULL, 10);
+        if ((e = getenv("MGF_LR4")) != NULL)
+            s.lr = strtod(e, NULL);
+        if ((e = getenv("MGF_FITREG4")) != NULL)
+            s.relative_fit_reg = strtod(e, NULL);
+        if ((e = getenv("MGF_VALIDATE4")) != NULL)
+            s.validate_every = strtoul(e, NULL, 10);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
@@ -967,9 +998,10 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
         fflush(f4_out);
         fprintf(stderr,
                 "  table4 d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
-                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU\n",
+                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU "
+                "(best step %zu)\n",
                 d, seed, lambdas[l], otk_status_name(st), u, mom, id, gap_grad,
-                div_grad, cpu);
+                div_grad, cpu, info.best_step);
         otk_mg_map_free(map);
     }
     free(src);
@@ -982,7 +1014,8 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_free(&g);
 }
 
-/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1) and
+/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1, or from
+ * MGF_T4_FIRST_SEED) and
  * MGF_T4_LAMBDAS = K (the first K of 0, 1, 10) restrict the grid (for a
  * partial rerun); the full grid is the default. */
 static void table4(void)
@@ -997,6 +1030,8 @@ static void table4(void)
     const char *only = getenv("MGF_T4_DIMS");
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
+    const char *first_env = getenv("MGF_T4_FIRST_SEED");
+    unsigned long first = first_env ? strtoul(first_env, NULL, 10) : 0;
     fprintf(stderr, "table 4: Gaussian benchmark at otk_mg_fit's defaults\n");
     f4_out = figure_open("table4_gauss.csv");
     fprintf(f4_out, "d,seed,lambda,status,steps,inner_not_converged,uvp,"
@@ -1011,7 +1046,7 @@ static void table4(void)
             if (strstr(list, tag) == NULL)
                 continue;
         }
-        for (unsigned long seed = 0; seed < nseeds; seed++)
+        for (unsigned long seed = first; seed < first + nseeds; seed++)
             f4_problem(dims[k], seed, lambdas, nl);
     }
     figure_close(f4_out);
