@@ -244,65 +244,69 @@ typedef struct block_rows {
     double cshift;
 } block_rows;
 
-typedef double v8d __attribute__((vector_size(64)));
-typedef int64_t v8i __attribute__((vector_size(64)));
-
-OTK_INLINE v8d load8(const double *p)
-{
-    v8d v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* Raw sums (before finish_tile) of columns [j, j + 8 nv) for the first
- * nr rows: yk is yt (direct) or -2 y'^T (expanded), both offset to the
- * tile. nr and nv are constants: nr nv accumulators of 8 lanes. */
+/* Raw sums (before finish_tile) of columns [j, j + L nv) for the first
+ * nr rows, in vectors V of L lanes (VI: as many int64): yk is yt (direct)
+ * or -2 y'^T (expanded), both offset to the tile. nr and nv are
+ * constants, so that the nr nv accumulators stay in registers. V must be
+ * a vector the target has registers for (an emulated 8-lane vector on
+ * AVX2 lives in memory), hence one body per width. */
 #define BLOCK_MAX_VECTORS 8
-OTK_INLINE void block_vectors(const block_rows *b, const double *yk,
-                              const double *ny, size_t m, size_t d, size_t j,
-                              int expanded, int nr, int nv)
-{
-    v8d acc[BLOCK_ROWS][BLOCK_MAX_VECTORS];
-    for (int r = 0; r < nr; r++)
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = expanded ? b->nx[r] + load8(ny + j + 8 * v)
-                                 : (v8d){0, 0, 0, 0, 0, 0, 0, 0};
-    for (size_t k = 0; k < d; k++) {
-        v8d y[BLOCK_MAX_VECTORS];
-        for (int v = 0; v < nv; v++)
-            y[v] = load8(yk + k * m + j + 8 * v);
-        for (int r = 0; r < nr; r++) {
-            const double xk = b->x[r][k];
-            for (int v = 0; v < nv; v++) {
-                if (expanded) {
-                    acc[r][v] += xk * y[v];
-                } else {
-                    v8d t = xk - y[v];
-                    acc[r][v] += t * t;
-                }
-            }
-        }
+#define BLOCK_BODY(L, V, VI)                                                   \
+    OTK_INLINE void block_vectors_##L(const block_rows *b, const double *yk,   \
+                                      const double *ny, size_t m, size_t d,    \
+                                      size_t j, int expanded, int nr, int nv)  \
+    {                                                                          \
+        V acc[BLOCK_ROWS][BLOCK_MAX_VECTORS], y[BLOCK_MAX_VECTORS];            \
+        for (int r = 0; r < nr; r++)                                           \
+            for (int v = 0; v < nv; v++) {                                     \
+                acc[r][v] = (V){0};                                            \
+                if (expanded) {                                                \
+                    __builtin_memcpy(&y[v], ny + j + L * v, sizeof(V));        \
+                    acc[r][v] = b->nx[r] + y[v];                               \
+                }                                                              \
+            }                                                                  \
+        for (size_t k = 0; k < d; k++) {                                       \
+            for (int v = 0; v < nv; v++)                                       \
+                __builtin_memcpy(&y[v], yk + k * m + j + L * v, sizeof(V));    \
+            for (int r = 0; r < nr; r++) {                                     \
+                const double xk = b->x[r][k];                                  \
+                for (int v = 0; v < nv; v++) {                                 \
+                    if (expanded) {                                            \
+                        acc[r][v] += xk * y[v];                                \
+                    } else {                                                   \
+                        V t = xk - y[v];                                       \
+                        acc[r][v] += t * t;                                    \
+                    }                                                          \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+        for (int r = 0; r < nr; r++)                                           \
+            for (int v = 0; v < nv; v++) {                                     \
+                V a = acc[r][v];                                               \
+                if (expanded) /* cancellation may leave a tiny negative */     \
+                    a = (V)((VI)a & (VI)(a > 0.0));                            \
+                if (b->finished)                                               \
+                    a -= b->cshift;                                            \
+                __builtin_memcpy(b->out[r] + j + L * v, &a, sizeof a);         \
+            }                                                                  \
+    }                                                                          \
+    OTK_INLINE void block_tile_body_##L(                                       \
+        const block_rows *b, const double *yk, const double *ny, size_t m,     \
+        size_t d, size_t len, int expanded, int nr, int nv)                    \
+    {                                                                          \
+        size_t j = 0;                                                          \
+        for (; j + L * (size_t)nv <= len; j += L * (size_t)nv)                 \
+            block_vectors_##L(b, yk, ny, m, d, j, expanded, nr, nv);           \
+        for (; j + L <= len; j += L)                                           \
+            block_vectors_##L(b, yk, ny, m, d, j, expanded, nr, 1);            \
+        block_columns(b, yk, ny, m, d, j, len, expanded, nr);                  \
     }
-    for (int r = 0; r < nr; r++)
-        for (int v = 0; v < nv; v++) {
-            v8d a = acc[r][v];
-            if (expanded) /* cancellation may leave a tiny negative */
-                a = (v8d)((v8i)a & (v8i)(a > 0.0));
-            if (b->finished)
-                a -= b->cshift;
-            __builtin_memcpy(b->out[r] + j + 8 * v, &a, sizeof a);
-        }
-}
 
-OTK_INLINE void block_tile_body(const block_rows *b, const double *yk,
-                                const double *ny, size_t m, size_t d,
-                                size_t len, int expanded, int nr, int nv)
+/* The same sums one column at a time, for columns [j, len). */
+OTK_INLINE void block_columns(const block_rows *b, const double *yk,
+                              const double *ny, size_t m, size_t d, size_t j,
+                              size_t len, int expanded, int nr)
 {
-    size_t j = 0;
-    for (; j + 8 * (size_t)nv <= len; j += 8 * (size_t)nv)
-        block_vectors(b, yk, ny, m, d, j, expanded, nr, nv);
-    for (; j + 8 <= len; j += 8)
-        block_vectors(b, yk, ny, m, d, j, expanded, nr, 1);
     for (; j < len; j++)
         for (int r = 0; r < nr; r++) {
             double acc = expanded ? b->nx[r] + ny[j] : 0.0;
@@ -319,26 +323,32 @@ OTK_INLINE void block_tile_body(const block_rows *b, const double *yk,
         }
 }
 
+typedef int64_t v4i __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+typedef int64_t v8i __attribute__((vector_size(64)));
+BLOCK_BODY(4, otk_v4d, v4i)
+BLOCK_BODY(8, v8d, v8i)
+
 /* Each variant in three shapes: four rows direct or expanded (the
- * sweeps), one row direct (otk__cost_row). nv: 8-lane vectors per row,
- * so that 8 to 12 accumulators are in flight. */
-#define BLOCK_VARIANTS(suffix, target, nv4, nv1)                               \
+ * sweeps), one row direct (otk__cost_row). nv: vectors per row, so that
+ * 8 to 12 accumulators are in flight. */
+#define BLOCK_VARIANTS(suffix, target, L, nv4, nv1)                            \
     target static void block_##suffix(const block_rows *b, const double *yk,   \
                                       const double *ny, size_t m, size_t d,    \
                                       size_t len, int shape)                   \
     {                                                                          \
         if (shape == BLOCK_DIRECT)                                             \
-            block_tile_body(b, yk, NULL, m, d, len, 0, BLOCK_ROWS, nv4);       \
+            block_tile_body_##L(b, yk, NULL, m, d, len, 0, BLOCK_ROWS, nv4);   \
         else if (shape == BLOCK_EXPANDED)                                      \
-            block_tile_body(b, yk, ny, m, d, len, 1, BLOCK_ROWS, nv4);         \
+            block_tile_body_##L(b, yk, ny, m, d, len, 1, BLOCK_ROWS, nv4);     \
         else                                                                   \
-            block_tile_body(b, yk, NULL, m, d, len, 0, 1, nv1);                \
+            block_tile_body_##L(b, yk, NULL, m, d, len, 0, 1, nv1);            \
     }
 enum { BLOCK_DIRECT, BLOCK_EXPANDED, BLOCK_ONE_ROW };
-BLOCK_VARIANTS(base, , 1, 2)
+BLOCK_VARIANTS(base, , 4, 1, 2)
 #if OTK_HAVE_AVX2_VARIANT
-BLOCK_VARIANTS(avx2, OTK_TARGET_AVX2, 1, 4)
-BLOCK_VARIANTS(avx512, OTK_TARGET_AVX512, 3, 8)
+BLOCK_VARIANTS(avx2, OTK_TARGET_AVX2, 4, 2, 8)
+BLOCK_VARIANTS(avx512, OTK_TARGET_AVX512, 8, 3, 8)
 #endif
 
 /* Raw sums of columns [0, len) of the rows of b in the given shape; yk
