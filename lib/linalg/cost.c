@@ -1,8 +1,9 @@
 /* The public cost object (its constructors and entries; its validation is
  * lib/core's otk__check_cost) and ground costs from point clouds: rows,
  * columns, entries and bounds. The differences x_i - y_j are formed
- * explicitly (never through ||x||^2 + ||y||^2 - 2 x.y, which cancels badly
- * when reg is small). */
+ * explicitly, except in the sweeps' tiles for 8 <= d <= 64 when the
+ * centred ||x'||^2 + ||y'||^2 - 2 x'.y', which cancels, is provably close
+ * enough for the reg at hand (see the blocked rows below). */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
