@@ -188,12 +188,31 @@ const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
  * Each entry is the same arithmetic as otk__cost_row minus cshift followed
  * by otk__exp_affine_sum (the sums differ by rounding: they are summed per
  * tile). tile: otk__cost_exp_scratch_len(cost) doubles of scratch.
+ * Exception: squared Euclidean point clouds with 8 <= d <= 64 for which
+ * otk__cost_uses_expanded(cost, yt, s) form the costs as ||x'||^2 +
+ * ||y'||^2 - 2 x'.y' about a common centre (half the arithmetic), within
+ * otk__cost_expanded_error of the definition; the exponents then differ
+ * from the untiled path's by at most 1e-11.
  */
 size_t otk__cost_exp_scratch_len(const otk_cost *cost);
 void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
                         size_t rows, double cshift, const double *h, double s,
                         const double *shift, double *e, double *sum,
                         double *tile);
+/*
+ * For a prepared yt: a bound on |C~_ij - C_ij| over all pairs for costs
+ * formed in the expanded form, (d + 3) eps (R_x + R_y)^2 |scale| (R: the
+ * largest distance of a point of either cloud to the centre of their
+ * common bounding box), INFINITY when the cost has no expanded form.
+ */
+double otk__cost_expanded_error(const otk_cost *cost, const double *yt);
+/* Whether otk__cost_rows_exp at this s uses the expanded form: s times
+ * that bound at most 1e-11. */
+int otk__cost_uses_expanded(const otk_cost *cost, const double *yt, double s);
+/* Rows i0 .. i0 + rows - 1 (rows <= 4) in the expanded form into out
+ * (rows x m), for a cost with a finite otk__cost_expanded_error. */
+void otk__cost_rows_expanded(const otk_cost *cost, const double *yt, size_t i0,
+                             size_t rows, double *out);
 /* Column j of the cost into out (n entries). */
 void otk__cost_col(const otk_cost *cost, size_t j, double *out);
 /* One entry (the public otk_cost_entry is this). */

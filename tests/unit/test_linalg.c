@@ -313,6 +313,12 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
     otk__cost_rows_exp(c, yt + 1, 0, rows, cshift, h + 1, s, shift, e + 1, sum,
                        tile + 1);
     ck_assert_double_eq(sum[1], 0.0);
+    /* the expanded form moves each exponent by at most s times its bound
+     * (<= 1e-11), else the entries are the untiled ones bit for bit */
+    const int expanded = otk__cost_uses_expanded(c, yt + 1, s);
+    const double arg_err =
+        expanded ? s * otk__cost_expanded_error(c, yt + 1) : 0.0;
+    ck_assert(arg_err <= 1e-11);
     for (size_t r = 0; r < rows; r += 2) {
         const double *cr = otk__cost_row(c, yt + 1, r, row);
         for (size_t j = 0; j < m; j++)
@@ -324,12 +330,16 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
                 h[j + 1] - s * (pair_cost_ref(c, r, j) - cshift) - shift[r];
             double ref = exp(arg), got = e[1 + r * m + j];
             ref_sum += ref;
-            assert_close("entry", got, ref, 1e-12, 0.0);
-            ck_assert_msg(got == e1[j],
-                          "tiled and untiled differ (r %zu j %zu)", r, j);
+            assert_close("entry", got, ref, 1e-12 + arg_err, 0.0);
+            if (expanded)
+                assert_close("entry vs untiled", got, e1[j],
+                             1.01 * arg_err + 1e-14, 0.0);
+            else
+                ck_assert_msg(got == e1[j],
+                              "tiled and untiled differ (r %zu j %zu)", r, j);
         }
-        assert_close("sum", sum[r], ref_sum, 1e-13, 0.0);
-        assert_close("sum vs untiled", sum[r], s1, 1e-14, 0.0);
+        assert_close("sum", sum[r], ref_sum, 1e-13 + arg_err, 0.0);
+        assert_close("sum vs untiled", sum[r], s1, 1e-14 + 1.01 * arg_err, 0.0);
     }
     for (size_t j = 0; j < m; j++)
         ck_assert_double_eq(e[1 + m + j], -7.0);
@@ -345,11 +355,11 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
  * multiples of the vector width or of the tile (which depends on d). */
 START_TEST(cost_rows_exp_property)
 {
-    const size_t ds[] = {1, 2, 3, 5, 8, 16, 17};
+    const size_t ds[] = {1, 2, 3, 5, 8, 16, 17, 64, 65};
     const size_t ms[] = {1, 3, 7, 65, 409, 1001};
     const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
-                                  OTK_METRIC_PNORM};
-    const double ps[] = {2.0, 2.0, 1.5};
+                                  OTK_METRIC_PNORM, OTK_METRIC_PNORM};
+    const double ps[] = {2.0, 2.0, 1.5, 2.0};
     unsigned long long st = 5;
     enum { N = 3 };
     for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
@@ -360,9 +370,9 @@ START_TEST(cost_rows_exp_property)
             ck_assert(x && y);
             test_gaussian_points(x, N, d, 0.0, &st);
             test_gaussian_points(y, m, d, 0.3, &st);
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < 4; k++) {
                 otk_cost c = otk_cost_points(N, m, d, x, y, metrics[k], ps[k]);
-                c.scale = k == 1 ? 1.0 : 0.5;
+                c.scale = k == 1 || k == 3 ? 1.0 : 0.5;
                 /* s C stays within about 20 of cshift: entries of O(1) */
                 check_rows_exp(&c, k == 0 ? 0.0 : 0.75, 0.5 / (double)d, &st);
             }
@@ -379,6 +389,109 @@ START_TEST(cost_rows_exp_property)
             free(x);
             free(y);
         }
+}
+END_TEST
+
+/* Sum of squared differences in long double: the definition to about
+ * 1e-19 relative. */
+static long double sq_dist_ref(const double *x, const double *y, size_t d)
+{
+    long double s = 0.0L;
+    for (size_t k = 0; k < d; k++) {
+        long double t = (long double)x[k] - (long double)y[k];
+        s += t * t;
+    }
+    return s;
+}
+
+/* The expanded form's error bound: (d + 3) eps (R_x + R_y)^2 scale, R the
+ * largest distance to the midpoint of the clouds' common bounding box. */
+static double expanded_bound_ref(const otk_cost *c)
+{
+    const size_t d = c->d;
+    double mid[64], rx = 0.0, ry = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < c->n; i++) {
+            lo = fmin(lo, c->x[i * d + k]);
+            hi = fmax(hi, c->x[i * d + k]);
+        }
+        for (size_t j = 0; j < c->m; j++) {
+            lo = fmin(lo, c->y[j * d + k]);
+            hi = fmax(hi, c->y[j * d + k]);
+        }
+        mid[k] = 0.5 * lo + 0.5 * hi;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        rx = fmax(rx, (double)sq_dist_ref(c->x + i * d, mid, d));
+    for (size_t j = 0; j < c->m; j++)
+        ry = fmax(ry, (double)sq_dist_ref(c->y + j * d, mid, d));
+    double r = sqrt(rx) + sqrt(ry);
+    return (double)(d + 3) * DBL_EPSILON * r * r * c->scale;
+}
+
+/* The expanded point-cloud costs ||x'||^2 + ||y'||^2 - 2 x'.y' against the
+ * definition: every entry within otk__cost_expanded_error, which is the
+ * stated formula, for nearby points (costs near 0, where the form cancels
+ * most), far points, and clouds far from the origin (which the centring
+ * must remove: without it the error would grow with the offset squared). */
+START_TEST(expanded_costs_within_their_bound)
+{
+    const size_t ds[] = {8, 9, 16, 31, 64};
+    const size_t ms[] = {1, 9, 45};
+    const double offsets[] = {0.0, 1e3, 1e6};
+    enum { N = 6 };
+    unsigned long long st = 23;
+    for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++)
+            for (int kind = 0; kind < 3; kind++)
+                for (size_t o = 0; o < 3; o++) {
+                    const size_t d = ds[a], m = ms[b];
+                    double *x = malloc(N * d * sizeof *x),
+                           *y = malloc(m * d * sizeof *y);
+                    ck_assert(x && y);
+                    test_gaussian_points(x, N, d, offsets[o], &st);
+                    if (kind == 0) /* overlapping clouds */
+                        test_gaussian_points(y, m, d, offsets[o] + 0.3, &st);
+                    for (size_t j = 0; kind == 1 && j < m * d; j++)
+                        /* nearby: a source point moved by ~1e-7 */
+                        y[j] = x[(j / d % N) * d + j % d] +
+                               1e-7 * (test_uniform(&st) - 0.5);
+                    if (kind == 2) /* far: 100 standard deviations away */
+                        test_gaussian_points(y, m, d, offsets[o] + 100.0, &st);
+                    otk_cost c = otk_cost_points(N, m, d, x, y,
+                                                 OTK_METRIC_SQEUCLIDEAN, 2.0);
+                    c.scale = o == 1 ? 0.7 : 1.0;
+                    double *yt = malloc(otk__cost_scratch_len(&c) * sizeof *yt);
+                    double *out = malloc(4 * m * sizeof *out);
+                    ck_assert(yt && out);
+                    otk__cost_prepare(&c, yt);
+                    const double bound = otk__cost_expanded_error(&c, yt);
+                    const double ref_bound = expanded_bound_ref(&c);
+                    assert_close("bound", bound, ref_bound, 1e-6, 0.0);
+                    for (size_t i0 = 0; i0 < N; i0 += 4) {
+                        size_t rows = N - i0 < 4 ? N - i0 : 4;
+                        otk__cost_rows_expanded(&c, yt, i0, rows, out);
+                        for (size_t r = 0; r < rows; r++)
+                            for (size_t j = 0; j < m; j++) {
+                                long double ref = sq_dist_ref(x + (i0 + r) * d,
+                                                              y + j * d, d) *
+                                                  c.scale;
+                                double err =
+                                    (double)fabsl(out[r * m + j] - ref);
+                                ck_assert_msg(
+                                    err <= bound,
+                                    "d %zu kind %d offset %g: |error| %g > "
+                                    "bound %g (cost %g)",
+                                    d, kind, offsets[o], err, bound,
+                                    (double)ref);
+                            }
+                    }
+                    free(x);
+                    free(y);
+                    free(yt);
+                    free(out);
+                }
 }
 END_TEST
 
@@ -419,14 +532,15 @@ START_TEST(point_cost_bounds_are_tight)
             assert_close("lo", lo, mn, 1e-12, 0.0);
             assert_close("hi", hi, mx, 1e-12, 0.0);
             /* the rows split in pieces give the same bounds */
-            double *yt = malloc((M * d + M) * sizeof *yt);
+            const size_t yl = otk__cost_scratch_len(&c);
+            double *yt = malloc((yl + M) * sizeof *yt);
             otk__cost_prepare(&c, yt);
             double lo1, hi1, lo2, hi2;
-            otk__cost_rows_bounds(&c, yt, 0, 23, yt + M * d, &lo1, &hi1);
-            otk__cost_rows_bounds(&c, yt, 23, N, yt + M * d, &lo2, &hi2);
+            otk__cost_rows_bounds(&c, yt, 0, 23, yt + yl, &lo1, &hi1);
+            otk__cost_rows_bounds(&c, yt, 23, N, yt + yl, &lo2, &hi2);
             ck_assert_double_eq(fmin(lo1, lo2), lo);
             ck_assert_double_eq(fmax(hi1, hi2), hi);
-            otk__cost_rows_bounds(&c, yt, 5, 5, yt + M * d, &lo1, &hi1);
+            otk__cost_rows_bounds(&c, yt, 5, 5, yt + yl, &lo1, &hi1);
             ck_assert(lo1 == INFINITY && hi1 == -INFINITY);
             free(yt);
             /* what the bounding box of both clouds would have given */
@@ -765,6 +879,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, lse_kernels);
     tcase_add_test(tc, cost_rows_match_entries);
     tcase_add_test(tc, cost_rows_exp_property);
+    tcase_add_test(tc, expanded_costs_within_their_bound);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
