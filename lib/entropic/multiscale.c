@@ -47,6 +47,8 @@
 #define STAGE_MAX_ITER 200    /* iterations per intermediate stage */
 #define STAGE_REL_TOL 1e-3    /* their residual target, times mass */
 #define STAGE_TRUNCATION 10.0 /* their truncation, at most */
+#define CUT_BIN 0.5           /* steps of the raised cut (needed_cut) */
+#define CUT_BINS 64           /* ... and how many above the current one */
 #define REBUILDS 3            /* kept sets rebuilt to meet tol at the end */
 /* settings.multiscale = -1 (docs/entropic.md, "Multiscale"): point
  * clouds in at most AUTO_MAX_DIM dimensions with n m >= AUTO_PAIRS whose
@@ -298,6 +300,39 @@ static double neglected_mass(ms_level *L, double reg)
     return total;
 }
 
+/* The smallest cut, above `cut` in steps of CUT_BIN, at which the terms
+ * of the bound of the pairs it still drops sum to at most `want`, with
+ * the potentials of the last neglected_mass call (whose Ahat and Bhat are
+ * still in hx and hy): a histogram of the dropped pairs' terms by how far
+ * below the cut they lie. Serial (a rebuild at the end is rare), so that
+ * the choice does not depend on the threads. */
+static double needed_cut(const ms_level *L, double reg, double cut, double want)
+{
+    double hist[CUT_BINS] = {0.0};
+    const double *ahat = L->hx, *bhat = L->hy;
+    const ms_pairs *p = &L->pairs;
+    for (size_t I = 0; I < L->X.count; I++) {
+        size_t k = p->rowptr[I];
+        for (size_t J = 0; J < L->Yp->count; J++) {
+            if (k < p->rowptr[I + 1] && p->cols[k] == J) {
+                k++;
+                continue;
+            }
+            if (!(ahat[I] > 0.0 && bhat[J] > 0.0))
+                continue;
+            const double e = pair_bound(L, I, J, reg);
+            const double bin =
+                fmin(fmax(-e - cut, 0.0) / CUT_BIN, CUT_BINS - 1);
+            hist[(size_t)bin] += ahat[I] * bhat[J] * exp(e);
+        }
+    }
+    size_t keep = CUT_BINS;
+    double tail = 0.0;
+    while (keep > 0 && tail + hist[keep - 1] <= want)
+        tail += hist[--keep];
+    return cut + (double)keep * CUT_BIN;
+}
+
 /* What a sweep does besides the c-transform T: the rows' mean costs
  * (mean != NULL), or the rows' update pot <- (1 - omega) pot + omega T
  * with the column sums of the plan (new pot, hcol) (pot != NULL). */
@@ -524,13 +559,14 @@ static void relax_update(ms_relax *rx, double res, size_t k)
 
 #define KEEP_GOING 1000 /* not a status */
 
-/* The residual of this check, passed to the callback (top level). */
-static int check(ms_run *run, double res, double reg, double tol)
+/* The residual of this iteration's plan, passed to the callback (top
+ * level) when report is set. */
+static int check(ms_run *run, double res, double reg, double tol, int report)
 {
     run->residual = res;
     if (isnan(res))
         return OTK_ERR_NUMERICAL;
-    if (run->top && run->s->progress != NULL) {
+    if (report && run->top && run->s->progress != NULL) {
         const otk_sinkhorn_progress detail = {.stage = run->stage,
                                               .domain = OTK_DOMAIN_LOG};
         otk_progress p = {.solver = "sinkhorn",
@@ -549,26 +585,21 @@ static int check(ms_run *run, double res, double reg, double tol)
 /* Symmetric: T(g) for g <- (g + T(g)) / 2; the measured plan is (g, g),
  * whose row and column sums are equal. */
 static int symmetric_iteration(ms_level *L, ms_run *run, double reg, double tol,
-                               int measure)
+                               int report)
 {
     const size_t n = L->pb->n;
     set_h(n, L->lx, L->g, reg, L->hy);
     const sweep_extra ex = {NULL, NULL, 1.0, L->g};
     sweep(L, 1, L->hy, reg, L->T, &ex);
     run->iterations++;
-    if (measure) {
-        int r = check(run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg,
-                      tol);
-        if (r != KEEP_GOING)
-            return r;
-    }
-    return KEEP_GOING;
+    return check(run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg, tol,
+                 report);
 }
 
 /* f <- (1 - w) f + w T(g), then T(f) for the next g; the measured plan
  * is (new f, old g). */
 static int iteration(ms_level *L, ms_run *run, double reg, double tol,
-                     double omega, int measure)
+                     double omega, int report)
 {
     const size_t n = L->pb->n, m = L->pb->m;
     const double *b = L->Yp->w;
@@ -595,12 +626,7 @@ static int iteration(ms_level *L, ms_run *run, double reg, double tol,
         sweep(L, 0, L->hx, reg, L->T, NULL);
         cols = side_residual(m, b, L->g, L->T, reg);
     }
-    if (measure) {
-        int r = check(run, rows + cols, reg, tol);
-        if (r != KEEP_GOING)
-            return r;
-    }
-    return KEEP_GOING;
+    return check(run, rows + cols, reg, tol, report);
 }
 
 /* The next g from the c-transform an iteration left in L->T. */
@@ -632,15 +658,18 @@ static otk_status run_stage(ms_level *L, ms_run *run, double reg, double tol,
     const otk_sinkhorn_settings *s = run->s;
     const int sym = L->pb->symmetric;
     for (size_t k = 1; k <= budget; k++) {
-        /* iteration counts as in the dense solver: every check_every-th
-         * over the whole run, and the stage's last */
-        const int measure =
+        /* every iteration's residual comes nearly free from its sweep (the
+         * column sums, one pass over the rows), so each is tested; the
+         * callback and the relaxation's rates see every check_every-th
+         * over the whole run, and the stage's last, as in the dense
+         * solver */
+        const int report =
             (run->iterations + 1) % s->check_every == 0 || k == budget;
-        int r = sym ? symmetric_iteration(L, run, reg, tol, measure)
-                    : iteration(L, run, reg, tol, rx->omega, measure);
+        int r = sym ? symmetric_iteration(L, run, reg, tol, report)
+                    : iteration(L, run, reg, tol, rx->omega, report);
         if (r != KEEP_GOING)
             return (otk_status)r;
-        if (measure && !sym)
+        if (report && !sym)
             relax_update(rx, run->residual, run->iterations);
         /* the last measured plan is the one returned */
         if (k < budget)
@@ -693,9 +722,8 @@ static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
 /* The last stage: iterate to the tolerance; at the top level the
  * residual must hold with twice the neglected mass added, else the kept
  * pairs are rebuilt from the new potentials with the cut raised so that
- * the bound (which falls about like exp(-cut)) comes to a 16th of tol
- * (REBUILDS times, then OTK_STALLED: tol is below what the truncation can
- * certify). */
+ * the bound comes to a 16th of tol (needed_cut; REBUILDS times, then
+ * OTK_STALLED: tol is below what the truncation can certify). */
 static otk_status final_stage(ms_level *L, ms_run *run, double cut)
 {
     const double reg = L->pb->reg, tol = run->tol;
@@ -713,7 +741,7 @@ static otk_status final_stage(ms_level *L, ms_run *run, double cut)
         if (round == REBUILDS)
             return OTK_STALLED;
         if (2.0 * bound > 0.25 * tol) {
-            cut += fmax(1.0, log(32.0 * bound / tol));
+            cut = needed_cut(L, reg, cut, tol / 16.0);
             if (build_pairs(L, reg, cut) != 0)
                 return OTK_ERR_NO_MEMORY;
         }
