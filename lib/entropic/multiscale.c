@@ -12,7 +12,8 @@
  *      reg_c = max(reg, scale (COARSE_CELLS width)^2), recursively, down
  *      to a size that the dense solver takes directly;
  *   3. each point starts from its cluster's potentials, and epsilon
- *      scaling goes from reg_c down to reg on the points, each stage with
+ *      scaling goes from one step below reg_c (the coarse solve did
+ *      reg_c) down to reg on the points, each stage with
  *      the pairs of clusters (I, J) whose plan bound
  *        F_I + G_J - scale dist(box_I, box_J)^2 >= -truncation reg
  *      (F, G the largest potentials in the cluster) rebuilt from the
@@ -686,7 +687,8 @@ static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
 {
     const ms_problem *pb = L->pb;
     const otk_sinkhorn_settings *s = run->s;
-    for (double reg_s = reg_c;; reg_s *= s->eps_scaling_factor) {
+    for (double reg_s = reg_c * s->eps_scaling_factor;;
+         reg_s *= s->eps_scaling_factor) {
         const int last = reg_s <= pb->reg * (1.0 + 1e-12);
         if (last)
             reg_s = pb->reg;
