@@ -535,6 +535,8 @@ static void relax_update(ms_relax *rx, double res, size_t k)
                       ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
                       : 1.0;
     if (rx->omega != 1.0) {
+        if (isnan(rx->switch_res))
+            rx->switch_res = res;
         if (res > 10.0 * rx->switch_res) {
             rx->omega = 1.0;
             rx->prev_rate = NAN;
@@ -650,6 +652,17 @@ static ms_relax relax_start(const otk_sinkhorn_settings *s, int sym)
     return rx;
 }
 
+/* A new stage: its rates start afresh (its first residual jumps), omega
+ * stays, and its divergence guard is set at the first check. */
+static void relax_new_stage(ms_relax *rx)
+{
+    rx->raises = 0;
+    rx->prev_rate = NAN;
+    rx->prev_res = NAN;
+    rx->prev_k = 0;
+    rx->switch_res = NAN;
+}
+
 /* Iterations at one reg on the current kept pairs until the residual is
  * <= tol, the budget runs out or the callback cancels; rx carries the
  * relaxation over the calls of one stage. */
@@ -681,12 +694,17 @@ static otk_status run_stage(ms_level *L, ms_run *run, double reg, double tol,
 
 /* The epsilon-scaling stages on the points of a level with pairs rebuilt
  * for each; the last is final_stage. */
-static otk_status final_stage(ms_level *L, ms_run *run, double cut);
+static otk_status final_stage(ms_level *L, ms_run *run, double cut,
+                              ms_relax *rx);
 
 static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
 {
     const ms_problem *pb = L->pb;
     const otk_sinkhorn_settings *s = run->s;
+    /* omega carries over the stages: the slow mode's plain rate only
+     * nears 1 as reg falls, so the last stage's omega is a lower estimate
+     * of the next one's optimum, which the raises then find */
+    ms_relax rx = relax_start(s, pb->symmetric);
     for (double reg_s = reg_c * s->eps_scaling_factor;;
          reg_s *= s->eps_scaling_factor) {
         const int last = reg_s <= pb->reg * (1.0 + 1e-12);
@@ -699,12 +717,12 @@ static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
             last ? s->truncation : fmin(s->truncation, STAGE_TRUNCATION);
         if (build_pairs(L, reg_s, cut) != 0)
             return OTK_ERR_NO_MEMORY;
+        relax_new_stage(&rx);
         if (last)
-            return final_stage(L, run, cut);
+            return final_stage(L, run, cut, &rx);
         size_t left = run->budget - run->iterations;
         size_t budget = left < STAGE_MAX_ITER ? left : STAGE_MAX_ITER;
         double tol = fmax(run->tol, STAGE_REL_TOL * pb->mass);
-        ms_relax rx = relax_start(s, pb->symmetric);
         otk_status st = run_stage(L, run, reg_s, tol, budget, &rx);
         if (st < 0 || st == OTK_CANCELLED)
             return st;
@@ -726,15 +744,15 @@ static otk_status level_stages(ms_level *L, ms_run *run, double reg_c)
  * pairs are rebuilt from the new potentials with the cut raised so that
  * the bound comes to a 16th of tol (needed_cut; REBUILDS times, then
  * OTK_STALLED: tol is below what the truncation can certify). */
-static otk_status final_stage(ms_level *L, ms_run *run, double cut)
+static otk_status final_stage(ms_level *L, ms_run *run, double cut,
+                              ms_relax *rx)
 {
     const double reg = L->pb->reg, tol = run->tol;
-    ms_relax rx = relax_start(run->s, L->pb->symmetric);
     double bound = 0.0;
     for (int round = 0;; round++) {
         double target = fmax(tol - 2.0 * bound, 0.5 * tol);
         otk_status st = run_stage(L, run, reg, run->top ? target : tol,
-                                  run->budget - run->iterations, &rx);
+                                  run->budget - run->iterations, rx);
         if (!run->top || st != OTK_CONVERGED)
             return st;
         bound = neglected_mass(L, reg);

@@ -271,7 +271,8 @@ END_TEST
 /* Two 3-D clouds at reg 1e-3: the first plain checks of the last stage
  * measure a fast transient, and the omega they give leaves the slow mode
  * at 0.967 per iteration; the rate measured under omega raises it to that
- * mode's optimum (860 iterations without the raise, 420 with it). */
+ * mode's optimum (when this test was added: 860 iterations without the
+ * raise, 420 with it). */
 START_TEST(omega_follows_the_slow_mode)
 {
     const size_t n = 1500, d = 3;
