@@ -110,6 +110,12 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
  * loss decrease: a tight eps0 then loosens in a few steps, not hundreds. */
 #define LOOSE_FRACTION 0.1
 
+/* Practical MAID: a trial whose loss fell by less than the slack, although
+ * the slack is below this fraction of the step's first-order decrease
+ * a ||z||^2, is a step past the line's minimum (a decrease of that order was
+ * there to certify): the step is shrunk, not the accuracy tightened. */
+#define STEP_BLAME 0.5
+
 #define TRIAL_COST_FACTOR 4
 #define TRIAL_COST_FLOOR 100
 
@@ -173,6 +179,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             double a = alpha;
             int warm_trial = retry;
             retry = 0;
+            /* the step of the lowest computed loss among this round's
+             * trials that did not raise it: the next round starts there */
+            double best_g = INFINITY, best_a = 0;
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
@@ -223,15 +232,29 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * loosely solved x where it is): a shorter step only
                  * shrinks the decrease while the slack stays, so the
                  * accuracy, not the step, is tightened, and the next round
-                 * starts from this step (the longer ones raised the loss).
-                 * A rise shrinks the step. */
-                if (adaptive && g_new <= row.upper_loss) {
-                    alpha = a;
+                 * starts from the best step tried so far. In practical
+                 * mode, when the slack is small against the step's
+                 * first-order decrease a ||z||^2, the step went past the
+                 * line's minimum and is shrunk instead (STEP_BLAME). A
+                 * rise shrinks the step. */
+                if (g_new <= row.upper_loss && g_new < best_g) {
+                    best_g = g_new;
+                    best_a = a;
+                }
+                double slack = err + (row.upper_loss - lower);
+                if (adaptive && g_new <= row.upper_loss &&
+                    !(practical && slack <= STEP_BLAME * a * z2)) {
+                    alpha = best_a;
                     retry = 1;
                     break;
                 }
                 if (otkb_over_budget(run))
                     break;
+            }
+            if (!row.accepted && !retry && practical && adaptive &&
+                best_a > 0) {
+                alpha = best_a;
+                retry = 1;
             }
             if (row.backtracks > 1)
                 fast = 0; /* the step has found its scale */
