@@ -141,8 +141,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
     if (practical && adaptive)
         run->cg_rel_cap = CG_REL_CAP;
-    int fast = 1;        /* every line search so far took its first trial */
-    size_t trial_ll = 0; /* lower-level cost of the last accepted trial */
+    int fast = 1;         /* every line search so far took its first trial */
+    size_t trial_ll = 0;  /* lower-level cost of the last accepted trial */
+    double step_move = 0; /* a ||z|| of the last accepted step (x_step) */
+    double step_eps = 0;  /* the accuracy x_step was measured at */
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
     otk_bilevel_trace_row row = {0};
     double gnorm_g = 0;
@@ -193,6 +195,17 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 /* the round's first trial after one that failed on the
                  * accuracy at this step starts from that trial's x */
                 const double *warm = i == 0 && warm_trial ? run->x_trial : x;
+                if (warm == x && step_move > 0 && eps >= step_eps) {
+                    /* x moves along with theta: start from x plus the
+                     * last accepted step's change of x, scaled to this
+                     * step's length; only while eps is not tighter than
+                     * when that change was measured (its error is of the
+                     * order of that eps) */
+                    double r = a * row.grad_norm / step_move;
+                    for (size_t t = 0; t < n; t++)
+                        run->x_trial[t] = x[t] + r * run->x_step[t];
+                    warm = run->x_trial;
+                }
                 st = otkb_try_step(run, theta, a, eps, warm, &g_new, &gn_new);
                 run->trial_cap = 0;
                 size_t cost = run->ll_iterations - ll_before;
@@ -209,6 +222,12 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                                        : otkb_upper_bound(pb, 0, gn_new, eps);
                 if (g_new + err - lower <= -s->armijo_c * a * z2) {
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
+                    if (practical && adaptive) {
+                        for (size_t t = 0; t < n; t++)
+                            run->x_step[t] = run->x_trial[t] - x[t];
+                        step_move = a * row.grad_norm;
+                        step_eps = eps;
+                    }
                     memcpy(x, run->x_trial, n * sizeof *x);
                     /* the losses' errors are far below the decrease:
                      * the accuracy is tighter than the step needs */
