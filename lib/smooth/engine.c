@@ -1176,6 +1176,9 @@ static void pick_entries(void *ctx, size_t j, const uint32_t *rows,
 /* Entries count as tied within this fraction of the problem's scale (the
  * cost range plus reg b_max) of their column's k-th largest entry. */
 #define TIE_TOL 1e-9
+/* The search's plan replaces the others only if its marginal error is
+ * smaller by this much (unit mass): equal errors keep the earlier plan. */
+#define PICK_KEEP 1e-12
 
 /*
  * The search's candidate lists (ties.h's cand_*) at vars: for every column
@@ -1289,7 +1292,7 @@ static void choose_plan(const engine *e, otk_quadratic_workspace *ws,
         /* short of memory the search leaves its first choice */
         (void)otk__pick_search(&pp, tb, rows);
         double err = plan_error(e, ws, vars, rows);
-        if (err < best)
+        if (err < best - PICK_KEEP)
             keep = 1;
         else
             otk__pick_swap(tb); /* back to the tie solve's choice */
