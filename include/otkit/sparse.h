@@ -32,11 +32,11 @@
  * L1 marginal error it finds: every choice when there are at most 20000,
  * else 1-swap local search from the tie solve's choice; never worse than
  * the tie solve's choice or the plain top-k selection. info.marginal_error
- * is the measured violation, info.objective that plan's primal value. k = n (all rows) is
- * quadratic OT; k = 1 is the linear program's semi-dual, whose potentials
- * are optimal for exact OT (otkit starts from the network simplex's). For
- * at most k nonzeros per row, transpose the problem (swap a and b,
- * transpose C).
+ * is the measured violation, info.objective that plan's primal value. k = n
+ * (all rows) is quadratic OT; k = 1 is the linear program's semi-dual, whose
+ * potentials are optimal for exact OT (otkit starts from the network
+ * simplex's). For at most k nonzeros per row, transpose the problem (swap a and
+ * b, transpose C).
  *
  * Top-k is found by partial selection in expected O(n) per column, ties
  * broken towards the lower row index. Settings, their bounds table, info
