@@ -26,14 +26,17 @@
  * marginals are met only approximately in general (exactly for k >= the
  * column supports of the quadratic solution): at a kink the optimality
  * conditions hold for a convex combination of tied selections, which has
- * more nonzeros. Among the k-sparse plans of the optimal potentials otkit
- * returns the tie solve's choice or the plain top-k selection, whichever
- * has the smaller marginal error; info.marginal_error is the measured
- * violation, info.objective that plan's primal value. k = n (all rows) is
- * quadratic OT; k = 1 is the linear program's semi-dual, whose potentials
- * are optimal for exact OT (otkit starts from the network simplex's). For
- * at most k nonzeros per row, transpose the problem (swap a and b,
- * transpose C).
+ * more nonzeros. Among the k-sparse plans of the final potentials (one
+ * per choice of each column's tied entries, those within 1e-9 of the
+ * problem's scale of its k-th largest) otkit returns the one of smallest
+ * L1 marginal error it finds: every choice when there are at most 20000,
+ * else 1-swap local search from the tie solve's choice; never worse than
+ * the tie solve's choice or the plain top-k selection. info.marginal_error
+ * is the measured violation, info.objective that plan's primal value. k = n
+ * (all rows) is quadratic OT; k = 1 is the linear program's semi-dual, whose
+ * potentials are optimal for exact OT (otkit starts from the network
+ * simplex's). For at most k nonzeros per row, transpose the problem (swap a and
+ * b, transpose C).
  *
  * Top-k is found by partial selection in expected O(n) per column, ties
  * broken towards the lower row index. Settings, their bounds table, info

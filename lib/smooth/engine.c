@@ -41,6 +41,7 @@
 #include "linalg/linalg.h"
 #include "linalg/par.h"
 #include "smooth/finish.h"
+#include "smooth/pick.h"
 #include "smooth/smooth.h"
 
 /* An objective change larger than this times |f| is far above rounding. */
@@ -1114,40 +1115,31 @@ static void plan_column(const engine *e, const otk_quadratic_workspace *ws,
 {
     const otk__ties_buffers *tb = &ws->fin.ties;
     column_pass(e, w, vars, j);
-    if (!tb->has_pick || tb->pick_start[j] == tb->pick_start[j + 1])
+    if (!tb->has_pick || tb->pick_start[j] == tb->pick_end[j])
         return;
     const uint32_t *rows = tb->pick_rows + tb->pick_start[j];
-    const size_t count = tb->pick_start[j + 1] - tb->pick_start[j];
+    const size_t count = tb->pick_end[j] - tb->pick_start[j];
     load_column(e, j, w->c);
-    const double beta =
-        e->dual ? vars[e->n + j] : (e->beta_out ? e->beta_out[j] : 0.0);
-    memset(w->t, 0, e->n * sizeof *w->t);
-    if (e->dual) {
-        for (size_t r = 0; r < count; r++) {
-            double x = vars[rows[r]] + beta - w->c[rows[r]];
-            w->t[rows[r]] = x > 0.0 ? x / e->reg : 0.0;
-        }
-        return;
-    }
-    const double bj = e->b[j], scale = 1.0 / (e->reg * bj);
+    const double beta = e->dual ? vars[e->n + j] : 0.0;
     double *sel = w->v;
     for (size_t r = 0; r < count; r++)
-        sel[r] = (vars[rows[r]] - w->c[rows[r]]) * scale;
-    double theta = otk__simplex_threshold(sel, count, 1.0, w->idx, NULL);
-    for (size_t r = 0; r < count; r++) {
-        double y = sel[r] - theta;
-        w->t[rows[r]] = y > 0.0 ? bj * y : 0.0;
-    }
-    if (e->beta_out != NULL)
-        e->beta_out[j] = -e->reg * bj * theta;
+        sel[r] = vars[rows[r]] + beta - w->c[rows[r]];
+    double theta =
+        otk__pick_values(e->dual, e->reg, e->b[j], sel, count, sel, w->idx);
+    memset(w->t, 0, e->n * sizeof *w->t);
+    for (size_t r = 0; r < count; r++)
+        w->t[rows[r]] = sel[r];
+    if (!e->dual && e->beta_out != NULL)
+        e->beta_out[j] = -e->reg * e->b[j] * theta;
 }
 
-/* The L1 marginal error of the plan plan_column returns (unit mass). */
+/* The L1 marginal error of the plan plan_column returns (unit mass), and
+ * its row sums into rows (n). */
 static double plan_error(const engine *e, const otk_quadratic_workspace *ws,
-                         const double *vars)
+                         const double *vars, double *rows)
 {
     column_scratch *w = &e->scratch[0];
-    double *rows = w->grad, err = 0.0;
+    double err = 0.0;
     memset(rows, 0, e->n * sizeof *rows);
     for (size_t j = 0; j < e->m; j++) {
         plan_column(e, ws, w, vars, j);
@@ -1163,18 +1155,149 @@ static double plan_error(const engine *e, const otk_quadratic_workspace *ws,
     return err;
 }
 
-/* Of the two k-sparse plans at a kink, the tie solve's choice and the
- * plain top-k selection, keeps the one of smaller marginal error. */
+typedef struct pick_ctx {
+    const engine *e;
+    const double *vars;
+} pick_ctx;
+
+/* The search's entries x_ij (pick.h) of column j's rows. */
+static void pick_entries(void *ctx, size_t j, const uint32_t *rows,
+                         size_t count, double *x)
+{
+    const pick_ctx *pc = ctx;
+    const engine *e = pc->e;
+    double *c = e->scratch[0].c;
+    load_column(e, j, c);
+    const double beta = e->dual ? pc->vars[e->n + j] : 0.0;
+    for (size_t r = 0; r < count; r++)
+        x[r] = pc->vars[rows[r]] + beta - c[rows[r]];
+}
+
+/* Entries count as tied within this fraction of the problem's scale (the
+ * cost range plus reg b_max) of their column's k-th largest entry. */
+#define TIE_TOL 1e-9
+/* The search's plan replaces the others only if its marginal error is
+ * smaller by this much (unit mass): equal errors keep the earlier plan. */
+#define PICK_KEEP 1e-12
+
+/*
+ * The search's candidate lists (ties.h's cand_*) at vars: for every column
+ * whose k-th largest entry x ties with others and has a nonzero plan
+ * value, the entries above the tie, then r_j = k - (their number) tied
+ * ones kept (those of the tie solve's choice first, then the lowest rows),
+ * then the other tied ones. Returns the number of such columns, or -1 when
+ * memory is short.
+ */
+static long tie_lists(const engine *e, otk__ties_buffers *tb,
+                      const double *vars)
+{
+    const size_t n = e->n, m = e->m, k = e->k;
+    column_scratch *w = &e->scratch[0];
+    if (k >= n)
+        return 0;
+    if (otk__smooth_grow((void **)&tb->cand_start, &tb->cand_start_cap, m + 1,
+                         sizeof *tb->cand_start) != 0 ||
+        otk__smooth_grow((void **)&tb->cand_tied, &tb->cand_tied_cap, m,
+                         sizeof *tb->cand_tied) != 0 ||
+        otk__smooth_grow((void **)&tb->cand_end, &tb->cand_end_cap, m,
+                         sizeof *tb->cand_end) != 0 ||
+        otk__smooth_grow((void **)&tb->pick_flags, &tb->pick_flags_cap, n,
+                         sizeof *tb->pick_flags) != 0)
+        return -1;
+    unsigned char *flag = tb->pick_flags;
+    const double tau = TIE_TOL * e->scale;
+    size_t out = 0;
+    long tied = 0;
+    for (size_t j = 0; j < m; j++) {
+        tb->cand_start[j] = tb->cand_tied[j] = tb->cand_end[j] = out;
+        column_pass(e, w, vars, j); /* the plain plan */
+        size_t nonzero = 0;
+        for (size_t i = 0; i < n; i++)
+            nonzero += w->t[i] != 0.0;
+        if (nonzero < k) /* the k-th entry has no mass: nothing to choose */
+            continue;
+        load_column(e, j, w->c);
+        const double beta = e->dual ? vars[n + j] : 0.0;
+        double *x = w->v;
+        for (size_t i = 0; i < n; i++)
+            x[i] = vars[i] + beta - w->c[i];
+        otk__top_k(x, n, k, w->idx);
+        double kth = INFINITY;
+        for (size_t q = 0; q < k; q++)
+            kth = fmin(kth, x[w->idx[q]]);
+        size_t above = 0, near = 0;
+        for (size_t i = 0; i < n; i++) {
+            flag[i] = x[i] > kth + tau ? 1 : x[i] >= kth - tau ? 2 : 0;
+            above += flag[i] == 1;
+            near += flag[i] == 2;
+        }
+        if (above + near <= k)
+            continue;
+        if (otk__smooth_grow((void **)&tb->cand_rows, &tb->cand_rows_cap,
+                             out + above + near, sizeof *tb->cand_rows) != 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (flag[i] == 1)
+                tb->cand_rows[out++] = (uint32_t)i;
+        tb->cand_tied[j] = out;
+        const size_t r = k - above;
+        if (tb->has_pick) /* the tie solve's choice: flag 3 */
+            for (size_t q = tb->pick_start[j]; q < tb->pick_end[j]; q++)
+                if (flag[tb->pick_rows[q]] == 2)
+                    flag[tb->pick_rows[q]] = 3;
+        for (unsigned char want = 3; want >= 2; want--)
+            for (size_t i = 0; i < n && out - tb->cand_tied[j] < r; i++)
+                if (flag[i] == want) {
+                    tb->cand_rows[out++] = (uint32_t)i;
+                    flag[i] = 4;
+                }
+        tb->cand_end[j] = out;
+        for (size_t i = 0; i < n; i++)
+            if (flag[i] == 2 || flag[i] == 3)
+                tb->cand_rows[out++] = (uint32_t)i;
+        tied++;
+    }
+    tb->cand_start[m] = out;
+    return tied;
+}
+
+/*
+ * The returned plan: of the plain top-k selection, the tie solve's choice
+ * and the search among all ties at vars (pick.c, from the tie solve's
+ * choice), the one of smallest marginal error.
+ */
 static void choose_plan(const engine *e, otk_quadratic_workspace *ws,
                         const double *vars)
 {
     otk__ties_buffers *tb = &ws->fin.ties;
-    if (!tb->has_pick)
-        return;
-    double picked = plan_error(e, ws, vars);
+    double *rows = e->scratch[0].grad;
+    const int had = tb->has_pick;
     tb->has_pick = 0;
-    double plain = plan_error(e, ws, vars);
-    tb->has_pick = picked < plain;
+    double best = plan_error(e, ws, vars, rows);
+    int keep = 0;
+    if (had) {
+        tb->has_pick = 1;
+        double err = plan_error(e, ws, vars, rows);
+        keep = err < best;
+        best = keep ? err : best;
+    }
+    tb->has_pick = had;
+    if (tie_lists(e, tb, vars) > 0) {
+        otk__pick_swap(tb);
+        tb->has_pick = 1;
+        plan_error(e, ws, vars, rows);
+        pick_ctx pc = {e, vars};
+        const otk__pick_problem pp = {e->n,    e->m,   e->a,         e->b,
+                                      e->dual, e->reg, pick_entries, &pc};
+        /* short of memory the search leaves its first choice */
+        (void)otk__pick_search(&pp, tb, rows);
+        double err = plan_error(e, ws, vars, rows);
+        if (err < best - PICK_KEEP)
+            keep = 1;
+        else
+            otk__pick_swap(tb); /* back to the tie solve's choice */
+    }
+    tb->has_pick = keep;
 }
 
 /*

@@ -67,6 +67,15 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->parent);
     free(tb->pick_rows);
     free(tb->pick_start);
+    free(tb->pick_tied);
+    free(tb->pick_end);
+    free(tb->cand_rows);
+    free(tb->cand_start);
+    free(tb->cand_tied);
+    free(tb->cand_end);
+    free(tb->pick_work);
+    free(tb->pick_flags);
+    free(tb->pick_idx);
     free(tb->ipiv);
     free(tb->cuts);
     memset(tb, 0, sizeof *tb);
@@ -684,12 +693,16 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
     const size_t m = p->m;
     if (otk__smooth_grow((void **)&tb->pick_start, &tb->pick_start_cap, m + 1,
                          sizeof *tb->pick_start) != 0 ||
+        otk__smooth_grow((void **)&tb->pick_tied, &tb->pick_tied_cap, m,
+                         sizeof *tb->pick_tied) != 0 ||
+        otk__smooth_grow((void **)&tb->pick_end, &tb->pick_end_cap, m,
+                         sizeof *tb->pick_end) != 0 ||
         otk__smooth_grow((void **)&tb->pick_rows, &tb->pick_rows_cap,
                          tb->used + 1, sizeof *tb->pick_rows) != 0)
         return -1;
     size_t out = 0;
     for (size_t j = 0; j < m; j++) {
-        tb->pick_start[j] = out;
+        tb->pick_start[j] = tb->pick_tied[j] = tb->pick_end[j] = out;
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         if (tb->slots[j] == 0)
             continue;
@@ -698,6 +711,7 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
                 tb->pick_rows[out++] = tb->entries[e].i;
         /* the r largest mu, one at a time (entries come in row order) */
         const size_t first = out;
+        tb->pick_tied[j] = first;
         for (size_t r = 0; r < tb->slots[j]; r++) {
             size_t best = SIZE_MAX;
             for (size_t e = s0; e < s1; e++) {
@@ -711,6 +725,17 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
             }
             if (best != SIZE_MAX)
                 tb->pick_rows[out++] = tb->entries[best].i;
+        }
+        tb->pick_end[j] = out;
+        /* the tied entries left out, in row order */
+        for (size_t e = s0; e < s1; e++) {
+            if (tb->entries[e].role != ROLE_W)
+                continue;
+            int taken = 0;
+            for (size_t q = first; q < tb->pick_end[j]; q++)
+                taken |= tb->pick_rows[q] == tb->entries[e].i;
+            if (!taken)
+                tb->pick_rows[out++] = tb->entries[e].i;
         }
     }
     tb->pick_start[m] = out;

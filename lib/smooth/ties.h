@@ -20,13 +20,26 @@ typedef struct otk__ties_buffers {
     size_t *start, *slots, *parent;
     size_t start_cap, slots_cap, parent_cap;
     /* The plan's support chosen at the best point (see otk__ties_finish):
-     * column j's rows are pick_rows[pick_start[j] .. pick_start[j + 1]],
-     * an empty range meaning the usual top-k selection; has_pick is 0
-     * when no tie solve was kept. */
+     * column j's candidates are pick_rows[pick_start[j] ..
+     * pick_start[j + 1]]: the entries above the tie up to pick_tied[j],
+     * the tied ones kept up to pick_end[j], then the tied ones left out.
+     * The plan's support is pick_start[j] .. pick_end[j]; an empty range
+     * means the usual top-k selection. has_pick is 0 when no tie solve
+     * was kept. */
     uint32_t *pick_rows;
-    size_t *pick_start;
-    size_t pick_rows_cap, pick_start_cap;
+    size_t *pick_start, *pick_tied, *pick_end;
+    size_t pick_rows_cap, pick_start_cap, pick_tied_cap, pick_end_cap;
     int has_pick;
+    /* the other picks (pick.h's otk__pick_swap exchanges them): the
+     * search's lists built from all ties at the final potentials */
+    uint32_t *cand_rows;
+    size_t *cand_start, *cand_tied, *cand_end;
+    size_t cand_rows_cap, cand_start_cap, cand_tied_cap, cand_end_cap;
+    /* scratch of the search among the ties (pick.c) */
+    double *pick_work;
+    unsigned char *pick_flags;
+    size_t *pick_idx;
+    size_t pick_work_cap, pick_flags_cap, pick_idx_cap;
     int *ipiv; /* the LU's pivots */
     /* the eliminations' multiply-adds and their number since the engine
      * last reset them, and the most multiply-adds allowed (one solve's
@@ -46,8 +59,8 @@ void otk__ties_buffers_free(otk__ties_buffers *tb);
  * gap (x, g, *f, *gap updated) and, for its tied columns, the plan's support:
  * the entries above the tie and the r_j tied ones of largest weight mu (ties to
  * the lower row), the k-sparse plan nearest the combination the certificate
- * uses. work: 7 n + 3 m numbers. Returns 1 if x changed, 0 if not, -1 if memory
- * is short.
+ * uses, and the other tied ones (the choices pick.c searches). work: 7 n + 3 m
+ * numbers. Returns 1 if x changed, 0 if not, -1 if memory is short.
  */
 int otk__ties_finish(const struct otk__finish_problem *p, otk__ties_buffers *tb,
                      double *x, double *g, double *f, double *gap,

@@ -269,6 +269,205 @@ START_TEST(ties_are_deterministic)
 }
 END_TEST
 
+/* ---- the plan among ties: a brute force over the tie choices ---- */
+
+enum { TN = 8, TM = 5 };
+
+/* Projection of v (len) onto {y >= 0, sum y = z} by sorting. */
+static void project_sorted(const double *v, size_t len, double z, double *y)
+{
+    double s[TN];
+    memcpy(s, v, len * sizeof *s);
+    for (size_t p = 1; p < len; p++) /* insertion sort, descending */
+        for (size_t q = p; q > 0 && s[q] > s[q - 1]; q--) {
+            double t = s[q];
+            s[q] = s[q - 1];
+            s[q - 1] = t;
+        }
+    double sum = 0.0, theta = 0.0;
+    for (size_t r = 0; r < len; r++) {
+        sum += s[r];
+        double th = (sum - z) / (double)(r + 1);
+        if (s[r] - th > 0.0)
+            theta = th;
+    }
+    for (size_t r = 0; r < len; r++)
+        y[r] = fmax(v[r] - theta, 0.0);
+}
+
+/* Column j's plan on the rows whose flag is set (values into t, TN). */
+static void tie_column(const double *x, const unsigned char *on, int dual,
+                       double reg, double bj, double *t)
+{
+    double v[TN], y[TN];
+    size_t rows[TN], len = 0;
+    for (size_t i = 0; i < TN; i++) {
+        t[i] = 0.0;
+        if (on[i])
+            v[len] = x[i] / (reg * bj), rows[len++] = i;
+    }
+    if (dual) {
+        for (size_t r = 0; r < len; r++)
+            t[rows[r]] = fmax(x[rows[r]], 0.0) / reg;
+        return;
+    }
+    if (len == 0)
+        return;
+    project_sorted(v, len, 1.0, y);
+    for (size_t r = 0; r < len; r++)
+        t[rows[r]] = bj * y[r];
+}
+
+/* The smallest L1 marginal error over every choice of r_j of each column's
+ * tied entries (within tau of its k-th largest x; the ones above are
+ * kept), and the plain top-k selection's (ties to the lower row). */
+static double tie_brute_force(const double *x, const double *a, const double *b,
+                              size_t k, int dual, double reg, double tau,
+                              double *plain)
+{
+    unsigned char above[TM][TN], tied[TM][TN];
+    size_t ntied[TM], slots[TM];
+    double rows[TN] = {0}, err = 0.0;
+    for (size_t j = 0; j < TM; j++) {
+        double s[TN];
+        for (size_t i = 0; i < TN; i++)
+            s[i] = x[i * TM + j];
+        for (size_t p = 1; p < TN; p++)
+            for (size_t q = p; q > 0 && s[q] > s[q - 1]; q--) {
+                double t = s[q];
+                s[q] = s[q - 1];
+                s[q - 1] = t;
+            }
+        const double kth = s[k - 1];
+        size_t nabove = 0, picked = 0;
+        ntied[j] = 0;
+        unsigned char top[TN];
+        for (size_t i = 0; i < TN; i++) {
+            const double v = x[i * TM + j];
+            above[j][i] = v > kth + tau;
+            tied[j][i] = !above[j][i] && v >= kth - tau;
+            nabove += above[j][i];
+            ntied[j] += tied[j][i];
+            top[i] = above[j][i];
+        }
+        slots[j] = k - nabove;
+        for (size_t i = 0; i < TN; i++) /* plain: the lowest tied rows */
+            if (tied[j][i] && picked < slots[j])
+                top[i] = 1, picked++;
+        double col[TN];
+        double xj[TN];
+        for (size_t i = 0; i < TN; i++)
+            xj[i] = x[i * TM + j];
+        tie_column(xj, top, dual, reg, b[j], col);
+        double cs = 0.0;
+        for (size_t i = 0; i < TN; i++)
+            rows[i] += col[i], cs += col[i];
+        err += fabs(cs - b[j]);
+    }
+    for (size_t i = 0; i < TN; i++)
+        err += fabs(rows[i] - a[i]);
+    *plain = err;
+    /* every column's options: its plans for the subsets of slots[j] tied
+     * rows */
+    static double opt[TM][70][TN];
+    size_t nopt[TM];
+    double product = 1.0;
+    for (size_t j = 0; j < TM; j++) {
+        nopt[j] = 0;
+        double xj[TN];
+        for (size_t i = 0; i < TN; i++)
+            xj[i] = x[i * TM + j];
+        for (unsigned code = 0; code < 1u << TN; code++) {
+            unsigned char on[TN];
+            size_t count = 0, outside = 0;
+            for (size_t i = 0; i < TN; i++) {
+                on[i] = above[j][i] || (code >> i & 1);
+                count += tied[j][i] && (code >> i & 1);
+                outside += !tied[j][i] && (code >> i & 1);
+            }
+            if (count != slots[j] || outside > 0)
+                continue;
+            ck_assert_uint_lt(nopt[j], 70);
+            tie_column(xj, on, dual, reg, b[j], opt[j][nopt[j]++]);
+        }
+        product *= (double)nopt[j];
+    }
+    if (product > 20000.0)
+        return NAN; /* the solver searches locally there */
+    double best = INFINITY;
+    for (size_t code = 0; code < (size_t)product; code++) {
+        size_t c = code;
+        double r2[TN] = {0}, e2 = 0.0;
+        for (size_t j = 0; j < TM; j++) {
+            const double *col = opt[j][c % nopt[j]];
+            c /= nopt[j];
+            double cs = 0.0;
+            for (size_t i = 0; i < TN; i++)
+                r2[i] += col[i], cs += col[i];
+            e2 += fabs(cs - b[j]);
+        }
+        for (size_t i = 0; i < TN; i++)
+            e2 += fabs(r2[i] - a[i]);
+        best = fmin(best, e2);
+    }
+    return best;
+}
+
+/* At certified potentials with ties, the returned plan's marginal error
+ * is the smallest over the tie choices (brute force), at most the plain
+ * top-k selection's, with at most k nonzeros per column. */
+START_TEST(plan_among_ties_is_the_best_choice)
+{
+    double C[TN * TM], a[TN], b[TM], P[TN * TM], f[TN], g[TM], x[TN * TM];
+    unsigned long long st = 11;
+    size_t checked = 0, gained = 0;
+    for (int rep = 0; rep < 12; rep++) {
+        for (size_t q = 0; q < TN * TM; q++) /* few cost values: ties */
+            C[q] = (double)(int)(3 * test_uniform(&st));
+        double sa = 0.0, sb = 0.0;
+        for (size_t i = 0; i < TN; i++)
+            sa += a[i] = rep % 2 ? 1.0 : 0.5 + test_uniform(&st);
+        for (size_t j = 0; j < TM; j++)
+            sb += b[j] = rep % 2 ? 1.0 : 0.5 + test_uniform(&st);
+        for (size_t i = 0; i < TN; i++)
+            a[i] /= sa;
+        for (size_t j = 0; j < TM; j++)
+            b[j] /= sb;
+        otk_cost cost = otk_cost_dense(TN, TM, C);
+        const size_t k = 2 + (size_t)rep % 2;
+        for (int form = 0; form < 2; form++) {
+            otk_sparse_settings s = tight((otk_formulation)form);
+            otk_sparse_info info;
+            const double reg = 0.5;
+            otk_status stt =
+                otk_sparse(&(otk_problem){&cost, a, b, reg}, k, &s,
+                           &(otk_solution){f, g, P, NULL, 0}, &info);
+            if (stt != OTK_CONVERGED)
+                continue; /* only certified potentials fix the ties */
+            ck_assert_uint_le(info.max_col_nnz, k);
+            const int dual = form == OTK_FORMULATION_DUAL;
+            for (size_t i = 0; i < TN; i++)
+                for (size_t j = 0; j < TM; j++)
+                    x[i * TM + j] = f[i] + (dual ? g[j] : 0.0) - C[i * TM + j];
+            double plain;
+            double best = tie_brute_force(x, a, b, k, dual, reg, 1e-9, &plain);
+            if (isnan(best))
+                continue;
+            ck_assert_msg(info.marginal_error <= plain + 1e-12,
+                          "rep %d form %d: %.17g above the plain top-k %.17g",
+                          rep, form, info.marginal_error, plain);
+            assert_close("best over the ties", info.marginal_error, best, 0,
+                         1e-12);
+            checked++;
+            gained += best < plain - 1e-9;
+        }
+    }
+    /* the cases exercise real choices */
+    ck_assert_uint_ge(checked, 12);
+    ck_assert_uint_ge(gained, 2);
+}
+END_TEST
+
 static int rank_cmp(const void *x, const void *y)
 {
     const double *p = x, *q = y;
@@ -623,6 +822,7 @@ static Suite *sparse_suite(void)
     tcase_add_test(tc, k_one_potentials_solve_the_lp);
     tcase_add_test(tc, larger_problems_are_certified);
     tcase_add_test(tc, ties_are_deterministic);
+    tcase_add_test(tc, plan_among_ties_is_the_best_choice);
     tcase_add_loop_test(tc, sparse_references, 0,
                         (int)(sizeof references / sizeof references[0]));
     tcase_add_test(tc, selection_and_projection_kernels);
