@@ -15,7 +15,7 @@
 # to BUILD_DIR/monge_gap_data/; plot_figures.py (Debian's
 # /usr/bin/python3 with python3-matplotlib and python3-numpy, plotting
 # only) turns the data into examples/figures/monge_gap/*.png. The program
-# runs on one thread and takes about 3.5 minutes.
+# runs on one thread; figures 1-3 take about 20 minutes (figure 3 is 14 default fits).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
