@@ -17,7 +17,10 @@
  * THREADS is the solver's threads setting (0: the default).
  *
  * Per run: wall clock and process CPU time of the call (all threads), the
- * iterations, and a checksum of the plan (the sum of its entries in index
+ * iterations, the parallel regions the call ran (linalg/par.h: all of
+ * them, and those run by a team rather than the calling thread; counts
+ * that, unlike the times, mean something on a loaded machine), and a
+ * checksum of the plan (the sum of its entries in index
  * order, printed to 17 digits): the same for every thread count up to
  * rounding, and the same bit for bit between runs of one thread count.
  */
@@ -29,6 +32,7 @@
 #include <otkit/otkit.h>
 
 #include "bench_util.h"
+#include "linalg/par.h"
 
 typedef bench_options options;
 
@@ -46,13 +50,21 @@ static double checksum(const double *P, size_t len)
     return s;
 }
 
+/* The region counts start at 0 for each run. */
+static void reset_regions(void)
+{
+    otk__par_regions[0] = otk__par_regions[1] = 0;
+}
+
 static void report(const char *mode, size_t n, int threads, int run,
                    int repeats, const char *status, size_t iterations,
                    double wall, double cpu, double sum)
 {
     printf("{\"mode\": \"%s\", \"n\": %zu, \"threads\": %d, \"run\": %d, "
-           "\"repeats\": %d, \"status\": \"%s\", \"iterations\": %zu, ",
-           mode, n, threads, run, repeats, status, iterations);
+           "\"repeats\": %d, \"status\": \"%s\", \"iterations\": %zu, "
+           "\"regions\": %lu, \"team_regions\": %lu, ",
+           mode, n, threads, run, repeats, status, iterations,
+           otk__par_regions[0] + otk__par_regions[1], otk__par_regions[1]);
     bench_jnum("wall_s", wall, 0);
     bench_jnum("cpu_s", cpu, 0);
     printf("\"plan_sum\": %.17g}\n", sum);
@@ -82,6 +94,7 @@ static int mode_sinkhorn(const options *o, int argc, char **argv)
     s.threads = threads;
     for (int r = 0; r < o->repeats; r++) {
         otk_sinkhorn_info info;
+        reset_regions();
         double c0 = bench_cpu_now(), t0 = bench_now();
         otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, reg}, &s,
                      &(otk_solution){NULL, NULL, P, NULL, 0}, &info);
@@ -116,6 +129,7 @@ static int mode_quadratic(const options *o, int argc, char **argv)
     s.threads = threads;
     for (int r = 0; r < o->repeats; r++) {
         otk_quadratic_info info;
+        reset_regions();
         double c0 = bench_cpu_now(), t0 = bench_now();
         otk_quadratic(&(otk_problem){&cost, NULL, NULL, reg}, &s,
                       &(otk_solution){NULL, NULL, P, NULL, 0}, &info);

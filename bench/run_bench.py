@@ -899,12 +899,17 @@ def bench_threads(exe, cases, repeats, raw):
     t = Table("Threads on a shared machine: default threads vs one thread",
               ["case", "machine", "setting", "wall s", "CPU s",
                "wall / one thread's (target <= 1.0)",
-               "CPU / one thread's", "plan sum", "load before", "load after"],
+               "CPU / one thread's", "regions", "on a team", "plan sum",
+               "load before", "load after"],
               ["bench-threads (bench/bench_threads.c): dense cost as in the "
                "dense sections (divided by its maximum), tol 0, a fixed "
                "number of iterations; wall clock and process CPU time of the "
                "call (all threads), fastest of %d runs by wall clock." %
                repeats,
+               "regions: the parallel regions of that run (linalg/par.h), "
+               "and how many of them a team ran rather than the calling "
+               "thread; unlike the times, the counts mean something on a "
+               "loaded machine.",
                "machine: 'idle' is the machine as it is (see the load "
                "columns); 'busy' runs one spinning process pinned to one "
                "CPU for the whole row group.",
@@ -942,8 +947,9 @@ def bench_threads(exe, cases, repeats, raw):
                             "loadavg_after": load1})
                 t.add(label, machine, name, rec["wall_s"], rec["cpu_s"],
                       rec["wall_s"] / one["wall_s"],
-                      rec["cpu_s"] / one["cpu_s"],
-                      "%.17g" % rec["plan_sum"], load0, load1)
+                      rec["cpu_s"] / one["cpu_s"], rec["regions"],
+                      rec["team_regions"], "%.17g" % rec["plan_sum"], load0,
+                      load1)
     return t
 
 
@@ -1874,7 +1880,10 @@ def bench_finish(exe, raw):
                "L-BFGS s: the time of the last progress callback, which "
                "runs once per L-BFGS iteration: the L-BFGS run to its "
                "stall (what otk_sparse returned before the finish), inside "
-               "the same solve. target: total <= 2 x L-BFGS."])
+               "the same solve (on these problems L-BFGS stalls before the "
+               "hand-over to the finish fires, docs/quadratic.md: "
+               "iterations - L-BFGS iterations are the Newton steps). "
+               "target: total <= 2 x L-BFGS."])
     for form in ("semi-dual", "dual"):
         for k in c["ks"]:
             recs = run_otkit(exe, None, "finish", [c["n"], c["m"], form, k],

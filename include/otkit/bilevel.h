@@ -127,8 +127,9 @@ typedef struct otk_bilevel_trace_row {
     size_t iteration;  /* outer iterations done (0: the start) */
     double upper_loss; /* g(x) at the current theta's lower solution */
     /* The bounds of f from a lower solution of accuracy eps: certified
-     * in certified mode; in practical mode where mu < ll_mu_floor the
-     * lower-level stop no longer makes eps a distance bound. */
+     * in certified mode (and at every method's row 0); after a practical
+     * MAID step g -+ its first-order loss error estimate
+     * (otk_bilevel_error_mode), an estimate, not a bound. */
     double upper_bound; /* g + ||grad g|| eps + L_g eps^2 / 2 >= f */
     double lower_bound; /* g - ||grad g|| eps [- L_g eps^2 / 2] <= f */
     double eps;         /* lower-level accuracy of that solution */
@@ -154,8 +155,18 @@ typedef struct otk_bilevel_trace_row {
  * (eps, delta) and z_c the one at the accuracies eps/nu, delta/nu just
  * before (warm-started: z_c costs a CG solve to a looser residual, z
  * continues from it); it estimates the error of z if that error is
- * proportional to the accuracies. The line search accepts theta - a z
- * when the computed losses decrease: g(x_new) <= g(x) - c a ||z||^2.
+ * proportional to the accuracies; the CG stops no later than at
+ * ||A q - grad g|| <= 0.1 ||grad g||, so q is never just its warm start.
+ * The line search is the paper's inexact sufficient-decrease test with
+ * the loss error of each lower solution x estimated to first order,
+ * e(x) = min(3 |q . grad_x h(x)|, ||q|| ||grad_x h(x)||) (g(x) - f =
+ * grad g . (x - xhat) ~ q . grad_x h(x), times a safety factor for q's
+ * error, capped by its Cauchy-Schwarz bound, which is never above the
+ * certified ||grad g|| eps): it accepts
+ * theta - a z when g(x_new) + e(x_new) <= g(x) - e(x) - c a ||z||^2, so a
+ * loss that is low only because its solve was loose cannot be accepted.
+ * After a step whose two errors sum to at most a tenth of the decrease,
+ * eps and delta relax by 1/nu_under instead of nu_over.
  * The lower level stops at ||grad_x h|| <= max(mu, ll_mu_floor) eps,
  * which is MAID's certificate where mu >= ll_mu_floor and a plain
  * gradient-norm stop (HOAG's kind) where mu is tiny. Nothing here is

@@ -123,7 +123,7 @@ typedef struct otk_sinkhorn_settings {
      * r is measured (two successive checks agree), then
      * omega = 2 / (1 + sqrt(1 - r)) (Lehmann et al. 2021), back to plain
      * iterations to measure again if the residual grows or omega does not
-     * help; and on small balanced problems (m <= 256, n m^2 <= 4e7), when
+     * help; and on small balanced problems (m <= 512, n m^2 <= 4e7), when
      * plain iterations would need more than 1000 iterations to reach tol,
      * Newton steps on g (each trial point counted as an iteration).
      * Problems that are their own transpose (square cost equal to its

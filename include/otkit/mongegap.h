@@ -223,9 +223,10 @@ typedef struct otk_mg_fit_settings {
      * each point's nearest competitor, which stays comparable to the
      * plan's cost differences as the dimension grows (with the mean cost
      * the plan is a permutation to rounding for d >= 8 and the gap's
-     * gradient vanishes), but at least 0.01 times the mean cost (the
-     * tutorial's reg, which low dimensions keep). The fit's default
-     * gap.relative_reg (0.3) is for scale 1. */
+     * gradient vanishes). With scale 1 the reg is
+     * max(gap.relative_reg x margin, 0.01 x mean cost): never below the
+     * tutorial's reg, which low dimensions keep (there the margin is
+     * small). The fit's default gap.relative_reg (0.3) is for scale 1. */
     int gap_reg_scale; /* Default 1; valid: [0, 1] */
     /* Weight of the Monge gap; 0 fits without it. */
     double lambda; /* Default 1; valid: [0, inf) */
@@ -235,7 +236,7 @@ typedef struct otk_mg_fit_settings {
     double fit_reg;          /* Default 0; valid: [0, inf) */
     double relative_fit_reg; /* Default 0.3; valid: (0, inf) */
     /* Adam steps. */
-    size_t steps; /* Default 1000; valid: [1, inf) */
+    size_t steps; /* Default 1500; valid: [1, inf) */
     /* Points per batch (capped at the data's). */
     size_t batch; /* Default 256; valid: [2, inf) */
     /* Adam's step and moment parameters. */
@@ -249,6 +250,19 @@ typedef struct otk_mg_fit_settings {
     double adam_eps; /* Default 1e-8; valid: (0, inf) */
     /* Batch sampling (GSL mt19937). */
     unsigned long seed; /* Default 0; valid: [0, inf) */
+    /* Validation (docs/mongegap.md, "Validation"): 0 none; K > 0 holds
+     * validation_fraction of the source and of the target rows out of
+     * training (at random, at least 2 of each, leaving at least 2 of
+     * each to train on, else OTK_ERR_INVALID_ARGUMENT naming "source" or
+     * "target"), and after every K-th step and the last computes the
+     * loss of the map on one fixed batch of the held-out rows (batch
+     * points, or fewer if fewer are held out) at the fit's regs and
+     * inner settings. A fit that runs all its steps returns the map of
+     * the check with the lowest loss (info.best_step); that loss need
+     * not track the distance to the OT map (measured in
+     * docs/mongegap.md), hence off by default. */
+    size_t validate_every;      /* Default 0; valid: [0, inf) */
+    double validation_fraction; /* Default 0.1; valid: (0, 1) */
     /* Called after every step with an otk_progress whose solver is
      * "mongegap_fit", iteration the steps done, objective = the step's
      * loss, error and reg NaN, elapsed_s, and detail pointing at the
@@ -276,10 +290,15 @@ typedef struct otk_mg_fit_info {
     size_t steps;               /* steps done */
     otk_mg_fit_progress last;   /* the last step's loss terms */
     double fit_reg, gap_reg;    /* the regs used */
-    size_t sinkhorn_iterations; /* over all steps */
+    size_t sinkhorn_iterations; /* over all steps and checks */
     /* Steps in which the divergence's or the gap's Sinkhorn solve (or
-     * both) stopped without reaching its tolerance. */
+     * both), or that step's validation check, stopped without reaching
+     * its tolerance. */
     size_t inner_not_converged;
+    /* With validation: the step whose map is returned (0 without) and
+     * its loss on the held-out batch (NaN without). */
+    size_t best_step;
+    double validation_loss;
 } otk_mg_fit_info;
 
 /* Writes the table's defaults (callbacks NULL). */
@@ -292,8 +311,9 @@ OTK_API const otk_setting_bounds *otk_mg_fit_setting_bounds(size_t *count);
  * mini-batches with Adam, mu and nu the empirical measures of source
  * (ns x d) and target (nt x d). Each step draws a batch of each (without
  * replacement within the batch), and back-propagates the envelope
- * gradients of S and M through the network. Reproducible for a given
- * seed and thread count.
+ * gradients of S and M through the network (with validate_every > 0,
+ * the batches come from the rows not held out, and the best check's map
+ * is returned). Reproducible for a given seed and thread count.
  */
 OTK_API otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
                               const double *target, size_t nt,

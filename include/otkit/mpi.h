@@ -21,7 +21,7 @@
  * are added in another order (the tests require 1e-12 relative); with one
  * rank, bit for bit. Two
  * differences, both of settings.relaxation = 0 (adaptive): there are no
- * Newton steps (otk_sinkhorn takes them only when m <= 256, where one
+ * Newton steps (otk_sinkhorn takes them only when m <= 512, where one
  * process is the right tool), and the over-relaxation's decisions rest on
  * residuals that may differ in the last bits.
  *

@@ -53,10 +53,12 @@ typedef struct otk_quadratic_settings {
     /* L-BFGS runs until the L1 marginal error of the recovered plan is
      * <= tol times the total mass of a (the rule is relative: weights
      * 1e-300 a and 1e-300 b with reg 1e300 give 1e-300 times the plan of
-     * a, b, reg 1, after the same iterations), or stalls; Newton steps on
-     * the pieces of the objective then finish. The solve is converged
-     * exactly when the certified relative gap (info.relative_gap) is
-     * <= tol. */
+     * a, b, reg 1, after the same iterations), or stalls, or (otk_sparse)
+     * creeps (a window of iterations gains too little, docs/quadratic.md);
+     * Newton steps on the pieces of the objective and the tie solve then
+     * finish, and L-BFGS goes on from an uncertified finish. The solve is
+     * converged exactly when the certified relative gap
+     * (info.relative_gap) is <= tol. */
     double tol; /* Default 1e-9; valid: [0, inf) */
     /* L-BFGS iterations and Newton steps together. */
     size_t max_iter; /* Default 10000; valid: [1, 2147483647] */

@@ -18,8 +18,9 @@
  * only when relative_gap <= tol), also where it is a kink of the
  * objective (ties in the top-k selection of an optimal column): the tie
  * structure's optimality conditions are solved exactly (docs/quadratic.md,
- * "The finish and the certificate"). The dual's maximum is at most the
- * semi-dual's; they coincide for k = 1, k = n and optima without ties.
+ * "The finish and the certificate"). The semi-dual is the dual maximized
+ * over g, so both have the same maximum for every k (docs/quadratic.md,
+ * "Dual and semi-dual").
  *
  * Every column of the returned plan has at most k nonzeros, but its
  * marginals are met only approximately in general (exactly for k >= the

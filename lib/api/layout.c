@@ -168,6 +168,8 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_mg_fit_settings, beta2),
     OTK_FIELD(otk_mg_fit_settings, adam_eps),
     OTK_FIELD(otk_mg_fit_settings, seed),
+    OTK_FIELD(otk_mg_fit_settings, validate_every),
+    OTK_FIELD(otk_mg_fit_settings, validation_fraction),
     OTK_FIELD(otk_mg_fit_settings, progress),
     OTK_FIELD(otk_mg_fit_settings, progress_user),
 
@@ -179,6 +181,8 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_mg_fit_info, gap_reg),
     OTK_FIELD(otk_mg_fit_info, sinkhorn_iterations),
     OTK_FIELD(otk_mg_fit_info, inner_not_converged),
+    OTK_FIELD(otk_mg_fit_info, best_step),
+    OTK_FIELD(otk_mg_fit_info, validation_loss),
 
     OTK_STRUCT(otk_bilevel_problem),
     OTK_FIELD(otk_bilevel_problem, n),

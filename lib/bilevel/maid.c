@@ -99,6 +99,17 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
  * last accepted trial's (at least the floor): the step went where the
  * lower level is much harder (logistic regression: tiny weights) and is
  * rejected like a step that raises the loss. */
+/* Practical MAID's CG residual is at most this fraction of ||grad g||:
+ * an absolute delta above ||grad g|| would accept the warm start (or 0)
+ * as the adjoint, and both z of the error estimate would be that same
+ * stale vector, estimating an error of 0. */
+#define CG_REL_CAP 0.1
+
+/* Practical MAID relaxes eps and delta by 1/nu_under instead of nu_over
+ * after a step whose two loss errors sum to at most this fraction of the
+ * loss decrease: a tight eps0 then loosens in a few steps, not hundreds. */
+#define LOOSE_FRACTION 0.1
+
 #define TRIAL_COST_FACTOR 4
 #define TRIAL_COST_FLOOR 100
 
@@ -117,12 +128,13 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     const otk_bilevel_settings *s = run->s;
     size_t n = pb->n, p = pb->p;
     int adaptive = s->method == OTK_BILEVEL_MAID;
-    /* The line search compares bounds of f, g -+ ||grad g|| eps: the
-     * certified ones, or in practical mode the estimate that takes the
-     * error x - xhat as uncorrelated with grad g, |grad g . (x - xhat)|
-     * ~ ||grad g|| eps / sqrt(n). */
+    /* The line search compares bounds of f: the certified ones, g -+
+     * ||grad g|| eps, or in practical mode g -+ the estimate of each
+     * solve's first-order loss error (otkb_loss_error), so a step is
+     * accepted only when the loss falls by more than its own error. */
     int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
-    double slack = practical ? 1 / sqrt((double)n) : 1;
+    if (practical && adaptive)
+        run->cg_rel_cap = CG_REL_CAP;
     int fast = 1;        /* every line search so far took its first trial */
     size_t trial_ll = 0; /* lower-level cost of the last accepted trial */
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
@@ -139,6 +151,8 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     for (k = 0; k < s->max_iter; k++) {
         row.backtracks = 0;
         row.accepted = 0;
+        int loose = 0, retry = 0; /* retry: the last round failed on the
+                                   * accuracy at step alpha */
         for (size_t j = 0; j < s->max_rounds && !row.accepted; j++) {
             if ((st = inexact_gradient(run, theta, &eps, &delta, x, &gnorm_g,
                                        &row)) != OTK_CONVERGED)
@@ -152,10 +166,13 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             if (k == 0 && j == 0 && s->alpha0 == 0)
                 alpha = otkb_first_step(row.grad_norm, p);
             double lower =
-                otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps * slack);
+                practical ? row.upper_loss - otkb_loss_error(run, gnorm_g, eps)
+                          : otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps);
             double z2 = row.grad_norm * row.grad_norm;
             size_t trials = trials_in_round(s, j);
             double a = alpha;
+            int warm_trial = retry;
+            retry = 0;
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
@@ -164,7 +181,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * accepted one is a step into a harder region; cut it */
                 if (practical && trial_ll > 0)
                     run->trial_cap = TRIAL_COST_FACTOR * trial_ll;
-                st = otkb_try_step(run, theta, a, eps, x, &g_new, &gn_new);
+                /* the round's first trial after one that failed on the
+                 * accuracy at this step starts from that trial's x */
+                const double *warm = i == 0 && warm_trial ? run->x_trial : x;
+                st = otkb_try_step(run, theta, a, eps, warm, &g_new, &gn_new);
                 run->trial_cap = 0;
                 size_t cost = run->ll_iterations - ll_before;
                 /* a trial point whose lower level cannot be solved within
@@ -176,13 +196,21 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 }
                 if (st != OTK_CONVERGED)
                     goto cut;
-                double upper = otkb_upper_bound(pb, g_new, gn_new, eps * slack);
-                if (upper - lower <= -s->armijo_c * a * z2) {
+                double err = practical ? otkb_loss_error(run, gn_new, eps)
+                                       : otkb_upper_bound(pb, 0, gn_new, eps);
+                if (g_new + err - lower <= -s->armijo_c * a * z2) {
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
                     memcpy(x, run->x_trial, n * sizeof *x);
+                    /* the losses' errors are far below the decrease:
+                     * the accuracy is tighter than the step needs */
+                    loose = practical && adaptive &&
+                            err + (row.upper_loss - lower) <=
+                                LOOSE_FRACTION * (row.upper_loss - g_new);
                     row.upper_loss = g_new;
-                    row.upper_bound = otkb_upper_bound(pb, g_new, gn_new, eps);
-                    row.lower_bound = otkb_lower_bound(pb, g_new, gn_new, eps);
+                    row.upper_bound = g_new + err;
+                    row.lower_bound =
+                        practical ? g_new - err
+                                  : otkb_lower_bound(pb, g_new, gn_new, eps);
                     gnorm_g = gn_new;
                     alpha = a;
                     trial_ll =
@@ -194,10 +222,14 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * the bounds' slack (or not at all: a short step leaves a
                  * loosely solved x where it is): a shorter step only
                  * shrinks the decrease while the slack stays, so the
-                 * accuracy, not the step, is tightened. A rise shrinks the
-                 * step. */
-                if (adaptive && g_new <= row.upper_loss)
+                 * accuracy, not the step, is tightened, and the next round
+                 * starts from this step (the longer ones raised the loss).
+                 * A rise shrinks the step. */
+                if (adaptive && g_new <= row.upper_loss) {
+                    alpha = a;
+                    retry = 1;
                     break;
+                }
                 if (otkb_over_budget(run))
                     break;
             }
@@ -209,8 +241,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 info->upper_loss = row.upper_loss;
                 alpha *= fast ? s->rho_fast : s->rho_over;
                 if (adaptive) {
-                    eps *= s->nu_over;
-                    delta *= s->nu_over;
+                    double relax = loose ? 1 / s->nu_under : s->nu_over;
+                    eps *= relax;
+                    delta *= relax;
                 }
             } else if (adaptive) {
                 if (eps <= s->eps_min && delta <= s->delta_min) {
@@ -243,8 +276,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
         /* The row reports the accuracy the iteration's x was solved to;
          * the relaxed eps applies from the next iteration. */
         row.iteration = k + 1;
-        row.eps = row.accepted && adaptive ? eps / s->nu_over : eps;
-        row.delta = row.accepted && adaptive ? delta / s->nu_over : delta;
+        double relaxed = loose ? 1 / s->nu_under : s->nu_over;
+        row.eps = row.accepted && adaptive ? eps / relaxed : eps;
+        row.delta = row.accepted && adaptive ? delta / relaxed : delta;
         info->iterations = k + 1;
         info->eps = eps;
         info->delta = delta;

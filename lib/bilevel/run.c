@@ -70,6 +70,7 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
     if (pb->ll_solve) {
         int rc = pb->ll_solve(pb->user, theta, eps, x, &its);
         run->ll_iterations += its;
+        run->solve_residual = NAN;
         if (rc != 0) {
             run->failed = "ll_solve";
             return OTK_STALLED;
@@ -95,6 +96,8 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
             : otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap, x,
                            run->scratch);
     run->ll_iterations += r.iterations;
+    run->solve_residual = r.residual;
+    run->solve_step = run->s->lower_solver == OTK_BILEVEL_GD ? 0 : 1 / L;
     if (r.error)
         return numerical(run, "ll_grad");
     if (!r.reached)
@@ -109,8 +112,18 @@ otk_status otkb_ll_solve(otkb_run *run, const double *theta, double eps,
 {
     memcpy(run->x_solve, x, run->pb->n * sizeof *x);
     otk_status st = ll_solve_into(run, theta, eps, run->x_solve);
-    if (st == OTK_CONVERGED)
+    if (st == OTK_CONVERGED) {
         memcpy(x, run->x_solve, run->pb->n * sizeof *x);
+        run->ll_residual = run->solve_residual;
+        if (!run->pb->ll_solve) {
+            /* the solvers leave their last gradient in the scratch */
+            const double *gr = run->s->lower_solver == OTK_BILEVEL_GD
+                                   ? run->scratch
+                                   : run->scratch + 2 * run->pb->n;
+            memcpy(run->res_grad, gr, run->pb->n * sizeof *gr);
+            run->res_step = run->solve_step;
+        }
+    }
     return st;
 }
 
@@ -139,6 +152,8 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
     if (!run->s->cg_warm_start)
         memset(run->q, 0, pb->n * sizeof *run->q);
     at_theta a = {pb, theta, x};
+    if (run->cg_rel_cap > 0)
+        delta = fmin(delta, run->cg_rel_cap * *grad_g_norm);
     size_t cap = solve_cap(run, run->s->cg_max_iter);
     otk__solve_result r = otk__cg(hvp_at, &a, pb->n, run->grad_g, run->q, delta,
                                   cap, run->scratch);
@@ -147,6 +162,7 @@ otk_status otkb_hypergradient(otkb_run *run, const double *theta, double eps,
         return numerical(run, "ll_hvp");
     if (!r.reached)
         return cap_reached(run, cap, run->s->cg_max_iter, "cg_max_iter");
+    run->q_norm = sqrt(otk__dot(pb->n, run->q, run->q));
     if (pb->cross_t(pb->user, theta, x, run->q, z) != 0)
         return numerical(run, "cross_t");
     for (size_t j = 0; j < pb->p; j++)
@@ -184,6 +200,26 @@ double otkb_lower_bound(const otk_bilevel_problem *pb, double g,
     return g - grad_norm * eps - (pb->g_convex ? 0 : 0.5 * pb->L_g * eps * eps);
 }
 
+/* The safety factor of the first-order loss error estimate (run.h): on
+ * the conditioned quadratic family |q . grad_x h| measured 2 to 4 times
+ * the true |g - f| at loose accuracies; with 1 accepted steps raised the
+ * true f there (test_practical_true_decrease), with 3 none did. */
+#define LOSS_ERROR_FACTOR 3
+
+double otkb_loss_error(const otkb_run *run, double grad_norm, double eps)
+{
+    if (isfinite(run->ll_residual) && isfinite(run->q_norm)) {
+        size_t n = run->pb->n;
+        /* q . grad_x h(x) with grad_x h(x) = (I - s A) grad_x h(y) for
+         * x = y - s grad_x h(y), the solver's last step, and A q ~ grad g */
+        double c = otk__dot(n, run->q, run->res_grad) -
+                   run->res_step * otk__dot(n, run->grad_g, run->res_grad);
+        return fmin(LOSS_ERROR_FACTOR * fabs(c),
+                    run->q_norm * run->ll_residual);
+    }
+    return otkb_upper_bound(run->pb, 0, grad_norm, eps);
+}
+
 double otkb_first_step(double grad_norm, size_t p)
 {
     return grad_norm > 1e-3 ? sqrt((double)p) / grad_norm : 1;
@@ -199,7 +235,7 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->s = s;
     run->call = call;
     size_t n = pb->n, p = pb->p;
-    run->block = malloc((9 * n + 4 * p) * sizeof(double));
+    run->block = malloc((10 * n + 4 * p) * sizeof(double));
     if (!run->block)
         return OTK_ERR_NO_MEMORY;
     run->scratch = run->block;        /* 4 n: CG's or FISTA's */
@@ -208,11 +244,13 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->x_trial = run->block + 6 * n;
     run->x_keep = run->block + 7 * n;
     run->x_solve = run->block + 8 * n;
-    run->z = run->block + 9 * n;
+    run->res_grad = run->block + 9 * n;
+    run->z = run->block + 10 * n;
     run->theta_trial = run->z + p;
     run->theta_keep = run->z + 2 * p;
     run->z_coarse = run->z + 3 * p;
     memset(run->q, 0, n * sizeof *run->q); /* the first CG starts at 0 */
+    run->ll_residual = run->q_norm = NAN;  /* none yet */
     return OTK_CONVERGED;
 }
 
@@ -237,7 +275,8 @@ otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
     for (size_t t = 0; t < p; t++)
         run->theta_trial[t] =
             fmin(fmax(theta[t] - alpha * run->z[t], -bound), bound);
-    memcpy(run->x_trial, x, run->pb->n * sizeof *x);
+    if (x != run->x_trial) /* x_trial itself: warm from the last trial */
+        memcpy(run->x_trial, x, run->pb->n * sizeof *x);
     otk_status st = otkb_ll_solve(run, run->theta_trial, eps, run->x_trial);
     if (st != OTK_CONVERGED)
         return st;

@@ -18,6 +18,19 @@ typedef struct otkb_run {
     otk__call *call;                     /* the public call: its clock */
     size_t ll_iterations, cg_iterations; /* cumulative */
     size_t trial_cap; /* > 0: a tighter cap of the next lower-level solve */
+    /* ||grad_x h|| at the last committed lower solution (otkb_ll_solve;
+     * NaN after the problem's own ll_solve, which reports none) and ||q||
+     * of the last adjoint (otkb_hypergradient): practical mode's loss
+     * error estimate (otkb_loss_error). */
+    double ll_residual, q_norm;
+    double solve_residual; /* the residual of the solve under way */
+    /* n: grad_x h at the last committed solve's final check point y,
+     * and the step s from y to the returned x (FISTA: 1/L; GD: 0) */
+    double *res_grad, res_step, solve_step;
+    /* > 0: CG also stops no later than at ||A q - grad g|| <= cg_rel_cap
+     * ||grad g|| (practical MAID), so q is an adjoint, not its warm start,
+     * even when delta exceeds ||grad g||. */
+    double cg_rel_cap;
     /* What stopped the run: the cause of OTK_STALLED, or the callback of
      * OTK_ERR_NUMERICAL. */
     const char *failed;
@@ -54,6 +67,16 @@ double otkb_upper_bound(const otk_bilevel_problem *pb, double g,
                         double grad_norm, double eps);
 double otkb_lower_bound(const otk_bilevel_problem *pb, double g,
                         double grad_norm, double eps);
+/* Practical mode's estimate of |g(x) - f(theta)| for the last committed
+ * lower solution x (run->grad_g: grad g at x): to first order x - xhat =
+ * A^{-1} grad_x h(x), so g(x) - f = grad g . (x - xhat) = q . grad_x h(x)
+ * with q = A^{-1} grad g, the last adjoint. The estimate is 3 |q . grad_x
+ * h(x)| (a safety factor for q's own error), capped by the first-order
+ * bound ||q|| ||grad_x h(x)||, itself never above the certified ||grad
+ * g|| eps (||q|| <= ||grad g|| / mu, ||grad_x h|| <= mu eps). Without a
+ * residual (the problem's own ll_solve) or an adjoint yet: the certified
+ * half-width ||grad g|| eps + L_g eps^2 / 2. */
+double otkb_loss_error(const otkb_run *run, double grad_norm, double eps);
 /* HOAG's first step 1 / L_lambda, L_lambda = ||z_0|| / sqrt(p) (1 when
  * ||z_0|| <= 1e-3): the step that would move theta by sqrt(p), one unit
  * per hyperparameter on average. */
@@ -63,7 +86,8 @@ int otkb_over_budget(const otkb_run *run);
 
 /* A trial step: run->theta_trial = theta - alpha run->z, clipped to
  * theta_bound; run->x_trial = the lower solution there to accuracy eps
- * (warm-started from x); *g and *grad_norm describe g at it. */
+ * (warm-started from x, which may be run->x_trial itself); *g and
+ * *grad_norm describe g at it. */
 otk_status otkb_try_step(otkb_run *run, const double *theta, double alpha,
                          double eps, const double *x, double *g,
                          double *grad_norm);

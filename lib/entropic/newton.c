@@ -20,7 +20,7 @@
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 
-#define NEWTON_MAX_M 256    /* the m x m system stays small */
+#define NEWTON_MAX_M 512    /* the m x m system stays small */
 #define NEWTON_MAX_WORK 4e7 /* n m^2 flops per step, about 10 sweeps */
 
 int otk__newton_applies(const otk_sinkhorn_workspace *ws,

@@ -19,12 +19,16 @@
 #define UNDERFLOW_COLSUM 1e-250 /* below: redo the column exactly */
 #define MAX_RATE (1.0 - 1e-8)   /* rates used for omega stay below */
 #define RATE_AGREE                                                             \
-    1.5                    /* successive rates that agree: the                 \
-                              ratio of their 1 - r within this */
-#define STALL_CHECKS 3     /* checks no faster than plain: omega is off */
+    1.5                /* successive rates that agree: the                     \
+                          ratio of their 1 - r within this */
+#define STALL_CHECKS 3 /* checks no faster than plain: omega is off */
+#define MAX_SPAN 200.0 /* omega's transient: 1 / (2 - omega) its, at most */
+#define GROWTH 10.0 /* growth in it, per iteration of span, that ends omega */
 #define NEWTON_AFTER 1000  /* projected plain iterations that call Newton */
 #define NEWTON_HALVINGS 30 /* backtracking halvings of a Newton step */
 #define NEWTON_PHASES 3    /* Newton phases per stage, at most */
+#define NEWTON_AGAIN 0.1   /* or more once the residual fell this far */
+#define NEWTON_GAP 200     /* or this many iterations went by since one */
 #define NEWTON_MAX_STEP 30 /* longest first trial step, in units of reg */
 
 otk_sinkhorn_workspace *otk_sinkhorn_workspace_create(size_t n, size_t m)
@@ -198,8 +202,13 @@ void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
     /* clang-format on */
     OTK_PAR_BLOCKS(b, ws->threads)
     {
+        /* a block's bounds, combined with the others' also when one
+         * thread runs them all (otk__cost_rows_bounds overwrites) */
         thread_block tb = otk__thread_block(ws, b);
-        otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &mn, &mx);
+        double blo, bhi;
+        otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &blo, &bhi);
+        mn = fmin(mn, blo);
+        mx = fmax(mx, bhi);
     }
     *lo = mn;
     *hi = mx;
@@ -228,17 +237,18 @@ static double omega_for_rate(double r)
 /* The adaptive relaxation's state. Plain iterations measure the rate per
  * iteration between consecutive checks; omega is set once two successive
  * rates agree (the asymptotic rate, not the fast transient of the first
- * checks). Under omega the rate is still measured: when the residual grows
- * tenfold, or shrinks no faster than plain iterations did for STALL_CHECKS
- * checks in a row (a slower mode has taken over, which needs a larger
- * omega), omega is raised once for that mode (slower_mode) where no Newton
- * phases follow, and otherwise or at the next stall it goes back to plain
- * iterations and measures again. */
+ * checks). Under omega the rate is still measured. After omega's own
+ * transient (relax_update) a residual GROWTH times that at the switch
+ * sends it back to plain iterations, which measure again; a stall (no faster
+ * than plain iterations did for STALL_CHECKS checks in a row: a slower mode has
+ * taken over, which needs a larger omega) raises omega once for that mode
+ * (slower_mode) where no Newton phases follow, and otherwise, or at the
+ * next stall, it goes back to plain iterations and measures again. */
 typedef struct relax_state {
     int adaptive, stalls, raised;
     int may_raise; /* no Newton phases here: slower_mode applies */
     double prev_res, prev_rate, plain_rate, switch_res;
-    size_t prev_k;
+    size_t prev_k, switch_k;
 } relax_state;
 
 static void back_to_plain(relax_state *rx, sweep_problem *pb)
@@ -285,10 +295,22 @@ static double relax_update(relax_state *rx, sweep_problem *pb, double res,
                       ? pow(res / rx->prev_res, 1.0 / (double)(k - rx->prev_k))
                       : 1.0;
     if (pb->omega != 1.0) {
-        rx->stalls = rate >= rx->plain_rate ? rx->stalls + 1 : 0;
-        if (res > 10.0 * rx->switch_res)
+        /* The residual measures a step, and omega makes the steps of a
+         * slow mode of rate r about 1 / sqrt(1 - r) times larger: after a
+         * switch it grows for about 1 / (2 - omega) iterations before it
+         * decays. Judged by its first check (tenfold growth ended omega)
+         * or its rate then, omega was switched off in a cycle of 40
+         * iterations that hardly moved the slow mode. So the transient
+         * may grow the residual by GROWTH times its span and counts no
+         * stall; after it GROWTH-fold growth ends omega, as before. */
+        const double span = fmin(1.0 / (2.0 - pb->omega), MAX_SPAN);
+        const int transient = (double)(k - rx->switch_k) < span;
+        rx->stalls = rate >= rx->plain_rate && !transient ? rx->stalls + 1 : 0;
+        if (res > GROWTH * (transient ? span : 1.0) * rx->switch_res)
             back_to_plain(rx, pb);
-        else if (rx->stalls >= STALL_CHECKS && !slower_mode(rx, pb, rate, res))
+        else if (rx->stalls >= STALL_CHECKS && slower_mode(rx, pb, rate, res))
+            rx->switch_k = k;
+        else if (rx->stalls >= STALL_CHECKS)
             back_to_plain(rx, pb);
     } else if (rate < 1.0) {
         /* agreement in 1 - rate (the quantity omega depends on) */
@@ -297,6 +319,7 @@ static double relax_update(relax_state *rx, sweep_problem *pb, double res,
             rx->plain_rate = fmax(rate, rx->prev_rate);
             pb->omega = omega_for_rate(rx->plain_rate);
             rx->switch_res = res;
+            rx->switch_k = k;
             rx->stalls = 0;
             rx->raised = 0;
         }
@@ -415,14 +438,26 @@ static int newton_wanted(const otk_sinkhorn_workspace *ws,
     return rate >= 1.0 || log(tol / res) / log(rate) > NEWTON_AFTER;
 }
 
+/* Another Newton phase may start: fewer than NEWTON_PHASES so far, or the
+ * residual fell NEWTON_AGAIN-fold since the last one ended (at res0,
+ * iteration k0), or NEWTON_GAP iterations went by. Phases started far
+ * from the solution end after a sweep or two; a fixed count of them left
+ * plain iterations stuck on a slow mode for thousands of iterations that
+ * a later phase ends in two sweeps. */
+static int newton_allowed(int phases, double res, double res0, size_t k,
+                          size_t k0)
+{
+    return phases < NEWTON_PHASES || res < NEWTON_AGAIN * res0 ||
+           k >= k0 + NEWTON_GAP;
+}
+
 /* Iterate at one reg until the residual is <= tol (OTK_CONVERGED), the
  * budget runs out (OTK_MAX_ITER), the callback cancels, or the iterates
  * stop being finite. The potentials on return are those of the last
  * measured plan (new f, old g). Adaptive (settings.relaxation = 0): the
  * relaxation of relax_update, and on small balanced problems where plain
  * iterations would crawl, Newton phases (newton_phase): another one each
- * time the rate measured after the last is still slow, up to
- * NEWTON_PHASES (a phase started far from the solution can end early). */
+ * time the rate measured after the last is still slow (newton_allowed). */
 static otk_status run_stage(otk_sinkhorn_workspace *ws,
                             const sweep_problem *pb_in, int scaling, double tol,
                             size_t budget, run_state *st)
@@ -437,6 +472,8 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
                                .switch_res = NAN};
     relax_state rx = fresh;
     int newton_phases = 0;
+    double newton_res = INFINITY; /* the residual after the last phase */
+    size_t newton_k = 0;          /* and its iteration */
     pb.omega = rx.adaptive ? 1.0 : relax;
     if (scaling && otk__build_kernel(ws, &pb) != 0)
         return OTK_ERR_NO_MEMORY;
@@ -454,11 +491,15 @@ static otk_status run_stage(otk_sinkhorn_workspace *ws,
                 return (otk_status)r;
             const int plain = pb.omega == 1.0, first = rx.prev_k == 0;
             double rate = relax_update(&rx, &pb, st->residual, k);
-            if (plain && !first && newton_phases < NEWTON_PHASES &&
+            if (plain && !first &&
+                newton_allowed(newton_phases, st->residual, newton_res, k,
+                               newton_k) &&
                 newton_wanted(ws, &pb, rate, st->residual, tol)) {
                 newton_phases++;
                 pb.omega = 1.0;
                 r = newton_phase(ws, &pb, tol, rate, &k, budget, st);
+                newton_res = st->residual;
+                newton_k = k;
                 if (r != KEEP_GOING)
                     return (otk_status)r;
                 rx = fresh;

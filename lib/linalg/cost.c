@@ -1,10 +1,12 @@
 /* The public cost object (its constructors and entries; its validation is
  * lib/core's otk__check_cost) and ground costs from point clouds: rows,
  * columns, entries and bounds. The differences x_i - y_j are formed
- * explicitly (never through ||x||^2 + ||y||^2 - 2 x.y, which cancels badly
- * when reg is small). */
+ * explicitly, except in the sweeps' tiles for 8 <= d <= 64 when the
+ * centred ||x'||^2 + ||y'||^2 - 2 x'.y', which cancels, is provably close
+ * enough for the reg at hand (see the blocked rows below). */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "linalg/dispatch.h"
@@ -34,9 +36,108 @@ static double pair_cost(const otk_cost *cost, const double *x, const double *y)
     return cost->scale * s;
 }
 
+/* ---- Blocked rows for BLOCK_MIN_D <= d <= BLOCK_MAX_D ----
+ *
+ * One accumulator chain per entry over d coordinates is latency-bound for
+ * large d (each multiply-add waits for the last). The blocked kernel
+ * forms four rows by 8 (AVX2) or 16 (AVX-512) columns at once, each y
+ * vector loaded once for the four rows, so 8 independent chains keep the
+ * FMA units busy. Two forms:
+ * - direct: sum_k (x_k - y_k)^2, the same operations in the same order as
+ *   points_tile_body (the same entries bit for bit);
+ * - expanded: ||x'||^2 + ||y'||^2 - 2 x'.y' with x' = x - c, y' = y - c
+ *   (c the midpoint of both clouds' bounding box, so that offsets do not
+ *   enter), one multiply-add per coordinate instead of a subtraction and
+ *   a multiply-add. It cancels: see otk__cost_expanded_error for its
+ *   bound, and it is used only when the bound moves the sweep's exponents
+ *   by at most EXPANDED_MAX_ARG_ERR. */
+#define BLOCK_MIN_D 8
+#define BLOCK_MAX_D 64 /* four centred rows are kept on the stack */
+#define BLOCK_ROWS 4
+/* Largest s times the expanded form's error bound: plan entries move by
+ * at most this much relatively (the default tol is 1e-9); the final pass
+ * measures the residual with the direct form in any case. */
+#define EXPANDED_MAX_ARG_ERR 1e-11
+
+static int blocked(const otk_cost *cost)
+{
+    return cost->C == NULL && cost->d >= BLOCK_MIN_D &&
+           cost->d <= BLOCK_MAX_D &&
+           (cost->metric != OTK_METRIC_PNORM || cost->p == 2.0);
+}
+
+/* The expanded form needs a sum of squares (no square root). */
+static int expandable(const otk_cost *cost)
+{
+    return blocked(cost) && cost->metric != OTK_METRIC_EUCLIDEAN;
+}
+
+/* After yt (d x m) for an expandable cost: -2 y'^T (d x m), ||y'_j||^2
+ * (m), the centre c (d) and the error bound (1). */
+typedef struct expanded_data {
+    const double *y2t, *ny, *c;
+    double bound;
+} expanded_data;
+
+static expanded_data expanded_parts(const otk_cost *cost, const double *yt)
+{
+    const size_t m = cost->m, d = cost->d;
+    const double *p = yt + m * d;
+    expanded_data e = {p, p + m * d, p + m * d + m, p[m * d + m + d]};
+    return e;
+}
+
 size_t otk__cost_scratch_len(const otk_cost *cost)
 {
-    return cost->C != NULL ? 0 : cost->m * cost->d;
+    if (cost->C != NULL)
+        return 0;
+    size_t len = cost->m * cost->d;
+    return expandable(cost) ? 2 * len + cost->m + cost->d + 1 : len;
+}
+
+/* Squared norm of x - c, summed in order (the same arithmetic wherever it
+ * is formed, so rows and bounds agree). */
+static double centred_norm2(const double *x, const double *c, size_t d)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double t = x[k] - c[k];
+        s += t * t;
+    }
+    return s;
+}
+
+static void prepare_expanded(const otk_cost *cost, double *yt)
+{
+    const size_t m = cost->m, n = cost->n, d = cost->d;
+    double *y2t = yt + m * d, *ny = y2t + m * d, *c = ny + m;
+    for (size_t k = 0; k < d; k++) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            mn = fmin(mn, cost->x[i * d + k]);
+            mx = fmax(mx, cost->x[i * d + k]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            mn = fmin(mn, cost->y[j * d + k]);
+            mx = fmax(mx, cost->y[j * d + k]);
+        }
+        c[k] = 0.5 * mn + 0.5 * mx; /* no overflow */
+    }
+    double rx = 0.0, ry = 0.0;
+    for (size_t i = 0; i < n; i++)
+        rx = fmax(rx, centred_norm2(cost->x + i * d, c, d));
+    for (size_t j = 0; j < m; j++) {
+        const double *yj = cost->y + j * d;
+        ny[j] = centred_norm2(yj, c, d);
+        ry = fmax(ry, ny[j]);
+        for (size_t k = 0; k < d; k++)
+            y2t[k * m + j] = -2.0 * (yj[k] - c[k]);
+    }
+    double r = sqrt(rx) + sqrt(ry);
+    /* (d + 3) eps (|x'| + |y'|)^2 scale to first order in eps; the factor
+     * 1 + 1e-9 covers the higher orders and the rounding of r itself. */
+    c[d] = (double)(d + 3) * DBL_EPSILON * r * r * fabs(cost->scale) *
+           (1.0 + 1e-9);
 }
 
 void otk__cost_prepare(const otk_cost *cost, double *yt)
@@ -46,6 +147,28 @@ void otk__cost_prepare(const otk_cost *cost, double *yt)
     for (size_t j = 0; j < cost->m; j++)
         for (size_t k = 0; k < cost->d; k++)
             yt[k * cost->m + j] = cost->y[j * cost->d + k];
+    if (expandable(cost))
+        prepare_expanded(cost, yt);
+}
+
+double otk__cost_expanded_error(const otk_cost *cost, const double *yt)
+{
+    return expandable(cost) ? expanded_parts(cost, yt).bound : INFINITY;
+}
+
+/* From sums of |x_k - y_k|^p to C - cshift, in place. */
+OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
+                            double *out)
+{
+    if (cost->metric == OTK_METRIC_EUCLIDEAN)
+        for (size_t j = 0; j < len; j++)
+            out[j] = sqrt(out[j]);
+    if (cost->scale != 1.0)
+        for (size_t j = 0; j < len; j++)
+            out[j] *= cost->scale;
+    if (cshift != 0.0)
+        for (size_t j = 0; j < len; j++)
+            out[j] -= cshift;
 }
 
 /* out[j] = C(i, j0 + j) - cshift for j < len. The squared differences
@@ -84,16 +207,8 @@ OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
             }
             out[j] = acc;
         }
-        if (cost->metric == OTK_METRIC_EUCLIDEAN)
-            for (j = 0; j < len; j++)
-                out[j] = sqrt(out[j]);
     }
-    if (cost->scale != 1.0)
-        for (size_t j = 0; j < len; j++)
-            out[j] *= cost->scale;
-    if (cshift != 0.0)
-        for (size_t j = 0; j < len; j++)
-            out[j] -= cshift;
+    finish_tile(cost, len, cshift, out);
 }
 
 #if OTK_HAVE_AVX2_VARIANT
@@ -118,22 +233,167 @@ static void points_tile(const otk_cost *cost, const double *yt, size_t i,
     points_tile_body(cost, yt, i, j0, len, cshift, out);
 }
 
+/* Four rows of a blocked tile: their x (centred for the expanded form),
+ * their squared norms (expanded form) and where their entries go. */
+typedef struct block_rows {
+    const double *x[BLOCK_ROWS];
+    double nx[BLOCK_ROWS];
+    double *out[BLOCK_ROWS];
+    /* finish_tile's work when it is only "- cshift" (no square root, scale
+     * 1), done in registers: the same subtraction */
+    int finished;
+    double cshift;
+} block_rows;
+
+/* Raw sums (before finish_tile) of columns [j, j + L nv) for the first
+ * nr rows, in vectors V of L lanes (VI: as many int64): yk is yt (direct)
+ * or -2 y'^T (expanded), both offset to the tile. nr and nv are
+ * constants, so that the nr nv accumulators stay in registers. V must be
+ * a vector the target has registers for (an emulated 8-lane vector on
+ * AVX2 lives in memory), hence one body per width. */
+#define BLOCK_MAX_VECTORS 8
+#define BLOCK_BODY(L, V, VI)                                                   \
+    OTK_INLINE void block_vectors_##L(const block_rows *b, const double *yk,   \
+                                      const double *ny, size_t m, size_t d,    \
+                                      size_t j, int expanded, int nr, int nv)  \
+    {                                                                          \
+        V acc[BLOCK_ROWS][BLOCK_MAX_VECTORS], y[BLOCK_MAX_VECTORS];            \
+        for (int r = 0; r < nr; r++)                                           \
+            for (int v = 0; v < nv; v++) {                                     \
+                acc[r][v] = (V){0};                                            \
+                if (expanded) {                                                \
+                    __builtin_memcpy(&y[v], ny + j + L * v, sizeof(V));        \
+                    acc[r][v] = b->nx[r] + y[v];                               \
+                }                                                              \
+            }                                                                  \
+        for (size_t k = 0; k < d; k++) {                                       \
+            for (int v = 0; v < nv; v++)                                       \
+                __builtin_memcpy(&y[v], yk + k * m + j + L * v, sizeof(V));    \
+            for (int r = 0; r < nr; r++) {                                     \
+                const double xk = b->x[r][k];                                  \
+                for (int v = 0; v < nv; v++) {                                 \
+                    if (expanded) {                                            \
+                        acc[r][v] += xk * y[v];                                \
+                    } else {                                                   \
+                        V t = xk - y[v];                                       \
+                        acc[r][v] += t * t;                                    \
+                    }                                                          \
+                }                                                              \
+            }                                                                  \
+        }                                                                      \
+        for (int r = 0; r < nr; r++)                                           \
+            for (int v = 0; v < nv; v++) {                                     \
+                V a = acc[r][v];                                               \
+                if (expanded) /* cancellation may leave a tiny negative */     \
+                    a = (V)((VI)a & (VI)(a > 0.0));                            \
+                if (b->finished)                                               \
+                    a -= b->cshift;                                            \
+                __builtin_memcpy(b->out[r] + j + L * v, &a, sizeof a);         \
+            }                                                                  \
+    }                                                                          \
+    OTK_INLINE void block_tile_body_##L(                                       \
+        const block_rows *b, const double *yk, const double *ny, size_t m,     \
+        size_t d, size_t len, int expanded, int nr, int nv)                    \
+    {                                                                          \
+        size_t j = 0;                                                          \
+        for (; j + L * (size_t)nv <= len; j += L * (size_t)nv)                 \
+            block_vectors_##L(b, yk, ny, m, d, j, expanded, nr, nv);           \
+        for (; j + L <= len; j += L)                                           \
+            block_vectors_##L(b, yk, ny, m, d, j, expanded, nr, 1);            \
+        block_columns(b, yk, ny, m, d, j, len, expanded, nr);                  \
+    }
+
+/* The same sums one column at a time, for columns [j, len). */
+OTK_INLINE void block_columns(const block_rows *b, const double *yk,
+                              const double *ny, size_t m, size_t d, size_t j,
+                              size_t len, int expanded, int nr)
+{
+    for (; j < len; j++)
+        for (int r = 0; r < nr; r++) {
+            double acc = expanded ? b->nx[r] + ny[j] : 0.0;
+            for (size_t k = 0; k < d; k++) {
+                if (expanded) {
+                    acc += b->x[r][k] * yk[k * m + j];
+                } else {
+                    double t = b->x[r][k] - yk[k * m + j];
+                    acc += t * t;
+                }
+            }
+            acc = expanded && !(acc > 0.0) ? 0.0 : acc;
+            b->out[r][j] = b->finished ? acc - b->cshift : acc;
+        }
+}
+
+typedef int64_t v4i __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
+typedef int64_t v8i __attribute__((vector_size(64)));
+BLOCK_BODY(4, otk_v4d, v4i)
+BLOCK_BODY(8, v8d, v8i)
+
+/* Each variant in three shapes: four rows direct or expanded (the
+ * sweeps), one row direct (otk__cost_row). nv: vectors per row, so that
+ * 8 to 12 accumulators are in flight. */
+#define BLOCK_VARIANTS(suffix, target, L, nv4, nv1)                            \
+    target static void block_##suffix(const block_rows *b, const double *yk,   \
+                                      const double *ny, size_t m, size_t d,    \
+                                      size_t len, int shape)                   \
+    {                                                                          \
+        if (shape == BLOCK_DIRECT)                                             \
+            block_tile_body_##L(b, yk, NULL, m, d, len, 0, BLOCK_ROWS, nv4);   \
+        else if (shape == BLOCK_EXPANDED)                                      \
+            block_tile_body_##L(b, yk, ny, m, d, len, 1, BLOCK_ROWS, nv4);     \
+        else                                                                   \
+            block_tile_body_##L(b, yk, NULL, m, d, len, 0, 1, nv1);            \
+    }
+enum { BLOCK_DIRECT, BLOCK_EXPANDED, BLOCK_ONE_ROW };
+BLOCK_VARIANTS(base, , 4, 1, 2)
+#if OTK_HAVE_AVX2_VARIANT
+BLOCK_VARIANTS(avx2, OTK_TARGET_AVX2, 4, 2, 8)
+BLOCK_VARIANTS(avx512, OTK_TARGET_AVX512, 8, 3, 8)
+#endif
+
+/* Raw sums of columns [0, len) of the rows of b in the given shape; yk
+ * and ny offset to the tile. */
+static void block_tile(const block_rows *b, const double *yk, const double *ny,
+                       size_t m, size_t d, size_t len, int shape)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx512()) {
+        block_avx512(b, yk, ny, m, d, len, shape);
+        return;
+    }
+    if (otk__cpu_has_avx2()) {
+        block_avx2(b, yk, ny, m, d, len, shape);
+        return;
+    }
+#endif
+    block_base(b, yk, ny, m, d, len, shape);
+}
+
 const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
                             double *out)
 {
     if (cost->C != NULL)
         return cost->C + i * cost->m;
-    points_tile(cost, yt, i, 0, cost->m, 0.0, out);
+    if (blocked(cost)) {
+        /* the same entries as points_tile's, without its one chain */
+        block_rows b = {{cost->x + i * cost->d}, {0}, {out}, 0, 0.0};
+        block_tile(&b, yt, NULL, cost->m, cost->d, cost->m, BLOCK_ONE_ROW);
+        finish_tile(cost, cost->m, 0.0, out);
+    } else {
+        points_tile(cost, yt, i, 0, cost->m, 0.0, out);
+    }
     return out;
 }
 
 /* Columns per tile: the tile's yt entries, h, and the cost tile itself
- * (d + 2 doubles per column) stay within about 16 KiB of L1, so the rows
- * of a block reuse them from there. A multiple of 8 (whole vectors). */
+ * (d + 2 doubles per column; d + 6 for the blocked tiles: -2 y'^T, ||y'||^2,
+ * h and four rows) stay within about 16 KiB of L1, so the rows of a block
+ * reuse them from there. A multiple of 16 (whole vectors). */
 static size_t tile_columns(const otk_cost *cost)
 {
     size_t d = cost->C != NULL ? 0 : cost->d;
-    size_t t = 2048 / (d + 2) / 8 * 8;
+    size_t t = 2048 / (d + (blocked(cost) ? 6 : 2)) / 16 * 16;
     return t < 64 ? 64 : t;
 }
 
@@ -143,30 +403,98 @@ size_t otk__cost_exp_scratch_len(const otk_cost *cost)
     return t < cost->m ? t : cost->m;
 }
 
+int otk__cost_uses_expanded(const otk_cost *cost, const double *yt, double s)
+{
+    return expandable(cost) &&
+           fabs(s) * otk__cost_expanded_error(cost, yt) <= EXPANDED_MAX_ARG_ERR;
+}
+
+/* The four rows i0 .. i0 + rows - 1 (rows <= 4) of a blocked tile: rows
+ * that are skipped or missing are formed from row i0 into dummy (a tile
+ * of scratch). xc: room for the centred rows. */
+static void block_rows_setup(const otk_cost *cost, const double *yt, size_t i0,
+                             size_t rows, const double *shift, int expanded,
+                             double *e, double *dummy,
+                             double xc[BLOCK_ROWS][BLOCK_MAX_D], block_rows *b)
+{
+    const size_t d = cost->d, m = cost->m;
+    const double *c = expanded ? expanded_parts(cost, yt).c : NULL;
+    for (size_t r = 0; r < BLOCK_ROWS; r++) {
+        const int real = r < rows && isfinite(shift[r]);
+        const double *x = cost->x + (i0 + (r < rows ? r : 0)) * d;
+        b->out[r] = real ? e + r * m : dummy;
+        b->x[r] = x;
+        b->nx[r] = 0.0;
+        if (expanded) {
+            for (size_t k = 0; k < d; k++)
+                xc[r][k] = x[k] - c[k];
+            b->x[r] = xc[r];
+            b->nx[r] = centred_norm2(x, c, d);
+        }
+    }
+}
+
+void otk__cost_rows_expanded(const otk_cost *cost, const double *yt, size_t i0,
+                             size_t rows, double *out)
+{
+    const double shift[BLOCK_ROWS] = {0, 0, 0, 0};
+    double xc[BLOCK_ROWS][BLOCK_MAX_D];
+    block_rows b;
+    block_rows_setup(cost, yt, i0, rows, shift, 1, out, out, xc, &b);
+    b.finished = 0;
+    const expanded_data ex = expanded_parts(cost, yt);
+    block_tile(&b, ex.y2t, ex.ny, cost->m, cost->d, cost->m, BLOCK_EXPANDED);
+    for (size_t r = 0; r < rows; r++)
+        finish_tile(cost, cost->m, 0.0, out + r * cost->m);
+}
+
 void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
                         size_t rows, double cshift, const double *h, double s,
                         const double *shift, double *e, double *sum,
                         double *tile)
 {
     const size_t m = cost->m, step = tile_columns(cost);
+    const int block = blocked(cost);
+    const int expanded = block && otk__cost_uses_expanded(cost, yt, s);
+    double xc[BLOCK_ROWS][BLOCK_MAX_D];
+    block_rows b;
+    if (block) {
+        block_rows_setup(cost, yt, i0, rows, shift, expanded, e, tile, xc, &b);
+        b.finished = cost->metric != OTK_METRIC_EUCLIDEAN && cost->scale == 1.0;
+        b.cshift = cshift;
+    }
+    const double *yk = expanded ? expanded_parts(cost, yt).y2t : yt;
+    const double *ny = expanded ? expanded_parts(cost, yt).ny : NULL;
     for (size_t r = 0; r < rows; r++)
         sum[r] = 0.0;
     for (size_t j0 = 0; j0 < m; j0 += step) {
         const size_t len = m - j0 < step ? m - j0 : step;
+        if (block) {
+            block_rows bt = b;
+            for (int r = 0; r < BLOCK_ROWS; r++)
+                bt.out[r] += bt.out[r] == tile ? 0 : j0;
+            block_tile(&bt, yk + j0, ny != NULL ? ny + j0 : NULL, m, cost->d,
+                       len, expanded ? BLOCK_EXPANDED : BLOCK_DIRECT);
+            for (size_t r = 0; r < rows && !b.finished; r++)
+                if (bt.out[r] != tile)
+                    finish_tile(cost, len, cshift, bt.out[r]);
+        }
         for (size_t r = 0; r < rows; r++) {
             if (!isfinite(shift[r]))
                 continue;
             const size_t i = i0 + r;
+            double *er = e + r * m + j0;
             const double *c = tile;
-            if (cost->C == NULL)
+            if (block)
+                c = er;
+            else if (cost->C == NULL)
                 points_tile(cost, yt, i, j0, len, cshift, tile);
             else if (cshift != 0.0)
                 for (size_t j = 0; j < len; j++)
                     tile[j] = cost->C[i * m + j0 + j] - cshift;
             else
                 c = cost->C + i * m + j0;
-            sum[r] += otk__exp_affine_sum(h + j0, s, c, shift[r],
-                                          e + r * m + j0, len);
+            sum[r] += otk__exp_affine_sum(h + j0, s, c, shift[r], er, len);
         }
     }
 }

@@ -14,6 +14,11 @@ void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
 void dgels_(const char *trans, const int *m, const int *n, const int *nrhs,
             double *a, const int *lda, double *b, const int *ldb, double *work,
             const int *lwork, int *info);
+void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv,
+             int *info);
+void dgetrs_(const char *trans, const int *n, const int *nrhs, const double *a,
+             const int *lda, const int *ipiv, double *b, const int *ldb,
+             int *info);
 void dposv_(const char *uplo, const int *n, const int *nrhs, double *a,
             const int *lda, double *b, const int *ldb, int *info);
 
@@ -95,5 +100,21 @@ int otk__spd_solve(size_t n, size_t nrhs, const double *A, double *B)
                 B[i * nrhs + j] = b[j * n + i];
     free(a);
     free(b);
+    return info == 0 ? 0 : -1;
+}
+
+int otk__lu_factor(size_t n, double *A, int *ipiv)
+{
+    int nn = (int)n, info = 0;
+    /* row-major A is column-major A^T: factor A^T, solve with its
+     * transpose (otk__lu_apply) */
+    dgetrf_(&nn, &nn, A, &nn, ipiv, &info);
+    return info == 0 ? 0 : -1;
+}
+
+int otk__lu_apply(size_t n, const double *LU, const int *ipiv, double *y)
+{
+    int nn = (int)n, one = 1, info = 0;
+    dgetrs_("T", &nn, &one, LU, &nn, ipiv, y, &nn, &info);
     return info == 0 ? 0 : -1;
 }

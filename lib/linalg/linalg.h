@@ -23,6 +23,14 @@ void otk__axpy(size_t len, double alpha, const double *x, double *y);
 void otk__gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
                double alpha, const double *a, const double *b, double beta,
                double *c);
+/* The tiles otk__gemm issues a product in (rows x cols of C; m x n: one
+ * call), small enough that OpenBLAS runs each on the calling thread
+ * (blas.c), and otk__gemm with given tiles (rows, cols >= 1). */
+void otk__gemm_tile_shape(size_t m, size_t n, size_t k, size_t *rows,
+                          size_t *cols);
+void otk__gemm_tiled(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                     double alpha, const double *a, const double *b,
+                     double beta, double *c, size_t rows, size_t cols);
 /* Name of the shared object that provides cblas_ddot (for the link-order
  * test and `--version`); "" when it cannot be told. */
 const char *otk__blas_library(void);
@@ -70,8 +78,9 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
 double otk__exp_affine_sum(const double *h, double s, const double *c,
                            double shift, double *e, size_t len);
 
-/* log(sum_j exp(t_j)) for a short vector, without scratch (two passes). */
-double otk__lse(const double *t, size_t len);
+/* log(sum_j exp(t_j)) in two passes (the vectorized kernel); t is
+ * overwritten with exp(t_j - max_j t_j). */
+double otk__lse(double *t, size_t len);
 
 /* ---- LAPACK (the one in OpenBLAS; lapack.c) ---- */
 
@@ -88,6 +97,13 @@ int otk__least_squares(size_t rows, size_t cols, const double *A,
 /* Solves the symmetric positive definite system A X = B in place (A:
  * n x n, B: n x nrhs, row-major; B becomes X). Returns 0 or nonzero. */
 int otk__spd_solve(size_t n, size_t nrhs, const double *A, double *B);
+
+/* LU with partial pivoting of a general n x n row-major A, in place
+ * (LAPACK's blocked dgetrf; ipiv: n ints), and the solve of A z = y with
+ * it (y becomes z). The diagonal of the factored A is U's (the pivots).
+ * Each returns 0, or nonzero when LAPACK fails (an exactly zero pivot). */
+int otk__lu_factor(size_t n, double *A, int *ipiv);
+int otk__lu_apply(size_t n, const double *LU, const int *ipiv, double *y);
 
 /* ---- Iterative solvers for the bilevel module (cg.c, scfista.c) ---- */
 
@@ -172,12 +188,31 @@ const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
  * Each entry is the same arithmetic as otk__cost_row minus cshift followed
  * by otk__exp_affine_sum (the sums differ by rounding: they are summed per
  * tile). tile: otk__cost_exp_scratch_len(cost) doubles of scratch.
+ * Exception: squared Euclidean point clouds with 8 <= d <= 64 for which
+ * otk__cost_uses_expanded(cost, yt, s) form the costs as ||x'||^2 +
+ * ||y'||^2 - 2 x'.y' about a common centre (half the arithmetic), within
+ * otk__cost_expanded_error of the definition; the exponents then differ
+ * from the untiled path's by at most 1e-11.
  */
 size_t otk__cost_exp_scratch_len(const otk_cost *cost);
 void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
                         size_t rows, double cshift, const double *h, double s,
                         const double *shift, double *e, double *sum,
                         double *tile);
+/*
+ * For a prepared yt: a bound on |C~_ij - C_ij| over all pairs for costs
+ * formed in the expanded form, (d + 3) eps (R_x + R_y)^2 |scale| (R: the
+ * largest distance of a point of either cloud to the centre of their
+ * common bounding box), INFINITY when the cost has no expanded form.
+ */
+double otk__cost_expanded_error(const otk_cost *cost, const double *yt);
+/* Whether otk__cost_rows_exp at this s uses the expanded form: s times
+ * that bound at most 1e-11. */
+int otk__cost_uses_expanded(const otk_cost *cost, const double *yt, double s);
+/* Rows i0 .. i0 + rows - 1 (rows <= 4) in the expanded form into out
+ * (rows x m), for a cost with a finite otk__cost_expanded_error. */
+void otk__cost_rows_expanded(const otk_cost *cost, const double *yt, size_t i0,
+                             size_t rows, double *out);
 /* Column j of the cost into out (n entries). */
 void otk__cost_col(const otk_cost *cost, size_t j, double *out);
 /* One entry (the public otk_cost_entry is this). */

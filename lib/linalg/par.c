@@ -2,11 +2,17 @@
  * The threading policy (see par.h): thread counts, and the measured choice
  * between a team and the calling thread for repeated parallel regions.
  *
- * The choice: the first 2 PROBES regions alternate team and calling thread
- * (team first; after the first pair already if one mode took more than
- * CLEAR_RATIO times the other) and the faster mode by its fastest region
- * is chosen. Then, now and then, one region runs in the other mode; if it
- * beats the better of the chosen mode's last two regions the choice flips.
+ * The choice: regions start on the calling thread, and the team is
+ * promoted only once measured faster. The first 2 PROBES regions alternate
+ * calling thread and team (calling thread first; after the first pair
+ * already if one mode took more than CLEAR_RATIO times the other) and the
+ * faster mode by its fastest region is chosen; until then the one-off
+ * regions (otk__par_team) run on the calling thread too. A team that
+ * spins on a core another process holds, or that would not pay on a short
+ * solve, so costs one team region before the choice (two when the times
+ * are close). Then, now
+ * and then, one region runs in the other mode; if it beats the better of
+ * the chosen mode's last two regions the choice flips.
  * The gap to the next probe is `interval` regions, which starts at
  * FIRST_INTERVAL after a change and doubles up to MAX_INTERVAL while the
  * choice stands, and at least PROBE_SHARE times the probe's cost in
@@ -34,6 +40,13 @@
 
 double (*otk__par_clock)(void) = otk__now;
 int otk__par_hint = 0;
+unsigned long otk__par_regions[2];
+
+/* Counted with relaxed atomics: deciders may run in several user threads. */
+static void count_region(int team)
+{
+    __atomic_fetch_add(&otk__par_regions[team], 1UL, __ATOMIC_RELAXED);
+}
 
 /* Deciders may run in several user threads at once; the hint is only a
  * starting point, so relaxed atomics do. */
@@ -76,9 +89,9 @@ int otk__threads_for_work(int requested, size_t work)
 void otk__par_init(otk__par *p, int parts)
 {
     *p = (otk__par){.parts = parts < 1 ? 1 : parts,
-                    .team = parts < 1 ? 1 : parts,
+                    .team = 1,
                     .interval = FIRST_INTERVAL,
-                    .mode = 1,
+                    .mode = 0,
                     .best = {INFINITY, INFINITY},
                     .recent = {INFINITY, INFINITY},
                     .clock = otk__par_clock};
@@ -92,23 +105,28 @@ void otk__par_init(otk__par *p, int parts)
 
 int otk__par_team(const otk__par *p)
 {
-    return p->parts > 1 && p->mode == 1 ? p->parts : 1;
+    const int team = p->parts > 1 && p->mode == 1;
+    count_region(team);
+    return team ? p->parts : 1;
 }
 
-/* The mode of region number k: alternating while probing, the other one
- * at a probe, else the chosen one. */
+/* The mode of region number k: alternating while probing (the calling
+ * thread first), the other one at a probe, else the chosen one. */
 static int mode_of(const otk__par *p, unsigned long k)
 {
     if (k < 2 * PROBES)
-        return k % 2 == 0;
+        return k % 2 == 1;
     return k == p->next_probe ? !p->mode : p->mode;
 }
 
 int otk__par_begin(otk__par *p)
 {
-    if (p->parts <= 1) /* also a zeroed decider */
+    if (p->parts <= 1) { /* also a zeroed decider */
+        count_region(0);
         return p->team = 1;
+    }
     p->team = mode_of(p, p->count) ? p->parts : 1;
+    count_region(p->team > 1);
     p->start = p->clock();
     return p->team;
 }

@@ -15,7 +15,8 @@
  * spinning (libgomp reads its wait policy once, at start-up, from the
  * environment), so on a core shared with another busy process a team can
  * be several times slower than one thread, and only a measurement tells.
- * Whatever it decides, the numbers are the same bit for bit.
+ * Regions start on the calling thread; the team is promoted once measured
+ * faster. Whatever it decides, the numbers are the same bit for bit.
  *
  *   const int team = otk__par_begin(&par);
  *   #pragma omp parallel num_threads(team) if (team > 1)
@@ -83,6 +84,11 @@ extern double (*otk__par_clock)(void);
  * one-shot call has a new workspace each time) starts from it instead of
  * probing again. Tests reset it to 0. */
 extern int otk__par_hint;
+/* Regions run so far in the process, through otk__par_begin and
+ * otk__par_team: [0] on the calling thread, [1] by a team. Counts for
+ * benchmarks and tests (how many regions a solve ran on a team), which
+ * may reset them. */
+extern unsigned long otk__par_regions[2];
 
 /* Inside the region: block b of parts, for the calling thread of the
  * team; all of them, in order, without a team. */

@@ -354,15 +354,12 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
     *sum = otk__exp_shift_sum(e, m, e, len);
 }
 
-double otk__lse(const double *t, size_t len)
+double otk__lse(double *t, size_t len)
 {
     double m = -INFINITY;
     for (size_t j = 0; j < len; j++)
         m = t[j] > m ? t[j] : m;
     if (m == -INFINITY || !isfinite(m))
         return m;
-    double s = 0.0;
-    for (size_t j = 0; j < len; j++)
-        s += exp_scalar(t[j] - m);
-    return m + log(s);
+    return m + log(otk__exp_shift_sum(t, m, t, len));
 }

@@ -44,8 +44,10 @@ otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
              0.5 * (info[1].dual_objective + info[2].dual_objective);
     if (grad != NULL) {
         memset(grad, 0, n * d * sizeof *grad);
-        otk__mg_add_plan_grad(s, &cyz, reg, f_yz, g_yz, 1.0, grad, NULL);
-        otk__mg_add_plan_grad(s, &cyy, reg, f_yy, g_yy, -0.5, grad, grad);
+        otk__mg_add_plan_grad(s, &cyz, reg, f_yz, g_yz, 1.0, grad, NULL,
+                              sc->rows);
+        otk__mg_add_plan_grad(s, &cyy, reg, f_yy, g_yy, -0.5, grad, grad,
+                              sc->rows);
     }
     return st;
 }
@@ -73,7 +75,7 @@ otk_status otk_mg_divergence(const double *y, size_t n, const double *z,
         OTK_CONVERGED)
         return st;
     mg_scratch sc;
-    if (otk__mg_scratch_init(&sc, n, m) != 0)
+    if (otk__mg_scratch_init(&sc, n, m, d) != 0)
         return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     info->reg = settings->reg;
     st = otk__mg_divergence_core(settings, y, n, z, m, d, settings->reg, &sc,

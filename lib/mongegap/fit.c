@@ -26,11 +26,13 @@ typedef struct fit_state {
     mg_step step;    /* batches, buffers, the loss's gradient */
     double *m1, *m2; /* Adam moments */
     size_t *perm_s, *perm_t;
+    mg_valid valid; /* used when settings.validate_every > 0 */
 } fit_state;
 
 static void free_state(fit_state *st)
 {
     otk__mg_step_free(&st->step);
+    otk__mg_valid_free(&st->valid);
     free(st->m1);
     free(st->perm_s);
 }
@@ -93,13 +95,13 @@ static double step_size(const otk_mg_fit_settings *s, size_t step)
     return s->lr * 0.5 * (1.0 + cos(pi * t));
 }
 
-/* gap_reg_scale 1: the nearest competitor's cost margin, which the plan
- * must resolve in every dimension, but not below the tutorial's reg (0.01
- * x the mean cost), where low dimensions already do well and the margin
- * is small (docs/mongegap.md, "The gap's reg"). */
-static double spread_scale(const otk_cost *c)
+/* gap_reg_scale 1: a fraction of the nearest competitor's cost margin,
+ * which the plan must resolve in every dimension, but not below the
+ * tutorial's reg (0.01 x the mean cost), where low dimensions already do
+ * well and the margin is small (docs/mongegap.md, "The gap's reg"). */
+static double spread_reg(double relative_reg, const otk_cost *c)
 {
-    const double margin = otk__mg_competitor_cost(c);
+    const double margin = relative_reg * otk__mg_competitor_cost(c);
     const double tutorial = 0.01 * otk__mg_mean_cost(c);
     return margin > tutorial ? margin : tutorial;
 }
@@ -124,7 +126,7 @@ static const char *first_regs(const otk_mg_fit_settings *s,
     info->gap_reg = s->gap.reg > 0.0 ? s->gap.reg
                     : s->gap_reg_scale == 0
                         ? s->gap.relative_reg * otk__mg_mean_cost(&c)
-                        : s->gap.relative_reg * spread_scale(&c);
+                        : spread_reg(s->gap.relative_reg, &c);
     if (!positive(info->fit_reg))
         return "fit_reg";
     return s->lambda > 0.0 && !positive(info->gap_reg) ? "gap_reg" : NULL;
@@ -157,7 +159,8 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     otk__call call = otk__begin(&info->outcome);
     info->steps = info->sinkhorn_iterations = info->inner_not_converged = 0;
     info->last = (otk_mg_fit_progress){0, NAN, NAN, NAN};
-    info->fit_reg = info->gap_reg = NAN;
+    info->fit_reg = info->gap_reg = info->validation_loss = NAN;
+    info->best_step = 0;
     otk_mg_fit_settings defaults;
     if (settings == NULL) {
         otk_mg_fit_default_settings(&defaults);
@@ -179,12 +182,31 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     if ((bad = otk__first_nonfinite(target, nt * d)) != SIZE_MAX)
         return otk__fail(&call, OTK_ERR_INVALID_INPUT, "target", bad);
 
+    /* with validation, rows held out of training (validate.c) */
+    const size_t every = settings->validate_every;
+    mg_split split = {source, target, ns, nt, 0, 0, 0, NULL, NULL};
+    if (every > 0) {
+        split.hs = otk__mg_holdout(ns, settings->validation_fraction);
+        split.ht = otk__mg_holdout(nt, settings->validation_fraction);
+        if (ns < split.hs + 2 || nt < split.ht + 2) /* too few to split */
+            return otk__fail(&call, OTK_ERR_INVALID_ARGUMENT,
+                             ns < split.hs + 2 ? "source" : "target", SIZE_MAX);
+    }
+    const size_t ns_fit = ns - split.hs, nt_fit = nt - split.ht;
     fit_state st = {0};
     size_t b = settings->batch;
-    b = b > ns ? ns : b;
-    b = b > nt ? nt : b;
+    b = b > ns_fit ? ns_fit : b;
+    b = b > nt_fit ? nt_fit : b;
+    split.batch = b;
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (rng == NULL || alloc_state(&st, map, b, ns, nt) != 0) {
+    int bad_alloc = rng == NULL || alloc_state(&st, map, b, ns, nt) != 0;
+    if (!bad_alloc)
+        gsl_rng_set(rng, settings->seed);
+    split.perm_s = st.perm_s;
+    split.perm_t = st.perm_t;
+    if (!bad_alloc && every > 0)
+        bad_alloc = otk__mg_valid_init(&st.valid, map, rng, &split) != 0;
+    if (bad_alloc) {
         gsl_rng_free(rng);
         free_state(&st);
         return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
@@ -193,7 +215,6 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     /* without the memory for warm starts the solves stay cold */
     if (settings->gap.sinkhorn.warm_start)
         (void)otk__mg_scratch_warm(&sp->sc, d);
-    gsl_rng_set(rng, settings->seed);
     const size_t np = map->nparams;
     otk_mg_settings gap = settings->gap, div;
     gap.sinkhorn.tol = inner_tol(settings->gap.sinkhorn.tol, b);
@@ -203,8 +224,8 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
     double b1t = 1.0, b2t = 1.0;
     const char *bad_reg = NULL;
     for (size_t step = 1; step <= settings->steps; step++) {
-        draw(rng, st.perm_s, ns, source, b, d, sp->xb);
-        draw(rng, st.perm_t, nt, target, b, d, sp->zb);
+        draw(rng, st.perm_s, ns_fit, source, b, d, sp->xb);
+        draw(rng, st.perm_t, nt_fit, target, b, d, sp->zb);
         if (step == 1 &&
             (bad_reg = first_regs(settings, map, sp, info)) != NULL)
             break;
@@ -234,6 +255,16 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
         }
         info->steps = step;
         info->last = p;
+        if (every > 0 && (step % every == 0 || step == settings->steps)) {
+            int check_stopped;
+            s1 = otk__mg_valid_check(&st.valid, map, &L, step, &check_stopped,
+                                     &info->sinkhorn_iterations);
+            if (s1 != OTK_CONVERGED) {
+                status = s1;
+                break;
+            }
+            inner_stopped |= check_stopped;
+        }
         if (inner_stopped) { /* the step is usable; the final status says */
             info->inner_not_converged++;
             status = OTK_MAX_ITER;
@@ -242,6 +273,13 @@ otk_status otk_mg_fit(otk_mg_map *map, const double *source, size_t ns,
             status = OTK_CANCELLED;
             break;
         }
+    }
+    /* a completed run with validation returns its best map */
+    if (every > 0 && status >= 0 && status != OTK_CANCELLED &&
+        st.valid.best_step > 0) {
+        memcpy(map->params, st.valid.best, np * sizeof *map->params);
+        info->best_step = st.valid.best_step;
+        info->validation_loss = st.valid.best_loss;
     }
     gsl_rng_free(rng);
     free_state(&st);

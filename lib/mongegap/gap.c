@@ -98,16 +98,22 @@ double otk__mg_competitor_cost(const otk_cost *c)
 
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
-                           double sign, double *grad_rows, double *grad_cols)
+                           double sign, double *grad_rows, double *grad_cols,
+                           double *scratch)
 {
-    /* P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), uniform a and b */
+    /* P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg), uniform a and b; a
+     * row's costs and exponentials by the vectorized kernels */
     const size_t n = c->n, m = c->m, d = c->d;
     const double log_ab = -log((double)n) - log((double)m);
+    double *yt = scratch, *p = scratch + otk__cost_scratch_len(c);
+    otk__cost_prepare(c, yt);
     for (size_t i = 0; i < n; i++) {
-        const double *u = c->x + i * d;
+        const double *u = c->x + i * d, *row = otk__cost_row(c, yt, i, p);
+        for (size_t j = 0; j < m; j++)
+            p[j] = log_ab + (f[i] + g[j] - row[j]) / reg;
+        otk__exp_shift_sum(p, 0.0, p, m);
         for (size_t j = 0; j < m; j++) {
-            double pij =
-                exp(log_ab + (f[i] + g[j] - otk_cost_entry(c, i, j)) / reg);
+            const double pij = p[j];
             if (pij < 1e-300)
                 continue;
             const double *v = c->y + j * d;
@@ -119,16 +125,17 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
     }
 }
 
-int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m)
+int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m, size_t d)
 {
     sc->n = n;
     sc->m = m;
+    sc->rows = malloc((d + 1) * (n > m ? n : m) * sizeof *sc->rows);
     sc->nn = otk_sinkhorn_workspace_create(n, n);
     sc->nm = otk_sinkhorn_workspace_create(n, m);
     sc->mm = otk_sinkhorn_workspace_create(m, m);
     sc->pot = malloc(4 * (n + m) * sizeof *sc->pot);
     sc->warm = NULL;
-    if (sc->nn && sc->nm && sc->mm && sc->pot)
+    if (sc->nn && sc->nm && sc->mm && sc->pot && sc->rows)
         return 0;
     otk__mg_scratch_free(sc);
     return -1;
@@ -162,6 +169,7 @@ void otk__mg_scratch_free(mg_scratch *sc)
     otk_sinkhorn_workspace_free(sc->nm);
     otk_sinkhorn_workspace_free(sc->mm);
     free(sc->pot);
+    free(sc->rows);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -192,7 +200,7 @@ otk_status otk__mg_entropic_gap(const otk_mg_settings *s, const double *x,
          * c(x_j, y_j), since grad_2 c = -grad_1 c for these costs; the
          * columns of add_plan_grad get -sign P grad_1 c */
         memset(grad, 0, n * d * sizeof *grad);
-        otk__mg_add_plan_grad(s, &c, reg, f, g, -1.0, NULL, grad);
+        otk__mg_add_plan_grad(s, &c, reg, f, g, -1.0, NULL, grad, sc->rows);
         for (size_t j = 0; j < n; j++)
             otk__mg_grad_first(s, x + j * d, y + j * d, d, -1.0 / (double)n,
                                grad + j * d);
@@ -268,7 +276,7 @@ otk_status otk_monge_gap(const double *x, const double *y, size_t n, size_t d,
         if ((st = otk__check_reg(&call, reg)) != OTK_CONVERGED)
             return st; /* a zero mean cost: all points equal */
         mg_scratch sc;
-        if (otk__mg_scratch_init(&sc, n, n) != 0)
+        if (otk__mg_scratch_init(&sc, n, n, d) != 0)
             return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
         st = otk__mg_entropic_gap(settings, x, y, n, d, reg, &sc, grad, info);
         otk__mg_scratch_free(&sc);

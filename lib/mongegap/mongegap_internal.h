@@ -2,6 +2,7 @@
 #ifndef OTK_MONGEGAP_INTERNAL_H
 #define OTK_MONGEGAP_INTERNAL_H
 
+#include <gsl/gsl_rng.h>
 #include <otkit/entropic.h>
 #include <otkit/mongegap.h>
 
@@ -40,11 +41,13 @@ double otk__mg_competitor_cost(const otk_cost *c);
  * For the entropic plan P of cost c (uniform weights, potentials f, g at
  * reg), add sign * sum_j P_ij grad_u c(x_i, y_j) to grad_rows[i] and
  * -sign * sum_i P_ij grad_u c(x_i, y_j) to grad_cols[j] (either may be
- * NULL, or both the same array).
+ * NULL, or both the same array). scratch: (d + 1) m doubles for c's m
+ * columns in R^d.
  */
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
-                           double sign, double *grad_rows, double *grad_cols);
+                           double sign, double *grad_rows, double *grad_cols,
+                           double *scratch);
 
 /* The warm start of one of a training loop's problems (warm.c): the rows
  * u (n x d) and f of its last converged solve, from which the next
@@ -52,6 +55,7 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
 typedef struct mg_warm {
     double *u, *f, *g, *t; /* t: n doubles of scratch */
     double *C;             /* n x m: the solve's dense cost */
+    double *yt;            /* (n + m) d: transposed points (linalg.h) */
     size_t n, m, d;
     int ready; /* u and f hold a converged solve */
 } mg_warm;
@@ -75,13 +79,14 @@ enum { MG_WARM_GAP, MG_WARM_YZ, MG_WARM_YY, MG_WARM_ZZ, MG_WARM_COUNT };
  * points (a training loop allocates them once). */
 typedef struct mg_scratch {
     otk_sinkhorn_workspace *nn, *nm, *mm;
-    double *pot; /* 4 (n + m) potentials */
+    double *pot;  /* 4 (n + m) potentials */
+    double *rows; /* (d + 1) max(n, m): otk__mg_add_plan_grad's scratch */
     size_t n, m;
     mg_warm *warm; /* MG_WARM_COUNT warm starts, or NULL: cold solves */
 } mg_scratch;
 
 /* 0, or -1 when memory is short (then nothing is held). */
-int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m);
+int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m, size_t d);
 /* Warm starts for points in R^d from now on: 0, or -1 when memory is
  * short (then the solves stay cold). */
 int otk__mg_scratch_warm(mg_scratch *sc, size_t d);
@@ -130,5 +135,35 @@ otk_status otk__mg_divergence_core(const otk_mg_settings *s, const double *y,
                                    size_t d, double reg, mg_scratch *sc,
                                    double *value, double *grad,
                                    size_t *iterations);
+
+/* Validation during a fit (validate.c). */
+typedef struct mg_valid {
+    mg_step step;     /* the held-out batch in step.xb and step.zb */
+    double *best;     /* the parameters of the best check */
+    double best_loss; /* its loss (INFINITY before the first check) */
+    size_t best_step; /* its step (0 before the first check) */
+} mg_valid;
+
+/* The fit's samples and their row orders: training draws from the first
+ * ns - hs rows of perm_s (nt - ht of perm_t). */
+typedef struct mg_split {
+    const double *source, *target;
+    size_t ns, nt, hs, ht, batch;
+    size_t *perm_s, *perm_t;
+} mg_split;
+
+/* The rows held out of n for a fraction (at least 2). */
+size_t otk__mg_holdout(size_t n, double fraction);
+/* Holds out sp->hs source and sp->ht target rows at random (moved to the
+ * ends of the permutations) and keeps a batch of them; 0, or -1 when
+ * memory is short (then otk__mg_valid_free still applies). */
+int otk__mg_valid_init(mg_valid *v, const otk_mg_map *map, gsl_rng *rng,
+                       const mg_split *sp);
+void otk__mg_valid_free(mg_valid *v); /* accepts a zeroed v */
+/* The loss of map on the held-out batch after `step`; keeps the map when
+ * it is the best so far. *stopped and *iterations as otk__mg_step_loss. */
+otk_status otk__mg_valid_check(mg_valid *v, const otk_mg_map *map,
+                               const mg_loss *L, size_t step, int *stopped,
+                               size_t *iterations);
 
 #endif

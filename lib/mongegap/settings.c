@@ -67,7 +67,7 @@ static const otk_setting_bounds fit_table[] = {
           "reg of the fitting loss (0: relative_fit_reg)"),
     FIELD(otk_mg_fit_settings, , relative_fit_reg, REAL, 0, INFINITY, LO | HI,
           0.3, "fit_reg relative to the mean cost of a target batch"),
-    FIELD(otk_mg_fit_settings, , steps, COUNT, 1, INFINITY, 0, 1000,
+    FIELD(otk_mg_fit_settings, , steps, COUNT, 1, INFINITY, 0, 1500,
           "Adam steps"),
     FIELD(otk_mg_fit_settings, , batch, COUNT, 2, INFINITY, 0, 256,
           "points per batch"),
@@ -83,6 +83,10 @@ static const otk_setting_bounds fit_table[] = {
           "Adam denominator offset"),
     FIELD(otk_mg_fit_settings, , seed, ULONG, 0, INFINITY, 0, 0,
           "batch sampling seed"),
+    FIELD(otk_mg_fit_settings, , validate_every, COUNT, 0, INFINITY, 0, 0,
+          "validation every this many steps, best map kept (0: none)"),
+    FIELD(otk_mg_fit_settings, , validation_fraction, REAL, 0, 1, LO | HI,
+          0.1, "fraction of the rows held out for validation"),
 };
 /* clang-format on */
 #define GAP_COUNT (sizeof gap_table / sizeof gap_table[0])

@@ -34,7 +34,7 @@ int otk__mg_step_init(mg_step *st, const otk_mg_map *map, size_t b)
                        sizeof *st->cache);
     st->grad = malloc(map->nparams * sizeof *st->grad);
     if (!st->xb || !st->cache || !st->grad ||
-        otk__mg_scratch_init(&st->sc, b, b) != 0) {
+        otk__mg_scratch_init(&st->sc, b, b, d) != 0) {
         otk__mg_step_free(st);
         return -1;
     }

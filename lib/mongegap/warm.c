@@ -22,7 +22,7 @@
 int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d)
 {
     memset(w, 0, sizeof *w);
-    w->u = malloc((n * d + n + m + n) * sizeof *w->u);
+    w->u = malloc((n * d + n + m + n + (n + m) * d) * sizeof *w->u);
     w->C = malloc(n * m * sizeof *w->C);
     if (w->u == NULL || w->C == NULL) {
         otk__mg_warm_free(w);
@@ -31,6 +31,7 @@ int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d)
     w->f = w->u + n * d;
     w->g = w->f + n;
     w->t = w->g + m;
+    w->yt = w->t + n;
     w->n = n;
     w->m = m;
     w->d = d;
@@ -44,15 +45,19 @@ void otk__mg_warm_free(mg_warm *w)
     memset(w, 0, sizeof *w);
 }
 
-/* g at the columns of c from the kept rows and f (see the top). */
+/* g at the columns v of c from the kept rows and f (see the top). The
+ * costs are symmetric, so column j of C(u, v) is row j of C(v, u),
+ * computed a row at a time by the vectorized kernels (linalg.h). */
 static void extend(const otk_mg_settings *s, mg_warm *w, const double *v,
                    double reg)
 {
-    otk_cost c = otk_cost_points(w->n, w->m, w->d, w->u, v, s->metric, s->p);
+    otk_cost c = otk_cost_points(w->m, w->n, w->d, v, w->u, s->metric, s->p);
+    otk__cost_prepare(&c, w->yt);
     const double log_n = log((double)w->n);
     for (size_t j = 0; j < w->m; j++) {
+        const double *row = otk__cost_row(&c, w->yt, j, w->t);
         for (size_t i = 0; i < w->n; i++)
-            w->t[i] = (w->f[i] - otk_cost_entry(&c, i, j)) / reg;
+            w->t[i] = (w->f[i] - row[i]) / reg;
         w->g[j] = -reg * (otk__lse(w->t, w->n) - log_n);
     }
 }
@@ -75,9 +80,13 @@ otk_status otk__mg_solve(otk_sinkhorn_workspace *ws, const otk_mg_settings *s,
     /* the solve iterates on a dense copy of the cost: formed once (the
      * cost of one sweep), it spares every sweep the distances, and lets
      * the solver use the scaling domain when the reg allows */
-    for (size_t i = 0; i < w->n; i++)
-        for (size_t j = 0; j < w->m; j++)
-            w->C[i * w->m + j] = otk_cost_entry(c, i, j);
+    otk__cost_prepare(c, w->yt);
+    for (size_t i = 0; i < w->n; i++) {
+        double *dst = w->C + i * w->m;
+        const double *row = otk__cost_row(c, w->yt, i, dst);
+        if (row != dst) /* a dense c */
+            memcpy(dst, row, w->m * sizeof *dst);
+    }
     const otk_cost dense = otk_cost_dense(w->n, w->m, w->C);
     pb.cost = &dense;
     if (w->ready) {

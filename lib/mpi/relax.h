@@ -11,7 +11,7 @@
 typedef struct relax_state {
     int adaptive, stalls;
     double prev_res, prev_rate, plain_rate, switch_res;
-    size_t prev_k;
+    size_t prev_k, switch_k;
 } relax_state;
 
 /* A fresh state; adaptive when the relaxation setting is 0. */

@@ -202,8 +202,10 @@ static otk_status allocate(dist *D, const otk_sinkhorn_settings *s)
         (D->symmetric && !D->f_all))
         return OTK_ERR_NO_MEMORY;
     otk_sinkhorn_workspace *ws = D->ws;
-    ws->yt = malloc(m * d * sizeof *ws->yt);
-    ws->yt_cap = ws->yt != NULL ? m * d : 0;
+    /* the most otk__cost_scratch_len asks for (the cost is formed later) */
+    const size_t yt_len = 2 * m * d + m + d + 1;
+    ws->yt = malloc(yt_len * sizeof *ws->yt);
+    ws->yt_cap = ws->yt != NULL ? yt_len : 0;
     /* threads as otk_sinkhorn chooses them for this rank's rows */
     int t = otk__threads_for_work(s->threads, D->n_loc * m);
     if (ws->yt == NULL || otk__reserve_threads(ws, t) != 0)

@@ -102,7 +102,31 @@ typedef struct engine {
     int sparse;            /* otk_sparse (else otk_quadratic) */
     size_t iterations, evaluations;
     int converged, cancelled;
+    /* the hand-over to the finish (see progress): L-BFGS iterations
+     * before this run, the objective and iteration at the start of the
+     * current window, the window, and the relative decrease below which
+     * a window ends the run; handover is set when it did */
+    size_t iter_offset, window_iter, window;
+    double window_f, creep, scale;
+    int handover;
+    int at_lp;         /* x is the linear program's potentials (k = 1) */
+    double cmin, cmax; /* the range of the costs read */
 } engine;
+
+/* The hand-over (see progress): the first window of L-BFGS iterations,
+ * the relative gain below which a window ends the run, and the factor of
+ * that creep for each later run after an uncertified finish. */
+#define HANDOVER_WINDOW 100
+#define HANDOVER_CREEP 1e-8
+#define HANDOVER_CREEP_FACTOR 1e-2
+
+/* The tie solve's budget of multiply-adds (ties.c) in one solve: this
+ * many per cost entry and allowed L-BFGS iteration (an evaluation reads
+ * each entry once), at most TIES_WORK_MAX (some seconds with LAPACK).
+ * Measured needs: 2e7 on 40 x 30 (dual, k = 2), 1e10-2e10 on the 512 x 512
+ * colour problem at k = 8. */
+#define TIES_WORK_PER_ENTRY 10.0
+#define TIES_WORK_MAX 2e10
 
 /* Columns handled together: a dense cost is read a row segment (one
  * cache line of 8 doubles) at a time instead of one entry per line. */
@@ -802,7 +826,7 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     (void)step;
     (void)ls;
     engine *e = instance;
-    e->iterations = (size_t)k;
+    e->iterations = e->iter_offset + (size_t)k;
     /* the accepted point is the base of the next line search */
     memcpy(e->base_x, x, (size_t)nvars * sizeof *x);
     memcpy(e->base_g, g, (size_t)nvars * sizeof *g);
@@ -828,6 +852,19 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     if (err <= e->s->tol) {
         e->converged = 1;
         return 1;
+    }
+    /* L-BFGS creeps along the kinks of a piecewise-quadratic objective
+     * without failing a line search: when a window of iterations gains
+     * less than creep times the problem's scale, the finish takes over
+     * (engine_run) */
+    if ((size_t)k >= e->window_iter + e->window) {
+        const int creeping = e->window_f - fx <= e->creep * e->scale;
+        e->window_iter = (size_t)k;
+        e->window_f = fx;
+        if (creeping && e->sparse && e->k < e->n) {
+            e->handover = 1;
+            return 1;
+        }
     }
     return 0;
 }
@@ -1342,16 +1379,22 @@ static otk_status minimize(engine *e, const otk_quadratic_settings *s,
     lbfgs_parameter_t param;
     lbfgs_parameter_init(&param);
     param.m = s->history;
-    param.max_iterations = (int)s->max_iter;
     param.epsilon = 0.0; /* our own test, on the marginal error */
     /* Backtracking to the (weak) Wolfe conditions: measured more robust
      * than More-Thuente on these piecewise-quadratic objectives, which
      * made More-Thuente stop far from the optimum at small reg. */
     param.linesearch = LBFGS_LINESEARCH_BACKTRACKING_WOLFE;
+    param.max_iterations = (int)(s->max_iter - e->iter_offset);
+    e->have_base = 0;
+    e->handover = 0;
+    e->window_iter = 0;
+    e->window_f = INFINITY;
     lbfgsfloatval_t fx = 0.0;
     int ret = lbfgs(nvars, x, &fx, evaluate, progress, e, &param);
     if (e->converged)
         return OTK_CONVERGED;
+    if (e->handover)
+        return OTK_STALLED;
     if (e->cancelled)
         return OTK_CANCELLED;
     if (ret == LBFGSERR_MAXIMUMITERATION)
@@ -1457,17 +1500,21 @@ static otk_status finish(engine *e, otk_quadratic_workspace *ws, double *x,
                              .ctx = e,
                              .value = finish_value,
                              .column = finish_column_at};
-    cost_range(e, &p.cmin, &p.cmax);
+    p.cmin = e->cmin;
+    p.cmax = e->cmax;
     double bmax = 0.0;
     for (size_t j = 0; j < e->m; j++)
         bmax = e->b[j] > bmax ? e->b[j] : bmax;
     double *g = e->base_g;
-    if (e->k == 1)
-        lp_start(e, x);
     double value = e->shift - objective(e, x, g);
     const double scale = fmax(fabs(value), (p.cmax - p.cmin) + e->reg * bmax);
     size_t left =
         e->s->max_iter > e->iterations ? e->s->max_iter - e->iterations : 0;
+    /* the linear program's potentials are optimal: no Newton step can
+     * gain, so the tie solve alone certifies them */
+    if (e->at_lp)
+        left = 0;
+    e->at_lp = 0;
     otk__finish_result r =
         otk__smooth_finish(&p, &ws->fin, x, g, e->s->tol * scale, left);
     if (r.no_memory)
@@ -1494,9 +1541,40 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     const int nvars = (int)(n + (e->dual ? m : 0));
     double *x = ws->x;
     start_point(e, s, sol, x);
-    otk_status st = minimize(e, s, x, nvars);
-    if (st == OTK_CONVERGED || st == OTK_MAX_ITER || st == OTK_STALLED)
-        st = finish(e, ws, x, st, info);
+    cost_range(e, &e->cmin, &e->cmax);
+    double bmax = 0.0;
+    for (size_t j = 0; j < m; j++)
+        bmax = e->b[j] > bmax ? e->b[j] : bmax;
+    e->scale = (e->cmax - e->cmin) + e->reg * bmax;
+    e->window = HANDOVER_WINDOW;
+    e->creep = HANDOVER_CREEP;
+    ws->fin.ties.work = 0.0;
+    ws->fin.ties.solves = 0;
+    ws->fin.ties.work_cap =
+        fmin(TIES_WORK_MAX,
+             TIES_WORK_PER_ENTRY * (double)s->max_iter * (double)n * (double)m);
+    /* k = 1: the network simplex's potentials are optimal (lp_start);
+     * the finish certifies them, and L-BFGS runs only if it does not */
+    otk_status st = OTK_STALLED;
+    if (e->k == 1) {
+        lp_start(e, x);
+        e->handover = 1;
+        e->at_lp = 1;
+    } else {
+        st = minimize(e, s, x, nvars);
+    }
+    for (;;) {
+        if (st == OTK_CONVERGED || st == OTK_MAX_ITER || st == OTK_STALLED)
+            st = finish(e, ws, x, st, info);
+        /* the finish did not certify a creeping run's point: L-BFGS goes
+         * on from it, with a longer window and a finer creep */
+        if (st != OTK_STALLED || !e->handover || e->iterations >= s->max_iter)
+            break;
+        e->iter_offset = e->iterations;
+        e->window *= 2;
+        e->creep *= HANDOVER_CREEP_FACTOR;
+        st = minimize(e, s, x, nvars);
+    }
     info->iterations = e->iterations;
     info->evaluations = e->evaluations;
     /* the true value at the result (fx is the line search's view) */

@@ -15,12 +15,19 @@
  * residual. */
 #define CG_MAX_ITER 2000
 #define CG_TOL 1e-14
-/* Halvings of a Newton step before it is given up. */
-#define MAX_HALVINGS 40
+/* Halvings of a Newton step before it is given up: at a kink Newton's
+ * steps were measured to succeed only after 20-35 halvings (steps of
+ * 1e-6..1e-10, 30+ evaluations each, most of the finish's cost); the tie
+ * solve does better there. */
+#define MAX_HALVINGS 12
 /* Newton steps in a row that do not halve the certified gap before the
  * step gives up: at a kink of the objective (ties in the top-k selection
- * of an optimal column) the gap of the selected plan does not vanish. */
+ * of an optimal column) the gap of the selected plan does not vanish, and
+ * the tie solve takes over after MAX_IDLE_TIES; without a top-k selection
+ * (k = n) no tie solve follows, and rows of tiny weight were measured to
+ * need more steps to enter a support. */
 #define MAX_IDLE_STEPS 30
+#define MAX_IDLE_TIES 5
 /* Rounds of the tie solve (ties.c). */
 #define MAX_TIE_ROUNDS 8
 /* An objective change larger than this times |f| is far above rounding
@@ -290,8 +297,8 @@ otk__finish_result otk__smooth_finish(const otk__finish_problem *p,
     res.gap = otk__finish_gap(p, x, g);
     double best = res.gap;
     size_t idle = 0;
-    while (!(res.gap <= target) && res.newton < max_steps &&
-           idle < MAX_IDLE_STEPS) {
+    const size_t max_idle = p->k < p->n ? MAX_IDLE_TIES : MAX_IDLE_STEPS;
+    while (!(res.gap <= target) && res.newton < max_steps && idle < max_idle) {
         if (read_supports(&w, x) != 0) {
             res.no_memory = 1;
             break;
@@ -314,8 +321,8 @@ otk__finish_result otk__smooth_finish(const otk__finish_problem *p,
     for (int round = 0; round < MAX_TIE_ROUNDS && !(res.gap <= target) &&
                         p->k < p->n && !res.no_memory;
          round++) {
-        int moved =
-            otk__ties_finish(p, &fb->ties, x, g, &f, &res.gap, w.ccol + p->n);
+        int moved = otk__ties_finish(p, &fb->ties, x, g, &f, &res.gap, target,
+                                     w.ccol + p->n);
         res.no_memory = moved < 0;
         if (moved <= 0)
             break;

@@ -34,14 +34,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linalg/linalg.h"
 #include "smooth/finish.h"
 #include "smooth/ties.h"
 
-/* The dense system's largest size (unknowns), and the multiply-adds of
- * all eliminations of one finish (about ten seconds): the active-set loop
- * may need a solve per change of the structure. */
-#define TIES_MAX_DENSE 1500
-#define TIES_MAX_WORK 2e10
+/* The dense system's largest size (unknowns: a 512 x 512 problem's
+ * structures were measured at 2200-3500). The multiply-adds of all
+ * eliminations of one solve are bounded by tb->work_cap (set by the
+ * engine with tb->work): the active-set loop may need a solve per change
+ * of the structure, and the engine may call the finish again after more
+ * L-BFGS iterations. */
+#define TIES_MAX_DENSE 4096
+#define TIES_LAPACK_FROM 512
 
 /* Entry roles in a column's structure. */
 enum { ROLE_S = 1, ROLE_W = 2 };
@@ -63,6 +67,8 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->parent);
     free(tb->pick_rows);
     free(tb->pick_start);
+    free(tb->ipiv);
+    free(tb->cuts);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -140,8 +146,9 @@ static int column_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     return 0;
 }
 
-/* Solves the n x n system A z = y in place (A row-major, destroyed);
- * 0, or -1 if a pivot is negligible. */
+/* Solves the N x N system A z = y in place (A row-major, destroyed) by
+ * Gaussian elimination with partial pivoting; 0, or -1 if a pivot is
+ * negligible. */
 static int gauss_solve(double *A, double *y, size_t N)
 {
     double scale = 0.0;
@@ -183,6 +190,29 @@ static int gauss_solve(double *A, double *y, size_t N)
     return 0;
 }
 
+/* Solves the N x N system A z = y in place (A row-major, destroyed) by
+ * LAPACK's blocked LU from TIES_LAPACK_FROM unknowns on (below, the
+ * plain elimination: OpenBLAS's threads cost more than they save there);
+ * 0, or -1 if a pivot is negligible against the largest entry (a
+ * structure whose equations do not fix the unknowns). */
+static int lu_solve(otk__ties_buffers *tb, double *A, double *y, size_t N)
+{
+    if (N < TIES_LAPACK_FROM)
+        return gauss_solve(A, y, N);
+    double scale = 0.0;
+    for (size_t q = 0; q < N * N; q++)
+        scale = fabs(A[q]) > scale ? fabs(A[q]) : scale;
+    if (otk__smooth_grow((void **)&tb->ipiv, &tb->ipiv_cap, N,
+                         sizeof *tb->ipiv) != 0)
+        return -1;
+    if (otk__lu_factor(N, A, tb->ipiv) != 0)
+        return -1;
+    for (size_t q = 0; q < N; q++)
+        if (!(fabs(A[q * N + q]) > 1e-13 * scale))
+            return -1;
+    return otk__lu_apply(N, A, tb->ipiv, y);
+}
+
 static size_t find(size_t *parent, size_t v)
 {
     while (parent[v] != v)
@@ -220,6 +250,17 @@ static int solve_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
         y[i] = p->a[i];
     size_t next = n + m; /* the next tie unknown */
     size_t eq = n + m;   /* the next tie equation */
+    /* The tied entries' graph (rows and columns joined by them): a tied
+     * entry that closes a cycle has a tie equation implied by the others
+     * on the cycle (their alternating sum cancels alpha, beta and v) and
+     * a plan entry that can move around the cycle, so the system is
+     * singular (a degenerate optimum, as the linear program's at k = 1).
+     * Its plan entry is set to 0 instead and its tie equation dropped:
+     * any plan of the structure is moved to one with that entry 0 by
+     * moving mass around the cycle. */
+    size_t *cyc = tb->parent;
+    for (size_t v = 0; v < n + m; v++)
+        cyc[v] = v;
     for (size_t j = 0; j < m; j++) {
         const size_t col = n + j;
         y[col] = p->b[j];
@@ -244,6 +285,14 @@ static int solve_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
                 count++;
             } else if (tb->slots[j] > 0) {
                 const size_t w = next++;
+                const size_t u = find(cyc, ce.i), v = find(cyc, n + j);
+                if (u == v) { /* closes a cycle: w = 0 */
+                    A[eq * N + w] = 1.0;
+                    y[eq++] = 0.0;
+                    count++;
+                    continue;
+                }
+                cyc[u] = v;
                 A[ce.i * N + w] += 1.0;
                 A[col * N + w] += 1.0;
                 A[slot_eq * N + w] = 1.0;
@@ -291,7 +340,7 @@ static int solve_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
         y[i0] = x[i0];
     }
     *nz = N;
-    return gauss_solve(A, y, N);
+    return lu_solve(tb, A, y, N);
 }
 
 /* The simplex threshold of the values u (count) for the mass z: sum of
@@ -386,7 +435,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
                     ccol[cnt++] = colbuf[i];
             best = piece_value(p, ccol, cnt, p->b[j], &th, tmp);
         }
-        double cuts[TIES_MAX_DENSE + 2];
+        double *cuts = tb->cuts;
         size_t ncut = 0, nw = 0;
         double cum = 0.0;
         cuts[ncut++] = 0.0;
@@ -394,8 +443,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
             if (tb->entries[e].role == ROLE_W) {
                 cum += mu[e];
                 double fr = cum - floor(cum);
-                if (ncut < TIES_MAX_DENSE + 1)
-                    cuts[ncut++] = fr;
+                cuts[ncut++] = fr;
                 nw++;
             }
         cuts[ncut++] = 1.0;
@@ -674,22 +722,26 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
 #define MAX_REFINE 200
 
 int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
-                     double *x, double *g, double *f, double *gap, double *work)
+                     double *x, double *g, double *f, double *gap,
+                     double target, double *work)
 {
     const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
     static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
     double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
     double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
     int improved = 0;
-    double work_done = 0.0; /* the eliminations' multiply-adds */
+    double lower = *f - *gap; /* the best lower bound on f* */
     if (otk__smooth_grow((void **)&tb->start, &tb->start_cap, m + 1,
                          sizeof *tb->start) != 0 ||
         otk__smooth_grow((void **)&tb->slots, &tb->slots_cap, m,
                          sizeof *tb->slots) != 0 ||
         otk__smooth_grow((void **)&tb->parent, &tb->parent_cap, 2 * (n + m),
-                         sizeof *tb->parent) != 0)
+                         sizeof *tb->parent) != 0 ||
+        otk__smooth_grow((void **)&tb->cuts, &tb->cuts_cap, n + 2,
+                         sizeof *tb->cuts) != 0)
         return -1;
-    for (size_t d = 0; d < sizeof deltas / sizeof deltas[0]; d++) {
+    for (size_t d = 0;
+         d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
         tb->used = 0;
         for (size_t j = 0; j < m; j++) {
             tb->start[j] = tb->used;
@@ -700,13 +752,15 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         }
         tb->start[m] = tb->used;
         const double *start = x;
+        double gap_before[2] = {NAN, NAN};
         for (int it = 0; it < MAX_REFINE; it++) {
             size_t N = 0;
-            if (work_done > TIES_MAX_WORK)
+            if (tb->work > tb->work_cap)
                 return improved;
             if (solve_structure(p, tb, start, &N) != 0)
                 break;
-            work_done += (double)N * (double)N * (double)N / 3.0;
+            tb->work += (double)N * (double)N * (double)N / 3.0;
+            tb->solves++;
             if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
                                  2 * (tb->used + 1), sizeof *tb->mu) != 0)
                 return -1;
@@ -718,14 +772,27 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                 break;
             double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
             double gz_gap = otk__finish_gap(p, z, gz) + eps;
-            if (gz_gap < *gap) {
-                *gap = gz_gap;
+            /* an active set that alternates between structures (the same
+             * gap every other step) has nothing more to find */
+            if (it >= 2 && gz_gap == gap_before[1])
+                break;
+            gap_before[1] = gap_before[0];
+            gap_before[0] = gz_gap;
+            /* every solved structure bounds the optimum (f* >= fz -
+             * gz_gap); the best point (smallest f) is kept, and its gap is
+             * its distance to the best bound */
+            const double was = *gap;
+            lower = fmax(lower, fz - gz_gap);
+            if (fz <= *f) {
                 memcpy(x, z, nv * sizeof *x);
                 *f = p->value(p->ctx, x, g);
-                improved = 1;
                 if (keep_picks(p, tb, mu) != 0)
                     return -1;
             }
+            *gap = fmin(*gap, *f - lower);
+            improved |= *gap < was;
+            if (*gap <= target)
+                return improved;
             /* the refined structure needs the solution (tb->vec) and raw:
              * keep them until it is built */
             long changes =

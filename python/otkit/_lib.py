@@ -154,7 +154,10 @@ class MongeGapFitSettings(LayoutStructure):
                 ("lr", ctypes.c_double), ("lr_schedule", ctypes.c_int),
                 ("beta1", ctypes.c_double),
                 ("beta2", ctypes.c_double), ("adam_eps", ctypes.c_double),
-                ("seed", ctypes.c_ulong), ("progress", PROGRESS_FN),
+                ("seed", ctypes.c_ulong),
+                ("validate_every", ctypes.c_size_t),
+                ("validation_fraction", ctypes.c_double),
+                ("progress", PROGRESS_FN),
                 ("progress_user", ctypes.c_void_p)]
 
 
@@ -164,7 +167,9 @@ class MongeGapFitInfo(LayoutStructure):
                 ("last", MongeGapFitProgress), ("fit_reg", ctypes.c_double),
                 ("gap_reg", ctypes.c_double),
                 ("sinkhorn_iterations", ctypes.c_size_t),
-                ("inner_not_converged", ctypes.c_size_t)]
+                ("inner_not_converged", ctypes.c_size_t),
+                ("best_step", ctypes.c_size_t),
+                ("validation_loss", ctypes.c_double)]
 
 
 # Bilevel callbacks (otkit/bilevel.h): 0 on success, nonzero stops.

@@ -248,14 +248,14 @@ static otk_sinkhorn_settings settings(void)
 static void test_solves(void)
 {
     otk_sinkhorn_settings s = settings();
-    problem p = make(301, 283, 2, 0, 1);
+    problem p = make(301, 523, 2, 0, 1);
     solve_case("balanced uniform", &p, 0.05, &s);
     s.relaxation = 1.0;
     solve_case("balanced plain", &p, 0.05, &s);
     drop(&p);
 
     s = settings();
-    p = make(190, 263, 3, 1, 2);
+    p = make(190, 521, 3, 1, 2);
     solve_case("balanced weighted", &p, 0.1, &s);
     /* a small reg: epsilon scaling in several stages */
     solve_case("epsilon scaling", &p, 0.004, &s);
@@ -284,7 +284,7 @@ static void test_solves(void)
      * its g comes from the exact (max, sum) column reduction */
     s = settings();
     s.eps_scaling = 0;
-    p = make(120, 300, 2, 0, 8);
+    p = make(120, 530, 2, 0, 8);
     p.y[0] = p.y[1] = 3.0;
     solve_case("underflowing column", &p, 0.01, &s);
     drop(&p);
@@ -294,7 +294,7 @@ static void test_solves(void)
 static void test_warm_start(void)
 {
     otk_sinkhorn_settings s = settings();
-    problem p = make(150, 270, 2, 1, 6);
+    problem p = make(150, 520, 2, 1, 6);
     otk_cost cost =
         otk_cost_points(p.n, p.m, p.d, p.x, p.y, OTK_METRIC_SQEUCLIDEAN, 2.0);
     double *g0 = malloc(p.m * sizeof *g0), *g = malloc(p.m * sizeof *g);

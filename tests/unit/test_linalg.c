@@ -29,6 +29,84 @@ START_TEST(cblas_binds_to_openblas)
 }
 END_TEST
 
+/* C = alpha op(A) op(B) + beta C in long double, and the bound on a
+ * double evaluation's error, k eps sum |alpha a b| + eps |beta c|. */
+static void gemm_oracle(int ta, int tb, size_t m, size_t n, size_t k,
+                        double alpha, const double *a, const double *b,
+                        double beta, const double *c, long double *ref,
+                        double *bound)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            long double s = 0.0L, mag = 0.0L;
+            for (size_t p = 0; p < k; p++) {
+                long double t =
+                    (long double)(ta ? a[p * m + i] : a[i * k + p]) *
+                    (tb ? b[j * k + p] : b[p * n + j]);
+                s += t;
+                mag += fabsl(t);
+            }
+            ref[i * n + j] = alpha * s + (long double)beta * c[i * n + j];
+            bound[i * n + j] =
+                (double)((k + 2) * DBL_EPSILON *
+                         (fabsl(alpha) * mag +
+                          fabsl((long double)beta * c[i * n + j])));
+        }
+}
+
+START_TEST(gemm_tiles_stay_on_the_calling_thread)
+{
+    /* otk__gemm issues small products in tiles that OpenBLAS runs on the
+     * calling thread (m n k <= 65536 x 4 in Debian's build), so that its
+     * thread pool is not woken for a training loop's layers; the tiles
+     * must obey that bound and the result must be right to rounding, as
+     * one call's (not bit for bit: OpenBLAS's small-matrix kernels, on
+     * AVX-512 machines, apply beta in the same pass) */
+    static const size_t shapes[][3] = {
+        {256, 64, 64},  {256, 64, 8}, {64, 64, 256}, {300, 70, 129},
+        {3, 1000, 500}, {1, 1, 10},   {2000, 3, 5}};
+    const double tile_max = 65536.0 * 4.0;
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        const size_t m = shapes[q][0], n = shapes[q][1], k = shapes[q][2];
+        size_t rows, cols;
+        otk__gemm_tile_shape(m, n, k, &rows, &cols);
+        ck_assert(rows >= 1 && rows <= m && cols >= 1 && cols <= n);
+        ck_assert_msg((double)rows * (double)cols * (double)k <= tile_max,
+                      "%zu x %zu x %zu: tile %zu x %zu would use threads", m, n,
+                      k, rows, cols);
+        double *a = malloc(m * k * sizeof *a), *b = malloc(k * n * sizeof *b);
+        double *c0 = malloc(4 * m * n * sizeof *c0), *bound = c0 + 3 * m * n;
+        long double *ref = malloc(m * n * sizeof *ref);
+        ck_assert(a && b && c0 && ref);
+        double *c1 = c0 + m * n, *c2 = c1 + m * n;
+        srand(17 + (unsigned)q);
+        for (size_t t = 0; t < m * k; t++)
+            a[t] = (double)rand() / RAND_MAX - 0.5;
+        for (size_t t = 0; t < k * n; t++)
+            b[t] = (double)rand() / RAND_MAX - 0.5;
+        for (int tr = 0; tr < 4; tr++) {
+            const int ta = tr & 1, tb = tr >> 1;
+            for (size_t t = 0; t < m * n; t++)
+                c0[t] = c1[t] = c2[t] = (double)(t % 7) - 3.0;
+            gemm_oracle(ta, tb, m, n, k, 0.75, a, b, -0.5, c0, ref, bound);
+            otk__gemm(ta, tb, m, n, k, 0.75, a, b, -0.5, c0);
+            otk__gemm_tiled(ta, tb, m, n, k, 0.75, a, b, -0.5, c1, m, n);
+            /* odd tiles: the edges of every kernel block */
+            otk__gemm_tiled(ta, tb, m, n, k, 0.75, a, b, -0.5, c2, 3, 5);
+            for (size_t t = 0; t < m * n; t++) {
+                ck_assert_double_le(fabs((double)(c0[t] - ref[t])), bound[t]);
+                ck_assert_double_le(fabs((double)(c1[t] - ref[t])), bound[t]);
+                ck_assert_double_le(fabs((double)(c2[t] - ref[t])), bound[t]);
+            }
+        }
+        free(a);
+        free(b);
+        free(c0);
+        free(ref);
+    }
+}
+END_TEST
+
 /* Relative error of the kernel against libm over [lo, hi]. */
 static double exp_error(double lo, double hi, size_t len)
 {
@@ -235,6 +313,12 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
     otk__cost_rows_exp(c, yt + 1, 0, rows, cshift, h + 1, s, shift, e + 1, sum,
                        tile + 1);
     ck_assert_double_eq(sum[1], 0.0);
+    /* the expanded form moves each exponent by at most s times its bound
+     * (<= 1e-11), else the entries are the untiled ones bit for bit */
+    const int expanded = otk__cost_uses_expanded(c, yt + 1, s);
+    const double arg_err =
+        expanded ? s * otk__cost_expanded_error(c, yt + 1) : 0.0;
+    ck_assert(arg_err <= 1e-11);
     for (size_t r = 0; r < rows; r += 2) {
         const double *cr = otk__cost_row(c, yt + 1, r, row);
         for (size_t j = 0; j < m; j++)
@@ -246,12 +330,16 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
                 h[j + 1] - s * (pair_cost_ref(c, r, j) - cshift) - shift[r];
             double ref = exp(arg), got = e[1 + r * m + j];
             ref_sum += ref;
-            assert_close("entry", got, ref, 1e-12, 0.0);
-            ck_assert_msg(got == e1[j],
-                          "tiled and untiled differ (r %zu j %zu)", r, j);
+            assert_close("entry", got, ref, 1e-12 + arg_err, 0.0);
+            if (expanded)
+                assert_close("entry vs untiled", got, e1[j],
+                             1.01 * arg_err + 1e-14, 0.0);
+            else
+                ck_assert_msg(got == e1[j],
+                              "tiled and untiled differ (r %zu j %zu)", r, j);
         }
-        assert_close("sum", sum[r], ref_sum, 1e-13, 0.0);
-        assert_close("sum vs untiled", sum[r], s1, 1e-14, 0.0);
+        assert_close("sum", sum[r], ref_sum, 1e-13 + arg_err, 0.0);
+        assert_close("sum vs untiled", sum[r], s1, 1e-14 + 1.01 * arg_err, 0.0);
     }
     for (size_t j = 0; j < m; j++)
         ck_assert_double_eq(e[1 + m + j], -7.0);
@@ -267,11 +355,11 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
  * multiples of the vector width or of the tile (which depends on d). */
 START_TEST(cost_rows_exp_property)
 {
-    const size_t ds[] = {1, 2, 3, 5, 8, 16, 17};
+    const size_t ds[] = {1, 2, 3, 5, 8, 16, 17, 64, 65};
     const size_t ms[] = {1, 3, 7, 65, 409, 1001};
     const otk_metric metrics[] = {OTK_METRIC_SQEUCLIDEAN, OTK_METRIC_EUCLIDEAN,
-                                  OTK_METRIC_PNORM};
-    const double ps[] = {2.0, 2.0, 1.5};
+                                  OTK_METRIC_PNORM, OTK_METRIC_PNORM};
+    const double ps[] = {2.0, 2.0, 1.5, 2.0};
     unsigned long long st = 5;
     enum { N = 3 };
     for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
@@ -282,9 +370,9 @@ START_TEST(cost_rows_exp_property)
             ck_assert(x && y);
             test_gaussian_points(x, N, d, 0.0, &st);
             test_gaussian_points(y, m, d, 0.3, &st);
-            for (int k = 0; k < 3; k++) {
+            for (int k = 0; k < 4; k++) {
                 otk_cost c = otk_cost_points(N, m, d, x, y, metrics[k], ps[k]);
-                c.scale = k == 1 ? 1.0 : 0.5;
+                c.scale = k == 1 || k == 3 ? 1.0 : 0.5;
                 /* s C stays within about 20 of cshift: entries of O(1) */
                 check_rows_exp(&c, k == 0 ? 0.0 : 0.75, 0.5 / (double)d, &st);
             }
@@ -301,6 +389,109 @@ START_TEST(cost_rows_exp_property)
             free(x);
             free(y);
         }
+}
+END_TEST
+
+/* Sum of squared differences in long double: the definition to about
+ * 1e-19 relative. */
+static long double sq_dist_ref(const double *x, const double *y, size_t d)
+{
+    long double s = 0.0L;
+    for (size_t k = 0; k < d; k++) {
+        long double t = (long double)x[k] - (long double)y[k];
+        s += t * t;
+    }
+    return s;
+}
+
+/* The expanded form's error bound: (d + 3) eps (R_x + R_y)^2 scale, R the
+ * largest distance to the midpoint of the clouds' common bounding box. */
+static double expanded_bound_ref(const otk_cost *c)
+{
+    const size_t d = c->d;
+    double mid[64], rx = 0.0, ry = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < c->n; i++) {
+            lo = fmin(lo, c->x[i * d + k]);
+            hi = fmax(hi, c->x[i * d + k]);
+        }
+        for (size_t j = 0; j < c->m; j++) {
+            lo = fmin(lo, c->y[j * d + k]);
+            hi = fmax(hi, c->y[j * d + k]);
+        }
+        mid[k] = 0.5 * lo + 0.5 * hi;
+    }
+    for (size_t i = 0; i < c->n; i++)
+        rx = fmax(rx, (double)sq_dist_ref(c->x + i * d, mid, d));
+    for (size_t j = 0; j < c->m; j++)
+        ry = fmax(ry, (double)sq_dist_ref(c->y + j * d, mid, d));
+    double r = sqrt(rx) + sqrt(ry);
+    return (double)(d + 3) * DBL_EPSILON * r * r * c->scale;
+}
+
+/* The expanded point-cloud costs ||x'||^2 + ||y'||^2 - 2 x'.y' against the
+ * definition: every entry within otk__cost_expanded_error, which is the
+ * stated formula, for nearby points (costs near 0, where the form cancels
+ * most), far points, and clouds far from the origin (which the centring
+ * must remove: without it the error would grow with the offset squared). */
+START_TEST(expanded_costs_within_their_bound)
+{
+    const size_t ds[] = {8, 9, 16, 31, 64};
+    const size_t ms[] = {1, 9, 45};
+    const double offsets[] = {0.0, 1e3, 1e6};
+    enum { N = 6 };
+    unsigned long long st = 23;
+    for (size_t a = 0; a < sizeof ds / sizeof *ds; a++)
+        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++)
+            for (int kind = 0; kind < 3; kind++)
+                for (size_t o = 0; o < 3; o++) {
+                    const size_t d = ds[a], m = ms[b];
+                    double *x = malloc(N * d * sizeof *x),
+                           *y = malloc(m * d * sizeof *y);
+                    ck_assert(x && y);
+                    test_gaussian_points(x, N, d, offsets[o], &st);
+                    if (kind == 0) /* overlapping clouds */
+                        test_gaussian_points(y, m, d, offsets[o] + 0.3, &st);
+                    for (size_t j = 0; kind == 1 && j < m * d; j++)
+                        /* nearby: a source point moved by ~1e-7 */
+                        y[j] = x[(j / d % N) * d + j % d] +
+                               1e-7 * (test_uniform(&st) - 0.5);
+                    if (kind == 2) /* far: 100 standard deviations away */
+                        test_gaussian_points(y, m, d, offsets[o] + 100.0, &st);
+                    otk_cost c = otk_cost_points(N, m, d, x, y,
+                                                 OTK_METRIC_SQEUCLIDEAN, 2.0);
+                    c.scale = o == 1 ? 0.7 : 1.0;
+                    double *yt = malloc(otk__cost_scratch_len(&c) * sizeof *yt);
+                    double *out = malloc(4 * m * sizeof *out);
+                    ck_assert(yt && out);
+                    otk__cost_prepare(&c, yt);
+                    const double bound = otk__cost_expanded_error(&c, yt);
+                    const double ref_bound = expanded_bound_ref(&c);
+                    assert_close("bound", bound, ref_bound, 1e-6, 0.0);
+                    for (size_t i0 = 0; i0 < N; i0 += 4) {
+                        size_t rows = N - i0 < 4 ? N - i0 : 4;
+                        otk__cost_rows_expanded(&c, yt, i0, rows, out);
+                        for (size_t r = 0; r < rows; r++)
+                            for (size_t j = 0; j < m; j++) {
+                                long double ref = sq_dist_ref(x + (i0 + r) * d,
+                                                              y + j * d, d) *
+                                                  c.scale;
+                                double err =
+                                    (double)fabsl(out[r * m + j] - ref);
+                                ck_assert_msg(
+                                    err <= bound,
+                                    "d %zu kind %d offset %g: |error| %g > "
+                                    "bound %g (cost %g)",
+                                    d, kind, offsets[o], err, bound,
+                                    (double)ref);
+                            }
+                    }
+                    free(x);
+                    free(y);
+                    free(yt);
+                    free(out);
+                }
 }
 END_TEST
 
@@ -341,14 +532,15 @@ START_TEST(point_cost_bounds_are_tight)
             assert_close("lo", lo, mn, 1e-12, 0.0);
             assert_close("hi", hi, mx, 1e-12, 0.0);
             /* the rows split in pieces give the same bounds */
-            double *yt = malloc((M * d + M) * sizeof *yt);
+            const size_t yl = otk__cost_scratch_len(&c);
+            double *yt = malloc((yl + M) * sizeof *yt);
             otk__cost_prepare(&c, yt);
             double lo1, hi1, lo2, hi2;
-            otk__cost_rows_bounds(&c, yt, 0, 23, yt + M * d, &lo1, &hi1);
-            otk__cost_rows_bounds(&c, yt, 23, N, yt + M * d, &lo2, &hi2);
+            otk__cost_rows_bounds(&c, yt, 0, 23, yt + yl, &lo1, &hi1);
+            otk__cost_rows_bounds(&c, yt, 23, N, yt + yl, &lo2, &hi2);
             ck_assert_double_eq(fmin(lo1, lo2), lo);
             ck_assert_double_eq(fmax(hi1, hi2), hi);
-            otk__cost_rows_bounds(&c, yt, 5, 5, yt + M * d, &lo1, &hi1);
+            otk__cost_rows_bounds(&c, yt, 5, 5, yt + yl, &lo1, &hi1);
             ck_assert(lo1 == INFINITY && hi1 == -INFINITY);
             free(yt);
             /* what the bounding box of both clouds would have given */
@@ -465,13 +657,14 @@ static unsigned long run_regions(otk__par *p, unsigned long count)
     return teams;
 }
 
-/* The decider on made-up times: a team three times slower than one
- * thread (a core taken by another process) is dropped after the first
- * pair of probing regions and tried again ever more rarely; when the load
- * goes away the team comes back within the longest probe interval; a new
- * decider starts from the last choice; close times take both pairs; a
- * team a hundred times slower costs a bounded share of the time; a fast
- * team is kept, one thread tried only at the probes; one part never reads
+/* The decider on made-up times: until it has measured, regions (the
+ * first one and the one-off ones) run on the calling thread; a team three
+ * times slower than one thread (a core taken by another process) is
+ * dropped after the first pair of probing regions and tried again ever more
+ * rarely; when the load goes away the team comes back within the longest probe
+ * interval; a new decider starts from the last choice; close times take both
+ * pairs; a team a hundred times slower costs a bounded share of the time; a
+ * fast team is kept, one thread tried only at the probes; one part never reads
  * the clock. */
 START_TEST(par_decider_follows_the_measurements)
 {
@@ -483,7 +676,11 @@ START_TEST(par_decider_follows_the_measurements)
     otk__par_init(&p, 2);
     team_cost = 3.0;
     alone_cost = 1.0;
-    ck_assert_uint_eq(run_regions(&p, 2), 1);    /* team, alone: clear */
+    ck_assert_int_eq(otk__par_team(&p), 1); /* not measured yet */
+    unsigned long teams = otk__par_regions[1];
+    ck_assert_uint_eq(run_regions(&p, 1), 0); /* alone first */
+    ck_assert_uint_eq(run_regions(&p, 1), 1); /* team: clearly slower */
+    ck_assert_uint_eq(otk__par_regions[1], teams + 1);
     ck_assert_uint_le(run_regions(&p, 1000), 7); /* probes: 60, .., 256 */
     ck_assert_int_eq(otk__par_begin(&p) > 1 && p.count != p.next_probe, 0);
     otk__par_end(&p);
@@ -522,13 +719,98 @@ END_TEST
  * fast as a team: the results are the same bit for bit. */
 static double slow_team(unsigned long region)
 {
-    return region == 0 || region == 2 ? 3.0 : 1.0; /* probes 0, 2: team */
+    return region == 1 || region == 3 ? 3.0 : 1.0; /* probes 1, 3: team */
 }
 
 static double fast_team(unsigned long region)
 {
-    return region == 0 || region == 2 ? 1.0 : 3.0;
+    return region == 1 || region == 3 ? 1.0 : 3.0;
 }
+
+/* A short solve next to a team that is slow (a core taken by another
+ * process): the team runs one region, the probe that drops it. The
+ * regions before the choice (the point cloud's cost bounds) and the
+ * first sweep run on the calling thread, as does the final pass after
+ * it (they ran as a team before the choice when the team came first). */
+START_TEST(par_short_solves_stay_on_the_calling_thread)
+{
+    enum { N = 60, M = 50, D = 2 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 12;
+    for (int k = 0; k < N * D; k++)
+        x[k] = test_uniform(&st);
+    for (int k = 0; k < M * D; k++)
+        y[k] = test_uniform(&st);
+    otk_cost cost = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    region_time = slow_team;
+    otk__par_hint = 0;
+    fake_calls = 0;
+    otk_sinkhorn_settings ss;
+    otk_sinkhorn_default_settings(&ss);
+    ss.threads = 2;
+    otk_sinkhorn_info info;
+    const unsigned long alone = otk__par_regions[0];
+    const unsigned long teams = otk__par_regions[1];
+    ck_assert_int_eq(
+        otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 0.5}, &ss, NULL, &info),
+        OTK_CONVERGED);
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+    ck_assert_uint_lt(fake_calls / 2, 60); /* before the next probe */
+    ck_assert_uint_eq(otk__par_regions[1] - teams, 1);
+    /* the timed sweeps and the two one-off regions */
+    ck_assert_uint_eq(otk__par_regions[0] - alone, fake_calls / 2 - 1 + 2);
+}
+END_TEST
+
+/* The reg of the first epsilon-scaling stage, from the progress record. */
+static int first_reg(void *user, const otk_progress *p)
+{
+    double *reg = user;
+    if (isnan(*reg))
+        *reg = p->reg;
+    return 0;
+}
+
+/* Point clouds' exact cost range (the first stage's reg) when the calling
+ * thread runs both blocks of the bounds pass: each block's bounds count,
+ * not the last block's alone (they did when one thread ran the blocks,
+ * as after a decision for the calling thread on a loaded machine). The
+ * oracle: the range over all entries, within the pass's widening. */
+START_TEST(par_calling_thread_bounds_every_block)
+{
+    enum { N = 80, M = 70, D = 3 };
+    double x[N * D], y[M * D];
+    unsigned long long st = 13;
+    for (int k = 0; k < N * D; k++)
+        x[k] = test_uniform(&st);
+    for (int k = 0; k < M * D; k++)
+        y[k] = 2.0 * test_uniform(&st);
+    otk_cost cost = otk_cost_points(N, M, D, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            lo = fmin(lo, otk_cost_entry(&cost, i, j));
+            hi = fmax(hi, otk_cost_entry(&cost, i, j));
+        }
+    for (int hint = 1; hint <= 2; hint++) {
+        otk__par_hint = hint; /* 1: the calling thread, 2: a team */
+        otk_sinkhorn_settings ss;
+        otk_sinkhorn_default_settings(&ss);
+        ss.threads = 2;
+        ss.eps_scaling = 1;
+        ss.max_iter = 1;
+        double reg = NAN;
+        ss.progress = first_reg;
+        ss.progress_user = &reg;
+        otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 1e-3}, &ss, NULL, NULL);
+        ck_assert_double_eq_tol(reg, hi - lo, 1e-12 * hi);
+    }
+    otk__par_hint = 0;
+}
+END_TEST
 
 START_TEST(par_choice_does_not_change_results)
 {
@@ -590,16 +872,20 @@ static Suite *linalg_suite(void)
     TCase *tc = tcase_create("linalg");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, cblas_binds_to_openblas);
+    tcase_add_test(tc, gemm_tiles_stay_on_the_calling_thread);
     tcase_add_test(tc, exp_kernel_accuracy);
     tcase_add_test(tc, exp_kernel_special_values);
     tcase_add_test(tc, exp_kernel_zero_results_do_not_underflow);
     tcase_add_test(tc, lse_kernels);
     tcase_add_test(tc, cost_rows_match_entries);
     tcase_add_test(tc, cost_rows_exp_property);
+    tcase_add_test(tc, expanded_costs_within_their_bound);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
+    tcase_add_test(tc, par_short_solves_stay_on_the_calling_thread);
+    tcase_add_test(tc, par_calling_thread_bounds_every_block);
     tcase_add_test(tc, par_choice_does_not_change_results);
     suite_add_tcase(s, tc);
     return s;

@@ -355,7 +355,9 @@ START_TEST(settings_bounds_tables)
                                              "beta1",
                                              "beta2",
                                              "adam_eps",
-                                             "seed"};
+                                             "seed",
+                                             "validate_every",
+                                             "validation_fraction"};
     size_t ng = 0, nf = 0, ns = 0;
     const otk_setting_bounds *tg = otk_mg_setting_bounds(&ng);
     const otk_setting_bounds *tf = otk_mg_fit_setting_bounds(&nf);
@@ -903,6 +905,131 @@ START_TEST(default_gap_reg_keeps_the_gradient_in_high_dimension)
 }
 END_TEST
 
+/* The fit's default gap reg on a batch that is the whole sample (so the
+ * mean cost and the median margin do not depend on the batch's order),
+ * from the initial map's images: max(0.3 x margin, 0.01 x mean cost),
+ * computed here from the definitions. In 2-D the tutorial's floor holds,
+ * unscaled by the relative reg. */
+START_TEST(default_gap_reg_floor_is_the_tutorials)
+{
+    enum { B = 64 };
+    double x[B * D], y[B * D], z[B * D], margin[B];
+    points(x, B, D, 51);
+    points(z, B, D, 52);
+    const size_t hidden[1] = {8};
+    otk_mg_map *map = otk_mg_map_create(D, hidden, 1, OTK_ACT_GELU, 4);
+    ck_assert_ptr_nonnull(map);
+    ck_assert_int_eq(otk_mg_map_apply(map, x, B, y), OTK_CONVERGED);
+    double mean = 0.0;
+    for (int i = 0; i < B; i++) {
+        double own = 0.0, best = INFINITY;
+        for (int k = 0; k < D; k++)
+            own += pow(x[i * D + k] - y[i * D + k], 2);
+        for (int j = 0; j < B; j++) {
+            double cij = 0.0;
+            for (int k = 0; k < D; k++)
+                cij += pow(x[i * D + k] - y[j * D + k], 2);
+            mean += cij / (B * B);
+            if (j != i)
+                best = fmin(best, fabs(cij - own));
+        }
+        margin[i] = best;
+    }
+    for (int i = 1; i < B; i++) /* sort for the lower median */
+        for (int k = i; k > 0 && margin[k - 1] > margin[k]; k--) {
+            double t = margin[k];
+            margin[k] = margin[k - 1];
+            margin[k - 1] = t;
+        }
+    const double want = fmax(0.3 * margin[(B - 1) / 2], 0.01 * mean);
+    ck_assert_double_gt(0.01 * mean, 0.3 * margin[(B - 1) / 2]);
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    s.steps = 1;
+    s.batch = B;
+    otk_mg_fit_info info;
+    ck_assert_int_ge(otk_mg_fit(map, x, B, z, B, &s, &info), 0);
+    assert_close("gap reg", info.gap_reg, want, 1e-12, 0.0);
+    otk_mg_map_free(map);
+}
+END_TEST
+
+/* A fit of the 2-D Gaussian problem of fitting_gaussians with a
+ * constant step too large to settle, validated every 10 steps. */
+static otk_status validated_fit(const double *xs, const double *zt, size_t n,
+                                size_t steps, otk_mg_map **map,
+                                otk_mg_fit_info *info)
+{
+    const size_t hidden[2] = {16, 16};
+    *map = otk_mg_map_create(2, hidden, 2, OTK_ACT_GELU, 1);
+    ck_assert_ptr_nonnull(*map);
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    s.batch = 64;
+    s.lr = 0.05;
+    s.lr_schedule = 0;
+    s.seed = 5;
+    s.steps = steps;
+    s.validate_every = 10;
+    s.validation_fraction = 0.2;
+    return otk_mg_fit(*map, xs, n, zt, n, &s, info);
+}
+
+START_TEST(validation_keeps_the_best_map)
+{
+    enum { NS = 600 };
+    double *xs = malloc(NS * 2 * sizeof *xs), *zt = malloc(NS * 2 * sizeof *zt);
+    double *ya = malloc(2 * NS * 2 * sizeof *ya), *yb = ya + NS * 2, u[2];
+    ck_assert(xs && zt && ya);
+    unsigned long long st = 11;
+    test_gaussian_points(xs, NS, 2, 0.0, &st);
+    for (int i = 0; i < NS; i++) {
+        test_gaussian_points(u, 1, 2, 0.0, &st);
+        for (int k = 0; k < 2; k++)
+            zt[2 * i + k] = MA[2 * k] * u[0] + MA[2 * k + 1] * u[1] + MM[k];
+    }
+    otk_mg_map *a, *b;
+    otk_mg_fit_info ia, ib, ic;
+    ck_assert_int_eq(validated_fit(xs, zt, NS, 80, &a, &ia), OTK_CONVERGED);
+    ck_assert_uint_eq(ia.steps, 80);
+    ck_assert_uint_eq(ia.best_step % 10, 0);
+    ck_assert(ia.best_step >= 10 && ia.best_step < 80); /* not the last */
+    ck_assert(isfinite(ia.validation_loss));
+    /* the same run stopped at the best check (a constant step: the same
+     * first steps) returns the same map and loss: the fit kept the best
+     * check's map, not its last step's */
+    ck_assert_int_eq(validated_fit(xs, zt, NS, ia.best_step, &b, &ib),
+                     OTK_CONVERGED);
+    ck_assert_uint_eq(ib.best_step, ia.best_step);
+    ck_assert_double_eq(ib.validation_loss, ia.validation_loss);
+    ck_assert_int_eq(otk_mg_map_apply(a, xs, NS, ya), OTK_CONVERGED);
+    ck_assert_int_eq(otk_mg_map_apply(b, xs, NS, yb), OTK_CONVERGED);
+    assert_close_vec("best map", yb, ya, NS * 2, 0.0, 0.0);
+    /* without validation: no best step, and all the rows train */
+    otk_mg_fit_settings s;
+    otk_mg_fit_default_settings(&s);
+    ck_assert_uint_eq(s.validate_every, 0);
+    s.steps = 2;
+    s.batch = 8;
+    ck_assert_int_eq(otk_mg_fit(a, xs, NS, zt, NS, &s, &ic), OTK_CONVERGED);
+    ck_assert_uint_eq(ic.best_step, 0);
+    ck_assert(isnan(ic.validation_loss));
+    /* too few rows to hold 2 out and train on 2 */
+    otk_mg_map_free(b);
+    s.validate_every = 1;
+    ck_assert_int_eq(otk_mg_fit(a, xs, 3, zt, NS, &s, &ic),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(ic.outcome.bad_argument, "source");
+    ck_assert_int_eq(otk_mg_fit(a, xs, NS, zt, 3, &s, &ic),
+                     OTK_ERR_INVALID_ARGUMENT);
+    ck_assert_str_eq(ic.outcome.bad_argument, "target");
+    otk_mg_map_free(a);
+    free(xs);
+    free(zt);
+    free(ya);
+}
+END_TEST
+
 static Suite *mongegap_suite(void)
 {
     Suite *s = suite_create("mongegap");
@@ -924,6 +1051,8 @@ static Suite *mongegap_suite(void)
     tcase_add_test(tc, estimate_outcomes);
     tcase_add_test(tc, settings_bounds_tables);
     tcase_add_test(tc, default_gap_reg_keeps_the_gradient_in_high_dimension);
+    tcase_add_test(tc, validation_keeps_the_best_map);
+    tcase_add_test(tc, default_gap_reg_floor_is_the_tutorials);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,7 +30,8 @@ static const char intro[] =
 static const char outro[] =
 "inner_not_converged counts the fit steps whose Sinkhorn solves stopped\n"
 "at their cap (then status max_iter and exit 3); sinkhorn_iterations is\n"
-"their total over all steps.\n"
+"their total over all steps; best_step is the step whose map was saved\n"
+"with --validate (0 without), validation_loss its held-out loss.\n"
 "Exit status: 0 done, 1 data or runtime error, 2 usage error, 3 an\n"
 "entropic solve did not converge (outputs still written). See docs/cli.md.\n";
 /* clang-format on */
@@ -61,7 +62,9 @@ enum {
     O_INNERTOL,
     O_INNERIT,
     O_LRSCHED,
-    O_GAPSCALE
+    O_GAPSCALE,
+    O_VALIDATE,
+    O_VALFRAC
 };
 
 /* OTKCLI_SETTING options name fields of otk_mg_fit_settings; estimate
@@ -131,6 +134,14 @@ static const otkcli_opt opts[] = {
                    "iteration budget of each inner solve of a step; as\n"
                    "--max-iter",
                    gap.sinkhorn.max_iter),
+    OTKCLI_SETTING("validate", "K", O_VALIDATE,
+                   "hold out --validation-fraction of the rows, compute\n"
+                   "the loss on a batch of them every K steps and save\n"
+                   "the map of the lowest (0: no validation)",
+                   validate_every),
+    OTKCLI_SETTING("validation-fraction", "F", O_VALFRAC,
+                   "fraction of the source and target rows held out",
+                   validation_fraction),
     OTKCLI_OPT("save", 0, "MAP", O_SAVE,
                "where to write the fitted map (required)"),
     OTKCLI_HEADING("apply:"),
@@ -159,6 +170,8 @@ static const otkcli_key keys[] = {{NULL, "estimate"},
                                   {"gap_reg", NULL},
                                   {"inner_not_converged", NULL},
                                   {"sinkhorn_iterations", NULL},
+                                  {"best_step", NULL},
+                                  {"validation_loss", NULL},
                                   {"time_s", NULL},
                                   {NULL, NULL}};
 #define ESTIMATE_KEYS (keys + 1)
@@ -447,6 +460,8 @@ static int run_fit(otkcli_tool *t, const options *o)
     otkcli_summary_num(&sm, "gap_reg", info.gap_reg);
     otkcli_summary_count(&sm, "inner_not_converged", info.inner_not_converged);
     otkcli_summary_count(&sm, "sinkhorn_iterations", info.sinkhorn_iterations);
+    otkcli_summary_count(&sm, "best_step", info.best_step);
+    otkcli_summary_num(&sm, "validation_loss", info.validation_loss);
     otkcli_summary_num(&sm, "time_s", info.outcome.time_s);
     if (otkcli_finish(t, &sm) == 0)
         code = otkcli_exit_code(st);

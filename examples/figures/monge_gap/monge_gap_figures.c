@@ -15,8 +15,12 @@
  * environment variables MGF_STEPS1, MGF_BATCH1, MGF_LR1 (figure 1),
  * MGF_TOL_FIT (figure 1's training Sinkhorn tolerance), MGF_NOSWEEP
  * (figure 1 without the lambda sweep), MGF_STEPS4 (steps of the Gaussian
- * fits), MGF_DIMS="D,D,.." (their dimensions) and MGF_T4_SEEDS (table 4's
- * seed count, default 3) override the settings below. Figure 3 and table
+ * fits), MGF_DIMS="D,D,.." (their dimensions), MGF_T4_SEEDS (table 4's
+ * seed count, default 3) and MGF_T4_FIRST_SEED (its first seed, default
+ * 0: two processes can share the grid) override the settings below;
+ * MGF_T4_WRITE also writes the Gaussian fits' training samples
+ * (t4_dD_sS_source.csv and _target.csv, for timing otk-mongegap fit on
+ * the same data). Figure 3 and table
  * 4 fit with otk_mg_fit's defaults: figure 3 is seed 0 of table 4's grid.
  *
  * Files written (all CSV have a header line):
@@ -763,6 +767,19 @@ static const char gauss_header[] =
     "exact_gap_true_map,gap_reg,fit_reg,gap_grad_norm,div_grad_norm,"
     "sinkhorn_iterations,nonfinite,cpu_s\n";
 
+/* t4_dD_sS_WHAT.csv: n points of dimension d, one per row. */
+static void write_points(size_t d, unsigned long seed, const char *what,
+                         const double *x, size_t n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "t4_d%zu_s%lu_%s.csv", d, seed, what);
+    FILE *fp = figure_open(name);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < d; k++)
+            fprintf(fp, "%.17g%c", x[i * d + k], k + 1 < d ? ',' : '\n');
+    figure_close(fp);
+}
+
 /* One problem (d, seed): 2048 training points from each Gaussian, fitted
  * with otk_mg_fit's defaults (the CLI's hidden 64,64, its seed) but
  * lambda, once per lambda; one row of gauss_header per fit into out. */
@@ -785,6 +802,10 @@ static void gauss_fits(FILE *out, size_t d, unsigned long seed,
     gauss_sample(rng, GAUSS_TEST, d, g.m1, g.R1, xt);
     gauss_sample(rng, GAUSS_TEST, d, g.m2, g.R2, zt);
     gsl_rng_free(rng);
+    if (getenv("MGF_T4_WRITE") != NULL) {
+        write_points(d, seed, "source", src, F4_TRAIN);
+        write_points(d, seed, "target", tgt, F4_TRAIN);
+    }
     gauss_map(&g, GAUSS_TEST, xt, ts);
     double id = uvp(&g, xt, ts, GAUSS_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
@@ -856,9 +877,10 @@ static void gauss_fits(FILE *out, size_t d, unsigned long seed,
         fflush(out);
         fprintf(stderr,
                 "  gauss d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
-                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU\n",
+                "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU "
+                "(best step %zu)\n",
                 d, seed, lambdas[l], otk_status_name(st), u, mom, id, gap_grad,
-                div_grad, cpu);
+                div_grad, cpu, info.best_step);
         otk_mg_map_free(map);
     }
     free(src);
@@ -907,12 +929,14 @@ static void table4(void)
     static const double lambdas[] = {0.0, 1.0, 10.0};
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
+    const char *first_env = getenv("MGF_T4_FIRST_SEED");
+    unsigned long first = first_env ? strtoul(first_env, NULL, 10) : 0;
     fprintf(stderr, "table 4: Gaussian benchmark at otk_mg_fit's defaults\n");
     FILE *out = figure_open("table4_gauss.csv");
     fputs(gauss_header, out);
     for (size_t k = 0; k < sizeof gauss_dims / sizeof *gauss_dims; k++)
         if (gauss_dim_selected(gauss_dims[k]))
-            for (unsigned long seed = 0; seed < nseeds; seed++)
+            for (unsigned long seed = first; seed < first + nseeds; seed++)
                 gauss_fits(out, gauss_dims[k], seed, lambdas, 3);
     figure_close(out);
 }
