@@ -1,7 +1,8 @@
 /*
  * bench-multiscale: the debiased Sinkhorn divergence of two clouds of n
  * uniform points in [0, 1]^d (squared Euclidean cost) by the dense
- * point-cloud solver or the multiscale path, as one JSON line: the
+ * point-cloud solver, the multiscale path or the default settings (auto:
+ * the path when its rule takes it), as one JSON line: the
  * divergence, the three solves' iterations, residuals and neglected-mass
  * bounds, wall and CPU seconds and peak memory. bench/multiscale_bench.py
  * runs it next to GeomLoss (docs/benchmarks.md, "Multiscale").
@@ -20,7 +21,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: bench-multiscale [OPTIONS] MODE N REG [TOL [TRUNCATION]]\n"
-            "  MODE dense or multiscale; points from --data DIR (x.bin,\n"
+            "  MODE dense, multiscale or auto (the default settings: the\n"
+            "  path when its rule takes it); points from --data DIR (x.bin,\n"
             "  y.bin: N x 3 float64) or uniform in [0,1]^3 from --seed.\n");
 }
 
@@ -66,8 +68,11 @@ static int run(const bench_options *o, int argc, char **argv, int multiscale)
     otk_status st =
         otk_sinkhorn_divergence(&pb, NULL, NULL, &s, &div, NULL, info);
     const double wall = bench_now() - w0, cpu = cpu_now() - c0;
+    const char *mode = multiscale == 1   ? "multiscale"
+                       : multiscale == 0 ? "dense"
+                                         : "auto";
     printf("{\"mode\": \"%s\", \"n\": %zu, \"reg\": %.17g, \"status\": %d, ",
-           multiscale ? "multiscale" : "dense", n, reg, (int)st);
+           mode, n, reg, (int)st);
     bench_jnum("divergence", div, 0);
     const char *names[3] = {"xy", "xx", "yy"};
     for (int k = 0; k < 3; k++) {
@@ -98,11 +103,17 @@ static int run_multiscale(const bench_options *o, int argc, char **argv)
     return run(o, argc, argv, 1);
 }
 
+static int run_auto(const bench_options *o, int argc, char **argv)
+{
+    return run(o, argc, argv, -1);
+}
+
 int main(int argc, char **argv)
 {
     bench_prog = "bench-multiscale";
     static const bench_mode modes[] = {{"dense", run_dense},
-                                       {"multiscale", run_multiscale}};
+                                       {"multiscale", run_multiscale},
+                                       {"auto", run_auto}};
     const bench_options defaults = {NULL, 20230401, 1, NAN};
-    return bench_main(argc, argv, defaults, modes, 2, usage);
+    return bench_main(argc, argv, defaults, modes, 3, usage);
 }

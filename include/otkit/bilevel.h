@@ -166,7 +166,12 @@ typedef struct otk_bilevel_trace_row {
  * theta - a z when g(x_new) + e(x_new) <= g(x) - e(x) - c a ||z||^2, so a
  * loss that is low only because its solve was loose cannot be accepted.
  * After a step whose two errors sum to at most a tenth of the decrease,
- * eps and delta relax by 1/nu_under instead of nu_over.
+ * eps and delta relax by 1/nu_under instead of nu_over. A trial whose
+ * loss fell by less than the errors, when they are at most half of
+ * a ||z||^2, shrinks the step instead of the accuracy (it went past the
+ * line's minimum), and a trial's lower solve starts from x plus the last
+ * accepted step's change of x, scaled to the step (while eps is no
+ * tighter than when that change was measured).
  * The lower level stops at ||grad_x h|| <= max(mu, ll_mu_floor) eps,
  * which is MAID's certificate where mu >= ll_mu_floor and a plain
  * gradient-norm stop (HOAG's kind) where mu is tiny. Nothing here is

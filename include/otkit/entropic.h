@@ -156,15 +156,20 @@ typedef struct otk_sinkhorn_settings {
      * the one measured on the kept pairs, so that it bounds the full
      * plan's. iterations counts the sweeps on the points (not those of the
      * coarse levels), stages the epsilon-scaling stages on the points.
-     * 1 on, 0 off, -1 auto (on for such problems when n m >= 1e9).
-     * Default 0; valid: [-1, 1]. */
+     * 1 on, 0 off, -1 auto: on for such problems in at most 3-D when
+     * n m >= 1e8 and truncation reg <= 0.01 scale diam^2 (diam: the
+     * diagonal of the box of both clouds; the truncated kernel's radius
+     * is then at most a tenth of it), else the dense solver.
+     * Default -1; valid: [-1, 1]. */
     int multiscale;
     /* Multiscale: a pair of clusters is kept when its bound on the plan
      * entries (divided by a_i b_j) is at least exp(-truncation). When the
-     * neglected mass keeps the residual above tol the pairs are rebuilt
-     * from the final potentials; if that does not help the solve ends
-     * with OTK_STALLED, cause "truncation" (raise it).
-     * Default 20; valid: (0, inf). */
+     * neglected mass keeps the residual above tol at the end, the pairs
+     * are rebuilt from the final potentials with the cut raised until
+     * the bound meets tol (3 times at most; then the solve ends with
+     * OTK_STALLED, cause "truncation"). Intermediate epsilon-scaling
+     * stages use at most 10.
+     * Default 10; valid: (0, inf). */
     double truncation;
     /* Called at every check (every check_every iterations, and at each
      * Newton trial point) with an otk_progress whose solver is "sinkhorn",

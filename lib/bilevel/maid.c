@@ -110,6 +110,12 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
  * loss decrease: a tight eps0 then loosens in a few steps, not hundreds. */
 #define LOOSE_FRACTION 0.1
 
+/* Practical MAID: a trial whose loss fell by less than the slack, although
+ * the slack is below this fraction of the step's first-order decrease
+ * a ||z||^2, is a step past the line's minimum (a decrease of that order was
+ * there to certify): the step is shrunk, not the accuracy tightened. */
+#define STEP_BLAME 0.5
+
 #define TRIAL_COST_FACTOR 4
 #define TRIAL_COST_FLOOR 100
 
@@ -135,8 +141,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     int practical = s->error_mode == OTK_BILEVEL_PRACTICAL;
     if (practical && adaptive)
         run->cg_rel_cap = CG_REL_CAP;
-    int fast = 1;        /* every line search so far took its first trial */
-    size_t trial_ll = 0; /* lower-level cost of the last accepted trial */
+    int fast = 1;         /* every line search so far took its first trial */
+    size_t trial_ll = 0;  /* lower-level cost of the last accepted trial */
+    double step_move = 0; /* a ||z|| of the last accepted step (x_step) */
+    double step_eps = 0;  /* the accuracy x_step was measured at */
     double eps = s->eps0, delta = s->delta0, alpha = s->alpha0;
     otk_bilevel_trace_row row = {0};
     double gnorm_g = 0;
@@ -173,6 +181,9 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             double a = alpha;
             int warm_trial = retry;
             retry = 0;
+            /* the step of the lowest computed loss among this round's
+             * trials that did not raise it: the next round starts there */
+            double best_g = INFINITY, best_a = 0;
             for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
                 row.backtracks++;
                 double g_new, gn_new;
@@ -184,6 +195,17 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 /* the round's first trial after one that failed on the
                  * accuracy at this step starts from that trial's x */
                 const double *warm = i == 0 && warm_trial ? run->x_trial : x;
+                if (warm == x && step_move > 0 && eps >= step_eps) {
+                    /* x moves along with theta: start from x plus the
+                     * last accepted step's change of x, scaled to this
+                     * step's length; only while eps is not tighter than
+                     * when that change was measured (its error is of the
+                     * order of that eps) */
+                    double r = a * row.grad_norm / step_move;
+                    for (size_t t = 0; t < n; t++)
+                        run->x_trial[t] = x[t] + r * run->x_step[t];
+                    warm = run->x_trial;
+                }
                 st = otkb_try_step(run, theta, a, eps, warm, &g_new, &gn_new);
                 run->trial_cap = 0;
                 size_t cost = run->ll_iterations - ll_before;
@@ -200,6 +222,12 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                                        : otkb_upper_bound(pb, 0, gn_new, eps);
                 if (g_new + err - lower <= -s->armijo_c * a * z2) {
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
+                    if (practical && adaptive) {
+                        for (size_t t = 0; t < n; t++)
+                            run->x_step[t] = run->x_trial[t] - x[t];
+                        step_move = a * row.grad_norm;
+                        step_eps = eps;
+                    }
                     memcpy(x, run->x_trial, n * sizeof *x);
                     /* the losses' errors are far below the decrease:
                      * the accuracy is tighter than the step needs */
@@ -223,15 +251,29 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * loosely solved x where it is): a shorter step only
                  * shrinks the decrease while the slack stays, so the
                  * accuracy, not the step, is tightened, and the next round
-                 * starts from this step (the longer ones raised the loss).
-                 * A rise shrinks the step. */
-                if (adaptive && g_new <= row.upper_loss) {
-                    alpha = a;
+                 * starts from the best step tried so far. In practical
+                 * mode, when the slack is small against the step's
+                 * first-order decrease a ||z||^2, the step went past the
+                 * line's minimum and is shrunk instead (STEP_BLAME). A
+                 * rise shrinks the step. */
+                if (g_new <= row.upper_loss && g_new < best_g) {
+                    best_g = g_new;
+                    best_a = a;
+                }
+                double slack = err + (row.upper_loss - lower);
+                if (adaptive && g_new <= row.upper_loss &&
+                    !(practical && slack <= STEP_BLAME * a * z2)) {
+                    alpha = best_a;
                     retry = 1;
                     break;
                 }
                 if (otkb_over_budget(run))
                     break;
+            }
+            if (!row.accepted && !retry && practical && adaptive &&
+                best_a > 0) {
+                alpha = best_a;
+                retry = 1;
             }
             if (row.backtracks > 1)
                 fast = 0; /* the step has found its scale */

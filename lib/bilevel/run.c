@@ -235,7 +235,7 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->s = s;
     run->call = call;
     size_t n = pb->n, p = pb->p;
-    run->block = malloc((10 * n + 4 * p) * sizeof(double));
+    run->block = malloc((11 * n + 4 * p) * sizeof(double));
     if (!run->block)
         return OTK_ERR_NO_MEMORY;
     run->scratch = run->block;        /* 4 n: CG's or FISTA's */
@@ -245,7 +245,8 @@ otk_status otkb_run_init(otkb_run *run, const otk_bilevel_problem *pb,
     run->x_keep = run->block + 7 * n;
     run->x_solve = run->block + 8 * n;
     run->res_grad = run->block + 9 * n;
-    run->z = run->block + 10 * n;
+    run->x_step = run->block + 10 * n;
+    run->z = run->block + 11 * n;
     run->theta_trial = run->z + p;
     run->theta_keep = run->z + 2 * p;
     run->z_coarse = run->z + 3 * p;

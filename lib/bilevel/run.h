@@ -37,7 +37,9 @@ typedef struct otkb_run {
     double *block;      /* the one allocation holding the arrays below */
     double *scratch;    /* 4 n: CG's or FISTA's scratch */
     double *q, *grad_g; /* n each: the adjoint and grad g at the last x */
-    double *x_trial, *x_keep, *x_solve;   /* n each */
+    double *x_trial, *x_keep, *x_solve; /* n each */
+    double
+        *x_step; /* n: practical MAID, x's change at the last accepted step */
     double *z, *theta_trial, *theta_keep; /* p each */
     double *z_coarse; /* p: practical mode's looser hypergradient */
 } otkb_run;

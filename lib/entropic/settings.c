@@ -41,9 +41,9 @@ static const otk_setting_bounds table[] = {
           "over-relaxation omega (0: adaptive, 1: plain)"),
     FIELD(threads, INT, 0, INFINITY, 0, 0,
           "threads (0: OpenMP default; clamped to OTK_MAX_THREADS)"),
-    FIELD(multiscale, INT, -1, 1, 0, 0,
+    FIELD(multiscale, INT, -1, 1, 0, -1,
           "multiscale point clouds: -1 auto, 0 off, 1 on"),
-    FIELD(truncation, REAL, 0, INFINITY, LO | HI, 20,
+    FIELD(truncation, REAL, 0, INFINITY, LO | HI, 10,
           "multiscale: drop kernel blocks below exp(-truncation)"),
 };
 /* clang-format on */

@@ -91,8 +91,8 @@ size_t otk__cost_scratch_len(const otk_cost *cost)
 {
     if (cost->C != NULL)
         return 0;
-    size_t len = cost->m * cost->d;
-    return expandable(cost) ? 2 * len + cost->m + cost->d + 1 : len;
+    return expandable(cost) ? otk__cost_scratch_max(cost->m, cost->d)
+                            : cost->m * cost->d;
 }
 
 /* Squared norm of x - c, summed in order (the same arithmetic wherever it

@@ -167,6 +167,12 @@ otk__solve_result otk__scgd(otk__gradient_fn gradient, void *user, size_t len,
  * otk__cost_prepare() once per cost.
  */
 size_t otk__cost_scratch_len(const otk_cost *cost);
+/* The most otk__cost_scratch_len asks for of any point cloud of m targets
+ * in d dimensions (for a buffer allocated before its cost is formed). */
+static inline size_t otk__cost_scratch_max(size_t m, size_t d)
+{
+    return 2 * m * d + m + d + 1;
+}
 void otk__cost_prepare(const otk_cost *cost, double *yt);
 
 /*

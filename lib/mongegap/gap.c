@@ -129,7 +129,8 @@ int otk__mg_scratch_init(mg_scratch *sc, size_t n, size_t m, size_t d)
 {
     sc->n = n;
     sc->m = m;
-    sc->rows = malloc((d + 1) * (n > m ? n : m) * sizeof *sc->rows);
+    const size_t big = n > m ? n : m;
+    sc->rows = malloc((otk__cost_scratch_max(big, d) + big) * sizeof *sc->rows);
     sc->nn = otk_sinkhorn_workspace_create(n, n);
     sc->nm = otk_sinkhorn_workspace_create(n, m);
     sc->mm = otk_sinkhorn_workspace_create(m, m);

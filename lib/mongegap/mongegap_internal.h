@@ -41,8 +41,8 @@ double otk__mg_competitor_cost(const otk_cost *c);
  * For the entropic plan P of cost c (uniform weights, potentials f, g at
  * reg), add sign * sum_j P_ij grad_u c(x_i, y_j) to grad_rows[i] and
  * -sign * sum_i P_ij grad_u c(x_i, y_j) to grad_cols[j] (either may be
- * NULL, or both the same array). scratch: (d + 1) m doubles for c's m
- * columns in R^d.
+ * NULL, or both the same array). scratch: otk__cost_scratch_max(m, d) + m
+ * doubles for c's m columns in R^d.
  */
 void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
                            double reg, const double *f, const double *g,
@@ -55,7 +55,7 @@ void otk__mg_add_plan_grad(const otk_mg_settings *s, const otk_cost *c,
 typedef struct mg_warm {
     double *u, *f, *g, *t; /* t: n doubles of scratch */
     double *C;             /* n x m: the solve's dense cost */
-    double *yt;            /* (n + m) d: transposed points (linalg.h) */
+    double *yt; /* otk__cost_scratch_max(max(n, m), d): points' scratch */
     size_t n, m, d;
     int ready; /* u and f hold a converged solve */
 } mg_warm;
@@ -80,7 +80,7 @@ enum { MG_WARM_GAP, MG_WARM_YZ, MG_WARM_YY, MG_WARM_ZZ, MG_WARM_COUNT };
 typedef struct mg_scratch {
     otk_sinkhorn_workspace *nn, *nm, *mm;
     double *pot;  /* 4 (n + m) potentials */
-    double *rows; /* (d + 1) max(n, m): otk__mg_add_plan_grad's scratch */
+    double *rows; /* otk__mg_add_plan_grad's scratch for max(n, m) */
     size_t n, m;
     mg_warm *warm; /* MG_WARM_COUNT warm starts, or NULL: cold solves */
 } mg_scratch;

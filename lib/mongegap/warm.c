@@ -22,7 +22,9 @@
 int otk__mg_warm_init(mg_warm *w, size_t n, size_t m, size_t d)
 {
     memset(w, 0, sizeof *w);
-    w->u = malloc((n * d + n + m + n + (n + m) * d) * sizeof *w->u);
+    /* yt serves the costs against n and against m points (extend, solve) */
+    const size_t yt_len = otk__cost_scratch_max(n > m ? n : m, d);
+    w->u = malloc((n * d + n + m + n + yt_len) * sizeof *w->u);
     w->C = malloc(n * m * sizeof *w->C);
     if (w->u == NULL || w->C == NULL) {
         otk__mg_warm_free(w);

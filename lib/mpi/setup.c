@@ -202,8 +202,8 @@ static otk_status allocate(dist *D, const otk_sinkhorn_settings *s)
         (D->symmetric && !D->f_all))
         return OTK_ERR_NO_MEMORY;
     otk_sinkhorn_workspace *ws = D->ws;
-    /* the most otk__cost_scratch_len asks for (the cost is formed later) */
-    const size_t yt_len = 2 * m * d + m + d + 1;
+    /* the cost is formed later */
+    const size_t yt_len = otk__cost_scratch_max(m, d);
     ws->yt = malloc(yt_len * sizeof *ws->yt);
     ws->yt_cap = ws->yt != NULL ? yt_len : 0;
     /* threads as otk_sinkhorn chooses them for this rank's rows */

@@ -91,14 +91,17 @@ class MongeMap:
 
     __call__ = apply
 
-    def fit(self, source, target, lambda_=1.0, steps=1000, batch=256,
-            lr=1e-3, seed=0, reg=0.0, fit_reg=0.0, progress=None, warn=True,
+    def fit(self, source, target, lambda_=1.0, steps=None, batch=None,
+            lr=None, seed=0, reg=0.0, fit_reg=0.0, progress=None, warn=True,
             **settings):
         """Fit the map in place (Adam on mini-batches); returns the info
-        dict. reg: the Monge gap's reg (0: relative), fit_reg: the fitting
-        divergence's; settings: any other field of otk_mg_fit_settings
-        (beta1, beta2, adam_eps, relative_fit_reg). progress gets a dict
-        per step (with loss, fitting, monge_gap); a true return stops."""
+        dict. steps, batch, lr: None keeps otk_mg_fit's defaults (the
+        header gives them); reg: the Monge gap's reg (0: relative),
+        fit_reg: the fitting divergence's; settings: any other field of
+        otk_mg_fit_settings (beta1, beta2, adam_eps, relative_fit_reg,
+        lr_schedule, gap_reg_scale, validate_every, validation_fraction).
+        progress gets a dict per step (with loss, fitting, monge_gap); a
+        true return stops."""
         src = _lib.as_array(source, "source", 2)
         tgt = _lib.as_array(target, "target", 2)
         for name, arr in (("source", src), ("target", tgt)):
@@ -108,14 +111,20 @@ class MongeMap:
         s = _lib.MongeGapFitSettings()
         _lib.lib.otk_mg_fit_default_settings(ctypes.byref(s))
         setattr(s, "lambda", float(lambda_))
-        s.steps, s.batch, s.lr, s.seed = int(steps), int(batch), float(lr), \
-            int(seed)
+        for key, value, kind in (("steps", steps, int), ("batch", batch, int),
+                                 ("lr", lr, float)):
+            if value is not None:
+                setattr(s, key, kind(value))
+        s.seed = int(seed)
         s.gap.reg, s.fit_reg = float(reg), float(fit_reg)
-        names = {"beta1", "beta2", "adam_eps", "relative_fit_reg"}
+        kinds = {"beta1": float, "beta2": float, "adam_eps": float,
+                 "relative_fit_reg": float, "validation_fraction": float,
+                 "lr_schedule": int, "gap_reg_scale": int,
+                 "validate_every": int}
         for key, value in settings.items():
-            if key not in names:
+            if key not in kinds:
                 raise ValueError(f"{key}: not a fit setting")
-            setattr(s, key, float(value))
+            setattr(s, key, kinds[key](value))
 
         def detail(pointer):
             rec = ctypes.cast(pointer, ctypes.POINTER(
@@ -130,7 +139,8 @@ class MongeMap:
         _call.check(info.outcome, {"settings.lambda": "lambda_",
                                    "settings.gap.reg": "reg",
                                    **{f"settings.{k}": k for k in
-                                      ("steps", "batch", "lr", "fit_reg")}},
+                                      ("steps", "batch", "lr", "fit_reg",
+                                       *kinds)}},
                     "an inner Sinkhorn solve of the fit did not converge",
                     warn)
         return _lib.info_dict(info)

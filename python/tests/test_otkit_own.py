@@ -46,6 +46,21 @@ def test_monge_gap_estimate_and_gradient():
         otkit.monge_gap(x, y[:-1])
 
 
+def test_monge_map_fit_keeps_the_library_defaults():
+    import ctypes
+    from otkit import _lib
+    defaults = _lib.MongeGapFitSettings()
+    _lib.lib.otk_mg_fit_default_settings(ctypes.byref(defaults))
+    rng = np.random.default_rng(2)
+    source = rng.normal(size=(16, 2))
+    T = otkit.MongeMap(2, hidden=(4,), seed=1)
+    info = T.fit(source, source + 1.0, validate_every=50)
+    assert info["steps"] == defaults.steps
+    assert 1 <= info["best_step"] <= defaults.steps
+    with pytest.raises(ValueError, match="^momentum: not a fit setting"):
+        T.fit(source, source, momentum=0.9)
+
+
 def test_monge_map_fit_apply_save_load(tmp_path):
     rng = np.random.default_rng(1)
     source = rng.normal(size=(64, 2))

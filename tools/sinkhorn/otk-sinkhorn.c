@@ -36,6 +36,7 @@ enum {
     O_RELAX,
     O_THREADS,
     O_MULTI,
+    O_NO_MULTI,
     O_TRUNC,
     O_DIV,
     O_CXX,
@@ -71,10 +72,13 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("multiscale", 0, NULL, O_MULTI,
                "point clouds, squared Euclidean, balanced: cluster the\n"
                "points, solve coarse to fine, truncate the kernel\n"
-               "(docs/entropic.md, \"Multiscale\")"),
+               "(docs/entropic.md, \"Multiscale\"); default: on for\n"
+               "large low-dimensional clouds at small --reg"),
+    OTKCLI_OPT("no-multiscale", 0, NULL, O_NO_MULTI,
+               "never the multiscale path (the dense solver)"),
     OTKCLI_SETTING("truncation", "K", O_TRUNC,
-                   "with --multiscale: drop blocks whose plan bound is\n"
-                   "below exp(-K)",
+                   "multiscale: drop blocks whose plan bound is below\n"
+                   "exp(-K) (raised at the end if tol needs it)",
                    truncation),
     OTKCLI_HEADING("Output:"), OTKCLI_OPTS_PLAN,
     OTKCLI_OPT("divergence", 0, NULL, O_DIV,
@@ -85,11 +89,12 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("cost-yy", 0, "FILE", O_CYY, "the m x m target self cost"),
     OTKCLI_OPTS_GENERAL, OTKCLI_END};
 
-static const otkcli_key keys[] = {OTKCLI_KEYS_SOLVER,
-                                  {"neglected_mass", "with --multiscale"},
-                                  {"sinkhorn_divergence", "with --divergence"},
-                                  {"time_s", NULL},
-                                  {NULL, NULL}};
+static const otkcli_key keys[] = {
+    OTKCLI_KEYS_SOLVER,
+    {"neglected_mass", "when the multiscale path ran"},
+    {"sinkhorn_divergence", "with --divergence"},
+    {"time_s", NULL},
+    {NULL, NULL}};
 
 static const otkcli_spec spec = {intro, opts, keys, outro,
                                  otk_sinkhorn_setting_bounds};
@@ -153,6 +158,7 @@ static int own_option(options *o, int c, otkcli_error *err)
     case O_REG: return otkcli_parse_double("--reg", optarg, &o->reg, err);
     case O_DIV: o->divergence = 1; return 0;
     case O_MULTI: s->multiscale = 1; return 0;
+    case O_NO_MULTI: s->multiscale = 0; return 0;
     case O_CXX: o->cxx_path = optarg; return 0;
     case O_CYY: o->cyy_path = optarg; return 0;
     case O_DOMAIN:
@@ -334,7 +340,8 @@ int main(int argc, char **argv)
     otkcli_summary_num(&sm, "transport_cost", info[0].transport_cost);
     otkcli_summary_num(&sm, "objective", info[0].objective);
     otkcli_summary_num(&sm, "dual_objective", info[0].dual_objective);
-    if (o.s.multiscale == 1)
+    /* the dense solver reports 0: the bound is there when the path ran */
+    if (o.s.multiscale == 1 || info[0].neglected_mass > 0.0)
         otkcli_summary_num(&sm, "neglected_mass", info[0].neglected_mass);
     if (o.divergence)
         otkcli_summary_num(&sm, "sinkhorn_divergence", div);
