@@ -15,9 +15,12 @@
  * environment variables MGF_STEPS1, MGF_BATCH1, MGF_LR1 (figure 1),
  * MGF_TOL_FIT (figure 1's training Sinkhorn tolerance), MGF_NOSWEEP
  * (figure 1 without the lambda sweep), MGF_STEPS4 (steps of the Gaussian
- * fits), MGF_DIMS="D,D,.." (their dimensions), MGF_T4_SEEDS (table 4's
- * seed count, default 3) and MGF_T4_FIRST_SEED (its first seed, default
- * 0: two processes can share the grid) override the settings below;
+ * fits), MGF_RELREG4 (their gap.relative_reg), MGF_VALIDATE4 (their
+ * validate_every), MGF_T4_DIMS="D,D,.." (their dimensions), MGF_T4_SEEDS
+ * (table 4's seed count, default 3), MGF_T4_FIRST_SEED (its first seed,
+ * default 0: two processes can share the grid), MGF_T4_LAMBDAS = K and
+ * MGF_T4_FROM = J (table 4's lambdas J..K-1 of 0, 1, 10) override the
+ * settings below;
  * MGF_T4_WRITE also writes the Gaussian fits' training samples
  * (t4_dD_sS_source.csv and _target.csv, for timing otk-mongegap fit on
  * the same data). Figure 3 and table
@@ -817,6 +820,10 @@ static void gauss_fits(FILE *out, size_t d, unsigned long seed,
         const char *e = getenv("MGF_STEPS4"); /* quick checks only */
         if (e != NULL)
             s.steps = strtoul(e, NULL, 10);
+        if ((e = getenv("MGF_RELREG4")) != NULL)
+            s.gap.relative_reg = strtod(e, NULL);
+        if ((e = getenv("MGF_VALIDATE4")) != NULL)
+            s.validate_every = strtoul(e, NULL, 10);
         s.gap.sinkhorn.threads = 1;
         const size_t hidden[2] = {64, 64};
         otk_mg_map *map = otk_mg_map_create(d, hidden, 2, OTK_ACT_GELU, seed);
@@ -895,10 +902,10 @@ static void gauss_fits(FILE *out, size_t d, unsigned long seed,
 
 static const size_t gauss_dims[] = {2, 4, 8, 16, 32, 64};
 
-/* MGF_DIMS = "D,D,..": only these dimensions (partial reruns). */
+/* MGF_T4_DIMS = "D,D,..": only these dimensions (partial reruns). */
 static int gauss_dim_selected(size_t d)
 {
-    const char *only = getenv("MGF_DIMS");
+    const char *only = getenv("MGF_T4_DIMS");
     if (only == NULL)
         return 1;
     char list[128], tag[16];
@@ -927,6 +934,12 @@ static void figure3(void)
 static void table4(void)
 {
     static const double lambdas[] = {0.0, 1.0, 10.0};
+    size_t from = 0, count = 3;
+    const char *e = getenv("MGF_T4_LAMBDAS");
+    if (e != NULL && strtoul(e, NULL, 10) >= 1 && strtoul(e, NULL, 10) <= 3)
+        count = strtoul(e, NULL, 10);
+    if ((e = getenv("MGF_T4_FROM")) != NULL && strtoul(e, NULL, 10) < count)
+        from = strtoul(e, NULL, 10);
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
     const char *first_env = getenv("MGF_T4_FIRST_SEED");
@@ -937,7 +950,8 @@ static void table4(void)
     for (size_t k = 0; k < sizeof gauss_dims / sizeof *gauss_dims; k++)
         if (gauss_dim_selected(gauss_dims[k]))
             for (unsigned long seed = first; seed < first + nseeds; seed++)
-                gauss_fits(out, gauss_dims[k], seed, lambdas, 3);
+                gauss_fits(out, gauss_dims[k], seed, lambdas + from,
+                           count - from);
     figure_close(out);
 }
 
