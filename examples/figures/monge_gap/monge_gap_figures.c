@@ -921,11 +921,14 @@ static void figure3(void)
     fprintf(stderr, "figure 3: Gaussian -> Gaussian, L2-UVP (defaults)\n");
     FILE *out = figure_open("fig3_gauss.csv");
     fputs(gauss_header, out);
-    static const double sweep[] = {0.0, 0.1, 1.0, 10.0};
+    static const double sweep[] = {0.0, 0.1, 1.0, 10.0}, pair[] = {0.0, 1.0};
     for (size_t k = 0; k < sizeof gauss_dims / sizeof *gauss_dims; k++)
-        if (gauss_dim_selected(gauss_dims[k]))
-            gauss_fits(out, gauss_dims[k], 0, sweep,
-                       gauss_dims[k] == 4 ? 4 : 2);
+        if (gauss_dim_selected(gauss_dims[k])) {
+            if (gauss_dims[k] == 4)
+                gauss_fits(out, 4, 0, sweep, 4);
+            else
+                gauss_fits(out, gauss_dims[k], 0, pair, 2);
+        }
     figure_close(out);
 }
 

@@ -325,13 +325,13 @@ def figure3(data_dir, out_dir):
         axes[0].text(xi, u, f"{u:.2f}%", ha="center", va="bottom",
                      fontsize=8.5)
     axes[0].axhline(float(lam[0]["uvp_moments"]), c="k", lw=0.8, ls=":",
-                    label="closed-form map from the sample moments")
+                    label="moment map")
     axes[0].set_xticks(x, [f"{float(r['lambda']):g}" for r in lam])
     axes[0].set_xlabel(r"$\lambda$ ($\ell_2^2$ Monge gap)")
     axes[0].set_ylabel("L2-UVP (%)")
     axes[0].set_title(f"d = {swept}, default fit ({lam[0]['steps']} steps)")
     axes[0].margins(y=0.15)
-    axes[0].legend(loc="upper right")
+    axes[0].legend(loc="center right")  # above the short bars, off the labels
     for lv, c in ((0.0, "0.3"), (1.0, COST_COLOUR["sqeuclidean"])):
         rr = sorted([r for r in rows if float(r["lambda"]) == lv],
                     key=lambda r: int(r["d"]))
