@@ -6,8 +6,9 @@
 #   examples/figures/monge_gap/make_figures.sh [BUILD_DIR [WHICH]]
 #
 # WHICH: the figures to compute, "123" by default; "4" is the Gaussian
-# benchmark table at otk_mg_fit's defaults (table4_gauss.md; about 54
-# default fits, an hour of CPU).
+# benchmark table at otk_mg_fit's defaults (table4_gauss.md; 54 default
+# fits, about 20 minutes of CPU; MGF_T4_FIRST_SEED and MGF_T4_SEEDS split
+# it between processes, see monge_gap_figures.c).
 #
 # BUILD_DIR (default: build in the repository root) is configured with
 # meson if needed; the program examples/monge_gap_figures is built there
@@ -15,7 +16,7 @@
 # to BUILD_DIR/monge_gap_data/; plot_figures.py (Debian's
 # /usr/bin/python3 with python3-matplotlib and python3-numpy, plotting
 # only) turns the data into examples/figures/monge_gap/*.png. The program
-# runs on one thread and takes about 3.5 minutes.
+# runs on one thread; figures 1-3 take about 8 minutes (figure 3 is 14 default fits).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

@@ -13,15 +13,18 @@
  * FIGURES is a string of figure numbers to compute (default "123").
  * For quick experiments only (make_figures.sh sets none of them), the
  * environment variables MGF_STEPS1, MGF_BATCH1, MGF_LR1 (figure 1),
- * MGF_STEPS3, MGF_BATCH3, MGF_LR3, MGF_F3ONLY="d,lambda" (figure 3),
- * MGF_TOL_FIT (training Sinkhorn tolerance), MGF_NOSWEEP (figure 1
- * without the lambda sweep), MGF_STEPS4, MGF_RELREG4 (gap.relative_reg),
- * MGF_SCALE4 (gap_reg_scale), MGF_TOL4 (gap.sinkhorn.tol), MGF_BATCH4,
- * MGF_LR4, MGF_FITREG4 (relative_fit_reg), MGF_VALIDATE4
- * (validate_every) and MGF_T4_FROM (table 4)
- * override the
- * settings below; MGF_T4_WRITE also writes table 4's training samples
- * (t4_dD_sS_source.csv and _target.csv, for otk-mongegap fit).
+ * MGF_TOL_FIT (figure 1's training Sinkhorn tolerance), MGF_NOSWEEP
+ * (figure 1 without the lambda sweep), MGF_STEPS4 (steps of the Gaussian
+ * fits), MGF_RELREG4 (their gap.relative_reg), MGF_VALIDATE4 (their
+ * validate_every), MGF_T4_DIMS="D,D,.." (their dimensions), MGF_T4_SEEDS
+ * (table 4's seed count, default 3), MGF_T4_FIRST_SEED (its first seed,
+ * default 0: two processes can share the grid), MGF_T4_LAMBDAS = K and
+ * MGF_T4_FROM = J (table 4's lambdas J..K-1 of 0, 1, 10) override the
+ * settings below;
+ * MGF_T4_WRITE also writes the Gaussian fits' training samples
+ * (t4_dD_sS_source.csv and _target.csv, for timing otk-mongegap fit on
+ * the same data). Figure 3 and table
+ * 4 fit with otk_mg_fit's defaults: figure 3 is seed 0 of table 4's grid.
  *
  * Files written (all CSV have a header line):
  *   fig1_points.csv   held-out moon (source) and S-curve (target) points:
@@ -41,8 +44,13 @@
  *                     and among the 30 drawn
  *   fig2_rotation.csv rotation maps of a 2-D Gaussian sample: cost, angle,
  *                     the exact gap and entropic gaps at two regs
- *   fig3_gauss.csv    Gaussian -> Gaussian: sweep, d, lambda, steps, batch,
- *                     L2-UVP, cosine, test divergence, exact gap, ...
+ *   fig3_gauss.csv    Gaussian -> Gaussian, one row per default fit (seed
+ *                     0): d, seed, lambda, status, L2-UVP beside the moment
+ *                     map's and the identity's, cosine, held-out divergence
+ *                     and exact gap of the fitted and the true map, regs,
+ *                     gradient norms, Sinkhorn iterations, CPU time
+ *   table4_gauss.csv  the same columns, seeds 0..2, lambda 0, 1, 10 (with
+ *                     "4" in FIGURES)
  *   summary.csv       one row per otk_mg_fit call: figure, run, status,
  *                     steps, Sinkhorn iterations, steps with an inner solve
  *                     stopped at its cap, regs, time
@@ -610,7 +618,7 @@ static void figure2(void)
     fprintf(stderr, "  %.1fs\n", figure_now() - t0);
 }
 
-/* ---- figure 3: Gaussian -> Gaussian with a known affine map ---- */
+/* ---- figure 3 and table 4: Gaussian -> Gaussian, a known affine map ---- */
 
 typedef struct gauss_problem {
     size_t d;
@@ -682,144 +690,9 @@ static void gauss_map(const gauss_problem *g, size_t n, const double *x,
         }
 }
 
-enum { F3_POOL = 4096, F3_TEST = 4096, F3_GAP = 512 };
-
-static FILE *f3_out;
-static size_t f3_lambda_d = 4, f3_batch = 128;
-static double f3_lr = 3e-3;
-
-static void f3_run(const char *sweep, size_t d, double lambda, size_t steps,
-                   size_t batch)
-{
-    const char *only = getenv("MGF_F3ONLY");
-    if (only != NULL && (strtoul(only, NULL, 10) != d ||
-                         strtod(strchr(only, ',') + 1, NULL) != lambda))
-        return;
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    gsl_rng_set(rng, 300 + d); /* the same problem for every lambda */
-    gauss_problem g;
-    gauss_make(rng, d, &g);
-    double *src = figure_xmalloc(F3_POOL * d * sizeof *src);
-    double *tgt = figure_xmalloc(F3_POOL * d * sizeof *tgt);
-    double *xt = figure_xmalloc(F3_TEST * d * sizeof *xt);
-    double *zt = figure_xmalloc(F3_TEST * d * sizeof *zt);
-    double *yt = figure_xmalloc(F3_TEST * d * sizeof *yt);
-    double *ts = figure_xmalloc(F3_TEST * d * sizeof *ts);
-    gauss_sample(rng, F3_POOL, d, g.m1, g.R1, src);
-    gauss_sample(rng, F3_POOL, d, g.m2, g.R2, tgt);
-    gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
-    gauss_sample(rng, F3_TEST, d, g.m2, g.R2, zt);
-    gsl_rng_free(rng);
-
-    char run[64];
-    snprintf(run, sizeof run, "%s_d%zu_l%g", sweep, d, lambda);
-    fit_job j = {0};
-    j.fig = "fig3";
-    j.run = run;
-    j.d = d;
-    /* wide enough for a full-rank linear part: [32, 64, 32] would pass
-     * the displacement through 32 units, below d for d = 64 */
-    j.hidden[0] = j.hidden[1] = j.hidden[2] = d < 32 ? 64 : 2 * d;
-    j.cost = OTK_METRIC_SQEUCLIDEAN;
-    j.lambda = lambda;
-    j.steps = steps;
-    j.batch = batch;
-    j.lr = f3_lr;
-    j.seed = 3;
-    j.src = src;
-    j.tgt = tgt;
-    j.n_pool = F3_POOL;
-    /* notes A7 R3: fit 0.1 x mean C(y, y), gap 0.01 x mean C(x, y) */
-    j.fit_reg = 0.1 * mean_cost(OTK_METRIC_SQEUCLIDEAN, tgt, 256, tgt, 256, d);
-    j.gap_reg = 0.01 * mean_cost(OTK_METRIC_SQEUCLIDEAN, src, 256, tgt, 256, d);
-    /* Epsilon scaling: otkit's automatic choice (on in every case here) took
-     * 1.2-1.75x fewer Sinkhorn iterations per step than plain Sinkhorn at
-     * d = 4 to 16, but 1.7x more at d = 32 and 3.9x more at d = 64 (and
-     * 2.2x more at d = 2, measured after the figures were fixed) */
-    j.eps_scaling = d >= 32 ? 0 : -1;
-    otk_mg_fit_info info;
-    otk_mg_map *map = fit(&j, &info);
-
-    if (otk_mg_map_apply(map, xt, F3_TEST, yt) != 0)
-        figure_die("map apply failed");
-    gauss_map(&g, F3_TEST, xt, ts);
-    double err = 0.0, dot = 0.0, nh = 0.0, ns = 0.0;
-    size_t bad = 0;
-    for (size_t k = 0; k < F3_TEST * d; k++) {
-        if (!isfinite(yt[k]))
-            bad++;
-        double e = yt[k] - ts[k], u = yt[k] - xt[k], v = ts[k] - xt[k];
-        err += e * e;
-        dot += u * v;
-        nh += u * u;
-        ns += v * v;
-    }
-    double uvp = 100.0 * (err / F3_TEST) / g.var2;
-    double cosine = dot / sqrt(nh * ns);
-    otk_status st_div, st_gap, st_gap_true;
-    double S = divergence(yt, F3_GAP, zt, F3_GAP, d, j.fit_reg, &st_div);
-    double m0 = exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, yt, F3_GAP, d, &st_gap);
-    double m0_true =
-        exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, ts, F3_GAP, d, &st_gap_true);
-    /* the divergence the true map reaches on the same points: the floor
-     * set by sampling */
-    double S_true = divergence(ts, F3_GAP, zt, F3_GAP, d, j.fit_reg, NULL);
-    fprintf(f3_out,
-            "%s,%zu,%.6g,%zu,%zu,%s,%.8g,%.8g,%.8g,%.8g,%.8g,%s,%.8g,%.8g,%.6g,"
-            "%.6g,%zu,%zu,%.3f\n",
-            sweep, d, lambda, info.steps, batch,
-            otk_status_name(info.outcome.status), uvp, cosine, S, S_true, m0,
-            otk_status_name(st_gap), m0_true, g.var2, info.fit_reg,
-            info.gap_reg, info.sinkhorn_iterations, bad, info.outcome.time_s);
-    fflush(f3_out);
-    fprintf(
-        stderr,
-        "    test: L2-UVP %.3f%%  cos %.4f  S %.4g (true map %.4g)  M0 %.4g "
-        "(true map %.2g)\n",
-        uvp, cosine, S, S_true, m0, m0_true);
-    otk_mg_map_free(map);
-    free(src);
-    free(tgt);
-    free(xt);
-    free(zt);
-    free(yt);
-    free(ts);
-    gauss_free(&g);
-}
-
-/* Steps by dimension: the Sinkhorn solves cost batch^2 d per iteration. */
-static size_t f3_steps(size_t d)
-{
-    const char *e = getenv("MGF_STEPS3");
-    if (e != NULL)
-        return strtoul(e, NULL, 10);
-    return d <= 8 ? 500 : 400;
-}
-
-static void figure3(void)
-{
-    fprintf(stderr, "figure 3: Gaussian -> Gaussian, L2-UVP\n");
-    f3_out = figure_open("fig3_gauss.csv");
-    fprintf(f3_out,
-            "sweep,d,lambda,steps,batch,status,uvp,cosine,divergence,"
-            "divergence_true_map,exact_gap,status_gap,exact_gap_true_map,"
-            "var_nu,fit_reg,gap_reg,sinkhorn_iterations,nonfinite,"
-            "time_s\n");
-    /* the lambda sweep at d = 4; its lambda = 0 and 1 runs are also
-     * the d = 4 points of the dimension sweep (sweep "both") */
-    static const double lambdas[] = {0.0, 0.1, 1.0, 10.0};
-    for (size_t k = 0; k < sizeof lambdas / sizeof *lambdas; k++)
-        f3_run(lambdas[k] == 0.0 || lambdas[k] == 1.0 ? "both" : "lambda",
-               f3_lambda_d, lambdas[k], f3_steps(f3_lambda_d), f3_batch);
-    static const size_t dims[] = {2, 4, 8, 16, 32, 64};
-    static const double dl[] = {0.0, 1.0};
-    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++)
-        for (size_t l = 0; l < 2 && dims[k] != f3_lambda_d; l++)
-            f3_run("dim", dims[k], dl[l], f3_steps(dims[k]), f3_batch);
-    figure_close(f3_out);
-}
-
-/* ---- table 4: the Gaussian benchmark at otk_mg_fit's defaults ---- */
+/* Held-out points for L2-UVP, and the subset for the exact gap and the
+ * divergence (the network simplex on 4096 points would dominate). */
+enum { GAUSS_TEST = 4096, GAUSS_EVAL = 512 };
 
 enum { F4_TRAIN = 2048, F4_BATCH = 256 };
 
@@ -875,10 +748,10 @@ static double moment_uvp(const gauss_problem *g, const double *src,
     moments(tgt, n, d, e.m2, S2);
     if (gl_gaussian_map(d, S1, S2, e.A, &res) != 0)
         figure_die("moment map failed");
-    gauss_map(&e, F3_TEST, xt, y);
+    gauss_map(&e, GAUSS_TEST, xt, y);
     free(S1);
     free(m1);
-    return uvp(g, y, ts, F3_TEST);
+    return uvp(g, y, ts, GAUSS_TEST);
 }
 
 /* Norm of an n x d array. */
@@ -890,25 +763,31 @@ static double norm2(const double *v, size_t len)
     return sqrt(s);
 }
 
-static FILE *f4_out;
+/* Column names of fig3_gauss.csv and table4_gauss.csv (one row per fit). */
+static const char gauss_header[] =
+    "d,seed,lambda,status,steps,inner_not_converged,uvp,uvp_moments,"
+    "uvp_identity,cosine,divergence,divergence_true_map,exact_gap,"
+    "exact_gap_true_map,gap_reg,fit_reg,gap_grad_norm,div_grad_norm,"
+    "sinkhorn_iterations,nonfinite,cpu_s\n";
 
-/* t4_dD_sS_WHAT.csv: n points, one per row, for otk-mongegap fit. */
+/* t4_dD_sS_WHAT.csv: n points of dimension d, one per row. */
 static void write_points(size_t d, unsigned long seed, const char *what,
-                         const double *x, size_t n, size_t cols)
+                         const double *x, size_t n)
 {
     char name[64];
     snprintf(name, sizeof name, "t4_d%zu_s%lu_%s.csv", d, seed, what);
     FILE *fp = figure_open(name);
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < cols; k++)
-            fprintf(fp, "%.17g%c", x[i * cols + k], k + 1 < cols ? ',' : '\n');
+        for (size_t k = 0; k < d; k++)
+            fprintf(fp, "%.17g%c", x[i * d + k], k + 1 < d ? ',' : '\n');
     figure_close(fp);
 }
 
-/* One problem (d, seed) and its fits at lambda = 0 and each other lambda,
- * with otk_mg_fit's defaults (the CLI's hidden 64,64) but lambda. */
-static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
-                       size_t nl)
+/* One problem (d, seed): 2048 training points from each Gaussian, fitted
+ * with otk_mg_fit's defaults (the CLI's hidden 64,64, its seed) but
+ * lambda, once per lambda; one row of gauss_header per fit into out. */
+static void gauss_fits(FILE *out, size_t d, unsigned long seed,
+                       const double *lambdas, size_t nl)
 {
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng_set(rng, 300 + d + 1000 * seed);
@@ -916,26 +795,24 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_make(rng, d, &g);
     double *src = figure_xmalloc(F4_TRAIN * d * sizeof *src);
     double *tgt = figure_xmalloc(F4_TRAIN * d * sizeof *tgt);
-    double *xt = figure_xmalloc(F3_TEST * d * sizeof *xt);
-    double *zt = figure_xmalloc(F3_TEST * d * sizeof *zt);
-    double *yt = figure_xmalloc(F3_TEST * d * sizeof *yt);
-    double *ts = figure_xmalloc(F3_TEST * d * sizeof *ts);
+    double *xt = figure_xmalloc(GAUSS_TEST * d * sizeof *xt);
+    double *zt = figure_xmalloc(GAUSS_TEST * d * sizeof *zt);
+    double *yt = figure_xmalloc(GAUSS_TEST * d * sizeof *yt);
+    double *ts = figure_xmalloc(GAUSS_TEST * d * sizeof *ts);
     double *gg = figure_xmalloc(2 * F4_BATCH * d * sizeof *gg);
     gauss_sample(rng, F4_TRAIN, d, g.m1, g.R1, src);
     gauss_sample(rng, F4_TRAIN, d, g.m2, g.R2, tgt);
-    gauss_sample(rng, F3_TEST, d, g.m1, g.R1, xt);
-    gauss_sample(rng, F3_TEST, d, g.m2, g.R2, zt);
+    gauss_sample(rng, GAUSS_TEST, d, g.m1, g.R1, xt);
+    gauss_sample(rng, GAUSS_TEST, d, g.m2, g.R2, zt);
     gsl_rng_free(rng);
-    if (getenv("MGF_T4_WRITE") != NULL) { /* the data, for otk-mongegap */
-        write_points(d, seed, "source", src, F4_TRAIN, d);
-        write_points(d, seed, "target", tgt, F4_TRAIN, d);
+    if (getenv("MGF_T4_WRITE") != NULL) {
+        write_points(d, seed, "source", src, F4_TRAIN);
+        write_points(d, seed, "target", tgt, F4_TRAIN);
     }
-    gauss_map(&g, F3_TEST, xt, ts);
-    double id = uvp(&g, xt, ts, F3_TEST);
+    gauss_map(&g, GAUSS_TEST, xt, ts);
+    double id = uvp(&g, xt, ts, GAUSS_TEST);
     double mom = moment_uvp(&g, src, tgt, F4_TRAIN, xt, ts, yt);
-    /* MGF_T4_FROM = K: only the lambdas from the K-th (quick checks) */
-    const char *from = getenv("MGF_T4_FROM");
-    for (size_t l = from ? strtoul(from, NULL, 10) : 0; l < nl; l++) {
+    for (size_t l = 0; l < nl; l++) {
         otk_mg_fit_settings s;
         otk_mg_fit_default_settings(&s);
         s.lambda = lambdas[l];
@@ -945,16 +822,6 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
             s.steps = strtoul(e, NULL, 10);
         if ((e = getenv("MGF_RELREG4")) != NULL)
             s.gap.relative_reg = strtod(e, NULL);
-        if ((e = getenv("MGF_SCALE4")) != NULL)
-            s.gap_reg_scale = atoi(e);
-        if ((e = getenv("MGF_TOL4")) != NULL)
-            s.gap.sinkhorn.tol = strtod(e, NULL);
-        if ((e = getenv("MGF_BATCH4")) != NULL)
-            s.batch = strtoul(e, NULL, 10);
-        if ((e = getenv("MGF_LR4")) != NULL)
-            s.lr = strtod(e, NULL);
-        if ((e = getenv("MGF_FITREG4")) != NULL)
-            s.relative_fit_reg = strtod(e, NULL);
         if ((e = getenv("MGF_VALIDATE4")) != NULL)
             s.validate_every = strtoul(e, NULL, 10);
         s.gap.sinkhorn.threads = 1;
@@ -965,13 +832,34 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
         otk_status st =
             otk_mg_fit(map, src, F4_TRAIN, tgt, F4_TRAIN, &s, &info);
         double cpu = cpu_now() - c0;
-        if (st < 0 || otk_mg_map_apply(map, xt, F3_TEST, yt) != 0)
+        if (st < 0 || otk_mg_map_apply(map, xt, GAUSS_TEST, yt) != 0)
             figure_die("fit failed");
-        double u = uvp(&g, yt, ts, F3_TEST);
-        /* Why the gap matters little in high dimension: on one held-out
-         * batch, the gradients with respect to the mapped points of the
-         * gap (at the fit's gap reg) and of the divergence (at its fit
-         * reg), and the exact gap of the batch */
+        double u = uvp(&g, yt, ts, GAUSS_TEST);
+        /* the direction of the displacement against the true one */
+        double dot = 0.0, nh = 0.0, ns = 0.0;
+        size_t bad = 0;
+        for (size_t k = 0; k < GAUSS_TEST * d; k++) {
+            bad += !isfinite(yt[k]);
+            double a = yt[k] - xt[k], b = ts[k] - xt[k];
+            dot += a * b;
+            nh += a * a;
+            ns += b * b;
+        }
+        double cosine = dot / sqrt(nh * ns);
+        /* the fitting loss of the fitted map against the true map's, on
+         * the same held-out points (below 1: the loss prefers a wrong
+         * map), and both maps' exact gaps */
+        double S =
+            divergence(yt, GAUSS_EVAL, zt, GAUSS_EVAL, d, info.fit_reg, NULL);
+        double S_true =
+            divergence(ts, GAUSS_EVAL, zt, GAUSS_EVAL, d, info.fit_reg, NULL);
+        double m0 =
+            exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, yt, GAUSS_EVAL, d, NULL);
+        double m0_true =
+            exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, ts, GAUSS_EVAL, d, NULL);
+        /* the gap's share of the gradient: on one held-out batch, the
+         * gradients with respect to the mapped points of the gap (at the
+         * fit's gap reg) and of the divergence (at its fit reg) */
         otk_mg_settings es;
         otk_mg_default_settings(&es);
         es.reg = info.gap_reg;
@@ -986,18 +874,16 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
                                           &dv, gg + F4_BATCH * d, &gi);
         double div_grad =
             sd >= 0 ? norm2(gg + F4_BATCH * d, F4_BATCH * d) : NAN;
-        double m0 =
-            exact_gap(OTK_METRIC_SQEUCLIDEAN, xt, yt, F4_BATCH, d, NULL);
-        fprintf(f4_out,
+        fprintf(out,
                 "%zu,%lu,%g,%s,%zu,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,"
-                "%.6g,%zu,%.2f\n",
+                "%.6g,%.6g,%.6g,%.6g,%.6g,%zu,%zu,%.2f\n",
                 d, seed, lambdas[l], otk_status_name(st), info.steps,
-                info.inner_not_converged, u, mom, id, info.gap_reg,
-                info.fit_reg, gap_grad, div_grad, m0, info.sinkhorn_iterations,
-                cpu);
-        fflush(f4_out);
+                info.inner_not_converged, u, mom, id, cosine, S, S_true, m0,
+                m0_true, info.gap_reg, info.fit_reg, gap_grad, div_grad,
+                info.sinkhorn_iterations, bad, cpu);
+        fflush(out);
         fprintf(stderr,
-                "  table4 d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
+                "  gauss d=%zu seed=%lu lambda=%g %s UVP %.3f%% (moments "
                 "%.3f%%, identity %.1f%%) |dM| %.3g |dS| %.3g %.1fs CPU "
                 "(best step %zu)\n",
                 d, seed, lambdas[l], otk_status_name(st), u, mom, id, gap_grad,
@@ -1014,42 +900,62 @@ static void f4_problem(size_t d, unsigned long seed, const double *lambdas,
     gauss_free(&g);
 }
 
-/* MGF_T4_DIMS = "D,D,..", MGF_T4_SEEDS = N (seeds 0..N-1, or from
- * MGF_T4_FIRST_SEED) and
- * MGF_T4_LAMBDAS = K (the first K of 0, 1, 10) restrict the grid (for a
- * partial rerun); the full grid is the default. */
+static const size_t gauss_dims[] = {2, 4, 8, 16, 32, 64};
+
+/* MGF_T4_DIMS = "D,D,..": only these dimensions (partial reruns). */
+static int gauss_dim_selected(size_t d)
+{
+    const char *only = getenv("MGF_T4_DIMS");
+    if (only == NULL)
+        return 1;
+    char list[128], tag[16];
+    snprintf(list, sizeof list, ",%s,", only);
+    snprintf(tag, sizeof tag, ",%zu,", d);
+    return strstr(list, tag) != NULL;
+}
+
+/* Figure 3: seed 0 of table 4's problems, lambda in {0, 0.1, 1, 10} at
+ * d = 4 and {0, 1} at every other d, each fit at otk_mg_fit's defaults. */
+static void figure3(void)
+{
+    fprintf(stderr, "figure 3: Gaussian -> Gaussian, L2-UVP (defaults)\n");
+    FILE *out = figure_open("fig3_gauss.csv");
+    fputs(gauss_header, out);
+    static const double sweep[] = {0.0, 0.1, 1.0, 10.0}, pair[] = {0.0, 1.0};
+    for (size_t k = 0; k < sizeof gauss_dims / sizeof *gauss_dims; k++)
+        if (gauss_dim_selected(gauss_dims[k])) {
+            if (gauss_dims[k] == 4)
+                gauss_fits(out, 4, 0, sweep, 4);
+            else
+                gauss_fits(out, gauss_dims[k], 0, pair, 2);
+        }
+    figure_close(out);
+}
+
+/* Table 4: every d, seeds 0..MGF_T4_SEEDS-1 (default 3), lambda in
+ * {0, 1, 10}, each fit at otk_mg_fit's defaults. */
 static void table4(void)
 {
-    static const size_t dims[] = {2, 4, 8, 16, 32, 64};
-    static const double all_lambdas[] = {0.0, 1.0, 10.0};
-    size_t nl = 3;
-    const char *e = getenv("MGF_T4_LAMBDAS"); /* how many of them */
+    static const double lambdas[] = {0.0, 1.0, 10.0};
+    size_t from = 0, count = 3;
+    const char *e = getenv("MGF_T4_LAMBDAS");
     if (e != NULL && strtoul(e, NULL, 10) >= 1 && strtoul(e, NULL, 10) <= 3)
-        nl = strtoul(e, NULL, 10);
-    const double *lambdas = all_lambdas;
-    const char *only = getenv("MGF_T4_DIMS");
+        count = strtoul(e, NULL, 10);
+    if ((e = getenv("MGF_T4_FROM")) != NULL && strtoul(e, NULL, 10) < count)
+        from = strtoul(e, NULL, 10);
     const char *seeds_env = getenv("MGF_T4_SEEDS");
     unsigned long nseeds = seeds_env ? strtoul(seeds_env, NULL, 10) : 3;
     const char *first_env = getenv("MGF_T4_FIRST_SEED");
     unsigned long first = first_env ? strtoul(first_env, NULL, 10) : 0;
     fprintf(stderr, "table 4: Gaussian benchmark at otk_mg_fit's defaults\n");
-    f4_out = figure_open("table4_gauss.csv");
-    fprintf(f4_out, "d,seed,lambda,status,steps,inner_not_converged,uvp,"
-                    "uvp_moments,uvp_identity,gap_reg,fit_reg,gap_grad_norm,"
-                    "div_grad_norm,exact_gap,sinkhorn_iterations,cpu_s\n");
-    for (size_t k = 0; k < sizeof dims / sizeof *dims; k++) {
-        char tag[16];
-        snprintf(tag, sizeof tag, ",%zu,", dims[k]);
-        if (only != NULL) {
-            char list[128];
-            snprintf(list, sizeof list, ",%s,", only);
-            if (strstr(list, tag) == NULL)
-                continue;
-        }
-        for (unsigned long seed = first; seed < first + nseeds; seed++)
-            f4_problem(dims[k], seed, lambdas, nl);
-    }
-    figure_close(f4_out);
+    FILE *out = figure_open("table4_gauss.csv");
+    fputs(gauss_header, out);
+    for (size_t k = 0; k < sizeof gauss_dims / sizeof *gauss_dims; k++)
+        if (gauss_dim_selected(gauss_dims[k]))
+            for (unsigned long seed = first; seed < first + nseeds; seed++)
+                gauss_fits(out, gauss_dims[k], seed, lambdas + from,
+                           count - from);
+    figure_close(out);
 }
 
 int main(int argc, char **argv)
@@ -1067,10 +973,6 @@ int main(int argc, char **argv)
         f1_steps = strtoul(e, NULL, 10);
     if ((e = getenv("MGF_BATCH1")) != NULL)
         f1_batch = strtoul(e, NULL, 10);
-    if ((e = getenv("MGF_LR3")) != NULL)
-        f3_lr = strtod(e, NULL);
-    if ((e = getenv("MGF_BATCH3")) != NULL)
-        f3_batch = strtoul(e, NULL, 10);
     if ((e = getenv("MGF_TOL_FIT")) != NULL)
         fit_tol = strtod(e, NULL);
     if ((e = getenv("MGF_LR1")) != NULL)

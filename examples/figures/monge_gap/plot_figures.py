@@ -14,6 +14,7 @@ the arrow figures.
 """
 import csv
 import io
+import math
 import os
 import sys
 
@@ -31,6 +32,7 @@ MAP = "#55a868"  # mapped points
 TGT_LIGHT = "#f3c7a8"  # background clouds (solid colours, no alpha)
 MAP_LIGHT = "#a9d4b4"
 COST_LABEL = {"sqeuclidean": r"$\ell_2^2$", "euclidean": r"$\ell_2$"}
+COST_LABEL_TXT = {"sqeuclidean": "l2^2", "euclidean": "l2"}
 COST_COLOUR = {"sqeuclidean": "#c44e52", "euclidean": "#4c72b0"}
 
 plt.rcParams.update({"font.size": 10, "axes.titlesize": 10,
@@ -312,43 +314,45 @@ def figure3(data_dir, out_dir):
         return
     rows = read_rows(path)
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
-    lam = [r for r in rows if r["sweep"] in ("lambda", "both")]
-    if lam:
-        d = lam[0]["d"]
-        x = np.arange(len(lam))
-        uvp = [float(r["uvp"]) for r in lam]
-        axes[0].bar(x, uvp, color="#4c72b0")
-        for xi, u in zip(x, uvp):
-            axes[0].text(xi, u, f"{u:.2f}%", ha="center", va="bottom",
-                         fontsize=8.5)
-        axes[0].set_xticks(x, [f"{float(r['lambda']):g}" for r in lam])
-        axes[0].set_xlabel(r"$\lambda$ ($\ell_2^2$ Monge gap)")
-        axes[0].set_ylabel("L2-UVP (%)")
-        axes[0].set_title(f"d = {d}, {lam[0]['steps']} steps, batch "
-                          f"{lam[0]['batch']}")
-        axes[0].margins(y=0.15)
-    dim = sorted([r for r in rows if r["sweep"] in ("dim", "both")],
-                 key=lambda r: int(r["d"]))
-    for lv, c in (("0", "0.3"), ("1", COST_COLOUR["sqeuclidean"])):
-        rr = [r for r in dim if float(r["lambda"]) == float(lv)]
-        if not rr:
-            continue
+    dims = sorted({int(r["d"]) for r in rows})
+    swept = max(dims, key=lambda d: sum(int(r["d"]) == d for r in rows))
+    lam = sorted([r for r in rows if int(r["d"]) == swept],
+                 key=lambda r: float(r["lambda"]))
+    x = np.arange(len(lam))
+    uvp = [float(r["uvp"]) for r in lam]
+    axes[0].bar(x, uvp, color="#4c72b0")
+    for xi, u in zip(x, uvp):
+        axes[0].text(xi, u, f"{u:.2f}%", ha="center", va="bottom",
+                     fontsize=8.5)
+    axes[0].axhline(float(lam[0]["uvp_moments"]), c="k", lw=0.8, ls=":",
+                    label="moment map")
+    axes[0].set_xticks(x, [f"{float(r['lambda']):g}" for r in lam])
+    axes[0].set_xlabel(r"$\lambda$ ($\ell_2^2$ Monge gap)")
+    axes[0].set_ylabel("L2-UVP (%)")
+    axes[0].set_title(f"d = {swept}, default fit ({lam[0]['steps']} steps)")
+    axes[0].margins(y=0.15)
+    axes[0].legend(loc="center right")  # above the short bars, off the labels
+    for lv, c in ((0.0, "0.3"), (1.0, COST_COLOUR["sqeuclidean"])):
+        rr = sorted([r for r in rows if float(r["lambda"]) == lv],
+                    key=lambda r: int(r["d"]))
         dd = np.array([int(r["d"]) for r in rr])
         axes[1].plot(dd, [float(r["uvp"]) for r in rr], "-o", c=c, ms=4,
-                     label=f"$\\lambda$ = {lv}")
+                     label=f"$\\lambda$ = {lv:g}")
         axes[2].plot(dd, [float(r["divergence"]) /
                           float(r["divergence_true_map"]) for r in rr],
-                     "-o", c=c, ms=4, label=f"$\\lambda$ = {lv}")
+                     "-o", c=c, ms=4, label=f"$\\lambda$ = {lv:g}")
+    mom = sorted({(int(r["d"]), float(r["uvp_moments"])) for r in rows})
+    axes[1].plot([m[0] for m in mom], [m[1] for m in mom], ":s", c="k",
+                 ms=3, lw=0.8, label="moment map")
     for ax in axes[1:]:
         ax.set_xscale("log", base=2)
+        ax.set_xticks(dims, [str(d) for d in dims])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("dimension d")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    if dim:
-        steps = sorted({(int(r["d"]), int(r["steps"])) for r in dim})
-        axes[1].set_title("L2-UVP vs dimension\n(steps: "
-                          + ", ".join(f"d{d}: {s}" for d, s in steps) + ")",
-                          fontsize=9)
+    axes[1].set_title("L2-UVP vs dimension (default fits, seed 0)",
+                      fontsize=9)
     axes[1].set_yscale("log")
     axes[1].set_ylabel("L2-UVP (%)")
     axes[2].axhline(1.0, c="k", lw=0.8, ls=":")
@@ -384,14 +388,27 @@ def table4(data_dir, out_dir):
         lo, hi = min(vals), max(vals)
         return f"{m:.{digits}g} ({lo:.{digits}g}-{hi:.{digits}g})"
 
+    def better(rd):
+        """In how many seeds the best lambda > 0 beats lambda = 0."""
+        wins, seeds = 0, sorted({r["seed"] for r in rd})
+        for sd in seeds:
+            u = {float(r["lambda"]): float(r["uvp"]) for r in rd
+                 if r["seed"] == sd}
+            pos = [v for k, v in u.items() if k > 0]
+            wins += 0.0 in u and bool(pos) and min(pos) < u[0.0]
+        return f"{wins}/{len(seeds)}"
+
     head = (["d", "seeds"] + [f"L2-UVP %, lambda = {v:g}" for v in lams]
             + ["best lambda", "moment map %", "identity %",
                "gradient norm, gap / divergence (lambda = 1)",
-               "exact gap (256 pts)",
-               "steps not converged", "CPU s per fit (max)"])
+               "exact gap (512 held-out pts, lambda = 1)",
+               "steps not converged", "lambda > 0 better than 0 (seeds)",
+               "Sinkhorn iterations per fit (mean)"])
     out = io.StringIO()
     out.write("<!-- generated by plot_figures.py from table4_gauss.csv; "
               "do not edit -->\n\n")
+    out.write("Mean over the seeds, (min-max) in parentheses; every fit "
+              "uses otk_mg_fit's defaults but lambda.\n\n")
     out.write("| " + " | ".join(head) + " |\n")
     out.write("|" + "---:|" * len(head) + "\n")
     for d in dims:
@@ -412,11 +429,152 @@ def table4(data_dir, out_dir):
                     cell(share, 2),
                     cell([float(r["exact_gap"]) for r in r1], 2),
                     str(sum(int(r["inner_not_converged"]) for r in rd)),
-                    f"{max(float(r['cpu_s']) for r in rd):.0f}"])
+                    better(rd),
+                    f"{sum(int(r['sinkhorn_iterations']) for r in rd) / len(rd):.3g}"])
         out.write("| " + " | ".join(cells) + " |\n")
     with open(os.path.join(out_dir, "table4_gauss.md"), "w") as f:
         f.write(out.getvalue())
     print("wrote", os.path.join(out_dir, "table4_gauss.md"))
+
+
+def fmt(v, digits=3):
+    """A CSV number for a table: digits significant, '-' when missing."""
+    if v in (None, ""):
+        return "-"
+    x = float(v)
+    return "0" if x == 0 else f"{x:.{digits}g}"
+
+
+def table(out, head, rows):
+    out.write("| " + " | ".join(head) + " |\n")
+    out.write("|" + "---|" * len(head) + "\n")
+    for r in rows:
+        out.write("| " + " | ".join(str(c) for c in r) + " |\n")
+    out.write("\n")
+
+
+def numbers_fig1(data_dir, out):
+    path = os.path.join(data_dir, "fig1_runs.csv")
+    if not os.path.exists(path):
+        return
+    runs = read_rows(path)
+    out.write("## Figure 1: moons to S-curve (`fig1_runs.csv`)\n\n")
+    out.write(f"Held-out metrics of every fit; regs: fit "
+              f"{fmt(runs[0]['fit_reg'])}, gap "
+              + ", ".join(sorted({f"{COST_LABEL_TXT[r['cost']]} "
+                                  f"{fmt(r['gap_reg'])}" for r in runs
+                                  if float(r["lambda"]) > 0}))
+              + ".\n\n")
+    table(out, ["run", "cost", "lambda", "status", "steps",
+                "exact l2^2 gap", "exact l2 gap", "S_eps",
+                "crossings", "of pairs", "among the 30 drawn"],
+          [[r["run"], COST_LABEL_TXT[r["cost"]], fmt(r["lambda"]),
+            r["status"], r["steps"], fmt(r["exact_gap_sq"]),
+            fmt(r["exact_gap_l2"]), fmt(r["divergence"]), r["crossings"],
+            r["pairs"], r["crossings_shown"]] for r in runs])
+    vpath = os.path.join(data_dir, "fig1_valid.csv")
+    if os.path.exists(vpath):
+        valid = read_rows(vpath)
+        rows = []
+        for name in dict.fromkeys(v["run"] for v in valid):
+            vr = [v for v in valid if v["run"] == name]
+            ent = [float(v["gap_entropic"]) for v in vr]
+            rows.append([name, f"{vr[0]['step']}-{vr[-1]['step']}",
+                         fmt(vr[0]["gap_exact_sq"]),
+                         fmt(max(float(v["gap_exact_sq"]) for v in vr)),
+                         fmt(vr[-1]["gap_exact_sq"]), fmt(min(ent)),
+                         fmt(max(ent)), fmt(vr[-1]["divergence"])])
+        out.write("Validation curves (`fig1_valid.csv`): the exact l2^2 gap "
+                  "on held-out batches at the first validation, its largest "
+                  "value and the last one; the entropic gap at the run's own "
+                  "cost and reg over the run.\n\n")
+        table(out, ["run", "steps", "exact l2^2 gap, first", "largest",
+                    "last", "entropic gap, min", "max", "last S_eps"], rows)
+
+
+def numbers_fig2(data_dir, out):
+    path = os.path.join(data_dir, "fig2_rotation.csv")
+    if not os.path.exists(path):
+        return
+    rows = read_rows(path)
+    out.write("## Figure 2: the Monge gap of rotations "
+              "(`fig2_rotation.csv`)\n\n")
+    picks = (0, 5, 30, 90, 180)
+    body = []
+    for r in rows:
+        if float(r["angle_deg"]) in picks:
+            body.append([COST_LABEL_TXT[r["cost"]], fmt(r["angle_deg"]),
+                         fmt(r["exact_gap"], 4), fmt(r["population"], 4),
+                         fmt(r["disp"], 4),
+                         fmt(float(r["disp"]) - float(r["exact_gap"])),
+                         fmt(r["entropic1"], 4), fmt(r["entropic2"], 4)])
+    table(out, ["cost", "angle", "exact gap", "population value",
+                "displacement cost", "displacement - exact gap",
+                "entropic, eps = 0.01 mean c", "entropic, eps = 0.1 mean c"],
+          body)
+    body = []
+    for cost in dict.fromkeys(r["cost"] for r in rows):
+        rr = [r for r in rows if r["cost"] == cost]
+        logn = float(rr[0]["log_n"])
+        for k, rel in (("1", "0.01"), ("2", "0.1")):
+            reg = float(rr[0]["reg" + k])
+            inside = sum(float(r["exact_gap"]) + reg * logn - 1e-9
+                         <= float(r["entropic" + k])
+                         <= float(r["exact_gap"]) + 2 * reg * logn + 1e-9
+                         for r in rr)
+            off = [float(r["entropic" + k]) - reg * logn
+                   - float(r["exact_gap"]) for r in rr]
+            its = [int(r["iters" + k]) for r in rr]
+            conv = sum(r["status" + k] == "converged" for r in rr)
+            body.append([COST_LABEL_TXT[cost], rel, fmt(reg),
+                         f"{inside}/{len(rr)}", fmt(min(off)),
+                         fmt(max(off)), f"{min(its)}-{max(its)}",
+                         f"{conv}/{len(rr)}"])
+    out.write("Entropic gaps against the bounds [M0 + eps log n, M0 + "
+              "2 eps log n] (M0 the exact gap, n = "
+              f"{round(math.exp(float(rows[0]['log_n'])))}):\n\n")
+    table(out, ["cost", "eps / mean c", "eps", "inside the bounds",
+                "entropic - eps log n - exact, min", "max", "iterations",
+                "converged"], body)
+
+
+def numbers_fig3(data_dir, out):
+    path = os.path.join(data_dir, "fig3_gauss.csv")
+    if not os.path.exists(path):
+        return
+    rows = sorted(read_rows(path),
+                  key=lambda r: (int(r["d"]), float(r["lambda"])))
+    out.write("## Figure 3: Gaussian to Gaussian, default fits, seed 0 "
+              "(`fig3_gauss.csv`)\n\n")
+    table(out, ["d", "lambda", "status", "steps", "inner solves not "
+                "converged", "L2-UVP %", "moment map %", "identity %",
+                "cosine", "S_eps ratio to the true map", "exact gap",
+                "exact gap of the true map", "gap reg", "fit reg",
+                "Sinkhorn iterations"],
+          [[r["d"], fmt(r["lambda"]), r["status"], r["steps"],
+            r["inner_not_converged"], fmt(r["uvp"]), fmt(r["uvp_moments"]),
+            fmt(r["uvp_identity"]), fmt(r["cosine"], 4),
+            fmt(float(r["divergence"]) / float(r["divergence_true_map"])),
+            fmt(r["exact_gap"]), fmt(r["exact_gap_true_map"]),
+            fmt(r["gap_reg"]), fmt(r["fit_reg"]), r["sinkhorn_iterations"]]
+           for r in rows])
+
+
+def numbers(data_dir, out_dir):
+    """numbers.md: every number docs/figures.md's Monge-gap section
+    quotes, from the CSV files (run times left out: they vary)."""
+    out = io.StringIO()
+    out.write("# Monge-gap figures: the numbers\n\n"
+              "Generated by `plot_figures.py` from the CSV files of "
+              "`monge_gap_figures` (`make_figures.sh`); never edited by "
+              "hand. Table 4 is in `table4_gauss.md`.\n\n")
+    numbers_fig1(data_dir, out)
+    numbers_fig2(data_dir, out)
+    numbers_fig3(data_dir, out)
+    path = os.path.join(out_dir, "numbers.md")
+    with open(path, "w") as f:
+        f.write(out.getvalue())
+    print("wrote", path)
 
 
 def main():
@@ -427,6 +585,7 @@ def main():
     figure2(data_dir, out_dir)
     figure3(data_dir, out_dir)
     table4(data_dir, out_dir)
+    numbers(data_dir, out_dir)
 
 
 if __name__ == "__main__":
