@@ -771,20 +771,9 @@ static otk_status final_stage(ms_level *L, ms_run *run, double cut,
 /* The corner and size of the box of both clouds. */
 static void bounding_box(const ms_problem *pb, double *origin, double *extent)
 {
-    const size_t d = pb->d;
-    for (size_t k = 0; k < d; k++) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < pb->n; i++) {
-            lo = fmin(lo, pb->x[i * d + k]);
-            hi = fmax(hi, pb->x[i * d + k]);
-        }
-        for (size_t j = 0; j < pb->m; j++) {
-            lo = fmin(lo, pb->y[j * d + k]);
-            hi = fmax(hi, pb->y[j * d + k]);
-        }
-        origin[k] = lo;
-        extent[k] = hi - lo;
-    }
+    otk__points_box(pb->x, pb->n, pb->y, pb->m, pb->d, origin, extent);
+    for (size_t k = 0; k < pb->d; k++)
+        extent[k] -= origin[k];
 }
 
 /* The cell width for about POINTS_PER_CLUSTER points per cell of the box

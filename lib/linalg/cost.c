@@ -107,22 +107,33 @@ static double centred_norm2(const double *x, const double *c, size_t d)
     return s;
 }
 
+void otk__points_box(const double *x, size_t n, const double *y, size_t m,
+                     size_t d, double *lo, double *hi)
+{
+    for (size_t k = 0; k < d; k++) {
+        double mn = INFINITY, mx = -INFINITY;
+        for (size_t i = 0; i < n; i++) {
+            mn = fmin(mn, x[i * d + k]);
+            mx = fmax(mx, x[i * d + k]);
+        }
+        for (size_t j = 0; j < m; j++) {
+            mn = fmin(mn, y[j * d + k]);
+            mx = fmax(mx, y[j * d + k]);
+        }
+        lo[k] = mn;
+        hi[k] = mx;
+    }
+}
+
 static void prepare_expanded(const otk_cost *cost, double *yt)
 {
     const size_t m = cost->m, n = cost->n, d = cost->d;
     double *y2t = yt + m * d, *ny = y2t + m * d, *c = ny + m;
-    for (size_t k = 0; k < d; k++) {
-        double mn = INFINITY, mx = -INFINITY;
-        for (size_t i = 0; i < n; i++) {
-            mn = fmin(mn, cost->x[i * d + k]);
-            mx = fmax(mx, cost->x[i * d + k]);
-        }
-        for (size_t j = 0; j < m; j++) {
-            mn = fmin(mn, cost->y[j * d + k]);
-            mx = fmax(mx, cost->y[j * d + k]);
-        }
-        c[k] = 0.5 * mn + 0.5 * mx; /* no overflow */
-    }
+    /* the box's low corner in y2t (overwritten below), its high one in c,
+     * then c the midpoint */
+    otk__points_box(cost->x, n, cost->y, m, d, y2t, c);
+    for (size_t k = 0; k < d; k++)
+        c[k] = 0.5 * y2t[k] + 0.5 * c[k]; /* no overflow */
     double rx = 0.0, ry = 0.0;
     for (size_t i = 0; i < n; i++)
         rx = fmax(rx, centred_norm2(cost->x + i * d, c, d));

@@ -234,6 +234,10 @@ double otk__cost_entry(const otk_cost *cost, size_t i, size_t j);
  * the true max for Gaussian clouds).
  */
 void otk__cost_bounds(const otk_cost *cost, double *lo, double *hi);
+/* The box of both clouds: lo[k], hi[k] the min and max of coordinate k
+ * over the n rows of x and the m rows of y (d each). */
+void otk__points_box(const double *x, size_t n, const double *y, size_t m,
+                     size_t d, double *lo, double *hi);
 /*
  * The same bounds over rows [i0, i1) only, with a prepared yt and a row
  * buffer of m doubles (both ignored for a dense cost), for a caller that
