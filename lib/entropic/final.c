@@ -9,16 +9,21 @@
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 
-void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
-                     double *P, double sums[OTK__FINAL_SUMS])
+typedef struct final_job {
+    otk_sinkhorn_workspace *ws;
+    const sweep_problem *pb;
+    double *P;
+} final_job;
+
+/* Block b of the final pass: its rows, its sums into its partial sums. */
+static void final_block(void *arg, int b)
 {
+    const final_job *job = arg;
+    otk_sinkhorn_workspace *ws = job->ws;
+    const sweep_problem *pb = job->pb;
+    double *P = job->P;
     const size_t m = ws->m;
     const double inv = 1.0 / pb->reg, tau_a = pb->tau_a;
-    /* each block's sums, added in block order: the same numbers whoever
-     * runs the blocks */
-    const int nt = ws->threads, team = otk__once_team(ws);
-#pragma omp parallel num_threads(team) if (team > 1)
-    OTK_PAR_BLOCKS(b, nt)
     {
         thread_block tb = otk__thread_block(ws, b);
         double transport = 0.0, total = 0.0, fr = 0.0, marg = 0.0;
@@ -57,6 +62,15 @@ void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
         part[OTK__FINAL_KL_A] = kl_a;
         part[OTK__FINAL_DUAL] = dual;
     }
+}
+
+void otk__final_rows(otk_sinkhorn_workspace *ws, const sweep_problem *pb,
+                     double *P, double sums[OTK__FINAL_SUMS])
+{
+    /* each block's sums, added in block order: the same numbers whoever
+     * runs the blocks */
+    const int nt = ws->threads, team = otk__once_team(ws);
+    otk__par_blocks(team, nt, final_block, &(final_job){ws, pb, P});
     for (int k = 0; k < OTK__FINAL_SUMS; k++)
         sums[k] = 0.0;
     for (int b = 0; b < nt; b++)

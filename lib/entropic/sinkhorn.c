@@ -182,6 +182,22 @@ static int want_scaling(const otk_sinkhorn_workspace *ws,
            (gmax - gmin) / pb->reg <= SCALING_MAX_RANGE;
 }
 
+typedef struct bounds_job {
+    otk_sinkhorn_workspace *ws;
+    const otk_cost *cost;
+} bounds_job;
+
+/* Block b's bounds, into its first two partial sums. */
+static void bounds_block(void *arg, int b)
+{
+    const bounds_job *job = arg;
+    otk_sinkhorn_workspace *ws = job->ws;
+    thread_block tb = otk__thread_block(ws, b);
+    double *part = ws->tsums + (size_t)b * OTK__FINAL_SUMS;
+    otk__cost_rows_bounds(job->cost, ws->yt, tb.i0, tb.i1, tb.crow, &part[0],
+                          &part[1]);
+}
+
 /* The cost's exact min and max (otk__cost_bounds); for point clouds in
  * one pass over all pairs split among the solve's threads, as a sweep. A
  * looser bound would switch epsilon scaling on where it only costs
@@ -194,21 +210,13 @@ void otk__ws_cost_bounds(otk_sinkhorn_workspace *ws, const otk_cost *cost,
         otk__cost_bounds(cost, lo, hi);
         return;
     }
-    double mn = INFINITY, mx = -INFINITY;
     const int team = otk__once_team(ws); /* min and max: exact in any order */
-    /* clang-format off */
-#pragma omp parallel num_threads(team) if (team > 1) \
-    reduction(min : mn) reduction(max : mx)
-    /* clang-format on */
-    OTK_PAR_BLOCKS(b, ws->threads)
-    {
-        /* a block's bounds, combined with the others' also when one
-         * thread runs them all (otk__cost_rows_bounds overwrites) */
-        thread_block tb = otk__thread_block(ws, b);
-        double blo, bhi;
-        otk__cost_rows_bounds(cost, ws->yt, tb.i0, tb.i1, tb.crow, &blo, &bhi);
-        mn = fmin(mn, blo);
-        mx = fmax(mx, bhi);
+    otk__par_blocks(team, ws->threads, bounds_block, &(bounds_job){ws, cost});
+    /* each block's bounds count (otk__cost_rows_bounds overwrites) */
+    double mn = INFINITY, mx = -INFINITY;
+    for (int b = 0; b < ws->threads; b++) {
+        mn = fmin(mn, ws->tsums[(size_t)b * OTK__FINAL_SUMS]);
+        mx = fmax(mx, ws->tsums[(size_t)b * OTK__FINAL_SUMS + 1]);
     }
     *lo = mn;
     *hi = mx;
@@ -759,6 +767,19 @@ static void write_potentials(const otk_sinkhorn_workspace *ws, double shift,
         memcpy(sol->g, ws->g, ws->m * sizeof *sol->g);
 }
 
+/* A solve's arguments, for the part that runs with a crew. */
+typedef struct solve_job {
+    otk__call *call;
+    otk_sinkhorn_workspace *ws;
+    const otk_problem *pr;
+    const otk_sinkhorn_settings *s;
+    otk_solution *sol;
+    double mass_a, mass_b, bscale;
+    otk_sinkhorn_info *info;
+} solve_job;
+
+static int solve_set_up(void *arg);
+
 /* A solve of checked arguments, from the setup to the final pass;
  * ends the call. */
 static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
@@ -767,8 +788,6 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
                                 otk_solution *sol, double mass_a, double mass_b,
                                 otk_sinkhorn_info *info)
 {
-    const otk_cost *cost = pr->cost;
-    const double reg = pr->reg;
     const int balanced = isinf(s->tau_a) && isinf(s->tau_b);
     /* b rescaled to a's mass when balanced */
     const double bscale = balanced ? mass_b / mass_a : 1.0;
@@ -776,7 +795,26 @@ static otk_status solve_checked(otk__call *call, otk_sinkhorn_workspace *ws,
         mass_b = mass_a;
     if (setup(ws, pr, s, bscale) != 0)
         return otk__fail(call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
+    /* every pass over the cost from here on: one parallel region */
+    solve_job job = {call, ws, pr, s, sol, mass_a, mass_b, bscale, info};
+    return (otk_status)otk__crew_run(ws->threads, solve_set_up, &job);
+}
 
+/* The rest of a solve once set up, from the cost's bounds to the final
+ * pass; ends the call. */
+static int solve_set_up(void *arg)
+{
+    const solve_job *job = arg;
+    otk__call *call = job->call;
+    otk_sinkhorn_workspace *ws = job->ws;
+    const otk_problem *pr = job->pr;
+    const otk_sinkhorn_settings *s = job->s;
+    otk_solution *sol = job->sol;
+    otk_sinkhorn_info *info = job->info;
+    const otk_cost *cost = pr->cost;
+    const double reg = pr->reg, mass_a = job->mass_a, mass_b = job->mass_b;
+    const double bscale = job->bscale;
+    const int balanced = isinf(s->tau_a) && isinf(s->tau_b);
     double lo, hi;
     otk__ws_cost_bounds(ws, cost, &lo, &hi);
     const double range = hi - lo;

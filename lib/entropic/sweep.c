@@ -68,15 +68,23 @@ const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
     return row;
 }
 
-void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
+/* A sweep's blocks (otk__par_blocks): what they read, and what the
+ * scaling sweep's blocks report. */
+typedef struct sweep_job {
+    otk_sinkhorn_workspace *ws;
+    const sweep_problem *pb;
+    double shift; /* the scaling sweep's exponent shift */
+    int failed;   /* a scaling left the safe range (atomic) */
+} sweep_job;
+
+/* Block b of a log-domain sweep. */
+static void log_block(void *arg, int b)
 {
+    const sweep_job *job = arg;
+    otk_sinkhorn_workspace *ws = job->ws;
+    const sweep_problem *pb = job->pb;
     const size_t m = ws->m;
     const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
-    for (size_t j = 0; j < m; j++)
-        ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    const int team = otk__par_begin(&ws->par_log);
-#pragma omp parallel num_threads(team) if (team > 1)
-    OTK_PAR_BLOCKS(b, ws->threads)
     {
         thread_block tb = otk__thread_block(ws, b);
         for (size_t i0 = tb.i0; i0 < tb.i1; i0 += SWEEP_BLOCK) {
@@ -112,8 +120,36 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             add_rows(m, rows, w, tb.e, tb.acc);
         }
     }
+}
+
+void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
+{
+    const size_t m = ws->m;
+    const double inv = 1.0 / pb->reg;
+    for (size_t j = 0; j < m; j++)
+        ws->h[j] = ws->logb[j] + ws->g[j] * inv;
+    sweep_job job = {ws, pb, 0.0, 0};
+    const int team = otk__par_begin(&ws->par_log);
+    otk__par_blocks(team, ws->threads, log_block, &job);
     otk__par_end(&ws->par_log);
     otk__reduce_colsums(ws);
+}
+
+/* Block b of the kernel's rows. */
+static void kernel_block(void *arg, int b)
+{
+    const sweep_job *job = arg;
+    const otk_sinkhorn_workspace *ws = job->ws;
+    const sweep_problem *pb = job->pb;
+    const size_t n = ws->n, m = ws->m, t = (size_t)b, nt = (size_t)ws->threads;
+    const double inv = 1.0 / pb->reg, lo = pb->cost_lo;
+    for (size_t i = n * t / nt; i < n * (t + 1) / nt; i++) {
+        const double *c = pb->cost->C + i * m;
+        double *k = ws->K + i * m;
+        for (size_t j = 0; j < m; j++)
+            k[j] = (lo - c[j]) * inv;
+        otk__exp_shift_sum(k, 0.0, k, m);
+    }
 }
 
 int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
@@ -126,21 +162,16 @@ int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
         if (ws->K == NULL)
             return OTK_ERR_NO_MEMORY;
     }
-    const double inv = 1.0 / pb->reg, lo = pb->cost_lo;
     const int team = otk__par_team(&ws->par_scaling);
-#pragma omp parallel for num_threads(team) if (team > 1)
-    for (size_t i = 0; i < n; i++) {
-        const double *c = pb->cost->C + i * m;
-        double *k = ws->K + i * m;
-        for (size_t j = 0; j < m; j++)
-            k[j] = (lo - c[j]) * inv;
-        otk__exp_shift_sum(k, 0.0, k, m);
-    }
+    otk__par_blocks(team, ws->threads, kernel_block,
+                    &(sweep_job){ws, pb, 0.0, 0});
     ws->K_valid = 1;
     ws->K_reg = pb->reg;
     ws->K_lo = pb->cost_lo;
     return 0;
 }
+
+static void scaling_block(void *arg, int b);
 
 /*
  * With K_ij = exp(-(C_ij - lo)/reg), sigma = max_j g_j and
@@ -151,7 +182,7 @@ int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
 {
     const size_t n = ws->n, m = ws->m;
-    const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
+    const double inv = 1.0 / pb->reg;
     double sigma = -INFINITY;
     for (size_t j = 0; j < m; j++)
         if (ws->wb[j] > 0.0 && ws->g[j] > sigma)
@@ -161,11 +192,28 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     otk__exp_shift_sum(ws->h, 0.0, ws->h, m);
     for (size_t j = 0; j < m; j++)
         ws->h[j] *= ws->wb[j];
-    const double shift = sigma - (pb->cost_lo - pb->shift);
-    int failed = 0;
+    sweep_job job = {ws, pb, sigma - (pb->cost_lo - pb->shift), 0};
     const int team = otk__par_begin(&ws->par_scaling);
-#pragma omp parallel num_threads(team) if (team > 1)
-    OTK_PAR_BLOCKS(b, ws->threads)
+    otk__par_blocks(team, ws->threads, scaling_block, &job);
+    otk__par_end(&ws->par_scaling);
+    if (job.failed)
+        return -1;
+    memcpy(ws->f, ws->hn, n * sizeof *ws->f);
+    otk__reduce_colsums(ws);
+    for (size_t j = 0; j < m; j++)
+        ws->colsum[j] *= ws->h[j];
+    return 0;
+}
+
+/* Block b of a scaling-domain sweep. */
+static void scaling_block(void *arg, int b)
+{
+    sweep_job *job = arg;
+    otk_sinkhorn_workspace *ws = job->ws;
+    const sweep_problem *pb = job->pb;
+    const size_t m = ws->m;
+    const double reg = pb->reg, inv = 1.0 / reg, lam = pb->lam_a;
+    const double shift = job->shift;
     {
         thread_block tb = otk__thread_block(ws, b);
         int bad = 0;
@@ -195,19 +243,9 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
             }
             add_rows(m, rows, u, k, tb.acc);
         }
-        if (bad) {
-#pragma omp atomic write
-            failed = 1;
-        }
+        if (bad)
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
     }
-    otk__par_end(&ws->par_scaling);
-    if (failed)
-        return -1;
-    memcpy(ws->f, ws->hn, n * sizeof *ws->f);
-    otk__reduce_colsums(ws);
-    for (size_t j = 0; j < m; j++)
-        ws->colsum[j] *= ws->h[j];
-    return 0;
 }
 
 double otk__column_update(otk_sinkhorn_workspace *ws, const sweep_problem *pb,

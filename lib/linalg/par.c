@@ -192,3 +192,191 @@ void otk__par_record(otk__par *p, double seconds)
         p->interval *= 2;
     p->next_probe = k + 1 + gap(p, seconds, current);
 }
+
+/* ------------------------------------------------------------ the crew --
+ * One parallel region per solve (see par.h). The calling thread runs the
+ * solve; the other threads of the region loop: wait for the next job
+ * (gen changes), run their blocks, count themselves done. Waiting is a
+ * short spin on the word, then a condition variable, so that a thread
+ * that has nothing to do sleeps instead of holding a core. */
+unsigned long otk__par_opened[2];
+
+#ifdef _OPENMP
+#include <pthread.h>
+
+typedef struct crew {
+    int size; /* threads of the region */
+    otk__block_fn fn;
+    void *ctx;
+    int parts;
+    int quit;
+    unsigned long gen; /* jobs handed out so far (atomic) */
+    int done;          /* workers through the current job (atomic) */
+    int sleepers;      /* workers asleep on go (under mu) */
+    int waiting;       /* the calling thread asleep on fin (under mu) */
+    pthread_mutex_t mu;
+    pthread_cond_t go, fin;
+} crew;
+
+/* The crew of the solve this thread runs, if any. */
+static _Thread_local crew *current;
+
+static void relax_cpu(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Spins until *word != old or OTK_CREW_SPIN_S have passed; 1 if it
+ * changed. */
+static int spin_while(const unsigned long *word, unsigned long old)
+{
+    double t0 = -1.0;
+    for (unsigned k = 1;; k++) {
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != old)
+            return 1;
+        if (k % 64 == 0) {
+            const double t = otk__now();
+            if (t0 < 0.0)
+                t0 = t;
+            else if (t - t0 > OTK_CREW_SPIN_S)
+                return 0;
+        }
+        relax_cpu();
+    }
+}
+
+/* Waits until c->gen != old. */
+static void wait_gen(crew *c, unsigned long old)
+{
+    if (spin_while(&c->gen, old))
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->sleepers++;
+    while (__atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) == old)
+        pthread_cond_wait(&c->go, &c->mu);
+    c->sleepers--;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Publishes the job in c (gen + 1) and wakes the sleeping workers. */
+static void publish(crew *c)
+{
+    __atomic_store_n(&c->done, 0, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->gen, 1UL, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&c->mu);
+    if (c->sleepers > 0)
+        pthread_cond_broadcast(&c->go);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void crew_worker(crew *c, int tid)
+{
+    unsigned long seen = 0;
+    for (;;) {
+        wait_gen(c, seen);
+        seen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
+        if (c->quit)
+            return;
+        for (int b = tid; b < c->parts; b += c->size)
+            c->fn(c->ctx, b);
+        if (__atomic_add_fetch(&c->done, 1, __ATOMIC_ACQ_REL) == c->size - 1) {
+            pthread_mutex_lock(&c->mu);
+            if (c->waiting)
+                pthread_cond_signal(&c->fin);
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+}
+
+/* The calling thread's part of a job, then the wait for the others. */
+static void crew_job(crew *c, otk__block_fn fn, void *ctx, int parts)
+{
+    c->fn = fn;
+    c->ctx = ctx;
+    c->parts = parts;
+    publish(c);
+    for (int b = 0; b < parts; b += c->size)
+        fn(ctx, b);
+    const int others = c->size - 1;
+    double t0 = -1.0;
+    for (unsigned k = 1; __atomic_load_n(&c->done, __ATOMIC_ACQUIRE) < others;
+         k++) {
+        if (k % 64 == 0) {
+            const double t = otk__now();
+            if (t0 < 0.0)
+                t0 = t;
+            else if (t - t0 > OTK_CREW_SPIN_S)
+                break;
+        }
+        relax_cpu();
+    }
+    pthread_mutex_lock(&c->mu);
+    c->waiting = 1;
+    while (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) < others)
+        pthread_cond_wait(&c->fin, &c->mu);
+    c->waiting = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+#endif
+
+int otk__crew_run(int threads, int (*body)(void *ctx), void *ctx)
+{
+#ifdef _OPENMP
+    if (threads > 1 && current == NULL && !omp_in_parallel()) {
+        crew c = {.size = 1};
+        pthread_mutex_init(&c.mu, NULL);
+        pthread_cond_init(&c.go, NULL);
+        pthread_cond_init(&c.fin, NULL);
+        int ret = 0;
+        __atomic_fetch_add(&otk__par_opened[0], 1UL, __ATOMIC_RELAXED);
+#pragma omp parallel num_threads(threads)
+        {
+            if (omp_get_thread_num() == 0) {
+                /* the workers read size only after a job is published */
+                c.size = omp_get_num_threads();
+                current = &c;
+                ret = body(ctx);
+                current = NULL;
+                c.quit = 1;
+                publish(&c);
+            } else {
+                crew_worker(&c, omp_get_thread_num());
+            }
+        }
+        pthread_cond_destroy(&c.fin);
+        pthread_cond_destroy(&c.go);
+        pthread_mutex_destroy(&c.mu);
+        return ret;
+    }
+#else
+    (void)threads;
+#endif
+    return body(ctx);
+}
+
+void otk__par_blocks(int team, int parts, otk__block_fn fn, void *ctx)
+{
+#ifdef _OPENMP
+    crew *c = current;
+    if (team > 1 && c != NULL && c->size > 1) {
+        __atomic_fetch_add(&otk__par_opened[1], 1UL, __ATOMIC_RELAXED);
+        crew_job(c, fn, ctx, parts);
+        return;
+    }
+    if (team > 1 && c == NULL) {
+        __atomic_fetch_add(&otk__par_opened[0], 1UL, __ATOMIC_RELAXED);
+#pragma omp parallel num_threads(team)
+        OTK_PAR_BLOCKS(b, parts)
+        fn(ctx, b);
+        return;
+    }
+#else
+    (void)team;
+#endif
+    for (int b = 0; b < parts; b++)
+        fn(ctx, b);
+}

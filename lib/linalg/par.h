@@ -90,6 +90,43 @@ extern int otk__par_hint;
  * may reset them. */
 extern unsigned long otk__par_regions[2];
 
+/*
+ * One parallel region per solve: a crew. otk__crew_run runs a solve's
+ * body on the calling thread inside one parallel region of `threads`
+ * threads, the others standing by; otk__par_blocks hands them the blocks
+ * of each sweep (or evaluation) in turn. A region per sweep costs a team
+ * start and libgomp's wait at its end, whose threads spin (libgomp reads
+ * its wait policy once, from the environment) and on a core shared with
+ * another busy process take that process's time slices to do so; the
+ * crew's threads wait for the next job by spinning briefly
+ * (OTK_CREW_SPIN_S), then sleeping, whatever the environment says. Block
+ * b of a job runs on thread b % threads, so the results are those of a
+ * region per sweep bit for bit.
+ *
+ *   static void block(void *ctx, int b) { ... block b ... }
+ *   const int team = otk__par_begin(&par);
+ *   otk__par_blocks(team, parts, block, ctx);
+ *   otk__par_end(&par);
+ *
+ * Inside otk__crew_run's body a job of team > 1 goes to the crew; outside
+ * one (or with a crew of one thread), to a region of its own; team = 1
+ * runs the blocks on the calling thread, in order.
+ */
+#define OTK_CREW_SPIN_S 50e-6 /* spin this long before sleeping */
+
+typedef void (*otk__block_fn)(void *ctx, int block);
+/* Runs body(ctx) with a crew of `threads` (<= 1, without OpenMP or inside
+ * another parallel region: no crew, body alone); returns body's value. */
+int otk__crew_run(int threads, int (*body)(void *ctx), void *ctx);
+/* Runs fn(ctx, b) for b = 0, .., parts - 1 (see above); returns when all
+ * have run. */
+void otk__par_blocks(int team, int parts, otk__block_fn fn, void *ctx);
+/* Counts for benchmarks and tests, which may reset them: [0] parallel
+ * regions opened with more than one thread (a crew, or a region of its
+ * own for one job), [1] jobs handed to a crew (each costs two
+ * synchronizations: the hand-off and the wait for its end). */
+extern unsigned long otk__par_opened[2];
+
 /* Inside the region: block b of parts, for the calling thread of the
  * team; all of them, in order, without a team. */
 #ifdef _OPENMP

@@ -735,13 +735,20 @@ static void rows_pass(const engine *e, column_scratch *w, const double *x,
  * The lists and the column path hand finish_column the same candidates in
  * the same order, so the plan does not depend on the mode.
  */
-static double objective(engine *e, const double *x, double *g)
+typedef struct eval_job {
+    engine *e;
+    const double *x;
+    double *g;
+} eval_job;
+
+/* Block b of an evaluation: its columns (otk__par_blocks). */
+static void eval_block(void *arg, int b)
 {
-    const size_t n = e->n, m = e->m;
-    e->evaluations++;
-    const int team = otk__par_begin(&e->par);
-#pragma omp parallel num_threads(team) if (team > 1)
-    OTK_PAR_BLOCKS(b, e->threads)
+    const eval_job *job = arg;
+    engine *e = job->e;
+    const double *x = job->x;
+    double *g = job->g;
+    const size_t n = e->n;
     {
         column_scratch *w = &e->scratch[b];
         memset(w->grad, 0, n * sizeof *w->grad);
@@ -752,6 +759,14 @@ static double objective(engine *e, const double *x, double *g)
         else
             rows_pass(e, w, x, g);
     }
+}
+
+static double objective(engine *e, const double *x, double *g)
+{
+    const size_t n = e->n, m = e->m;
+    e->evaluations++;
+    const int team = otk__par_begin(&e->par);
+    otk__par_blocks(team, e->threads, eval_block, &(eval_job){e, x, g});
     otk__par_end(&e->par);
     double f = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -1720,6 +1735,22 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     return otk__finite_result(st, g, m);
 }
 
+/* engine_run's arguments, for otk__crew_run. */
+typedef struct run_job {
+    engine *e;
+    otk_quadratic_workspace *ws;
+    const otk_problem *pb;
+    const otk_quadratic_settings *s;
+    otk_solution *sol;
+    otk_quadratic_info *info;
+} run_job;
+
+static int run_in_crew(void *arg)
+{
+    const run_job *j = arg;
+    return engine_run(j->e, j->ws, j->pb, j->s, j->sol, j->info);
+}
+
 otk_status otk__smooth_run(otk_quadratic_workspace *ws, const otk_problem *pb,
                            size_t k, int sparse,
                            const otk_quadratic_settings *settings,
@@ -1767,7 +1798,9 @@ otk_status otk__smooth_run(otk_quadratic_workspace *ws, const otk_problem *pb,
         return otk__fail(&call, OTK_ERR_NO_MEMORY, NULL, SIZE_MAX);
     }
     engine_bind(&e, w, pb->a, pb->b, 1.0 / mass[0], 1.0 / mass[1]);
-    st = engine_run(&e, w, pb, settings, sol, info);
+    /* all the evaluations in one parallel region */
+    run_job job = {&e, w, pb, settings, sol, info};
+    st = (otk_status)otk__crew_run(e.threads, run_in_crew, &job);
     otk__smooth_workspace_free(own);
     call.out->cause = stop_cause(st);
     return otk__finish(&call, st);
