@@ -19,7 +19,9 @@
  * Per run: wall clock and process CPU time of the call (all threads), the
  * iterations, the parallel regions the call ran (linalg/par.h: all of
  * them, and those run by a team rather than the calling thread; counts
- * that, unlike the times, mean something on a loaded machine), and a
+ * that, unlike the times, mean something on a loaded machine), the
+ * OpenMP parallel regions it opened with more than one thread and the
+ * jobs it handed to a crew (one region per solve, par.h), and a
  * checksum of the plan (the sum of its entries in index
  * order, printed to 17 digits): the same for every thread count up to
  * rounding, and the same bit for bit between runs of one thread count.
@@ -54,6 +56,7 @@ static double checksum(const double *P, size_t len)
 static void reset_regions(void)
 {
     otk__par_regions[0] = otk__par_regions[1] = 0;
+    otk__par_opened[0] = otk__par_opened[1] = 0;
 }
 
 static void report(const char *mode, size_t n, int threads, int run,
@@ -62,9 +65,11 @@ static void report(const char *mode, size_t n, int threads, int run,
 {
     printf("{\"mode\": \"%s\", \"n\": %zu, \"threads\": %d, \"run\": %d, "
            "\"repeats\": %d, \"status\": \"%s\", \"iterations\": %zu, "
-           "\"regions\": %lu, \"team_regions\": %lu, ",
+           "\"regions\": %lu, \"team_regions\": %lu, "
+           "\"opened\": %lu, \"crew_jobs\": %lu, ",
            mode, n, threads, run, repeats, status, iterations,
-           otk__par_regions[0] + otk__par_regions[1], otk__par_regions[1]);
+           otk__par_regions[0] + otk__par_regions[1], otk__par_regions[1],
+           otk__par_opened[0], otk__par_opened[1]);
     bench_jnum("wall_s", wall, 0);
     bench_jnum("cpu_s", cpu, 0);
     printf("\"plan_sum\": %.17g}\n", sum);

@@ -899,8 +899,8 @@ def bench_threads(exe, cases, repeats, raw):
     t = Table("Threads on a shared machine: default threads vs one thread",
               ["case", "machine", "setting", "wall s", "CPU s",
                "wall / one thread's (target <= 1.0)",
-               "CPU / one thread's", "regions", "on a team", "plan sum",
-               "load before", "load after"],
+               "CPU / one thread's", "regions", "on a team",
+               "regions opened", "plan sum", "load before", "load after"],
               ["bench-threads (bench/bench_threads.c): dense cost as in the "
                "dense sections (divided by its maximum), tol 0, a fixed "
                "number of iterations; wall clock and process CPU time of the "
@@ -909,7 +909,10 @@ def bench_threads(exe, cases, repeats, raw):
                "regions: the parallel regions of that run (linalg/par.h), "
                "and how many of them a team ran rather than the calling "
                "thread; unlike the times, the counts mean something on a "
-               "loaded machine.",
+               "loaded machine. regions opened: the OpenMP parallel regions "
+               "with more than one thread the run opened (one per solve: "
+               "the sweeps' blocks go to its threads, which wait for the "
+               "next sweep by spinning briefly, then sleeping).",
                "machine: 'idle' is the machine as it is (see the load "
                "columns); 'busy' runs one spinning process pinned to one "
                "CPU for the whole row group.",
@@ -948,7 +951,8 @@ def bench_threads(exe, cases, repeats, raw):
                 t.add(label, machine, name, rec["wall_s"], rec["cpu_s"],
                       rec["wall_s"] / one["wall_s"],
                       rec["cpu_s"] / one["cpu_s"], rec["regions"],
-                      rec["team_regions"], "%.17g" % rec["plan_sum"], load0,
+                      rec["team_regions"], rec.get("opened", ""),
+                      "%.17g" % rec["plan_sum"], load0,
                       load1)
     return t
 

@@ -866,6 +866,88 @@ START_TEST(par_choice_does_not_change_results)
 }
 END_TEST
 
+/* A solve opens one parallel region, however many sweeps (or
+ * evaluations) its team runs: the sweeps' blocks go to the threads of
+ * that region (par.h's crew) instead of a region each, which left
+ * libgomp's threads spinning at every region's end. The results are
+ * those of the calling thread alone (the same blocks) bit for bit. */
+static int test_crew_body(void *ctx)
+{
+    (void)ctx;
+    return 7;
+}
+
+START_TEST(par_one_region_per_solve)
+{
+    enum { N = 60, M = 50 };
+    double C[N * M], P[2][N * M], qP[2][N * M], f[2][N], g[2][M];
+    unsigned long long st = 17;
+    for (int k = 0; k < N * M; k++)
+        C[k] = test_uniform(&st);
+    otk_cost cost = otk_cost_dense(N, M, C);
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    double (*clocks[2])(unsigned long) = {slow_team, fast_team};
+    otk_sinkhorn_info si[2];
+    otk_quadratic_info qi[2];
+    for (int run = 0; run < 2; run++) {
+        region_time = clocks[run];
+        otk__par_hint = 0;
+        otk_sinkhorn_settings ss;
+        otk_sinkhorn_default_settings(&ss);
+        ss.threads = 2;
+        ss.tol = 1e-12;
+        const unsigned long opened = otk__par_opened[0];
+        const unsigned long teams = otk__par_regions[1];
+        fake_calls = 0;
+        ck_assert_int_eq(
+            otk_sinkhorn(&(otk_problem){&cost, NULL, NULL, 0.05}, &ss,
+                         &(otk_solution){f[run], g[run], P[run], NULL, 0},
+                         &si[run]),
+            OTK_CONVERGED);
+        if (run == 1) { /* the team ran nearly every sweep */
+            ck_assert_uint_gt(otk__par_regions[1] - teams, 30);
+            ck_assert_uint_eq(otk__par_opened[0] - opened, 1);
+        }
+        otk_quadratic_settings qs;
+        otk_quadratic_default_settings(&qs);
+        qs.threads = 2;
+        otk__par_hint = 0;
+        const unsigned long qopened = otk__par_opened[0];
+        const unsigned long qteams = otk__par_regions[1];
+        fake_calls = 0;
+        ck_assert_int_eq(
+            otk_quadratic(&(otk_problem){&cost, NULL, NULL, 0.5}, &qs,
+                          &(otk_solution){NULL, NULL, qP[run], NULL, 0},
+                          &qi[run]),
+            OTK_CONVERGED);
+        if (run == 1) {
+            ck_assert_uint_gt(otk__par_regions[1] - qteams, 30);
+            ck_assert_uint_eq(otk__par_opened[0] - qopened, 1);
+        }
+    }
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+    ck_assert(memcmp(P[0], P[1], sizeof P[0]) == 0);
+    ck_assert(memcmp(f[0], f[1], sizeof f[0]) == 0);
+    ck_assert(memcmp(g[0], g[1], sizeof g[0]) == 0);
+    ck_assert_uint_eq(si[0].iterations, si[1].iterations);
+    ck_assert(memcmp(qP[0], qP[1], sizeof qP[0]) == 0);
+    ck_assert_uint_eq(qi[0].iterations, qi[1].iterations);
+    /* no crew inside another parallel region, or for one thread */
+    ck_assert_int_eq(otk__crew_run(1, test_crew_body, NULL), 7);
+    const unsigned long opened = otk__par_opened[0];
+    int nested = 0;
+#pragma omp parallel num_threads(2)
+    {
+#pragma omp master
+        nested = otk__crew_run(2, test_crew_body, NULL);
+    }
+    ck_assert_int_eq(nested, 7);
+    ck_assert_uint_eq(otk__par_opened[0], opened);
+}
+END_TEST
+
 static Suite *linalg_suite(void)
 {
     Suite *s = suite_create("linalg");
@@ -887,6 +969,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, par_short_solves_stay_on_the_calling_thread);
     tcase_add_test(tc, par_calling_thread_bounds_every_block);
     tcase_add_test(tc, par_choice_does_not_change_results);
+    tcase_add_test(tc, par_one_region_per_solve);
     suite_add_tcase(s, tc);
     return s;
 }
