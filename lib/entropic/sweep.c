@@ -73,14 +73,16 @@ const double *otk__shifted_row(const sweep_problem *pb, const double *yt,
 typedef struct sweep_job {
     otk_sinkhorn_workspace *ws;
     const sweep_problem *pb;
-    double shift; /* the scaling sweep's exponent shift */
-    int failed;   /* a scaling left the safe range (atomic) */
+    double shift;  /* the scaling sweep's exponent shift */
+    int failed;    /* a scaling left the safe range (atomic) */
+    size_t redone; /* log sweep: rows read twice (atomic) */
 } sweep_job;
 
 /* Block b of a log-domain sweep. */
 static void log_block(void *arg, int b)
 {
-    const sweep_job *job = arg;
+    sweep_job *job = arg;
+    size_t redone = 0;
     otk_sinkhorn_workspace *ws = job->ws;
     const sweep_problem *pb = job->pb;
     const size_t m = ws->m;
@@ -103,6 +105,7 @@ static void log_block(void *arg, int b)
                 if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX)) {
                     const double *c = otk__shifted_row(pb, ws->yt, i, tb.crow);
                     otk__lse_affine(ws->h, inv, c, e, m, &shift, &sum);
+                    redone++;
                 }
                 double log_sum = log(sum);
                 ws->lse[i] = shift + log_sum;
@@ -120,6 +123,7 @@ static void log_block(void *arg, int b)
             add_rows(m, rows, w, tb.e, tb.acc);
         }
     }
+    __atomic_fetch_add(&job->redone, redone, __ATOMIC_RELAXED);
 }
 
 void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
@@ -128,10 +132,11 @@ void otk__sweep_log(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     const double inv = 1.0 / pb->reg;
     for (size_t j = 0; j < m; j++)
         ws->h[j] = ws->logb[j] + ws->g[j] * inv;
-    sweep_job job = {ws, pb, 0.0, 0};
+    sweep_job job = {ws, pb, 0.0, 0, 0};
     const int team = otk__par_begin(&ws->par_log);
     otk__par_blocks(team, ws->threads, log_block, &job);
-    otk__par_end(&ws->par_log);
+    /* a row read twice costs about a row more */
+    otk__par_end_work(&ws->par_log, 1.0 + (double)job.redone / (double)ws->n);
     otk__reduce_colsums(ws);
 }
 
@@ -164,7 +169,7 @@ int otk__build_kernel(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     }
     const int team = otk__par_team(&ws->par_scaling);
     otk__par_blocks(team, ws->threads, kernel_block,
-                    &(sweep_job){ws, pb, 0.0, 0});
+                    &(sweep_job){ws, pb, 0.0, 0, 0});
     ws->K_valid = 1;
     ws->K_reg = pb->reg;
     ws->K_lo = pb->cost_lo;
@@ -192,7 +197,7 @@ int otk__sweep_scaling(otk_sinkhorn_workspace *ws, const sweep_problem *pb)
     otk__exp_shift_sum(ws->h, 0.0, ws->h, m);
     for (size_t j = 0; j < m; j++)
         ws->h[j] *= ws->wb[j];
-    sweep_job job = {ws, pb, sigma - (pb->cost_lo - pb->shift), 0};
+    sweep_job job = {ws, pb, sigma - (pb->cost_lo - pb->shift), 0, 0};
     const int team = otk__par_begin(&ws->par_scaling);
     otk__par_blocks(team, ws->threads, scaling_block, &job);
     otk__par_end(&ws->par_scaling);

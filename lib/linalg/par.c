@@ -6,13 +6,14 @@
  * promoted only once measured faster. The first 2 PROBES regions alternate
  * calling thread and team (calling thread first; after the first pair
  * already if one mode took more than CLEAR_RATIO times the other) and the
- * faster mode by its fastest region is chosen; until then the one-off
+ * faster mode by its mean region is chosen; until then the one-off
  * regions (otk__par_team) run on the calling thread too. A team that
  * spins on a core another process holds, or that would not pay on a short
  * solve, so costs one team region before the choice (two when the times
  * are close). Then, now
- * and then, one region runs in the other mode; if it beats the better of
- * the chosen mode's last two regions the choice flips.
+ * and then, one region runs in the other mode; if it beats the chosen
+ * mode's last two regions (the better of them on the calling thread, their
+ * mean for a team) the choice flips.
  * The gap to the next probe is `interval` regions, which starts at
  * FIRST_INTERVAL after a change and doubles up to MAX_INTERVAL while the
  * choice stands, and at least PROBE_SHARE times the probe's cost in
@@ -22,7 +23,10 @@
  * 1 / PROBE_SHARE of the time. So a change of load (another process
  * taking or leaving a core) is followed after a bounded number of regions.
  * Times are wall clock: the faster mode for the caller is the one that
- * returns sooner.
+ * returns sooner. They compare like with like: a region that did more work
+ * than usual (the first log-domain sweep of a solve, without a shift guess,
+ * does every row twice) counts its time per unit of work
+ * (otk__par_end_work).
  */
 #include <math.h>
 
@@ -131,10 +135,12 @@ int otk__par_begin(otk__par *p)
     return p->team;
 }
 
-void otk__par_end(otk__par *p)
+void otk__par_end(otk__par *p) { otk__par_end_work(p, 1.0); }
+
+void otk__par_end_work(otk__par *p, double work)
 {
     if (p->parts > 1)
-        otk__par_record(p, p->clock() - p->start);
+        otk__par_record(p, (p->clock() - p->start) / work);
 }
 
 /* Regions until the next probe, when a probe took `slow` and a region of
@@ -166,7 +172,11 @@ void otk__par_record(otk__par *p, double seconds)
     const unsigned long k = p->count++;
     const int mode = p->team > 1;
     if (k < 2 * PROBES) {
-        p->best[mode] = fmin(p->best[mode], seconds);
+        /* the mean of each mode's probing regions: a team next to a busy
+         * process is sometimes fast (its thread got a core at once) and
+         * often slow, and its fastest region would overstate it */
+        p->best[mode] =
+            isinf(p->best[mode]) ? seconds : 0.5 * (p->best[mode] + seconds);
         const double lo = fmin(p->best[0], p->best[1]);
         const double hi = fmax(p->best[0], p->best[1]);
         if (k + 1 == 2 * PROBES || (k == 1 && hi > CLEAR_RATIO * lo))
@@ -178,8 +188,11 @@ void otk__par_record(otk__par *p, double seconds)
         p->recent[1] = seconds;
         return;
     }
-    /* a probe of the other mode */
-    const double current = fmin(p->recent[0], p->recent[1]);
+    /* a probe of the other mode, against the better of the last two
+     * regions on the calling thread, or the mean of the last two of a
+     * team: taking the team needs a clear win, keeping it a steady one */
+    const double current = p->mode == 0 ? fmin(p->recent[0], p->recent[1])
+                                        : 0.5 * (p->recent[0] + p->recent[1]);
     if (seconds < current) {
         p->mode = mode;
         p->recent[0] = p->recent[1] = seconds;

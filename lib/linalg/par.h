@@ -55,7 +55,7 @@ typedef struct otk__par {
     unsigned long interval; /* regions between probes of the other mode */
     int mode;               /* the chosen mode: 0 the calling thread, 1 team */
     double start;
-    double best[2];   /* probing: the fastest region of each mode */
+    double best[2];   /* probing: the mean region of each mode */
     double recent[2]; /* the last two regions of the chosen mode */
     double (*clock)(void);
 } otk__par;
@@ -68,6 +68,10 @@ void otk__par_init(otk__par *p, int parts);
 int otk__par_begin(otk__par *p);
 /* Stops the region's clock and updates the choice. */
 void otk__par_end(otk__par *p);
+/* The same for a region that did `work` times a typical region's work
+ * (a sweep that redid rows): its time / work counts, so that regions are
+ * compared like with like. */
+void otk__par_end_work(otk__par *p, double work);
 /* The threads of the current choice, for a region run once per solve
  * (neither timed nor probing); only for regions whose results do not
  * depend on who runs the blocks. */

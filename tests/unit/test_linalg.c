@@ -727,6 +727,52 @@ static double fast_team(unsigned long region)
     return region == 1 || region == 3 ? 1.0 : 3.0;
 }
 
+/* A team next to a busy process: its first probe got the core at once
+ * (half the calling thread's time), its second waited for a time slice
+ * (three times). On average it is slower and the calling thread is kept;
+ * its fastest region alone chose the team before. Probes compare time
+ * per unit of work. */
+static double lucky_team(unsigned long region)
+{
+    return region == 1 ? 0.5 : region == 3 ? 3.0 : 1.0;
+}
+
+static double first_doubled(unsigned long region)
+{
+    return region == 0 ? 2.2 : region % 2 == 1 ? 1.5 : 1.0;
+}
+
+START_TEST(par_decider_takes_the_mean_of_its_probes)
+{
+    double (*saved)(void) = otk__par_clock;
+    otk__par_clock = fake_clock;
+    region_time = lucky_team;
+    otk__par_hint = 0;
+    fake_calls = 0;
+    otk__par p;
+    otk__par_init(&p, 2);
+    for (int r = 0; r < 4; r++) {
+        otk__par_begin(&p);
+        otk__par_end(&p);
+    }
+    ck_assert_int_eq(p.mode, 0);
+    /* the first region did twice the work (a first log-domain sweep):
+     * per unit of work it took 1.1, and the calling thread's mean (1.05)
+     * beats the team's 1.5 (unscaled, 1.6 would not) */
+    otk__par_hint = 0;
+    fake_calls = 0;
+    region_time = first_doubled;
+    otk__par_init(&p, 2);
+    for (int r = 0; r < 4; r++) {
+        otk__par_begin(&p);
+        otk__par_end_work(&p, r == 0 ? 2.0 : 1.0);
+    }
+    ck_assert_int_eq(p.mode, 0);
+    otk__par_clock = saved;
+    otk__par_hint = 0;
+}
+END_TEST
+
 /* A short solve next to a team that is slow (a core taken by another
  * process): the team runs one region, the probe that drops it. The
  * regions before the choice (the point cloud's cost bounds) and the
@@ -966,6 +1012,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
+    tcase_add_test(tc, par_decider_takes_the_mean_of_its_probes);
     tcase_add_test(tc, par_short_solves_stay_on_the_calling_thread);
     tcase_add_test(tc, par_calling_thread_bounds_every_block);
     tcase_add_test(tc, par_choice_does_not_change_results);
