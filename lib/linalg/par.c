@@ -208,25 +208,36 @@ void otk__par_record(otk__par *p, double seconds)
 
 /* ------------------------------------------------------------ the crew --
  * One parallel region per solve (see par.h). The calling thread runs the
- * solve; the other threads of the region loop: wait for the next job
- * (gen changes), run their blocks, count themselves done. Waiting is a
- * short spin on the word, then a condition variable, so that a thread
- * that has nothing to do sleeps instead of holding a core. */
+ * solve; the other threads of the region loop: wait for the next job,
+ * claim its blocks one at a time and run them. The calling thread claims
+ * blocks too, and whatever is left when it is done with its own: a
+ * thread the scheduler has not run yet (its core taken by another
+ * process) delays nobody, it finds the job claimed. Who ran a block does
+ * not change its result. Waiting is a short spin, then a condition
+ * variable, so that a thread with nothing to do sleeps instead of holding
+ * a core. */
 unsigned long otk__par_opened[2];
 
 #ifdef _OPENMP
 #include <pthread.h>
 
+/* The claim word: the job's number (high 32 bits), its blocks (16 bits)
+ * and the next unclaimed block (low 16 bits). One compare-and-swap claims
+ * a block of the current job only, so a thread that wakes late for an
+ * old job cannot take a block of the next. */
+#define CLAIM_GEN(w) ((w) >> 32)
+#define CLAIM_PARTS(w) (((w) >> 16) & 0xffffU)
+#define CLAIM_NEXT(w) ((w)&0xffffU)
+
 typedef struct crew {
     int size; /* threads of the region */
     otk__block_fn fn;
     void *ctx;
-    int parts;
     int quit;
-    unsigned long gen; /* jobs handed out so far (atomic) */
-    int done;          /* workers through the current job (atomic) */
-    int sleepers;      /* workers asleep on go (under mu) */
-    int waiting;       /* the calling thread asleep on fin (under mu) */
+    unsigned long long claim; /* atomic, see above */
+    int finished;             /* blocks of the current job run (atomic) */
+    int sleepers;             /* workers asleep on go (under mu) */
+    int waiting;              /* the calling thread asleep on fin (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t go, fin;
 } crew;
@@ -243,13 +254,13 @@ static void relax_cpu(void)
 #endif
 }
 
-/* Spins until *word != old or OTK_CREW_SPIN_S have passed; 1 if it
- * changed. */
-static int spin_while(const unsigned long *word, unsigned long old)
+/* Spins until done(c) or OTK_CREW_SPIN_S have passed; 1 if done. */
+static int spin_until(const crew *c, int (*done)(const crew *, unsigned long),
+                      unsigned long arg)
 {
     double t0 = -1.0;
     for (unsigned k = 1;; k++) {
-        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != old)
+        if (done(c, arg))
             return 1;
         if (k % 64 == 0) {
             const double t = otk__now();
@@ -262,74 +273,87 @@ static int spin_while(const unsigned long *word, unsigned long old)
     }
 }
 
-/* Waits until c->gen != old. */
-static void wait_gen(crew *c, unsigned long old)
+static int new_job(const crew *c, unsigned long gen)
 {
-    if (spin_while(&c->gen, old))
-        return;
-    pthread_mutex_lock(&c->mu);
-    c->sleepers++;
-    while (__atomic_load_n(&c->gen, __ATOMIC_ACQUIRE) == old)
-        pthread_cond_wait(&c->go, &c->mu);
-    c->sleepers--;
-    pthread_mutex_unlock(&c->mu);
+    return CLAIM_GEN(__atomic_load_n(&c->claim, __ATOMIC_ACQUIRE)) != gen;
 }
 
-/* Publishes the job in c (gen + 1) and wakes the sleeping workers. */
-static void publish(crew *c)
+static int job_done(const crew *c, unsigned long parts)
 {
-    __atomic_store_n(&c->done, 0, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&c->gen, 1UL, __ATOMIC_RELEASE);
+    return (unsigned long)__atomic_load_n(&c->finished, __ATOMIC_ACQUIRE) ==
+           parts;
+}
+
+/* Claims and runs blocks of job gen until none is left. */
+static void run_claims(crew *c, unsigned long gen)
+{
+    unsigned long long w = __atomic_load_n(&c->claim, __ATOMIC_ACQUIRE);
+    while (CLAIM_GEN(w) == gen && CLAIM_NEXT(w) < CLAIM_PARTS(w)) {
+        if (!__atomic_compare_exchange_n(&c->claim, &w, w + 1, 0,
+                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue; /* w now holds the current word */
+        /* the job cannot end before this block does: fn is its own */
+        c->fn(c->ctx, (int)CLAIM_NEXT(w));
+        const int parts = (int)CLAIM_PARTS(w);
+        if (__atomic_add_fetch(&c->finished, 1, __ATOMIC_ACQ_REL) == parts) {
+            pthread_mutex_lock(&c->mu);
+            if (c->waiting)
+                pthread_cond_signal(&c->fin);
+            pthread_mutex_unlock(&c->mu);
+        }
+        w = __atomic_load_n(&c->claim, __ATOMIC_ACQUIRE);
+    }
+}
+
+/* Publishes job gen of `parts` blocks (fn, ctx and quit already set) and
+ * wakes the sleeping workers. */
+static void publish(crew *c, unsigned long gen, int parts)
+{
+    __atomic_store_n(&c->finished, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->claim,
+                     (unsigned long long)gen << 32 | (unsigned long long)parts
+                                                         << 16,
+                     __ATOMIC_RELEASE);
     pthread_mutex_lock(&c->mu);
     if (c->sleepers > 0)
         pthread_cond_broadcast(&c->go);
     pthread_mutex_unlock(&c->mu);
 }
 
-static void crew_worker(crew *c, int tid)
+static void crew_worker(crew *c)
 {
     unsigned long seen = 0;
     for (;;) {
-        wait_gen(c, seen);
-        seen = __atomic_load_n(&c->gen, __ATOMIC_ACQUIRE);
-        if (c->quit)
-            return;
-        for (int b = tid; b < c->parts; b += c->size)
-            c->fn(c->ctx, b);
-        if (__atomic_add_fetch(&c->done, 1, __ATOMIC_ACQ_REL) == c->size - 1) {
+        if (!spin_until(c, new_job, seen)) {
             pthread_mutex_lock(&c->mu);
-            if (c->waiting)
-                pthread_cond_signal(&c->fin);
+            c->sleepers++;
+            while (!new_job(c, seen))
+                pthread_cond_wait(&c->go, &c->mu);
+            c->sleepers--;
             pthread_mutex_unlock(&c->mu);
         }
+        seen = CLAIM_GEN(__atomic_load_n(&c->claim, __ATOMIC_ACQUIRE));
+        if (__atomic_load_n(&c->quit, __ATOMIC_ACQUIRE))
+            return;
+        run_claims(c, seen);
     }
 }
 
-/* The calling thread's part of a job, then the wait for the others. */
+/* A job: published, claimed by whoever is there, waited for. */
 static void crew_job(crew *c, otk__block_fn fn, void *ctx, int parts)
 {
+    const unsigned long gen =
+        (CLAIM_GEN(__atomic_load_n(&c->claim, __ATOMIC_RELAXED)) + 1) &
+        0xffffffffUL;
     c->fn = fn;
     c->ctx = ctx;
-    c->parts = parts;
-    publish(c);
-    for (int b = 0; b < parts; b += c->size)
-        fn(ctx, b);
-    const int others = c->size - 1;
-    double t0 = -1.0;
-    for (unsigned k = 1; __atomic_load_n(&c->done, __ATOMIC_ACQUIRE) < others;
-         k++) {
-        if (k % 64 == 0) {
-            const double t = otk__now();
-            if (t0 < 0.0)
-                t0 = t;
-            else if (t - t0 > OTK_CREW_SPIN_S)
-                break;
-        }
-        relax_cpu();
-    }
+    publish(c, gen, parts);
+    run_claims(c, gen);
+    if (spin_until(c, job_done, (unsigned long)parts))
+        return;
     pthread_mutex_lock(&c->mu);
     c->waiting = 1;
-    while (__atomic_load_n(&c->done, __ATOMIC_ACQUIRE) < others)
+    while (!job_done(c, (unsigned long)parts))
         pthread_cond_wait(&c->fin, &c->mu);
     c->waiting = 0;
     pthread_mutex_unlock(&c->mu);
@@ -349,15 +373,14 @@ int otk__crew_run(int threads, int (*body)(void *ctx), void *ctx)
 #pragma omp parallel num_threads(threads)
         {
             if (omp_get_thread_num() == 0) {
-                /* the workers read size only after a job is published */
                 c.size = omp_get_num_threads();
                 current = &c;
                 ret = body(ctx);
                 current = NULL;
-                c.quit = 1;
-                publish(&c);
+                __atomic_store_n(&c.quit, 1, __ATOMIC_RELEASE);
+                publish(&c, (CLAIM_GEN(c.claim) + 1) & 0xffffffffUL, 0);
             } else {
-                crew_worker(&c, omp_get_thread_num());
+                crew_worker(&c);
             }
         }
         pthread_cond_destroy(&c.fin);

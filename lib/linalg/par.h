@@ -16,13 +16,12 @@
  * environment), so on a core shared with another busy process a team can
  * be several times slower than one thread, and only a measurement tells.
  * Regions start on the calling thread; the team is promoted once measured
- * faster. Whatever it decides, the numbers are the same bit for bit.
+ * faster. Whatever it decides, the numbers are the same bit for bit. The
+ * team's threads are those of one parallel region per solve (a crew,
+ * below), which wait between regions by sleeping.
  *
  *   const int team = otk__par_begin(&par);
- *   #pragma omp parallel num_threads(team) if (team > 1)
- *   OTK_PAR_BLOCKS(b, parts) {
- *       ... block b ...
- *   }
+ *   otk__par_blocks(team, parts, block_fn, &ctx);
  *   otk__par_end(&par);
  */
 #ifndef OTK_LINALG_PAR_H
@@ -103,9 +102,12 @@ extern unsigned long otk__par_regions[2];
  * its wait policy once, from the environment) and on a core shared with
  * another busy process take that process's time slices to do so; the
  * crew's threads wait for the next job by spinning briefly
- * (OTK_CREW_SPIN_S), then sleeping, whatever the environment says. Block
- * b of a job runs on thread b % threads, so the results are those of a
- * region per sweep bit for bit.
+ * (OTK_CREW_SPIN_S), then sleeping, whatever the environment says. The
+ * threads, the calling one included, claim a job's blocks one at a time,
+ * so a thread the scheduler has not run yet (its core taken by another
+ * process) delays nobody: the calling thread runs what is left. Each block
+ * has its own partial results, so the results are those of a region per
+ * sweep bit for bit, whoever ran which block.
  *
  *   static void block(void *ctx, int b) { ... block b ... }
  *   const int team = otk__par_begin(&par);
@@ -113,8 +115,11 @@ extern unsigned long otk__par_regions[2];
  *   otk__par_end(&par);
  *
  * Inside otk__crew_run's body a job of team > 1 goes to the crew; outside
- * one (or with a crew of one thread), to a region of its own; team = 1
- * runs the blocks on the calling thread, in order.
+ * one, to a region of its own; team = 1 (or a crew that got one thread)
+ * runs the blocks on the calling thread, in order. The body runs inside
+ * the region: an OpenMP construct there is nested (one thread), so its
+ * parallel passes go through otk__par_blocks, and callbacks it makes (a
+ * solver's progress) run on the calling thread inside the region.
  */
 #define OTK_CREW_SPIN_S 50e-6 /* spin this long before sleeping */
 

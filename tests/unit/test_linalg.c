@@ -994,6 +994,52 @@ START_TEST(par_one_region_per_solve)
 }
 END_TEST
 
+/* Every block of every job of a crew runs exactly once, also with more
+ * threads than processors (threads that wake late for a job must not take
+ * blocks of the next), and the jobs see each other's results in order. */
+typedef struct crew_test {
+    int job;
+    int runs[3][4];
+    int order_errors;
+} crew_test;
+
+static void crew_test_block(void *ctx, int b)
+{
+    crew_test *t = ctx;
+    t->runs[t->job % 3][b]++;
+    /* the last job's blocks all ran before this one started */
+    if (t->job > 0 && t->runs[(t->job - 1) % 3][b] == 0)
+        t->order_errors++;
+}
+
+static int crew_test_body(void *ctx)
+{
+    crew_test *t = ctx;
+    for (t->job = 0; t->job < 1000; t->job++) {
+        memset(t->runs[(t->job + 1) % 3], 0, sizeof t->runs[0]);
+        otk__par_blocks(2, 4, crew_test_block, t);
+        for (int b = 0; b < 4; b++)
+            if (t->runs[t->job % 3][b] != 1)
+                return 1;
+    }
+    return 0;
+}
+
+START_TEST(par_crew_runs_every_block_once)
+{
+    const int teams[] = {2, 4};
+    for (int k = 0; k < 2; k++) {
+        crew_test t = {0};
+        const unsigned long jobs = otk__par_opened[1];
+        ck_assert_int_eq(otk__crew_run(teams[k], crew_test_body, &t), 0);
+        ck_assert_int_eq(t.order_errors, 0);
+#ifdef _OPENMP
+        ck_assert_uint_eq(otk__par_opened[1] - jobs, 1000);
+#endif
+    }
+}
+END_TEST
+
 static Suite *linalg_suite(void)
 {
     Suite *s = suite_create("linalg");
@@ -1017,6 +1063,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, par_calling_thread_bounds_every_block);
     tcase_add_test(tc, par_choice_does_not_change_results);
     tcase_add_test(tc, par_one_region_per_solve);
+    tcase_add_test(tc, par_crew_runs_every_block_once);
     suite_add_tcase(s, tc);
     return s;
 }
