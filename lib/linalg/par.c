@@ -208,7 +208,8 @@ void otk__par_record(otk__par *p, double seconds)
 
 /* ------------------------------------------------------------ the crew --
  * One parallel region per solve (see par.h). The calling thread runs the
- * solve; the other threads of the region loop: wait for the next job,
+ * solve; the crew's threads (POSIX threads, not OpenMP's, whose end of
+ * region spins) loop: wait for the next job,
  * claim its blocks one at a time and run them. The calling thread claims
  * blocks too, and whatever is left when it is done with its own: a
  * thread the scheduler has not run yet (its core taken by another
@@ -360,29 +361,38 @@ static void crew_job(crew *c, otk__block_fn fn, void *ctx, int parts)
 }
 #endif
 
+#ifdef _OPENMP
+static void *crew_thread(void *arg)
+{
+    crew_worker(arg);
+    return NULL;
+}
+#endif
+
 int otk__crew_run(int threads, int (*body)(void *ctx), void *ctx)
 {
 #ifdef _OPENMP
     if (threads > 1 && current == NULL && !omp_in_parallel()) {
         crew c = {.size = 1};
+        pthread_t tid[OTK_MAX_THREADS];
+        if (threads > OTK_MAX_THREADS)
+            threads = OTK_MAX_THREADS;
         pthread_mutex_init(&c.mu, NULL);
         pthread_cond_init(&c.go, NULL);
         pthread_cond_init(&c.fin, NULL);
-        int ret = 0;
-        __atomic_fetch_add(&otk__par_opened[0], 1UL, __ATOMIC_RELAXED);
-#pragma omp parallel num_threads(threads)
-        {
-            if (omp_get_thread_num() == 0) {
-                c.size = omp_get_num_threads();
-                current = &c;
-                ret = body(ctx);
-                current = NULL;
-                __atomic_store_n(&c.quit, 1, __ATOMIC_RELEASE);
-                publish(&c, (CLAIM_GEN(c.claim) + 1) & 0xffffffffUL, 0);
-            } else {
-                crew_worker(&c);
-            }
-        }
+        /* threads that cannot be created leave a smaller crew */
+        while (c.size < threads &&
+               pthread_create(&tid[c.size - 1], NULL, crew_thread, &c) == 0)
+            c.size++;
+        if (c.size > 1)
+            __atomic_fetch_add(&otk__par_opened[0], 1UL, __ATOMIC_RELAXED);
+        current = &c;
+        const int ret = body(ctx);
+        current = NULL;
+        __atomic_store_n(&c.quit, 1, __ATOMIC_RELEASE);
+        publish(&c, (CLAIM_GEN(c.claim) + 1) & 0xffffffffUL, 0);
+        for (int t = 0; t + 1 < c.size; t++)
+            pthread_join(tid[t], NULL);
         pthread_cond_destroy(&c.fin);
         pthread_cond_destroy(&c.go);
         pthread_mutex_destroy(&c.mu);

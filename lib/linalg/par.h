@@ -95,19 +95,21 @@ extern unsigned long otk__par_regions[2];
 
 /*
  * One parallel region per solve: a crew. otk__crew_run runs a solve's
- * body on the calling thread inside one parallel region of `threads`
- * threads, the others standing by; otk__par_blocks hands them the blocks
- * of each sweep (or evaluation) in turn. A region per sweep costs a team
- * start and libgomp's wait at its end, whose threads spin (libgomp reads
- * its wait policy once, from the environment) and on a core shared with
- * another busy process take that process's time slices to do so; the
- * crew's threads wait for the next job by spinning briefly
- * (OTK_CREW_SPIN_S), then sleeping, whatever the environment says. The
- * threads, the calling one included, claim a job's blocks one at a time,
- * so a thread the scheduler has not run yet (its core taken by another
- * process) delays nobody: the calling thread runs what is left. Each block
- * has its own partial results, so the results are those of a region per
- * sweep bit for bit, whoever ran which block.
+ * body on the calling thread with threads - 1 threads of the library's
+ * own standing by, created for the solve and joined at its end;
+ * otk__par_blocks hands them the blocks of each sweep (or evaluation) in
+ * turn. An OpenMP region per sweep costs a team start and libgomp's wait
+ * at its end, whose threads spin (libgomp reads its wait policy once, from
+ * the environment; even one region per solve left about 10 ms of spinning
+ * per solve), and on a core shared with another busy process they take
+ * that process's time slices to do so. The crew's threads wait for the
+ * next job by spinning briefly (OTK_CREW_SPIN_S), then sleeping, whatever
+ * the environment says. The threads, the calling one included, claim a
+ * job's blocks one at a time, so a thread the scheduler has not run yet
+ * (its core taken by another process) delays nobody: the calling thread
+ * runs what is left. Each block has its own partial results, so the
+ * results are those of a region per sweep bit for bit, whoever ran which
+ * block.
  *
  *   static void block(void *ctx, int b) { ... block b ... }
  *   const int team = otk__par_begin(&par);
@@ -115,24 +117,23 @@ extern unsigned long otk__par_regions[2];
  *   otk__par_end(&par);
  *
  * Inside otk__crew_run's body a job of team > 1 goes to the crew; outside
- * one, to a region of its own; team = 1 (or a crew that got one thread)
- * runs the blocks on the calling thread, in order. The body runs inside
- * the region: an OpenMP construct there is nested (one thread), so its
- * parallel passes go through otk__par_blocks, and callbacks it makes (a
- * solver's progress) run on the calling thread inside the region.
+ * one, to an OpenMP region of its own; team = 1 (or a crew that got no
+ * threads) runs the blocks on the calling thread, in order. The crew
+ * exists only with OpenMP (without it every solve has one thread).
  */
 #define OTK_CREW_SPIN_S 50e-6 /* spin this long before sleeping */
 
 typedef void (*otk__block_fn)(void *ctx, int block);
-/* Runs body(ctx) with a crew of `threads` (<= 1, without OpenMP or inside
- * another parallel region: no crew, body alone); returns body's value. */
+/* Runs body(ctx) with a crew of `threads` (<= 1, without OpenMP, inside
+ * an OpenMP parallel region or another crew: no crew, body alone);
+ * returns body's value. */
 int otk__crew_run(int threads, int (*body)(void *ctx), void *ctx);
 /* Runs fn(ctx, b) for b = 0, .., parts - 1 (see above); returns when all
  * have run. */
 void otk__par_blocks(int team, int parts, otk__block_fn fn, void *ctx);
 /* Counts for benchmarks and tests, which may reset them: [0] parallel
- * regions opened with more than one thread (a crew, or a region of its
- * own for one job), [1] jobs handed to a crew (each costs two
+ * regions opened with more than one thread (a crew, or an OpenMP region
+ * for one job), [1] jobs handed to a crew (each costs two
  * synchronizations: the hand-off and the wait for its end). */
 extern unsigned long otk__par_opened[2];
 

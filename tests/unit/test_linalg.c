@@ -912,11 +912,11 @@ START_TEST(par_choice_does_not_change_results)
 }
 END_TEST
 
-/* A solve opens one parallel region, however many sweeps (or
- * evaluations) its team runs: the sweeps' blocks go to the threads of
- * that region (par.h's crew) instead of a region each, which left
- * libgomp's threads spinning at every region's end. The results are
- * those of the calling thread alone (the same blocks) bit for bit. */
+/* A solve starts its threads once (par.h's crew), however many sweeps
+ * (or evaluations) its team runs, instead of an OpenMP region per sweep,
+ * which left libgomp's threads spinning at every region's end. The
+ * results are those of the calling thread alone (the same blocks) bit
+ * for bit. */
 static int test_crew_body(void *ctx)
 {
     (void)ctx;
