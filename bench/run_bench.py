@@ -909,10 +909,10 @@ def bench_threads(exe, cases, repeats, raw):
                "regions: the parallel regions of that run (linalg/par.h), "
                "and how many of them a team ran rather than the calling "
                "thread; unlike the times, the counts mean something on a "
-               "loaded machine. regions opened: the OpenMP parallel regions "
-               "with more than one thread the run opened (one per solve: "
-               "the sweeps' blocks go to its threads, which wait for the "
-               "next sweep by spinning briefly, then sleeping).",
+               "loaded machine. regions opened: the parallel regions with "
+               "more than one thread the run opened (one per solve: its "
+               "threads take the sweeps' blocks, and wait for the next "
+               "sweep by spinning briefly, then sleeping).",
                "machine: 'idle' is the machine as it is (see the load "
                "columns); 'busy' runs one spinning process pinned to one "
                "CPU for the whole row group.",
@@ -920,9 +920,9 @@ def bench_threads(exe, cases, repeats, raw):
                "most one thread per 131072 cost entries, and the sweeps' "
                "measured choice between the team and the calling thread); "
                "'1' is threads = 1; 'default, passive' adds "
-               "OMP_WAIT_POLICY=passive (threads sleep instead of spinning "
-               "at the end of a region; the environment's only lever, for "
-               "reference).",
+               "OMP_WAIT_POLICY=passive (OpenMP's threads sleep instead of "
+               "spinning at the end of a region; the environment's only "
+               "lever, for reference: a solve's own threads sleep anyway).",
                "plan sum: the plan's entries summed in index order: equal "
                "for every setting up to rounding, bit for bit between runs "
                "of one thread count."])
