@@ -408,7 +408,7 @@ void otk__par_blocks(int team, int parts, otk__block_fn fn, void *ctx)
 {
 #ifdef _OPENMP
     crew *c = current;
-    if (team > 1 && c != NULL && c->size > 1) {
+    if (team > 1 && c != NULL && c->size > 1 && parts <= 0xffff) {
         __atomic_fetch_add(&otk__par_opened[1], 1UL, __ATOMIC_RELAXED);
         crew_job(c, fn, ctx, parts);
         return;
