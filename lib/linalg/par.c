@@ -24,9 +24,9 @@
  * taking or leaving a core) is followed after a bounded number of regions.
  * Times are wall clock: the faster mode for the caller is the one that
  * returns sooner. They compare like with like: a region that did more work
- * than usual (the first log-domain sweep of a solve, without a shift guess,
- * does every row twice) counts its time per unit of work
- * (otk__par_end_work).
+ * than usual (a log-domain sweep whose shift guesses were off, as after a
+ * change of reg, computes those rows twice) counts its time per unit of
+ * work (otk__par_end_work).
  */
 #include <math.h>
 

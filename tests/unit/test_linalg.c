@@ -756,9 +756,9 @@ START_TEST(par_decider_takes_the_mean_of_its_probes)
         otk__par_end(&p);
     }
     ck_assert_int_eq(p.mode, 0);
-    /* the first region did twice the work (a first log-domain sweep):
-     * per unit of work it took 1.1, and the calling thread's mean (1.05)
-     * beats the team's 1.5 (unscaled, 1.6 would not) */
+    /* the first region did twice the work (a log sweep whose guesses
+     * were off): per unit of work it took 1.1, and the calling thread's
+     * mean (1.05) beats the team's 1.5 (unscaled, 1.6 would not) */
     otk__par_hint = 0;
     fake_calls = 0;
     region_time = first_doubled;
