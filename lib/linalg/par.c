@@ -209,9 +209,9 @@ void otk__par_record(otk__par *p, double seconds)
 /* ------------------------------------------------------------ the crew --
  * One parallel region per solve (see par.h). The calling thread runs the
  * solve; the crew's threads (POSIX threads, not OpenMP's, whose end of
- * region spins) loop: wait for the next job,
- * claim its blocks one at a time and run them. The calling thread claims
- * blocks too, and whatever is left when it is done with its own: a
+ * region spins) loop: wait for the next job, claim its blocks one at a
+ * time and run them. The calling thread claims blocks too, and whatever
+ * is left when it is done with its own: a
  * thread the scheduler has not run yet (its core taken by another
  * process) delays nobody, it finds the job claimed. Who ran a block does
  * not change its result. Waiting is a short spin, then a condition
@@ -231,7 +231,7 @@ unsigned long otk__par_opened[2];
 #define CLAIM_NEXT(w) ((w)&0xffffU)
 
 typedef struct crew {
-    int size; /* threads of the region */
+    int size; /* threads of the crew, the calling one included */
     otk__block_fn fn;
     void *ctx;
     int quit;
