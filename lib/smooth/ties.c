@@ -78,6 +78,7 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->pick_idx);
     free(tb->ipiv);
     free(tb->cuts);
+    free(tb->walk);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -578,6 +579,9 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                 }
         } else {
             size_t low = SIZE_MAX, high = SIZE_MAX;
+            /* an entry at its activation level 0 (to rounding, as where
+             * shift_component stops) joins a column with a free slot */
+            const double act = 1e-12 * p->reg * p->b[j];
             for (size_t e = s0; e < s1; e++) {
                 size_t i = tb->entries[e].i;
                 mark[i] = 1;
@@ -585,13 +589,13 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                     low = e;
             }
             for (size_t i = 0; i < n; i++)
-                if (!mark[i] && xcol[i] > 0.0 &&
+                if (!mark[i] && xcol[i] > -act &&
                     (high == SIZE_MAX || xcol[i] > xcol[high]))
                     high = i;
             for (size_t e = s0; e < s1; e++)
                 tb->entries[out++] = tb->entries[e];
             in_s = s1 - s0;
-            if (high != SIZE_MAX && s1 - s0 >= k &&
+            if (high != SIZE_MAX && s1 - s0 >= k && xcol[high] > 0.0 &&
                 xcol[high] > xcol[tb->entries[low].i]) {
                 tb->entries[new_start + (low - s0)].role = ROLE_W;
                 tb->entries[out++] =
@@ -743,12 +747,127 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
     return 0;
 }
 
-/* Active-set steps of the tie structure per width. */
+/* Active-set steps of the tie structure per width, and the steps in a
+ * row that gain nothing before a width is given up. */
 #define MAX_REFINE 200
+#define MAX_STUCK 3
+/* Structures in a row that do not shrink the gap before the plain active
+ * set gives way to the walk (see plain_active_set). */
+#define PLAIN_IDLE 20
+/* Evaluations of the exact line search along one step. */
+#define SEGMENT_EVALS 40
 
-int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
-                     double *x, double *g, double *f, double *gap,
-                     double target, double *work)
+static double dotv(const double *u, const double *v, size_t len)
+{
+    double s = 0.0;
+    for (size_t q = 0; q < len; q++)
+        s += u[q] * v[q];
+    return s;
+}
+
+/* The point xc + t dir into xt, its value and gradient (gt). */
+static double segment_at(const otk__finish_problem *p, size_t nv,
+                         const double *xc, const double *dir, double t,
+                         double *xt, double *gt)
+{
+    for (size_t q = 0; q < nv; q++)
+        xt[q] = xc[q] + t * dir[q];
+    return p->value(p->ctx, xt, gt);
+}
+
+/*
+ * The globalization of the active set: the minimized function f is convex
+ * and piecewise quadratic, so along the segment xc + t dir, t in [0, 1],
+ * its derivative <g, dir> is nondecreasing and piecewise linear, and its
+ * minimum is where that derivative changes sign. Regula falsi (Illinois) on
+ * the derivative finds it; the step kept is the last point whose
+ * derivative is still negative (f then strictly below f(xc)), or t = 1
+ * when the derivative there is <= 0. Returns t (0: dir does not descend),
+ * with the point in xl, gl, *fl.
+ */
+static double segment_min(const otk__finish_problem *p, size_t nv,
+                          const double *xc, const double *gc, const double *dir,
+                          double *xt, double *gt, double *xl, double *gl,
+                          double *fl)
+{
+    const double s0 = dotv(gc, dir, nv);
+    if (!(s0 < 0.0))
+        return 0.0;
+    double ft = segment_at(p, nv, xc, dir, 1.0, xt, gt);
+    if (!isfinite(ft))
+        return 0.0;
+    double shi = dotv(gt, dir, nv);
+    if (shi <= 0.0) {
+        memcpy(xl, xt, nv * sizeof *xl);
+        memcpy(gl, gt, nv * sizeof *gl);
+        *fl = ft;
+        return 1.0;
+    }
+    double lo = 0.0, hi = 1.0, slo = s0, tl = 0.0;
+    int side = 0;
+    for (int it = 0; it < SEGMENT_EVALS && hi - lo > 1e-15; it++) {
+        double t = lo + (hi - lo) * slo / (slo - shi);
+        if (!(t > lo && t < hi))
+            t = 0.5 * (lo + hi);
+        ft = segment_at(p, nv, xc, dir, t, xt, gt);
+        if (!isfinite(ft))
+            break;
+        const double st = dotv(gt, dir, nv);
+        if (st < 0.0) {
+            lo = t;
+            slo = st;
+            tl = t;
+            memcpy(xl, xt, nv * sizeof *xl);
+            memcpy(gl, gt, nv * sizeof *gl);
+            *fl = ft;
+            if (side < 0)
+                shi *= 0.5;
+            side = -1;
+            if (-st <= 1e-12 * -s0)
+                break;
+        } else if (st > 0.0) {
+            hi = t;
+            shi = st;
+            if (side > 0)
+                slo *= 0.5;
+            side = 1;
+        } else {
+            memcpy(xl, xt, nv * sizeof *xl);
+            memcpy(gl, gt, nv * sizeof *gl);
+            *fl = ft;
+            return t;
+        }
+    }
+    return tl;
+}
+
+/* The structure of every column at z, tie width delta times the level. */
+static int read_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
+                          const double *z, double delta, double *xcol,
+                          double *ccol, double *tcol, double *tmp)
+{
+    tb->used = 0;
+    for (size_t j = 0; j < p->m; j++) {
+        tb->start[j] = tb->used;
+        column_at(p, z, j, tcol, ccol, xcol);
+        if (column_structure(p, tb, j, xcol, ccol, tcol, delta, tmp) != 0)
+            return -1;
+    }
+    tb->start[p->m] = tb->used;
+    return 0;
+}
+
+/*
+ * The active set without the walk (the previous session's loop): each
+ * structure's point is taken as it is, whether f descends or not. It
+ * cycles on some problems, but on costs with few distinct values it
+ * certifies degenerate optima that the walk's descent rule stops short
+ * of; it runs first, and gives way to the walk after PLAIN_IDLE
+ * structures that do not shrink the gap.
+ */
+static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
+                            double *x, double *g, double *f, double *gap,
+                            double target, double *work)
 {
     const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
     static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
@@ -778,7 +897,8 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         tb->start[m] = tb->used;
         const double *start = x;
         double gap_before[2] = {NAN, NAN};
-        for (int it = 0; it < MAX_REFINE; it++) {
+        int idle = 0;
+        for (int it = 0; it < MAX_REFINE && idle < PLAIN_IDLE; it++) {
             size_t N = 0;
             if (tb->work > tb->work_cap)
                 return improved;
@@ -816,6 +936,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
             }
             *gap = fmin(*gap, *f - lower);
             improved |= *gap < was;
+            idle = *gap < was ? 0 : idle + 1;
             if (*gap <= target)
                 return improved;
             /* the refined structure needs the solution (tb->vec) and raw:
@@ -838,4 +959,157 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         }
     }
     return improved;
+}
+
+int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
+                     double *x, double *g, double *f, double *gap,
+                     double target, double *work)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
+    double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
+    double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
+    if (otk__smooth_grow((void **)&tb->start, &tb->start_cap, m + 1,
+                         sizeof *tb->start) != 0 ||
+        otk__smooth_grow((void **)&tb->slots, &tb->slots_cap, m,
+                         sizeof *tb->slots) != 0 ||
+        otk__smooth_grow((void **)&tb->parent, &tb->parent_cap, 2 * (n + m),
+                         sizeof *tb->parent) != 0 ||
+        otk__smooth_grow((void **)&tb->cuts, &tb->cuts_cap, n + 2,
+                         sizeof *tb->cuts) != 0 ||
+        otk__smooth_grow((void **)&tb->walk, &tb->walk_cap, 9 * nv,
+                         sizeof *tb->walk) != 0)
+        return -1;
+    int improved = 0;
+    double lower = *f - *gap; /* the best lower bound on f* */
+    /* the walk: its point xc (value fc, gradient gc) only descends */
+    double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
+    double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;
+    double *x0 = gl + nv, *g0 = x0 + nv, f0 = *f, gap0 = *gap;
+    memcpy(x0, x, nv * sizeof *x0);
+    memcpy(g0, g, nv * sizeof *g0);
+    memcpy(xc, x, nv * sizeof *xc);
+    memcpy(gc, g, nv * sizeof *gc);
+    double fc = *f;
+    for (size_t d = 0;
+         d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
+        if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol, tmp) != 0)
+            return -1;
+        int stuck = 0;
+        const double *pin = xc; /* the point whose alpha the solve keeps */
+        for (int it = 0; it < MAX_REFINE && stuck < MAX_STUCK; it++) {
+            size_t N = 0;
+            if (tb->work > tb->work_cap)
+                return improved;
+            if (solve_structure(p, tb, pin, &N) != 0)
+                break;
+            tb->work += (double)N * (double)N * (double)N / 3.0;
+            tb->solves++;
+            if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
+                                 2 * (tb->used + 1), sizeof *tb->mu) != 0)
+                return -1;
+            double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
+            memcpy(z, tb->vec, nv * sizeof *z);
+            structure_mu(p, tb, tb->vec, raw, mu);
+            double fz = p->value(p->ctx, z, gz);
+            if (!isfinite(fz))
+                break;
+            double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
+            double gz_gap = otk__finish_gap(p, z, gz) + eps;
+            /* every solved structure bounds the optimum (f* >= fz -
+             * gz_gap); the best point (smallest f) is kept, and its gap is
+             * its distance to the best bound */
+            const double was = *gap;
+            lower = fmax(lower, fz - gz_gap);
+            if (fz <= *f) {
+                memcpy(x, z, nv * sizeof *x);
+                *f = p->value(p->ctx, x, g);
+                if (keep_picks(p, tb, mu) != 0)
+                    return -1;
+            }
+            *gap = fmin(*gap, *f - lower);
+            improved |= *gap < was;
+            if (*gap <= target)
+                return improved;
+            /* the step from xc to the structure's point, as far as f
+             * descends along it */
+            for (size_t q = 0; q < nv; q++)
+                dir[q] = z[q] - xc[q];
+            double fl = fc;
+            const double t =
+                segment_min(p, nv, xc, gc, dir, xt, gt, xl, gl, &fl);
+            const int moved = t > 0.0 && fl < fc;
+            if (moved) {
+                memcpy(xc, xl, nv * sizeof *xc);
+                memcpy(gc, gl, nv * sizeof *gc);
+                fc = fl;
+                stuck = 0;
+                if (fc < *f) { /* a better point, not a structure's */
+                    memcpy(x, xc, nv * sizeof *x);
+                    memcpy(g, gc, nv * sizeof *g);
+                    *f = fc;
+                    tb->has_pick = 0;
+                    *gap = fmin(*gap, *f - lower);
+                    improved |= *gap < was;
+                }
+            } else {
+                stuck++;
+            }
+            pin = xc;
+            if (moved && t < 1.0) {
+                /* stopped short of z, at a kink: the structure there */
+                if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol,
+                                   tmp) != 0)
+                    return -1;
+                continue;
+            }
+            /* at z (or no step): the active-set step from z's solution
+             * (tb->vec and raw are kept until it is built) */
+            long changes =
+                refine(p, tb, z, raw, xcol, ccol, tcol, (unsigned char *)tmp);
+            if (changes < 0)
+                return -1;
+            if (changes == 0) {
+                /* the structure kept; tb->parent still holds its roots */
+                if (!shift_component(p, tb, z, gz, xcol, ccol, tcol,
+                                     gz + n + m))
+                    break;
+                /* f falls linearly along the shift: z moved is the walk's
+                 * next point when it is lower */
+                double fs = p->value(p->ctx, z, gt);
+                if (fs < fc) {
+                    memcpy(xc, z, nv * sizeof *xc);
+                    memcpy(gc, gt, nv * sizeof *gc);
+                    fc = fs;
+                    stuck = 0;
+                } else {
+                    pin = z;
+                }
+                changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                 (unsigned char *)tmp);
+                if (changes < 0)
+                    return -1;
+            }
+        }
+    }
+    if (*gap <= target)
+        return improved;
+    /* the plain active set from the same start; the better point and the
+     * better bound of the two are kept */
+    const int walk_pick = tb->has_pick;
+    tb->has_pick = 0;
+    int plain = plain_active_set(p, tb, x0, g0, &f0, &gap0, target, work);
+    if (plain < 0)
+        return -1;
+    lower = fmax(lower, f0 - gap0);
+    if (f0 < *f) {
+        memcpy(x, x0, nv * sizeof *x);
+        memcpy(g, g0, nv * sizeof *g);
+        *f = f0;
+    } else {
+        tb->has_pick = walk_pick && !tb->has_pick;
+    }
+    const double was = *gap;
+    *gap = fmin(*gap, *f - lower);
+    return improved | (*gap < was);
 }

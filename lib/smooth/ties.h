@@ -48,6 +48,10 @@ typedef struct otk__ties_buffers {
     size_t solves;
     double *cuts; /* n + 2: a column's cumulative weights (combination) */
     size_t ipiv_cap, cuts_cap;
+    /* the globalized loop's current point, step, trial point and
+     * gradients (4 (n + m), see otk__ties_finish) */
+    double *walk;
+    size_t walk_cap;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
