@@ -79,6 +79,11 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->ipiv);
     free(tb->cuts);
     free(tb->walk);
+    otk__flow_buffers_free(&tb->flow);
+    free(tb->flow_mem);
+    free(tb->flow_col);
+    free(tb->flow_row);
+    free(tb->near);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -524,6 +529,107 @@ static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
 }
 
 /*
+ * The combination of the tied selections that best meets the rows' masses
+ * at z, by a maximum flow (flow.h): per tied column j the level v_j (its
+ * k-th largest entry), the mass r_j v_j / reg that its tied entries carry,
+ * each at most its own plan value; per row the mass a_i less what the
+ * entries above the ties (and the columns without ties) give it. mu is the
+ * flow over each entry's plan value (1 on S). Where the linear solve's
+ * weights leave [0, 1] (a degenerate structure: several combinations
+ * balance the same potentials) this one still meets the masses when some
+ * combination does. Returns 0, or -1 if memory is short.
+ */
+static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
+                   const double *z, double *mu, double *xcol, double *ccol,
+                   double *tcol, double *tmp)
+{
+    const size_t n = p->n, m = p->m, k = p->k;
+    const double inv = 1.0 / p->reg;
+    size_t ne = 0;
+    for (size_t j = 0; j < m; j++)
+        if (tb->slots[j] > 0)
+            for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++)
+                ne += tb->entries[e].role == ROLE_W;
+    if (otk__smooth_grow((void **)&tb->flow_mem, &tb->flow_mem_cap,
+                         n + m + 2 * ne + 1, sizeof *tb->flow_mem) != 0 ||
+        otk__smooth_grow((void **)&tb->flow_col, &tb->flow_col_cap, ne + 1,
+                         sizeof *tb->flow_col) != 0 ||
+        otk__smooth_grow((void **)&tb->flow_row, &tb->flow_row_cap, ne + 1,
+                         sizeof *tb->flow_row) != 0)
+        return -1;
+    double *demand = tb->flow_mem, *supply = demand + n, *cap = supply + m;
+    double *flow = cap + ne;
+    for (size_t i = 0; i < n; i++)
+        demand[i] = p->a[i];
+    size_t q = 0;
+    for (size_t j = 0; j < m; j++) {
+        column_at(p, z, j, tcol, ccol, xcol);
+        supply[j] = 0.0;
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        if (tb->slots[j] == 0) {
+            for (size_t i = 0; i < n; i++)
+                demand[i] -= tcol[i];
+            continue;
+        }
+        const double level = kth_largest(xcol, n, k, tmp);
+        supply[j] = (double)tb->slots[j] * fmax(level, 0.0) * inv;
+        for (size_t e = s0; e < s1; e++) {
+            const column_entry ce = tb->entries[e];
+            const double t = fmax(xcol[ce.i], 0.0) * inv;
+            if (ce.role == ROLE_S) {
+                demand[ce.i] -= t;
+                continue;
+            }
+            tb->flow_col[q] = j;
+            tb->flow_row[q] = ce.i;
+            cap[q++] = t;
+        }
+    }
+    double sent = otk__flow_max(&tb->flow, m, n, supply, demand, ne,
+                                tb->flow_col, tb->flow_row, cap, flow);
+    if (isnan(sent))
+        return -1;
+    q = 0;
+    for (size_t j = 0; j < m; j++)
+        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
+            mu[e] = 1.0;
+            if (tb->slots[j] == 0 || tb->entries[e].role != ROLE_W)
+                continue;
+            const double w = cap[q] > 0.0 ? flow[q] / cap[q] : 0.0;
+            mu[e] = w < 0.0 ? 0.0 : w > 1.0 ? 1.0 : w;
+            q++;
+        }
+    return 0;
+}
+
+/*
+ * The certificate at the structure's point z: the better of the linear
+ * solve's combination (*mu) and the flow's (flow_mu, into the buffer after
+ * it); *mu then points to the one kept, *eps and *gap receive its
+ * shortfalls and certified gap. gz receives the linear one's gradient
+ * (shift_component reads it). Returns 0, or -1 if memory is short.
+ */
+static int certify(const otk__finish_problem *p, otk__ties_buffers *tb,
+                   const double *z, double **mu, double *gz, double *xcol,
+                   double *ccol, double *tcol, double *tmp, double *eps,
+                   double *gap)
+{
+    double *alt = *mu + tb->used + 1;
+    if (flow_mu(p, tb, z, alt, xcol, ccol, tcol, tmp) != 0)
+        return -1;
+    const double eps_f = combination(p, tb, z, alt, gz, xcol, ccol, tcol, tmp);
+    const double gap_f = otk__finish_gap(p, z, gz) + eps_f;
+    *eps = combination(p, tb, z, *mu, gz, xcol, ccol, tcol, tmp);
+    *gap = otk__finish_gap(p, z, gz) + *eps;
+    if (gap_f < *gap) {
+        *mu = alt;
+        *eps = eps_f;
+        *gap = gap_f;
+    }
+    return 0;
+}
+
+/*
  * The structure's next guess at the solution z (an active-set step), into
  * the entries after tb->used (then moved down): per tied column, a tied
  * entry of weight above 1 joins S, one below 0 leaves, an S entry that
@@ -907,7 +1013,7 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
             tb->work += (double)N * (double)N * (double)N / 3.0;
             tb->solves++;
             if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
-                                 2 * (tb->used + 1), sizeof *tb->mu) != 0)
+                                 3 * (tb->used + 1), sizeof *tb->mu) != 0)
                 return -1;
             double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
             memcpy(z, tb->vec, nv * sizeof *z);
@@ -915,8 +1021,10 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
             double fz = p->value(p->ctx, z, gz);
             if (!isfinite(fz))
                 break;
-            double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
-            double gz_gap = otk__finish_gap(p, z, gz) + eps;
+            double eps, gz_gap;
+            if (certify(p, tb, z, &mu, gz, xcol, ccol, tcol, tmp, &eps,
+                        &gz_gap) != 0)
+                return -1;
             /* an active set that alternates between structures (the same
              * gap every other step) has nothing more to find */
             if (it >= 2 && gz_gap == gap_before[1])
@@ -961,6 +1069,50 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
     return improved;
 }
 
+/*
+ * When the step toward the structure's point does not descend: the flow
+ * among the tied entries at xc (flow_mu) may leave rows short of their
+ * mass. Then the rows that can still reach the sink, with (dual) their
+ * columns, form a cut (flow.h): raising those rows' alpha (and lowering
+ * those columns' beta) moves no entry between them, and every entry that
+ * rises is full and every entry that falls carries nothing, so f falls at
+ * the rate of the shortfall until an entry reaches a level. The exact line
+ * search along that shift (at most `scale`, the problem's scale) finds
+ * how far. Returns 1 if xc moved (gc, *fc updated), 0 if not, -1 if memory
+ * is short.
+ */
+static int cut_step(const otk__finish_problem *p, otk__ties_buffers *tb,
+                    double *xc, double *gc, double *fc, double *dir, double *xt,
+                    double *gt, double *xl, double *gl, double scale,
+                    double *xcol, double *ccol, double *tcol, double *tmp)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    if (otk__smooth_grow((void **)&tb->near, &tb->near_cap, n + m,
+                         sizeof *tb->near) != 0)
+        return -1;
+    double *scratch = tb->mu + 2 * (tb->used + 1);
+    if (flow_mu(p, tb, xc, scratch, xcol, ccol, tcol, tmp) != 0)
+        return -1;
+    otk__flow_sink_side(&tb->flow, m, n, tb->near);
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        dir[i] = tb->near[m + i] ? scale : 0.0;
+        any |= tb->near[m + i];
+    }
+    for (size_t j = 0; p->dual && j < m; j++)
+        dir[n + j] = tb->near[j] ? -scale : 0.0;
+    if (!any)
+        return 0;
+    double fl = *fc;
+    const double t = segment_min(p, nv, xc, gc, dir, xt, gt, xl, gl, &fl);
+    if (!(t > 0.0 && fl < *fc))
+        return 0;
+    memcpy(xc, xl, nv * sizeof *xc);
+    memcpy(gc, gl, nv * sizeof *gc);
+    *fc = fl;
+    return 1;
+}
+
 int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                      double *x, double *g, double *f, double *gap,
                      double target, double *work)
@@ -986,6 +1138,10 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
     double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
     double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;
     double *x0 = gl + nv, *g0 = x0 + nv, f0 = *f, gap0 = *gap;
+    double bmax = 0.0;
+    for (size_t j = 0; j < m; j++)
+        bmax = fmax(bmax, p->b[j]);
+    const double scale = (p->cmax - p->cmin) + p->reg * bmax;
     memcpy(x0, x, nv * sizeof *x0);
     memcpy(g0, g, nv * sizeof *g0);
     memcpy(xc, x, nv * sizeof *xc);
@@ -1006,7 +1162,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
             tb->work += (double)N * (double)N * (double)N / 3.0;
             tb->solves++;
             if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
-                                 2 * (tb->used + 1), sizeof *tb->mu) != 0)
+                                 3 * (tb->used + 1), sizeof *tb->mu) != 0)
                 return -1;
             double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
             memcpy(z, tb->vec, nv * sizeof *z);
@@ -1014,8 +1170,10 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
             double fz = p->value(p->ctx, z, gz);
             if (!isfinite(fz))
                 break;
-            double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
-            double gz_gap = otk__finish_gap(p, z, gz) + eps;
+            double eps, gz_gap;
+            if (certify(p, tb, z, &mu, gz, xcol, ccol, tcol, tmp, &eps,
+                        &gz_gap) != 0)
+                return -1;
             /* every solved structure bounds the optimum (f* >= fz -
              * gz_gap); the best point (smallest f) is kept, and its gap is
              * its distance to the best bound */
@@ -1054,6 +1212,28 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                 }
             } else {
                 stuck++;
+            }
+            if (!moved) {
+                const int cut = cut_step(p, tb, xc, gc, &fc, dir, xt, gt, xl,
+                                         gl, scale, xcol, ccol, tcol, tmp);
+                if (cut < 0)
+                    return -1;
+                if (cut > 0) {
+                    stuck = 0;
+                    if (fc < *f) {
+                        memcpy(x, xc, nv * sizeof *x);
+                        memcpy(g, gc, nv * sizeof *g);
+                        *f = fc;
+                        tb->has_pick = 0;
+                        *gap = fmin(*gap, *f - lower);
+                        improved |= *gap < was;
+                    }
+                    if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol,
+                                       tmp) != 0)
+                        return -1;
+                    pin = xc;
+                    continue;
+                }
             }
             pin = xc;
             if (moved && t < 1.0) {

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smooth/flow.h"
+
 struct otk__finish_problem;
 struct column_entry;
 
@@ -52,6 +54,15 @@ typedef struct otk__ties_buffers {
      * gradients (4 (n + m), see otk__ties_finish) */
     double *walk;
     size_t walk_cap;
+    /* the certificate's flow among the tied entries (flow.h): its graph
+     * and scratch */
+    otk__flow_buffers flow;
+    double *flow_mem;
+    size_t *flow_col;
+    uint32_t *flow_row;
+    size_t flow_mem_cap, flow_col_cap, flow_row_cap;
+    unsigned char *near; /* m + n: the cut's side (otk__flow_sink_side) */
+    size_t near_cap;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
