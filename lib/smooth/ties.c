@@ -1129,24 +1129,26 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                          sizeof *tb->parent) != 0 ||
         otk__smooth_grow((void **)&tb->cuts, &tb->cuts_cap, n + 2,
                          sizeof *tb->cuts) != 0 ||
-        otk__smooth_grow((void **)&tb->walk, &tb->walk_cap, 9 * nv,
+        otk__smooth_grow((void **)&tb->walk, &tb->walk_cap, 7 * nv,
                          sizeof *tb->walk) != 0)
         return -1;
     int improved = 0;
-    double lower = *f - *gap; /* the best lower bound on f* */
     /* the walk: its point xc (value fc, gradient gc) only descends */
     double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
     double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;
-    double *x0 = gl + nv, *g0 = x0 + nv, f0 = *f, gap0 = *gap;
+    double fc = *f;
     double bmax = 0.0;
     for (size_t j = 0; j < m; j++)
         bmax = fmax(bmax, p->b[j]);
     const double scale = (p->cmax - p->cmin) + p->reg * bmax;
-    memcpy(x0, x, nv * sizeof *x0);
-    memcpy(g0, g, nv * sizeof *g0);
     memcpy(xc, x, nv * sizeof *xc);
     memcpy(gc, g, nv * sizeof *gc);
-    double fc = *f;
+    /* first the plain active set (cheap where it certifies); the walk
+     * starts from the same point, and both keep the best point in x */
+    improved = plain_active_set(p, tb, x, g, f, gap, target, work);
+    if (improved < 0 || *gap <= target)
+        return improved;
+    double lower = *f - *gap; /* the best lower bound on f* */
     for (size_t d = 0;
          d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
         if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol, tmp) != 0)
@@ -1272,24 +1274,5 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
             }
         }
     }
-    if (*gap <= target)
-        return improved;
-    /* the plain active set from the same start; the better point and the
-     * better bound of the two are kept */
-    const int walk_pick = tb->has_pick;
-    tb->has_pick = 0;
-    int plain = plain_active_set(p, tb, x0, g0, &f0, &gap0, target, work);
-    if (plain < 0)
-        return -1;
-    lower = fmax(lower, f0 - gap0);
-    if (f0 < *f) {
-        memcpy(x, x0, nv * sizeof *x);
-        memcpy(g, g0, nv * sizeof *g);
-        *f = f0;
-    } else {
-        tb->has_pick = walk_pick && !tb->has_pick;
-    }
-    const double was = *gap;
-    *gap = fmin(*gap, *f - lower);
-    return improved | (*gap < was);
+    return improved;
 }
