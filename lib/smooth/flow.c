@@ -43,8 +43,8 @@ static void add_arc(otk__flow_buffers *fl, size_t *arcs, size_t u, size_t v,
 
 double otk__flow_max(otk__flow_buffers *fl, size_t m, size_t n,
                      const double *supply, const double *demand, size_t ne,
-                     const size_t *ecol, const uint32_t *erow, const double *cap,
-                     double *flow)
+                     const size_t *ecol, const uint32_t *erow,
+                     const double *cap, double *flow)
 {
     const size_t nodes = m + n + 2, src = 0, sink = m + n + 1;
     const size_t arcs_need = 2 * (ne + m + n);

@@ -31,8 +31,8 @@ void otk__flow_buffers_free(otk__flow_buffers *fl);
  */
 double otk__flow_max(otk__flow_buffers *fl, size_t m, size_t n,
                      const double *supply, const double *demand, size_t ne,
-                     const size_t *ecol, const uint32_t *erow, const double *cap,
-                     double *flow);
+                     const size_t *ecol, const uint32_t *erow,
+                     const double *cap, double *flow);
 
 /*
  * After otk__flow_max: marks the columns (near[j]) and rows (near[m + i])

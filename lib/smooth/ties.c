@@ -27,7 +27,21 @@
  * selection L is a piece of the objective; its gradient is an
  * eps-supergradient, eps the piece's shortfall from the maximum, so
  * D* <= D(x) + sum of the shortfalls + <g_mu, x* - x>, the last term
- * bounded as in otk__finish_gap.
+ * bounded as in otk__finish_gap. Where the structure is degenerate (the
+ * tie graph has cycles, or several combinations balance the same
+ * potentials) the linear solve's weights can leave [0, 1] although a valid
+ * combination exists: a maximum flow among the tied entries (flow_mu)
+ * finds one whenever one exists, and the better certificate is kept.
+ *
+ * The active set (refine: entries move in and out of the tie by the signs
+ * of their weights and by the order of the entries at the solution) can
+ * cycle between a few structures whose points are all worse than the
+ * start (the 512 x 512 colour problem of docs/figures.md, figure 1's
+ * problems at k = 2). The walk globalizes it: its point only descends, by
+ * an exact line search toward each structure's point (f is convex and
+ * piecewise quadratic along the segment); where the search stops short at
+ * a kink, the structure is read again there; where no step descends, the
+ * flow's cut (cut_step) or a component's shift (shift_component) does.
  */
 #include <math.h>
 #include <stdint.h>
@@ -640,7 +654,8 @@ static int certify(const otk__finish_problem *p, otk__ties_buffers *tb,
  */
 static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                    const double *z, const double *raw, double *xcol,
-                   double *ccol, double *tcol, unsigned char *mark)
+                   double *ccol, double *tcol, unsigned char *mark,
+                   double act_rel)
 {
     const size_t n = p->n, m = p->m, k = p->k, old_used = tb->used;
     long changes = 0;
@@ -685,9 +700,10 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                 }
         } else {
             size_t low = SIZE_MAX, high = SIZE_MAX;
-            /* an entry at its activation level 0 (to rounding, as where
-             * shift_component stops) joins a column with a free slot */
-            const double act = 1e-12 * p->reg * p->b[j];
+            /* an entry at its activation level 0 (to act_rel of the
+             * column's scale: rounding, as where shift_component stops;
+             * the walk's) joins a column with a free slot */
+            const double act = act_rel * p->reg * p->b[j];
             for (size_t e = s0; e < s1; e++) {
                 size_t i = tb->entries[e].i;
                 mark[i] = 1;
@@ -1049,8 +1065,8 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
                 return improved;
             /* the refined structure needs the solution (tb->vec) and raw:
              * keep them until it is built */
-            long changes =
-                refine(p, tb, z, raw, xcol, ccol, tcol, (unsigned char *)tmp);
+            long changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                  (unsigned char *)tmp, 0.0);
             if (changes < 0)
                 return -1;
             if (changes == 0) {
@@ -1059,7 +1075,7 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
                                      gz + n + m))
                     break;
                 changes = refine(p, tb, z, raw, xcol, ccol, tcol,
-                                 (unsigned char *)tmp);
+                                 (unsigned char *)tmp, 0.0);
                 if (changes < 0)
                     return -1;
             }
@@ -1143,10 +1159,11 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
     const double scale = (p->cmax - p->cmin) + p->reg * bmax;
     memcpy(xc, x, nv * sizeof *xc);
     memcpy(gc, g, nv * sizeof *gc);
-    /* first the plain active set (cheap where it certifies); the walk
-     * starts from the same point, and both keep the best point in x */
+    /* first the plain active set (cheap where it certifies: the finish
+     * calls this again from each better point); the walk only when it
+     * gains nothing, from the same point, keeping the best point in x */
     improved = plain_active_set(p, tb, x, g, f, gap, target, work);
-    if (improved < 0 || *gap <= target)
+    if (improved != 0 || *gap <= target)
         return improved;
     double lower = *f - *gap; /* the best lower bound on f* */
     for (size_t d = 0;
@@ -1247,8 +1264,8 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
             }
             /* at z (or no step): the active-set step from z's solution
              * (tb->vec and raw are kept until it is built) */
-            long changes =
-                refine(p, tb, z, raw, xcol, ccol, tcol, (unsigned char *)tmp);
+            long changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                  (unsigned char *)tmp, 1e-12);
             if (changes < 0)
                 return -1;
             if (changes == 0) {
@@ -1268,7 +1285,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                     pin = z;
                 }
                 changes = refine(p, tb, z, raw, xcol, ccol, tcol,
-                                 (unsigned char *)tmp);
+                                 (unsigned char *)tmp, 1e-12);
                 if (changes < 0)
                     return -1;
             }

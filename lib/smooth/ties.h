@@ -70,12 +70,20 @@ void otk__ties_buffers_free(otk__ties_buffers *tb);
 /*
  * From x with gradient g and value *f of the minimized function and
  * certified gap *gap, until *gap <= target: identifies the tie structure at a
- * few widths, solves each exactly, and keeps the point of smallest certified
- * gap (x, g, *f, *gap updated) and, for its tied columns, the plan's support:
- * the entries above the tie and the r_j tied ones of largest weight mu (ties to
- * the lower row), the k-sparse plan nearest the combination the certificate
- * uses, and the other tied ones (the choices pick.c searches). work: 7 n + 3 m
- * numbers. Returns 1 if x changed, 0 if not, -1 if memory is short.
+ * few widths and solves each exactly, first as a plain active set (each
+ * structure's point taken as it is), then, if that does not certify, as a
+ * walk from the same x that only descends (an exact line search toward each
+ * structure's point, the structure read again at the kink where it stops,
+ * and a cut of the flow below when no step descends). Every structure's
+ * point is certified with the better of two combinations of the tied
+ * selections: the linear solve's weights, and a maximum flow among the
+ * tied entries (flow.h). Keeps the point of smallest f and its gap against
+ * the best bound of all (x, g, *f, *gap updated) and, for its tied columns
+ * when it is a structure's point, the plan's support: the entries above the
+ * tie and the r_j tied ones of largest weight mu (ties to the lower row), the
+ * k-sparse plan nearest the combination the certificate uses, and the other
+ * tied ones (the choices pick.c searches). work: 7 n + 3 m numbers. Returns
+ * 1 if x changed, 0 if not, -1 if memory is short.
  */
 int otk__ties_finish(const struct otk__finish_problem *p, otk__ties_buffers *tb,
                      double *x, double *g, double *f, double *gap,
