@@ -979,6 +979,61 @@ static int read_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     return 0;
 }
 
+/* One structure's point and its bound (see structure_point). */
+typedef struct structure_out {
+    double fz, gap, eps; /* f at z, its certified gap, the shortfalls */
+    double *raw, *mu;    /* the weights (structure_mu), the kept ones */
+} structure_out;
+
+/*
+ * Solves the structure (the potentials' shift kept from pin) into z with
+ * its value, its gradient gz (the linear combination's, see certify) and
+ * its certificate, and keeps the bound: every solved structure bounds the
+ * optimum (f* >= fz - gap), the best point (smallest f, into x, g, *f, its
+ * picks) is kept, and its gap (*gap) is its distance to the best bound
+ * (*lower). Returns 1 when done, 0 when the structure's system is singular
+ * or its point not finite, 2 when the budget is spent, -1 if memory is
+ * short.
+ */
+static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           const double *pin, double *z, double *gz, double *x,
+                           double *g, double *f, double *gap, double *lower,
+                           double *work, structure_out *o)
+{
+    const size_t n = p->n, nv = n + (p->dual ? p->m : 0);
+    double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
+    double *tmp = work + 3 * n;
+    size_t N = 0;
+    if (tb->work > tb->work_cap)
+        return 2;
+    if (solve_structure(p, tb, pin, &N) != 0)
+        return 0;
+    tb->work += (double)N * (double)N * (double)N / 3.0;
+    tb->solves++;
+    if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap, 3 * (tb->used + 1),
+                         sizeof *tb->mu) != 0)
+        return -1;
+    o->raw = tb->mu;
+    o->mu = tb->mu + tb->used + 1;
+    memcpy(z, tb->vec, nv * sizeof *z);
+    structure_mu(p, tb, tb->vec, o->raw, o->mu);
+    o->fz = p->value(p->ctx, z, gz);
+    if (!isfinite(o->fz))
+        return 0;
+    if (certify(p, tb, z, &o->mu, gz, xcol, ccol, tcol, tmp, &o->eps,
+                &o->gap) != 0)
+        return -1;
+    *lower = fmax(*lower, o->fz - o->gap);
+    if (o->fz <= *f) {
+        memcpy(x, z, nv * sizeof *x);
+        *f = p->value(p->ctx, x, g);
+        if (keep_picks(p, tb, o->mu) != 0)
+            return -1;
+    }
+    *gap = fmin(*gap, *f - *lower);
+    return 1;
+}
+
 /*
  * The active set without the walk (the previous session's loop): each
  * structure's point is taken as it is, whether f descends or not. It
@@ -991,7 +1046,7 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
                             double *x, double *g, double *f, double *gap,
                             double target, double *work)
 {
-    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    const size_t n = p->n, m = p->m;
     static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
     double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
     double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
@@ -1008,59 +1063,31 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
         return -1;
     for (size_t d = 0;
          d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
-        tb->used = 0;
-        for (size_t j = 0; j < m; j++) {
-            tb->start[j] = tb->used;
-            column_at(p, x, j, tcol, ccol, xcol);
-            if (column_structure(p, tb, j, xcol, ccol, tcol, deltas[d], tmp) !=
-                0)
-                return -1;
-        }
-        tb->start[m] = tb->used;
+        if (read_structure(p, tb, x, deltas[d], xcol, ccol, tcol, tmp) != 0)
+            return -1;
         const double *start = x;
         double gap_before[2] = {NAN, NAN};
         int idle = 0;
         for (int it = 0; it < MAX_REFINE && idle < PLAIN_IDLE; it++) {
-            size_t N = 0;
-            if (tb->work > tb->work_cap)
-                return improved;
-            if (solve_structure(p, tb, start, &N) != 0)
-                break;
-            tb->work += (double)N * (double)N * (double)N / 3.0;
-            tb->solves++;
-            if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
-                                 3 * (tb->used + 1), sizeof *tb->mu) != 0)
-                return -1;
-            double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
-            memcpy(z, tb->vec, nv * sizeof *z);
-            structure_mu(p, tb, tb->vec, raw, mu);
-            double fz = p->value(p->ctx, z, gz);
-            if (!isfinite(fz))
-                break;
-            double eps, gz_gap;
-            if (certify(p, tb, z, &mu, gz, xcol, ccol, tcol, tmp, &eps,
-                        &gz_gap) != 0)
-                return -1;
-            /* an active set that alternates between structures (the same
-             * gap every other step) has nothing more to find */
-            if (it >= 2 && gz_gap == gap_before[1])
-                break;
-            gap_before[1] = gap_before[0];
-            gap_before[0] = gz_gap;
-            /* every solved structure bounds the optimum (f* >= fz -
-             * gz_gap); the best point (smallest f) is kept, and its gap is
-             * its distance to the best bound */
             const double was = *gap;
-            lower = fmax(lower, fz - gz_gap);
-            if (fz <= *f) {
-                memcpy(x, z, nv * sizeof *x);
-                *f = p->value(p->ctx, x, g);
-                if (keep_picks(p, tb, mu) != 0)
-                    return -1;
-            }
-            *gap = fmin(*gap, *f - lower);
+            structure_out o;
+            const int r = structure_point(p, tb, start, z, gz, x, g, f, gap,
+                                          &lower, work, &o);
+            if (r < 0)
+                return -1;
+            if (r == 2)
+                return improved;
+            if (r == 0)
+                break;
+            double *raw = o.raw;
             improved |= *gap < was;
             idle = *gap < was ? 0 : idle + 1;
+            /* an active set that alternates between structures (the same
+             * gap every other step) has nothing more to find */
+            if (it >= 2 && o.gap == gap_before[1])
+                break;
+            gap_before[1] = gap_before[0];
+            gap_before[0] = o.gap;
             if (*gap <= target)
                 return improved;
             /* the refined structure needs the solution (tb->vec) and raw:
@@ -1173,38 +1200,17 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         int stuck = 0;
         const double *pin = xc; /* the point whose alpha the solve keeps */
         for (int it = 0; it < MAX_REFINE && stuck < MAX_STUCK; it++) {
-            size_t N = 0;
-            if (tb->work > tb->work_cap)
-                return improved;
-            if (solve_structure(p, tb, pin, &N) != 0)
-                break;
-            tb->work += (double)N * (double)N * (double)N / 3.0;
-            tb->solves++;
-            if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
-                                 3 * (tb->used + 1), sizeof *tb->mu) != 0)
-                return -1;
-            double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
-            memcpy(z, tb->vec, nv * sizeof *z);
-            structure_mu(p, tb, tb->vec, raw, mu);
-            double fz = p->value(p->ctx, z, gz);
-            if (!isfinite(fz))
-                break;
-            double eps, gz_gap;
-            if (certify(p, tb, z, &mu, gz, xcol, ccol, tcol, tmp, &eps,
-                        &gz_gap) != 0)
-                return -1;
-            /* every solved structure bounds the optimum (f* >= fz -
-             * gz_gap); the best point (smallest f) is kept, and its gap is
-             * its distance to the best bound */
             const double was = *gap;
-            lower = fmax(lower, fz - gz_gap);
-            if (fz <= *f) {
-                memcpy(x, z, nv * sizeof *x);
-                *f = p->value(p->ctx, x, g);
-                if (keep_picks(p, tb, mu) != 0)
-                    return -1;
-            }
-            *gap = fmin(*gap, *f - lower);
+            structure_out o;
+            const int r = structure_point(p, tb, pin, z, gz, x, g, f, gap,
+                                          &lower, work, &o);
+            if (r < 0)
+                return -1;
+            if (r == 2)
+                return improved;
+            if (r == 0)
+                break;
+            double *raw = o.raw;
             improved |= *gap < was;
             if (*gap <= target)
                 return improved;
