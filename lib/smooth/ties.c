@@ -516,12 +516,12 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
 
 /* mu per entry from the solution (w reg / v; 1 on S, and on every entry
  * of a column without ties) into raw; clipped to [0, 1], at most r per
- * column, into mu. */
-static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
-                         const double *sol, double *raw, double *mu)
+ * column, into mu. Returns the number of weights clipped. */
+static size_t structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           const double *sol, double *raw, double *mu)
 {
     const size_t n = p->n, m = p->m;
-    size_t next = n + m;
+    size_t next = n + m, clipped = 0;
     for (size_t j = 0; j < m; j++) {
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         const double v = tb->slots[j] > 0 ? sol[next++] : 0.0;
@@ -533,13 +533,17 @@ static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
             raw[e] = v > 0.0 ? sol[next] * p->reg / v : 0.0;
             next++;
             mu[e] = raw[e] < 0.0 ? 0.0 : raw[e] > 1.0 ? 1.0 : raw[e];
+            clipped += mu[e] != raw[e];
             sum += mu[e];
         }
-        if (tb->slots[j] > 0 && sum > (double)tb->slots[j])
+        if (tb->slots[j] > 0 && sum > (double)tb->slots[j]) {
+            clipped++;
             for (size_t e = s0; e < s1; e++)
                 if (tb->entries[e].role == ROLE_W)
                     mu[e] *= (double)tb->slots[j] / sum;
+        }
     }
+    return clipped;
 }
 
 /*
@@ -617,22 +621,25 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
 }
 
 /*
- * The certificate at the structure's point z: the better of the linear
- * solve's combination (*mu) and the flow's (flow_mu, into the buffer after
- * it); *mu then points to the one kept, *eps and *gap receive its
- * shortfalls and certified gap. gz receives the linear one's gradient
- * (shift_component reads it). Returns 0, or -1 if memory is short.
+ * The certificate at the structure's point z: the linear solve's
+ * combination (*mu), or, when its weights were clipped (clipped > 0: a
+ * degenerate structure), the better of it and the flow's (flow_mu, into
+ * the buffer after it); *mu then points to the one kept, *eps and *gap
+ * receive its shortfalls and certified gap. gz receives the linear one's
+ * gradient (shift_component reads it). Returns 0, or -1 if memory is short.
  */
 static int certify(const otk__finish_problem *p, otk__ties_buffers *tb,
-                   const double *z, double **mu, double *gz, double *xcol,
-                   double *ccol, double *tcol, double *tmp, double *eps,
-                   double *gap)
+                   const double *z, double **mu, size_t clipped, double *gz,
+                   double *xcol, double *ccol, double *tcol, double *tmp,
+                   double *eps, double *gap)
 {
-    double *alt = *mu + tb->used + 1;
-    if (flow_mu(p, tb, z, alt, xcol, ccol, tcol, tmp) != 0)
-        return -1;
-    const double eps_f = combination(p, tb, z, alt, gz, xcol, ccol, tcol, tmp);
-    const double gap_f = otk__finish_gap(p, z, gz) + eps_f;
+    double *alt = *mu + tb->used + 1, eps_f = 0.0, gap_f = INFINITY;
+    if (clipped > 0) {
+        if (flow_mu(p, tb, z, alt, xcol, ccol, tcol, tmp) != 0)
+            return -1;
+        eps_f = combination(p, tb, z, alt, gz, xcol, ccol, tcol, tmp);
+        gap_f = otk__finish_gap(p, z, gz) + eps_f;
+    }
     *eps = combination(p, tb, z, *mu, gz, xcol, ccol, tcol, tmp);
     *gap = otk__finish_gap(p, z, gz) + *eps;
     if (gap_f < *gap) {
@@ -988,17 +995,20 @@ typedef struct structure_out {
 /*
  * Solves the structure (the potentials' shift kept from pin) into z with
  * its value, its gradient gz (the linear combination's, see certify) and
- * its certificate, and keeps the bound: every solved structure bounds the
- * optimum (f* >= fz - gap), the best point (smallest f, into x, g, *f, its
- * picks) is kept, and its gap (*gap) is its distance to the best bound
+ * its certificate (with the flow's combination when use_flow: the walk's;
+ * the plain active set certifies where it can without it, and cheaper), and
+ * keeps the bound: every solved structure bounds the optimum (f* >= fz - gap),
+ * the best point (smallest f, into x, g, *f, its picks) is kept, and its gap
+ * (*gap) is its distance to the best bound
  * (*lower). Returns 1 when done, 0 when the structure's system is singular
  * or its point not finite, 2 when the budget is spent, -1 if memory is
  * short.
  */
 static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
-                           const double *pin, double *z, double *gz, double *x,
-                           double *g, double *f, double *gap, double *lower,
-                           double *work, structure_out *o)
+                           const double *pin, int use_flow, double *z,
+                           double *gz, double *x, double *g, double *f,
+                           double *gap, double *lower, double *work,
+                           structure_out *o)
 {
     const size_t n = p->n, nv = n + (p->dual ? p->m : 0);
     double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
@@ -1016,11 +1026,12 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     o->raw = tb->mu;
     o->mu = tb->mu + tb->used + 1;
     memcpy(z, tb->vec, nv * sizeof *z);
-    structure_mu(p, tb, tb->vec, o->raw, o->mu);
+    const size_t clipped =
+        structure_mu(p, tb, tb->vec, o->raw, o->mu) * (size_t)use_flow;
     o->fz = p->value(p->ctx, z, gz);
     if (!isfinite(o->fz))
         return 0;
-    if (certify(p, tb, z, &o->mu, gz, xcol, ccol, tcol, tmp, &o->eps,
+    if (certify(p, tb, z, &o->mu, clipped, gz, xcol, ccol, tcol, tmp, &o->eps,
                 &o->gap) != 0)
         return -1;
     *lower = fmax(*lower, o->fz - o->gap);
@@ -1071,7 +1082,7 @@ static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (int it = 0; it < MAX_REFINE && idle < PLAIN_IDLE; it++) {
             const double was = *gap;
             structure_out o;
-            const int r = structure_point(p, tb, start, z, gz, x, g, f, gap,
+            const int r = structure_point(p, tb, start, 0, z, gz, x, g, f, gap,
                                           &lower, work, &o);
             if (r < 0)
                 return -1;
@@ -1202,7 +1213,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (int it = 0; it < MAX_REFINE && stuck < MAX_STUCK; it++) {
             const double was = *gap;
             structure_out o;
-            const int r = structure_point(p, tb, pin, z, gz, x, g, f, gap,
+            const int r = structure_point(p, tb, pin, 1, z, gz, x, g, f, gap,
                                           &lower, work, &o);
             if (r < 0)
                 return -1;

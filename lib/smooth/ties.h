@@ -74,10 +74,11 @@ void otk__ties_buffers_free(otk__ties_buffers *tb);
  * structure's point taken as it is), then, if that does not certify, as a
  * walk from the same x that only descends (an exact line search toward each
  * structure's point, the structure read again at the kink where it stops,
- * and a cut of the flow below when no step descends). Every structure's
- * point is certified with the better of two combinations of the tied
- * selections: the linear solve's weights, and a maximum flow among the
- * tied entries (flow.h). Keeps the point of smallest f and its gap against
+ * and a cut of the flow below when no step descends). The walk certifies
+ * a structure's point with the better of two combinations of the tied
+ * selections: the linear solve's weights, and, when those were clipped, a
+ * maximum flow among the tied entries (flow.h); the plain loop with the
+ * first only. Keeps the point of smallest f and its gap against
  * the best bound of all (x, g, *f, *gap updated) and, for its tied columns
  * when it is a structure's point, the plan's support: the entries above the
  * tie and the r_j tied ones of largest weight mu (ties to the lower row), the
