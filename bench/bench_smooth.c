@@ -399,9 +399,10 @@ static int mode_finish(const options *o, int argc, char **argv)
             bench_die("otk_sparse failed: %s", otk_status_string(st));
         printf("{\"mode\": \"finish\", \"n\": %zu, \"m\": %zu, "
                "\"formulation\": \"%s\", \"k\": %zu, \"status\": \"%s\", "
-               "\"iterations\": %zu, \"lbfgs_iterations\": %zu, ",
+               "\"iterations\": %zu, \"lbfgs_iterations\": %zu, "
+               "\"evaluations\": %zu, ",
                n, m, formulation_name(form), k, otk_status_name(st),
-               info.iterations, clk.calls);
+               info.iterations, clk.calls, info.evaluations);
         bench_jnum("reg", o->reg, 0);
         bench_jnum("relative_gap", info.relative_gap, 0);
         bench_jnum("marginal_error", info.marginal_error, 0);

@@ -123,11 +123,16 @@ typedef struct engine {
 
 /* The tie solve's budget of multiply-adds (ties.c) in one solve: this
  * many per cost entry and allowed L-BFGS iteration (an evaluation reads
- * each entry once), at most TIES_WORK_MAX (some seconds with LAPACK).
- * Measured needs: 2e7 on 40 x 30 (dual, k = 2), 1e10-2e10 on the 512 x 512
- * colour problem at k = 8. */
-#define TIES_WORK_PER_ENTRY 10.0
+ * each entry once), at most TIES_WORK_MAX (some seconds with LAPACK),
+ * and at least TIES_WORK_MIN_SOLVES eliminations of 2 (n + m) unknowns
+ * (a structure with about one tied entry per row). Measured needs of the
+ * globalized tie solve: 1.2e8 on figure 1's 32 x 32 problem at k = 2
+ * (about 250 solves), 9e9 on the 256 x 16 routing problem at k = 8 (every
+ * row tied; the per-entry rule alone allowed 7 of its solves), 1e10-2e10
+ * on the 512 x 512 colour problem at k = 8. */
+#define TIES_WORK_PER_ENTRY 100.0
 #define TIES_WORK_MAX 2e10
+#define TIES_WORK_MIN_SOLVES 256.0
 
 /* Columns handled together: a dense cost is read a row segment (one
  * cache line of 8 doubles) at a time instead of one entry per line. */
@@ -1688,9 +1693,12 @@ static otk_status engine_run(engine *e, otk_quadratic_workspace *ws,
     e->creep = HANDOVER_CREEP;
     ws->fin.ties.work = 0.0;
     ws->fin.ties.solves = 0;
+    const double tie_unknowns = 2.0 * (double)(n + m);
     ws->fin.ties.work_cap =
-        fmin(TIES_WORK_MAX,
-             TIES_WORK_PER_ENTRY * (double)s->max_iter * (double)n * (double)m);
+        fmin(TIES_WORK_MAX, fmax(TIES_WORK_PER_ENTRY * (double)s->max_iter *
+                                     (double)n * (double)m,
+                                 TIES_WORK_MIN_SOLVES * tie_unknowns *
+                                     tie_unknowns * tie_unknowns / 3.0));
     /* k = 1: the network simplex's potentials are optimal (lp_start);
      * the finish certifies them, and L-BFGS runs only if it does not */
     otk_status st = OTK_STALLED;

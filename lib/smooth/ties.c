@@ -27,7 +27,21 @@
  * selection L is a piece of the objective; its gradient is an
  * eps-supergradient, eps the piece's shortfall from the maximum, so
  * D* <= D(x) + sum of the shortfalls + <g_mu, x* - x>, the last term
- * bounded as in otk__finish_gap.
+ * bounded as in otk__finish_gap. Where the structure is degenerate (the
+ * tie graph has cycles, or several combinations balance the same
+ * potentials) the linear solve's weights can leave [0, 1] although a valid
+ * combination exists: a maximum flow among the tied entries (flow_mu)
+ * finds one whenever one exists, and the better certificate is kept.
+ *
+ * The active set (refine: entries move in and out of the tie by the signs
+ * of their weights and by the order of the entries at the solution) can
+ * cycle between a few structures whose points are all worse than the
+ * start (the 512 x 512 colour problem of docs/figures.md, figure 1's
+ * problems at k = 2). The walk globalizes it: its point only descends, by
+ * an exact line search toward each structure's point (f is convex and
+ * piecewise quadratic along the segment); where the search stops short at
+ * a kink, the structure is read again there; where no step descends, the
+ * flow's cut (cut_step) or a component's shift (shift_component) does.
  */
 #include <math.h>
 #include <stdint.h>
@@ -78,6 +92,12 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->pick_idx);
     free(tb->ipiv);
     free(tb->cuts);
+    free(tb->walk);
+    otk__flow_buffers_free(&tb->flow);
+    free(tb->flow_mem);
+    free(tb->flow_col);
+    free(tb->flow_row);
+    free(tb->near);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -496,12 +516,12 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
 
 /* mu per entry from the solution (w reg / v; 1 on S, and on every entry
  * of a column without ties) into raw; clipped to [0, 1], at most r per
- * column, into mu. */
-static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
-                         const double *sol, double *raw, double *mu)
+ * column, into mu. Returns the number of weights clipped. */
+static size_t structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           const double *sol, double *raw, double *mu)
 {
     const size_t n = p->n, m = p->m;
-    size_t next = n + m;
+    size_t next = n + m, clipped = 0;
     for (size_t j = 0; j < m; j++) {
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         const double v = tb->slots[j] > 0 ? sol[next++] : 0.0;
@@ -513,13 +533,121 @@ static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
             raw[e] = v > 0.0 ? sol[next] * p->reg / v : 0.0;
             next++;
             mu[e] = raw[e] < 0.0 ? 0.0 : raw[e] > 1.0 ? 1.0 : raw[e];
+            clipped += mu[e] != raw[e];
             sum += mu[e];
         }
-        if (tb->slots[j] > 0 && sum > (double)tb->slots[j])
+        if (tb->slots[j] > 0 && sum > (double)tb->slots[j]) {
+            clipped++;
             for (size_t e = s0; e < s1; e++)
                 if (tb->entries[e].role == ROLE_W)
                     mu[e] *= (double)tb->slots[j] / sum;
+        }
     }
+    return clipped;
+}
+
+/*
+ * The combination of the tied selections that best meets the rows' masses
+ * at z, by a maximum flow (flow.h): per tied column j the level v_j (its
+ * k-th largest entry), the mass r_j v_j / reg that its tied entries carry,
+ * each at most its own plan value; per row the mass a_i less what the
+ * entries above the ties (and the columns without ties) give it. mu is the
+ * flow over each entry's plan value (1 on S). Where the linear solve's
+ * weights leave [0, 1] (a degenerate structure: several combinations
+ * balance the same potentials) this one still meets the masses when some
+ * combination does. Returns 0, or -1 if memory is short.
+ */
+static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
+                   const double *z, double *mu, double *xcol, double *ccol,
+                   double *tcol, double *tmp)
+{
+    const size_t n = p->n, m = p->m, k = p->k;
+    const double inv = 1.0 / p->reg;
+    size_t ne = 0;
+    for (size_t j = 0; j < m; j++)
+        if (tb->slots[j] > 0)
+            for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++)
+                ne += tb->entries[e].role == ROLE_W;
+    if (otk__smooth_grow((void **)&tb->flow_mem, &tb->flow_mem_cap,
+                         n + m + 2 * ne + 1, sizeof *tb->flow_mem) != 0 ||
+        otk__smooth_grow((void **)&tb->flow_col, &tb->flow_col_cap, ne + 1,
+                         sizeof *tb->flow_col) != 0 ||
+        otk__smooth_grow((void **)&tb->flow_row, &tb->flow_row_cap, ne + 1,
+                         sizeof *tb->flow_row) != 0)
+        return -1;
+    double *demand = tb->flow_mem, *supply = demand + n, *cap = supply + m;
+    double *flow = cap + ne;
+    for (size_t i = 0; i < n; i++)
+        demand[i] = p->a[i];
+    size_t q = 0;
+    for (size_t j = 0; j < m; j++) {
+        column_at(p, z, j, tcol, ccol, xcol);
+        supply[j] = 0.0;
+        const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
+        if (tb->slots[j] == 0) {
+            for (size_t i = 0; i < n; i++)
+                demand[i] -= tcol[i];
+            continue;
+        }
+        const double level = kth_largest(xcol, n, k, tmp);
+        supply[j] = (double)tb->slots[j] * fmax(level, 0.0) * inv;
+        for (size_t e = s0; e < s1; e++) {
+            const column_entry ce = tb->entries[e];
+            const double t = fmax(xcol[ce.i], 0.0) * inv;
+            if (ce.role == ROLE_S) {
+                demand[ce.i] -= t;
+                continue;
+            }
+            tb->flow_col[q] = j;
+            tb->flow_row[q] = ce.i;
+            cap[q++] = t;
+        }
+    }
+    double sent = otk__flow_max(&tb->flow, m, n, supply, demand, ne,
+                                tb->flow_col, tb->flow_row, cap, flow);
+    if (isnan(sent))
+        return -1;
+    q = 0;
+    for (size_t j = 0; j < m; j++)
+        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
+            mu[e] = 1.0;
+            if (tb->slots[j] == 0 || tb->entries[e].role != ROLE_W)
+                continue;
+            const double w = cap[q] > 0.0 ? flow[q] / cap[q] : 0.0;
+            mu[e] = w < 0.0 ? 0.0 : w > 1.0 ? 1.0 : w;
+            q++;
+        }
+    return 0;
+}
+
+/*
+ * The certificate at the structure's point z: the linear solve's
+ * combination (*mu), or, when its weights were clipped (clipped > 0: a
+ * degenerate structure), the better of it and the flow's (flow_mu, into
+ * the buffer after it); *mu then points to the one kept, *eps and *gap
+ * receive its shortfalls and certified gap. gz receives the linear one's
+ * gradient (shift_component reads it). Returns 0, or -1 if memory is short.
+ */
+static int certify(const otk__finish_problem *p, otk__ties_buffers *tb,
+                   const double *z, double **mu, size_t clipped, double *gz,
+                   double *xcol, double *ccol, double *tcol, double *tmp,
+                   double *eps, double *gap)
+{
+    double *alt = *mu + tb->used + 1, eps_f = 0.0, gap_f = INFINITY;
+    if (clipped > 0) {
+        if (flow_mu(p, tb, z, alt, xcol, ccol, tcol, tmp) != 0)
+            return -1;
+        eps_f = combination(p, tb, z, alt, gz, xcol, ccol, tcol, tmp);
+        gap_f = otk__finish_gap(p, z, gz) + eps_f;
+    }
+    *eps = combination(p, tb, z, *mu, gz, xcol, ccol, tcol, tmp);
+    *gap = otk__finish_gap(p, z, gz) + *eps;
+    if (gap_f < *gap) {
+        *mu = alt;
+        *eps = eps_f;
+        *gap = gap_f;
+    }
+    return 0;
 }
 
 /*
@@ -533,7 +661,8 @@ static void structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
  */
 static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                    const double *z, const double *raw, double *xcol,
-                   double *ccol, double *tcol, unsigned char *mark)
+                   double *ccol, double *tcol, unsigned char *mark,
+                   double act_rel)
 {
     const size_t n = p->n, m = p->m, k = p->k, old_used = tb->used;
     long changes = 0;
@@ -578,6 +707,10 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                 }
         } else {
             size_t low = SIZE_MAX, high = SIZE_MAX;
+            /* an entry at its activation level 0 (to act_rel of the
+             * column's scale: rounding, as where shift_component stops;
+             * the walk's) joins a column with a free slot */
+            const double act = act_rel * p->reg * p->b[j];
             for (size_t e = s0; e < s1; e++) {
                 size_t i = tb->entries[e].i;
                 mark[i] = 1;
@@ -585,13 +718,13 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
                     low = e;
             }
             for (size_t i = 0; i < n; i++)
-                if (!mark[i] && xcol[i] > 0.0 &&
+                if (!mark[i] && xcol[i] > -act &&
                     (high == SIZE_MAX || xcol[i] > xcol[high]))
                     high = i;
             for (size_t e = s0; e < s1; e++)
                 tb->entries[out++] = tb->entries[e];
             in_s = s1 - s0;
-            if (high != SIZE_MAX && s1 - s0 >= k &&
+            if (high != SIZE_MAX && s1 - s0 >= k && xcol[high] > 0.0 &&
                 xcol[high] > xcol[tb->entries[low].i]) {
                 tb->entries[new_start + (low - s0)].role = ROLE_W;
                 tb->entries[out++] =
@@ -743,14 +876,188 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
     return 0;
 }
 
-/* Active-set steps of the tie structure per width. */
+/* Active-set steps of the tie structure per width, and the steps in a
+ * row that gain nothing before a width is given up. */
 #define MAX_REFINE 200
+#define MAX_STUCK 3
+/* Structures in a row that do not shrink the gap before the plain active
+ * set gives way to the walk (see plain_active_set). */
+#define PLAIN_IDLE 20
+/* Evaluations of the exact line search along one step. */
+#define SEGMENT_EVALS 40
 
-int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
-                     double *x, double *g, double *f, double *gap,
-                     double target, double *work)
+static double dotv(const double *u, const double *v, size_t len)
 {
-    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    double s = 0.0;
+    for (size_t q = 0; q < len; q++)
+        s += u[q] * v[q];
+    return s;
+}
+
+/* The point xc + t dir into xt, its value and gradient (gt). */
+static double segment_at(const otk__finish_problem *p, size_t nv,
+                         const double *xc, const double *dir, double t,
+                         double *xt, double *gt)
+{
+    for (size_t q = 0; q < nv; q++)
+        xt[q] = xc[q] + t * dir[q];
+    return p->value(p->ctx, xt, gt);
+}
+
+/*
+ * The globalization of the active set: the minimized function f is convex
+ * and piecewise quadratic, so along the segment xc + t dir, t in [0, 1],
+ * its derivative <g, dir> is nondecreasing and piecewise linear, and its
+ * minimum is where that derivative changes sign. Regula falsi (Illinois) on
+ * the derivative finds it; the step kept is the last point whose
+ * derivative is still negative (f then strictly below f(xc)), or t = 1
+ * when the derivative there is <= 0. Returns t (0: dir does not descend),
+ * with the point in xl, gl, *fl.
+ */
+static double segment_min(const otk__finish_problem *p, size_t nv,
+                          const double *xc, const double *gc, const double *dir,
+                          double *xt, double *gt, double *xl, double *gl,
+                          double *fl)
+{
+    const double s0 = dotv(gc, dir, nv);
+    if (!(s0 < 0.0))
+        return 0.0;
+    double ft = segment_at(p, nv, xc, dir, 1.0, xt, gt);
+    if (!isfinite(ft))
+        return 0.0;
+    double shi = dotv(gt, dir, nv);
+    if (shi <= 0.0) {
+        memcpy(xl, xt, nv * sizeof *xl);
+        memcpy(gl, gt, nv * sizeof *gl);
+        *fl = ft;
+        return 1.0;
+    }
+    double lo = 0.0, hi = 1.0, slo = s0, tl = 0.0;
+    int side = 0;
+    for (int it = 0; it < SEGMENT_EVALS && hi - lo > 1e-15; it++) {
+        double t = lo + (hi - lo) * slo / (slo - shi);
+        if (!(t > lo && t < hi))
+            t = 0.5 * (lo + hi);
+        ft = segment_at(p, nv, xc, dir, t, xt, gt);
+        if (!isfinite(ft))
+            break;
+        const double st = dotv(gt, dir, nv);
+        if (st < 0.0) {
+            lo = t;
+            slo = st;
+            tl = t;
+            memcpy(xl, xt, nv * sizeof *xl);
+            memcpy(gl, gt, nv * sizeof *gl);
+            *fl = ft;
+            if (side < 0)
+                shi *= 0.5;
+            side = -1;
+            if (-st <= 1e-12 * -s0)
+                break;
+        } else if (st > 0.0) {
+            hi = t;
+            shi = st;
+            if (side > 0)
+                slo *= 0.5;
+            side = 1;
+        } else {
+            memcpy(xl, xt, nv * sizeof *xl);
+            memcpy(gl, gt, nv * sizeof *gl);
+            *fl = ft;
+            return t;
+        }
+    }
+    return tl;
+}
+
+/* The structure of every column at z, tie width delta times the level. */
+static int read_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
+                          const double *z, double delta, double *xcol,
+                          double *ccol, double *tcol, double *tmp)
+{
+    tb->used = 0;
+    for (size_t j = 0; j < p->m; j++) {
+        tb->start[j] = tb->used;
+        column_at(p, z, j, tcol, ccol, xcol);
+        if (column_structure(p, tb, j, xcol, ccol, tcol, delta, tmp) != 0)
+            return -1;
+    }
+    tb->start[p->m] = tb->used;
+    return 0;
+}
+
+/* One structure's point and its bound (see structure_point). */
+typedef struct structure_out {
+    double fz, gap, eps; /* f at z, its certified gap, the shortfalls */
+    double *raw, *mu;    /* the weights (structure_mu), the kept ones */
+} structure_out;
+
+/*
+ * Solves the structure (the potentials' shift kept from pin) into z with
+ * its value, its gradient gz (the linear combination's, see certify) and
+ * its certificate (with the flow's combination when use_flow: the walk's;
+ * the plain active set certifies where it can without it, and cheaper), and
+ * keeps the bound: every solved structure bounds the optimum (f* >= fz - gap),
+ * the best point (smallest f, into x, g, *f, its picks) is kept, and its gap
+ * (*gap) is its distance to the best bound
+ * (*lower). Returns 1 when done, 0 when the structure's system is singular
+ * or its point not finite, 2 when the budget is spent, -1 if memory is
+ * short.
+ */
+static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
+                           const double *pin, int use_flow, double *z,
+                           double *gz, double *x, double *g, double *f,
+                           double *gap, double *lower, double *work,
+                           structure_out *o)
+{
+    const size_t n = p->n, nv = n + (p->dual ? p->m : 0);
+    double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
+    double *tmp = work + 3 * n;
+    size_t N = 0;
+    if (tb->work > tb->work_cap)
+        return 2;
+    if (solve_structure(p, tb, pin, &N) != 0)
+        return 0;
+    tb->work += (double)N * (double)N * (double)N / 3.0;
+    tb->solves++;
+    if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap, 3 * (tb->used + 1),
+                         sizeof *tb->mu) != 0)
+        return -1;
+    o->raw = tb->mu;
+    o->mu = tb->mu + tb->used + 1;
+    memcpy(z, tb->vec, nv * sizeof *z);
+    const size_t clipped =
+        structure_mu(p, tb, tb->vec, o->raw, o->mu) * (size_t)use_flow;
+    o->fz = p->value(p->ctx, z, gz);
+    if (!isfinite(o->fz))
+        return 0;
+    if (certify(p, tb, z, &o->mu, clipped, gz, xcol, ccol, tcol, tmp, &o->eps,
+                &o->gap) != 0)
+        return -1;
+    *lower = fmax(*lower, o->fz - o->gap);
+    if (o->fz <= *f) {
+        memcpy(x, z, nv * sizeof *x);
+        *f = p->value(p->ctx, x, g);
+        if (keep_picks(p, tb, o->mu) != 0)
+            return -1;
+    }
+    *gap = fmin(*gap, *f - *lower);
+    return 1;
+}
+
+/*
+ * The active set without the walk (the previous session's loop): each
+ * structure's point is taken as it is, whether f descends or not. It
+ * cycles on some problems, but on costs with few distinct values it
+ * certifies degenerate optima that the walk's descent rule stops short
+ * of; it runs first, and gives way to the walk after PLAIN_IDLE
+ * structures that do not shrink the gap.
+ */
+static int plain_active_set(const otk__finish_problem *p, otk__ties_buffers *tb,
+                            double *x, double *g, double *f, double *gap,
+                            double target, double *work)
+{
+    const size_t n = p->n, m = p->m;
     static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
     double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
     double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
@@ -767,61 +1074,37 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
         return -1;
     for (size_t d = 0;
          d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
-        tb->used = 0;
-        for (size_t j = 0; j < m; j++) {
-            tb->start[j] = tb->used;
-            column_at(p, x, j, tcol, ccol, xcol);
-            if (column_structure(p, tb, j, xcol, ccol, tcol, deltas[d], tmp) !=
-                0)
-                return -1;
-        }
-        tb->start[m] = tb->used;
+        if (read_structure(p, tb, x, deltas[d], xcol, ccol, tcol, tmp) != 0)
+            return -1;
         const double *start = x;
         double gap_before[2] = {NAN, NAN};
-        for (int it = 0; it < MAX_REFINE; it++) {
-            size_t N = 0;
-            if (tb->work > tb->work_cap)
-                return improved;
-            if (solve_structure(p, tb, start, &N) != 0)
-                break;
-            tb->work += (double)N * (double)N * (double)N / 3.0;
-            tb->solves++;
-            if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap,
-                                 2 * (tb->used + 1), sizeof *tb->mu) != 0)
+        int idle = 0;
+        for (int it = 0; it < MAX_REFINE && idle < PLAIN_IDLE; it++) {
+            const double was = *gap;
+            structure_out o;
+            const int r = structure_point(p, tb, start, 0, z, gz, x, g, f, gap,
+                                          &lower, work, &o);
+            if (r < 0)
                 return -1;
-            double *raw = tb->mu, *mu = tb->mu + tb->used + 1;
-            memcpy(z, tb->vec, nv * sizeof *z);
-            structure_mu(p, tb, tb->vec, raw, mu);
-            double fz = p->value(p->ctx, z, gz);
-            if (!isfinite(fz))
+            if (r == 2)
+                return improved;
+            if (r == 0)
                 break;
-            double eps = combination(p, tb, z, mu, gz, xcol, ccol, tcol, tmp);
-            double gz_gap = otk__finish_gap(p, z, gz) + eps;
+            double *raw = o.raw;
+            improved |= *gap < was;
+            idle = *gap < was ? 0 : idle + 1;
             /* an active set that alternates between structures (the same
              * gap every other step) has nothing more to find */
-            if (it >= 2 && gz_gap == gap_before[1])
+            if (it >= 2 && o.gap == gap_before[1])
                 break;
             gap_before[1] = gap_before[0];
-            gap_before[0] = gz_gap;
-            /* every solved structure bounds the optimum (f* >= fz -
-             * gz_gap); the best point (smallest f) is kept, and its gap is
-             * its distance to the best bound */
-            const double was = *gap;
-            lower = fmax(lower, fz - gz_gap);
-            if (fz <= *f) {
-                memcpy(x, z, nv * sizeof *x);
-                *f = p->value(p->ctx, x, g);
-                if (keep_picks(p, tb, mu) != 0)
-                    return -1;
-            }
-            *gap = fmin(*gap, *f - lower);
-            improved |= *gap < was;
+            gap_before[0] = o.gap;
             if (*gap <= target)
                 return improved;
             /* the refined structure needs the solution (tb->vec) and raw:
              * keep them until it is built */
-            long changes =
-                refine(p, tb, z, raw, xcol, ccol, tcol, (unsigned char *)tmp);
+            long changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                  (unsigned char *)tmp, 0.0);
             if (changes < 0)
                 return -1;
             if (changes == 0) {
@@ -830,11 +1113,199 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                                      gz + n + m))
                     break;
                 changes = refine(p, tb, z, raw, xcol, ccol, tcol,
-                                 (unsigned char *)tmp);
+                                 (unsigned char *)tmp, 0.0);
                 if (changes < 0)
                     return -1;
             }
             start = z;
+        }
+    }
+    return improved;
+}
+
+/*
+ * When the step toward the structure's point does not descend: the flow
+ * among the tied entries at xc (flow_mu) may leave rows short of their
+ * mass. Then the rows that can still reach the sink, with (dual) their
+ * columns, form a cut (flow.h): raising those rows' alpha (and lowering
+ * those columns' beta) moves no entry between them, and every entry that
+ * rises is full and every entry that falls carries nothing, so f falls at
+ * the rate of the shortfall until an entry reaches a level. The exact line
+ * search along that shift (at most `scale`, the problem's scale) finds
+ * how far. Returns 1 if xc moved (gc, *fc updated), 0 if not, -1 if memory
+ * is short.
+ */
+static int cut_step(const otk__finish_problem *p, otk__ties_buffers *tb,
+                    double *xc, double *gc, double *fc, double *dir, double *xt,
+                    double *gt, double *xl, double *gl, double scale,
+                    double *xcol, double *ccol, double *tcol, double *tmp)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    if (otk__smooth_grow((void **)&tb->near, &tb->near_cap, n + m,
+                         sizeof *tb->near) != 0)
+        return -1;
+    double *scratch = tb->mu + 2 * (tb->used + 1);
+    if (flow_mu(p, tb, xc, scratch, xcol, ccol, tcol, tmp) != 0)
+        return -1;
+    otk__flow_sink_side(&tb->flow, m, n, tb->near);
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        dir[i] = tb->near[m + i] ? scale : 0.0;
+        any |= tb->near[m + i];
+    }
+    for (size_t j = 0; p->dual && j < m; j++)
+        dir[n + j] = tb->near[j] ? -scale : 0.0;
+    if (!any)
+        return 0;
+    double fl = *fc;
+    const double t = segment_min(p, nv, xc, gc, dir, xt, gt, xl, gl, &fl);
+    if (!(t > 0.0 && fl < *fc))
+        return 0;
+    memcpy(xc, xl, nv * sizeof *xc);
+    memcpy(gc, gl, nv * sizeof *gc);
+    *fc = fl;
+    return 1;
+}
+
+int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
+                     double *x, double *g, double *f, double *gap,
+                     double target, double *work)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    static const double deltas[] = {1e-10, 1e-6, 1e-3, 0.1};
+    double *xcol = work, *ccol = work + n, *tcol = work + 2 * n;
+    double *tmp = work + 3 * n, *z = work + 4 * n, *gz = z + n + m;
+    if (otk__smooth_grow((void **)&tb->start, &tb->start_cap, m + 1,
+                         sizeof *tb->start) != 0 ||
+        otk__smooth_grow((void **)&tb->slots, &tb->slots_cap, m,
+                         sizeof *tb->slots) != 0 ||
+        otk__smooth_grow((void **)&tb->parent, &tb->parent_cap, 2 * (n + m),
+                         sizeof *tb->parent) != 0 ||
+        otk__smooth_grow((void **)&tb->cuts, &tb->cuts_cap, n + 2,
+                         sizeof *tb->cuts) != 0 ||
+        otk__smooth_grow((void **)&tb->walk, &tb->walk_cap, 7 * nv,
+                         sizeof *tb->walk) != 0)
+        return -1;
+    int improved = 0;
+    /* the walk: its point xc (value fc, gradient gc) only descends */
+    double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
+    double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;
+    double fc = *f;
+    double bmax = 0.0;
+    for (size_t j = 0; j < m; j++)
+        bmax = fmax(bmax, p->b[j]);
+    const double scale = (p->cmax - p->cmin) + p->reg * bmax;
+    memcpy(xc, x, nv * sizeof *xc);
+    memcpy(gc, g, nv * sizeof *gc);
+    /* first the plain active set (cheap where it certifies: the finish
+     * calls this again from each better point); the walk only when it
+     * gains nothing, from the same point, keeping the best point in x */
+    improved = plain_active_set(p, tb, x, g, f, gap, target, work);
+    if (improved != 0 || *gap <= target)
+        return improved;
+    double lower = *f - *gap; /* the best lower bound on f* */
+    for (size_t d = 0;
+         d < sizeof deltas / sizeof deltas[0] && !(*gap <= target); d++) {
+        if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol, tmp) != 0)
+            return -1;
+        int stuck = 0;
+        const double *pin = xc; /* the point whose alpha the solve keeps */
+        for (int it = 0; it < MAX_REFINE && stuck < MAX_STUCK; it++) {
+            const double was = *gap;
+            structure_out o;
+            const int r = structure_point(p, tb, pin, 1, z, gz, x, g, f, gap,
+                                          &lower, work, &o);
+            if (r < 0)
+                return -1;
+            if (r == 2)
+                return improved;
+            if (r == 0)
+                break;
+            double *raw = o.raw;
+            improved |= *gap < was;
+            if (*gap <= target)
+                return improved;
+            /* the step from xc to the structure's point, as far as f
+             * descends along it */
+            for (size_t q = 0; q < nv; q++)
+                dir[q] = z[q] - xc[q];
+            double fl = fc;
+            const double t =
+                segment_min(p, nv, xc, gc, dir, xt, gt, xl, gl, &fl);
+            const int moved = t > 0.0 && fl < fc;
+            if (moved) {
+                memcpy(xc, xl, nv * sizeof *xc);
+                memcpy(gc, gl, nv * sizeof *gc);
+                fc = fl;
+                stuck = 0;
+                if (fc < *f) { /* a better point, not a structure's */
+                    memcpy(x, xc, nv * sizeof *x);
+                    memcpy(g, gc, nv * sizeof *g);
+                    *f = fc;
+                    tb->has_pick = 0;
+                    *gap = fmin(*gap, *f - lower);
+                    improved |= *gap < was;
+                }
+            } else {
+                stuck++;
+            }
+            if (!moved) {
+                const int cut = cut_step(p, tb, xc, gc, &fc, dir, xt, gt, xl,
+                                         gl, scale, xcol, ccol, tcol, tmp);
+                if (cut < 0)
+                    return -1;
+                if (cut > 0) {
+                    stuck = 0;
+                    if (fc < *f) {
+                        memcpy(x, xc, nv * sizeof *x);
+                        memcpy(g, gc, nv * sizeof *g);
+                        *f = fc;
+                        tb->has_pick = 0;
+                        *gap = fmin(*gap, *f - lower);
+                        improved |= *gap < was;
+                    }
+                    if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol,
+                                       tmp) != 0)
+                        return -1;
+                    pin = xc;
+                    continue;
+                }
+            }
+            pin = xc;
+            if (moved && t < 1.0) {
+                /* stopped short of z, at a kink: the structure there */
+                if (read_structure(p, tb, xc, deltas[d], xcol, ccol, tcol,
+                                   tmp) != 0)
+                    return -1;
+                continue;
+            }
+            /* at z (or no step): the active-set step from z's solution
+             * (tb->vec and raw are kept until it is built) */
+            long changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                  (unsigned char *)tmp, 1e-12);
+            if (changes < 0)
+                return -1;
+            if (changes == 0) {
+                /* the structure kept; tb->parent still holds its roots */
+                if (!shift_component(p, tb, z, gz, xcol, ccol, tcol,
+                                     gz + n + m))
+                    break;
+                /* f falls linearly along the shift: z moved is the walk's
+                 * next point when it is lower */
+                double fs = p->value(p->ctx, z, gt);
+                if (fs < fc) {
+                    memcpy(xc, z, nv * sizeof *xc);
+                    memcpy(gc, gt, nv * sizeof *gc);
+                    fc = fs;
+                    stuck = 0;
+                } else {
+                    pin = z;
+                }
+                changes = refine(p, tb, z, raw, xcol, ccol, tcol,
+                                 (unsigned char *)tmp, 1e-12);
+                if (changes < 0)
+                    return -1;
+            }
         }
     }
     return improved;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smooth/flow.h"
+
 struct otk__finish_problem;
 struct column_entry;
 
@@ -48,6 +50,19 @@ typedef struct otk__ties_buffers {
     size_t solves;
     double *cuts; /* n + 2: a column's cumulative weights (combination) */
     size_t ipiv_cap, cuts_cap;
+    /* the globalized loop's current point, step, trial point and
+     * gradients (4 (n + m), see otk__ties_finish) */
+    double *walk;
+    size_t walk_cap;
+    /* the certificate's flow among the tied entries (flow.h): its graph
+     * and scratch */
+    otk__flow_buffers flow;
+    double *flow_mem;
+    size_t *flow_col;
+    uint32_t *flow_row;
+    size_t flow_mem_cap, flow_col_cap, flow_row_cap;
+    unsigned char *near; /* m + n: the cut's side (otk__flow_sink_side) */
+    size_t near_cap;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
@@ -55,12 +70,21 @@ void otk__ties_buffers_free(otk__ties_buffers *tb);
 /*
  * From x with gradient g and value *f of the minimized function and
  * certified gap *gap, until *gap <= target: identifies the tie structure at a
- * few widths, solves each exactly, and keeps the point of smallest certified
- * gap (x, g, *f, *gap updated) and, for its tied columns, the plan's support:
- * the entries above the tie and the r_j tied ones of largest weight mu (ties to
- * the lower row), the k-sparse plan nearest the combination the certificate
- * uses, and the other tied ones (the choices pick.c searches). work: 7 n + 3 m
- * numbers. Returns 1 if x changed, 0 if not, -1 if memory is short.
+ * few widths and solves each exactly, first as a plain active set (each
+ * structure's point taken as it is), then, if that does not certify, as a
+ * walk from the same x that only descends (an exact line search toward each
+ * structure's point, the structure read again at the kink where it stops,
+ * and a cut of the flow below when no step descends). The walk certifies
+ * a structure's point with the better of two combinations of the tied
+ * selections: the linear solve's weights, and, when those were clipped, a
+ * maximum flow among the tied entries (flow.h); the plain loop with the
+ * first only. Keeps the point of smallest f and its gap against
+ * the best bound of all (x, g, *f, *gap updated) and, for its tied columns
+ * when it is a structure's point, the plan's support: the entries above the
+ * tie and the r_j tied ones of largest weight mu (ties to the lower row), the
+ * k-sparse plan nearest the combination the certificate uses, and the other
+ * tied ones (the choices pick.c searches). work: 7 n + 3 m numbers. Returns
+ * 1 if x changed, 0 if not, -1 if memory is short.
  */
 int otk__ties_finish(const struct otk__finish_problem *p, otk__ties_buffers *tb,
                      double *x, double *g, double *f, double *gap,

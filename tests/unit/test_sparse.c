@@ -191,6 +191,62 @@ START_TEST(larger_problems_are_certified)
 }
 END_TEST
 
+/* The tie solve's active set cycled between a few structures on figure
+ * 1's problems of docs/figures.md (32 x 32, cost (i - j)^2 scaled to 1,
+ * Gaussian weights, k = 2, reg 1): the walk that only descends certifies
+ * them, and the two formulations agree on the bimodal one. */
+static void gaussian_bump(size_t n, double mean, double sd, double w, double *h)
+{
+    for (size_t i = 0; i < n; i++)
+        h[i] +=
+            w * exp(-((double)i - mean) * ((double)i - mean) / (2 * sd * sd));
+}
+
+START_TEST(tie_solve_does_not_cycle)
+{
+    enum { N = 32 };
+    double C[N * N], a[N], b[N];
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            C[i * N + j] = ((double)i - (double)j) * ((double)i - (double)j) /
+                           ((N - 1.0) * (N - 1.0));
+    otk_cost cost = otk_cost_dense(N, N, C);
+    for (int c = 0; c < 2; c++) {
+        memset(a, 0, sizeof a);
+        memset(b, 0, sizeof b);
+        if (c == 0) {
+            gaussian_bump(N, 10, 4, 1.0, a);
+            gaussian_bump(N, 16, 5, 1.0, b);
+        } else {
+            gaussian_bump(N, 16, 5, 1.0, a);
+            gaussian_bump(N, 8, 5, 0.5, b);
+            gaussian_bump(N, 24, 5, 0.5, b);
+        }
+        double sa = 0.0, sb = 0.0;
+        for (size_t i = 0; i < N; i++)
+            sa += a[i], sb += b[i];
+        for (size_t i = 0; i < N; i++)
+            a[i] /= sa, b[i] /= sb;
+        double value[2];
+        for (int form = 0; form < (c == 0 ? 1 : 2); form++) {
+            otk_sparse_settings s;
+            otk_sparse_default_settings(&s);
+            s.formulation = (otk_formulation)form;
+            otk_sparse_info in;
+            otk_status st =
+                otk_sparse(&(otk_problem){&cost, a, b, 1.0}, 2, &s, NULL, &in);
+            ck_assert_msg(st == OTK_CONVERGED, "case %d form %d: %s (gap %.3g)",
+                          c, form, otk_status_name(st), in.relative_gap);
+            ck_assert(in.relative_gap <= 1e-9);
+            ck_assert_uint_le(in.max_col_nnz, 2);
+            value[form] = in.dual_objective;
+        }
+        if (c == 1)
+            assert_close("dual = semi-dual", value[1], value[0], 1e-9, 0);
+    }
+}
+END_TEST
+
 /* k = 1, semi-dual, generic problems: the objective is the linear
  * program's semi-dual (plus gamma/2 sum b_j^2), whose maximizers are the
  * exact-OT potentials. It is piecewise linear, and L-BFGS stalls near but
@@ -821,6 +877,7 @@ static Suite *sparse_suite(void)
     tcase_add_test(tc, k_one_semi_dual_is_exact_ot);
     tcase_add_test(tc, k_one_potentials_solve_the_lp);
     tcase_add_test(tc, larger_problems_are_certified);
+    tcase_add_test(tc, tie_solve_does_not_cycle);
     tcase_add_test(tc, ties_are_deterministic);
     tcase_add_test(tc, plan_among_ties_is_the_best_choice);
     tcase_add_loop_test(tc, sparse_references, 0,
