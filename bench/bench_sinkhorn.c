@@ -359,8 +359,8 @@ static int mode_exp_kernel(const options *o, int argc, char **argv)
 /* Clocks at each iteration of a sweep-cost solve (the progress callback,
  * called after every sweep with check_every 1). */
 typedef struct sweep_clock {
-    size_t iters; /* timed sweeps wanted after the first one */
-    size_t seen;  /* calls so far */
+    size_t iters;           /* timed sweeps wanted after the first one */
+    size_t seen;            /* calls so far */
     double cpu[2], wall[2]; /* at the end of sweep 1 and of sweep iters + 1 */
 } sweep_clock;
 

@@ -11,6 +11,7 @@
 
 #include "linalg/dispatch.h"
 #include "linalg/linalg.h"
+#include "linalg/vexp.h"
 
 /* |t|^p for the p-norm metric, with the common exponents done exactly. */
 OTK_INLINE double abs_pow(double t, double p)
@@ -182,10 +183,48 @@ OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
             out[j] -= cshift;
 }
 
-/* out[j] = C(i, j0 + j) - cshift for j < len. The squared differences
- * are summed over k in order for each column with x_i in registers, so a
- * tile of columns is formed in one pass over its yt entries; a full row is
- * the tile j0 = 0, len = m, cshift = 0. */
+/* The direct sums of squared differences: x_i against L consecutive
+ * columns j, j + 1, ... of the tile y0 (offset rows of yt), summed over k
+ * in order with x_i in registers, as one vector of L lanes; the last
+ * columns of a tile as a vector too, its missing lanes 0 (sqdist_part_L:
+ * the columns j .. j + len - 1, len < L). The only place these sums are
+ * formed, always a lane of a vector, so that rows, tiles and the fused
+ * kernels below agree bit for bit whatever the position of a column (in
+ * the FMA builds each step is one fused multiply-add in every lane; a
+ * scalar loop may be compiled otherwise). */
+#define SQDIST_BODY(L, V)                                                      \
+    OTK_INLINE V sqdist_##L(const double *xi, const double *y0, size_t m,      \
+                            size_t d, size_t j)                                \
+    {                                                                          \
+        V acc = {0};                                                           \
+        for (size_t k = 0; k < d; k++) {                                       \
+            V y;                                                               \
+            __builtin_memcpy(&y, y0 + k * m + j, sizeof y);                    \
+            V t = xi[k] - y;                                                   \
+            acc += t * t;                                                      \
+        }                                                                      \
+        return acc;                                                            \
+    }                                                                          \
+    OTK_INLINE V sqdist_part_##L(const double *xi, const double *y0, size_t m, \
+                                 size_t d, size_t j, size_t len)               \
+    {                                                                          \
+        V acc = {0};                                                           \
+        for (size_t k = 0; k < d; k++) {                                       \
+            V y = {0};                                                         \
+            for (size_t q = 0; q < len; q++)                                   \
+                y[q] = y0[k * m + j + q];                                      \
+            V t = xi[k] - y;                                                   \
+            acc += t * t;                                                      \
+        }                                                                      \
+        return acc;                                                            \
+    }
+typedef double v8d __attribute__((vector_size(64)));
+SQDIST_BODY(4, otk_v4d)
+SQDIST_BODY(8, v8d)
+
+/* out[j] = C(i, j0 + j) - cshift for j < len: a tile of columns formed
+ * in one pass over its yt entries; a full row is the tile j0 = 0,
+ * len = m, cshift = 0. */
 OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
                                  size_t i, size_t j0, size_t len, double cshift,
                                  double *out)
@@ -202,21 +241,12 @@ OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
         }
     } else {
         size_t j = 0;
-        for (; j + 4 <= len; j += 4) {
-            otk_v4d acc = {0, 0, 0, 0};
-            for (size_t k = 0; k < d; k++) {
-                otk_v4d t = xi[k] - otk__load4(y0 + k * m + j);
-                acc += t * t;
-            }
-            otk__store4(out + j, acc);
-        }
-        for (; j < len; j++) {
-            double acc = 0.0;
-            for (size_t k = 0; k < d; k++) {
-                double t = xi[k] - y0[k * m + j];
-                acc += t * t;
-            }
-            out[j] = acc;
+        for (; j + 4 <= len; j += 4)
+            otk__store4(out + j, sqdist_4(xi, y0, m, d, j));
+        if (j < len) {
+            otk_v4d c = sqdist_part_4(xi, y0, m, d, j, len - j);
+            for (size_t q = 0; j + q < len; q++)
+                out[j + q] = c[q];
         }
     }
     finish_tile(cost, len, cshift, out);
@@ -242,6 +272,137 @@ static void points_tile(const otk_cost *cost, const double *yt, size_t i,
     }
 #endif
     points_tile_body(cost, yt, i, j0, len, cshift, out);
+}
+
+/* ---- Fused distances and exponentials for d < BLOCK_MIN_D ----
+ *
+ * e_j = exp((h_j - s (C(i, j0 + j) - cshift)) - shift) for j < len, and
+ * their sum: the cost goes from registers straight into the exponential
+ * (no cost tile written and read back, no separate pass for the shift),
+ * y and h come from L1. Each entry and the sum are the same operations as
+ * points_tile followed by otk__exp_affine_sum over the tile (vexp.c): the
+ * same sums of squares, square root (Euclidean) and subtraction of cshift,
+ * then the same multiply-add, exponential and lanes of the sum. For scale
+ * 1 only: a scale times the sum could be fused with the subtraction of
+ * cshift into one rounding where the tile rounds twice. */
+static int fusable(const otk_cost *cost)
+{
+    return cost->C == NULL && cost->d < BLOCK_MIN_D && cost->scale == 1.0 &&
+           (cost->metric != OTK_METRIC_PNORM || cost->p == 2.0);
+}
+
+/* C - cshift from the raw sum (finish_tile's steps for scale 1). */
+#define FINISH_FUSED(c, root, cshift)                                          \
+    do {                                                                       \
+        if (root)                                                              \
+            c = sqrt_v(c);                                                     \
+        if ((cshift) != 0.0)                                                   \
+            c -= (cshift);                                                     \
+    } while (0)
+
+OTK_INLINE otk_v4d sqrt4(otk_v4d v)
+{
+    for (int l = 0; l < 4; l++)
+        v[l] = sqrt(v[l]);
+    return v;
+}
+
+OTK_INLINE double points_exp_body(const otk_cost *cost, const double *yt,
+                                  size_t i, size_t j0, size_t len,
+                                  double cshift, const double *h, double s,
+                                  double shift, double *e)
+{
+    const size_t m = cost->m, d = cost->d;
+    const double *xi = cost->x + i * d, *y0 = yt + j0;
+    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
+    otk_v4d acc = {0, 0, 0, 0};
+    size_t j = 0;
+#define sqrt_v sqrt4
+    for (; j + 4 <= len; j += 4) {
+        otk_v4d c = sqdist_4(xi, y0, m, d, j);
+        FINISH_FUSED(c, root, cshift);
+        otk_v4d t = exp4((otk__load4(h + j) - s * c) - shift);
+        otk__store4(e + j, t);
+        acc += t;
+    }
+#undef sqrt_v
+    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    if (j < len) {
+        otk_v4d cv = sqdist_part_4(xi, y0, m, d, j, len - j);
+        for (size_t q = 0; j + q < len; q++) {
+            double c = cv[q];
+#define sqrt_v sqrt
+            FINISH_FUSED(c, root, cshift);
+#undef sqrt_v
+            e[j + q] = exp_scalar((h[j + q] - s * c) - shift);
+            sum += e[j + q];
+        }
+    }
+    return sum;
+}
+
+#if OTK_HAVE_AVX2_VARIANT
+OTK_TARGET_AVX2 static double points_exp_avx2(const otk_cost *cost,
+                                              const double *yt, size_t i,
+                                              size_t j0, size_t len,
+                                              double cshift, const double *h,
+                                              double s, double shift, double *e)
+{
+    return points_exp_body(cost, yt, i, j0, len, cshift, h, s, shift, e);
+}
+
+/* As exp_affine_sum_avx512 (vexp.c): 8 lanes, the last partial vector
+ * masked. */
+OTK_TARGET_AVX512 static double
+points_exp_avx512(const otk_cost *cost, const double *yt, size_t i, size_t j0,
+                  size_t len, double cshift, const double *h, double s,
+                  double shift, double *e)
+{
+    const size_t m = cost->m, d = cost->d;
+    const double *xi = cost->x + i * d, *y0 = yt + j0;
+    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
+    __m512d acc = _mm512_setzero_pd(), vs = _mm512_set1_pd(s);
+    __m512d vshift = _mm512_set1_pd(shift), vcs = _mm512_set1_pd(cshift);
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m512d c = (__m512d)sqdist_8(xi, y0, m, d, j);
+        if (root)
+            c = _mm512_sqrt_pd(c);
+        if (cshift != 0.0)
+            c = _mm512_sub_pd(c, vcs);
+        __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_loadu_pd(h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_storeu_pd(e + j, t);
+        acc = _mm512_add_pd(acc, t);
+    }
+    if (j < len) {
+        __mmask8 k = (__mmask8)((1u << (len - j)) - 1u);
+        __m512d c = (__m512d)sqdist_part_8(xi, y0, m, d, j, len - j);
+        if (root)
+            c = _mm512_sqrt_pd(c);
+        if (cshift != 0.0)
+            c = _mm512_sub_pd(c, vcs);
+        c = _mm512_maskz_mov_pd(k, c); /* as a masked load of the tile */
+        __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_maskz_loadu_pd(k, h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_mask_storeu_pd(e + j, k, t);
+        acc = _mm512_mask_add_pd(acc, k, acc, t);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+#endif
+
+static double points_exp(const otk_cost *cost, const double *yt, size_t i,
+                         size_t j0, size_t len, double cshift, const double *h,
+                         double s, double shift, double *e)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx512())
+        return points_exp_avx512(cost, yt, i, j0, len, cshift, h, s, shift, e);
+    if (otk__cpu_has_avx2())
+        return points_exp_avx2(cost, yt, i, j0, len, cshift, h, s, shift, e);
+#endif
+    return points_exp_body(cost, yt, i, j0, len, cshift, h, s, shift, e);
 }
 
 /* Four rows of a blocked tile: their x (centred for the expanded form),
@@ -335,8 +496,6 @@ OTK_INLINE void block_columns(const block_rows *b, const double *yk,
         }
 }
 
-typedef int64_t v4i __attribute__((vector_size(32)));
-typedef double v8d __attribute__((vector_size(64)));
 typedef int64_t v8i __attribute__((vector_size(64)));
 BLOCK_BODY(4, otk_v4d, v4i)
 BLOCK_BODY(8, v8d, v8i)
@@ -465,7 +624,7 @@ void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
                         double *tile)
 {
     const size_t m = cost->m, step = tile_columns(cost);
-    const int block = blocked(cost);
+    const int block = blocked(cost), fused = fusable(cost);
     const int expanded = block && otk__cost_uses_expanded(cost, yt, s);
     double xc[BLOCK_ROWS][BLOCK_MAX_D];
     block_rows b;
@@ -496,15 +655,24 @@ void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
             const size_t i = i0 + r;
             double *er = e + r * m + j0;
             const double *c = tile;
+            if (fused) {
+                sum[r] += points_exp(cost, yt, i, j0, len, cshift, h + j0, s,
+                                     shift[r], er);
+                continue;
+            }
+            if (cost->C != NULL) {
+                c = cost->C + i * m + j0;
+                sum[r] +=
+                    cshift != 0.0
+                        ? otk__exp_affine_shift_sum(h + j0, s, c, cshift,
+                                                    shift[r], er, len)
+                        : otk__exp_affine_sum(h + j0, s, c, shift[r], er, len);
+                continue;
+            }
             if (block)
                 c = er;
-            else if (cost->C == NULL)
-                points_tile(cost, yt, i, j0, len, cshift, tile);
-            else if (cshift != 0.0)
-                for (size_t j = 0; j < len; j++)
-                    tile[j] = cost->C[i * m + j0 + j] - cshift;
             else
-                c = cost->C + i * m + j0;
+                points_tile(cost, yt, i, j0, len, cshift, tile);
             sum[r] += otk__exp_affine_sum(h + j0, s, c, shift[r], er, len);
         }
     }

@@ -77,6 +77,12 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
  */
 double otk__exp_affine_sum(const double *h, double s, const double *c,
                            double shift, double *e, size_t len);
+/* The same with c_j - cshift for c_j: bit for bit otk__exp_affine_sum of
+ * a copy of c minus cshift, without the copy (a dense row is read once,
+ * straight from the matrix). */
+double otk__exp_affine_shift_sum(const double *h, double s, const double *c,
+                                 double cshift, double shift, double *e,
+                                 size_t len);
 
 /* log(sum_j exp(t_j)) in two passes (the vectorized kernel); t is
  * overwritten with exp(t_j - max_j t_j). */
