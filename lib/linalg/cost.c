@@ -291,15 +291,19 @@ static int fusable(const otk_cost *cost)
            (cost->metric != OTK_METRIC_PNORM || cost->p == 2.0);
 }
 
-/* C - cshift from the raw sum (finish_tile's steps for scale 1). */
-#define FINISH_FUSED(c, root, cshift)                                          \
-    do {                                                                       \
-        if (root)                                                              \
-            c = sqrt_v(c);                                                     \
-        if ((cshift) != 0.0)                                                   \
-            c -= (cshift);                                                     \
-    } while (0)
+/* The fused kernels' arguments: row i's x, the tile's y and h, where e
+ * goes. */
+typedef struct fused_row {
+    const double *x, *y0, *h;
+    size_t m, len;
+    double cshift, s, shift;
+    double *e;
+} fused_row;
 
+/* The bodies below take d and root (a Euclidean square root) as
+ * constants (fused_switch), so that the sum over k is unrolled and x_i
+ * sits in registers. The subtraction of cshift is always made: c - 0 is
+ * c, bit for bit. */
 OTK_INLINE otk_v4d sqrt4(otk_v4d v)
 {
     for (int l = 0; l < 4; l++)
@@ -307,33 +311,26 @@ OTK_INLINE otk_v4d sqrt4(otk_v4d v)
     return v;
 }
 
-OTK_INLINE double points_exp_body(const otk_cost *cost, const double *yt,
-                                  size_t i, size_t j0, size_t len,
-                                  double cshift, const double *h, double s,
-                                  double shift, double *e)
+OTK_INLINE double points_exp_body(const fused_row *f, size_t d, int root)
 {
-    const size_t m = cost->m, d = cost->d;
-    const double *xi = cost->x + i * d, *y0 = yt + j0;
-    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
+    const double *h = f->h, s = f->s, shift = f->shift, cshift = f->cshift;
+    double xi[BLOCK_MIN_D], *e = f->e;
+    for (size_t k = 0; k < d; k++)
+        xi[k] = f->x[k]; /* a copy that no store to e can alias */
     otk_v4d acc = {0, 0, 0, 0};
     size_t j = 0;
-#define sqrt_v sqrt4
-    for (; j + 4 <= len; j += 4) {
-        otk_v4d c = sqdist_4(xi, y0, m, d, j);
-        FINISH_FUSED(c, root, cshift);
+    for (; j + 4 <= f->len; j += 4) {
+        otk_v4d c = sqdist_4(xi, f->y0, f->m, d, j);
+        c = (root ? sqrt4(c) : c) - cshift;
         otk_v4d t = exp4((otk__load4(h + j) - s * c) - shift);
         otk__store4(e + j, t);
         acc += t;
     }
-#undef sqrt_v
     double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    if (j < len) {
-        otk_v4d cv = sqdist_part_4(xi, y0, m, d, j, len - j);
-        for (size_t q = 0; j + q < len; q++) {
-            double c = cv[q];
-#define sqrt_v sqrt
-            FINISH_FUSED(c, root, cshift);
-#undef sqrt_v
+    if (j < f->len) {
+        otk_v4d cv = sqdist_part_4(xi, f->y0, f->m, d, j, f->len - j);
+        for (size_t q = 0; j + q < f->len; q++) {
+            double c = (root ? sqrt(cv[q]) : cv[q]) - cshift;
             e[j + q] = exp_scalar((h[j + q] - s * c) - shift);
             sum += e[j + q];
         }
@@ -341,54 +338,68 @@ OTK_INLINE double points_exp_body(const otk_cost *cost, const double *yt,
     return sum;
 }
 
+/* body(f, d, root) for the runtime d < BLOCK_MIN_D and root. */
+#define FUSED_CASE(body, f, d)                                                 \
+    case 2 * d: return body(f, d, 0);                                          \
+    case 2 * d + 1:                                                            \
+        return body(f, d, 1);
+#define FUSED_SWITCH(body, f, d, root)                                         \
+    switch (2 * (d) + ((root) != 0)) {                                         \
+        FUSED_CASE(body, f, 1)                                                 \
+        FUSED_CASE(body, f, 2)                                                 \
+        FUSED_CASE(body, f, 3)                                                 \
+        FUSED_CASE(body, f, 4)                                                 \
+        FUSED_CASE(body, f, 5)                                                 \
+        FUSED_CASE(body, f, 6)                                                 \
+        FUSED_CASE(body, f, 7)                                                 \
+    default: return body(f, d, root);                                          \
+    }
+
+static double points_exp_base(const fused_row *f, size_t d, int root){
+    FUSED_SWITCH(points_exp_body, f, d, root)}
+
 #if OTK_HAVE_AVX2_VARIANT
-OTK_TARGET_AVX2 static double points_exp_avx2(const otk_cost *cost,
-                                              const double *yt, size_t i,
-                                              size_t j0, size_t len,
-                                              double cshift, const double *h,
-                                              double s, double shift, double *e)
-{
-    return points_exp_body(cost, yt, i, j0, len, cshift, h, s, shift, e);
-}
+OTK_TARGET_AVX2
+    static double points_exp_avx2(const fused_row *f, size_t d, int root){
+        FUSED_SWITCH(points_exp_body, f, d, root)}
 
 /* As exp_affine_sum_avx512 (vexp.c): 8 lanes, the last partial vector
  * masked. */
-OTK_TARGET_AVX512 static double
-points_exp_avx512(const otk_cost *cost, const double *yt, size_t i, size_t j0,
-                  size_t len, double cshift, const double *h, double s,
-                  double shift, double *e)
+OTK_TARGET_AVX512 OTK_INLINE
+    double points_exp8_body(const fused_row *f, size_t d, int root)
 {
-    const size_t m = cost->m, d = cost->d;
-    const double *xi = cost->x + i * d, *y0 = yt + j0;
-    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
-    __m512d acc = _mm512_setzero_pd(), vs = _mm512_set1_pd(s);
-    __m512d vshift = _mm512_set1_pd(shift), vcs = _mm512_set1_pd(cshift);
+    const double *h = f->h;
+    double xi[BLOCK_MIN_D];
+    for (size_t k = 0; k < d; k++)
+        xi[k] = f->x[k];
+    __m512d acc = _mm512_setzero_pd(), vs = _mm512_set1_pd(f->s);
+    __m512d vshift = _mm512_set1_pd(f->shift), vcs = _mm512_set1_pd(f->cshift);
     size_t j = 0;
-    for (; j + 8 <= len; j += 8) {
-        __m512d c = (__m512d)sqdist_8(xi, y0, m, d, j);
-        if (root)
-            c = _mm512_sqrt_pd(c);
-        if (cshift != 0.0)
-            c = _mm512_sub_pd(c, vcs);
+    for (; j + 8 <= f->len; j += 8) {
+        __m512d c = (__m512d)sqdist_8(xi, f->y0, f->m, d, j);
+        c = _mm512_sub_pd(root ? _mm512_sqrt_pd(c) : c, vcs);
         __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_loadu_pd(h + j));
         t = exp8(_mm512_sub_pd(t, vshift));
-        _mm512_storeu_pd(e + j, t);
+        _mm512_storeu_pd(f->e + j, t);
         acc = _mm512_add_pd(acc, t);
     }
-    if (j < len) {
-        __mmask8 k = (__mmask8)((1u << (len - j)) - 1u);
-        __m512d c = (__m512d)sqdist_part_8(xi, y0, m, d, j, len - j);
-        if (root)
-            c = _mm512_sqrt_pd(c);
-        if (cshift != 0.0)
-            c = _mm512_sub_pd(c, vcs);
+    if (j < f->len) {
+        __mmask8 k = (__mmask8)((1u << (f->len - j)) - 1u);
+        __m512d c = (__m512d)sqdist_part_8(xi, f->y0, f->m, d, j, f->len - j);
+        c = _mm512_sub_pd(root ? _mm512_sqrt_pd(c) : c, vcs);
         c = _mm512_maskz_mov_pd(k, c); /* as a masked load of the tile */
         __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_maskz_loadu_pd(k, h + j));
         t = exp8(_mm512_sub_pd(t, vshift));
-        _mm512_mask_storeu_pd(e + j, k, t);
+        _mm512_mask_storeu_pd(f->e + j, k, t);
         acc = _mm512_mask_add_pd(acc, k, acc, t);
     }
     return _mm512_reduce_add_pd(acc);
+}
+
+OTK_TARGET_AVX512 static double points_exp_avx512(const fused_row *f, size_t d,
+                                                  int root)
+{
+    FUSED_SWITCH(points_exp8_body, f, d, root)
 }
 #endif
 
@@ -396,13 +407,16 @@ static double points_exp(const otk_cost *cost, const double *yt, size_t i,
                          size_t j0, size_t len, double cshift, const double *h,
                          double s, double shift, double *e)
 {
+    const fused_row f = {
+        cost->x + i * cost->d, yt + j0, h, cost->m, len, cshift, s, shift, e};
+    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
 #if OTK_HAVE_AVX2_VARIANT
     if (otk__cpu_has_avx512())
-        return points_exp_avx512(cost, yt, i, j0, len, cshift, h, s, shift, e);
+        return points_exp_avx512(&f, cost->d, root);
     if (otk__cpu_has_avx2())
-        return points_exp_avx2(cost, yt, i, j0, len, cshift, h, s, shift, e);
+        return points_exp_avx2(&f, cost->d, root);
 #endif
-    return points_exp_body(cost, yt, i, j0, len, cshift, h, s, shift, e);
+    return points_exp_base(&f, cost->d, root);
 }
 
 /* Four rows of a blocked tile: their x (centred for the expanded form),

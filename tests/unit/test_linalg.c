@@ -672,6 +672,56 @@ START_TEST(vector_ops)
 }
 END_TEST
 
+/* otk__vaxpy4, the sweeps' column sums: every column against the
+ * formula, for lengths around the 4- and 8-lane widths. On FMA hardware
+ * each column of a whole 4-column group is the chain of fused
+ * multiply-adds y + a0 x0 + a1 x1 + a2 x2 + a3 x3, exactly, whatever the
+ * vector width that formed it (the AVX2 and AVX-512 variants agree bit
+ * for bit); the last len % 4 columns are summed as one expression. */
+START_TEST(vaxpy4_lanes_are_fused_chains)
+{
+    enum { N = 1003 };
+    double *x = malloc(4 * N * sizeof *x), *y = malloc(N * sizeof *y),
+           *y0 = malloc(N * sizeof *y0);
+    ck_assert(x && y && y0);
+    unsigned long long st = 29;
+    const double a[4] = {0.3, -1.7, 2.9, 1e-3};
+#if defined(__GNUC__) && defined(__x86_64__)
+    const int has_fma =
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    const int has_fma = 0;
+#endif
+    const size_t lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, N};
+    for (size_t q = 0; q < sizeof lens / sizeof *lens; q++) {
+        const size_t len = lens[q];
+        for (size_t j = 0; j < 4 * len; j++)
+            x[j] = test_uniform(&st) - 0.5;
+        for (size_t j = 0; j < len; j++)
+            y[j] = y0[j] = test_uniform(&st) - 0.5;
+        otk__vaxpy4(len, a, x, y);
+        for (size_t j = 0; j < len; j++) {
+            const double *c = x + j;
+            long double ref = (long double)y0[j];
+            for (int k = 0; k < 4; k++)
+                ref += (long double)a[k] * (long double)c[k * len];
+            assert_close("vaxpy4", y[j], (double)ref, 1e-14, 1e-15);
+            if (has_fma && j < len / 4 * 4) {
+                double chain = y0[j];
+                for (int k = 0; k < 4; k++)
+                    chain = fma(a[k], c[k * len], chain);
+                ck_assert_msg(y[j] == chain,
+                              "column %zu of %zu is not the fused chain", j,
+                              len);
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(y0);
+}
+END_TEST
+
 /* A threads setting is clamped to min(OTK_MAX_THREADS, 4 x processors):
  * 100000 threads crashed inside the OpenMP runtime, 20000 made libgomp
  * print and exit the process. Solves with such settings run normally. */
@@ -964,6 +1014,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, expanded_costs_within_their_bound);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
+    tcase_add_test(tc, vaxpy4_lanes_are_fused_chains);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
     tcase_add_test(tc, par_short_solves_stay_on_the_calling_thread);
