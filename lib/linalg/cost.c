@@ -301,7 +301,7 @@ typedef struct fused_row {
 } fused_row;
 
 /* The bodies below take d and root (a Euclidean square root) as
- * constants (fused_switch), so that the sum over k is unrolled and x_i
+ * constants (FUSED_SWITCH), so that the sum over k is unrolled and x_i
  * sits in registers. The subtraction of cshift is always made: c - 0 is
  * c, bit for bit. */
 OTK_INLINE otk_v4d sqrt4(otk_v4d v)
@@ -355,18 +355,22 @@ OTK_INLINE double points_exp_body(const fused_row *f, size_t d, int root)
     default: return body(f, d, root);                                          \
     }
 
-static double points_exp_base(const fused_row *f, size_t d, int root){
-    FUSED_SWITCH(points_exp_body, f, d, root)}
+static double points_exp_base(const fused_row *f, size_t d, int root)
+{
+    FUSED_SWITCH(points_exp_body, f, d, root);
+}
 
 #if OTK_HAVE_AVX2_VARIANT
-OTK_TARGET_AVX2
-    static double points_exp_avx2(const fused_row *f, size_t d, int root){
-        FUSED_SWITCH(points_exp_body, f, d, root)}
+OTK_TARGET_AVX2 static double points_exp_avx2(const fused_row *f, size_t d,
+                                              int root)
+{
+    FUSED_SWITCH(points_exp_body, f, d, root);
+}
 
 /* As exp_affine_sum_avx512 (vexp.c): 8 lanes, the last partial vector
  * masked. */
-OTK_TARGET_AVX512 OTK_INLINE
-    double points_exp8_body(const fused_row *f, size_t d, int root)
+OTK_TARGET_AVX512 OTK_INLINE double points_exp8_body(const fused_row *f,
+                                                     size_t d, int root)
 {
     const double *h = f->h;
     double xi[BLOCK_MIN_D];
@@ -399,7 +403,7 @@ OTK_TARGET_AVX512 OTK_INLINE
 OTK_TARGET_AVX512 static double points_exp_avx512(const fused_row *f, size_t d,
                                                   int root)
 {
-    FUSED_SWITCH(points_exp8_body, f, d, root)
+    FUSED_SWITCH(points_exp8_body, f, d, root);
 }
 #endif
 
