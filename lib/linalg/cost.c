@@ -192,9 +192,9 @@ OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
  * kernels below agree bit for bit whatever the position of a column (in
  * the FMA builds each step is one fused multiply-add in every lane; a
  * scalar loop may be compiled otherwise). */
-#define SQDIST_BODY(L, V)                                                      \
-    OTK_INLINE V sqdist_##L(const double *xi, const double *y0, size_t m,      \
-                            size_t d, size_t j)                                \
+#define SQDIST_BODY(L, V, target)                                              \
+    target OTK_INLINE V sqdist_##L(const double *xi, const double *y0,         \
+                                   size_t m, size_t d, size_t j)               \
     {                                                                          \
         V acc = {0};                                                           \
         for (size_t k = 0; k < d; k++) {                                       \
@@ -205,8 +205,9 @@ OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
         }                                                                      \
         return acc;                                                            \
     }                                                                          \
-    OTK_INLINE V sqdist_part_##L(const double *xi, const double *y0, size_t m, \
-                                 size_t d, size_t j, size_t len)               \
+    target OTK_INLINE V sqdist_part_##L(const double *xi, const double *y0,    \
+                                        size_t m, size_t d, size_t j,          \
+                                        size_t len)                            \
     {                                                                          \
         V acc = {0};                                                           \
         for (size_t k = 0; k < d; k++) {                                       \
@@ -219,8 +220,11 @@ OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
         return acc;                                                            \
     }
 typedef double v8d __attribute__((vector_size(64)));
-SQDIST_BODY(4, otk_v4d)
-SQDIST_BODY(8, v8d)
+SQDIST_BODY(4, otk_v4d, )
+#if OTK_HAVE_AVX2_VARIANT
+/* (a 64-byte vector is returned in a register only where AVX-512 is on) */
+SQDIST_BODY(8, v8d, OTK_TARGET_AVX512)
+#endif
 
 /* out[j] = C(i, j0 + j) - cshift for j < len: a tile of columns formed
  * in one pass over its yt entries; a full row is the tile j0 = 0,
