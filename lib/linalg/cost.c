@@ -11,6 +11,7 @@
 
 #include "linalg/dispatch.h"
 #include "linalg/linalg.h"
+#include "linalg/vexp.h"
 
 /* |t|^p for the p-norm metric, with the common exponents done exactly. */
 OTK_INLINE double abs_pow(double t, double p)
@@ -182,10 +183,52 @@ OTK_INLINE void finish_tile(const otk_cost *cost, size_t len, double cshift,
             out[j] -= cshift;
 }
 
-/* out[j] = C(i, j0 + j) - cshift for j < len. The squared differences
- * are summed over k in order for each column with x_i in registers, so a
- * tile of columns is formed in one pass over its yt entries; a full row is
- * the tile j0 = 0, len = m, cshift = 0. */
+/* The direct sums of squared differences: x_i against L consecutive
+ * columns j, j + 1, ... of the tile y0 (offset rows of yt), summed over k
+ * in order with x_i in registers, as one vector of L lanes; the last
+ * columns of a tile as a vector too, its missing lanes 0 (sqdist_part_L:
+ * the columns j .. j + len - 1, len < L). The only place these sums are
+ * formed, always a lane of a vector, so that rows, tiles and the fused
+ * kernels below agree bit for bit whatever the position of a column (in
+ * the FMA builds each step is one fused multiply-add in every lane; a
+ * scalar loop may be compiled otherwise). */
+#define SQDIST_BODY(L, V, target)                                              \
+    target OTK_INLINE V sqdist_##L(const double *xi, const double *y0,         \
+                                   size_t m, size_t d, size_t j)               \
+    {                                                                          \
+        V acc = {0};                                                           \
+        for (size_t k = 0; k < d; k++) {                                       \
+            V y;                                                               \
+            __builtin_memcpy(&y, y0 + k * m + j, sizeof y);                    \
+            V t = xi[k] - y;                                                   \
+            acc += t * t;                                                      \
+        }                                                                      \
+        return acc;                                                            \
+    }                                                                          \
+    target OTK_INLINE V sqdist_part_##L(const double *xi, const double *y0,    \
+                                        size_t m, size_t d, size_t j,          \
+                                        size_t len)                            \
+    {                                                                          \
+        V acc = {0};                                                           \
+        for (size_t k = 0; k < d; k++) {                                       \
+            V y = {0};                                                         \
+            for (size_t q = 0; q < len; q++)                                   \
+                y[q] = y0[k * m + j + q];                                      \
+            V t = xi[k] - y;                                                   \
+            acc += t * t;                                                      \
+        }                                                                      \
+        return acc;                                                            \
+    }
+typedef double v8d __attribute__((vector_size(64)));
+SQDIST_BODY(4, otk_v4d, )
+#if OTK_HAVE_AVX2_VARIANT
+/* (a 64-byte vector is returned in a register only where AVX-512 is on) */
+SQDIST_BODY(8, v8d, OTK_TARGET_AVX512)
+#endif
+
+/* out[j] = C(i, j0 + j) - cshift for j < len: a tile of columns formed
+ * in one pass over its yt entries; a full row is the tile j0 = 0,
+ * len = m, cshift = 0. */
 OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
                                  size_t i, size_t j0, size_t len, double cshift,
                                  double *out)
@@ -202,21 +245,12 @@ OTK_INLINE void points_tile_body(const otk_cost *cost, const double *yt,
         }
     } else {
         size_t j = 0;
-        for (; j + 4 <= len; j += 4) {
-            otk_v4d acc = {0, 0, 0, 0};
-            for (size_t k = 0; k < d; k++) {
-                otk_v4d t = xi[k] - otk__load4(y0 + k * m + j);
-                acc += t * t;
-            }
-            otk__store4(out + j, acc);
-        }
-        for (; j < len; j++) {
-            double acc = 0.0;
-            for (size_t k = 0; k < d; k++) {
-                double t = xi[k] - y0[k * m + j];
-                acc += t * t;
-            }
-            out[j] = acc;
+        for (; j + 4 <= len; j += 4)
+            otk__store4(out + j, sqdist_4(xi, y0, m, d, j));
+        if (j < len) {
+            otk_v4d c = sqdist_part_4(xi, y0, m, d, j, len - j);
+            for (size_t q = 0; j + q < len; q++)
+                out[j + q] = c[q];
         }
     }
     finish_tile(cost, len, cshift, out);
@@ -242,6 +276,155 @@ static void points_tile(const otk_cost *cost, const double *yt, size_t i,
     }
 #endif
     points_tile_body(cost, yt, i, j0, len, cshift, out);
+}
+
+/* ---- Fused distances and exponentials for d < BLOCK_MIN_D ----
+ *
+ * e_j = exp((h_j - s (C(i, j0 + j) - cshift)) - shift) for j < len, and
+ * their sum: the cost goes from registers straight into the exponential
+ * (no cost tile written and read back, no separate pass for the shift),
+ * y and h come from L1. Each entry and the sum are the same operations as
+ * points_tile followed by otk__exp_affine_sum over the tile (vexp.c): the
+ * same sums of squares, square root (Euclidean) and subtraction of cshift,
+ * then the same multiply-add, exponential and lanes of the sum. For scale
+ * 1 only: a scale times the sum could be fused with the subtraction of
+ * cshift into one rounding where the tile rounds twice. */
+static int fusable(const otk_cost *cost)
+{
+    return cost->C == NULL && cost->d < BLOCK_MIN_D && cost->scale == 1.0 &&
+           (cost->metric != OTK_METRIC_PNORM || cost->p == 2.0);
+}
+
+/* The fused kernels' arguments: row i's x, the tile's y and h, where e
+ * goes. */
+typedef struct fused_row {
+    const double *x, *y0, *h;
+    size_t m, len;
+    double cshift, s, shift;
+    double *e;
+} fused_row;
+
+/* The bodies below take d and root (a Euclidean square root) as
+ * constants (FUSED_SWITCH), so that the sum over k is unrolled and x_i
+ * sits in registers. The subtraction of cshift is always made: c - 0 is
+ * c, bit for bit. */
+OTK_INLINE otk_v4d sqrt4(otk_v4d v)
+{
+    for (int l = 0; l < 4; l++)
+        v[l] = sqrt(v[l]);
+    return v;
+}
+
+OTK_INLINE double points_exp_body(const fused_row *f, size_t d, int root)
+{
+    const double *h = f->h, s = f->s, shift = f->shift, cshift = f->cshift;
+    double xi[BLOCK_MIN_D], *e = f->e;
+    for (size_t k = 0; k < d; k++)
+        xi[k] = f->x[k]; /* a copy that no store to e can alias */
+    otk_v4d acc = {0, 0, 0, 0};
+    size_t j = 0;
+    for (; j + 4 <= f->len; j += 4) {
+        otk_v4d c = sqdist_4(xi, f->y0, f->m, d, j);
+        c = (root ? sqrt4(c) : c) - cshift;
+        otk_v4d t = exp4((otk__load4(h + j) - s * c) - shift);
+        otk__store4(e + j, t);
+        acc += t;
+    }
+    double sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    if (j < f->len) {
+        otk_v4d cv = sqdist_part_4(xi, f->y0, f->m, d, j, f->len - j);
+        for (size_t q = 0; j + q < f->len; q++) {
+            double c = (root ? sqrt(cv[q]) : cv[q]) - cshift;
+            e[j + q] = exp_scalar((h[j + q] - s * c) - shift);
+            sum += e[j + q];
+        }
+    }
+    return sum;
+}
+
+/* body(f, d, root) for the runtime d < BLOCK_MIN_D and root. */
+#define FUSED_CASE(body, f, d)                                                 \
+    case 2 * d: return body(f, d, 0);                                          \
+    case 2 * d + 1:                                                            \
+        return body(f, d, 1);
+#define FUSED_SWITCH(body, f, d, root)                                         \
+    switch (2 * (d) + ((root) != 0)) {                                         \
+        FUSED_CASE(body, f, 1)                                                 \
+        FUSED_CASE(body, f, 2)                                                 \
+        FUSED_CASE(body, f, 3)                                                 \
+        FUSED_CASE(body, f, 4)                                                 \
+        FUSED_CASE(body, f, 5)                                                 \
+        FUSED_CASE(body, f, 6)                                                 \
+        FUSED_CASE(body, f, 7)                                                 \
+    default: return body(f, d, root);                                          \
+    }
+
+static double points_exp_base(const fused_row *f, size_t d, int root)
+{
+    FUSED_SWITCH(points_exp_body, f, d, root);
+}
+
+#if OTK_HAVE_AVX2_VARIANT
+OTK_TARGET_AVX2 static double points_exp_avx2(const fused_row *f, size_t d,
+                                              int root)
+{
+    FUSED_SWITCH(points_exp_body, f, d, root);
+}
+
+/* As exp_affine_sum_avx512 (vexp.c): 8 lanes, the last partial vector
+ * masked. */
+OTK_TARGET_AVX512 OTK_INLINE double points_exp8_body(const fused_row *f,
+                                                     size_t d, int root)
+{
+    const double *h = f->h;
+    double xi[BLOCK_MIN_D];
+    for (size_t k = 0; k < d; k++)
+        xi[k] = f->x[k];
+    __m512d acc = _mm512_setzero_pd(), vs = _mm512_set1_pd(f->s);
+    __m512d vshift = _mm512_set1_pd(f->shift), vcs = _mm512_set1_pd(f->cshift);
+    size_t j = 0;
+    for (; j + 8 <= f->len; j += 8) {
+        __m512d c = (__m512d)sqdist_8(xi, f->y0, f->m, d, j);
+        c = _mm512_sub_pd(root ? _mm512_sqrt_pd(c) : c, vcs);
+        __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_loadu_pd(h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_storeu_pd(f->e + j, t);
+        acc = _mm512_add_pd(acc, t);
+    }
+    if (j < f->len) {
+        __mmask8 k = (__mmask8)((1u << (f->len - j)) - 1u);
+        __m512d c = (__m512d)sqdist_part_8(xi, f->y0, f->m, d, j, f->len - j);
+        c = _mm512_sub_pd(root ? _mm512_sqrt_pd(c) : c, vcs);
+        c = _mm512_maskz_mov_pd(k, c); /* as a masked load of the tile */
+        __m512d t = _mm512_fnmadd_pd(vs, c, _mm512_maskz_loadu_pd(k, h + j));
+        t = exp8(_mm512_sub_pd(t, vshift));
+        _mm512_mask_storeu_pd(f->e + j, k, t);
+        acc = _mm512_mask_add_pd(acc, k, acc, t);
+    }
+    return _mm512_reduce_add_pd(acc);
+}
+
+OTK_TARGET_AVX512 static double points_exp_avx512(const fused_row *f, size_t d,
+                                                  int root)
+{
+    FUSED_SWITCH(points_exp8_body, f, d, root);
+}
+#endif
+
+static double points_exp(const otk_cost *cost, const double *yt, size_t i,
+                         size_t j0, size_t len, double cshift, const double *h,
+                         double s, double shift, double *e)
+{
+    const fused_row f = {
+        cost->x + i * cost->d, yt + j0, h, cost->m, len, cshift, s, shift, e};
+    const int root = cost->metric == OTK_METRIC_EUCLIDEAN;
+#if OTK_HAVE_AVX2_VARIANT
+    if (otk__cpu_has_avx512())
+        return points_exp_avx512(&f, cost->d, root);
+    if (otk__cpu_has_avx2())
+        return points_exp_avx2(&f, cost->d, root);
+#endif
+    return points_exp_base(&f, cost->d, root);
 }
 
 /* Four rows of a blocked tile: their x (centred for the expanded form),
@@ -335,8 +518,6 @@ OTK_INLINE void block_columns(const block_rows *b, const double *yk,
         }
 }
 
-typedef int64_t v4i __attribute__((vector_size(32)));
-typedef double v8d __attribute__((vector_size(64)));
 typedef int64_t v8i __attribute__((vector_size(64)));
 BLOCK_BODY(4, otk_v4d, v4i)
 BLOCK_BODY(8, v8d, v8i)
@@ -465,7 +646,7 @@ void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
                         double *tile)
 {
     const size_t m = cost->m, step = tile_columns(cost);
-    const int block = blocked(cost);
+    const int block = blocked(cost), fused = fusable(cost);
     const int expanded = block && otk__cost_uses_expanded(cost, yt, s);
     double xc[BLOCK_ROWS][BLOCK_MAX_D];
     block_rows b;
@@ -496,15 +677,24 @@ void otk__cost_rows_exp(const otk_cost *cost, const double *yt, size_t i0,
             const size_t i = i0 + r;
             double *er = e + r * m + j0;
             const double *c = tile;
+            if (fused) {
+                sum[r] += points_exp(cost, yt, i, j0, len, cshift, h + j0, s,
+                                     shift[r], er);
+                continue;
+            }
+            if (cost->C != NULL) {
+                c = cost->C + i * m + j0;
+                sum[r] +=
+                    cshift != 0.0
+                        ? otk__exp_affine_shift_sum(h + j0, s, c, cshift,
+                                                    shift[r], er, len)
+                        : otk__exp_affine_sum(h + j0, s, c, shift[r], er, len);
+                continue;
+            }
             if (block)
                 c = er;
-            else if (cost->C == NULL)
-                points_tile(cost, yt, i, j0, len, cshift, tile);
-            else if (cshift != 0.0)
-                for (size_t j = 0; j < len; j++)
-                    tile[j] = cost->C[i * m + j0 + j] - cshift;
             else
-                c = cost->C + i * m + j0;
+                points_tile(cost, yt, i, j0, len, cshift, tile);
             sum[r] += otk__exp_affine_sum(h + j0, s, c, shift[r], er, len);
         }
     }

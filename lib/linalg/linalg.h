@@ -77,6 +77,12 @@ void otk__lse_affine(const double *h, double s, const double *c, double *e,
  */
 double otk__exp_affine_sum(const double *h, double s, const double *c,
                            double shift, double *e, size_t len);
+/* The same with c_j - cshift for c_j: bit for bit otk__exp_affine_sum of
+ * a copy of c minus cshift, without the copy (a dense row is read once,
+ * straight from the matrix). */
+double otk__exp_affine_shift_sum(const double *h, double s, const double *c,
+                                 double cshift, double shift, double *e,
+                                 size_t len);
 
 /* log(sum_j exp(t_j)) in two passes (the vectorized kernel); t is
  * overwritten with exp(t_j - max_j t_j). */
@@ -190,7 +196,9 @@ const double *otk__cost_row(const otk_cost *cost, const double *yt, size_t i,
  * L1 and every row of the block runs through a tile before the next, so
  * h and (for point clouds) the targets are read from memory once per
  * block instead of once per row, and a point-cloud row is never written
- * out: its cost tile goes from registers to the exponential through L1.
+ * out: for d < 8 and scale 1 its costs go from registers straight into
+ * the exponential, otherwise a cost tile goes to it through L1. A dense
+ * row is read once, straight from the matrix.
  * Each entry is the same arithmetic as otk__cost_row minus cshift followed
  * by otk__exp_affine_sum (the sums differ by rounding: they are summed per
  * tile). tile: otk__cost_exp_scratch_len(cost) doubles of scratch.

@@ -307,7 +307,8 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
     otk__cost_prepare(c, yt + 1);
     for (size_t j = 0; j < m; j++)
         h[j + 1] = j % 11 == 3 ? -INFINITY : 2.0 * test_uniform(st) - 1.0;
-    double shift[3] = {-1.5, NAN, 0.25}, sum[3];
+    double shift[4] = {-1.5, NAN, 0.25, 0.6}, sum[4];
+    ck_assert(rows <= 4);
     for (size_t k = 0; k < rows * m + 1; k++)
         e[k] = -7.0; /* to see the skipped row untouched */
     otk__cost_rows_exp(c, yt + 1, 0, rows, cshift, h + 1, s, shift, e + 1, sum,
@@ -319,7 +320,7 @@ static void check_rows_exp(const otk_cost *c, double cshift, double s,
     const double arg_err =
         expanded ? s * otk__cost_expanded_error(c, yt + 1) : 0.0;
     ck_assert(arg_err <= 1e-11);
-    for (size_t r = 0; r < rows; r += 2) {
+    for (size_t r = 0; r < rows; r += r == 0 ? 2 : 1) {
         const double *cr = otk__cost_row(c, yt + 1, r, row);
         for (size_t j = 0; j < m; j++)
             e1[j] = cr[j] - cshift;
@@ -389,6 +390,85 @@ START_TEST(cost_rows_exp_property)
             free(x);
             free(y);
         }
+}
+END_TEST
+
+/* The fused distance-and-exponential kernel (d < 8, scale 1: the cost
+ * never leaves the registers) at the tile boundaries: widths one below, at
+ * and one above a whole tile and several tiles, none a multiple of the
+ * vector width except the tile itself, four rows (one skipped). Each entry
+ * against libm's exp of the definition and bit for bit against the
+ * untiled path (check_rows_exp). */
+START_TEST(fused_rows_exp_at_tile_boundaries)
+{
+    unsigned long long st = 23;
+    enum { N = 4 };
+    for (size_t d = 1; d < 8; d++) {
+        double probe_y[1] = {0};
+        otk_cost probe = otk_cost_points(1, 1u << 20, d, probe_y, probe_y,
+                                         OTK_METRIC_SQEUCLIDEAN, 2.0);
+        const size_t tile = otk__cost_exp_scratch_len(&probe);
+        const size_t ms[] = {tile - 1, tile, tile + 1, 3 * tile + 5};
+        for (size_t b = 0; b < sizeof ms / sizeof *ms; b++) {
+            const size_t m = ms[b];
+            double *x = malloc(N * d * sizeof *x),
+                   *y = malloc(m * d * sizeof *y);
+            ck_assert(x && y);
+            test_gaussian_points(x, N, d, 0.0, &st);
+            test_gaussian_points(y, m, d, 0.3, &st);
+            for (int k = 0; k < 2; k++) {
+                otk_cost c = otk_cost_points(N, m, d, x, y,
+                                             k == 0 ? OTK_METRIC_SQEUCLIDEAN
+                                                    : OTK_METRIC_EUCLIDEAN,
+                                             2.0);
+                check_rows_exp(&c, 0.0, 0.5 / (double)d, &st);
+                check_rows_exp(&c, 0.75, 0.5 / (double)d, &st);
+            }
+            free(x);
+            free(y);
+        }
+    }
+}
+END_TEST
+
+/* The dense rows' kernel, which subtracts the shift of the cost on the
+ * fly: bit for bit the plain kernel over a shifted copy (sums included,
+ * the same lanes), and each entry against libm's exp, for widths around
+ * the vector widths and one past the prefetch distance. */
+START_TEST(exp_affine_shift_sum_is_the_shifted_copy)
+{
+    enum { N = 1100 };
+    double *h = malloc(N * sizeof *h), *c = malloc(N * sizeof *c),
+           *cs = malloc(N * sizeof *cs), *e = malloc(N * sizeof *e),
+           *e1 = malloc(N * sizeof *e1);
+    ck_assert(h && c && cs && e && e1);
+    unsigned long long st = 19;
+    const double cshift = 1e3, s = 2.0, shift = 0.3;
+    for (size_t j = 0; j < N; j++) {
+        h[j] = j % 13 == 4 ? -INFINITY : 2.0 * test_uniform(&st) - 1.0;
+        c[j] = cshift + 3.0 * test_uniform(&st);
+        cs[j] = c[j] - cshift;
+    }
+    const size_t lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 15, 17, 31, 1027};
+    for (size_t q = 0; q < sizeof lens / sizeof *lens; q++) {
+        const size_t len = lens[q];
+        double got = otk__exp_affine_shift_sum(h, s, c, cshift, shift, e, len);
+        double want = otk__exp_affine_sum(h, s, cs, shift, e1, len);
+        ck_assert_msg(got == want, "sum differs at len %zu", len);
+        double ref_sum = 0.0;
+        for (size_t j = 0; j < len; j++) {
+            ck_assert_msg(e[j] == e1[j], "entry %zu of %zu differs", j, len);
+            double ref = exp((h[j] - s * (c[j] - cshift)) - shift);
+            ref_sum += ref;
+            assert_close("entry", e[j], ref, 1e-14, 0.0);
+        }
+        assert_close("sum", got, ref_sum, 1e-14, 0.0);
+    }
+    free(h);
+    free(c);
+    free(cs);
+    free(e);
+    free(e1);
 }
 END_TEST
 
@@ -589,6 +669,60 @@ START_TEST(vector_ops)
     free(x);
     free(y);
     free(z);
+}
+END_TEST
+
+/* otk__vaxpy4, the sweeps' column sums: every column against the
+ * formula, for lengths around the 4- and 8-lane widths, and every column
+ * of a whole 4-column group the same chain y + a0 x0 + a1 x1 + a2 x2 +
+ * a3 x3 in order, exactly: of fused multiply-adds or of products and sums
+ * (as the build contracts them), one kind for all columns whatever their
+ * position; the last len % 4 columns are summed as one expression. */
+START_TEST(vaxpy4_lanes_are_fused_chains)
+{
+    enum { N = 1003 };
+    double *x = malloc(4 * N * sizeof *x), *y = malloc(N * sizeof *y),
+           *y0 = malloc(N * sizeof *y0);
+    ck_assert(x && y && y0);
+    unsigned long long st = 29;
+    const double a[4] = {0.3, -1.7, 2.9, 1e-3};
+    int seen = 0; /* the kind of chain of the columns so far */
+    const size_t lens[] = {0, 1, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, N};
+    for (size_t q = 0; q < sizeof lens / sizeof *lens; q++) {
+        const size_t len = lens[q];
+        for (size_t j = 0; j < 4 * len; j++)
+            x[j] = test_uniform(&st) - 0.5;
+        for (size_t j = 0; j < len; j++)
+            y[j] = y0[j] = test_uniform(&st) - 0.5;
+        otk__vaxpy4(len, a, x, y);
+        for (size_t j = 0; j < len; j++) {
+            const double *c = x + j;
+            long double ref = (long double)y0[j];
+            for (int k = 0; k < 4; k++)
+                ref += (long double)a[k] * (long double)c[k * len];
+            assert_close("vaxpy4", y[j], (double)ref, 1e-14, 1e-15);
+            if (j < len / 4 * 4) {
+                double fused = y0[j], plain = y0[j];
+                for (int k = 0; k < 4; k++) {
+                    fused = fma(a[k], c[k * len], fused);
+                    double p = a[k] * c[k * len];
+                    plain = plain + p;
+                }
+                int kind = fused == plain  ? (y[j] == fused ? seen : -1)
+                           : y[j] == fused ? 1
+                           : y[j] == plain ? 2
+                                           : -1;
+                ck_assert_msg(kind >= 0 && (seen == 0 || kind == seen),
+                              "column %zu of %zu: not the chain (kind %d, "
+                              "others %d)",
+                              j, len, kind, seen);
+                seen = kind; /* (unchanged where both chains agree) */
+            }
+        }
+    }
+    free(x);
+    free(y);
+    free(y0);
 }
 END_TEST
 
@@ -1053,9 +1187,12 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, lse_kernels);
     tcase_add_test(tc, cost_rows_match_entries);
     tcase_add_test(tc, cost_rows_exp_property);
+    tcase_add_test(tc, fused_rows_exp_at_tile_boundaries);
+    tcase_add_test(tc, exp_affine_shift_sum_is_the_shifted_copy);
     tcase_add_test(tc, expanded_costs_within_their_bound);
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
+    tcase_add_test(tc, vaxpy4_lanes_are_fused_chains);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
     tcase_add_test(tc, par_decider_takes_the_mean_of_its_probes);
