@@ -185,6 +185,11 @@ typedef struct otk_sinkhorn_settings {
 typedef struct otk_sinkhorn_progress {
     size_t stage;               /* epsilon-scaling stage, 1 for the first */
     otk_sinkhorn_domain domain; /* domain of the last sweep */
+    /* multiscale path (0 for the dense solver): the point pairs whose
+     * cost the current stage's sweeps form, and the point pairs formed by
+     * the sweeps on the points so far (coarse levels not counted) */
+    size_t kept_pairs;
+    size_t pair_evaluations;
 } otk_sinkhorn_progress;
 
 /*

@@ -176,3 +176,15 @@ double otk__box_dist2(const otk__clusters *P, size_t p, const otk__clusters *Q,
     }
     return s;
 }
+
+double otk__point_box_dist2(const double *x, const otk__clusters *Q, size_t q)
+{
+    const size_t d = Q->d;
+    const double *lo = Q->lo + q * d, *hi = Q->hi + q * d;
+    double s = 0.0;
+    for (size_t k = 0; k < d; k++) {
+        double gap = fmax(0.0, fmax(lo[k] - x[k], x[k] - hi[k]));
+        s += gap * gap;
+    }
+    return s;
+}
