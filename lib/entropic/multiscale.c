@@ -765,15 +765,20 @@ static double row_block(size_t nrun, const size_t *run, size_t len, size_t d,
     const size_t whole[2] = {0, len};
     const double guess = *mx;
     const double all = row_exps(1, whole, d, yc, stride, p, hb, s, cb, e, mx);
-    double out = 0.0;
+    /* four partial sums: a single one is a chain of dependent adds */
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
     for (size_t t = 0, a = 0; t <= nrun; t++) {
         const size_t b = t < nrun ? run[2 * t] : len;
-        for (size_t j = a; j < b; j++)
-            out += e[j];
+        size_t j = a;
+        for (; j + 4 <= b; j += 4)
+            for (int q = 0; q < 4; q++)
+                part[q] += e[j + (size_t)q];
+        for (; j < b; j++)
+            part[0] += e[j];
         memset(e + a, 0, (b - a) * sizeof *e);
         a = t < nrun ? run[2 * t + 1] : len;
     }
-    const double sum = all - out;
+    const double sum = all - ((part[0] + part[1]) + (part[2] + part[3]));
     if (sum >= 0.5 * all)
         return sum;
     *mx = guess;
