@@ -4,8 +4,11 @@
  * point-cloud solver, the multiscale path or the default settings (auto:
  * the path when its rule takes it), as one JSON line: the
  * divergence, the three solves' iterations, residuals and neglected-mass
- * bounds, wall and CPU seconds and peak memory. bench/multiscale_bench.py
- * runs it next to GeomLoss (docs/benchmarks.md, "Multiscale").
+ * bounds, wall and CPU seconds and peak memory, and on the multiscale
+ * path each solve's stages (reg, iterations, kept point pairs) and the
+ * point pairs its sweeps formed (deterministic work counts, from the
+ * progress callback). bench/multiscale_bench.py runs it next to GeomLoss
+ * (docs/benchmarks.md, "Multiscale").
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +34,50 @@ static double cpu_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#define MAX_STAGES 32
+
+/* One solve's stages as the progress callback saw them. */
+typedef struct stage_log {
+    size_t stages, evaluations, last_iteration;
+    double reg[MAX_STAGES];
+    size_t end[MAX_STAGES], kept[MAX_STAGES];
+} stage_log;
+
+/* The three solves of the divergence, told apart by the iteration count
+ * starting again. */
+typedef struct solve_log {
+    int solve;
+    stage_log s[3];
+} solve_log;
+
+static int record(void *user, const otk_progress *p)
+{
+    solve_log *log = user;
+    const otk_sinkhorn_progress *d = p->detail;
+    if (log->solve < 0 || p->iteration < log->s[log->solve].last_iteration)
+        log->solve++;
+    if (log->solve > 2 || d == NULL || d->stage == 0 || d->stage > MAX_STAGES)
+        return 0;
+    stage_log *sl = &log->s[log->solve];
+    sl->stages = d->stage > sl->stages ? d->stage : sl->stages;
+    sl->reg[d->stage - 1] = p->reg;
+    sl->end[d->stage - 1] = p->iteration;
+    sl->kept[d->stage - 1] = d->kept_pairs;
+    sl->evaluations = d->pair_evaluations;
+    sl->last_iteration = p->iteration;
+    return 0;
+}
+
+/* "stages_xy": [[reg, iterations, kept pairs], ...] */
+static void print_stages(const char *name, const stage_log *sl)
+{
+    printf("\"stages_%s\": [", name);
+    for (size_t k = 0; k < sl->stages; k++)
+        printf("%s[%.6g, %zu, %zu]", k > 0 ? ", " : "", sl->reg[k],
+               sl->end[k] - (k > 0 ? sl->end[k - 1] : 0), sl->kept[k]);
+    printf("], \"pair_evaluations_%s\": %zu, ", name, sl->evaluations);
 }
 
 static int run(const bench_options *o, int argc, char **argv, int multiscale)
@@ -63,6 +110,11 @@ static int run(const bench_options *o, int argc, char **argv, int multiscale)
     otk_cost cost = otk_cost_points(n, n, d, x, y, OTK_METRIC_SQEUCLIDEAN, 2);
     const otk_problem pb = {&cost, NULL, NULL, reg};
     otk_sinkhorn_info info[3];
+    solve_log log = {.solve = -1};
+    if (multiscale != 0) {
+        s.progress = record;
+        s.progress_user = &log;
+    }
     double div = NAN;
     const double w0 = bench_now(), c0 = cpu_now();
     otk_status st =
@@ -83,6 +135,8 @@ static int run(const bench_options *o, int argc, char **argv, int multiscale)
         bench_jnum(key, info[k].residual, 0);
         snprintf(key, sizeof key, "neglected_%s", names[k]);
         bench_jnum(key, info[k].neglected_mass, 0);
+        if (multiscale != 0)
+            print_stages(names[k], &log.s[k]);
     }
     bench_jnum("wall_s", wall, 0);
     bench_jnum("cpu_s", cpu, 0);

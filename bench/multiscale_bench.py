@@ -144,11 +144,12 @@ def table(records, args, load_before, load_after):
                 "/".join("%.2f" % v for v in load_before),
                 "/".join("%.2f" % v for v in load_after)), "",
             "| method | n | divergence | rel. diff | iterations xy/xx/yy | "
+            "kept pairs, last stage xy | pair evaluations xy/xx/yy | "
             "neglected (max) | wall s | CPU s | peak MiB |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in records:
         if "error" in r:
-            rows.append("| %s | %d | failed: %s | | | | | | |" % (
+            rows.append("| %s | %d | failed: %s | | | | | | | | |" % (
                 r["mode"], r["n"], r["error"].splitlines()[-1][:80]))
             continue
         d = r.get("divergence")
@@ -160,8 +161,14 @@ def table(records, args, load_before, load_after):
         negl = max((r.get("neglected_" + k) or 0.0)
                    for k in ("xy", "xx", "yy")) \
             if "neglected_xy" in r else None
-        rows.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["mode"], r["n"], fmt(d, ".12g"), fmt(rd, ".2e"), its,
+        stages = r.get("stages_xy") or []
+        kept = fmt(stages[-1][2], ".3g") if stages else "-"
+        evals = "/".join(fmt(r["pair_evaluations_" + k], ".2g")
+                         for k in ("xy", "xx", "yy")) \
+            if "pair_evaluations_xy" in r else "-"
+        rows.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+                    % (r["mode"], r["n"], fmt(d, ".12g"), fmt(rd, ".2e"), its,
+                       kept, evals,
             fmt(negl, ".1e"), fmt(r.get("wall_s"), ".1f"),
             fmt(r.get("cpu_s"), ".1f"), fmt(r.get("peak_rss_mib"), ".0f")))
     return "\n".join(rows) + "\n"

@@ -171,8 +171,9 @@ typedef struct otk_sinkhorn_settings {
      * stages use at most 10.
      * Default 10; valid: (0, inf). */
     double truncation;
-    /* Called at every check (every check_every iterations, and at each
-     * Newton trial point) with an otk_progress whose solver is "sinkhorn",
+    /* Called at every check (every check_every iterations, at each
+     * Newton trial point, and on the multiscale path at the check that
+     * ends each stage) with an otk_progress whose solver is "sinkhorn",
      * error the residual, reg the current stage's reg, objective NaN, and
      * detail an otk_sinkhorn_progress (below). Nonzero return cancels
      * (OTK_CANCELLED). Default NULL. */
@@ -185,6 +186,11 @@ typedef struct otk_sinkhorn_settings {
 typedef struct otk_sinkhorn_progress {
     size_t stage;               /* epsilon-scaling stage, 1 for the first */
     otk_sinkhorn_domain domain; /* domain of the last sweep */
+    /* multiscale path (0 for the dense solver): the point pairs whose
+     * cost the current stage's sweeps form, and the point pairs formed by
+     * the sweeps on the points so far (coarse levels not counted) */
+    size_t kept_pairs;
+    size_t pair_evaluations;
 } otk_sinkhorn_progress;
 
 /*

@@ -45,4 +45,8 @@ void otk__clusters_free(otk__clusters *c);
 double otk__box_dist2(const otk__clusters *P, size_t p, const otk__clusters *Q,
                       size_t q);
 
+/* Squared distance from the point x (d entries) to the bounding box of
+ * cluster q of Q (0 inside): no point of the cluster is closer. */
+double otk__point_box_dist2(const double *x, const otk__clusters *Q, size_t q);
+
 #endif

@@ -42,7 +42,12 @@
 
 #define POINTS_PER_CLUSTER 8  /* mean cluster size aimed at, at least */
 #define MAX_CLUSTERS 20000    /* per side: bounds the cluster pairs */
-#define COARSE_CELLS 1.0      /* kernel width of reg_c, in cells */
+/* kernel width of reg_c, in cells: at 10^4 points (8 a cell) a width
+ * of 1 started the points at 4.3e-3 with 3 stages above reg, 0.5 starts
+ * them at 1.08e-3 and takes 1.7 times fewer pair evaluations (the coarse
+ * level's own work grows less than that); 0.25 (the coarse level at
+ * reg) takes 372 iterations for xy instead of 281 */
+#define COARSE_CELLS 0.5
 #define DIRECT_PAIRS 250000   /* levels this small use the dense solver */
 #define COARSE_REL_TOL 1e-4   /* residual of coarse levels, times mass */
 #define STAGE_MAX_ITER 200    /* iterations per intermediate stage */
@@ -51,6 +56,11 @@
 #define CUT_BIN 0.5           /* steps of the raised cut (needed_cut) */
 #define CUT_BINS 64           /* ... and how many above the current one */
 #define REBUILDS 3            /* kept sets rebuilt to meet tol at the end */
+/* A row's runs of the gathered block (per-point pruning) are done one by
+ * one when they skip more than RUN_COST entries per run, else the whole
+ * block is evaluated and the skipped entries zeroed: a vector call on a
+ * short run costs about as much as that many entries. */
+#define RUN_COST 16
 /* settings.multiscale = -1 (docs/entropic.md, "Multiscale"): point
  * clouds in at most AUTO_MAX_DIM dimensions with n m >= AUTO_PAIRS whose
  * truncated kernel is narrow, truncation reg <= AUTO_WIDTH2 times the
@@ -98,11 +108,21 @@ typedef struct ms_run {
 } ms_run;
 
 /* The kept pairs of clusters, by row cluster (rowptr, cols) and by
- * column cluster (colptr, rows), each list ascending. */
+ * column cluster (colptr, rows), each list ascending; each cluster's best
+ * partner (best_col: of a row cluster, best_row: of a column cluster),
+ * whose pair keeps all its points; the kept point pairs (points). */
 typedef struct ms_pairs {
     size_t *rowptr, *colptr;
     uint32_t *cols, *rows;
-    size_t count;
+    uint32_t *best_col, *best_row;
+    size_t count, points;
+    /* kof: the row-list index of each column-list entry. Per-point
+     * pruning (point_kept) as bits: the points of row cluster I have a
+     * row of xw[I] words each from word xbase[I] on, bit q for I's q-th
+     * pair (a row's kept pairs are found a word at a time); the q-th
+     * point of J in pair k of the row list has bit ybit[k] + q of ymask */
+    size_t *kof, *xbase, *xw, *ybit;
+    uint64_t *xmask, *ymask;
 } ms_pairs;
 
 /* A level's state: the clustered sides (one when symmetric), the log
@@ -117,10 +137,19 @@ typedef struct ms_level {
     double *hx, *hy;         /* log w + potential / reg */
     double *colsum;          /* column sums of a sweep's plan */
     double *T;               /* c-transforms, max(n, m) */
-    double *Fmax, *Gmax;     /* cluster maxima of f and g */
-    double *buf;             /* SCRATCH_ROWS max(n, m) per thread */
+    double *Fmax, *Gmax;     /* cluster maxima of f0 and g0 */
+    double *Fcur, *Gcur;     /* ... and of f and g (neglected_mass) */
+    /* the potentials the kept pairs were built from (aliases when
+     * symmetric) and the slack of their test, cut times reg */
+    double *f0, *g0, slack;
+    double *buf; /* SCRATCH_ROWS max(n, m) per thread */
     size_t buflen;
+    /* per thread: the gathered block's column ranges (2 buflen), its
+     * segment offsets and rows' bits and a row's runs ((segcap + 1),
+     * (segcap + 1), 2 (segcap + 1)) */
+    size_t *colidx, *segs, segcap;
     ms_pairs pairs;
+    size_t evaluations; /* point pairs formed by the sweeps */
 } ms_level;
 
 static void pairs_free(ms_pairs *p)
@@ -129,14 +158,52 @@ static void pairs_free(ms_pairs *p)
     free(p->colptr);
     free(p->cols);
     free(p->rows);
+    free(p->best_col);
+    free(p->best_row);
+    free(p->kof);
+    free(p->xbase);
+    free(p->xw);
+    free(p->ybit);
+    free(p->xmask);
+    free(p->ymask);
     memset(p, 0, sizeof *p);
 }
 
-/* The exponent of the plan bound of the cluster pair (I, J). */
-static double pair_bound(const ms_level *L, size_t I, size_t J, double reg)
+/* The exponent of the plan bound of the cluster pair (I, J), with the
+ * cluster maxima F (of X) and G (of Y). */
+static double pair_bound(const ms_level *L, const double *F, const double *G,
+                         size_t I, size_t J, double reg)
 {
     const double d2 = otk__box_dist2(&L->X, I, L->Yp, J);
-    return (L->Fmax[I] + L->Gmax[J] - L->pb->scale * d2) / reg;
+    return (F[I] + G[J] - L->pb->scale * d2) / reg;
+}
+
+/* Whether the pair of X's cluster I and Y's cluster J keeps all its
+ * points (a best partner: no point is left without a column). */
+static int pair_full(const ms_level *L, size_t I, size_t J)
+{
+    return L->pairs.best_col[I] == J || L->pairs.best_row[J] == I;
+}
+
+/*
+ * Per-point pruning inside a kept pair: point p of one side (X when
+ * p_is_x) is kept against cluster q of the other side when its own bound
+ *   pot0_p + max0_q - scale dist(p, box_q)^2 >= -slack
+ * holds (pot0, max0 the potentials the pairs were built from); a point
+ * pair (r, c) of a kept cluster pair (I, J) is formed when r is kept
+ * against J and c against I. Every entry the cluster test keeps for its
+ * size, f_r + g_c - C_rc >= -slack, passes both, and the rule is the
+ * same on both sides: when x = y the kept point pairs stay symmetric, as
+ * the averaged update needs.
+ */
+static int point_kept(const ms_level *L, int p_is_x, size_t p, size_t q)
+{
+    const otk__clusters *P = p_is_x ? &L->X : L->Yp;
+    const otk__clusters *Q = p_is_x ? L->Yp : &L->X;
+    const double pot = p_is_x ? L->f0[p] : L->g0[p];
+    const double mx = p_is_x ? L->Gmax[q] : L->Fmax[q];
+    const double d2 = otk__point_box_dist2(P->pts + p * P->d, Q, q);
+    return L->pb->scale * d2 <= pot + mx + L->slack;
 }
 
 static void cluster_max(const otk__clusters *c, const double *pot, double *mx)
@@ -166,8 +233,9 @@ static void best_partners(const ms_level *L, int by_rows, double reg,
         for (size_t q = 0; q < Q->count; q++) {
             if (!(Q->mass[q] > 0.0))
                 continue;
-            double v = by_rows ? pair_bound(L, (size_t)p, q, reg)
-                               : pair_bound(L, q, (size_t)p, reg);
+            double v = by_rows
+                           ? pair_bound(L, L->Fmax, L->Gmax, (size_t)p, q, reg)
+                           : pair_bound(L, L->Fmax, L->Gmax, q, (size_t)p, reg);
             if (v > top) {
                 top = v;
                 arg = (uint32_t)q;
@@ -186,7 +254,7 @@ typedef struct keep_rule {
 static int kept(const keep_rule *k, size_t I, size_t J)
 {
     return k->best_col[I] == J || k->best_row[J] == I ||
-           pair_bound(k->L, I, J, k->reg) >= -k->cut;
+           pair_bound(k->L, k->L->Fmax, k->L->Gmax, I, J, k->reg) >= -k->cut;
 }
 
 /* One row cluster's kept columns: counted (cols NULL) or written. */
@@ -213,88 +281,250 @@ static void transpose_pairs(ms_pairs *p, size_t nr, size_t nc)
     size_t *fill = malloc(nc * sizeof *fill);
     memcpy(fill, p->colptr, nc * sizeof *fill);
     for (size_t I = 0; I < nr; I++)
-        for (size_t k = p->rowptr[I]; k < p->rowptr[I + 1]; k++)
+        for (size_t k = p->rowptr[I]; k < p->rowptr[I + 1]; k++) {
+            p->kof[fill[p->cols[k]]] = k;
             p->rows[fill[p->cols[k]]++] = (uint32_t)I;
+        }
     free(fill);
 }
 
-/* The kept pairs at reg from the current potentials. Returns 0 or -1
- * (memory). */
+static int mask_bit(const uint64_t *mask, size_t b)
+{
+    return (int)((mask[b >> 6] >> (b & 63)) & 1);
+}
+
+static void set_bit(uint64_t *mask, size_t b)
+{
+    mask[b >> 6] |= UINT64_C(1) << (b & 63);
+}
+
+static size_t cluster_size(const otk__clusters *c, size_t q)
+{
+    return c->start[q + 1] - c->start[q];
+}
+
+/* The row of bits of the local-th point of X's cluster I. */
+static const uint64_t *x_row(const ms_pairs *p, size_t I, size_t local)
+{
+    return p->xmask + p->xbase[I] + local * p->xw[I];
+}
+
+/* Whether the local-th point of X's cluster I is kept in I's q-th pair,
+ * and the local-th point of J in pair k (row list). */
+static int x_bit(const ms_pairs *p, size_t I, size_t q, size_t local)
+{
+    return mask_bit(x_row(p, I, local), q);
+}
+
+static int y_bit(const ms_pairs *p, size_t k, size_t local)
+{
+    return mask_bit(p->ymask, p->ybit[k] + local);
+}
+
+/* The bits of row cluster I's pairs; returns its kept point pairs. */
+static size_t fill_bits(ms_level *L, size_t I)
+{
+    ms_pairs *p = &L->pairs;
+    const otk__clusters *X = &L->X, *Y = L->Yp;
+    size_t total = 0;
+    for (size_t k = p->rowptr[I]; k < p->rowptr[I + 1]; k++) {
+        const size_t J = p->cols[k], q = k - p->rowptr[I];
+        const int full = pair_full(L, I, J);
+        size_t rows = 0, cols = 0;
+        for (size_t r = X->start[I]; r < X->start[I + 1]; r++)
+            if (full || point_kept(L, 1, r, J)) {
+                set_bit(p->xmask + p->xbase[I] + (r - X->start[I]) * p->xw[I],
+                        q);
+                rows++;
+            }
+        for (size_t c = Y->start[J]; c < Y->start[J + 1]; c++)
+            if (full || point_kept(L, 0, c, I)) {
+                set_bit(p->ymask, p->ybit[k] + c - Y->start[J]);
+                cols++;
+            }
+        total += rows * cols;
+    }
+    return total;
+}
+
+/* The bits of the per-point pruning of every kept pair; the kept point
+ * pairs' count into p->points. Each row cluster's bits start on a word
+ * of their own, so that the threads write disjoint words. Returns 0 or
+ * -1 (memory). */
+static int build_mask(ms_level *L)
+{
+    ms_pairs *p = &L->pairs;
+    const size_t nr = L->X.count;
+    p->xbase = malloc((nr + 1) * sizeof *p->xbase);
+    p->xw = malloc(nr * sizeof *p->xw);
+    p->ybit = malloc(p->count * sizeof *p->ybit);
+    if (p->xbase == NULL || p->xw == NULL || p->ybit == NULL)
+        return -1;
+    size_t words = 0, b = 0;
+    for (size_t I = 0; I < nr; I++) {
+        p->xw[I] = (p->rowptr[I + 1] - p->rowptr[I] + 63) / 64;
+        p->xbase[I] = words;
+        words += p->xw[I] * cluster_size(&L->X, I);
+        b = (b + 63) & ~(size_t)63;
+        for (size_t k = p->rowptr[I]; k < p->rowptr[I + 1]; k++) {
+            p->ybit[k] = b;
+            b += cluster_size(L->Yp, p->cols[k]);
+        }
+    }
+    p->xbase[nr] = words;
+    p->xmask = calloc(words + 1, sizeof *p->xmask);
+    p->ymask = calloc(b / 64 + 1, sizeof *p->ymask);
+    if (p->xmask == NULL || p->ymask == NULL)
+        return -1;
+    size_t total = 0;
+#pragma omp parallel for schedule(dynamic, 16) reduction(+ : total)            \
+    num_threads(L->threads) if (L->threads > 1)
+    for (long I = 0; I < (long)nr; I++)
+        total += fill_bits(L, (size_t)I);
+    p->points = total;
+    return 0;
+}
+
+/* The kept pairs at reg from the current potentials, which become f0 and
+ * g0. Returns 0 or -1 (memory). */
 static int build_pairs(ms_level *L, double reg, double cut)
 {
     const size_t nr = L->X.count, nc = L->Yp->count;
-    cluster_max(&L->X, L->f, L->Fmax);
-    cluster_max(L->Yp, L->g, L->Gmax);
+    if (L->f0 != L->f)
+        memcpy(L->f0, L->f, L->pb->n * sizeof *L->f0);
+    memcpy(L->g0, L->g, L->pb->m * sizeof *L->g0);
+    L->slack = cut * reg;
+    cluster_max(&L->X, L->f0, L->Fmax);
+    cluster_max(L->Yp, L->g0, L->Gmax);
     pairs_free(&L->pairs);
     ms_pairs *p = &L->pairs;
-    uint32_t *best_col = malloc(nr * sizeof *best_col);
-    uint32_t *best_row = malloc(nc * sizeof *best_row);
+    p->best_col = malloc(nr * sizeof *p->best_col);
+    p->best_row = malloc(nc * sizeof *p->best_row);
     p->rowptr = calloc(nr + 1, sizeof *p->rowptr);
     p->colptr = malloc((nc + 1) * sizeof *p->colptr);
-    int ok = best_col && best_row && p->rowptr && p->colptr;
-    if (ok) {
-        best_partners(L, 1, reg, best_col);
-        best_partners(L, 0, reg, best_row);
-        const keep_rule k = {L, reg, cut, best_col, best_row};
+    if (!p->best_col || !p->best_row || !p->rowptr || !p->colptr)
+        return -1;
+    best_partners(L, 1, reg, p->best_col);
+    best_partners(L, 0, reg, p->best_row);
+    const keep_rule k = {L, reg, cut, p->best_col, p->best_row};
 #pragma omp parallel for schedule(dynamic, 16)                                 \
     num_threads(L->threads) if (L->threads > 1)
-        for (long I = 0; I < (long)nr; I++)
-            p->rowptr[I + 1] = row_pairs(&k, (size_t)I, NULL);
-        for (size_t I = 0; I < nr; I++)
-            p->rowptr[I + 1] += p->rowptr[I];
-        p->count = p->rowptr[nr];
-        p->cols = malloc(p->count * sizeof *p->cols);
-        p->rows = malloc(p->count * sizeof *p->rows);
-        ok = p->cols != NULL && p->rows != NULL;
-        if (ok) {
+    for (long I = 0; I < (long)nr; I++)
+        p->rowptr[I + 1] = row_pairs(&k, (size_t)I, NULL);
+    for (size_t I = 0; I < nr; I++)
+        p->rowptr[I + 1] += p->rowptr[I];
+    p->count = p->rowptr[nr];
+    p->cols = malloc(p->count * sizeof *p->cols);
+    p->rows = malloc(p->count * sizeof *p->rows);
+    p->kof = malloc(p->count * sizeof *p->kof);
+    if (p->cols == NULL || p->rows == NULL || p->kof == NULL)
+        return -1;
 #pragma omp parallel for schedule(dynamic, 16)                                 \
     num_threads(L->threads) if (L->threads > 1)
-            for (long I = 0; I < (long)nr; I++)
-                row_pairs(&k, (size_t)I, p->cols + p->rowptr[I]);
-            transpose_pairs(p, nr, nc);
-        }
+    for (long I = 0; I < (long)nr; I++)
+        row_pairs(&k, (size_t)I, p->cols + p->rowptr[I]);
+    transpose_pairs(p, nr, nc);
+    return build_mask(L);
+}
+
+/* Adds the term e^x to the histogram of needed_cut by how far x lies
+ * below -cut. */
+static void bin_term(double *hist, double cut, double x, double term)
+{
+    const double bin = fmin(fmax(-x - cut, 0.0) / CUT_BIN, CUT_BINS - 1);
+    hist[(size_t)bin] += term;
+}
+
+/* The bound of the entries that per-point pruning drops inside the kept
+ * pair of cluster q (side X when p_is_x) and cluster o of the other side:
+ * every point p of q not kept against o bounds its row of the block by
+ *   w_p exp((pot_p + M_o - scale dist(p, box_o)^2) / reg) ohat_o
+ * with the current potentials (M_o the current maximum on o, ohat_o as
+ * Ahat / Bhat in neglected_mass; k the pair in the row list). Terms also
+ * go to hist when not NULL. */
+static double point_terms(const ms_level *L, int p_is_x, size_t q, size_t o,
+                          size_t k, double reg, double *hist, double cut)
+{
+    const ms_pairs *pp = &L->pairs;
+    const otk__clusters *P = p_is_x ? &L->X : L->Yp;
+    const otk__clusters *Q = p_is_x ? L->Yp : &L->X;
+    const double *pot = p_is_x ? L->f : L->g;
+    const double mo = p_is_x ? L->Gcur[o] : L->Fcur[o];
+    const double ohat = p_is_x ? L->hy[o] : L->hx[o];
+    double sum = 0.0;
+    if (!(ohat > 0.0))
+        return 0.0;
+    for (size_t p = P->start[q]; p < P->start[q + 1]; p++) {
+        const size_t local = p - P->start[q];
+        const int kept = p_is_x ? x_bit(pp, q, k - pp->rowptr[q], local)
+                                : y_bit(pp, k, local);
+        if (!(P->w[p] > 0.0) || kept)
+            continue;
+        const double d2 = otk__point_box_dist2(P->pts + p * P->d, Q, o);
+        const double x = (pot[p] + mo - L->pb->scale * d2) / reg;
+        const double term = P->w[p] * exp(x) * ohat;
+        sum += term;
+        if (hist != NULL)
+            bin_term(hist, cut, x, term);
     }
-    free(best_col);
-    free(best_row);
-    return ok ? 0 : -1;
+    return sum;
+}
+
+/* The terms of the bound for row cluster I (header comment): the pairs
+ * of clusters it drops, and inside its kept pairs the points that
+ * per-point pruning drops (point_terms). With hist, each term is also
+ * binned (needed_cut). */
+static double row_terms(const ms_level *L, size_t I, double reg, double *hist,
+                        double cut)
+{
+    const ms_pairs *p = &L->pairs;
+    const double *ahat = L->hx, *bhat = L->hy;
+    size_t k = p->rowptr[I];
+    double sum = 0.0;
+    for (size_t J = 0; J < L->Yp->count; J++) {
+        if (k < p->rowptr[I + 1] && p->cols[k] == J) {
+            k++;
+            if (!pair_full(L, I, J))
+                sum += point_terms(L, 1, I, J, k - 1, reg, hist, cut) +
+                       point_terms(L, 0, J, I, k - 1, reg, hist, cut);
+            continue;
+        }
+        if (!(ahat[I] > 0.0 && bhat[J] > 0.0))
+            continue;
+        const double e = pair_bound(L, L->Fcur, L->Gcur, I, J, reg);
+        const double term = ahat[I] * bhat[J] * exp(e);
+        sum += term;
+        if (hist != NULL)
+            bin_term(hist, cut, e, term);
+    }
+    return sum;
 }
 
 /* The bound of the plan mass outside the kept pairs, from the current
- * potentials (header comment). */
+ * potentials (header comment); leaves Ahat and Bhat in hx and hy and the
+ * current cluster maxima in Fcur and Gcur for needed_cut. */
 static double neglected_mass(ms_level *L, double reg)
 {
     const otk__clusters *X = &L->X, *Y = L->Yp;
-    cluster_max(X, L->f, L->Fmax);
-    cluster_max(Y, L->g, L->Gmax);
+    cluster_max(X, L->f, L->Fcur);
+    cluster_max(Y, L->g, L->Gcur);
     /* Ahat and Bhat in hx and hy (free until the next sweep) */
     double *ahat = L->hx, *bhat = L->hy;
     for (size_t q = 0; q < X->count; q++) {
         ahat[q] = 0.0;
         for (size_t s = X->start[q]; s < X->start[q + 1]; s++)
-            ahat[q] += X->w[s] * exp((L->f[s] - L->Fmax[q]) / reg);
+            ahat[q] += X->w[s] * exp((L->f[s] - L->Fcur[q]) / reg);
     }
     for (size_t q = 0; q < Y->count; q++) {
         bhat[q] = 0.0;
         for (size_t s = Y->start[q]; s < Y->start[q + 1]; s++)
-            bhat[q] += Y->w[s] * exp((L->g[s] - L->Gmax[q]) / reg);
+            bhat[q] += Y->w[s] * exp((L->g[s] - L->Gcur[q]) / reg);
     }
     double *per_row = L->T;
 #pragma omp parallel for schedule(dynamic, 16)                                 \
     num_threads(L->threads) if (L->threads > 1)
-    for (long I = 0; I < (long)X->count; I++) {
-        const ms_pairs *p = &L->pairs;
-        size_t k = p->rowptr[I];
-        double sum = 0.0;
-        for (size_t J = 0; J < Y->count; J++) {
-            if (k < p->rowptr[I + 1] && p->cols[k] == J) {
-                k++;
-                continue;
-            }
-            if (bhat[J] > 0.0)
-                sum += bhat[J] * exp(pair_bound(L, (size_t)I, J, reg));
-        }
-        per_row[I] = ahat[I] > 0.0 ? ahat[I] * sum : 0.0;
-    }
+    for (long I = 0; I < (long)X->count; I++)
+        per_row[I] = row_terms(L, (size_t)I, reg, NULL, 0.0);
     double total = 0.0;
     for (size_t q = 0; q < X->count; q++)
         total += per_row[q];
@@ -302,31 +532,17 @@ static double neglected_mass(ms_level *L, double reg)
 }
 
 /* The smallest cut, above `cut` in steps of CUT_BIN, at which the terms
- * of the bound of the pairs it still drops sum to at most `want`, with
- * the potentials of the last neglected_mass call (whose Ahat and Bhat are
- * still in hx and hy): a histogram of the dropped pairs' terms by how far
- * below the cut they lie. Serial (a rebuild at the end is rare), so that
- * the choice does not depend on the threads. */
+ * of the bound of what it still drops sum to at most `want`, with the
+ * potentials of the last neglected_mass call: a histogram of the terms by
+ * how far below the cut they lie. A pair of clusters that a higher cut
+ * keeps may still drop points, which this does not foresee: the bound is
+ * measured again after the rebuild. Serial (a rebuild at the end is
+ * rare), so that the choice does not depend on the threads. */
 static double needed_cut(const ms_level *L, double reg, double cut, double want)
 {
     double hist[CUT_BINS] = {0.0};
-    const double *ahat = L->hx, *bhat = L->hy;
-    const ms_pairs *p = &L->pairs;
-    for (size_t I = 0; I < L->X.count; I++) {
-        size_t k = p->rowptr[I];
-        for (size_t J = 0; J < L->Yp->count; J++) {
-            if (k < p->rowptr[I + 1] && p->cols[k] == J) {
-                k++;
-                continue;
-            }
-            if (!(ahat[I] > 0.0 && bhat[J] > 0.0))
-                continue;
-            const double e = pair_bound(L, I, J, reg);
-            const double bin =
-                fmin(fmax(-e - cut, 0.0) / CUT_BIN, CUT_BINS - 1);
-            hist[(size_t)bin] += ahat[I] * bhat[J] * exp(e);
-        }
-    }
+    for (size_t I = 0; I < L->X.count; I++)
+        row_terms(L, I, reg, hist, cut);
     size_t keep = CUT_BINS;
     double tail = 0.0;
     while (keep > 0 && tail + hist[keep - 1] <= want)
@@ -345,24 +561,131 @@ typedef struct sweep_extra {
     const double *guess;
 } sweep_extra;
 
-/* A row cluster's block: the kept columns' h and transposed coordinates
- * gathered into contiguous scratch (coordinate q at yc + q * stride), so
- * that each row of the cluster runs long vector loops. Returns the
- * block's length. */
-static size_t gather(const otk__clusters *C, const uint32_t *idx, size_t k0,
-                     size_t k1, const double *hcol, double *hb, double *yc,
-                     size_t stride)
+/* The first bit at or after k, below n, that is set (want 1) or clear
+ * (want 0) in w; n when none. */
+static size_t next_bit(const uint64_t *w, size_t k, size_t n, int want)
 {
-    size_t len = 0;
+    if (k >= n)
+        return n;
+    size_t i = k >> 6;
+    uint64_t x = (want ? w[i] : ~w[i]) & (~UINT64_C(0) << (k & 63));
+    while (x == 0) {
+        if (++i * 64 >= n)
+            return n;
+        x = want ? w[i] : ~w[i];
+    }
+    const size_t b = i * 64 + (size_t)__builtin_ctzll(x);
+    return b < n ? b : n;
+}
+
+/* Adds the block range [a, b) to the runs, merged with the last one when
+ * adjacent. */
+static size_t add_run(size_t *run, size_t nrun, size_t a, size_t b)
+{
+    if (a == b)
+        return nrun;
+    if (nrun > 0 && run[2 * nrun - 1] == a) {
+        run[2 * nrun - 1] = b;
+        return nrun;
+    }
+    run[2 * nrun] = a;
+    run[2 * nrun + 1] = b;
+    return nrun + 1;
+}
+
+/* Adds the columns [c, c + cnt) to the ranges (start, count), merged
+ * with the last one when adjacent. */
+static size_t add_range(size_t *range, size_t n, size_t c, size_t cnt)
+{
+    if (n > 0 && range[2 * n - 2] + range[2 * n - 1] == c) {
+        range[2 * n - 1] += cnt;
+        return n;
+    }
+    range[2 * n] = c;
+    range[2 * n + 1] = cnt;
+    return n + 1;
+}
+
+/* A row cluster's block: the h and transposed coordinates of the kept
+ * columns' points kept against row cluster I (the mask) gathered into
+ * contiguous scratch (coordinate q at yc + q * stride), with their
+ * ranges of consecutive columns in colrun (start, count; *ncolrun of
+ * them), segment offsets seg (pair k's points are
+ * [seg[k - k0], seg[k - k0 + 1])) and the bit of the cluster's first row
+ * point in each pair in rb, so that each row of the cluster runs long
+ * vector loops. Returns the block's length. */
+static size_t gather(const ms_level *L, int rows_are_x, size_t k0, size_t k1,
+                     const double *hcol, double *hb, double *yc, size_t stride,
+                     size_t *colrun, size_t *ncolrun, size_t *seg, size_t *rb)
+{
+    const ms_pairs *p = &L->pairs;
+    const otk__clusters *C = rows_are_x ? L->Yp : &L->X;
+    const uint32_t *idx = rows_are_x ? p->cols : p->rows;
+    size_t len = 0, nrun = 0;
     for (size_t k = k0; k < k1; k++) {
-        const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
-        memcpy(hb + len, hcol + j0, cnt * sizeof *hb);
+        const size_t J = idx[k], kk = rows_are_x ? k : p->kof[k];
+        /* the X cluster's bits come first */
+        /* the columns' bits: Y's in the pair, or X's in J's row list */
+        const uint64_t *w = rows_are_x ? p->ymask : p->xmask + p->xbase[J];
+        const size_t b0 = rows_are_x ? p->ybit[kk] : kk - p->rowptr[J];
+        const size_t step = rows_are_x ? 1 : 64 * p->xw[J];
+        rb[k - k0] = rows_are_x ? 0 : p->ybit[kk];
+        seg[k - k0] = len;
+        if (rows_are_x) {
+            /* the pair's bits are consecutive: a range of set bits at a
+             * time */
+            const size_t end = b0 + cluster_size(C, J);
+            for (size_t o = next_bit(w, b0, end, 1); o < end;) {
+                const size_t e = next_bit(w, o, end, 0);
+                nrun = add_range(colrun, nrun, C->start[J] + o - b0, e - o);
+                len += e - o;
+                o = next_bit(w, e, end, 1);
+            }
+            continue;
+        }
+        for (size_t c = C->start[J], o = b0; c < C->start[J + 1];
+             c++, o += step)
+            if (mask_bit(w, o)) {
+                nrun = add_range(colrun, nrun, c, 1);
+                len++;
+            }
+    }
+    seg[k1 - k0] = len;
+    *ncolrun = nrun;
+    for (size_t t = 0, o = 0; t < nrun; t++) {
+        const size_t c0 = colrun[2 * t], cnt = colrun[2 * t + 1];
+        memcpy(hb + o, hcol + c0, cnt * sizeof *hb);
         for (size_t q = 0; q < C->d; q++)
-            memcpy(yc + q * stride + len, C->ptsT + q * C->n + j0,
+            memcpy(yc + q * stride + o, C->ptsT + q * C->n + c0,
                    cnt * sizeof *yc);
-        len += cnt;
+        o += cnt;
     }
     return len;
+}
+
+/* Row r's runs of the block (r the local-th point of row cluster I, nseg
+ * pairs): the segments of the pairs that keep r, adjacent ones merged;
+ * run t is [run[2t], run[2t+1]). Rows of X read their row of bits a run
+ * of pairs at a time; rows of Y test each pair's bit (from rb). Returns
+ * the number of runs. */
+static size_t row_runs(const ms_level *L, int rows_are_x, size_t I,
+                       size_t local, size_t nseg, const size_t *seg,
+                       const size_t *rb, size_t *run)
+{
+    size_t nrun = 0;
+    if (rows_are_x) {
+        const uint64_t *w = x_row(&L->pairs, I, local);
+        for (size_t k = next_bit(w, 0, nseg, 1); k < nseg;) {
+            const size_t e = next_bit(w, k, nseg, 0);
+            nrun = add_run(run, nrun, seg[k], seg[e]);
+            k = next_bit(w, e, nseg, 1);
+        }
+        return nrun;
+    }
+    for (size_t k = 0; k < nseg; k++)
+        if (mask_bit(L->pairs.ymask, rb[k] + local))
+            nrun = add_run(run, nrun, seg[k], seg[k + 1]);
+    return nrun;
 }
 
 /* c_j = |p - y_j|^2 over the block. */
@@ -382,24 +705,110 @@ static void block_distances(size_t d, size_t len, const double *yc,
     }
 }
 
-/* acc += the block's column sums ab, back at the columns' places. */
-static void scatter(const otk__clusters *C, const uint32_t *idx, size_t k0,
-                    size_t k1, const double *ab, double *acc)
+/* One row over its runs: the costs cb and exponentials e of the run
+ * entries, e = exp(hb - s cb - *mx) with the shift *mx, and their sum
+ * (returned): one pass with the guess when it is finite and the sum
+ * trustworthy, else the row's maximum first. */
+static double row_exps(size_t nrun, const size_t *run, size_t d,
+                       const double *yc, size_t stride, const double *p,
+                       const double *hb, double s, double *cb, double *e,
+                       double *mx)
 {
-    for (size_t k = k0, o = 0; k < k1; k++) {
-        const size_t j0 = C->start[idx[k]], cnt = C->start[idx[k] + 1] - j0;
-        otk__vaxpy(cnt, 1.0, ab + o, acc + j0);
-        o += cnt;
+    for (size_t t = 0; t < nrun; t++) {
+        const size_t a = run[2 * t];
+        block_distances(d, run[2 * t + 1] - a, yc + a, stride, p, cb + a);
     }
+    double sum = 0.0;
+    if (isfinite(*mx))
+        for (size_t t = 0; t < nrun; t++) {
+            const size_t a = run[2 * t];
+            sum += otk__exp_affine_sum(hb + a, s, cb + a, *mx, e + a,
+                                       run[2 * t + 1] - a);
+        }
+    if (sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX)
+        return sum;
+    double top = -INFINITY;
+    for (size_t t = 0; t < nrun; t++) {
+        const size_t a = run[2 * t];
+        double m_t, s_t;
+        otk__lse_affine(hb + a, s, cb + a, e + a, run[2 * t + 1] - a, &m_t,
+                        &s_t);
+        top = fmax(top, m_t);
+    }
+    *mx = top;
+    if (nrun == 1 || !isfinite(top)) {
+        /* one run's lse is the row's */
+        sum = 0.0;
+        for (size_t t = 0; t < nrun; t++) {
+            const size_t a = run[2 * t], len = run[2 * t + 1] - a;
+            for (size_t j = 0; j < len; j++)
+                sum += e[a + j];
+        }
+        return sum;
+    }
+    sum = 0.0;
+    for (size_t t = 0; t < nrun; t++) {
+        const size_t a = run[2 * t];
+        sum += otk__exp_affine_sum(hb + a, s, cb + a, top, e + a,
+                                   run[2 * t + 1] - a);
+    }
+    return sum;
+}
+
+/* Row r over the whole block [0, len) when its runs are too many for
+ * what they save (RUN_COST): the exponentials of the block, then the
+ * entries outside the runs zeroed and their part taken from the sum
+ * (those entries are below exp(-cut) of the row's plan, so the
+ * difference loses nothing unless the runs hold less than half the sum:
+ * then, or when the one-pass sum fails, the runs are done one by one).
+ * Returns the row's sum with e, cb and *mx as row_exps leaves them. */
+static double row_block(size_t nrun, const size_t *run, size_t len, size_t d,
+                        const double *yc, size_t stride, const double *p,
+                        const double *hb, double s, double *cb, double *e,
+                        double *mx)
+{
+    const size_t whole[2] = {0, len};
+    const double guess = *mx;
+    const double all = row_exps(1, whole, d, yc, stride, p, hb, s, cb, e, mx);
+    /* four partial sums: a single one is a chain of dependent adds */
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
+    for (size_t t = 0, a = 0; t <= nrun; t++) {
+        const size_t b = t < nrun ? run[2 * t] : len;
+        size_t j = a;
+        for (; j + 4 <= b; j += 4)
+            for (int q = 0; q < 4; q++)
+                part[q] += e[j + (size_t)q];
+        for (; j < b; j++)
+            part[0] += e[j];
+        memset(e + a, 0, (b - a) * sizeof *e);
+        a = t < nrun ? run[2 * t + 1] : len;
+    }
+    const double sum = all - ((part[0] + part[1]) + (part[2] + part[3]));
+    if (sum >= 0.5 * all)
+        return sum;
+    *mx = guess;
+    return row_exps(nrun, run, d, yc, stride, p, hb, s, cb, e, mx);
+}
+
+/* The sum over the runs of x . y. */
+static double runs_dot(size_t nrun, const size_t *run, const double *x,
+                       const double *y)
+{
+    double v = 0.0;
+    for (size_t t = 0; t < nrun; t++) {
+        const size_t a = run[2 * t];
+        v += otk__vdot(run[2 * t + 1] - a, x + a, y + a);
+    }
+    return v;
 }
 
 /*
  * T_r = -reg log sum_c exp(hcol_c - scale |p_r - q_c|^2 / reg) for every
- * sorted point r of one side (X when rows_are_x, else Y) over the points
- * c of the other side's kept clusters, and what ex asks (NULL: nothing);
- * the column sums go to L->colsum. Row clusters are split statically
- * among the threads and the sums added in thread order: reproducible for
- * a given thread count.
+ * sorted point r of one side (X when rows_are_x, else Y) over the kept
+ * points c of the other side (the kept pairs of clusters, pruned per
+ * point), and what ex asks (NULL: nothing); the column sums go to
+ * L->colsum. Row clusters are split statically among the threads and the
+ * sums added in thread order: reproducible for a given thread count.
  */
 static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
                   double *T, const sweep_extra *ex)
@@ -407,9 +816,9 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
     const otk__clusters *R = rows_are_x ? &L->X : L->Yp;
     const otk__clusters *C = rows_are_x ? L->Yp : &L->X;
     const size_t *ptr = rows_are_x ? L->pairs.rowptr : L->pairs.colptr;
-    const uint32_t *idx = rows_are_x ? L->pairs.cols : L->pairs.rows;
     const double scale = L->pb->scale, s = scale / reg;
     const size_t bl = L->buflen, d = L->pb->d, stride = SCRATCH_ROWS(d) * bl;
+    const size_t sc = 2 * (L->segcap + 1);
     double *mean = ex != NULL ? ex->mean : NULL;
     double *pot = ex != NULL ? ex->pot : NULL;
     const double omega = ex != NULL ? ex->omega : 1.0;
@@ -426,35 +835,63 @@ static void sweep(ms_level *L, int rows_are_x, const double *hcol, double reg,
         /* per thread: acc, hb, cb, e, ab, then d rows of coordinates */
         double *acc = L->buf + t * stride, *hb = acc + bl, *cb = hb + bl;
         double *e = cb + bl, *ab = e + bl, *yc = ab + bl;
+        size_t *colrun = L->colidx + t * 2 * bl;
+        size_t *seg = L->segs + t * 2 * sc, *rb = seg + sc / 2;
+        size_t *run = seg + sc;
 #pragma omp for schedule(static)
         for (long I = 0; I < (long)R->count; I++) {
             const size_t k0 = ptr[I], k1 = ptr[I + 1];
-            const size_t len = gather(C, idx, k0, k1, hcol, hb, yc, bl);
+            size_t ncolrun;
+            const size_t len = gather(L, rows_are_x, k0, k1, hcol, hb, yc, bl,
+                                      colrun, &ncolrun, seg, rb);
             if (pot != NULL)
                 memset(ab, 0, len * sizeof *ab);
             for (size_t r = R->start[I]; r < R->start[I + 1]; r++) {
-                block_distances(d, len, yc, bl, R->pts + r * d, cb);
-                double mx = guess != NULL ? -guess[r] / reg : NAN, sum = 0.0;
-                if (isfinite(mx))
-                    sum = otk__exp_affine_sum(hb, s, cb, mx, e, len);
-                if (!(sum >= ONE_PASS_MIN && sum <= ONE_PASS_MAX))
-                    otk__lse_affine(hb, s, cb, e, len, &mx, &sum);
+                size_t nrun = row_runs(L, rows_are_x, (size_t)I,
+                                       r - R->start[I], k1 - k0, seg, rb, run);
+                size_t kept = 0;
+                for (size_t q = 0; q < nrun; q++)
+                    kept += run[2 * q + 1] - run[2 * q];
+                double mx = guess != NULL ? -guess[r] / reg : NAN;
+                const double *pr = R->pts + r * d;
+                /* the whole block (zeros outside the runs) when the runs
+                 * save less than their calls cost */
+                const int whole = nrun > 1 && len - kept <= RUN_COST * nrun;
+                const double sum = whole ? row_block(nrun, run, len, d, yc, bl,
+                                                     pr, hb, s, cb, e, &mx)
+                                         : row_exps(nrun, run, d, yc, bl, pr,
+                                                    hb, s, cb, e, &mx);
+                if (whole) {
+                    run[0] = 0;
+                    run[1] = len;
+                    nrun = 1;
+                }
                 T[r] = -reg * (mx + log(sum));
                 if (mean != NULL)
-                    mean[r] =
-                        sum > 0.0 ? scale * otk__vdot(len, e, cb) / sum : 0.0;
+                    mean[r] = sum > 0.0
+                                  ? scale * runs_dot(nrun, run, e, cb) / sum
+                                  : 0.0;
                 if (pot != NULL) {
                     /* P_rc = w_r exp(delta / reg) e_c / sum */
                     double delta =
                         omega == 1.0 ? 0.0 : (1.0 - omega) * (pot[r] - T[r]);
                     pot[r] = T[r] + delta;
-                    otk__vaxpy(len, R->w[r] * exp(delta / reg) / sum, e, ab);
+                    const double coef = R->w[r] * exp(delta / reg) / sum;
+                    for (size_t q = 0; q < nrun; q++) {
+                        const size_t a = run[2 * q];
+                        otk__vaxpy(run[2 * q + 1] - a, coef, e + a, ab + a);
+                    }
                 }
             }
             if (pot != NULL)
-                scatter(C, idx, k0, k1, ab, acc);
+                for (size_t q = 0, o = 0; q < ncolrun; q++) {
+                    const size_t cnt = colrun[2 * q + 1];
+                    otk__vaxpy(cnt, 1.0, ab + o, acc + colrun[2 * q]);
+                    o += cnt;
+                }
         }
     }
+    L->evaluations += L->pairs.points;
     if (pot == NULL)
         return;
     memcpy(L->colsum, L->buf, C->n * sizeof *L->colsum);
@@ -563,15 +1000,21 @@ static void relax_update(ms_relax *rx, double res, size_t k)
 #define KEEP_GOING 1000 /* not a status */
 
 /* The residual of this iteration's plan, passed to the callback (top
- * level) when report is set. */
-static int check(ms_run *run, double res, double reg, double tol, int report)
+ * level) when report is set or the stage ends here. */
+static int check(const ms_level *L, ms_run *run, double res, double reg,
+                 double tol, int report)
 {
     run->residual = res;
     if (isnan(res))
         return OTK_ERR_NUMERICAL;
-    if (report && run->top && run->s->progress != NULL) {
+    /* a stage's last check is reported too, so that the callback sees
+     * every stage's end (its kept pairs, its iterations) */
+    if ((report || res <= tol) && run->top && run->s->progress != NULL) {
         const otk_sinkhorn_progress detail = {.stage = run->stage,
-                                              .domain = OTK_DOMAIN_LOG};
+                                              .domain = OTK_DOMAIN_LOG,
+                                              .kept_pairs = L->pairs.points,
+                                              .pair_evaluations =
+                                                  L->evaluations};
         otk_progress p = {.solver = "sinkhorn",
                           .iteration = run->iterations,
                           .error = res,
@@ -595,8 +1038,8 @@ static int symmetric_iteration(ms_level *L, ms_run *run, double reg, double tol,
     const sweep_extra ex = {NULL, NULL, 1.0, L->g};
     sweep(L, 1, L->hy, reg, L->T, &ex);
     run->iterations++;
-    return check(run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg, tol,
-                 report);
+    return check(L, run, 2.0 * side_residual(n, L->X.w, L->g, L->T, reg), reg,
+                 tol, report);
 }
 
 /* f <- (1 - w) f + w T(g), then T(f) for the next g; the measured plan
@@ -629,7 +1072,7 @@ static int iteration(ms_level *L, ms_run *run, double reg, double tol,
         sweep(L, 0, L->hx, reg, L->T, NULL);
         cols = side_residual(m, b, L->g, L->T, reg);
     }
-    return check(run, rows + cols, reg, tol, report);
+    return check(L, run, rows + cols, reg, tol, report);
 }
 
 /* The next g from the c-transform an iteration left in L->T. */
@@ -846,6 +1289,13 @@ static void level_free(ms_level *L)
     free(L->T);
     free(L->Fmax);
     free(L->Gmax);
+    free(L->Fcur);
+    free(L->Gcur);
+    if (L->g0 != L->f0)
+        free(L->g0);
+    free(L->f0);
+    free(L->colidx);
+    free(L->segs);
     free(L->buf);
     free(L->colsum);
     pairs_free(&L->pairs);
@@ -866,11 +1316,20 @@ static int level_alloc(ms_level *L)
     L->T = malloc(big * sizeof *L->T);
     L->Fmax = malloc(L->X.count * sizeof *L->Fmax);
     L->Gmax = malloc(L->Yp->count * sizeof *L->Gmax);
+    L->Fcur = malloc(L->X.count * sizeof *L->Fcur);
+    L->Gcur = malloc(L->Yp->count * sizeof *L->Gcur);
+    L->g0 = malloc(m * sizeof *L->g0);
+    L->f0 = L->pb->symmetric ? L->g0 : malloc(n * sizeof *L->f0);
+    L->segcap = L->X.count > L->Yp->count ? L->X.count : L->Yp->count;
+    L->colidx = malloc(2 * big * (size_t)L->threads * sizeof *L->colidx);
+    L->segs =
+        malloc(4 * (L->segcap + 1) * (size_t)L->threads * sizeof *L->segs);
     L->colsum = malloc(big * sizeof *L->colsum);
     L->buf = malloc(SCRATCH_ROWS(L->pb->d) * big * (size_t)L->threads *
                     sizeof *L->buf);
     if (!L->lx || !L->ly || !L->f || !L->g || !L->hx || !L->hy || !L->T ||
-        !L->Fmax || !L->Gmax || !L->buf || !L->colsum)
+        !L->Fmax || !L->Gmax || !L->Fcur || !L->Gcur || !L->f0 || !L->g0 ||
+        !L->colidx || !L->segs || !L->buf || !L->colsum)
         return -1;
     for (size_t i = 0; i < n; i++)
         L->lx[i] = log(L->X.w[i]);
@@ -947,7 +1406,12 @@ static void write_plan(const ms_level *L, double *P)
             for (size_t k = L->pairs.rowptr[I]; k < L->pairs.rowptr[I + 1];
                  k++) {
                 const uint32_t J = L->pairs.cols[k];
+                if (!x_bit(&L->pairs, I, k - L->pairs.rowptr[I],
+                           r - X->start[I]))
+                    continue;
                 for (size_t c = Y->start[J]; c < Y->start[J + 1]; c++) {
+                    if (!y_bit(&L->pairs, k, c - Y->start[J]))
+                        continue;
                     double d2 = 0.0;
                     for (size_t q = 0; q < d; q++) {
                         double dd = X->pts[r * d + q] - Y->pts[c * d + q];

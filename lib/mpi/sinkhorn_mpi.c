@@ -39,7 +39,8 @@ static int measure(dist *D, const sweep_problem *pb, double tol, run_state *st)
         return OTK_ERR_NUMERICAL;
     int cancel = 0;
     if (st->s->progress != NULL) {
-        const otk_sinkhorn_progress detail = {st->stage, OTK_DOMAIN_LOG};
+        const otk_sinkhorn_progress detail = {.stage = st->stage,
+                                              .domain = OTK_DOMAIN_LOG};
         otk_progress p = {.solver = "sinkhorn",
                           .iteration = st->iterations,
                           .error = r,
