@@ -254,11 +254,16 @@ typedef struct reduced {
     size_t *up;    /* n + m: a node's entry toward its root (SIZE_MAX) */
     size_t *tree;  /* per entry: 1 on the forest (a tie kept), else 0 */
     size_t *colof; /* per entry: its column */
-    size_t *nz_row, *nz_col; /* n + m each: a beta's neighbours */
+    /* per column: beta_j's couplings to the other unknowns, at
+     * cstart(j) = start[j] + j: their unknowns and weights, the count */
+    size_t *cidx, *ccount;
+    size_t *pinned; /* per unknown after the betas: 1 if pinned */
     double *off;   /* n + m: a node's offset from its unknown */
     double *dem;   /* n + m: what a node's tied entries must carry */
     double *rhs;   /* n + m: the reduced system's right side, solution */
     double *wv;    /* per entry: its tied plan value */
+    double *cw;    /* the couplings' weights (as cidx) */
+    double *diag;  /* m: beta_j's own weight */
 } reduced;
 
 static int reduced_bind(const otk__finish_problem *p, otk__ties_buffers *tb,
@@ -266,8 +271,8 @@ static int reduced_bind(const otk__finish_problem *p, otk__ties_buffers *tb,
 {
     const size_t nm = p->n + p->m, used = tb->used;
     if (otk__smooth_grow((void **)&tb->red_idx, &tb->red_idx_cap,
-                         7 * nm + 1 + 4 * used, sizeof *tb->red_idx) != 0 ||
-        otk__smooth_grow((void **)&tb->red, &tb->red_cap, 3 * nm + used + 1,
+                         6 * nm + 2 + 5 * used + p->m, sizeof *tb->red_idx) != 0 ||
+        otk__smooth_grow((void **)&tb->red, &tb->red_cap, 3 * nm + 2 * used + 2 * p->m + 1,
                          sizeof *tb->red) != 0)
         return -1;
     r->var = tb->red_idx;
@@ -277,12 +282,15 @@ static int reduced_bind(const otk__finish_problem *p, otk__ties_buffers *tb,
     r->up = r->order + nm;
     r->tree = r->up + nm;
     r->colof = r->tree + used;
-    r->nz_row = r->colof + used;
-    r->nz_col = r->nz_row + nm;
+    r->cidx = r->colof + used;
+    r->ccount = r->cidx + used + p->m;
+    r->pinned = r->ccount + p->m;
     r->off = tb->red;
     r->dem = r->off + nm;
     r->rhs = r->dem + nm;
     r->wv = r->rhs + nm;
+    r->cw = r->wv + used + 1;
+    r->diag = r->cw + used + p->m;
     return 0;
 }
 
@@ -322,50 +330,48 @@ static void tree_from(const otk__finish_problem *p, const otk__ties_buffers *tb,
     }
 }
 
-/* (z_p + z_q + k0)^2 * wgt / 2 into the system (M, rhs) of R unknowns. */
-static void add_square(double *M, double *rhs, size_t R, size_t p, size_t q,
-                       double k0, double wgt)
+/* (z_u + beta_j + k0)^2 * wgt / 2 into the reduced system: u's diagonal
+ * in S (the unknowns after the betas, Rr of them), the coupling to beta_j
+ * in column j's list, beta_j's diagonal. */
+static void add_square(reduced *r, const otk__ties_buffers *tb, double *S,
+                       size_t Rr, size_t m, size_t u, size_t j, double k0,
+                       double wgt)
 {
-    M[p * R + p] += wgt;
-    M[p * R + q] += wgt;
-    M[q * R + p] += wgt;
-    M[q * R + q] += wgt;
-    rhs[p] -= k0 * wgt;
-    rhs[q] -= k0 * wgt;
+    const size_t q = u - m, at = tb->start[j] + j + r->ccount[j]++;
+    S[q * Rr + q] += wgt;
+    r->cidx[at] = q;
+    r->cw[at] = wgt;
+    r->diag[j] += wgt;
+    r->rhs[u] -= k0 * wgt;
+    r->rhs[j] -= k0 * wgt;
 }
 
 /*
- * Solves the reduced system M z = rhs (R unknowns, the first m the betas,
- * into r->rhs). The betas' block is diagonal (a beta meets only rows'
+ * Solves the reduced system (R unknowns, the first m the betas, into
+ * r->rhs). The betas' block is diagonal (a beta meets only rows'
  * unknowns), so they are eliminated first, a few multiply-adds per
- * column's entries (a Schur complement, positive definite as M's part
- * without the pinned rows), and the rest (at most n unknowns) is solved
+ * column's entries (a Schur complement, positive definite as the system
+ * without its pinned rows), and the rest (at most n unknowns, S) is solved
  * densely. 0, or -1 when singular.
  */
-static int eliminate_betas(otk__ties_buffers *tb, reduced *r, const double *M,
+static int eliminate_betas(otk__ties_buffers *tb, reduced *r, double *S,
                            size_t R, size_t m)
 {
     const size_t Rr = R - m;
-    double *S = tb->mat + R * R, *rhs = r->rhs, *rr = rhs + m;
-    for (size_t p = 0; p < Rr; p++)
-        memcpy(S + p * Rr, M + (m + p) * R + m, Rr * sizeof *S);
+    double *rhs = r->rhs, *rr = rhs + m;
     for (size_t j = 0; j < m; j++) {
-        const double d = M[j * R + j];
+        const double d = r->diag[j];
         if (!(d != 0.0))
             return -1;
-        size_t nr = 0, nc = 0;
-        for (size_t q = m; q < R; q++) {
-            if (M[j * R + q] != 0.0)
-                r->nz_row[nr++] = q;
-            if (M[q * R + j] != 0.0)
-                r->nz_col[nc++] = q;
-        }
-        for (size_t a = 0; a < nc; a++) {
-            const size_t p = r->nz_col[a];
-            const double f = M[p * R + j] / d;
-            for (size_t b = 0; b < nr; b++)
-                S[(p - m) * Rr + (r->nz_row[b] - m)] -= f * M[j * R + r->nz_row[b]];
-            rhs[p] -= f * rhs[j];
+        const size_t c0 = tb->start[j] + j, c1 = c0 + r->ccount[j];
+        for (size_t a = c0; a < c1; a++) {
+            const size_t p = r->cidx[a];
+            if (r->pinned[p])
+                continue;
+            const double f = r->cw[a] / d;
+            for (size_t b = c0; b < c1; b++)
+                S[p * Rr + r->cidx[b]] -= f * r->cw[b];
+            rr[p] -= f * rhs[j];
         }
     }
     tb->work += (double)Rr * (double)Rr * (double)Rr / 3.0;
@@ -373,9 +379,10 @@ static int eliminate_betas(otk__ties_buffers *tb, reduced *r, const double *M,
         return -1;
     for (size_t j = 0; j < m; j++) {
         double v = rhs[j];
-        for (size_t q = m; q < R; q++)
-            v -= M[j * R + q] * rhs[q];
-        rhs[j] = v / M[j * R + j];
+        const size_t c0 = tb->start[j] + j, c1 = c0 + r->ccount[j];
+        for (size_t a = c0; a < c1; a++)
+            v -= r->cw[a] * rr[r->cidx[a]];
+        rhs[j] = v / r->diag[j];
     }
     return 0;
 }
@@ -449,47 +456,54 @@ int otk__tie_system_solve(const otk__finish_problem *p, otk__ties_buffers *tb,
     if (R > TIES_MAX_DENSE)
         return -1;
     const size_t Rr = R - m; /* the unknowns after the betas */
-    if (otk__smooth_grow((void **)&tb->mat, &tb->mat_cap, R * R + Rr * Rr,
+    if (otk__smooth_grow((void **)&tb->mat, &tb->mat_cap, Rr * Rr,
                          sizeof *tb->mat) != 0 ||
         otk__smooth_grow((void **)&tb->vec, &tb->vec_cap, N, sizeof *tb->vec) !=
             0)
         return -1;
-    double *M = tb->mat, *rhs = r.rhs;
-    memset(M, 0, R * R * sizeof *M);
+    double *S = tb->mat, *rhs = r.rhs;
+    memset(S, 0, Rr * Rr * sizeof *S);
     memset(rhs, 0, R * sizeof *rhs);
+    memset(r.pinned, 0, Rr * sizeof *r.pinned);
     for (size_t i = 0; i < n; i++)
         rhs[r.var[i]] += p->a[i];
     for (size_t j = 0; j < m; j++) {
         rhs[j] += p->b[j];
+        r.ccount[j] = 0;
+        r.diag[j] = 0.0;
         size_t count = 0;
         for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
             const column_entry ce = tb->entries[e];
             if (ce.role == OTK__TIE_S) {
-                add_square(M, rhs, R, r.var[ce.i], j, r.off[ce.i] - ce.c, inv);
+                add_square(&r, tb, S, Rr, m, r.var[ce.i], j,
+                           r.off[ce.i] - ce.c, inv);
                 count++;
             } else if (tb->slots[j] > 0) {
                 count++;
             }
         }
         if (tb->slots[j] > 0) /* r_j v_j^2 / (2 reg), v_j = u_j + beta_j */
-            add_square(M, rhs, R, r.var[n + j], j, r.off[n + j],
+            add_square(&r, tb, S, Rr, m, r.var[n + j], j, r.off[n + j],
                        (double)tb->slots[j] * inv);
         if (count == 0) { /* no support: keep beta_j */
-            memset(M + j * R, 0, R * sizeof *M);
-            M[j * R + j] = 1.0;
+            r.diag[j] = 1.0;
             rhs[j] = p->dual ? x[n + j] : 0.0;
         }
     }
+    /* the off-diagonal couplings of the unknowns after the betas (two
+     * entries of one column share its beta, not each other) are none:
+     * S is diagonal until the betas are eliminated */
     for (size_t v = 0; v < nm; v++) {
         const size_t i0 = heaviest[v];
         if (i0 == SIZE_MAX)
             continue;
-        const size_t q = r.var[i0];
-        memset(M + q * R, 0, R * sizeof *M);
-        M[q * R + q] = 1.0;
-        rhs[q] = x[i0] - r.off[i0];
+        const size_t q = r.var[i0] - m;
+        memset(S + q * Rr, 0, Rr * sizeof *S);
+        S[q * Rr + q] = 1.0;
+        r.pinned[q] = 1;
+        rhs[m + q] = x[i0] - r.off[i0];
     }
-    if (eliminate_betas(tb, &r, M, R, m) != 0)
+    if (eliminate_betas(tb, &r, S, R, m) != 0)
         return -1;
     /* the potentials, the levels, and what each node's ties carry */
     double *z = tb->vec;

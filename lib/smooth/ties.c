@@ -82,13 +82,14 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->near);
     free(tb->red);
     free(tb->red_idx);
+    free(tb->cols);
     memset(tb, 0, sizeof *tb);
 }
 
 /* Column j at z: its plan t, costs c and entries x = alpha + beta_j - c
  * (beta_j the dual's variable, or the semi-dual's from its threshold). */
-static void column_at(const otk__finish_problem *p, const double *z, size_t j,
-                      double *t, double *c, double *x)
+static void column_direct(const otk__finish_problem *p, const double *z,
+                          size_t j, double *t, double *c, double *x)
 {
     double beta;
     p->column(p->ctx, z, j, t, c, &beta);
@@ -96,6 +97,45 @@ static void column_at(const otk__finish_problem *p, const double *z, size_t j,
         beta = z[p->n + j];
     for (size_t i = 0; i < p->n; i++)
         x[i] = z[i] + beta - c[i];
+}
+
+/* The most plan entries whose columns are kept (3 numbers each). */
+#define COLUMN_CACHE_MAX ((size_t)1 << 20)
+
+/*
+ * Column j at z (as column_direct). The certificate, the active-set step
+ * and the component shift each read every column at the same structure's
+ * point, and reading one (its top-k selection or projection, its costs) is
+ * most of their work: all columns at z are kept once (tb->cols: the point,
+ * then per column t, c, x) and copied from there while z is the same.
+ */
+static void column_at(const otk__finish_problem *p, otk__ties_buffers *tb,
+                      const double *z, size_t j, double *t, double *c,
+                      double *x)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    if (n * m > COLUMN_CACHE_MAX) {
+        column_direct(p, z, j, t, c, x);
+        return;
+    }
+    if (!tb->cols_ok || memcmp(tb->cols, z, nv * sizeof *z) != 0) {
+        tb->cols_ok = 0;
+        if (otk__smooth_grow((void **)&tb->cols, &tb->cols_cap,
+                             nv + 3 * n * m, sizeof *tb->cols) != 0) {
+            column_direct(p, z, j, t, c, x);
+            return;
+        }
+        memcpy(tb->cols, z, nv * sizeof *z);
+        for (size_t q = 0; q < m; q++) {
+            double *col = tb->cols + nv + 3 * n * q;
+            column_direct(p, z, q, col, col + n, col + 2 * n);
+        }
+        tb->cols_ok = 1;
+    }
+    const double *col = tb->cols + nv + 3 * n * j;
+    memcpy(t, col, n * sizeof *t);
+    memcpy(c, col + n, n * sizeof *c);
+    memcpy(x, col + 2 * n, n * sizeof *x);
 }
 
 static int desc(const void *p, const void *q)
@@ -209,7 +249,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (size_t j = 0; j < m; j++)
             g[n + j] = -p->b[j];
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, colbuf);
+        column_at(p, tb, z, j, tcol, ccol, colbuf);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         if (tb->slots[j] == 0) { /* the selected plan (no tie) */
             for (size_t i = 0; i < n; i++) {
@@ -369,7 +409,7 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
         demand[i] = p->a[i];
     size_t q = 0;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         supply[j] = 0.0;
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         if (tb->slots[j] == 0) {
@@ -456,7 +496,7 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
     long changes = 0;
     size_t out = old_used, next = n + m;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         memset(mark, 0, n);
         size_t new_start = out, in_s = 0, in_w = 0;
@@ -576,7 +616,7 @@ static int shift_component(const otk__finish_problem *p, otk__ties_buffers *tb,
     const double sgn = imbalance[worst] < 0.0 ? 1.0 : -1.0;
     double c = INFINITY;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         double level = s1 - s0 >= k || tb->slots[j] > 0 ? INFINITY : 0.0;
         for (size_t e = s0; e < s1; e++)
@@ -766,7 +806,7 @@ static int read_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     tb->used = 0;
     for (size_t j = 0; j < p->m; j++) {
         tb->start[j] = tb->used;
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         if (column_structure(p, tb, j, xcol, ccol, tcol, delta, tmp) != 0)
             return -1;
     }
@@ -975,6 +1015,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                          sizeof *tb->walk) != 0)
         return -1;
     int improved = 0;
+    tb->cols_ok = 0; /* the buffers outlive a problem */
     /* the walk: its point xc (value fc, gradient gc) only descends */
     double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
     double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;

@@ -77,6 +77,11 @@ typedef struct otk__ties_buffers {
     double *red;
     size_t *red_idx;
     size_t red_cap, red_idx_cap;
+    /* every column at one point (ties.c's column_at): the point, then per
+     * column its plan, costs and entries; cols_ok when it is filled */
+    double *cols;
+    size_t cols_cap;
+    int cols_ok;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
