@@ -258,12 +258,12 @@ typedef struct reduced {
      * cstart(j) = start[j] + j: their unknowns and weights, the count */
     size_t *cidx, *ccount;
     size_t *pinned; /* per unknown after the betas: 1 if pinned */
-    double *off;   /* n + m: a node's offset from its unknown */
-    double *dem;   /* n + m: what a node's tied entries must carry */
-    double *rhs;   /* n + m: the reduced system's right side, solution */
-    double *wv;    /* per entry: its tied plan value */
-    double *cw;    /* the couplings' weights (as cidx) */
-    double *diag;  /* m: beta_j's own weight */
+    double *off;    /* n + m: a node's offset from its unknown */
+    double *dem;    /* n + m: what a node's tied entries must carry */
+    double *rhs;    /* n + m: the reduced system's right side, solution */
+    double *wv;     /* per entry: its tied plan value */
+    double *cw;     /* the couplings' weights (as cidx) */
+    double *diag;   /* m: beta_j's own weight */
 } reduced;
 
 static int reduced_bind(const otk__finish_problem *p, otk__ties_buffers *tb,
@@ -271,8 +271,10 @@ static int reduced_bind(const otk__finish_problem *p, otk__ties_buffers *tb,
 {
     const size_t nm = p->n + p->m, used = tb->used;
     if (otk__smooth_grow((void **)&tb->red_idx, &tb->red_idx_cap,
-                         6 * nm + 2 + 5 * used + p->m, sizeof *tb->red_idx) != 0 ||
-        otk__smooth_grow((void **)&tb->red, &tb->red_cap, 3 * nm + 2 * used + 2 * p->m + 1,
+                         6 * nm + 2 + 5 * used + p->m,
+                         sizeof *tb->red_idx) != 0 ||
+        otk__smooth_grow((void **)&tb->red, &tb->red_cap,
+                         3 * nm + 2 * used + 2 * p->m + 1,
                          sizeof *tb->red) != 0)
         return -1;
     r->var = tb->red_idx;
@@ -475,8 +477,8 @@ int otk__tie_system_solve(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
             const column_entry ce = tb->entries[e];
             if (ce.role == OTK__TIE_S) {
-                add_square(&r, tb, S, Rr, m, r.var[ce.i], j,
-                           r.off[ce.i] - ce.c, inv);
+                add_square(&r, tb, S, Rr, m, r.var[ce.i], j, r.off[ce.i] - ce.c,
+                           inv);
                 count++;
             } else if (tb->slots[j] > 0) {
                 count++;

@@ -120,8 +120,8 @@ static void column_at(const otk__finish_problem *p, otk__ties_buffers *tb,
     }
     if (!tb->cols_ok || memcmp(tb->cols, z, nv * sizeof *z) != 0) {
         tb->cols_ok = 0;
-        if (otk__smooth_grow((void **)&tb->cols, &tb->cols_cap,
-                             nv + 3 * n * m, sizeof *tb->cols) != 0) {
+        if (otk__smooth_grow((void **)&tb->cols, &tb->cols_cap, nv + 3 * n * m,
+                             sizeof *tb->cols) != 0) {
             column_direct(p, z, j, t, c, x);
             return;
         }
@@ -198,7 +198,6 @@ static int column_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     tb->used = keep;
     return 0;
 }
-
 
 /* The simplex threshold of the values u (count) for the mass z: sum of
  * [u - theta]_+ = z (u sorted into tmp). */
