@@ -144,12 +144,43 @@ static int desc(const void *p, const void *q)
     return (x < y) - (x > y);
 }
 
-/* The k-th largest of x (len entries), by sorting a copy into tmp. */
+/* The k-th largest of x (len entries), by selection (quickselect, the
+ * median of three as pivot) on a copy in tmp: the value a sort gives, in
+ * linear time (a sort was most of the certificate's work on small k). */
 static double kth_largest(const double *x, size_t len, size_t k, double *tmp)
 {
     memcpy(tmp, x, len * sizeof *tmp);
-    qsort(tmp, len, sizeof *tmp, desc);
-    return tmp[(k < len ? k : len) - 1];
+    size_t lo = 0, hi = len - 1;
+    const size_t want = (k < len ? k : len) - 1;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        double a = tmp[lo], b = tmp[mid], c = tmp[hi];
+        double piv = a > b ? (b > c ? b : a > c ? c : a)
+                           : (a > c ? a : b > c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) { /* descending: >= piv left, <= piv right */
+            while (tmp[i] > piv)
+                i++;
+            while (tmp[j] < piv)
+                j--;
+            if (i <= j) {
+                double t = tmp[i];
+                tmp[i] = tmp[j];
+                tmp[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (want <= j && j != SIZE_MAX)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return tmp[want];
 }
 
 /* Column j's structure at x (see the top) with tie width delta times the
@@ -845,7 +876,6 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
         return 2;
     if (otk__tie_system_solve(p, tb, pin, &N) != 0)
         return 0;
-    tb->work += (double)N * (double)N * (double)N / 3.0;
     tb->solves++;
     if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap, 3 * (tb->used + 1),
                          sizeof *tb->mu) != 0)
