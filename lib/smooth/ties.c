@@ -155,8 +155,12 @@ static double kth_largest(const double *x, size_t len, size_t k, double *tmp)
     while (lo < hi) {
         const size_t mid = lo + (hi - lo) / 2;
         double a = tmp[lo], b = tmp[mid], c = tmp[hi];
-        double piv = a > b ? (b > c ? b : a > c ? c : a)
-                           : (a > c ? a : b > c ? c : b);
+        double piv = a > b ? (b > c   ? b
+                              : a > c ? c
+                                      : a)
+                           : (a > c   ? a
+                              : b > c ? c
+                                      : b);
         size_t i = lo, j = hi;
         while (i <= j) { /* descending: >= piv left, <= piv right */
             while (tmp[i] > piv)
