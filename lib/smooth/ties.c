@@ -83,6 +83,7 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->red);
     free(tb->red_idx);
     free(tb->cols);
+    free(tb->gsave);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -889,7 +890,11 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     memcpy(z, tb->vec, nv * sizeof *z);
     const size_t clipped =
         structure_mu(p, tb, tb->vec, o->raw, o->mu) * (size_t)use_flow;
-    o->fz = p->value(p->ctx, z, gz);
+    /* the true gradient at z kept for x (certify writes gz) */
+    if (otk__smooth_grow((void **)&tb->gsave, &tb->gsave_cap, nv + 1,
+                         sizeof *tb->gsave) != 0)
+        return -1;
+    o->fz = p->value(p->ctx, z, tb->gsave);
     if (!isfinite(o->fz))
         return 0;
     if (certify(p, tb, z, &o->mu, clipped, gz, xcol, ccol, tcol, tmp, &o->eps,
@@ -898,7 +903,8 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     *lower = fmax(*lower, o->fz - o->gap);
     if (o->fz <= *f) {
         memcpy(x, z, nv * sizeof *x);
-        *f = p->value(p->ctx, x, g);
+        memcpy(g, tb->gsave, nv * sizeof *g);
+        *f = o->fz;
         if (keep_picks(p, tb, o->mu) != 0)
             return -1;
     }

@@ -82,6 +82,8 @@ typedef struct otk__ties_buffers {
     double *cols;
     size_t cols_cap;
     int cols_ok;
+    double *gsave; /* nv: the gradient at a structure's point */
+    size_t gsave_cap;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
