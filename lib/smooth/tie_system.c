@@ -455,7 +455,7 @@ int otk__tie_system_solve(const otk__finish_problem *p, otk__ties_buffers *tb,
             r.var[i] = R++;
             r.off[i] = 0.0;
         }
-    if (R > TIES_MAX_DENSE)
+    if (R - m > TIES_MAX_DENSE) /* the dense part */
         return -1;
     const size_t Rr = R - m; /* the unknowns after the betas */
     if (otk__smooth_grow((void **)&tb->mat, &tb->mat_cap, Rr * Rr,
