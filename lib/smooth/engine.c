@@ -129,7 +129,11 @@ typedef struct engine {
  * globalized tie solve: 1.2e8 on figure 1's 32 x 32 problem at k = 2
  * (about 250 solves), 9e9 on the 256 x 16 routing problem at k = 8 (every
  * row tied; the per-entry rule alone allowed 7 of its solves), 1e10-2e10
- * on the 512 x 512 colour problem at k = 8. */
+ * on the 512 x 512 colour problem at k = 8. Those were dense eliminations
+ * of the whole tie system; since the ties are eliminated onto the
+ * potentials (tie_system.c: at most n unknowns densely) a solve costs some
+ * 10-300 times less, and the same budget affords that many more of them
+ * (the colour problem at k = 2-4 is certified within it). */
 #define TIES_WORK_PER_ENTRY 100.0
 #define TIES_WORK_MAX 2e10
 #define TIES_WORK_MIN_SOLVES 256.0

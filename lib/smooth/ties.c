@@ -52,24 +52,6 @@
 #include "smooth/finish.h"
 #include "smooth/ties.h"
 
-/* The dense system's largest size (unknowns: a 512 x 512 problem's
- * structures were measured at 2200-3500). The multiply-adds of all
- * eliminations of one solve are bounded by tb->work_cap (set by the
- * engine with tb->work): the active-set loop may need a solve per change
- * of the structure, and the engine may call the finish again after more
- * L-BFGS iterations. */
-#define TIES_MAX_DENSE 4096
-#define TIES_LAPACK_FROM 512
-
-/* Entry roles in a column's structure. */
-enum { ROLE_S = 1, ROLE_W = 2 };
-
-typedef struct column_entry {
-    uint32_t i;
-    int role;
-    double c;
-} column_entry;
-
 void otk__ties_buffers_free(otk__ties_buffers *tb)
 {
     free(tb->mat);
@@ -98,13 +80,17 @@ void otk__ties_buffers_free(otk__ties_buffers *tb)
     free(tb->flow_col);
     free(tb->flow_row);
     free(tb->near);
+    free(tb->red);
+    free(tb->red_idx);
+    free(tb->cols);
+    free(tb->gsave);
     memset(tb, 0, sizeof *tb);
 }
 
 /* Column j at z: its plan t, costs c and entries x = alpha + beta_j - c
  * (beta_j the dual's variable, or the semi-dual's from its threshold). */
-static void column_at(const otk__finish_problem *p, const double *z, size_t j,
-                      double *t, double *c, double *x)
+static void column_direct(const otk__finish_problem *p, const double *z,
+                          size_t j, double *t, double *c, double *x)
 {
     double beta;
     p->column(p->ctx, z, j, t, c, &beta);
@@ -114,18 +100,92 @@ static void column_at(const otk__finish_problem *p, const double *z, size_t j,
         x[i] = z[i] + beta - c[i];
 }
 
+/* The most plan entries whose columns are kept (3 numbers each). */
+#define COLUMN_CACHE_MAX ((size_t)1 << 20)
+
+/*
+ * Column j at z (as column_direct). The certificate, the active-set step
+ * and the component shift each read every column at the same structure's
+ * point, and reading one (its top-k selection or projection, its costs) is
+ * most of their work: all columns at z are kept once (tb->cols: the point,
+ * then per column t, c, x) and copied from there while z is the same.
+ */
+static void column_at(const otk__finish_problem *p, otk__ties_buffers *tb,
+                      const double *z, size_t j, double *t, double *c,
+                      double *x)
+{
+    const size_t n = p->n, m = p->m, nv = n + (p->dual ? m : 0);
+    if (n * m > COLUMN_CACHE_MAX) {
+        column_direct(p, z, j, t, c, x);
+        return;
+    }
+    if (!tb->cols_ok || memcmp(tb->cols, z, nv * sizeof *z) != 0) {
+        tb->cols_ok = 0;
+        if (otk__smooth_grow((void **)&tb->cols, &tb->cols_cap, nv + 3 * n * m,
+                             sizeof *tb->cols) != 0) {
+            column_direct(p, z, j, t, c, x);
+            return;
+        }
+        memcpy(tb->cols, z, nv * sizeof *z);
+        for (size_t q = 0; q < m; q++) {
+            double *col = tb->cols + nv + 3 * n * q;
+            column_direct(p, z, q, col, col + n, col + 2 * n);
+        }
+        tb->cols_ok = 1;
+    }
+    const double *col = tb->cols + nv + 3 * n * j;
+    memcpy(t, col, n * sizeof *t);
+    memcpy(c, col + n, n * sizeof *c);
+    memcpy(x, col + 2 * n, n * sizeof *x);
+}
+
 static int desc(const void *p, const void *q)
 {
     double x = *(const double *)p, y = *(const double *)q;
     return (x < y) - (x > y);
 }
 
-/* The k-th largest of x (len entries), by sorting a copy into tmp. */
+/* The k-th largest of x (len entries), by selection (quickselect, the
+ * median of three as pivot) on a copy in tmp: the value a sort gives, in
+ * linear time (a sort was most of the certificate's work on small k). */
 static double kth_largest(const double *x, size_t len, size_t k, double *tmp)
 {
     memcpy(tmp, x, len * sizeof *tmp);
-    qsort(tmp, len, sizeof *tmp, desc);
-    return tmp[(k < len ? k : len) - 1];
+    size_t lo = 0, hi = len - 1;
+    const size_t want = (k < len ? k : len) - 1;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        double a = tmp[lo], b = tmp[mid], c = tmp[hi];
+        double piv = a > b ? (b > c   ? b
+                              : a > c ? c
+                                      : a)
+                           : (a > c   ? a
+                              : b > c ? c
+                                      : b);
+        size_t i = lo, j = hi;
+        while (i <= j) { /* descending: >= piv left, <= piv right */
+            while (tmp[i] > piv)
+                i++;
+            while (tmp[j] < piv)
+                j--;
+            if (i <= j) {
+                double t = tmp[i];
+                tmp[i] = tmp[j];
+                tmp[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (want <= j && j != SIZE_MAX)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            break;
+    }
+    return tmp[want];
 }
 
 /* Column j's structure at x (see the top) with tie width delta times the
@@ -143,19 +203,19 @@ static int column_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     for (size_t i = 0; i < n; i++) {
         int role = 0;
         if (ties && xcol[i] > level + width)
-            role = ROLE_S;
+            role = OTK__TIE_S;
         else if (ties && xcol[i] >= level - width)
-            role = ROLE_W;
+            role = OTK__TIE_W;
         else if (!ties && t[i] > 0.0)
-            role = ROLE_S;
+            role = OTK__TIE_S;
         if (role == 0)
             continue;
         if (otk__smooth_grow((void **)&tb->entries, &tb->entries_cap,
                              tb->used + 1, sizeof *tb->entries) != 0)
             return -1;
         tb->entries[tb->used++] = (column_entry){(uint32_t)i, role, c[i]};
-        in_s += role == ROLE_S;
-        in_w += role == ROLE_W;
+        in_s += role == OTK__TIE_S;
+        in_w += role == OTK__TIE_W;
     }
     tb->slots[j] = 0;
     if (in_w > 0 && in_s < k && in_w > k - in_s) {
@@ -167,209 +227,12 @@ static int column_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     for (size_t e = tb->start[j]; e < tb->used; e++) {
         column_entry ce = tb->entries[e];
         if (t[ce.i] > 0.0) {
-            ce.role = ROLE_S;
+            ce.role = OTK__TIE_S;
             tb->entries[keep++] = ce;
         }
     }
     tb->used = keep;
     return 0;
-}
-
-/* Solves the N x N system A z = y in place (A row-major, destroyed) by
- * Gaussian elimination with partial pivoting; 0, or -1 if a pivot is
- * negligible. */
-static int gauss_solve(double *A, double *y, size_t N)
-{
-    double scale = 0.0;
-    for (size_t q = 0; q < N * N; q++)
-        scale = fabs(A[q]) > scale ? fabs(A[q]) : scale;
-    for (size_t col = 0; col < N; col++) {
-        size_t piv = col;
-        for (size_t r = col + 1; r < N; r++)
-            if (fabs(A[r * N + col]) > fabs(A[piv * N + col]))
-                piv = r;
-        if (!(fabs(A[piv * N + col]) > 1e-13 * scale))
-            return -1;
-        if (piv != col) {
-            for (size_t q = 0; q < N; q++) {
-                double tmp = A[col * N + q];
-                A[col * N + q] = A[piv * N + q];
-                A[piv * N + q] = tmp;
-            }
-            double tmp = y[col];
-            y[col] = y[piv];
-            y[piv] = tmp;
-        }
-        const double inv = 1.0 / A[col * N + col];
-        for (size_t r = col + 1; r < N; r++) {
-            const double f = A[r * N + col] * inv;
-            if (f == 0.0)
-                continue;
-            for (size_t q = col; q < N; q++)
-                A[r * N + q] -= f * A[col * N + q];
-            y[r] -= f * y[col];
-        }
-    }
-    for (size_t r = N; r-- > 0;) {
-        double s = y[r];
-        for (size_t q = r + 1; q < N; q++)
-            s -= A[r * N + q] * y[q];
-        y[r] = s / A[r * N + r];
-    }
-    return 0;
-}
-
-/* Solves the N x N system A z = y in place (A row-major, destroyed) by
- * LAPACK's blocked LU from TIES_LAPACK_FROM unknowns on (below, the
- * plain elimination: OpenBLAS's threads cost more than they save there);
- * 0, or -1 if a pivot is negligible against the largest entry (a
- * structure whose equations do not fix the unknowns). */
-static int lu_solve(otk__ties_buffers *tb, double *A, double *y, size_t N)
-{
-    if (N < TIES_LAPACK_FROM)
-        return gauss_solve(A, y, N);
-    double scale = 0.0;
-    for (size_t q = 0; q < N * N; q++)
-        scale = fabs(A[q]) > scale ? fabs(A[q]) : scale;
-    if (otk__smooth_grow((void **)&tb->ipiv, &tb->ipiv_cap, N,
-                         sizeof *tb->ipiv) != 0)
-        return -1;
-    if (otk__lu_factor(N, A, tb->ipiv) != 0)
-        return -1;
-    for (size_t q = 0; q < N; q++)
-        if (!(fabs(A[q * N + q]) > 1e-13 * scale))
-            return -1;
-    return otk__lu_apply(N, A, tb->ipiv, y);
-}
-
-static size_t find(size_t *parent, size_t v)
-{
-    while (parent[v] != v)
-        v = parent[v] = parent[parent[v]];
-    return v;
-}
-
-/* Fills and solves the linear system of the structure; z receives alpha,
- * beta, then per tied column v_j and its w (in entry order). */
-static int solve_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
-                           const double *x, size_t *nz)
-{
-    const size_t n = p->n, m = p->m;
-    const double inv = 1.0 / p->reg;
-    size_t N = n + m;
-    for (size_t j = 0; j < m; j++)
-        if (tb->slots[j] > 0)
-            for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++)
-                N += tb->entries[e].role == ROLE_W;
-    size_t tiecols = 0;
-    for (size_t j = 0; j < m; j++)
-        tiecols += tb->slots[j] > 0;
-    N += tiecols;
-    if (N > TIES_MAX_DENSE)
-        return -1;
-    if (otk__smooth_grow((void **)&tb->mat, &tb->mat_cap, N * N,
-                         sizeof *tb->mat) != 0 ||
-        otk__smooth_grow((void **)&tb->vec, &tb->vec_cap, N, sizeof *tb->vec) !=
-            0)
-        return -1;
-    double *A = tb->mat, *y = tb->vec;
-    memset(A, 0, N * N * sizeof *A);
-    memset(y, 0, N * sizeof *y);
-    for (size_t i = 0; i < n; i++)
-        y[i] = p->a[i];
-    size_t next = n + m; /* the next tie unknown */
-    size_t eq = n + m;   /* the next tie equation */
-    /* The tied entries' graph (rows and columns joined by them): a tied
-     * entry that closes a cycle has a tie equation implied by the others
-     * on the cycle (their alternating sum cancels alpha, beta and v) and
-     * a plan entry that can move around the cycle, so the system is
-     * singular (a degenerate optimum, as the linear program's at k = 1).
-     * Its plan entry is set to 0 instead and its tie equation dropped:
-     * any plan of the structure is moved to one with that entry 0 by
-     * moving mass around the cycle. */
-    size_t *cyc = tb->parent;
-    for (size_t v = 0; v < n + m; v++)
-        cyc[v] = v;
-    for (size_t j = 0; j < m; j++) {
-        const size_t col = n + j;
-        y[col] = p->b[j];
-        size_t vj = 0;
-        if (tb->slots[j] > 0) {
-            vj = next++;
-            A[eq * N + vj] = -(double)tb->slots[j] * inv; /* slots */
-        }
-        const size_t slot_eq = eq;
-        if (tb->slots[j] > 0)
-            eq++;
-        size_t count = 0;
-        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
-            const column_entry ce = tb->entries[e];
-            if (ce.role == ROLE_S) {
-                A[ce.i * N + ce.i] += inv;
-                A[ce.i * N + col] += inv;
-                y[ce.i] += ce.c * inv;
-                A[col * N + ce.i] += inv;
-                A[col * N + col] += inv;
-                y[col] += ce.c * inv;
-                count++;
-            } else if (tb->slots[j] > 0) {
-                const size_t w = next++;
-                const size_t u = find(cyc, ce.i), v = find(cyc, n + j);
-                if (u == v) { /* closes a cycle: w = 0 */
-                    A[eq * N + w] = 1.0;
-                    y[eq++] = 0.0;
-                    count++;
-                    continue;
-                }
-                cyc[u] = v;
-                A[ce.i * N + w] += 1.0;
-                A[col * N + w] += 1.0;
-                A[slot_eq * N + w] = 1.0;
-                /* the tie: alpha_i + beta_j - v_j = c_ij */
-                A[eq * N + ce.i] = 1.0;
-                A[eq * N + col] = 1.0;
-                A[eq * N + vj] = -1.0;
-                y[eq++] = ce.c;
-                count++;
-            }
-        }
-        if (count == 0) { /* no support: keep beta_j */
-            memset(A + col * N, 0, N * sizeof *A);
-            A[col * N + col] = 1.0;
-            y[col] = p->dual ? x[n + j] : 0.0;
-        }
-    }
-    /* per connected component of the structure (rows and columns joined
-     * by its entries), its heaviest row's equation gives way to fixing
-     * that row's alpha: the potentials' shift on each component */
-    size_t *root = tb->parent;
-    for (size_t v = 0; v < n + m; v++)
-        root[v] = v;
-    for (size_t j = 0; j < m; j++)
-        for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
-            size_t u = find(root, tb->entries[e].i), v = find(root, n + j);
-            root[u] = v;
-        }
-    for (size_t v = 0; v < n + m; v++) /* each root: the heaviest row */
-        root[v] = find(root, v);
-    size_t *heaviest = root + n + m;
-    for (size_t v = 0; v < n + m; v++)
-        heaviest[v] = SIZE_MAX;
-    for (size_t i = 0; i < n; i++) {
-        size_t r = root[i];
-        if (heaviest[r] == SIZE_MAX || p->a[i] > p->a[heaviest[r]])
-            heaviest[r] = i;
-    }
-    for (size_t v = 0; v < n + m; v++) {
-        size_t i0 = heaviest[v];
-        if (i0 == SIZE_MAX)
-            continue;
-        memset(A + i0 * N, 0, N * sizeof *A);
-        A[i0 * N + i0] = 1.0;
-        y[i0] = x[i0];
-    }
-    *nz = N;
-    return lu_solve(tb, A, y, N);
 }
 
 /* The simplex threshold of the values u (count) for the mass z: sum of
@@ -421,7 +284,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (size_t j = 0; j < m; j++)
             g[n + j] = -p->b[j];
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, colbuf);
+        column_at(p, tb, z, j, tcol, ccol, colbuf);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         if (tb->slots[j] == 0) { /* the selected plan (no tie) */
             for (size_t i = 0; i < n; i++) {
@@ -442,7 +305,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
             for (size_t e = s0; e < s1; e++) {
                 const column_entry ce = tb->entries[e];
                 double xv = colbuf[ce.i] > 0.0 ? colbuf[ce.i] : 0.0;
-                double wgt = ce.role == ROLE_S ? 1.0 : mu[e];
+                double wgt = ce.role == OTK__TIE_S ? 1.0 : mu[e];
                 g[ce.i] += wgt * xv * inv;
                 g[n + j] += wgt * xv * inv;
                 have += wgt * xv * xv;
@@ -469,7 +332,7 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
         double cum = 0.0;
         cuts[ncut++] = 0.0;
         for (size_t e = s0; e < s1; e++)
-            if (tb->entries[e].role == ROLE_W) {
+            if (tb->entries[e].role == OTK__TIE_W) {
                 cum += mu[e];
                 double fr = cum - floor(cum);
                 cuts[ncut++] = fr;
@@ -488,8 +351,8 @@ static double combination(const otk__finish_problem *p, otk__ties_buffers *tb,
             double c0 = 0.0;
             for (size_t e = s0; e < s1; e++) {
                 const column_entry ce = tb->entries[e];
-                int in = ce.role == ROLE_S;
-                if (ce.role == ROLE_W) {
+                int in = ce.role == OTK__TIE_S;
+                if (ce.role == OTK__TIE_W) {
                     double c1 = c0 + mu[e];
                     in = floor(c1 - u) - floor(c0 - u) > 0.0;
                     c0 = c1;
@@ -528,7 +391,7 @@ static size_t structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
         double sum = 0.0;
         for (size_t e = s0; e < s1; e++) {
             raw[e] = mu[e] = 1.0;
-            if (tb->slots[j] == 0 || tb->entries[e].role != ROLE_W)
+            if (tb->slots[j] == 0 || tb->entries[e].role != OTK__TIE_W)
                 continue;
             raw[e] = v > 0.0 ? sol[next] * p->reg / v : 0.0;
             next++;
@@ -539,7 +402,7 @@ static size_t structure_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
         if (tb->slots[j] > 0 && sum > (double)tb->slots[j]) {
             clipped++;
             for (size_t e = s0; e < s1; e++)
-                if (tb->entries[e].role == ROLE_W)
+                if (tb->entries[e].role == OTK__TIE_W)
                     mu[e] *= (double)tb->slots[j] / sum;
         }
     }
@@ -567,7 +430,7 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
     for (size_t j = 0; j < m; j++)
         if (tb->slots[j] > 0)
             for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++)
-                ne += tb->entries[e].role == ROLE_W;
+                ne += tb->entries[e].role == OTK__TIE_W;
     if (otk__smooth_grow((void **)&tb->flow_mem, &tb->flow_mem_cap,
                          n + m + 2 * ne + 1, sizeof *tb->flow_mem) != 0 ||
         otk__smooth_grow((void **)&tb->flow_col, &tb->flow_col_cap, ne + 1,
@@ -581,7 +444,7 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
         demand[i] = p->a[i];
     size_t q = 0;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         supply[j] = 0.0;
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         if (tb->slots[j] == 0) {
@@ -594,7 +457,7 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (size_t e = s0; e < s1; e++) {
             const column_entry ce = tb->entries[e];
             const double t = fmax(xcol[ce.i], 0.0) * inv;
-            if (ce.role == ROLE_S) {
+            if (ce.role == OTK__TIE_S) {
                 demand[ce.i] -= t;
                 continue;
             }
@@ -611,7 +474,7 @@ static int flow_mu(const otk__finish_problem *p, otk__ties_buffers *tb,
     for (size_t j = 0; j < m; j++)
         for (size_t e = tb->start[j]; e < tb->start[j + 1]; e++) {
             mu[e] = 1.0;
-            if (tb->slots[j] == 0 || tb->entries[e].role != ROLE_W)
+            if (tb->slots[j] == 0 || tb->entries[e].role != OTK__TIE_W)
                 continue;
             const double w = cap[q] > 0.0 ? flow[q] / cap[q] : 0.0;
             mu[e] = w < 0.0 ? 0.0 : w > 1.0 ? 1.0 : w;
@@ -668,7 +531,7 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
     long changes = 0;
     size_t out = old_used, next = n + m;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         memset(mark, 0, n);
         size_t new_start = out, in_s = 0, in_w = 0;
@@ -681,27 +544,27 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
             for (size_t e = s0; e < s1; e++) {
                 column_entry ce = tb->entries[e];
                 int role = ce.role;
-                if (role == ROLE_W) {
+                if (role == OTK__TIE_W) {
                     next++;
                     if (raw[e] > 1.0 + 1e-12)
-                        role = ROLE_S, changes++;
+                        role = OTK__TIE_S, changes++;
                     else if (raw[e] < -1e-12)
                         role = 0, changes++;
                 } else if (xcol[ce.i] <= level + tol) {
-                    role = ROLE_W, changes++;
+                    role = OTK__TIE_W, changes++;
                 }
                 mark[ce.i] = 1;
                 if (role == 0)
                     continue;
                 ce.role = role;
-                in_s += role == ROLE_S;
-                in_w += role == ROLE_W;
+                in_s += role == OTK__TIE_S;
+                in_w += role == OTK__TIE_W;
                 tb->entries[out++] = ce;
             }
             for (size_t i = 0; i < n; i++)
                 if (!mark[i] && xcol[i] >= level - tol) {
                     tb->entries[out++] =
-                        (column_entry){(uint32_t)i, ROLE_W, ccol[i]};
+                        (column_entry){(uint32_t)i, OTK__TIE_W, ccol[i]};
                     in_w++;
                     changes++;
                 }
@@ -726,15 +589,15 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
             in_s = s1 - s0;
             if (high != SIZE_MAX && s1 - s0 >= k && xcol[high] > 0.0 &&
                 xcol[high] > xcol[tb->entries[low].i]) {
-                tb->entries[new_start + (low - s0)].role = ROLE_W;
+                tb->entries[new_start + (low - s0)].role = OTK__TIE_W;
                 tb->entries[out++] =
-                    (column_entry){(uint32_t)high, ROLE_W, ccol[high]};
+                    (column_entry){(uint32_t)high, OTK__TIE_W, ccol[high]};
                 in_s--;
                 in_w = 2;
                 changes++;
             } else if (high != SIZE_MAX && s1 - s0 < k) {
                 tb->entries[out++] =
-                    (column_entry){(uint32_t)high, ROLE_S, ccol[high]};
+                    (column_entry){(uint32_t)high, OTK__TIE_S, ccol[high]};
                 in_s++;
                 changes++;
             }
@@ -743,7 +606,7 @@ static long refine(const otk__finish_problem *p, otk__ties_buffers *tb,
         tb->slots[j] = in_w > 0 && in_s < k && in_w > k - in_s ? k - in_s : 0;
         if (tb->slots[j] == 0)
             for (size_t e = new_start; e < out; e++)
-                tb->entries[e].role = ROLE_S;
+                tb->entries[e].role = OTK__TIE_S;
     }
     /* move the new structure down */
     const size_t shift = old_used;
@@ -788,7 +651,7 @@ static int shift_component(const otk__finish_problem *p, otk__ties_buffers *tb,
     const double sgn = imbalance[worst] < 0.0 ? 1.0 : -1.0;
     double c = INFINITY;
     for (size_t j = 0; j < m; j++) {
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         const size_t s0 = tb->start[j], s1 = tb->start[j + 1];
         double level = s1 - s0 >= k || tb->slots[j] > 0 ? INFINITY : 0.0;
         for (size_t e = s0; e < s1; e++)
@@ -840,7 +703,7 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
         if (tb->slots[j] == 0)
             continue;
         for (size_t e = s0; e < s1; e++)
-            if (tb->entries[e].role == ROLE_S)
+            if (tb->entries[e].role == OTK__TIE_S)
                 tb->pick_rows[out++] = tb->entries[e].i;
         /* the r largest mu, one at a time (entries come in row order) */
         const size_t first = out;
@@ -848,7 +711,7 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
         for (size_t r = 0; r < tb->slots[j]; r++) {
             size_t best = SIZE_MAX;
             for (size_t e = s0; e < s1; e++) {
-                if (tb->entries[e].role != ROLE_W)
+                if (tb->entries[e].role != OTK__TIE_W)
                     continue;
                 int taken = 0;
                 for (size_t q = first; q < out; q++)
@@ -862,7 +725,7 @@ static int keep_picks(const otk__finish_problem *p, otk__ties_buffers *tb,
         tb->pick_end[j] = out;
         /* the tied entries left out, in row order */
         for (size_t e = s0; e < s1; e++) {
-            if (tb->entries[e].role != ROLE_W)
+            if (tb->entries[e].role != OTK__TIE_W)
                 continue;
             int taken = 0;
             for (size_t q = first; q < tb->pick_end[j]; q++)
@@ -978,7 +841,7 @@ static int read_structure(const otk__finish_problem *p, otk__ties_buffers *tb,
     tb->used = 0;
     for (size_t j = 0; j < p->m; j++) {
         tb->start[j] = tb->used;
-        column_at(p, z, j, tcol, ccol, xcol);
+        column_at(p, tb, z, j, tcol, ccol, xcol);
         if (column_structure(p, tb, j, xcol, ccol, tcol, delta, tmp) != 0)
             return -1;
     }
@@ -1016,9 +879,8 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     size_t N = 0;
     if (tb->work > tb->work_cap)
         return 2;
-    if (solve_structure(p, tb, pin, &N) != 0)
+    if (otk__tie_system_solve(p, tb, pin, &N) != 0)
         return 0;
-    tb->work += (double)N * (double)N * (double)N / 3.0;
     tb->solves++;
     if (otk__smooth_grow((void **)&tb->mu, &tb->mu_cap, 3 * (tb->used + 1),
                          sizeof *tb->mu) != 0)
@@ -1028,7 +890,11 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     memcpy(z, tb->vec, nv * sizeof *z);
     const size_t clipped =
         structure_mu(p, tb, tb->vec, o->raw, o->mu) * (size_t)use_flow;
-    o->fz = p->value(p->ctx, z, gz);
+    /* the true gradient at z kept for x (certify writes gz) */
+    if (otk__smooth_grow((void **)&tb->gsave, &tb->gsave_cap, nv + 1,
+                         sizeof *tb->gsave) != 0)
+        return -1;
+    o->fz = p->value(p->ctx, z, tb->gsave);
     if (!isfinite(o->fz))
         return 0;
     if (certify(p, tb, z, &o->mu, clipped, gz, xcol, ccol, tcol, tmp, &o->eps,
@@ -1037,7 +903,8 @@ static int structure_point(const otk__finish_problem *p, otk__ties_buffers *tb,
     *lower = fmax(*lower, o->fz - o->gap);
     if (o->fz <= *f) {
         memcpy(x, z, nv * sizeof *x);
-        *f = p->value(p->ctx, x, g);
+        memcpy(g, tb->gsave, nv * sizeof *g);
+        *f = o->fz;
         if (keep_picks(p, tb, o->mu) != 0)
             return -1;
     }
@@ -1187,6 +1054,7 @@ int otk__ties_finish(const otk__finish_problem *p, otk__ties_buffers *tb,
                          sizeof *tb->walk) != 0)
         return -1;
     int improved = 0;
+    tb->cols_ok = 0; /* the buffers outlive a problem */
     /* the walk: its point xc (value fc, gradient gc) only descends */
     double *xc = tb->walk, *gc = xc + nv, *dir = gc + nv, *xt = dir + nv;
     double *gt = xt + nv, *xl = gt + nv, *gl = xl + nv;

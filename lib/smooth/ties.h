@@ -11,7 +11,17 @@
 #include "smooth/flow.h"
 
 struct otk__finish_problem;
-struct column_entry;
+
+/* Entry roles in a column's tie structure (see ties.c): above the tie
+ * level (S), or tied (W). */
+enum { OTK__TIE_S = 1, OTK__TIE_W = 2 };
+
+/* One entry of a column's structure: its row, role and cost. */
+typedef struct column_entry {
+    uint32_t i;
+    int role;
+    double c;
+} column_entry;
 
 /* Buffers kept across solves. */
 typedef struct otk__ties_buffers {
@@ -63,9 +73,39 @@ typedef struct otk__ties_buffers {
     size_t flow_mem_cap, flow_col_cap, flow_row_cap;
     unsigned char *near; /* m + n: the cut's side (otk__flow_sink_side) */
     size_t near_cap;
+    /* the reduced solve's scratch (tie_system.c) */
+    double *red;
+    size_t *red_idx;
+    size_t red_cap, red_idx_cap;
+    /* every column at one point (ties.c's column_at): the point, then per
+     * column its plan, costs and entries; cols_ok when it is filled */
+    double *cols;
+    size_t cols_cap;
+    int cols_ok;
+    double *gsave; /* nv: the gradient at a structure's point */
+    size_t gsave_cap;
 } otk__ties_buffers;
 
 void otk__ties_buffers_free(otk__ties_buffers *tb);
+
+/*
+ * The linear system of the structure in tb (entries, start, slots; see
+ * ties.c) with the potentials' shift of each component kept from x:
+ * tb->vec receives alpha (n), beta (m), then per tied column its level v_j
+ * and its tied entries' plan values w (in entry order), *nz their number;
+ * tb->parent[0 .. n + m) the roots of the structure's components (rows,
+ * then columns). 0, or -1 when the system is singular (or too large, or
+ * memory is short).
+ *
+ * otk__tie_system_solve eliminates the ties onto the potentials (see
+ * tie_system.c): a dense system of at most n + m unknowns, the tied plan
+ * values then read off the tie forest. otk__tie_system_dense solves the
+ * whole system by one dense LU (the reference the tests compare with).
+ */
+int otk__tie_system_solve(const struct otk__finish_problem *p,
+                          otk__ties_buffers *tb, const double *x, size_t *nz);
+int otk__tie_system_dense(const struct otk__finish_problem *p,
+                          otk__ties_buffers *tb, const double *x, size_t *nz);
 
 /*
  * From x with gradient g and value *f of the minimized function and

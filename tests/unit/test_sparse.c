@@ -10,6 +10,8 @@
 #include <otkit/otkit.h>
 
 #include "linalg/linalg.h"
+#include "smooth/finish.h"
+#include "smooth/ties.h"
 #include "testutil.h"
 
 static otk_sparse_settings tight(otk_formulation form)
@@ -867,6 +869,151 @@ START_TEST(sparse_references)
 }
 END_TEST
 
+/* The tie system solved with the ties eliminated onto the potentials
+ * (otk__tie_system_solve) equals the whole system's dense LU
+ * (otk__tie_system_dense) on random structures: entries above the tie and
+ * tied ones per column, slots, columns without entries, tied entries that
+ * close cycles, both formulations. */
+START_TEST(tie_system_equals_dense_lu)
+{
+    enum { N = 14, M = 10, TRIALS = 300 };
+    unsigned long long rng = 12345;
+    double a[N], b[M], x[N + M], ref[N + M + N * M + M];
+    size_t compared = 0, cycles = 0;
+    for (int trial = 0; trial < TRIALS; trial++) {
+        double sa = 0.0, sb = 0.0;
+        for (size_t i = 0; i < N; i++)
+            sa += a[i] = 0.2 + test_uniform(&rng);
+        for (size_t j = 0; j < M; j++)
+            sb += b[j] = 0.2 + test_uniform(&rng);
+        for (size_t i = 0; i < N; i++)
+            a[i] /= sa;
+        for (size_t j = 0; j < M; j++)
+            b[j] /= sb;
+        for (size_t q = 0; q < N + M; q++)
+            x[q] = test_uniform(&rng) - 0.5;
+        const size_t k = 1 + (size_t)(trial % 4);
+        otk__finish_problem p = {.n = N,
+                                 .m = M,
+                                 .dual = trial % 2,
+                                 .k = k,
+                                 .reg = 0.05 + test_uniform(&rng),
+                                 .a = a,
+                                 .b = b};
+        otk__ties_buffers tb = {0};
+        tb.start = malloc((M + 1) * sizeof *tb.start);
+        tb.slots = malloc(M * sizeof *tb.slots);
+        tb.parent = malloc(2 * (N + M) * sizeof *tb.parent);
+        tb.entries = malloc(N * M * sizeof *tb.entries);
+        ck_assert(tb.start && tb.slots && tb.parent && tb.entries);
+        /* per column: S with probability 0.25, W 0.3; some columns empty */
+        for (size_t j = 0; j < M; j++) {
+            tb.start[j] = tb.used;
+            size_t in_s = 0, in_w = 0;
+            const int empty = test_uniform(&rng) < 0.1;
+            for (size_t i = 0; i < N && !empty; i++) {
+                const double u = test_uniform(&rng);
+                int role = u < 0.25 ? OTK__TIE_S : u < 0.55 ? OTK__TIE_W : 0;
+                if (role == 0)
+                    continue;
+                tb.entries[tb.used++] =
+                    (column_entry){(uint32_t)i, role, test_uniform(&rng)};
+                in_s += role == OTK__TIE_S;
+                in_w += role == OTK__TIE_W;
+            }
+            tb.slots[j] =
+                in_w >= 2
+                    ? 1 + (size_t)(test_uniform(&rng) * (double)(in_w - 1))
+                    : 0;
+            if (tb.slots[j] == 0)
+                for (size_t e = tb.start[j]; e < tb.used; e++)
+                    tb.entries[e].role = OTK__TIE_S;
+        }
+        tb.start[M] = tb.used;
+        size_t nd = 0, nr = 0;
+        const int rd = otk__tie_system_dense(&p, &tb, x, &nd);
+        if (rd == 0)
+            memcpy(ref, tb.vec, nd * sizeof *ref);
+        size_t roots[N + M];
+        memcpy(roots, tb.parent, sizeof roots);
+        const int rr = otk__tie_system_solve(&p, &tb, x, &nr);
+        if (rd == 0) {
+            ck_assert_int_eq(rr, 0);
+            ck_assert_uint_eq(nr, nd);
+            double scale = 1.0;
+            for (size_t q = 0; q < nd; q++)
+                scale = fmax(scale, fabs(ref[q]));
+            for (size_t q = 0; q < nd; q++)
+                ck_assert_msg(fabs(tb.vec[q] - ref[q]) <= 1e-12 * scale,
+                              "trial %d unknown %zu: %.17g, dense %.17g", trial,
+                              q, tb.vec[q], ref[q]);
+            for (size_t v = 0; v < N + M; v++)
+                ck_assert_uint_eq(tb.parent[v], roots[v]);
+            compared++;
+            /* a tied entry closed a cycle: more tied entries than the
+             * forest of rows and tied columns can hold */
+            size_t tw = 0, tc = 0;
+            for (size_t j = 0; j < M; j++)
+                if (tb.slots[j] > 0) {
+                    tc++;
+                    for (size_t e = tb.start[j]; e < tb.start[j + 1]; e++)
+                        tw += tb.entries[e].role == OTK__TIE_W;
+                }
+            cycles += tw >= N + tc;
+        }
+        otk__ties_buffers_free(&tb);
+    }
+    ck_assert_msg(compared >= TRIALS / 2, "only %zu of %d structures solved",
+                  compared, TRIALS);
+    ck_assert_uint_gt(cycles, 0);
+}
+END_TEST
+
+/* A colour-transfer-like problem (100 x 100 points in the RGB cube, the
+ * weights cubes of uniforms, as a palette's label frequencies), k = 2: the
+ * optimum is degenerate, and the tie structures, each a dense elimination
+ * of a few hundred unknowns in full, exhausted the tie budget before the
+ * walk certified it (stalled, gap 0.265); with the ties eliminated onto the
+ * potentials it is certified. */
+static double palette_uniform(unsigned long long *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*s >> 11) / 9007199254740992.0;
+}
+
+START_TEST(colour_like_k2_is_certified)
+{
+    enum { N = 100 };
+    double x[3 * N], y[3 * N], a[N], b[N], sa = 0.0, sb = 0.0;
+    unsigned long long s = 2;
+    for (size_t i = 0; i < 3 * N; i++) {
+        x[i] = palette_uniform(&s);
+        y[i] = palette_uniform(&s) * 0.8 + 0.1;
+    }
+    for (size_t i = 0; i < N; i++) {
+        double t = palette_uniform(&s);
+        sa += a[i] = t * t * t + 1e-9;
+        t = palette_uniform(&s);
+        sb += b[i] = t * t * t + 1e-9;
+    }
+    for (size_t i = 0; i < N; i++) {
+        a[i] /= sa;
+        b[i] /= sb;
+    }
+    otk_cost cost = otk_cost_points(N, N, 3, x, y, OTK_METRIC_SQEUCLIDEAN, 2.0);
+    const otk_problem pb = {&cost, a, b, 1.0};
+    otk_sparse_settings st;
+    otk_sparse_default_settings(&st);
+    st.formulation = OTK_FORMULATION_SEMI_DUAL;
+    st.threads = 1;
+    otk_sparse_info info;
+    const otk_status r = otk_sparse(&pb, 2, &st, NULL, &info);
+    ck_assert_msg(r == OTK_CONVERGED, "status %s, certified gap %.3g",
+                  otk_status_name(r), info.relative_gap);
+    ck_assert(info.relative_gap <= 1e-9);
+}
+END_TEST
+
 static Suite *sparse_suite(void)
 {
     Suite *s = suite_create("sparse");
@@ -880,6 +1027,8 @@ static Suite *sparse_suite(void)
     tcase_add_test(tc, tie_solve_does_not_cycle);
     tcase_add_test(tc, ties_are_deterministic);
     tcase_add_test(tc, plan_among_ties_is_the_best_choice);
+    tcase_add_test(tc, tie_system_equals_dense_lu);
+    tcase_add_test(tc, colour_like_k2_is_certified);
     tcase_add_loop_test(tc, sparse_references, 0,
                         (int)(sizeof references / sizeof references[0]));
     tcase_add_test(tc, selection_and_projection_kernels);
