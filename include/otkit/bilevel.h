@@ -231,6 +231,16 @@ typedef struct otk_bilevel_settings {
      * accepted its first trial (a short alpha0 grows fast; the first
      * backtrack switches to rho_over for the rest of the run). */
     double rho_fast; /* Default 1.5; valid: [1, inf) */
+    /* Practical MAID's step direction: d = H z with H the L-BFGS
+     * inverse-Hessian estimate from the last qn_pairs steps and
+     * hypergradient changes (pairs of positive curvature only), first
+     * trial alpha = 1, backtracking to the minimum of the parabola each
+     * trial gives (within [alpha/10, rho_under alpha]), and a round that
+     * fails on the accuracy shrinks eps, delta straight to the size its
+     * slack calls for (by 1/8 at most). 0: steepest descent -z with the
+     * growth rules above (certified mode and the fixed baseline always
+     * step so). */
+    size_t qn_pairs; /* Default 8; valid: [0, 100] */
     /* Accuracy tightening. */
     double nu_under; /* Default 0.5; valid: (0, 1) */
     /* Accuracy relaxing after an accepted step. */

@@ -36,6 +36,8 @@ static const otk_setting_bounds table[] = {
           "step growth after an accepted step"),
     FIELD(rho_fast, REAL, 1, INFINITY, HI, 1.5,
           "step growth until the first backtrack"),
+    FIELD(qn_pairs, COUNT, 0, 100, 0, 8,
+          "practical MAID: L-BFGS pairs (0: steepest descent)"),
     FIELD(nu_under, REAL, 0, 1, LO | HI, 0.5, "accuracy tightening"),
     FIELD(nu_over, REAL, 1, INFINITY, HI, 1.05,
           "accuracy relaxing after an accepted step"),
@@ -89,6 +91,7 @@ void otk_bilevel_paper_settings(otk_bilevel_settings *s)
     s->error_mode = OTK_BILEVEL_CERTIFIED;
     s->alpha0 = 0.01;
     s->rho_fast = s->rho_over;
+    s->qn_pairs = 0;
     s->cg_warm_start = 0;
 }
 

@@ -58,6 +58,7 @@ enum {
     O_CERTIFIED,
     O_PAPER,
     O_RHO_FAST,
+    O_QN_PAIRS,
     O_NOWARM,
     O_MUFLOOR,
     O_GRADTOL,
@@ -140,6 +141,10 @@ static const otkcli_opt opts[] = {
                "10/9, CG from 0 (give it first: it resets those)"),
     OTKCLI_SETTING("rho-fast", "R", O_RHO_FAST,
                    "step increase factor until the first backtrack", rho_fast),
+    OTKCLI_SETTING("qn-pairs", "M", O_QN_PAIRS,
+                   "practical MAID: L-BFGS directions from the last M\n"
+                   "steps (0: steepest descent)",
+                   qn_pairs),
     OTKCLI_SETTING("no-cg-warm-start", NULL, O_NOWARM,
                    "every CG solve starts from q = 0", cg_warm_start),
     OTKCLI_SETTING("ll-mu-floor", "M", O_MUFLOOR,
@@ -213,6 +218,7 @@ static void apply_paper(otk_bilevel_settings *s)
     s->alpha0 = p.alpha0;
     s->rho_fast = s->rho_over;
     s->cg_warm_start = p.cg_warm_start;
+    s->qn_pairs = p.qn_pairs;
 }
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
