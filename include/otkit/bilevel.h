@@ -171,7 +171,9 @@ typedef struct otk_bilevel_trace_row {
  * a ||z||^2, shrinks the step instead of the accuracy (it went past the
  * line's minimum), and a trial's lower solve starts from x plus the last
  * accepted step's change of x, scaled to the step (while eps is no
- * tighter than when that change was measured).
+ * tighter than when that change was measured). With qn_pairs > 0 (the
+ * default) the steps follow L-BFGS directions H z instead of z (see
+ * qn_pairs and docs/bilevel.md).
  * The lower level stops at ||grad_x h|| <= max(mu, ll_mu_floor) eps,
  * which is MAID's certificate where mu >= ll_mu_floor and a plain
  * gradient-norm stop (HOAG's kind) where mu is tiny. Nothing here is
@@ -298,7 +300,10 @@ typedef struct otk_bilevel_settings {
 } otk_bilevel_settings;
 
 typedef struct otk_bilevel_info {
-    /* outcome.status: OTK_CONVERGED (grad_tol > 0 met), OTK_MAX_ITER
+    /* outcome.status: OTK_CONVERGED (grad_tol > 0 met, or practical
+     * MAID's quasi-Newton steps found no acceptable step or descent
+     * direction at the tightest accuracy it can reach: theta is
+     * stationary to that precision; see qn_pairs), OTK_MAX_ITER
      * (max_iter or budget reached: the normal end), OTK_STALLED with
      * outcome.cause naming why ("ll_max_iter" or "cg_max_iter": a solve
      * could not reach the requested accuracy within its cap, or the
@@ -328,7 +333,8 @@ typedef struct otk_bilevel_info {
 OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
 
 /* The "paper" preset: the defaults with the paper's MAID (certified
- * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0). */
+ * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0,
+ * steepest-descent steps: qn_pairs = 0). */
 OTK_API void otk_bilevel_paper_settings(otk_bilevel_settings *s);
 
 /* The bounds table of otk_bilevel_settings (docs/api.md): one record per

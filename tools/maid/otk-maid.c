@@ -20,7 +20,8 @@ static const char intro[] =
 "so that its solution minimizes an upper-level loss g (docs/bilevel.md).\n"
 "\n";
 static const char outro[] =
-"Exit status: 0 done (max-iter or budget reached, or --grad-tol met), 1\n"
+"Exit status: 0 done (max-iter or budget reached, --grad-tol met, or\n"
+"converged: no step at the tightest accuracy reachable), 1\n"
 "data or runtime error, 2 usage error, 3 stalled (a lower-level or CG\n"
 "solve could not reach the accuracy; outputs still written), or\n"
 "--grad-tol given and not met. See docs/cli.md.\n";
