@@ -1641,7 +1641,9 @@ def bench_maid(exe, cfg, raw):
         ["problem", "target", "target loss", "maid (default)",
          "best HOAG", "best HOAG: LL+CG", "maid <= best HOAG",
          "certified (eps0 0.1)"],
-        ["Cells: cumulative lower-level (FISTA) + CG iterations at the end "
+        ["Cells: cumulative lower-level (FISTA, or L-BFGS where mu is below "
+         "ll_mu_floor: each evaluation of h and grad h) + CG iterations at "
+         "the end "
          "of the first outer iteration whose trace upper loss is <= the "
          "target and whose true f at that theta (a tight re-solve, lower "
          "level to 1e-6, untimed) confirms it ('not reached': no such row "
