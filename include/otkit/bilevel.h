@@ -39,7 +39,7 @@
  * optimum, TV denoising, multinomial logistic regression) are created by
  * the otk_bilevel_*_create functions below.
  *
- * Cost is counted as in the paper: lower-level (FISTA) iterations plus CG
+ * Cost is counted as in the paper: lower-level iterations plus CG
  * iterations. A solve that is certified on entry costs 0 iterations.
  *
  * Settings, bounds table, info and progress follow docs/api.md.
@@ -85,14 +85,15 @@ typedef struct otk_bilevel_problem {
      * test (settings.check_descent); may be NULL when it is off. */
     int (*cross_norm)(void *user, const double *theta, const double *x,
                       double *norm);
-    /* Optional: *h = h(x, theta). otkit's solvers never call it; it is
-     * there so that ll_grad can be checked against finite differences. */
+    /* Optional: *h = h(x, theta), for the L-BFGS lower solver (which
+     * needs it; OTK_BILEVEL_AUTO uses FISTA without it) and to check
+     * ll_grad against finite differences. */
     int (*ll_value)(void *user, const double *theta, const double *x,
                     double *h);
     /* Optional: a lower-level solver of the user's own. It must return
      * x with ||x - xhat(theta)|| <= eps (x holds the warm start on entry)
      * and the iterations it used, or nonzero when it cannot. NULL: otkit's
-     * strongly convex FISTA on ll_grad with ll_constants. */
+     * lower_solver on ll_grad with ll_constants (and ll_value). */
     int (*ll_solve)(void *user, const double *theta, double eps, double *x,
                     size_t *iterations);
 
@@ -272,7 +273,7 @@ typedef struct otk_bilevel_settings {
     /* Stop when ||z|| <= grad_tol (0: never, not even at z = 0, which
      * only means the accuracies are too loose to see a gradient). */
     double grad_tol; /* Default 0; valid: [0, inf) */
-    /* The cap of one lower-level (FISTA or GD) solve. */
+    /* The cap of one lower-level (FISTA, GD or L-BFGS) solve. */
     size_t ll_max_iter; /* Default 100000; valid: [1, inf) */
     /* The cap of one CG solve. */
     size_t cg_max_iter; /* Default 100000; valid: [1, inf) */
