@@ -39,7 +39,7 @@
  * optimum, TV denoising, multinomial logistic regression) are created by
  * the otk_bilevel_*_create functions below.
  *
- * Cost is counted as in the paper: lower-level (FISTA) iterations plus CG
+ * Cost is counted as in the paper: lower-level iterations plus CG
  * iterations. A solve that is certified on entry costs 0 iterations.
  *
  * Settings, bounds table, info and progress follow docs/api.md.
@@ -85,14 +85,15 @@ typedef struct otk_bilevel_problem {
      * test (settings.check_descent); may be NULL when it is off. */
     int (*cross_norm)(void *user, const double *theta, const double *x,
                       double *norm);
-    /* Optional: *h = h(x, theta). otkit's solvers never call it; it is
-     * there so that ll_grad can be checked against finite differences. */
+    /* Optional: *h = h(x, theta), for the L-BFGS lower solver (which
+     * needs it; OTK_BILEVEL_AUTO uses FISTA without it) and to check
+     * ll_grad against finite differences. */
     int (*ll_value)(void *user, const double *theta, const double *x,
                     double *h);
     /* Optional: a lower-level solver of the user's own. It must return
      * x with ||x - xhat(theta)|| <= eps (x holds the warm start on entry)
      * and the iterations it used, or nonzero when it cannot. NULL: otkit's
-     * strongly convex FISTA on ll_grad with ll_constants. */
+     * lower_solver on ll_grad with ll_constants (and ll_value). */
     int (*ll_solve)(void *user, const double *theta, double eps, double *x,
                     size_t *iterations);
 
@@ -194,8 +195,20 @@ typedef enum otk_bilevel_error_mode {
 
 /* otkit's lower-level solver (when the problem has no ll_solve). */
 typedef enum otk_bilevel_lower_solver {
-    OTK_BILEVEL_FISTA = 0, /* strongly convex FISTA, step 1/L (default) */
-    OTK_BILEVEL_GD = 1     /* gradient descent, step 2/(L + mu) */
+    OTK_BILEVEL_FISTA = 0, /* strongly convex FISTA, step 1/L */
+    OTK_BILEVEL_GD = 1,    /* gradient descent, step 2/(L + mu) */
+    /* L-BFGS (liblbfgs, history 6 (its default), backtracking Wolfe line
+     * search) on ll_value and ll_grad, which it then needs; an iteration is one
+     * evaluation of both. FISTA finishes a solve it cannot. */
+    OTK_BILEVEL_LBFGS = 2,
+    /* The default: L-BFGS for a solve whose mu (ll_constants) is below
+     * ll_mu_floor, when the problem has ll_value, else FISTA. With mu/L
+     * that small FISTA's momentum is plain FISTA's and its rate
+     * sublinear, while L-BFGS follows the curvature where it is
+     * (logistic regression with small weights: 5 times fewer
+     * iterations, docs/bilevel.md); TV, FoE and the quadratic families
+     * have mu above the floor and keep FISTA. */
+    OTK_BILEVEL_AUTO = 3
 } otk_bilevel_lower_solver;
 
 /*
@@ -209,8 +222,8 @@ typedef enum otk_bilevel_lower_solver {
 typedef struct otk_bilevel_settings {
     /* The method (otk_bilevel_method), 0 = OTK_BILEVEL_MAID. */
     otk_bilevel_method method; /* Default 0; valid: [0, 4] */
-    /* otkit's lower-level solver (otk_bilevel_lower_solver), 0 = FISTA. */
-    otk_bilevel_lower_solver lower_solver; /* Default 0; valid: [0, 1] */
+    /* otkit's lower-level solver (otk_bilevel_lower_solver), 3 = auto. */
+    otk_bilevel_lower_solver lower_solver; /* Default 3; valid: [0, 3] */
     /* Initial lower-level accuracy. The HOAG baselines use eps for both
      * accuracies. */
     double eps0; /* Default 0.1; valid: (0, inf) */
@@ -272,7 +285,7 @@ typedef struct otk_bilevel_settings {
     /* Stop when ||z|| <= grad_tol (0: never, not even at z = 0, which
      * only means the accuracies are too loose to see a gradient). */
     double grad_tol; /* Default 0; valid: [0, inf) */
-    /* The cap of one lower-level (FISTA or GD) solve. */
+    /* The cap of one lower-level (FISTA, GD or L-BFGS) solve. */
     size_t ll_max_iter; /* Default 100000; valid: [1, inf) */
     /* The cap of one CG solve. */
     size_t cg_max_iter; /* Default 100000; valid: [1, inf) */

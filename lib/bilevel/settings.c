@@ -22,8 +22,8 @@
 static const otk_setting_bounds table[] = {
     FIELD(method, INT, 0, OTK_BILEVEL_HOAG_CUBIC, 0, OTK_BILEVEL_MAID,
           "method: 0 maid, 1 fixed, 2-4 hoag geometric, quadratic, cubic"),
-    FIELD(lower_solver, INT, 0, OTK_BILEVEL_GD, 0, OTK_BILEVEL_FISTA,
-          "lower-level solver: 0 fista, 1 gradient descent"),
+    FIELD(lower_solver, INT, 0, OTK_BILEVEL_AUTO, 0, OTK_BILEVEL_AUTO,
+          "lower-level solver: 0 fista, 1 gd, 2 l-bfgs, 3 auto"),
     FIELD(eps0, REAL, 0, INFINITY, LO | HI, 0.1,
           "initial lower-level accuracy"),
     FIELD(delta0, REAL, 0, INFINITY, LO | HI, 0.1, "initial CG residual"),
@@ -93,6 +93,7 @@ void otk_bilevel_paper_settings(otk_bilevel_settings *s)
     s->rho_fast = s->rho_over;
     s->qn_pairs = 0;
     s->cg_warm_start = 0;
+    s->lower_solver = OTK_BILEVEL_FISTA;
 }
 
 otk_status otkb_validate_settings(otk__call *call,

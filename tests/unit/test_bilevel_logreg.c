@@ -501,6 +501,94 @@ START_TEST(bad_inputs_are_rejected)
 }
 END_TEST
 
+/* One certified lower solve (otk_bilevel_evaluate: ||grad h|| <= mu eps)
+ * at theta with the given lower solver, from x0 = 0: x, the loss and its
+ * certified error, and the iterations. */
+static size_t lower_solve(const otk_bilevel_problem *pb, const double *theta,
+                          otk_bilevel_lower_solver solver, size_t cap,
+                          double *x, double *loss, double *err, otk_status *st)
+{
+    otk_bilevel_settings s = bt_caps(cap);
+    s.lower_solver = solver;
+    otk_bilevel_info info;
+    memset(x, 0, pb->n * sizeof *x);
+    *st = otk_bilevel_evaluate(pb, &s, theta, 1e-3, x, loss, err, &info);
+    return info.ll_iterations;
+}
+
+/* With small weights (mu = e^-8 here, below ll_mu_floor) L-BFGS reaches
+ * the same certified stop as FISTA in far fewer iterations, and the
+ * default (auto) takes it there and FISTA where mu is above the floor. */
+START_TEST(lbfgs_lower_level_where_mu_is_tiny)
+{
+    otk_bilevel_instance in;
+    digits_instance(&in);
+    const otk_bilevel_problem *pb = &in.problem;
+    const size_t n = pb->n;
+    double *theta = malloc(n * sizeof *theta);
+    double *xf = malloc(n * sizeof *xf), *xl = malloc(n * sizeof *xl);
+    double *xa = malloc(n * sizeof *xa);
+    ck_assert(theta && xf && xl && xa);
+    for (size_t j = 0; j < n; j++)
+        theta[j] = -8 + 0.5 * (double)(j % 3);
+    double lf, ef, ll, el, la, ea;
+    otk_status st;
+    size_t its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    size_t its_l =
+        lower_solve(pb, theta, OTK_BILEVEL_LBFGS, 1000000, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    size_t its_a =
+        lower_solve(pb, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    /* both certified within eps = 1e-3 of the same minimiser */
+    double d2 = 0;
+    for (size_t j = 0; j < n; j++)
+        d2 += (xf[j] - xl[j]) * (xf[j] - xl[j]);
+    ck_assert_msg(sqrt(d2) <= 2e-3, "||x_fista - x_lbfgs|| = %g", sqrt(d2));
+    ck_assert_msg(fabs(lf - ll) <= ef + el, "losses %.17g %.17g", lf, ll);
+    ck_assert_msg(its_l * 4 < its_f, "lbfgs %zu, fista %zu iterations", its_l,
+                  its_f);
+    ck_assert_uint_eq(its_a, its_l);
+    ck_assert(memcmp(xa, xl, n * sizeof *xa) == 0);
+
+    /* a cap it cannot meet: stalled, x left as it was (0) */
+    lower_solve(pb, theta, OTK_BILEVEL_LBFGS, 5, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_STALLED);
+    for (size_t j = 0; j < n; j++)
+        ck_assert(xl[j] == 0);
+
+    /* mu = e^0 above the floor: auto is FISTA */
+    for (size_t j = 0; j < n; j++)
+        theta[j] = 0;
+    its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    its_a =
+        lower_solve(pb, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    ck_assert_uint_eq(its_a, its_f);
+    ck_assert(memcmp(xa, xf, n * sizeof *xa) == 0);
+
+    /* L-BFGS needs ll_value; auto falls back to FISTA without it */
+    otk_bilevel_problem bare = *pb;
+    bare.ll_value = NULL;
+    for (size_t j = 0; j < n; j++)
+        theta[j] = -8;
+    lower_solve(&bare, theta, OTK_BILEVEL_LBFGS, 1000000, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_ERR_INVALID_ARGUMENT);
+    its_a =
+        lower_solve(&bare, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    ck_assert_uint_eq(its_a, its_f);
+    free(theta);
+    free(xf);
+    free(xl);
+    free(xa);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 static Suite *logreg_suite(void)
 {
     Suite *s = suite_create("bilevel_logreg");
@@ -514,6 +602,7 @@ static Suite *logreg_suite(void)
     tcase_add_test(tc, gradient_vanishes_at_an_independent_minimiser);
     tcase_add_test(tc, softmax_cache_follows_w);
     tcase_add_test(tc, bad_inputs_are_rejected);
+    tcase_add_test(tc, lbfgs_lower_level_where_mu_is_tiny);
     suite_add_tcase(s, tc);
     return s;
 }

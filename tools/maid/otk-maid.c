@@ -112,7 +112,10 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("method", 0, "M", O_METHOD,
                "maid (default), fixed, hoag-geometric, hoag-quadratic\n"
                "or hoag-cubic"),
-    OTKCLI_OPT("lower-solver", 0, "S", O_LOWER, "fista (default) or gd"),
+    OTKCLI_OPT("lower-solver", 0, "S", O_LOWER,
+               "auto (default: lbfgs for a solve whose mu is\n"
+               "below --ll-mu-floor, else fista), fista, gd\n"
+               "or lbfgs"),
     OTKCLI_SETTING("eps0", "E", O_EPS0, "initial lower-level accuracy", eps0),
     OTKCLI_SETTING("delta0", "D", O_DELTA0, "initial CG accuracy", delta0),
     OTKCLI_SETTING("alpha0", "A", O_ALPHA0, "initial step", alpha0),
@@ -784,9 +787,13 @@ int main(int argc, char **argv)
             o.s.lower_solver = OTK_BILEVEL_FISTA;
         else if (strcmp(o.lower, "gd") == 0)
             o.s.lower_solver = OTK_BILEVEL_GD;
+        else if (strcmp(o.lower, "lbfgs") == 0)
+            o.s.lower_solver = OTK_BILEVEL_LBFGS;
+        else if (strcmp(o.lower, "auto") == 0)
+            o.s.lower_solver = OTK_BILEVEL_AUTO;
         else
-            return otkcli_usage_error(&t,
-                                      "--lower-solver: expected fista or gd");
+            return otkcli_usage_error(
+                &t, "--lower-solver: expected auto, fista, gd or lbfgs");
     }
     if (o.evaluate && (o.trace || o.theta))
         return otkcli_usage_error(&t, "--evaluate makes no run: it writes no "
