@@ -17,9 +17,9 @@ typedef struct lbfgs_run {
     const double *theta;
     double tol;
     size_t cap, evaluations;
-    double h0;          /* h at the start, for liblbfgs's first call */
-    int first;          /* liblbfgs's first call is at the start: known */
-    int error;          /* a callback's nonzero return */
+    double h0;           /* h at the start, for liblbfgs's first call */
+    int first;           /* liblbfgs's first call is at the start: known */
+    int error;           /* a callback's nonzero return */
     double *grad, gnorm; /* grad_x h at the last accepted point */
 } lbfgs_run;
 
@@ -67,9 +67,9 @@ static int progress(void *instance, const lbfgsfloatval_t *x,
     return gnorm <= r->tol; /* nonzero stops liblbfgs at this x */
 }
 
-otk__solve_result otkb_lbfgs(const otk_bilevel_problem *pb,
-                             const double *theta, double tol, size_t max_iter,
-                             double *x, double *grad)
+otk__solve_result otkb_lbfgs(const otk_bilevel_problem *pb, const double *theta,
+                             double tol, size_t max_iter, double *x,
+                             double *grad)
 {
     otk__solve_result res = {0, INFINITY, 0, 0};
     lbfgs_run r = {pb, theta, tol, max_iter, 0, 0, 1, 0, grad, 0};

@@ -915,10 +915,12 @@ START_TEST(test_first_step_rule)
         ck_assert_double_eq_tol(r2->step, r1->step * s.rho_fast,
                                 1e-15 * r2->step);
 
-    /* the paper's preset: alpha0 = 0.01, growth 10/9 */
+    /* the paper's preset: alpha0 = 0.01, growth 10/9, FISTA (the
+     * default lower solver is auto) */
     otk_bilevel_paper_settings(&s);
     ck_assert(s.error_mode == OTK_BILEVEL_CERTIFIED && s.alpha0 == 0.01 &&
-              s.rho_fast == s.rho_over && s.cg_warm_start == 0);
+              s.rho_fast == s.rho_over && s.cg_warm_start == 0 &&
+              s.lower_solver == OTK_BILEVEL_FISTA);
     s.max_iter = 2;
     s.eps0 = s.delta0 = 1e-6; /* accurate enough to certify the steps */
     run_watched(&in, &s, &w, &info);

@@ -142,7 +142,8 @@ static const otkcli_opt opts[] = {
                    error_mode),
     OTKCLI_OPT("paper", 0, NULL, O_PAPER,
                "the paper's MAID: --certified, alpha0 0.01, growth\n"
-               "10/9, CG from 0 (give it first: it resets those)"),
+               "10/9, CG from 0, FISTA, steepest descent (give it\n"
+               "first: it resets those)"),
     OTKCLI_SETTING("rho-fast", "R", O_RHO_FAST,
                    "step increase factor until the first backtrack", rho_fast),
     OTKCLI_SETTING("qn-pairs", "M", O_QN_PAIRS,
@@ -223,6 +224,7 @@ static void apply_paper(otk_bilevel_settings *s)
     s->rho_fast = s->rho_over;
     s->cg_warm_start = p.cg_warm_start;
     s->qn_pairs = p.qn_pairs;
+    s->lower_solver = p.lower_solver;
 }
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
