@@ -148,7 +148,23 @@ typedef struct qn_memory {
     double *S, *Y, *rho;          /* pairs x p, pairs x p, pairs */
     double *theta_old, *z_old, *z, *alpha; /* p, p, p, pairs */
     int have_old; /* theta_old, z_old: the last accepted step's start */
+    double move;  /* ||theta - theta_old|| of the last accepted step */
 } qn_memory;
+
+/* Safeguards of the quasi-Newton direction d = H z. The pairs come from
+ * inexact hypergradients: where the loss is flat along a step (logistic
+ * regression past its first steps), y = z - z_old is mostly the error of
+ * the two z, s.y is tiny and H blows d up (bench section maid's logreg,
+ * eps0 1e-3: after steps of length 1.2 to 20, d of length 7080 took theta
+ * to +-1000, where exp over- and underflows and the lower level has no
+ * constants; test default_maid_stays_finite_and_decreases). A step
+ * longer than QN_TRUST times the last accepted one is shortened to that
+ * length (the direction stays a descent direction), and a direction whose
+ * angle with z has a cosine below QN_MIN_COS is replaced by z, as long
+ * as the last accepted step (Zoutendijk's condition: the cosine bounded
+ * away from 0 keeps the line search convergent). */
+#define QN_TRUST 10
+#define QN_MIN_COS 1e-2
 
 /* Adds the pair from theta_old, z_old to theta, z when its curvature
  * s.y is positive. */
@@ -292,14 +308,25 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
                     qn_direction(qn, qn->z, run->z);
                 double slope =
                     clip_direction(p, theta, s->theta_bound, qn->z, run->z);
-                if (newton && !(slope > 0)) { /* not a descent direction */
+                dnorm = sqrt(otk__dot(p, run->z, run->z));
+                if (newton && !(slope > QN_MIN_COS * dnorm * row.grad_norm)) {
+                    /* not a descent direction, or too far from one */
                     newton = 0;
                     memcpy(run->z, qn->z, p * sizeof *run->z);
                     slope =
                         clip_direction(p, theta, s->theta_bound, qn->z, run->z);
+                    dnorm = sqrt(otk__dot(p, run->z, run->z));
+                    if (j == 0 && qn->move > 0 && dnorm > 0)
+                        alpha = qn->move / dnorm;
+                }
+                double trust = QN_TRUST * qn->move;
+                if (newton && qn->move > 0 && dnorm > trust) {
+                    for (size_t t = 0; t < p; t++)
+                        run->z[t] *= trust / dnorm;
+                    slope *= trust / dnorm;
+                    dnorm = trust;
                 }
                 z2 = slope;
-                dnorm = sqrt(otk__dot(p, run->z, run->z));
                 if (newton && j == 0)
                     alpha = 1; /* the quasi-Newton step */
             }
@@ -355,6 +382,12 @@ static otk_status maid_loop(otkb_run *run, double *theta, double *x,
                         memcpy(qn->theta_old, theta, p * sizeof *theta);
                         memcpy(qn->z_old, qn->z, p * sizeof *theta);
                         qn->have_old = 1;
+                        double m2 = 0;
+                        for (size_t t = 0; t < p; t++) {
+                            double d = run->theta_trial[t] - theta[t];
+                            m2 += d * d;
+                        }
+                        qn->move = sqrt(m2);
                     }
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
                     if (practical && adaptive) {

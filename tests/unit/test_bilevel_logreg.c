@@ -589,6 +589,72 @@ START_TEST(lbfgs_lower_level_where_mu_is_tiny)
 }
 END_TEST
 
+/* The loss at theta from a lower solve to the practical stop at eps 1e-6
+ * (warm from x), as bench-maid's tight re-solve does; NaN if it fails. */
+static double tight_loss(const otk_bilevel_problem *pb, const double *theta,
+                         double *x, double *z)
+{
+    otk_bilevel_settings s = bt_caps(1000000);
+    s.cg_max_iter = 10;
+    otk_bilevel_info info;
+    double g;
+    if (otk_bilevel_hypergradient(pb, &s, theta, 1e-6, 1e300, x, NULL, z,
+                                  &info) != OTK_CONVERGED ||
+        pb->upper(pb->user, x, &g, NULL) != 0)
+        return NAN;
+    return g;
+}
+
+/* Default MAID (quasi-Newton steps, L-BFGS lower solves) over the eps0
+ * sweep on the digits: every run ends without an error, at a finite theta
+ * whose true loss is below half the start's. Without the trust bound of
+ * maid.c, pairs of inexact hypergradients gave directions thousands of
+ * times longer than the steps before them, which took theta to +-1000,
+ * where the lower level has no constants (OTK_ERR_NUMERICAL). */
+START_TEST(default_maid_stays_finite_and_decreases)
+{
+    /* the first 200 digits train, the next 100 validate (the failure
+     * before the bound was on this split, eps0 1e-3 or 1e-5) */
+    enum { TN = 200, TV = 100 };
+    static double dx[(TN + TV) * DF];
+    static int dy[TN + TV];
+    load_digits(0, TN + TV, dx, dy);
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_logreg_create(dx, dy, TN, dx + TN * DF,
+                                               dy + TN, TV, DF, DC, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    const size_t n = pb->n, p = pb->p;
+    double *theta = malloc(p * sizeof *theta), *x = malloc(n * sizeof *x);
+    double *z = malloc(p * sizeof *z);
+    ck_assert(theta && x && z);
+    memcpy(x, in.x0, n * sizeof *x);
+    const double f0 = tight_loss(pb, in.theta0, x, z);
+    ck_assert(isfinite(f0));
+    static const double eps0[] = {1, 0.1, 1e-3, 1e-5};
+    for (size_t k = 0; k < sizeof eps0 / sizeof eps0[0]; k++) {
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.eps0 = s.delta0 = eps0[k];
+        s.budget = 8000;
+        memcpy(theta, in.theta0, p * sizeof *theta);
+        memcpy(x, in.x0, n * sizeof *x);
+        otk_bilevel_info info;
+        otk_status st = otk_bilevel_solve(pb, &s, theta, x, &info);
+        bt_expect_run(st, &info);
+        for (size_t j = 0; j < p; j++)
+            ck_assert_msg(fabs(theta[j]) < 100, "eps0 %g: theta[%zu] = %g",
+                          eps0[k], j, theta[j]);
+        const double f = tight_loss(pb, theta, x, z);
+        ck_assert_msg(f < 0.5 * f0, "eps0 %g: f %g, f0 %g", eps0[k], f, f0);
+    }
+    free(theta);
+    free(x);
+    free(z);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 static Suite *logreg_suite(void)
 {
     Suite *s = suite_create("bilevel_logreg");
@@ -603,6 +669,7 @@ static Suite *logreg_suite(void)
     tcase_add_test(tc, softmax_cache_follows_w);
     tcase_add_test(tc, bad_inputs_are_rejected);
     tcase_add_test(tc, lbfgs_lower_level_where_mu_is_tiny);
+    tcase_add_test(tc, default_maid_stays_finite_and_decreases);
     suite_add_tcase(s, tc);
     return s;
 }
