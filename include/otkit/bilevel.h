@@ -252,7 +252,11 @@ typedef struct otk_bilevel_settings {
      * trial alpha = 1, backtracking to the minimum of the parabola each
      * trial gives (within [alpha/10, rho_under alpha]), and a round that
      * fails on the accuracy shrinks eps, delta straight to the size its
-     * slack calls for (by 1/8 at most). 0: steepest descent -z with the
+     * slack calls for (by 1/8 at most). The direction is safeguarded
+     * (its pairs come from inexact hypergradients): a step longer than 10
+     * times the last accepted one is shortened to that length, and a
+     * direction whose cosine with z is below 0.01 is replaced by z, as
+     * long as the last step. 0: steepest descent -z with the
      * growth rules above (certified mode and the fixed baseline always
      * step so). */
     size_t qn_pairs; /* Default 8; valid: [0, 100] */
