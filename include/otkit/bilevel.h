@@ -323,7 +323,8 @@ typedef struct otk_bilevel_info {
      * stationary to that precision; see qn_pairs), OTK_MAX_ITER
      * (max_iter or budget reached: the normal end), OTK_STALLED with
      * outcome.cause naming why ("ll_max_iter" or "cg_max_iter": a solve
-     * could not reach the requested accuracy within its cap, or the
+     * could not reach the requested accuracy within its cap, or CG
+     * stopped short of it before its cap and the budget, or the
      * problem's own ll_solve failed: "ll_solve"; "eps_min" or
      * "max_refinements": no acceptable step or descent direction before
      * the accuracy floor; "fixed_accuracy": the fixed baseline can

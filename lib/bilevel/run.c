@@ -46,11 +46,14 @@ static size_t solve_cap(const otkb_run *run, size_t cap)
 }
 
 /* A solve that stopped unreached: the budget ended it (OTK_MAX_ITER, the
- * normal end of a run) or its own cap (OTK_STALLED, named). */
+ * normal end of a run: its cap was what was left of the budget, and it is
+ * used up) or anything else did, its own cap or a stop short of any cap
+ * (CG's recurrence met delta but the recomputed residual did not; an
+ * indefinite Hessian): OTK_STALLED, named. */
 static otk_status cap_reached(otkb_run *run, size_t cap, size_t own_cap,
                               const char *name)
 {
-    if (cap < own_cap)
+    if (cap < own_cap && otkb_over_budget(run))
         return OTK_MAX_ITER;
     run->failed = name;
     return OTK_STALLED;

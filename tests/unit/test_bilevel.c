@@ -1151,6 +1151,62 @@ static void expect_bad_setting(const otk_bilevel_instance *in,
     otk_bilevel_default_settings(s);
 }
 
+/* The problem that forwards every callback to f->inner through f (no
+ * ll_value: the lower solves are FISTA's). */
+static otk_bilevel_problem flaky_problem(flaky *f)
+{
+    otk_bilevel_problem fp = *f->inner;
+    fp.user = f;
+    fp.ll_grad = flaky_grad;
+    fp.ll_hvp = flaky_hvp;
+    fp.cross_t = flaky_cross_t;
+    fp.upper = flaky_upper;
+    fp.ll_constants = flaky_constants;
+    fp.cross_norm = flaky_cross_norm;
+    fp.ll_value = NULL;
+    return fp;
+}
+
+/* A lower-level Hessian that is not positive definite (the inner one
+ * negated): CG stops at its first iteration. */
+static int negated_hvp(void *user, const double *theta, const double *x,
+                       const double *v, double *out)
+{
+    const flaky *f = user;
+    int rc = f->inner->ll_hvp(f->inner->user, theta, x, v, out);
+    for (size_t i = 0; i < f->inner->n; i++)
+        out[i] = -out[i];
+    return rc;
+}
+
+/* A CG solve that stops unreached long before the budget is a stall
+ * (named cg_max_iter), not the budget's end: OTK_MAX_ITER must mean that
+ * the budget or max_iter was used up. Before, any unreached solve whose
+ * cap the remaining budget had lowered was reported as OTK_MAX_ITER
+ * (a figure-3 run ended `max_iter` at 3956 of 20000 LL + CG). */
+START_TEST(test_short_cg_is_not_budget_end)
+{
+    otk_bilevel_instance in;
+    ck_assert_int_eq(
+        otk_bilevel_quadratic_conditioned_create(50, 4, 200, 0, &in),
+        OTK_CONVERGED);
+    flaky f = {&in.problem, 1 << 30};
+    otk_bilevel_problem fp = flaky_problem(&f);
+    fp.ll_hvp = negated_hvp;
+    otk_bilevel_settings s;
+    otk_bilevel_default_settings(&s);
+    s.budget = 1000; /* below cg_max_iter: the budget caps every CG */
+    double theta[4], x[4];
+    memcpy(theta, in.theta0, sizeof theta);
+    memcpy(x, in.x0, sizeof x);
+    otk_bilevel_info info;
+    ck_assert_int_eq(otk_bilevel_solve(&fp, &s, theta, x, &info), OTK_STALLED);
+    ck_assert_str_eq(info.outcome.cause, "cg_max_iter");
+    ck_assert_double_lt(info.ll_iterations + info.cg_iterations, s.budget);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
     otk_bilevel_instance in;
@@ -1216,15 +1272,7 @@ START_TEST(test_bad_input)
     /* a callback that fails mid-run: a clean error naming it, the trace
      * rows emitted so far stand, theta is the last accepted point */
     flaky f = {&in.problem, 60};
-    otk_bilevel_problem fp = in.problem;
-    fp.user = &f;
-    fp.ll_grad = flaky_grad;
-    fp.ll_hvp = flaky_hvp;
-    fp.cross_t = flaky_cross_t;
-    fp.upper = flaky_upper;
-    fp.ll_constants = flaky_constants;
-    fp.cross_norm = flaky_cross_norm;
-    fp.ll_value = NULL;
+    otk_bilevel_problem fp = flaky_problem(&f);
     row_log log = {0, {0}};
     otk_bilevel_default_settings(&s);
     s.progress = log_rows;
@@ -1562,6 +1610,7 @@ int main(void)
     suite_add_tcase(s, quad);
     TCase *bad = tcase_create("bad_input");
     tcase_add_test(bad, test_bad_input);
+    tcase_add_test(bad, test_short_cg_is_not_budget_end);
     tcase_add_test(bad, test_settings_bounds_table);
     tcase_add_test(bad, test_hypergradient_outcome);
     suite_add_tcase(s, bad);
