@@ -322,10 +322,20 @@ static void make_logreg(const options *o, int argc, char **argv,
 
 /* ---- callback profiling ------------------------------------------------- */
 
-enum { CB_GRAD, CB_HVP, CB_CROSS_T, CB_UPPER, CB_CONST, CB_NORM, CB_LIP, CB_N };
+enum {
+    CB_GRAD,
+    CB_HVP,
+    CB_CROSS_T,
+    CB_UPPER,
+    CB_CONST,
+    CB_NORM,
+    CB_LIP,
+    CB_VALUE,
+    CB_N
+};
 static const char *const cb_names[CB_N] = {
-    "ll_grad",      "ll_hvp",     "cross_t",  "upper",
-    "ll_constants", "cross_norm", "lipschitz"};
+    "ll_grad",      "ll_hvp",     "cross_t",   "upper",
+    "ll_constants", "cross_norm", "lipschitz", "ll_value"};
 
 typedef struct prof {
     const otk_bilevel_problem *pb;
@@ -386,6 +396,12 @@ static int w_lip(void *u, const double *th, double *lb, double *la)
     PROF_CALL(pf, CB_LIP, pf->pb->lipschitz(pf->pb->user, th, lb, la));
 }
 
+static int w_value(void *u, const double *th, const double *x, double *h)
+{
+    prof *pf = u;
+    PROF_CALL(pf, CB_VALUE, pf->pb->ll_value(pf->pb->user, th, x, h));
+}
+
 /* A copy of *pb whose callbacks time themselves into *pf. */
 static otk_bilevel_problem wrap_problem(const otk_bilevel_problem *pb, prof *pf)
 {
@@ -400,7 +416,8 @@ static otk_bilevel_problem wrap_problem(const otk_bilevel_problem *pb, prof *pf)
     w.ll_constants = w_const;
     w.cross_norm = pb->cross_norm ? w_norm : NULL;
     w.lipschitz = pb->lipschitz ? w_lip : NULL;
-    w.ll_value = NULL; /* never called by the solvers */
+    /* called by the L-BFGS lower solver only */
+    w.ll_value = pb->ll_value ? w_value : NULL;
     if (pb->ll_solve)
         bench_die("a problem with its own ll_solve is not profiled%s", "");
     return w;

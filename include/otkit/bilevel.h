@@ -39,7 +39,7 @@
  * optimum, TV denoising, multinomial logistic regression) are created by
  * the otk_bilevel_*_create functions below.
  *
- * Cost is counted as in the paper: lower-level (FISTA) iterations plus CG
+ * Cost is counted as in the paper: lower-level iterations plus CG
  * iterations. A solve that is certified on entry costs 0 iterations.
  *
  * Settings, bounds table, info and progress follow docs/api.md.
@@ -85,14 +85,15 @@ typedef struct otk_bilevel_problem {
      * test (settings.check_descent); may be NULL when it is off. */
     int (*cross_norm)(void *user, const double *theta, const double *x,
                       double *norm);
-    /* Optional: *h = h(x, theta). otkit's solvers never call it; it is
-     * there so that ll_grad can be checked against finite differences. */
+    /* Optional: *h = h(x, theta), for the L-BFGS lower solver (which
+     * needs it; OTK_BILEVEL_AUTO uses FISTA without it) and to check
+     * ll_grad against finite differences. */
     int (*ll_value)(void *user, const double *theta, const double *x,
                     double *h);
     /* Optional: a lower-level solver of the user's own. It must return
      * x with ||x - xhat(theta)|| <= eps (x holds the warm start on entry)
      * and the iterations it used, or nonzero when it cannot. NULL: otkit's
-     * strongly convex FISTA on ll_grad with ll_constants. */
+     * lower_solver on ll_grad with ll_constants (and ll_value). */
     int (*ll_solve)(void *user, const double *theta, double eps, double *x,
                     size_t *iterations);
 
@@ -171,7 +172,9 @@ typedef struct otk_bilevel_trace_row {
  * a ||z||^2, shrinks the step instead of the accuracy (it went past the
  * line's minimum), and a trial's lower solve starts from x plus the last
  * accepted step's change of x, scaled to the step (while eps is no
- * tighter than when that change was measured).
+ * tighter than when that change was measured). With qn_pairs > 0 (the
+ * default) the steps follow L-BFGS directions H z instead of z (see
+ * qn_pairs and docs/bilevel.md).
  * The lower level stops at ||grad_x h|| <= max(mu, ll_mu_floor) eps,
  * which is MAID's certificate where mu >= ll_mu_floor and a plain
  * gradient-norm stop (HOAG's kind) where mu is tiny. Nothing here is
@@ -192,8 +195,20 @@ typedef enum otk_bilevel_error_mode {
 
 /* otkit's lower-level solver (when the problem has no ll_solve). */
 typedef enum otk_bilevel_lower_solver {
-    OTK_BILEVEL_FISTA = 0, /* strongly convex FISTA, step 1/L (default) */
-    OTK_BILEVEL_GD = 1     /* gradient descent, step 2/(L + mu) */
+    OTK_BILEVEL_FISTA = 0, /* strongly convex FISTA, step 1/L */
+    OTK_BILEVEL_GD = 1,    /* gradient descent, step 2/(L + mu) */
+    /* L-BFGS (liblbfgs, history 6 (its default), backtracking Wolfe line
+     * search) on ll_value and ll_grad, which it then needs; an iteration is one
+     * evaluation of both. FISTA finishes a solve it cannot. */
+    OTK_BILEVEL_LBFGS = 2,
+    /* The default: L-BFGS for a solve whose mu (ll_constants) is below
+     * ll_mu_floor, when the problem has ll_value, else FISTA. With mu/L
+     * that small FISTA's momentum is plain FISTA's and its rate
+     * sublinear, while L-BFGS follows the curvature where it is
+     * (logistic regression with small weights: 5 times fewer
+     * iterations, docs/bilevel.md); TV, FoE and the quadratic families
+     * have mu above the floor and keep FISTA. */
+    OTK_BILEVEL_AUTO = 3
 } otk_bilevel_lower_solver;
 
 /*
@@ -207,8 +222,8 @@ typedef enum otk_bilevel_lower_solver {
 typedef struct otk_bilevel_settings {
     /* The method (otk_bilevel_method), 0 = OTK_BILEVEL_MAID. */
     otk_bilevel_method method; /* Default 0; valid: [0, 4] */
-    /* otkit's lower-level solver (otk_bilevel_lower_solver), 0 = FISTA. */
-    otk_bilevel_lower_solver lower_solver; /* Default 0; valid: [0, 1] */
+    /* otkit's lower-level solver (otk_bilevel_lower_solver), 3 = auto. */
+    otk_bilevel_lower_solver lower_solver; /* Default 3; valid: [0, 3] */
     /* Initial lower-level accuracy. The HOAG baselines use eps for both
      * accuracies. */
     double eps0; /* Default 0.1; valid: (0, inf) */
@@ -231,6 +246,20 @@ typedef struct otk_bilevel_settings {
      * accepted its first trial (a short alpha0 grows fast; the first
      * backtrack switches to rho_over for the rest of the run). */
     double rho_fast; /* Default 1.5; valid: [1, inf) */
+    /* Practical MAID's step direction: d = H z with H the L-BFGS
+     * inverse-Hessian estimate from the last qn_pairs steps and
+     * hypergradient changes (pairs of positive curvature only), first
+     * trial alpha = 1, backtracking to the minimum of the parabola each
+     * trial gives (within [alpha/10, rho_under alpha]), and a round that
+     * fails on the accuracy shrinks eps, delta straight to the size its
+     * slack calls for (by 1/8 at most). The direction is safeguarded
+     * (its pairs come from inexact hypergradients): a step longer than 10
+     * times the last accepted one is shortened to that length, and a
+     * direction whose cosine with z is below 0.01 is replaced by z, as
+     * long as the last step. 0: steepest descent -z with the
+     * growth rules above (certified mode and the fixed baseline always
+     * step so). */
+    size_t qn_pairs; /* Default 8; valid: [0, 100] */
     /* Accuracy tightening. */
     double nu_under; /* Default 0.5; valid: (0, 1) */
     /* Accuracy relaxing after an accepted step. */
@@ -260,7 +289,7 @@ typedef struct otk_bilevel_settings {
     /* Stop when ||z|| <= grad_tol (0: never, not even at z = 0, which
      * only means the accuracies are too loose to see a gradient). */
     double grad_tol; /* Default 0; valid: [0, inf) */
-    /* The cap of one lower-level (FISTA or GD) solve. */
+    /* The cap of one lower-level (FISTA, GD or L-BFGS) solve. */
     size_t ll_max_iter; /* Default 100000; valid: [1, inf) */
     /* The cap of one CG solve. */
     size_t cg_max_iter; /* Default 100000; valid: [1, inf) */
@@ -288,10 +317,14 @@ typedef struct otk_bilevel_settings {
 } otk_bilevel_settings;
 
 typedef struct otk_bilevel_info {
-    /* outcome.status: OTK_CONVERGED (grad_tol > 0 met), OTK_MAX_ITER
+    /* outcome.status: OTK_CONVERGED (grad_tol > 0 met, or practical
+     * MAID's quasi-Newton steps found no acceptable step or descent
+     * direction at the tightest accuracy it can reach: theta is
+     * stationary to that precision; see qn_pairs), OTK_MAX_ITER
      * (max_iter or budget reached: the normal end), OTK_STALLED with
      * outcome.cause naming why ("ll_max_iter" or "cg_max_iter": a solve
-     * could not reach the requested accuracy within its cap, or the
+     * could not reach the requested accuracy within its cap, or CG
+     * stopped short of it before its cap and the budget, or the
      * problem's own ll_solve failed: "ll_solve"; "eps_min" or
      * "max_refinements": no acceptable step or descent direction before
      * the accuracy floor; "fixed_accuracy": the fixed baseline can
@@ -318,7 +351,8 @@ typedef struct otk_bilevel_info {
 OTK_API void otk_bilevel_default_settings(otk_bilevel_settings *s);
 
 /* The "paper" preset: the defaults with the paper's MAID (certified
- * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0). */
+ * mode, alpha0 = 0.01, growth 10/9 from the start, CG from q = 0,
+ * steepest-descent steps: qn_pairs = 0). */
 OTK_API void otk_bilevel_paper_settings(otk_bilevel_settings *s);
 
 /* The bounds table of otk_bilevel_settings (docs/api.md): one record per

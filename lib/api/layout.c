@@ -212,6 +212,7 @@ static const otk_layout_field layout[] = {
     OTK_FIELD(otk_bilevel_settings, rho_under),
     OTK_FIELD(otk_bilevel_settings, rho_over),
     OTK_FIELD(otk_bilevel_settings, rho_fast),
+    OTK_FIELD(otk_bilevel_settings, qn_pairs),
     OTK_FIELD(otk_bilevel_settings, nu_under),
     OTK_FIELD(otk_bilevel_settings, nu_over),
     OTK_FIELD(otk_bilevel_settings, eta),

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Practical mode's a-posteriori error estimate of z (at eps, delta) from
@@ -116,6 +117,15 @@ static otk_status inexact_gradient(otkb_run *run, const double *theta,
  * there to certify): the step is shrunk, not the accuracy tightened. */
 #define STEP_BLAME 0.5
 
+/* Practical MAID with the quasi-Newton step: a round that fails on the
+ * accuracy shrinks eps and delta at once to the size at which the
+ * slack (their two loss errors, proportional to eps) would be
+ * TIGHTEN_TARGET times the first trial's first-order decrease a z.d,
+ * by nu_under at least and by TIGHTEN_MAX at most; halving one round at
+ * a time cost TV-2D about 400 LL+CG in its start-up. */
+#define TIGHTEN_TARGET 0.25
+#define TIGHTEN_MAX 0.125
+
 #define TRIAL_COST_FACTOR 4
 #define TRIAL_COST_FLOOR 100
 
@@ -127,8 +137,111 @@ static size_t trials_in_round(const otk_bilevel_settings *s, size_t j)
     return base > SIZE_MAX - j ? SIZE_MAX : base + j;
 }
 
-otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
-                          otk_bilevel_info *info)
+/* Practical MAID's quasi-Newton memory (L-BFGS with settings.qn_pairs
+ * pairs): the direction is d = H z instead of z, H the inverse-Hessian
+ * estimate from the last steps s = theta - theta_old and hypergradient
+ * changes y = z - z_old. On TV-2D the loss falls along a narrow valley
+ * that gradient steps cross instead of following (100 steps of 0.1-0.6
+ * lowered it by 2e-4 each). */
+typedef struct qn_memory {
+    size_t p, pairs, count, head; /* slots; pairs held; the next slot */
+    double *S, *Y, *rho;          /* pairs x p, pairs x p, pairs */
+    double *theta_old, *z_old, *z, *alpha; /* p, p, p, pairs */
+    int have_old; /* theta_old, z_old: the last accepted step's start */
+    double move;  /* ||theta - theta_old|| of the last accepted step */
+} qn_memory;
+
+/* Safeguards of the quasi-Newton direction d = H z. The pairs come from
+ * inexact hypergradients: where the loss is flat along a step (logistic
+ * regression past its first steps), y = z - z_old is mostly the error of
+ * the two z, s.y is tiny and H blows d up (bench section maid's logreg,
+ * eps0 1e-3: after steps of length 1.2 to 20, d of length 7080 took theta
+ * to +-1000, where exp over- and underflows and the lower level has no
+ * constants; test default_maid_stays_finite_and_decreases). A step
+ * longer than QN_TRUST times the last accepted one is shortened to that
+ * length (the direction stays a descent direction), and a direction whose
+ * angle with z has a cosine below QN_MIN_COS is replaced by z, as long
+ * as the last accepted step (Zoutendijk's condition: the cosine bounded
+ * away from 0 keeps the line search convergent). */
+#define QN_TRUST 10
+#define QN_MIN_COS 1e-2
+
+/* Adds the pair from theta_old, z_old to theta, z when its curvature
+ * s.y is positive. */
+static void qn_update(qn_memory *qn, const double *theta, const double *z)
+{
+    size_t p = qn->p;
+    double *sv = qn->S + qn->head * p, *yv = qn->Y + qn->head * p;
+    double ss = 0, sy = 0, yy = 0;
+    for (size_t j = 0; j < p; j++) {
+        sv[j] = theta[j] - qn->theta_old[j];
+        yv[j] = z[j] - qn->z_old[j];
+        ss += sv[j] * sv[j];
+        sy += sv[j] * yv[j];
+        yy += yv[j] * yv[j];
+    }
+    if (!(sy > 1e-10 * sqrt(ss * yy)))
+        return;
+    qn->rho[qn->head] = 1 / sy;
+    qn->head = (qn->head + 1) % qn->pairs;
+    if (qn->count < qn->pairs)
+        qn->count++;
+}
+
+/* d = H z by the two-loop recursion, H_0 = (s.y / y.y) I of the newest
+ * pair. */
+static void qn_direction(qn_memory *qn, const double *z, double *d)
+{
+    size_t p = qn->p, m = qn->count;
+    memcpy(d, z, p * sizeof *d);
+    for (size_t i = 0; i < m; i++) {
+        size_t c = (qn->head + qn->pairs - 1 - i) % qn->pairs;
+        qn->alpha[c] = qn->rho[c] * otk__dot(p, qn->S + c * p, d);
+        for (size_t j = 0; j < p; j++)
+            d[j] -= qn->alpha[c] * qn->Y[c * p + j];
+    }
+    size_t newest = (qn->head + qn->pairs - 1) % qn->pairs;
+    const double *yn = qn->Y + newest * p;
+    double gamma = 1 / (qn->rho[newest] * otk__dot(p, yn, yn));
+    for (size_t j = 0; j < p; j++)
+        d[j] *= gamma;
+    for (size_t i = m; i-- > 0;) {
+        size_t c = (qn->head + qn->pairs - 1 - i) % qn->pairs;
+        double b = qn->rho[c] * otk__dot(p, qn->Y + c * p, d);
+        for (size_t j = 0; j < p; j++)
+            d[j] += (qn->alpha[c] - b) * qn->S[c * p + j];
+    }
+}
+
+/* Zeroes the components of the direction d at which theta sits on its
+ * bound and the step theta - a d would leave it (theta is clipped there,
+ * so they do not move) and returns z . d over the rest, the step's
+ * first-order decrease per unit a. */
+static double clip_direction(size_t p, const double *theta, double bound,
+                             const double *z, double *d)
+{
+    for (size_t t = 0; t < p; t++)
+        if ((theta[t] <= -bound && d[t] > 0) || (theta[t] >= bound && d[t] < 0))
+            d[t] = 0;
+    return otk__dot(p, z, d);
+}
+
+/* Practical MAID's next backtracking trial after step a raised the loss
+ * from g0 to g (or lowered it by less than a z2 / 2): the minimum of the
+ * parabola through g0 with slope -z2 and through g at a, within
+ * [a / 10, rho a]. */
+static double interpolated_step(double a, double z2, double g0, double g,
+                                double rho)
+{
+    double curv = g - g0 + a * z2; /* c a^2 of the parabola */
+    double t = curv > 0 ? a * z2 / (2 * curv) : rho;
+    return a * fmin(fmax(t, 0.1), rho);
+}
+
+/* The loop of otkb_maid_loop; qn: practical MAID's quasi-Newton memory,
+ * else NULL. */
+static otk_status maid_loop(otkb_run *run, double *theta, double *x,
+                            otk_bilevel_info *info, qn_memory *qn)
 {
     const otk_bilevel_problem *pb = run->pb;
     const otk_bilevel_settings *s = run->s;
@@ -163,8 +276,14 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                                    * accuracy at step alpha */
         for (size_t j = 0; j < s->max_rounds && !row.accepted; j++) {
             if ((st = inexact_gradient(run, theta, &eps, &delta, x, &gnorm_g,
-                                       &row)) != OTK_CONVERGED)
+                                       &row)) != OTK_CONVERGED) {
+                /* quasi-Newton: no descent direction at the tightest
+                 * accuracy eps_min allows, or at the tightest accuracy
+                 * the caps allow (the accepted point stands) */
+                if (qn && st == OTK_STALLED && k > 0)
+                    goto floor;
                 goto cut;
+            }
             info->grad_norm = row.grad_norm;
             info->upper_loss = row.upper_loss;
             info->eps = eps;
@@ -176,7 +295,41 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             double lower =
                 practical ? row.upper_loss - otkb_loss_error(run, gnorm_g, eps)
                           : otkb_lower_bound(pb, row.upper_loss, gnorm_g, eps);
-            double z2 = row.grad_norm * row.grad_norm;
+            /* z2: the first-order decrease per unit step, z . d for the
+             * direction d (z itself, or H z); dnorm = ||d|| */
+            double z2 = row.grad_norm * row.grad_norm, dnorm = row.grad_norm;
+            if (qn) {
+                memcpy(qn->z, run->z, p * sizeof *run->z);
+                if (j == 0 && qn->have_old)
+                    qn_update(qn, theta, qn->z);
+                /* the line search steps along run->z: d there */
+                int newton = qn->count > 0;
+                if (newton)
+                    qn_direction(qn, qn->z, run->z);
+                double slope =
+                    clip_direction(p, theta, s->theta_bound, qn->z, run->z);
+                dnorm = sqrt(otk__dot(p, run->z, run->z));
+                if (newton && !(slope > QN_MIN_COS * dnorm * row.grad_norm)) {
+                    /* not a descent direction, or too far from one */
+                    newton = 0;
+                    memcpy(run->z, qn->z, p * sizeof *run->z);
+                    slope =
+                        clip_direction(p, theta, s->theta_bound, qn->z, run->z);
+                    dnorm = sqrt(otk__dot(p, run->z, run->z));
+                    if (j == 0 && qn->move > 0 && dnorm > 0)
+                        alpha = qn->move / dnorm;
+                }
+                double trust = QN_TRUST * qn->move;
+                if (newton && qn->move > 0 && dnorm > trust) {
+                    for (size_t t = 0; t < p; t++)
+                        run->z[t] *= trust / dnorm;
+                    slope *= trust / dnorm;
+                    dnorm = trust;
+                }
+                z2 = slope;
+                if (newton && j == 0)
+                    alpha = 1; /* the quasi-Newton step */
+            }
             size_t trials = trials_in_round(s, j);
             double a = alpha;
             int warm_trial = retry;
@@ -184,7 +337,11 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
             /* the step of the lowest computed loss among this round's
              * trials that did not raise it: the next round starts there */
             double best_g = INFINITY, best_a = 0;
-            for (size_t i = 0; i < trials; i++, a *= s->rho_under) {
+            /* the factor eps and delta shrink by when the round fails */
+            double tighten = s->nu_under;
+            double a_next = a;
+            for (size_t i = 0; i < trials; i++, a = a_next) {
+                a_next = a * s->rho_under;
                 row.backtracks++;
                 double g_new, gn_new;
                 size_t ll_before = run->ll_iterations;
@@ -201,7 +358,7 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                      * step's length; only while eps is not tighter than
                      * when that change was measured (its error is of the
                      * order of that eps) */
-                    double r = a * row.grad_norm / step_move;
+                    double r = a * dnorm / step_move;
                     for (size_t t = 0; t < n; t++)
                         run->x_trial[t] = x[t] + r * run->x_step[t];
                     warm = run->x_trial;
@@ -221,11 +378,22 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 double err = practical ? otkb_loss_error(run, gn_new, eps)
                                        : otkb_upper_bound(pb, 0, gn_new, eps);
                 if (g_new + err - lower <= -s->armijo_c * a * z2) {
+                    if (qn) {
+                        memcpy(qn->theta_old, theta, p * sizeof *theta);
+                        memcpy(qn->z_old, qn->z, p * sizeof *theta);
+                        qn->have_old = 1;
+                        double m2 = 0;
+                        for (size_t t = 0; t < p; t++) {
+                            double d = run->theta_trial[t] - theta[t];
+                            m2 += d * d;
+                        }
+                        qn->move = sqrt(m2);
+                    }
                     memcpy(theta, run->theta_trial, p * sizeof *theta);
                     if (practical && adaptive) {
                         for (size_t t = 0; t < n; t++)
                             run->x_step[t] = run->x_trial[t] - x[t];
-                        step_move = a * row.grad_norm;
+                        step_move = a * dnorm;
                         step_eps = eps;
                     }
                     memcpy(x, run->x_trial, n * sizeof *x);
@@ -256,11 +424,30 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                  * first-order decrease a ||z||^2, the step went past the
                  * line's minimum and is shrunk instead (STEP_BLAME). A
                  * rise shrinks the step. */
+                /* quasi-Newton: the next trial at the minimum of the
+                 * parabola the trial gave */
+                if (qn)
+                    a_next = interpolated_step(a, z2, row.upper_loss, g_new,
+                                               s->rho_under);
                 if (g_new <= row.upper_loss && g_new < best_g) {
                     best_g = g_new;
                     best_a = a;
                 }
                 double slack = err + (row.upper_loss - lower);
+                if (qn && i == 0)
+                    tighten =
+                        fmin(fmax(TIGHTEN_TARGET * a * z2 / slack, TIGHTEN_MAX),
+                             s->nu_under);
+                /* quasi-Newton: a rise smaller than the slack, at a step
+                 * whose first-order decrease is below the slack too, is
+                 * noise of the loose solves; no shorter step can be
+                 * accepted at this accuracy, so the accuracy is
+                 * tightened */
+                if (qn && g_new > row.upper_loss && a * z2 < slack) {
+                    alpha = best_a > 0 ? best_a : a;
+                    retry = 1;
+                    break;
+                }
                 if (adaptive && g_new <= row.upper_loss &&
                     !(practical && slack <= STEP_BLAME * a * z2)) {
                     alpha = best_a;
@@ -281,7 +468,10 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 row.step = alpha;
                 info->accepted++;
                 info->upper_loss = row.upper_loss;
-                alpha *= fast ? s->rho_fast : s->rho_over;
+                /* quasi-Newton without a pair yet (the curvature along the
+                 * steps so far was not positive): the step stays */
+                if (!(qn && qn->count == 0))
+                    alpha *= fast ? s->rho_fast : s->rho_over;
                 if (adaptive) {
                     double relax = loose ? 1 / s->nu_under : s->nu_over;
                     eps *= relax;
@@ -289,20 +479,21 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
                 }
             } else if (adaptive) {
                 if (eps <= s->eps_min && delta <= s->delta_min) {
-                    /* the trace gets this iteration's row too */
                     run->failed = "eps_min";
-                    row.iteration = info->iterations = k + 1;
-                    row.eps = eps;
-                    row.delta = delta;
-                    return otkb_emit(run, &row, theta) ? OTK_CANCELLED
-                                                       : OTK_STALLED;
+                    goto floor;
                 }
-                eps = fmax(eps * s->nu_under, s->eps_min);
-                delta = fmax(delta * s->nu_under, s->delta_min);
+                eps = fmax(eps * tighten, s->eps_min);
+                delta = fmax(delta * tighten, s->delta_min);
             }
             if (otkb_over_budget(run))
                 break;
         }
+        /* a failed iteration restarts the quasi-Newton memory (L-BFGS's
+         * usual remedy: its pairs described another region; on a small
+         * logistic regression with theta at its bounds the steps kept
+         * failing without it) */
+        if (qn && !row.accepted)
+            qn->count = 0;
         /* With fixed accuracies a failed iteration would be repeated
          * identically forever: no step can be certified at eps0. */
         if (!row.accepted && !adaptive && !otkb_over_budget(run)) {
@@ -331,10 +522,49 @@ otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
     }
     return OTK_MAX_ITER;
 
+floor:
+    /* No step or descent direction even at the accuracy floor (eps_min,
+     * or for the quasi-Newton steps the accuracy a hypergradient's solves
+     * can reach within their caps); the trace gets this iteration's row
+     * too. Steepest descent rarely gets here before its step budget, the
+     * quasi-Newton steps do once theta is stationary to the floor's
+     * precision (||z|| ~ 1e-14 on the quadratic family, 1e-8 on a small
+     * TV-2D): their normal end, reported as convergence. */
+    row.iteration = info->iterations = k + 1;
+    row.eps = eps;
+    row.delta = delta;
+    if (otkb_emit(run, &row, theta))
+        return OTK_CANCELLED;
+    return qn ? OTK_CONVERGED : OTK_STALLED;
+
 cut:
     /* A solve ended by the budget still gets its row: the trace then ends
      * where the run's counters do. */
     if (st == OTK_MAX_ITER)
         otkb_close_trace(run, &row, k, eps, delta, theta, info);
+    return st;
+}
+
+otk_status otkb_maid_loop(otkb_run *run, double *theta, double *x,
+                          otk_bilevel_info *info)
+{
+    const otk_bilevel_settings *s = run->s;
+    if (s->method != OTK_BILEVEL_MAID ||
+        s->error_mode != OTK_BILEVEL_PRACTICAL || s->qn_pairs == 0)
+        return maid_loop(run, theta, x, info, NULL);
+    size_t p = run->pb->p, m = s->qn_pairs;
+    qn_memory qn = {.p = p, .pairs = m};
+    double *block = malloc(((2 * m + 3) * p + 2 * m) * sizeof *block);
+    if (!block)
+        return OTK_ERR_NO_MEMORY;
+    qn.S = block;
+    qn.Y = qn.S + m * p;
+    qn.theta_old = qn.Y + m * p;
+    qn.z_old = qn.theta_old + p;
+    qn.z = qn.z_old + p;
+    qn.rho = qn.z + p;
+    qn.alpha = qn.rho + m;
+    otk_status st = maid_loop(run, theta, x, info, &qn);
+    free(block);
     return st;
 }

@@ -46,11 +46,14 @@ static size_t solve_cap(const otkb_run *run, size_t cap)
 }
 
 /* A solve that stopped unreached: the budget ended it (OTK_MAX_ITER, the
- * normal end of a run) or its own cap (OTK_STALLED, named). */
+ * normal end of a run: its cap was what was left of the budget, and it is
+ * used up) or anything else did, its own cap or a stop short of any cap
+ * (CG's recurrence met delta but the recomputed residual did not; an
+ * indefinite Hessian): OTK_STALLED, named. */
 static otk_status cap_reached(otkb_run *run, size_t cap, size_t own_cap,
                               const char *name)
 {
-    if (cap < own_cap)
+    if (cap < own_cap && otkb_over_budget(run))
         return OTK_MAX_ITER;
     run->failed = name;
     return OTK_STALLED;
@@ -90,14 +93,31 @@ static otk_status ll_solve_into(otkb_run *run, const double *theta, double eps,
      * certificate's eps scaled up where mu is below the floor */
     if (run->s->error_mode == OTK_BILEVEL_PRACTICAL && mu < run->s->ll_mu_floor)
         eps *= run->s->ll_mu_floor / mu;
-    otk__solve_result r =
-        run->s->lower_solver == OTK_BILEVEL_GD
-            ? otk__scgd(grad_at, &a, pb->n, mu, L, eps, cap, x, run->scratch)
-            : otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap, x,
-                           run->scratch);
+    otk_bilevel_lower_solver solver = run->s->lower_solver;
+    if (solver == OTK_BILEVEL_AUTO)
+        solver = mu < run->s->ll_mu_floor && pb->ll_value ? OTK_BILEVEL_LBFGS
+                                                          : OTK_BILEVEL_FISTA;
+    otk__solve_result r = {0, INFINITY, 0, 0};
+    run->solve_step = solver == OTK_BILEVEL_FISTA ? 1 / L : 0;
+    if (solver == OTK_BILEVEL_GD)
+        r = otk__scgd(grad_at, &a, pb->n, mu, L, eps, cap, x, run->scratch);
+    else if (solver == OTK_BILEVEL_LBFGS) {
+        /* its last gradient where FISTA leaves its own */
+        r = otkb_lbfgs(pb, theta, mu * eps, cap, x, run->scratch + 2 * pb->n);
+        run->ll_iterations += r.iterations;
+        if (!r.reached && !r.error && r.iterations < cap) {
+            /* a line search that failed short of the stop (rounding):
+             * FISTA, which needs no function values, does the rest */
+            run->solve_step = 1 / L;
+            r = otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap - r.iterations,
+                             x, run->scratch);
+        } else
+            r.iterations = 0; /* counted */
+    }
+    if (solver == OTK_BILEVEL_FISTA)
+        r = otk__scfista(grad_at, &a, pb->n, mu, L, eps, cap, x, run->scratch);
     run->ll_iterations += r.iterations;
     run->solve_residual = r.residual;
-    run->solve_step = run->s->lower_solver == OTK_BILEVEL_GD ? 0 : 1 / L;
     if (r.error)
         return numerical(run, "ll_grad");
     if (!r.reached)

@@ -11,6 +11,7 @@
 #include <otkit/bilevel.h>
 
 #include "core/core.h"
+#include "linalg/linalg.h"
 
 typedef struct otkb_run {
     const otk_bilevel_problem *pb;
@@ -83,6 +84,16 @@ double otkb_loss_error(const otkb_run *run, double grad_norm, double eps);
  * ||z_0|| <= 1e-3): the step that would move theta by sqrt(p), one unit
  * per hyperparameter on average. */
 double otkb_first_step(double grad_norm, size_t p);
+/* OTK_BILEVEL_LBFGS (lbfgs.c): L-BFGS on h(., theta) (ll_value and
+ * ll_grad) from x until ||grad_x h|| <= tol, at most max_iter evaluations
+ * of both after the check at the start (which, as in otk__scfista, costs
+ * no iteration). x: warm start in, the last accepted point out; grad
+ * (n): grad_x h there; residual: its norm. Not reached when the cap ends
+ * it or a line search fails (rounding near the optimum), with x still
+ * the best point found. */
+otk__solve_result otkb_lbfgs(const otk_bilevel_problem *pb, const double *theta,
+                             double tol, size_t max_iter, double *x,
+                             double *grad);
 /* Lower-level + CG iterations have reached settings.budget. */
 int otkb_over_budget(const otkb_run *run);
 

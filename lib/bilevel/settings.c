@@ -22,8 +22,8 @@
 static const otk_setting_bounds table[] = {
     FIELD(method, INT, 0, OTK_BILEVEL_HOAG_CUBIC, 0, OTK_BILEVEL_MAID,
           "method: 0 maid, 1 fixed, 2-4 hoag geometric, quadratic, cubic"),
-    FIELD(lower_solver, INT, 0, OTK_BILEVEL_GD, 0, OTK_BILEVEL_FISTA,
-          "lower-level solver: 0 fista, 1 gradient descent"),
+    FIELD(lower_solver, INT, 0, OTK_BILEVEL_AUTO, 0, OTK_BILEVEL_AUTO,
+          "lower-level solver: 0 fista, 1 gd, 2 l-bfgs, 3 auto"),
     FIELD(eps0, REAL, 0, INFINITY, LO | HI, 0.1,
           "initial lower-level accuracy"),
     FIELD(delta0, REAL, 0, INFINITY, LO | HI, 0.1, "initial CG residual"),
@@ -36,6 +36,8 @@ static const otk_setting_bounds table[] = {
           "step growth after an accepted step"),
     FIELD(rho_fast, REAL, 1, INFINITY, HI, 1.5,
           "step growth until the first backtrack"),
+    FIELD(qn_pairs, COUNT, 0, 100, 0, 8,
+          "practical MAID: L-BFGS pairs (0: steepest descent)"),
     FIELD(nu_under, REAL, 0, 1, LO | HI, 0.5, "accuracy tightening"),
     FIELD(nu_over, REAL, 1, INFINITY, HI, 1.05,
           "accuracy relaxing after an accepted step"),
@@ -89,7 +91,9 @@ void otk_bilevel_paper_settings(otk_bilevel_settings *s)
     s->error_mode = OTK_BILEVEL_CERTIFIED;
     s->alpha0 = 0.01;
     s->rho_fast = s->rho_over;
+    s->qn_pairs = 0;
     s->cg_warm_start = 0;
+    s->lower_solver = OTK_BILEVEL_FISTA;
 }
 
 otk_status otkb_validate_settings(otk__call *call,

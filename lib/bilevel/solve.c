@@ -75,6 +75,9 @@ static otk_status begin_call(otk__call *call, otk_bilevel_info *info,
     otk_status st = otkb_validate_settings(call, *s);
     if (st != OTK_CONVERGED)
         return st;
+    if ((*s)->lower_solver == OTK_BILEVEL_LBFGS && !pb->ll_solve &&
+        !pb->ll_value)
+        return otk__fail(call, OTK_ERR_INVALID_ARGUMENT, "ll_value", SIZE_MAX);
     size_t i = otk__first_nonfinite(theta, pb->p);
     if (i < pb->p)
         return otk__fail(call, OTK_ERR_INVALID_INPUT, "theta", i);

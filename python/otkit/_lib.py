@@ -207,6 +207,7 @@ class BilevelSettings(LayoutStructure):
     _fields_ = [("method", _I), ("lower_solver", _I), ("eps0", _D),
                 ("delta0", _D), ("error_mode", _I), ("alpha0", _D),
                 ("rho_under", _D), ("rho_over", _D), ("rho_fast", _D),
+                ("qn_pairs", _SZ),
                 ("nu_under", _D), ("nu_over", _D),
                 ("eta", _D), ("check_descent", _I), ("armijo_c", _D),
                 ("max_backtrack", _SZ), ("max_rounds", _SZ),

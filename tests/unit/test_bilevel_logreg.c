@@ -501,6 +501,160 @@ START_TEST(bad_inputs_are_rejected)
 }
 END_TEST
 
+/* One certified lower solve (otk_bilevel_evaluate: ||grad h|| <= mu eps)
+ * at theta with the given lower solver, from x0 = 0: x, the loss and its
+ * certified error, and the iterations. */
+static size_t lower_solve(const otk_bilevel_problem *pb, const double *theta,
+                          otk_bilevel_lower_solver solver, size_t cap,
+                          double *x, double *loss, double *err, otk_status *st)
+{
+    otk_bilevel_settings s = bt_caps(cap);
+    s.lower_solver = solver;
+    otk_bilevel_info info;
+    memset(x, 0, pb->n * sizeof *x);
+    *st = otk_bilevel_evaluate(pb, &s, theta, 1e-3, x, loss, err, &info);
+    return info.ll_iterations;
+}
+
+/* With small weights (mu = e^-8 here, below ll_mu_floor) L-BFGS reaches
+ * the same certified stop as FISTA in far fewer iterations, and the
+ * default (auto) takes it there and FISTA where mu is above the floor. */
+START_TEST(lbfgs_lower_level_where_mu_is_tiny)
+{
+    otk_bilevel_instance in;
+    digits_instance(&in);
+    const otk_bilevel_problem *pb = &in.problem;
+    const size_t n = pb->n;
+    double *theta = malloc(n * sizeof *theta);
+    double *xf = malloc(n * sizeof *xf), *xl = malloc(n * sizeof *xl);
+    double *xa = malloc(n * sizeof *xa);
+    ck_assert(theta && xf && xl && xa);
+    for (size_t j = 0; j < n; j++)
+        theta[j] = -8 + 0.5 * (double)(j % 3);
+    double lf, ef, ll, el, la, ea;
+    otk_status st;
+    size_t its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    size_t its_l =
+        lower_solve(pb, theta, OTK_BILEVEL_LBFGS, 1000000, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    size_t its_a =
+        lower_solve(pb, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    ck_assert_int_eq(st, OTK_CONVERGED);
+    /* both certified within eps = 1e-3 of the same minimiser */
+    double d2 = 0;
+    for (size_t j = 0; j < n; j++)
+        d2 += (xf[j] - xl[j]) * (xf[j] - xl[j]);
+    ck_assert_msg(sqrt(d2) <= 2e-3, "||x_fista - x_lbfgs|| = %g", sqrt(d2));
+    ck_assert_msg(fabs(lf - ll) <= ef + el, "losses %.17g %.17g", lf, ll);
+    ck_assert_msg(its_l * 4 < its_f, "lbfgs %zu, fista %zu iterations", its_l,
+                  its_f);
+    ck_assert_uint_eq(its_a, its_l);
+    ck_assert(memcmp(xa, xl, n * sizeof *xa) == 0);
+
+    /* a cap it cannot meet: stalled, x left as it was (0) */
+    lower_solve(pb, theta, OTK_BILEVEL_LBFGS, 5, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_STALLED);
+    for (size_t j = 0; j < n; j++)
+        ck_assert(xl[j] == 0);
+
+    /* mu = e^0 above the floor: auto is FISTA */
+    for (size_t j = 0; j < n; j++)
+        theta[j] = 0;
+    its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    its_a =
+        lower_solve(pb, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    ck_assert_uint_eq(its_a, its_f);
+    ck_assert(memcmp(xa, xf, n * sizeof *xa) == 0);
+
+    /* L-BFGS needs ll_value; auto falls back to FISTA without it */
+    otk_bilevel_problem bare = *pb;
+    bare.ll_value = NULL;
+    for (size_t j = 0; j < n; j++)
+        theta[j] = -8;
+    lower_solve(&bare, theta, OTK_BILEVEL_LBFGS, 1000000, xl, &ll, &el, &st);
+    ck_assert_int_eq(st, OTK_ERR_INVALID_ARGUMENT);
+    its_a =
+        lower_solve(&bare, theta, OTK_BILEVEL_AUTO, 1000000, xa, &la, &ea, &st);
+    its_f =
+        lower_solve(pb, theta, OTK_BILEVEL_FISTA, 1000000, xf, &lf, &ef, &st);
+    ck_assert_uint_eq(its_a, its_f);
+    free(theta);
+    free(xf);
+    free(xl);
+    free(xa);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
+/* The loss at theta from a lower solve to the practical stop at eps 1e-6
+ * (warm from x), as bench-maid's tight re-solve does; NaN if it fails. */
+static double tight_loss(const otk_bilevel_problem *pb, const double *theta,
+                         double *x, double *z)
+{
+    otk_bilevel_settings s = bt_caps(1000000);
+    s.cg_max_iter = 10;
+    otk_bilevel_info info;
+    double g;
+    if (otk_bilevel_hypergradient(pb, &s, theta, 1e-6, 1e300, x, NULL, z,
+                                  &info) != OTK_CONVERGED ||
+        pb->upper(pb->user, x, &g, NULL) != 0)
+        return NAN;
+    return g;
+}
+
+/* Default MAID (quasi-Newton steps, L-BFGS lower solves) over the eps0
+ * sweep on the digits: every run ends without an error, at a finite theta
+ * whose true loss is below half the start's. Without the trust bound of
+ * maid.c, pairs of inexact hypergradients gave directions thousands of
+ * times longer than the steps before them, which took theta to +-1000,
+ * where the lower level has no constants (OTK_ERR_NUMERICAL). */
+START_TEST(default_maid_stays_finite_and_decreases)
+{
+    /* the first 200 digits train, the next 100 validate (the failure
+     * before the bound was on this split, eps0 1e-3 or 1e-5) */
+    enum { TN = 200, TV = 100 };
+    static double dx[(TN + TV) * DF];
+    static int dy[TN + TV];
+    load_digits(0, TN + TV, dx, dy);
+    otk_bilevel_instance in;
+    ck_assert_int_eq(otk_bilevel_logreg_create(dx, dy, TN, dx + TN * DF,
+                                               dy + TN, TV, DF, DC, &in),
+                     OTK_CONVERGED);
+    const otk_bilevel_problem *pb = &in.problem;
+    const size_t n = pb->n, p = pb->p;
+    double *theta = malloc(p * sizeof *theta), *x = malloc(n * sizeof *x);
+    double *z = malloc(p * sizeof *z);
+    ck_assert(theta && x && z);
+    memcpy(x, in.x0, n * sizeof *x);
+    const double f0 = tight_loss(pb, in.theta0, x, z);
+    ck_assert(isfinite(f0));
+    static const double eps0[] = {1, 0.1, 1e-3, 1e-5};
+    for (size_t k = 0; k < sizeof eps0 / sizeof eps0[0]; k++) {
+        otk_bilevel_settings s;
+        otk_bilevel_default_settings(&s);
+        s.eps0 = s.delta0 = eps0[k];
+        s.budget = 8000;
+        memcpy(theta, in.theta0, p * sizeof *theta);
+        memcpy(x, in.x0, n * sizeof *x);
+        otk_bilevel_info info;
+        otk_status st = otk_bilevel_solve(pb, &s, theta, x, &info);
+        bt_expect_run(st, &info);
+        for (size_t j = 0; j < p; j++)
+            ck_assert_msg(fabs(theta[j]) < 100, "eps0 %g: theta[%zu] = %g",
+                          eps0[k], j, theta[j]);
+        const double f = tight_loss(pb, theta, x, z);
+        ck_assert_msg(f < 0.5 * f0, "eps0 %g: f %g, f0 %g", eps0[k], f, f0);
+    }
+    free(theta);
+    free(x);
+    free(z);
+    otk_bilevel_instance_free(&in);
+}
+END_TEST
+
 static Suite *logreg_suite(void)
 {
     Suite *s = suite_create("bilevel_logreg");
@@ -514,6 +668,8 @@ static Suite *logreg_suite(void)
     tcase_add_test(tc, gradient_vanishes_at_an_independent_minimiser);
     tcase_add_test(tc, softmax_cache_follows_w);
     tcase_add_test(tc, bad_inputs_are_rejected);
+    tcase_add_test(tc, lbfgs_lower_level_where_mu_is_tiny);
+    tcase_add_test(tc, default_maid_stays_finite_and_decreases);
     suite_add_tcase(s, tc);
     return s;
 }

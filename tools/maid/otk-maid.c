@@ -20,7 +20,8 @@ static const char intro[] =
 "so that its solution minimizes an upper-level loss g (docs/bilevel.md).\n"
 "\n";
 static const char outro[] =
-"Exit status: 0 done (max-iter or budget reached, or --grad-tol met), 1\n"
+"Exit status: 0 done (max-iter or budget reached, --grad-tol met, or\n"
+"converged: no step at the tightest accuracy reachable), 1\n"
 "data or runtime error, 2 usage error, 3 stalled (a lower-level or CG\n"
 "solve could not reach the accuracy; outputs still written), or\n"
 "--grad-tol given and not met. See docs/cli.md.\n";
@@ -58,6 +59,7 @@ enum {
     O_CERTIFIED,
     O_PAPER,
     O_RHO_FAST,
+    O_QN_PAIRS,
     O_NOWARM,
     O_MUFLOOR,
     O_GRADTOL,
@@ -110,7 +112,10 @@ static const otkcli_opt opts[] = {
     OTKCLI_OPT("method", 0, "M", O_METHOD,
                "maid (default), fixed, hoag-geometric, hoag-quadratic\n"
                "or hoag-cubic"),
-    OTKCLI_OPT("lower-solver", 0, "S", O_LOWER, "fista (default) or gd"),
+    OTKCLI_OPT("lower-solver", 0, "S", O_LOWER,
+               "auto (default: lbfgs for a solve whose mu is\n"
+               "below --ll-mu-floor, else fista), fista, gd\n"
+               "or lbfgs"),
     OTKCLI_SETTING("eps0", "E", O_EPS0, "initial lower-level accuracy", eps0),
     OTKCLI_SETTING("delta0", "D", O_DELTA0, "initial CG accuracy", delta0),
     OTKCLI_SETTING("alpha0", "A", O_ALPHA0, "initial step", alpha0),
@@ -137,9 +142,14 @@ static const otkcli_opt opts[] = {
                    error_mode),
     OTKCLI_OPT("paper", 0, NULL, O_PAPER,
                "the paper's MAID: --certified, alpha0 0.01, growth\n"
-               "10/9, CG from 0 (give it first: it resets those)"),
+               "10/9, CG from 0, FISTA, steepest descent (give it\n"
+               "first: it resets those)"),
     OTKCLI_SETTING("rho-fast", "R", O_RHO_FAST,
                    "step increase factor until the first backtrack", rho_fast),
+    OTKCLI_SETTING("qn-pairs", "M", O_QN_PAIRS,
+                   "practical MAID: L-BFGS directions from the last M\n"
+                   "steps (0: steepest descent)",
+                   qn_pairs),
     OTKCLI_SETTING("no-cg-warm-start", NULL, O_NOWARM,
                    "every CG solve starts from q = 0", cg_warm_start),
     OTKCLI_SETTING("ll-mu-floor", "M", O_MUFLOOR,
@@ -213,6 +223,8 @@ static void apply_paper(otk_bilevel_settings *s)
     s->alpha0 = p.alpha0;
     s->rho_fast = s->rho_over;
     s->cg_warm_start = p.cg_warm_start;
+    s->qn_pairs = p.qn_pairs;
+    s->lower_solver = p.lower_solver;
 }
 
 static int parse(otkcli_tool *t, options *o, int argc, char **argv, int *code)
@@ -777,9 +789,13 @@ int main(int argc, char **argv)
             o.s.lower_solver = OTK_BILEVEL_FISTA;
         else if (strcmp(o.lower, "gd") == 0)
             o.s.lower_solver = OTK_BILEVEL_GD;
+        else if (strcmp(o.lower, "lbfgs") == 0)
+            o.s.lower_solver = OTK_BILEVEL_LBFGS;
+        else if (strcmp(o.lower, "auto") == 0)
+            o.s.lower_solver = OTK_BILEVEL_AUTO;
         else
-            return otkcli_usage_error(&t,
-                                      "--lower-solver: expected fista or gd");
+            return otkcli_usage_error(
+                &t, "--lower-solver: expected auto, fista, gd or lbfgs");
     }
     if (o.evaluate && (o.trace || o.theta))
         return otkcli_usage_error(&t, "--evaluate makes no run: it writes no "

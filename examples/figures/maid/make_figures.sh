@@ -69,7 +69,7 @@ finish() {
 # Every problem is solved by MAID twice: with otkit's defaults (the
 # practical error estimate, HOAG's first step with fast growth,
 # warm-started CG; run NAME p_maid) and with --paper, the paper's MAID
-# (certified bounds, alpha0 0.01, growth 10/9, CG from q = 0; runs
+# (certified bounds, alpha0 0.01, growth 10/9, CG from q = 0, FISTA; runs
 # p_paper and p_paper_nodescent). --paper comes first: it resets the
 # settings it selects. The baselines (fixed accuracy, HOAG) run with
 # otkit's defaults, as in the bench (docs/maid_bench.md).
