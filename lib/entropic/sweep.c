@@ -1,7 +1,8 @@
 /*
  * The Sinkhorn sweeps. One sweep reads each cost (or kernel) row once: it
- * computes f_i from g by a log-sum-exp over row i and, with the row still
- * in cache, adds row i of the plan (new f, old g) into the column sums.
+ * computes f_i from g by a log-sum-exp over row i and, with the row's
+ * exponentials kept (read back from their cached end), adds row i of the
+ * plan (new f, old g) into the column sums.
  * Those column sums are both the residual of that plan and all the g
  * update needs, so the iteration costs one pass over the cost, not two.
  *
