@@ -40,8 +40,8 @@
 #include "entropic/entropic_internal.h"
 #include "linalg/linalg.h"
 
-#define POINTS_PER_CLUSTER 8  /* mean cluster size aimed at, at least */
-#define MAX_CLUSTERS 20000    /* per side: bounds the cluster pairs */
+#define POINTS_PER_CLUSTER 8 /* mean cluster size aimed at, at least */
+#define MAX_CLUSTERS 20000   /* per side: bounds the cluster pairs */
 /* kernel width of reg_c, in cells: at 10^4 points (8 a cell) a width
  * of 1 started the points at 4.3e-3 with 3 stages above reg, 0.5 starts
  * them at 1.08e-3 and takes 1.7 times fewer pair evaluations (the coarse

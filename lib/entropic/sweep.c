@@ -1,7 +1,8 @@
 /*
  * The Sinkhorn sweeps. One sweep reads each cost (or kernel) row once: it
- * computes f_i from g by a log-sum-exp over row i and, with the row still
- * in cache, adds row i of the plan (new f, old g) into the column sums.
+ * computes f_i from g by a log-sum-exp over row i and, with the row's
+ * exponentials kept (read back from their cached end), adds row i of the
+ * plan (new f, old g) into the column sums.
  * Those column sums are both the residual of that plan and all the g
  * update needs, so the iteration costs one pass over the cost, not two.
  *
@@ -42,12 +43,16 @@ void otk__reduce_colsums(otk_sinkhorn_workspace *ws)
     }
 }
 
-/* acc += sum_r w_r row_r over `rows` consecutive rows of length m. */
+/* acc += sum_r w_r row_r over `rows` consecutive rows of length m. The
+ * rows were just written front to back and their weights need the whole
+ * rows' sums, so this cannot be fused into the pass that wrote them; read
+ * back to front, the rows' cached end (L2: about 1 MiB of a block's 32 m
+ * bytes) is used before it is evicted. Same sums, column by column. */
 static void add_rows(size_t m, size_t rows, const double *w, const double *x,
                      double *acc)
 {
     if (rows == SWEEP_BLOCK) {
-        otk__vaxpy4(m, w, x, acc);
+        otk__vaxpy4_back(m, w, x, acc);
         return;
     }
     for (size_t r = 0; r < rows; r++)

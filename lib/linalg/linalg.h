@@ -46,6 +46,12 @@ void otk__vaxpy(size_t len, double alpha, const double *x, double *y);
  * out[k] = row_k . v, and y += sum_k alpha[k] row_k, in one pass each. */
 void otk__vdot4(size_t len, const double *x, const double *v, double out[4]);
 void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y);
+/* otk__vaxpy4 with bit-identical results, its columns taken in tiles from
+ * the last to the first: rows just written front to back (a sweep's
+ * exponentials) are read from their still-cached end first, where rows
+ * longer than the cache would otherwise be read back from memory. */
+void otk__vaxpy4_back(size_t len, const double alpha[4], const double *x,
+                      double *y);
 
 /* Thread counts and the threading policy: linalg/par.h. */
 

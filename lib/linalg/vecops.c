@@ -70,10 +70,11 @@ OTK_INLINE void dot4_body(size_t len, const double *x, const double *v,
     }
 }
 
-OTK_INLINE void axpy4_body(size_t len, const double alpha[4], const double *x,
-                           double *y)
+/* Rows k of x at x + k ld. */
+OTK_INLINE void axpy4_body(size_t len, size_t ld, const double alpha[4],
+                           const double *x, double *y)
 {
-    const double *x1 = x + len, *x2 = x1 + len, *x3 = x2 + len;
+    const double *x1 = x + ld, *x2 = x1 + ld, *x3 = x2 + ld;
     const double c0 = alpha[0], c1 = alpha[1], c2 = alpha[2], c3 = alpha[3];
     size_t j = 0;
     for (; j + 4 <= len; j += 4) {
@@ -92,10 +93,11 @@ OTK_TARGET_AVX2 static void dot4_avx2(size_t len, const double *x,
     dot4_body(len, x, v, out);
 }
 
-OTK_TARGET_AVX2 static void axpy4_avx2(size_t len, const double alpha[4],
-                                       const double *x, double *y)
+OTK_TARGET_AVX2 static void axpy4_avx2(size_t len, size_t ld,
+                                       const double alpha[4], const double *x,
+                                       double *y)
 {
-    axpy4_body(len, alpha, x, y);
+    axpy4_body(len, ld, alpha, x, y);
 }
 
 OTK_TARGET_AVX2 static double dot_avx2(size_t len, const double *x,
@@ -146,9 +148,32 @@ void otk__vaxpy4(size_t len, const double alpha[4], const double *x, double *y)
 {
 #if OTK_HAVE_AVX2_VARIANT
     if (otk__cpu_has_avx2()) {
-        axpy4_avx2(len, alpha, x, y);
+        axpy4_avx2(len, len, alpha, x, y);
         return;
     }
 #endif
-    axpy4_body(len, alpha, x, y);
+    axpy4_body(len, len, alpha, x, y);
+}
+
+/* Columns per tile of otk__vaxpy4_back: a multiple of 4, so that every
+ * column takes the same path (4-wide body or scalar tail) as in
+ * otk__vaxpy4; 4 rows and y of a tile are 20 KiB, within L1. */
+#define AXPY4_BACK_TILE 512
+
+void otk__vaxpy4_back(size_t len, const double alpha[4], const double *x,
+                      double *y)
+{
+#if OTK_HAVE_AVX2_VARIANT
+    const int avx2 = otk__cpu_has_avx2();
+#endif
+    for (size_t j1 = len, j0; j1 > 0; j1 = j0) {
+        j0 = (j1 - 1) / AXPY4_BACK_TILE * AXPY4_BACK_TILE;
+#if OTK_HAVE_AVX2_VARIANT
+        if (avx2) {
+            axpy4_avx2(j1 - j0, len, alpha, x + j0, y + j0);
+            continue;
+        }
+#endif
+        axpy4_body(j1 - j0, len, alpha, x + j0, y + j0);
+    }
 }

@@ -726,6 +726,44 @@ START_TEST(vaxpy4_lanes_are_fused_chains)
 }
 END_TEST
 
+/* otk__vaxpy4_back, the sweeps' column sums taken back to front in tiles
+ * of 512 columns: every column against a scalar long double reference
+ * and bit-identical to otk__vaxpy4 (the sums the sweeps had before), for
+ * widths that are not multiples of the tile or of the lanes. A tile
+ * skipped, taken twice, or summed by another path would show. */
+START_TEST(vaxpy4_back_is_vaxpy4)
+{
+    enum { N = 2 * 512 + 517 };
+    double *x = malloc(4 * N * sizeof *x), *y = malloc(N * sizeof *y),
+           *y1 = malloc(N * sizeof *y1), *y0 = malloc(N * sizeof *y0);
+    ck_assert(x && y && y1 && y0);
+    unsigned long long st = 31;
+    const double a[4] = {-0.7, 1.3, 1e-2, 2.1};
+    const size_t lens[] = {0, 1, 3, 5, 511, 512, 513, 515, 1023, 1025, N};
+    for (size_t q = 0; q < sizeof lens / sizeof *lens; q++) {
+        const size_t len = lens[q];
+        for (size_t j = 0; j < 4 * len; j++)
+            x[j] = test_uniform(&st) - 0.5;
+        for (size_t j = 0; j < len; j++)
+            y[j] = y1[j] = y0[j] = test_uniform(&st) - 0.5;
+        otk__vaxpy4_back(len, a, x, y);
+        otk__vaxpy4(len, a, x, y1);
+        for (size_t j = 0; j < len; j++) {
+            long double ref = (long double)y0[j];
+            for (int k = 0; k < 4; k++)
+                ref += (long double)a[k] * (long double)x[k * len + j];
+            assert_close("vaxpy4_back", y[j], (double)ref, 1e-14, 1e-15);
+            ck_assert_msg(y[j] == y1[j], "column %zu of %zu: %.17g, not %.17g",
+                          j, len, y[j], y1[j]);
+        }
+    }
+    free(x);
+    free(y);
+    free(y1);
+    free(y0);
+}
+END_TEST
+
 /* A threads setting is clamped to min(OTK_MAX_THREADS, 4 x processors):
  * 100000 threads crashed inside the OpenMP runtime, 20000 made libgomp
  * print and exit the process. Solves with such settings run normally. */
@@ -1193,6 +1231,7 @@ static Suite *linalg_suite(void)
     tcase_add_test(tc, point_cost_bounds_are_tight);
     tcase_add_test(tc, vector_ops);
     tcase_add_test(tc, vaxpy4_lanes_are_fused_chains);
+    tcase_add_test(tc, vaxpy4_back_is_vaxpy4);
     tcase_add_test(tc, threads_are_clamped);
     tcase_add_test(tc, par_decider_follows_the_measurements);
     tcase_add_test(tc, par_decider_takes_the_mean_of_its_probes);
